@@ -1,0 +1,3 @@
+from discoverly.cli.app import entry
+
+entry()

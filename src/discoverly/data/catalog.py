@@ -1,0 +1,82 @@
+"""Catalog: the items (products, movies, papers) with their descriptive columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from discoverly.data.frames import require_columns, to_polars
+from discoverly.data.vocabulary import Vocabulary
+from discoverly.errors import DataError, UnknownIdError
+
+__all__ = ["Catalog", "read_catalog"]
+
+#: canonical column names a catalogue may map its own columns to
+CANONICAL = ("item", "title", "description", "category", "brand", "price")
+
+
+class Catalog:
+    """An item table keyed by external item id; canonical columns are renamed, extras kept.
+
+    Canonical columns: ``item`` (required), ``title``, ``description``, ``category``, ``brand``,
+    ``price``; every other column of the source is kept as it is.
+    """
+
+    __slots__ = ("table", "_row")
+
+    def __init__(self, table: pl.DataFrame) -> None:
+        if "item" not in table.columns:
+            raise DataError("a catalogue needs an 'item' column")
+        if table["item"].is_duplicated().any():
+            dup = table.filter(table["item"].is_duplicated())["item"].head(3).to_list()
+            raise DataError(f"the catalogue has duplicate item ids, e.g. {dup}; keep one row per item")
+        self.table = table
+        self._row = {k: i for i, k in enumerate(table["item"].to_list())}
+
+    def __len__(self) -> int:
+        return self.table.height
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._row
+
+    def __repr__(self) -> str:
+        return f"Catalog({len(self):,} items, columns: {', '.join(self.table.columns)})"
+
+    @property
+    def columns(self) -> list[str]:
+        return self.table.columns
+
+    def row(self, item: Any) -> dict[str, Any]:
+        """One item's row as a dict; :class:`UnknownIdError` if the item is not in the catalogue."""
+        try:
+            return self.table.row(self._row[item], named=True)
+        except KeyError:
+            raise UnknownIdError(f"unknown item {item!r}: not in the catalogue of {len(self):,} items") from None
+
+    def titles(self, items: Any) -> list[str | None]:
+        """The titles of the given external item ids (``None`` where unknown or untitled)."""
+        col = "title" if "title" in self.table.columns else None
+        out: list[str | None] = []
+        for it in (items.tolist() if isinstance(items, np.ndarray) else items):
+            r = self._row.get(it)
+            out.append(None if r is None or col is None else self.table[col][r])
+        return out
+
+    def aligned(self, vocab: Vocabulary) -> pl.DataFrame:
+        """The catalogue rows in the order of ``vocab`` (null rows for items it does not describe)."""
+        ids = vocab.to_series().alias("item")
+        return pl.DataFrame({"item": ids}).join(self.table.with_columns(pl.col("item").cast(ids.dtype)),
+                                                on="item", how="left", maintain_order="left")
+
+
+def read_catalog(source: Any, *, item: str = "item", **columns: str) -> Catalog:
+    """Read a catalogue; map source columns to canonical ones, e.g. ``title="Description"``."""
+    frame = to_polars(source, what="the catalogue")
+    unknown = set(columns) - set(CANONICAL)
+    if unknown:
+        raise DataError(f"unknown catalogue roles {sorted(unknown)}; expected some of {CANONICAL[1:]}")
+    require_columns(frame, {"item": item, **columns}, what="the catalogue")
+    renames = {src: dst for dst, src in {"item": item, **columns}.items() if src != dst}
+    return Catalog(frame.rename(renames))

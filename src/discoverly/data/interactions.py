@@ -1,0 +1,239 @@
+"""Interactions: an immutable, columnar, time-sorted log of (user, item, time[, quantity])."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from discoverly.data.vocabulary import Vocabulary
+from discoverly.errors import DataError
+
+__all__ = ["Interactions", "TimeLike", "to_epoch_seconds"]
+
+TimeLike = dt.datetime | dt.date | str | int | float | np.datetime64
+
+MatrixValue = Literal["binary", "count", "quantity", "days", "first_time", "last_time"]
+
+
+def to_epoch_seconds(t: TimeLike) -> int:
+    """Seconds since the Unix epoch (UTC) for a datetime, date, ISO string or number."""
+    if isinstance(t, bool):
+        raise DataError(f"expected a time, got the boolean {t!r}")
+    if isinstance(t, (int, np.integer)):
+        return int(t)
+    if isinstance(t, (float, np.floating)):
+        return int(t)
+    if isinstance(t, np.datetime64):
+        return int(t.astype("datetime64[s]").astype(np.int64))
+    if isinstance(t, str):
+        try:
+            t = dt.datetime.fromisoformat(t.strip())
+        except ValueError:
+            raise DataError(
+                f"cannot read the time {t!r}: expected an ISO date such as '2011-11-01' or '2011-11-01T08:26:00'"
+            ) from None
+    if isinstance(t, dt.datetime):
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=dt.timezone.utc)
+        return int(t.timestamp())
+    if isinstance(t, dt.date):
+        return int(dt.datetime(t.year, t.month, t.day, tzinfo=dt.timezone.utc).timestamp())
+    raise DataError(f"expected a time (datetime, date, ISO string or epoch seconds), got {type(t).__name__}")
+
+
+def _as_datetime(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(seconds), tz=dt.timezone.utc).replace(tzinfo=None)
+
+
+class Interactions:
+    """A time-sorted log of user-item events with contiguous integer indices.
+
+    Build one with :func:`discoverly.data.read_interactions` (files, pandas, polars) or
+    :meth:`from_indices`. Slices (:meth:`before`, :meth:`between`) share the vocabularies, so
+    indices mean the same items in every slice of one log.
+
+    Arrays (read-only): ``user_index``, ``item_index`` (int32), ``timestamp`` (int64 epoch
+    seconds, ascending), ``quantity`` (float32, 1.0 when the source has none).
+    """
+
+    __slots__ = ("users", "items", "user_index", "item_index", "timestamp", "quantity", "_cache")
+
+    def __init__(
+        self,
+        users: Vocabulary,
+        items: Vocabulary,
+        user_index: np.ndarray,
+        item_index: np.ndarray,
+        timestamp: np.ndarray,
+        quantity: np.ndarray | None = None,
+        *,
+        _sorted: bool = False,
+    ) -> None:
+        n = len(user_index)
+        if not (len(item_index) == n and len(timestamp) == n and (quantity is None or len(quantity) == n)):
+            raise DataError("user, item, timestamp and quantity arrays must have the same length")
+        user_index = np.asarray(user_index, dtype=np.int32)
+        item_index = np.asarray(item_index, dtype=np.int32)
+        timestamp = np.asarray(timestamp, dtype=np.int64)
+        quantity = np.ones(n, dtype=np.float32) if quantity is None else np.asarray(quantity, dtype=np.float32)
+        if n and (user_index.min() < 0 or user_index.max() >= len(users)):
+            raise DataError("user indices out of the vocabulary's range")
+        if n and (item_index.min() < 0 or item_index.max() >= len(items)):
+            raise DataError("item indices out of the vocabulary's range")
+        if not _sorted and n > 1 and np.any(np.diff(timestamp) < 0):
+            order = np.argsort(timestamp, kind="stable")
+            user_index, item_index, timestamp, quantity = (
+                user_index[order], item_index[order], timestamp[order], quantity[order])
+        for arr in (user_index, item_index, timestamp, quantity):
+            arr.flags.writeable = False
+        self.users = users
+        self.items = items
+        self.user_index = user_index
+        self.item_index = item_index
+        self.timestamp = timestamp
+        self.quantity = quantity
+        self._cache: dict[Any, Any] = {}
+
+    # -- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_indices(
+        cls,
+        user_index: Sequence[int] | np.ndarray,
+        item_index: Sequence[int] | np.ndarray,
+        timestamp: Sequence[Any] | np.ndarray | None = None,
+        quantity: Sequence[float] | np.ndarray | None = None,
+        *,
+        n_users: int | None = None,
+        n_items: int | None = None,
+    ) -> Interactions:
+        """Interactions whose external ids are the integer indices themselves (tests, synthetic data)."""
+        u = np.asarray(user_index, dtype=np.int64)
+        i = np.asarray(item_index, dtype=np.int64)
+        t = np.zeros(len(u), dtype=np.int64) if timestamp is None else np.asarray([to_epoch_seconds(x) for x in timestamp] if not isinstance(timestamp, np.ndarray) else timestamp, dtype=np.int64)
+        nu = int(n_users if n_users is not None else (u.max() + 1 if len(u) else 0))
+        ni = int(n_items if n_items is not None else (i.max() + 1 if len(i) else 0))
+        return cls(Vocabulary(np.arange(nu), name="user"), Vocabulary(np.arange(ni), name="item"), u, i, t,
+                   None if quantity is None else np.asarray(quantity))
+
+    # -- basic facts ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.user_index)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def start(self) -> dt.datetime | None:
+        return _as_datetime(self.timestamp[0]) if len(self) else None
+
+    @property
+    def end(self) -> dt.datetime | None:
+        return _as_datetime(self.timestamp[-1]) if len(self) else None
+
+    def __repr__(self) -> str:
+        span = f", {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}" if len(self) else ""
+        return f"Interactions({len(self):,} events, {self.n_users:,} users, {self.n_items:,} items{span})"
+
+    # -- slicing ----------------------------------------------------------------------------
+    def _take(self, sel: slice | np.ndarray) -> Interactions:
+        return Interactions(self.users, self.items, self.user_index[sel], self.item_index[sel],
+                            self.timestamp[sel], self.quantity[sel], _sorted=True)
+
+    def before(self, t: TimeLike) -> Interactions:
+        """Events strictly before ``t``."""
+        return self._take(slice(0, int(np.searchsorted(self.timestamp, to_epoch_seconds(t), side="left"))))
+
+    def between(self, t0: TimeLike, t1: TimeLike) -> Interactions:
+        """Events with ``t0 <= time < t1``."""
+        a = int(np.searchsorted(self.timestamp, to_epoch_seconds(t0), side="left"))
+        b = int(np.searchsorted(self.timestamp, to_epoch_seconds(t1), side="left"))
+        return self._take(slice(a, max(a, b)))
+
+    def for_users(self, user_index: np.ndarray) -> Interactions:
+        """Events of the given users (by index)."""
+        mask = np.zeros(self.n_users, dtype=bool)
+        mask[np.asarray(user_index, dtype=np.int64)] = True
+        return self._take(mask[self.user_index])
+
+    def where(self, mask: np.ndarray) -> Interactions:
+        """Events where the boolean ``mask`` (one entry per event) is true."""
+        return self._take(np.asarray(mask, dtype=bool))
+
+    def active_users(self) -> np.ndarray:
+        """Indices of users with at least one event, ascending."""
+        return np.unique(self.user_index)
+
+    # -- matrices ---------------------------------------------------------------------------
+    def matrix(self, value: MatrixValue = "binary") -> sp.csr_matrix:
+        """Users × items CSR matrix (cached): ``binary`` (1 if any event), ``count`` (number of
+        events), ``quantity`` (sum of quantities), ``days`` (distinct days with an event), or
+        ``first_time`` / ``last_time`` (epoch seconds of the earliest / latest event, float64)."""
+        if value in self._cache:
+            return self._cache[value]
+        shape = (self.n_users, self.n_items)
+        if value in ("last_time", "first_time", "days"):
+            key = self.user_index.astype(np.int64) * self.n_items + self.item_index
+            if value == "days":
+                day_key = np.unique(np.stack([key, self.timestamp // 86_400]), axis=1)[0]
+                uniq, cnt = np.unique(day_key, return_counts=True)
+                vals = cnt.astype(np.float64)
+            elif value == "last_time":  # data is sorted by time: the last occurrence is the latest
+                uniq, rev_first = np.unique(key[::-1], return_index=True)
+                vals = self.timestamp[len(key) - 1 - rev_first].astype(np.float64)
+            else:
+                uniq, first = np.unique(key, return_index=True)
+                vals = self.timestamp[first].astype(np.float64)
+            m = sp.csr_matrix((vals, (uniq // self.n_items, uniq % self.n_items)), shape=shape)
+        else:
+            data = {"binary": np.ones(len(self), dtype=np.float32), "count": np.ones(len(self), dtype=np.float32),
+                    "quantity": self.quantity}.get(value)
+            if data is None:
+                raise DataError(f"unknown matrix value {value!r}; expected binary, count, quantity or last_time")
+            m = sp.csr_matrix((data, (self.user_index, self.item_index)), shape=shape, dtype=np.float32)
+            m.sum_duplicates()
+            if value == "binary":
+                m.data[:] = 1.0
+        m.sort_indices()
+        self._cache[value] = m
+        return m
+
+    def item_counts(self, distinct_users: bool = True) -> np.ndarray:
+        """Per item: the number of distinct users (default) or of events."""
+        if distinct_users:
+            return np.asarray(self.matrix("binary").sum(axis=0)).ravel()
+        return np.bincount(self.item_index, minlength=self.n_items).astype(np.float64)
+
+    # -- identity and export ----------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """A short content hash of the events and vocabularies (recorded in artifacts)."""
+        if "fingerprint" not in self._cache:
+            h = hashlib.blake2b(digest_size=12)
+            for arr in (self.user_index, self.item_index, self.timestamp, self.quantity):
+                h.update(np.ascontiguousarray(arr).tobytes())
+            h.update(str(len(self.users)).encode())
+            h.update(str(len(self.items)).encode())
+            self._cache["fingerprint"] = h.hexdigest()
+        return self._cache["fingerprint"]
+
+    def to_polars(self) -> pl.DataFrame:
+        """The events with external ids: columns user, item, timestamp (datetime), quantity."""
+        return pl.DataFrame({
+            "user": self.users.ids_of(self.user_index).tolist(),
+            "item": self.items.ids_of(self.item_index).tolist(),
+            "timestamp": pl.Series(self.timestamp * 1_000_000).cast(pl.Datetime("us")),
+            "quantity": self.quantity,
+        })
+
+    def to_pandas(self) -> Any:
+        return self.to_polars().to_pandas()

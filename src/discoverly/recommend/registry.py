@@ -1,0 +1,72 @@
+"""Recommenders by name: the names the CLI and the service accept, each a class plus settings.
+
+Classes are imported only when a model is created, so listing names never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from discoverly.errors import ConfigError
+
+__all__ = ["MODELS", "create", "model_names", "model_class", "register"]
+
+#: name -> (module, class, default keyword arguments, one-line description)
+MODELS: dict[str, tuple[str, str, dict[str, Any], str]] = {}
+
+
+def register(name: str, module: str, cls: str, description: str, **defaults: Any) -> None:
+    """Add a model name (extensions may register their own)."""
+    MODELS[name] = (module, cls, defaults, description)
+
+
+def model_names() -> list[str]:
+    return list(MODELS)
+
+
+def model_class(path_or_name: str) -> Any:
+    """The class for a registry name or a ``module.Class`` path (as written in manifests)."""
+    if path_or_name in MODELS:
+        module, cls, _, _ = MODELS[path_or_name]
+    else:
+        module, _, cls = path_or_name.rpartition(".")
+        if not module.startswith("discoverly."):
+            raise ConfigError(f"refusing to load model class {path_or_name!r}: not a discoverly model")
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as exc:
+        if isinstance(exc, ImportError) and type(exc).__name__ == "MissingDependencyError":
+            raise
+        raise ConfigError(f"unknown model class {path_or_name!r}") from exc
+
+
+def create(name: str, **overrides: Any) -> Any:
+    """A new, unfitted model by registry name, e.g. ``create("corrected", min_count=3)``."""
+    if name not in MODELS:
+        import difflib
+        close = difflib.get_close_matches(name, MODELS, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODELS)}.{hint}")
+    module, cls, defaults, _ = MODELS[name]
+    model = getattr(importlib.import_module(module), cls)(**{**defaults, **overrides})
+    model.name = name
+    return model
+
+
+# The built-in models. Other issues add theirs here (one line each).
+register("popularity", "discoverly.recommend.popularity", "Popularity", "all-time distinct buyers")
+register("bestsellers", "discoverly.recommend.popularity", "RecentBestsellers",
+         "distinct buyers in the 14 days before the reference time")
+register("buy-again", "discoverly.recommend.buy_again", "BuyAgain",
+         "the customer's own past items by recency, frequency and how due a repurchase is")
+register("cosine", "discoverly.recommend.item_to_item", "ItemToItem",
+         "item-to-item, cosine on binary customer vectors", score="cosine")
+register("naive", "discoverly.recommend.item_to_item", "ItemToItem",
+         "item-to-item, P(B|A) - P(B)", score="naive")
+register("corrected", "discoverly.recommend.item_to_item", "ItemToItem",
+         "item-to-item, (N_XY - E_XY)/sqrt(E_XY) that discounts heavy buyers", score="corrected")
+register("implicit-cosine", "discoverly.recommend.peers", "ImplicitNeighbours",
+         "peer: implicit.nearest_neighbours.CosineRecommender", kind="cosine")
+register("implicit-bm25", "discoverly.recommend.peers", "ImplicitNeighbours",
+         "peer: implicit.nearest_neighbours.BM25Recommender", kind="bm25")
