@@ -1,21 +1,25 @@
-"""The ``discoverly`` command: one Typer group per area, each imported only when used."""
+"""The ``discoverly`` command: one Typer group or command per area.
+
+Each area's CLI module imports only typer and discoverly's light core at import time; heavy
+libraries (torch, faiss, sentence-transformers, LightGBM, implicit, Spark) are imported inside the
+command functions, so ``discoverly --help`` stays fast (a test checks it).
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import sys
 from typing import Any
 
-import click
 import typer
-import typer.core
 
 from discoverly._version import __version__
 
 __all__ = ["app", "main"]
 
-#: command or group name -> (module, attribute, help) ; modules are imported lazily
+#: command or group name -> (module, attribute, help); a module not written yet is simply skipped
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("discoverly.cli.demo", "demo", "Run the main job end to end: data, models, evaluation, report."),
     "data": ("discoverly.cli.data", "app", "Inspect interaction logs and data sets (report)."),
@@ -31,66 +35,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class LazyGroup(typer.core.TyperGroup):
-    """A click group that imports a sub-command's module only when that command runs."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | {n for n in COMMANDS if _available(n)})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in COMMANDS and _available(cmd_name):
-            return _LazyCommand(cmd_name)
-        return super().get_command(ctx, cmd_name)
-
-
-def _available(name: str) -> bool:
-    module = COMMANDS[name][0]
-    return importlib.util.find_spec(module) is not None
-
-
-def _load(name: str) -> click.Command:
-    module, attr, _ = COMMANDS[name]
-    obj: Any = getattr(importlib.import_module(module), attr)
-    if isinstance(obj, typer.Typer):
-        cmd = typer.main.get_group(obj)
-    elif isinstance(obj, click.Command):
-        cmd = obj
-    else:
-        sub = typer.Typer(add_completion=False)
-        sub.command(name=name)(obj)
-        cmd = typer.main.get_command(sub)
-    cmd.name = name
-    return cmd
-
-
-class _LazyCommand(click.Command):
-    """Shows its help line without importing; loads the real command on invocation."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name=name, help=COMMANDS[name][2], short_help=COMMANDS[name][2])
-        self._real: click.Command | None = None
-
-    def _get(self) -> click.Command:
-        if self._real is None:
-            self._real = _load(self.name or "")
-        return self._real
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        return self._get().main(*args, **kwargs)
-
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
-        return self._get().make_context(info_name, args, parent=parent, **extra)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        return self._get().invoke(ctx)
-
-    def get_short_help_str(self, limit: int = 45) -> str:
-        return COMMANDS[self.name or ""][2]
-
-
 app = typer.Typer(
-    name="discoverly", cls=LazyGroup, add_completion=False, no_args_is_help=True,
+    name="discoverly", add_completion=False, no_args_is_help=True,
     help="discoverly: related items, recommendations, search, knowledge graphs, private text, and "
          "the evaluation that proves them.",
     pretty_exceptions_enable=False,
@@ -116,6 +62,20 @@ def _root(
                         format="%(levelname)s %(name)s: %(message)s")
 
 
+def _register() -> None:
+    for name, (module, attr, help_text) in COMMANDS.items():
+        if importlib.util.find_spec(module) is None:
+            continue
+        obj: Any = getattr(importlib.import_module(module), attr)
+        if isinstance(obj, typer.Typer):
+            app.add_typer(obj, name=name, help=help_text)
+        else:
+            app.command(name=name, help=help_text)(obj)
+
+
+_register()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app, mapping discoverly errors to one-line messages and exit codes."""
     from discoverly.errors import EXIT_CODES, DiscoverlyError
@@ -123,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     verbose = any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
     try:
-        app(args=args, standalone_mode=False, prog_name="discoverly")
+        app(args=args, prog_name="discoverly")
+    except SystemExit as exc:  # click's standalone mode ends every run with SystemExit
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except DiscoverlyError as exc:
         if verbose:
             raise
@@ -132,14 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         if not verbose:
             typer.echo("(run with -v for the traceback)", err=True)
         return code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130

@@ -1,0 +1,77 @@
+"""The command-line shell: lazy sub-commands, help without heavy imports, errors -> exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from discoverly.cli.app import COMMANDS, main
+from discoverly.errors import EXIT_CODES, ConfigError, DataError, DiscoverlyError
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert "discoverly" in capsys.readouterr().out
+
+
+def test_help_lists_available_commands_without_importing_heavy_modules() -> None:
+    code = (
+        "import sys\n"
+        "from discoverly.cli.app import main\n"
+        "rc = main(['--help'])\n"
+        "heavy = [m for m in ('torch', 'faiss', 'sentence_transformers', 'lightgbm', 'implicit', 'pyspark') "
+        "if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+        "sys.exit(rc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout
+    assert "Usage" in out.stdout
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["no-such-command"]) == 2
+
+
+def test_every_error_class_has_an_exit_code() -> None:
+    classes = {DiscoverlyError, *DiscoverlyError.__subclasses__()}
+    assert classes <= set(EXIT_CODES)
+    assert len(set(EXIT_CODES.values())) == len(EXIT_CODES)
+
+
+def test_errors_become_one_line_messages(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    app_module = sys.modules["discoverly.cli.app"]
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise DataError("the time column 'ts' cannot be read")
+
+    monkeypatch.setattr(app_module, "app", boom)
+    assert main(["anything"]) == EXIT_CODES[DataError]
+    err = capsys.readouterr().err
+    assert "error: the time column 'ts' cannot be read" in err
+    assert "Traceback" not in err
+
+
+def test_verbose_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    app_module = sys.modules["discoverly.cli.app"]
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise ConfigError("bad k")
+
+    monkeypatch.setattr(app_module, "app", boom)
+    with pytest.raises(ConfigError):
+        main(["-v", "anything"])
+
+
+def test_registered_commands_name_existing_modules_or_are_hidden() -> None:
+    # every COMMANDS entry either imports and exposes its attribute, or is simply not listed yet
+    import importlib
+    import importlib.util
+
+    for name, (module, attr, help_text) in COMMANDS.items():
+        assert help_text.endswith("."), name
+        if importlib.util.find_spec(module) is not None:
+            assert hasattr(importlib.import_module(module), attr), f"{module} lacks {attr}"
