@@ -71,7 +71,7 @@ def write_artifact(
         "discoverly_version": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **manifest,
         "arrays": sorted((arrays or {}).keys()),
         "tables": sorted((tables or {}).keys()),
