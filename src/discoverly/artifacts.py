@@ -37,6 +37,8 @@ class Artifact:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     path: Path | None = None
+    #: extra files by name (e.g. ``weights.safetensors``), as bytes
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 def _json_default(obj: Any) -> Any:
@@ -60,8 +62,12 @@ def write_artifact(
     tables: Mapping[str, pl.DataFrame] | None = None,
     *,
     overwrite: bool = True,
+    files: Mapping[str, bytes] | None = None,
 ) -> Path:
-    """Write an artifact directory atomically (temp dir, then rename); returns its path."""
+    """Write an artifact directory atomically (temp dir, then rename); returns its path.
+
+    ``files`` are extra files written as given (e.g. ``{"weights.safetensors": data}``); their
+    names must be plain file names that do not clash with the manifest, arrays or tables."""
     target = Path(path)
     if target.exists() and not overwrite:
         raise ArtifactError(f"{str(target)!r} exists; pass overwrite=True or choose another path")
@@ -76,6 +82,8 @@ def write_artifact(
         "arrays": sorted((arrays or {}).keys()),
         "tables": sorted((tables or {}).keys()),
     }
+    if files:
+        full["files"] = sorted(files)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         if arrays:
@@ -85,6 +93,12 @@ def write_artifact(
             np.savez(tmp / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
         for name, table in (tables or {}).items():
             table.write_parquet(tmp / f"{name}.parquet")
+        reserved = {MANIFEST, "arrays.npz", *(f"{t}.parquet" for t in (tables or {}))}
+        for name, data in (files or {}).items():
+            if Path(name).name != name or name in reserved or name.startswith("."):
+                raise ArtifactError(f"cannot write extra file {name!r}: expected a plain file name other than "
+                                    f"{', '.join(sorted(reserved))}")
+            (tmp / name).write_bytes(data)
         with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
             json.dump(full, fh, indent=2, default=_json_default)
             fh.flush()
@@ -130,4 +144,10 @@ def read_artifact(path: str | os.PathLike[str], *, kind: str | None = None) -> A
             tables[name] = pl.read_parquet(root / f"{name}.parquet")
         except Exception as exc:  # polars raises several kinds
             raise ArtifactError(f"cannot read table {name!r} of {str(root)!r}: {exc}") from exc
-    return Artifact(manifest=manifest, arrays=arrays, tables=tables, path=root)
+    files = {}
+    for name in manifest.get("files", []):
+        try:
+            files[name] = (root / name).read_bytes()
+        except OSError as exc:
+            raise ArtifactError(f"cannot read file {name!r} of {str(root)!r}: {exc}") from exc
+    return Artifact(manifest=manifest, arrays=arrays, tables=tables, path=root, files=files)

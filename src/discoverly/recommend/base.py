@@ -218,6 +218,13 @@ class BaseRecommender:
     def _set_state(self, arrays: dict[str, np.ndarray], tables: dict[str, pl.DataFrame]) -> None:
         pass
 
+    def _files(self) -> dict[str, bytes]:
+        """Extra files to store in the artifact (e.g. ``weights.safetensors``); none by default."""
+        return {}
+
+    def _set_files(self, files: dict[str, bytes]) -> None:
+        """Restore what :meth:`_files` stored; called by :meth:`load` before :meth:`_set_state`."""
+
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to an artifact directory (atomically; no pickle)."""
         self._check_fitted()
@@ -241,7 +248,7 @@ class BaseRecommender:
             "n_users": len(self.users),
             "n_items": len(self.items),
         }
-        return write_artifact(path, manifest, arrays, tables)
+        return write_artifact(path, manifest, arrays, tables, files=self._files() or None)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
@@ -267,6 +274,7 @@ class BaseRecommender:
         model.trained_until = mf.get("trained_until")
         model.fit_seconds = mf.get("fit_seconds")
         tables = {k: v for k, v in art.tables.items() if k not in ("users", "items")}
+        model._set_files(art.files)
         model._set_state(a, tables)
         return model  # type: ignore[return-value]
 
