@@ -1,0 +1,217 @@
+"""The papers table: one row per paper with its text, people, venue, year and references.
+
+Every literature source (a generic file, the ACL Anthology Network, CORD-19) becomes a
+:class:`Papers`, and everything downstream (concepts, topics, the graph, text vectors) reads only
+that. Columns::
+
+    id           str                unique, non-empty
+    title        str                "" when unknown
+    abstract     str                "" when unknown
+    body         str                "" when unknown
+    authors      list[str]          author names in order
+    affiliations list[str]          one per author, "" when unknown
+    venue        str                "" when unknown
+    year         Int32              null when unknown
+    references   list[str]          ids of cited papers (may name papers outside the table)
+
+``read_papers`` accepts JSONL, CSV or Parquet files and polars/pandas frames. In JSONL/Parquet
+``authors`` may be a list of names or a list of ``{"name": ..., "affiliation": ...}`` objects; in
+CSV ``authors``, ``affiliations`` and ``references`` are ``;``-separated strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from discoverly.data.frames import to_polars
+from discoverly.data.vocabulary import Vocabulary
+from discoverly.errors import DataError, UnknownIdError
+
+__all__ = ["Papers", "read_papers", "TEXT_FIELDS"]
+
+log = logging.getLogger(__name__)
+
+#: the text fields a paper may carry, in the order they are embedded and mined
+TEXT_FIELDS: tuple[str, ...] = ("title", "abstract", "body")
+
+_SCHEMA: dict[str, Any] = {
+    "id": pl.String, "title": pl.String, "abstract": pl.String, "body": pl.String,
+    "authors": pl.List(pl.String), "affiliations": pl.List(pl.String), "venue": pl.String,
+    "year": pl.Int32, "references": pl.List(pl.String),
+}
+
+
+class Papers:
+    """An immutable, validated table of papers (see the module docstring for the columns)."""
+
+    def __init__(self, table: pl.DataFrame) -> None:
+        missing = [c for c in _SCHEMA if c not in table.columns]
+        if missing:
+            raise DataError(f"a papers table needs the columns {list(_SCHEMA)}; missing {missing}. "
+                            "Build it with read_papers(), which fills absent optional columns")
+        table = table.select([pl.col(c).cast(t) for c, t in _SCHEMA.items()])
+        if table.height == 0:
+            raise DataError("the papers table is empty: it has no rows")
+        if table["id"].null_count() or (table["id"].str.len_chars() == 0).any():
+            raise DataError("every paper needs a non-empty id; some ids are null or empty")
+        dup = table["id"].is_duplicated()
+        if dup.any():
+            examples = table.filter(dup)["id"].unique().head(5).to_list()
+            raise DataError(f"paper ids must be unique; {int(dup.sum())} rows share an id, e.g. {examples}. "
+                            "Deduplicate the input first")
+        self.table = table
+        self.ids = Vocabulary(table["id"], name="paper")
+
+    def __len__(self) -> int:
+        return self.table.height
+
+    def __repr__(self) -> str:
+        n_ref = int(self.table["references"].list.len().sum())
+        return f"Papers({len(self):,} papers, {n_ref:,} references)"
+
+    def __contains__(self, paper_id: object) -> bool:
+        return paper_id in self.ids
+
+    def row(self, paper_id: str) -> dict[str, Any]:
+        """All fields of one paper as a dict."""
+        if paper_id not in self.ids:
+            raise UnknownIdError(f"unknown paper id {paper_id!r}; the table has {len(self):,} papers")
+        return self.table.row(self.ids.index(paper_id), named=True)
+
+    def texts(self, field: str) -> list[str]:
+        """One text field of every paper, in table order ("" where missing)."""
+        if field not in TEXT_FIELDS:
+            raise DataError(f"unknown text field {field!r}; expected one of {TEXT_FIELDS}")
+        return self.table[field].fill_null("").to_list()
+
+    def text_fields(self) -> list[str]:
+        """The text fields that at least one paper has."""
+        return [f for f in TEXT_FIELDS if (self.table[f].fill_null("").str.len_chars() > 0).any()]
+
+    def full_texts(self) -> list[str]:
+        """Title, abstract and body joined (the input of concept mining and topic models)."""
+        parts = [pl.col(f).fill_null("") for f in TEXT_FIELDS]
+        return self.table.select(pl.concat_str(parts, separator=". ").alias("t"))["t"].to_list()
+
+    def citations(self) -> tuple[np.ndarray, np.ndarray]:
+        """Citation edges between papers of the table as ``(citing, cited)`` index arrays.
+
+        References to papers outside the table and self-citations are dropped; duplicates once.
+        """
+        exploded = (self.table.select(pl.col("id"), pl.col("references"))
+                    .explode("references").drop_nulls("references"))
+        src = self.ids.indices(exploded["id"].to_list())
+        dst = self.ids.indices(exploded["references"].to_list(), missing=-1)
+        keep = (dst >= 0) & (src != dst)
+        pairs = np.unique(np.stack([src[keep], dst[keep]], axis=1), axis=0) if keep.any() else np.zeros((0, 2))
+        dropped = int((dst < 0).sum())
+        if dropped:
+            log.info("%d references name papers outside the table and are not citation edges", dropped)
+        return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+
+    def fingerprint(self) -> str:
+        """A short content hash (ids, text, references) for caches and artifact manifests."""
+        h = hashlib.sha256()
+        for col in ("id", *TEXT_FIELDS):
+            h.update(str(self.table[col].hash(seed=1).sum()).encode())
+        h.update(str(self.table["references"].list.join(";").hash(seed=1).sum()).encode())
+        h.update(str(len(self)).encode())
+        return h.hexdigest()[:16]
+
+    def subset(self, ids: Sequence[str]) -> Papers:
+        """The papers with the given ids, in that order."""
+        idx = self.ids.indices(list(ids))
+        return Papers(self.table[idx])
+
+    @classmethod
+    def from_records(cls, records: Sequence[dict[str, Any]]) -> Papers:
+        """Papers from a list of dicts (same keys as a JSONL file)."""
+        if not records:
+            raise DataError("no paper records given")
+        return read_papers(pl.DataFrame(list(records), infer_schema_length=None))
+
+
+def _split_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(";") if p.strip()]
+    return [str(v).strip() for v in value if v is not None and str(v).strip()]
+
+
+def _authors(value: Any, affiliations: Any) -> tuple[list[str], list[str]]:
+    names: list[str] = []
+    affs: list[str] = []
+    if value is None:
+        return names, affs
+    items: list[Any] = value.split(";") if isinstance(value, str) else list(value)
+    for item in items:
+        if isinstance(item, dict):
+            name = str(item.get("name") or "").strip()
+            aff = str(item.get("affiliation") or "").strip()
+        else:
+            name, aff = ("" if item is None else str(item)).strip(), ""
+        if name:
+            names.append(name)
+            affs.append(aff)
+    given = _split_list(affiliations) if isinstance(affiliations, str) else (
+        ["" if a is None else str(a).strip() for a in affiliations] if affiliations is not None else [])
+    if given:
+        if len(given) not in (1, len(names)):
+            raise DataError(f"authors {names} have {len(given)} affiliations; give one per author or one for all")
+        affs = given * len(names) if len(given) == 1 else given
+    return names, affs
+
+
+def read_papers(
+    source: Any,
+    *,
+    id: str = "id",
+    title: str = "title",
+    abstract: str | None = "abstract",
+    body: str | None = "body",
+    authors: str | None = "authors",
+    affiliations: str | None = "affiliations",
+    venue: str | None = "venue",
+    year: str | None = "year",
+    references: str | None = "references",
+) -> Papers:
+    """Read a papers file (JSONL, CSV, Parquet) or frame; optional columns may be absent.
+
+    The keyword arguments name the input column of each field. ``id`` and ``title`` are required;
+    every other field is optional and filled with empty values when its column is absent.
+    """
+    frame = to_polars(source, what="papers")
+    for role, col in (("id", id), ("title", title)):
+        if col not in frame.columns:
+            raise DataError(f"papers: the {role} column {col!r} is missing. Columns present: "
+                            f"{', '.join(frame.columns)}. Name it with {role}=... (CLI: --{role}-column)")
+    n = frame.height
+
+    def column(col: str | None) -> list[Any]:
+        return frame[col].to_list() if col is not None and col in frame.columns else [None] * n
+
+    def text(col: str | None) -> list[str]:
+        return ["" if v is None else str(v).strip() for v in column(col)]
+
+    ids = ["" if v is None else str(v).strip() for v in column(id)]
+    auth_aff = [_authors(a, f) for a, f in zip(column(authors), column(affiliations), strict=True)]
+    years: list[int | None] = []
+    for v in column(year):
+        try:
+            years.append(None if v is None or str(v).strip() == "" else int(float(str(v)[:4])))
+        except ValueError as exc:
+            raise DataError(f"papers: cannot read year {v!r} as a number; give a four-digit year or leave it empty"
+                            ) from exc
+    table = pl.DataFrame({
+        "id": ids, "title": text(title), "abstract": text(abstract), "body": text(body),
+        "authors": [a for a, _ in auth_aff], "affiliations": [f for _, f in auth_aff],
+        "venue": text(venue), "year": years, "references": [_split_list(r) for r in column(references)],
+    }, schema=_SCHEMA)
+    return Papers(table)
