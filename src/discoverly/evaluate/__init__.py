@@ -1,5 +1,55 @@
-"""Offline evaluation: metrics, the time-based protocol, confidence intervals, tests, reports."""
+"""Offline evaluation: metrics, the time-based protocol, confidence intervals, tests, reports.
 
+The usual entry point is :func:`evaluate`::
+
+    from discoverly.evaluate import evaluate
+    ev = evaluate(log, ["bestsellers", "corrected"], cutoffs=["2011-11-01"])
+    ev.leaderboard(); ev.paired("corrected", "bestsellers"); write_report(ev, "report.html")
+"""
+
+from discoverly.evaluate.buckets import BucketResult, Buckets, activity_buckets, bucket_hit_rates, popularity_buckets
+from discoverly.evaluate.evaluation import Cell, Evaluation, PairedResult
+from discoverly.evaluate.html import write_report
+from discoverly.evaluate.metrics import (
+    CoverageEstimate,
+    coverage,
+    coverage_bootstrap,
+    hit_rate,
+    hits,
+    ndcg,
+    per_user_metrics,
+    recall,
+)
+from discoverly.evaluate.protocol import VARIANTS, Split, Variant, split
+from discoverly.evaluate.runner import evaluate, recommend_top
 from discoverly.evaluate.stats import Estimate, PairedTest, bootstrap_ci, paired_test
 
-__all__ = ["Estimate", "PairedTest", "bootstrap_ci", "paired_test"]
+__all__ = [
+    "VARIANTS",
+    "BucketResult",
+    "Buckets",
+    "Cell",
+    "CoverageEstimate",
+    "Estimate",
+    "Evaluation",
+    "PairedResult",
+    "PairedTest",
+    "Split",
+    "Variant",
+    "activity_buckets",
+    "bootstrap_ci",
+    "bucket_hit_rates",
+    "coverage",
+    "coverage_bootstrap",
+    "evaluate",
+    "hit_rate",
+    "hits",
+    "ndcg",
+    "paired_test",
+    "per_user_metrics",
+    "popularity_buckets",
+    "recall",
+    "recommend_top",
+    "split",
+    "write_report",
+]

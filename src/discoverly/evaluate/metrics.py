@@ -102,7 +102,7 @@ def hit_rate(top: np.ndarray, targets: sp.spmatrix | sp.sparray, k: int) -> np.n
     """Per user: 1.0 if any of the top ``k`` is a target, else 0.0 (``nan`` without targets)."""
     h = hits(top, targets)
     _check_k(k, h.shape[1])
-    out = h[:, :k].any(axis=1).astype(np.float64)
+    out: np.ndarray = np.asarray(h[:, :k].any(axis=1), dtype=np.float64)
     out[_target_sizes(sp.csr_matrix(targets)) == 0] = np.nan
     return out
 
