@@ -75,6 +75,7 @@ def load_complete_journey(
     products = pl.read_parquet(prod_path)
     require_columns(products, {c: c for c in _PRODUCT_COLUMNS}, what=f"the Complete Journey products {prod_path}")
     rows_read = tx.height
+    missing = {col: int(n) for col, n in tx.null_count().row(0, named=True).items()}
     tx = tx.select(*_TRANSACTION_COLUMNS).with_columns(pl.col("quantity").cast(pl.Float64))
     dropped: dict[str, int] = {}
     before = tx.height
@@ -107,6 +108,7 @@ def load_complete_journey(
         "source": "84.51° The Complete Journey",
         "files": [str(tx_path), str(prod_path)] + ([str(demo_path)] if users is not None else []),
         "rows_read": rows_read,
+        "missing_values": missing,
         "dropped": dropped,
         "excluded_departments": excluded,
         "events_without_catalogue_row": without_row,

@@ -70,6 +70,9 @@ def load_movielens_100k(paths: dict[str, Path], *, min_rating: float | None = No
         raise DataError(f"cannot read the MovieLens ratings {ratings_path} (expected tab-separated "
                         f"user, item, rating, unix time): {exc}") from exc
     rows_read = ratings.height
+    missing = {col: int(n) for col, n in ratings.null_count().row(0, named=True).items()}
+    if any(missing.values()):
+        raise DataError(f"the MovieLens ratings {ratings_path} have empty fields {missing}; is the file complete?")
     dropped: dict[str, int] = {}
     if min_rating is not None:
         ratings = ratings.filter(pl.col("rating") >= float(min_rating))
@@ -100,6 +103,7 @@ def load_movielens_100k(paths: dict[str, Path], *, min_rating: float | None = No
         "source": "MovieLens 100K (GroupLens)",
         "files": [str(ratings_path), str(movies_path)] + ([str(users_path)] if users is not None else []),
         "rows_read": rows_read,
+        "missing_values": missing,
         "dropped": dropped,
         "min_rating": min_rating,
         "events": len(interactions),

@@ -105,6 +105,9 @@ def load_online_retail(paths: dict[str, Path], *, combined: bool = True, name: s
     else:
         frame = newer
     n_read = sum(rows_read.values())
+    missing = {col: int(n) for col, n in frame.null_count().row(0, named=True).items()}
+    missing["description_placeholder"] = int(frame.select(
+        pl.col("description").str.strip_chars().str.to_uppercase().is_in(["UNKNOWN", "NAN"]).sum()).item())
     upper = pl.col("item").str.to_uppercase()
     uppercased = int(frame.select((upper != pl.col("item")).sum()).item())
     frame = frame.with_columns(upper.alias("item"))
@@ -134,6 +137,7 @@ def load_online_retail(paths: dict[str, Path], *, combined: bool = True, name: s
         "files": list(rows_read),
         "rows_read": n_read,
         "rows_read_per_file": rows_read,
+        "missing_values": missing,
         "stock_codes_uppercased": uppercased,
         "dropped": dropped,
         "events": len(interactions),
@@ -153,13 +157,15 @@ def _catalogue(lines: pl.DataFrame) -> pl.DataFrame:
     Counts of lines or customers are left out on purpose: they span the whole log, and a model
     evaluated at a cutoff must not see sales after it through the catalogue.
     """
+    # count raw (item, description) pairs first; the string clean-up then runs on the few unique pairs
+    pairs = lines.group_by("item", "description").agg(pl.len().alias("n"), (pl.col("price") > 0).sum().alias("priced"))
     desc = pl.col("description").str.strip_chars().str.replace_all(r"\s+", " ")
-    valid = desc.is_not_null() & ~desc.str.to_uppercase().is_in(list(_MISSING_DESCRIPTIONS))
     described = (
-        lines.with_columns(desc.alias("description"))
-        .filter(valid)
+        pairs.with_columns(desc.alias("description"))
+        .filter(pl.col("description").is_not_null()
+                & ~pl.col("description").str.to_uppercase().is_in(list(_MISSING_DESCRIPTIONS)))
         .group_by("item", "description")
-        .agg(pl.len().alias("n"), (pl.col("price") > 0).sum().alias("priced"))
+        .agg(pl.col("n").sum(), pl.col("priced").sum())
         .sort(["item", "priced", "n", "description"], descending=[False, True, True, False])
         .group_by("item", maintain_order=True)
         .agg(pl.col("description").first().alias("title"))
