@@ -1,0 +1,270 @@
+"""A/B test analysis and planning: conversion and revenue per arm, differences, SRM, power.
+
+The unit is the customer: a customer converted when they bought or clicked an item they were
+shown within the window after an exposure; their revenue is the summed ``value`` of those events.
+Per-arm rates carry 95% bootstrap intervals (:func:`~discoverly.evaluate.stats.bootstrap_ci`).
+Each arm is compared with the control by Welch's t-test on the per-customer values, whose
+interval and p-value agree with each other (for 0/1 conversions it is the unpooled two-proportion
+z-test). A sample-ratio mismatch (observed arm sizes against the configured shares, chi-square
+test, flagged below p = 0.001) means the split or the logging is broken and the results are not
+to be trusted. For planning, :func:`minimum_detectable_effect` and :func:`sample_size` give the
+usual normal-approximation answers for a two-sided test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats as sps
+
+from discoverly.errors import ConfigError, DataError
+from discoverly.evaluate.stats import Estimate, bootstrap_ci
+
+__all__ = ["ArmResult", "Comparison", "SampleRatioCheck", "ABTestResult", "analyze_ab", "analyze_experiment",
+           "welch_test", "sample_ratio_check", "minimum_detectable_effect", "sample_size"]
+
+METRICS = ("conversion", "revenue")
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    name: str
+    users: int
+    conversions: int
+    conversion: Estimate
+    revenue: Estimate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"arm": self.name, "users": self.users, "conversions": self.conversions,
+                "conversion": self.conversion.to_dict(), "revenue": self.revenue.to_dict()}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``arm`` minus ``control`` on one metric."""
+
+    metric: str
+    arm: str
+    control: str
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    relative: float | None
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < 0.05
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "arm": self.arm, "control": self.control, "difference": self.difference,
+                "ci": [self.low, self.high], "p_value": self.p_value, "relative": self.relative}
+
+
+@dataclass(frozen=True)
+class SampleRatioCheck:
+    observed: dict[str, int]
+    expected_shares: dict[str, float]
+    chi2: float
+    p_value: float
+    threshold: float = 0.001
+
+    @property
+    def mismatch(self) -> bool:
+        return self.p_value < self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"observed": self.observed, "expected_shares": self.expected_shares, "chi2": self.chi2,
+                "p_value": self.p_value, "mismatch": self.mismatch}
+
+
+@dataclass(frozen=True)
+class ABTestResult:
+    experiment: str
+    arms: list[ArmResult]
+    comparisons: list[Comparison]
+    srm: SampleRatioCheck
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"experiment": self.experiment, "arms": [a.to_dict() for a in self.arms],
+                "comparisons": [c.to_dict() for c in self.comparisons], "sample_ratio": self.srm.to_dict(),
+                "notes": self.notes}
+
+    def to_text(self) -> str:
+        lines = [f"experiment {self.experiment}"]
+        lines.append(f"{'arm':<16}{'users':>8}{'conv.':>8}  {'conversion [95% CI]':<28}{'revenue/user [95% CI]':<30}")
+        for a in self.arms:
+            lines.append(f"{a.name:<16}{a.users:>8}{a.conversions:>8}  {_est(a.conversion, 4):<28}"
+                         f"{_est(a.revenue, 2):<30}")
+        for c in self.comparisons:
+            rel = f" ({c.relative:+.1%})" if c.relative is not None else ""
+            lines.append(f"{c.metric}: {c.arm} - {c.control} = {c.difference:+.4f}{rel} "
+                         f"[{c.low:+.4f}, {c.high:+.4f}], p = {c.p_value:.4g}"
+                         f"{'  (significant at 5%)' if c.significant else ''}")
+        s = self.srm
+        lines.append(f"sample ratio: {s.observed} vs shares {s.expected_shares}: chi2 = {s.chi2:.2f}, "
+                     f"p = {s.p_value:.4g}" + ("  ** SAMPLE RATIO MISMATCH: do not trust these results **"
+                                               if s.mismatch else "  (ok)"))
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _est(e: Estimate, digits: int) -> str:
+    return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
+
+
+def welch_test(a: np.ndarray, b: np.ndarray, *, level: float = 0.95) -> tuple[float, float, float, float]:
+    """``mean(b) - mean(a)``, its ``level`` interval and the two-sided p-value (Welch's t-test)."""
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if x.size < 2 or y.size < 2:
+        raise DataError(f"each arm needs at least 2 customers to compare, got {x.size} and {y.size}")
+    diff = float(y.mean() - x.mean())
+    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return diff, diff, diff, 1.0 if diff == 0 else 0.0
+    df = (va + vb) ** 2 / ((va**2 / (x.size - 1) if va else 0.0) + (vb**2 / (y.size - 1) if vb else 0.0))
+    t = diff / se
+    p = float(2 * sps.t.sf(abs(t), df))
+    q = float(sps.t.ppf(0.5 + level / 2, df))
+    return diff, diff - q * se, diff + q * se, p
+
+
+def sample_ratio_check(observed: Mapping[str, int], shares: Mapping[str, float], *,
+                       threshold: float = 0.001) -> SampleRatioCheck:
+    """Chi-square goodness of fit of the arm sizes against the configured shares."""
+    arms = list(shares)
+    total_share = sum(shares.values())
+    if total_share <= 0:
+        raise ConfigError("the expected shares must be positive")
+    counts = np.array([observed.get(a, 0) for a in arms], dtype=np.float64)
+    n = counts.sum()
+    extra = set(observed) - set(shares)
+    if extra:
+        raise DataError(f"exposures name arms {sorted(extra)} that the experiment does not configure")
+    if n == 0:
+        return SampleRatioCheck(dict(observed), dict(shares), 0.0, 1.0, threshold)
+    expected = np.array([shares[a] / total_share for a in arms]) * n
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    p = float(sps.chi2.sf(chi2, len(arms) - 1)) if len(arms) > 1 else 1.0
+    return SampleRatioCheck({a: int(c) for a, c in zip(arms, counts, strict=True)},
+                            {a: float(shares[a]) for a in arms}, chi2, p, threshold)
+
+
+def analyze_ab(conversion: Mapping[str, np.ndarray], revenue: Mapping[str, np.ndarray], *,
+               shares: Mapping[str, float] | None = None, control: str | None = None, experiment: str = "",
+               level: float = 0.95, n_boot: int = 2000, rng: int | np.random.Generator | None = 0,
+               notes: Sequence[str] = ()) -> ABTestResult:
+    """Analyse per-customer values by arm (0/1 conversions and revenue; arms in the given order)."""
+    arms = list(conversion)
+    if len(arms) < 2:
+        raise DataError(f"an A/B analysis needs at least two arms with exposed customers, got {arms}")
+    control = control or arms[0]
+    if control not in conversion:
+        raise ConfigError(f"the control arm {control!r} is not among the arms {arms}")
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    results = []
+    for a in arms:
+        conv = np.asarray(conversion[a], dtype=np.float64)
+        rev = np.asarray(revenue[a], dtype=np.float64)
+        results.append(ArmResult(a, int(conv.size), int(conv.sum()),
+                                 bootstrap_ci(conv, level=level, n_boot=n_boot, rng=gen),
+                                 bootstrap_ci(rev, level=level, n_boot=n_boot, rng=gen)))
+    comparisons = []
+    for metric, values in (("conversion", conversion), ("revenue", revenue)):
+        base = np.asarray(values[control], dtype=np.float64)
+        for a in arms:
+            if a == control:
+                continue
+            diff, low, high, p = welch_test(base, np.asarray(values[a]), level=level)
+            rel = diff / base.mean() if base.size and base.mean() != 0 else None
+            comparisons.append(Comparison(metric, a, control, diff, low, high, p, rel))
+    expected = dict(shares) if shares is not None else {a: 1.0 / len(arms) for a in arms}
+    srm = sample_ratio_check({r.name: r.users for r in results}, expected)
+    return ABTestResult(experiment, results, comparisons, srm, list(notes))
+
+
+def analyze_experiment(exposures: pl.DataFrame, outcomes: pl.DataFrame, *, experiment: str = "",
+                       shares: Mapping[str, float] | None = None, control: str | None = None,
+                       level: float = 0.95, n_boot: int = 2000,
+                       rng: int | np.random.Generator | None = 0) -> ABTestResult:
+    """Analyse an experiment from the event store's exposures (``user, arm``) and outcomes
+    (``user, key, value``: events on shown items within the window)."""
+    if exposures.height == 0:
+        raise DataError(f"experiment {experiment!r} has no recorded exposures yet")
+    notes = []
+    per_user = exposures.group_by("user").agg(pl.col("arm").n_unique().alias("n_arms"), pl.col("arm").first())
+    mixed = per_user.filter(pl.col("n_arms") > 1)
+    if mixed.height:
+        notes.append(f"{mixed.height} customer(s) were exposed in more than one arm (was the split changed?) "
+                     "and are left out")
+        per_user = per_user.filter(pl.col("n_arms") == 1)
+    events = outcomes.unique(subset=["user", "key"]).group_by("user").agg(
+        pl.col("value").fill_null(0.0).sum().alias("revenue"))
+    units = per_user.join(events, on="user", how="left").with_columns(
+        pl.col("revenue").is_not_null().cast(pl.Float64).alias("converted"), pl.col("revenue").fill_null(0.0))
+    order = list(shares) if shares is not None else sorted(units["arm"].unique().to_list())
+    present = set(units["arm"].to_list())
+    conv = {a: units.filter(pl.col("arm") == a)["converted"].to_numpy() for a in order if a in present}
+    rev = {a: units.filter(pl.col("arm") == a)["revenue"].to_numpy() for a in order if a in present}
+    missing = [a for a in order if a not in present]
+    if missing:
+        notes.append(f"arm(s) {missing} have no exposed customers")
+    return analyze_ab(conv, rev, shares=shares, control=control, experiment=experiment, level=level,
+                      n_boot=n_boot, rng=rng, notes=notes)
+
+
+def _z(alpha: float, power: float) -> float:
+    if not 0 < alpha < 1 or not 0 < power < 1:
+        raise ConfigError(f"alpha and power must be in (0, 1), got {alpha} and {power}")
+    return float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power))
+
+
+def minimum_detectable_effect(n_per_arm: int, *, baseline: float | None = None, std: float | None = None,
+                              alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0) -> float:
+    """The smallest absolute difference a two-sided test detects with ``power``.
+
+    For a conversion rate give ``baseline`` (the control's rate); for a continuous metric such as
+    revenue per customer give its ``std``. ``n_per_arm`` is the control's size; the treatment has
+    ``ratio`` times as many customers.
+    """
+    if n_per_arm < 2:
+        raise ConfigError(f"n_per_arm must be at least 2, got {n_per_arm}")
+    sd = _sd(baseline, std)
+    return _z(alpha, power) * sd * math.sqrt(1 / n_per_arm + 1 / (ratio * n_per_arm))
+
+
+def sample_size(effect: float, *, baseline: float | None = None, std: float | None = None, alpha: float = 0.05,
+                power: float = 0.8, ratio: float = 1.0) -> int:
+    """Customers needed in the control arm (the treatment needs ``ratio`` times as many) to
+    detect an absolute difference ``effect`` with a two-sided test."""
+    if effect == 0:
+        raise ConfigError("the effect to detect must not be zero")
+    if baseline is not None:
+        p2 = baseline + effect
+        if not 0 <= p2 <= 1:
+            raise ConfigError(f"baseline {baseline} + effect {effect} is not a rate in [0, 1]")
+        var = baseline * (1 - baseline) + p2 * (1 - p2) / ratio
+    else:
+        var = _sd(None, std) ** 2 * (1 + 1 / ratio)
+    return math.ceil(_z(alpha, power) ** 2 * var / effect**2)
+
+
+def _sd(baseline: float | None, std: float | None) -> float:
+    if (baseline is None) == (std is None):
+        raise ConfigError("give exactly one of baseline (a conversion rate) or std (a continuous metric)")
+    if baseline is not None:
+        if not 0 < baseline < 1:
+            raise ConfigError(f"baseline must be a rate in (0, 1), got {baseline}")
+        return math.sqrt(baseline * (1 - baseline))
+    assert std is not None
+    if std <= 0:
+        raise ConfigError(f"std must be positive, got {std}")
+    return std

@@ -1,0 +1,103 @@
+"""Errors to HTTP problem responses (RFC 9457), mapped once for the whole service.
+
+::
+
+    IdempotencyConflictError  -> 409      UnknownIdError -> 404
+    DataError, ConfigError    -> 422      request validation -> 422 (with the field errors)
+    StoreUnavailableError, NotFittedError, ArtifactError, MissingDependencyError -> 503
+    a body over the size limit -> 413     anything unexpected -> 500 (logged with its traceback)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from discoverly.errors import (
+    ArtifactError,
+    ConfigError,
+    DataError,
+    DatasetNotFoundError,
+    DiscoverlyError,
+    MissingDependencyError,
+    NotFittedError,
+    UnknownIdError,
+)
+from discoverly.serve.store.base import IdempotencyConflictError, StoreUnavailableError
+
+__all__ = ["install_problem_handlers", "problem", "STATUS", "PROBLEM_TYPE"]
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "application/problem+json"
+
+#: most specific first
+STATUS: list[tuple[type[DiscoverlyError], int, str]] = [
+    (IdempotencyConflictError, 409, "Idempotency key conflict"),
+    (StoreUnavailableError, 503, "Event store unavailable"),
+    (UnknownIdError, 404, "Unknown id"),
+    (DataError, 422, "Invalid data"),
+    (ConfigError, 422, "Invalid parameters"),
+    (NotFittedError, 503, "Model not ready"),
+    (ArtifactError, 503, "Model artifacts unavailable"),
+    (MissingDependencyError, 503, "Missing dependency"),
+    (DatasetNotFoundError, 503, "Data not found"),
+    (DiscoverlyError, 500, "Internal error"),
+]
+
+
+def problem(status: int, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def status_of(exc: DiscoverlyError) -> tuple[int, str]:
+    return next((code, title) for cls, code, title in STATUS if isinstance(exc, cls))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def discoverly_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DiscoverlyError)
+        code, title = status_of(exc)
+        if code >= 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
+        return problem(code, title, str(exc))
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [{"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": str(e.get("msg", "")),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        first = errors[0] if errors else {"loc": "", "msg": "invalid request"}
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return problem(422, "Invalid request", f"{first['loc']}: {first['msg']}{more}", errors=errors)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail),
+                       headers=dict(exc.headers) if exc.headers else None)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return problem(500, "Internal error", "the server failed unexpectedly; the error was logged")
+
+    app.add_exception_handler(DiscoverlyError, discoverly_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

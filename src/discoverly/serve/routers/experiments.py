@@ -1,0 +1,48 @@
+"""``GET /experiments`` and ``GET /experiments/{name}``: the configured experiments and their analysis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from discoverly.errors import UnknownIdError
+from discoverly.evaluate.abtest import ABTestResult, analyze_experiment
+from discoverly.serve.config import ExperimentConfig
+from discoverly.serve.state import ServiceState
+
+from .deps import service
+
+__all__ = ["router", "analysis"]
+
+router = APIRouter(prefix="/experiments", tags=["experiments"])
+
+
+def find(state: ServiceState, name: str) -> ExperimentConfig:
+    for e in state.config.experiments:
+        if e.name == name:
+            return e
+    known = ", ".join(e.name for e in state.config.experiments) or "none configured"
+    raise UnknownIdError(f"unknown experiment {name!r} (experiments: {known})")
+
+
+def analysis(state: ServiceState, name: str, *, n_boot: int = 1000) -> ABTestResult:
+    exp = find(state, name)
+    exposures = state.store.exposures(name)
+    outcomes = state.store.outcomes(name, window_seconds=int(exp.window_days * 86_400))
+    return analyze_experiment(exposures, outcomes, experiment=name, shares={a.name: a.share for a in exp.arms},
+                              n_boot=n_boot)
+
+
+@router.get("", summary="Configured experiments")
+def list_experiments(state: ServiceState = Depends(service)) -> list[dict[str, Any]]:
+    return [e.model_dump() for e in state.config.experiments]
+
+
+@router.get("/{name}", summary="Analysis of an experiment",
+            responses={404: {"description": "unknown experiment"},
+                       422: {"description": "not enough exposures to analyse yet"}})
+def get_experiment(name: str, state: ServiceState = Depends(service)) -> dict[str, Any]:
+    """Conversion and revenue per arm with 95% intervals, differences with p-values, and the
+    sample-ratio check (as ``discoverly experiment analyze NAME`` prints)."""
+    return analysis(state, name).to_dict()

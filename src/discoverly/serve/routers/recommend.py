@@ -1,0 +1,143 @@
+"""``GET /items/{item}/related`` and ``GET /users/{user}/recommendations``."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query
+
+from discoverly.serve.experiments import assign
+from discoverly.serve.freshness import fresh_history
+from discoverly.serve.schemas import ExperimentRef, RecommendationsOut, RelatedOut, ScoredItem
+from discoverly.serve.state import Served, ServiceState, Snapshot
+from discoverly.serve.store import Exposure
+
+from .deps import service
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["recommendations"])
+
+K = Annotated[int | None, Query(ge=1, le=10_000, description="list length (default from the config)")]
+PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown id"},
+                                             422: {"description": "invalid parameters"},
+                                             503: {"description": "model or store unavailable"}}
+
+
+def _k(state: ServiceState, k: int | None) -> int:
+    from discoverly.errors import ConfigError
+
+    k = state.config.default_k if k is None else k
+    if k > state.config.max_k:
+        raise ConfigError(f"k={k} is larger than the limit of {state.config.max_k}")
+    return k
+
+
+def _pick(state: ServiceState, snap: Snapshot, endpoint: str, user: str | None
+          ) -> tuple[Served, ExperimentRef | None, Any]:
+    exp = state.active_experiment(endpoint) if user is not None else None
+    if exp is None or user is None:
+        return snap.current, None, None
+    arm = assign(exp, user)
+    return snap.versions[arm.version], ExperimentRef(name=exp.name, arm=arm.name), (exp, arm)
+
+
+def _items(served: Served, snap: Snapshot, idx: np.ndarray, scores: np.ndarray, k: int,
+           exclude: set[int]) -> list[ScoredItem]:
+    """Model items first, then bestsellers (labelled) until the list has ``k`` items."""
+    model = served.model
+    assert model.items is not None
+    chosen = [(int(i), float(s), "model") for i, s in zip(idx.tolist(), scores.tolist(), strict=True) if i >= 0]
+    taken = exclude | {i for i, _, _ in chosen}
+    fallback = getattr(model, "_fallback", None)
+    if len(chosen) < k and fallback is not None:
+        for i in np.asarray(fallback).tolist():
+            if len(chosen) >= k:
+                break
+            if i not in taken:
+                chosen.append((int(i), float("nan"), "bestsellers"))
+                taken.add(i)
+    ids = model.items.ids_of(np.array([i for i, _, _ in chosen], dtype=np.int64)).tolist()
+    titles = snap.titles(ids)
+    return [ScoredItem(item=_plain(it), title=t, score=s if math.isfinite(s) else None, rank=r + 1,
+                       source=src)  # type: ignore[arg-type]
+            for r, (it, t, (_, s, src)) in enumerate(zip(ids, titles, chosen, strict=True))]
+
+
+def _plain(value: Any) -> str | int:
+    return value.item() if hasattr(value, "item") else value
+
+
+@router.get("/users/{user}/recommendations", response_model=RecommendationsOut, responses=PROBLEMS,
+            summary="Recommended for you")
+def recommendations(user: str, k: K = None, exclude_seen: bool = True,
+                    state: ServiceState = Depends(service)) -> RecommendationsOut:
+    """A customer's top-k items from their history at training time plus their events since
+    then (so new purchases count at once). Unknown or history-less customers get the recent
+    bestsellers, labelled ``fallback``."""
+    k = _k(state, k)
+    snap = state.snapshot
+    served, ref, split = _pick(state, snap, "recommendations", user)
+    model = served.model
+    events = state.store.user_events(user, types=state.config.history_types, since=model.trained_until)
+    history, fresh = fresh_history(model, user, events) if events else (None, 0)
+    recs = model.recommend([user], k, exclude_seen=exclude_seen, history=history, fill=False)
+    seen: set[int] = set()
+    if exclude_seen:
+        h = history if history is not None else _known_history(served, user)
+        if h is not None:
+            seen = set(h.days.indices.tolist())
+    items = _items(served, snap, recs.indices[0], recs.scores[0], k, seen)
+    fallback = bool(recs.fallback[0]) or all(i.source == "bestsellers" for i in items)
+    state.metrics.inc("discoverly_answers_total", endpoint="recommendations",
+                      source="fallback" if fallback else "model")
+    if split is not None:
+        exp, arm = split
+        state.store.add_exposure(Exposure(exp.name, arm.name, user, served.version, int(state.clock()),
+                                          tuple(str(i.item) for i in items)))
+    return RecommendationsOut(user=user, version=served.version, fallback=fallback, fresh_events=fresh,
+                              experiment=ref, items=items)
+
+
+def _known_history(served: Served, user: str) -> Any:
+    model = served.model
+    assert model.users is not None
+    u = int(model.users.indices([user], missing=-1)[0])
+    return model.history(np.array([u])) if u >= 0 else None
+
+
+@router.get("/items/{item}/related", response_model=RelatedOut, responses=PROBLEMS,
+            summary="Customers who bought this also bought")
+def related(item: str, k: K = None, user: Annotated[str | None, Query(max_length=256)] = None,
+            state: ServiceState = Depends(service)) -> RelatedOut:
+    """Items related to ``item`` (404 when the model does not know it). Items the model has no
+    related list for, or models without related items, are answered by the recent bestsellers,
+    labelled ``fallback``. ``user`` (optional) puts the request into an active experiment."""
+    k = _k(state, k)
+    snap = state.snapshot
+    served, ref, split = _pick(state, snap, "related", user)
+    model = served.model
+    assert model.items is not None
+    index = model.items.index(item)  # UnknownIdError -> 404
+    item_id = _plain(model.items.id(index))
+    if served.supports_related:
+        recs = model.related([item_id], k)
+        idx, sc = recs.indices[0], recs.scores[0]
+        # a related list may carry the model's own fallback; mark those rows as bestsellers
+        if bool(recs.fallback[0]):
+            idx = np.full(0, -1, dtype=np.int64)
+            sc = np.full(0, np.nan, dtype=np.float32)
+    else:
+        idx = np.full(0, -1, dtype=np.int64)
+        sc = np.full(0, np.nan, dtype=np.float32)
+    items = _items(served, snap, idx, sc, k, {index})
+    fallback = all(i.source == "bestsellers" for i in items)
+    state.metrics.inc("discoverly_answers_total", endpoint="related", source="fallback" if fallback else "model")
+    if split is not None and user is not None:
+        exp, arm = split
+        state.store.add_exposure(Exposure(exp.name, arm.name, user, served.version, int(state.clock()),
+                                          tuple(str(i.item) for i in items)))
+    return RelatedOut(item=item_id, title=snap.titles([item_id])[0], version=served.version, fallback=fallback,
+                      experiment=ref, items=items)

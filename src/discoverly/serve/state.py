@@ -1,0 +1,155 @@
+"""The running service's state: config, event store, and the models it serves, swapped atomically.
+
+Requests read :attr:`ServiceState.snapshot` once and use that object to the end, so a reload (which
+builds a complete new :class:`Snapshot` first and then replaces the reference in one assignment)
+never fails or mixes versions in a request already running. Every worker also watches the
+``CURRENT`` file, so ``POST /admin/reload`` on one worker (or ``discoverly train``) reaches all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from discoverly.data.catalog import Catalog, read_catalog
+from discoverly.errors import ArtifactError, DiscoverlyError
+from discoverly.recommend.base import BaseRecommender
+from discoverly.serve.config import ExperimentConfig, ServeConfig
+from discoverly.serve.metrics import Metrics
+from discoverly.serve.store import EventStore, open_store
+from discoverly.serve.versions import ModelStore
+
+__all__ = ["ServiceState", "Snapshot", "Served"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Served:
+    """One loaded model version."""
+
+    version: str
+    model: BaseRecommender
+    manifest: dict[str, Any]
+
+    @property
+    def supports_related(self) -> bool:
+        return type(self.model).related is not BaseRecommender.related
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the service answers with: the current version, experiment arms' versions, titles."""
+
+    current: Served
+    versions: dict[str, Served]
+    catalog: Catalog | None
+    loaded_at: float = field(default_factory=time.time)
+
+    def titles(self, items: list[Any]) -> list[str | None]:
+        if self.catalog is None:
+            return [None] * len(items)
+        out = self.catalog.titles(items)
+        if all(t is None for t in out) and items:  # catalogue ids typed differently (str vs int)
+            out = self.catalog.titles([str(i) for i in items])
+        return [None if t is None else str(t) for t in out]
+
+
+class ServiceState:
+    """Holds everything a request needs; created by :func:`discoverly.serve.create_app`."""
+
+    def __init__(self, config: ServeConfig, *, clock: Callable[[], float] = time.time,
+                 store: EventStore | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.metrics = Metrics()
+        self.models = ModelStore(config.artifacts)
+        self.store = store if store is not None else open_store(config.store_url)
+        self._reload_lock = threading.Lock()
+        self._marker = self.models.marker_state()
+        self.snapshot = self._build(self.models.current(), None)
+        self.metrics.set_model(self.snapshot.current.version)
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    # -- loading ------------------------------------------------------------------------------
+    def _build(self, version: str, previous: Snapshot | None) -> Snapshot:
+        wanted = [version] + [a.version for e in self.config.experiments if e.active for a in e.arms]
+        loaded: dict[str, Served] = {}
+        for v in dict.fromkeys(wanted):
+            if previous is not None and v in previous.versions:  # version dirs never change: reuse
+                loaded[v] = previous.versions[v]
+                continue
+            model = self.models.load(v)
+            loaded[v] = Served(v, model, self.models.manifest(v))
+            log.info("loaded model version %s (%s)", v, type(model).__name__)
+        catalog = previous.catalog if previous is not None else self._catalog()
+        return Snapshot(loaded[version], loaded, catalog)
+
+    def _catalog(self) -> Catalog | None:
+        path = self.config.catalog
+        if path is None:
+            default = Path(self.config.artifacts) / "catalog.parquet"
+            if not default.is_file():
+                return None
+            path = default
+        if not Path(path).is_file():
+            raise ArtifactError(f"the catalogue file {str(path)!r} does not exist")
+        return read_catalog(path, item=self.config.catalog_item, title=self.config.catalog_title)
+
+    def reload(self, version: str | None = None) -> tuple[str, str]:
+        """Load ``version`` (or what ``CURRENT`` names) and swap it in; returns (previous, new).
+        On any error the old snapshot stays in place and the error propagates."""
+        with self._reload_lock:
+            if version is not None:
+                self.models.path(version)  # fails early on unknown versions
+                if not self.models.single:
+                    self.models.set_current(version)
+            target = version or self.models.current()
+            old = self.snapshot
+            new = self._build(target, old)
+            self.snapshot = new  # the atomic swap: one reference assignment
+            self._marker = self.models.marker_state()
+            self.metrics.set_model(target)
+            self.metrics.inc("discoverly_model_reloads_total")
+            log.info("serving model version %s (was %s)", target, old.current.version)
+            return old.current.version, target
+
+    def active_experiment(self, endpoint: str) -> ExperimentConfig | None:
+        for e in self.config.experiments:
+            if e.active and e.endpoint == endpoint:
+                return e
+        return None
+
+    # -- watching CURRENT ---------------------------------------------------------------------
+    def start_watching(self, interval: float = 1.0) -> None:
+        if self.models.single or interval <= 0 or self._watcher is not None:
+            return
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch, args=(interval,), name="discoverly-reload",
+                                         daemon=True)
+        self._watcher.start()
+
+    def _watch(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            state = self.models.marker_state()
+            if state != self._marker and state[1] and state[1] != self.snapshot.current.version:
+                try:
+                    self.reload()
+                except DiscoverlyError as exc:
+                    log.error("could not load model version %r named by CURRENT: %s", state[1], exc)
+                    self._marker = state
+            else:
+                self._marker = state
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+            self._watcher = None
+        self.store.close()

@@ -1,0 +1,163 @@
+"""The event store interface: durable, idempotent event ingestion plus experiment exposures.
+
+Two implementations share this interface and one test suite: :class:`SQLiteStore` (embedded, the
+default) and :class:`PostgresStore` (production). An :meth:`EventStore.add` call is atomic (all of
+a batch or nothing) and idempotent (an event whose key is already stored is counted as a duplicate
+and not stored again; the same key with different content is refused). When ``add`` returns, the
+events are on disk: an acknowledged event survives a SIGKILL of the server right after it.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from discoverly.errors import ArtifactError, DataError
+
+__all__ = ["Event", "Exposure", "IngestResult", "EventStore", "IdempotencyConflictError",
+           "StoreUnavailableError", "EVENT_COLUMNS"]
+
+#: columns of the frames :meth:`EventStore.events` returns
+EVENT_COLUMNS = ("key", "user", "item", "type", "timestamp", "quantity", "value")
+
+
+class IdempotencyConflictError(DataError):
+    """An idempotency key is already stored with different content (HTTP 409)."""
+
+
+class StoreUnavailableError(ArtifactError):
+    """The event store cannot be reached or opened (HTTP 503)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event: ``key`` is the client's idempotency key; ``timestamp`` is epoch seconds."""
+
+    key: str
+    user: str
+    item: str
+    type: str
+    timestamp: int
+    quantity: float = 1.0
+    value: float | None = None
+
+    def same_as(self, other: Event) -> bool:
+        """Same content (what a retry of the same event carries)."""
+        return (self.user, self.item, self.type, self.timestamp, float(self.quantity)) == (
+            other.user, other.item, other.type, other.timestamp, float(other.quantity)) and (
+            (self.value is None and other.value is None)
+            or (self.value is not None and other.value is not None and abs(self.value - other.value) < 1e-9))
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """What one customer was shown by one arm of an experiment, and when."""
+
+    experiment: str
+    arm: str
+    user: str
+    version: str
+    timestamp: int
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+
+
+def check_batch(events: Sequence[Event]) -> tuple[list[Event], int]:
+    """Drop repeats of a key inside one batch (counted as duplicates); refuse conflicting repeats."""
+    seen: dict[str, Event] = {}
+    unique: list[Event] = []
+    repeats = 0
+    for e in events:
+        prev = seen.get(e.key)
+        if prev is None:
+            seen[e.key] = e
+            unique.append(e)
+        elif prev.same_as(e):
+            repeats += 1
+        else:
+            raise IdempotencyConflictError(
+                f"the idempotency key {e.key!r} appears twice in this batch with different content; "
+                "each distinct event needs its own key")
+    return unique, repeats
+
+
+def conflict(key: str, stored: Event) -> IdempotencyConflictError:
+    return IdempotencyConflictError(
+        f"the idempotency key {key!r} is already stored for a different event (user {stored.user!r}, "
+        f"item {stored.item!r}, type {stored.type!r}, time {stored.timestamp}); nothing of this batch was stored. "
+        "Retries must resend the same event; new events need new keys")
+
+
+class EventStore(abc.ABC):
+    """Where the service keeps events and experiment exposures (see the module docstring)."""
+
+    url: str
+
+    @abc.abstractmethod
+    def add(self, events: Sequence[Event], *, received: int) -> IngestResult:
+        """Store a batch atomically and idempotently; durable when it returns."""
+
+    @abc.abstractmethod
+    def user_events(self, user: str, *, types: Sequence[str] | None = None, since: int | None = None,
+                    limit: int = 10_000) -> list[Event]:
+        """One customer's events (oldest first), optionally only some types and from ``since`` on."""
+
+    @abc.abstractmethod
+    def events(self, *, types: Sequence[str] | None = None, since: int | None = None,
+               until: int | None = None) -> pl.DataFrame:
+        """All events (columns :data:`EVENT_COLUMNS`, timestamp as epoch seconds), oldest first."""
+
+    @abc.abstractmethod
+    def count(self) -> int:
+        """Number of stored events."""
+
+    @abc.abstractmethod
+    def add_exposure(self, exposure: Exposure) -> None:
+        """Record what an experiment arm showed a customer."""
+
+    @abc.abstractmethod
+    def exposures(self, experiment: str) -> pl.DataFrame:
+        """An experiment's exposures: columns ``id, arm, user, version, timestamp, items`` (list)."""
+
+    @abc.abstractmethod
+    def outcomes(self, experiment: str, *, window_seconds: int,
+                 types: Sequence[str] = ("purchase", "click")) -> pl.DataFrame:
+        """Events of exposed customers on a shown item within ``window_seconds`` after the exposure:
+        columns ``exposure_id, arm, user, item, type, timestamp, quantity, value`` (one row per event
+        and exposure it follows)."""
+
+    @abc.abstractmethod
+    def experiments(self) -> list[str]:
+        """Names of experiments with recorded exposures."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailableError` when the store cannot answer."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rows_to_events(rows: Sequence[Sequence[object]]) -> list[Event]:
+    return [Event(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]),  # type: ignore[call-overload]
+                  float(r[5]), None if r[6] is None else float(r[6])) for r in rows]  # type: ignore[arg-type]
+
+
+def events_frame(rows: Sequence[Sequence[object]]) -> pl.DataFrame:
+    schema = {"key": pl.String, "user": pl.String, "item": pl.String, "type": pl.String,
+              "timestamp": pl.Int64, "quantity": pl.Float64, "value": pl.Float64}
+    return pl.DataFrame(list(rows), schema=schema, orient="row")

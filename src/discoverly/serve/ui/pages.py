@@ -1,0 +1,190 @@
+"""HTML pages: home (look-ups), an item with its related items, a customer with history and
+recommendations, and experiment results with plots. Server-rendered, escaped, no scripts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from discoverly._version import __version__
+from discoverly.errors import DataError, DiscoverlyError, UnknownIdError
+from discoverly.serve.routers.deps import service
+from discoverly.serve.routers.experiments import analysis
+from discoverly.serve.routers.recommend import recommendations, related
+from discoverly.serve.schemas import ScoredItem
+from discoverly.serve.state import ServiceState
+from discoverly.serve.ui.svg import interval_chart
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:1.5em auto;padding:0 1em;
+color:#1d1d1f;line-height:1.45}header{display:flex;gap:1.2em;align-items:baseline;border-bottom:1px solid #ddd;
+margin-bottom:1em;padding-bottom:.5em}header a{color:#1a365d;text-decoration:none;font-weight:600}
+h1{font-size:1.5em}table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:.93em}
+th,td{padding:.3em .6em;border-bottom:1px solid #eee;text-align:left}th{background:#f5f5f7}
+td.num{text-align:right;font-variant-numeric:tabular-nums}.tag{font-size:.8em;padding:.1em .45em;border-radius:4px;
+background:#fff3cd;color:#7a5b00}.meta{color:#666;font-size:.85em}form{margin:.4em 0 1em}
+input[type=text]{padding:.35em;width:16em}button{padding:.35em .9em}.note{background:#fff8e1;border-left:4px solid
+#f5b700;padding:.5em .8em}.bad{background:#fde8e8;border-left:4px solid #c53030;padding:.5em .8em}
+"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    doc = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+           f"content='width=device-width,initial-scale=1'><title>{html.escape(title)} · discoverly</title>"
+           f"<style>{_CSS}</style></head><body><header><a href='/ui'>discoverly</a>"
+           f"<a href='/ui#items'>items</a><a href='/ui#customers'>customers</a>"
+           f"<a href='/ui#experiments'>experiments</a><a href='/docs'>API</a></header>"
+           f"<h1>{html.escape(title)}</h1>{body}<p class='meta'>discoverly {__version__}</p></body></html>")
+    return HTMLResponse(doc, status_code=status)
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _item_link(item: Any, title: str | None) -> str:
+    label = f"{_e(title)} <span class='meta'>({_e(item)})</span>" if title else _e(item)
+    return f"<a href='/ui/items/{quote(str(item), safe='')}'>{label}</a>"
+
+
+def _items_table(items: list[ScoredItem]) -> str:
+    rows = "".join(
+        f"<tr><td class='num'>{i.rank}</td><td>{_item_link(i.item, i.title)}</td>"
+        f"<td class='num'>{'' if i.score is None else f'{i.score:.4g}'}</td>"
+        f"<td>{'<span class=tag>bestseller fallback</span>' if i.source == 'bestsellers' else ''}</td></tr>"
+        for i in items)
+    return f"<table><thead><tr><th>#</th><th>item</th><th>score</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(int(ts), tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+@router.get("/", response_class=RedirectResponse)
+def root() -> RedirectResponse:
+    return RedirectResponse("/ui", status_code=307)
+
+
+@router.get("/ui", response_class=HTMLResponse)
+def home(state: ServiceState = Depends(service), item: str | None = None, user: str | None = None
+         ) -> HTMLResponse:
+    if item:
+        return RedirectResponse(f"/ui/items/{quote(item.strip(), safe='')}", status_code=303)  # type: ignore[return-value]
+    if user:
+        return RedirectResponse(f"/ui/users/{quote(user.strip(), safe='')}", status_code=303)  # type: ignore[return-value]
+    snap = state.snapshot
+    model = snap.current.model
+    assert model.items is not None
+    best = np.asarray(getattr(model, "_fallback", np.zeros(0, dtype=np.int64)))[:10]
+    ids = model.items.ids_of(best).tolist()
+    bestsellers = "".join(f"<li>{_item_link(i, t)}</li>" for i, t in zip(ids, snap.titles(ids), strict=True))
+    exps = "".join(f"<li><a href='/ui/experiments/{quote(e.name)}'>{_e(e.name)}</a> "
+                   f"<span class='meta'>{'active' if e.active else 'stopped'} · {e.endpoint} · "
+                   f"{', '.join(f'{a.name} ({a.share:.0%}, {a.version})' for a in e.arms)}</span></li>"
+                   for e in state.config.experiments) or "<li class='meta'>none configured</li>"
+    body = (f"<p>Serving model version <b>{_e(snap.current.version)}</b> "
+            f"({_e(type(model).__name__)}; {len(model.items):,} items). "
+            f"Catalogue: {'loaded' if snap.catalog is not None else 'none (ids only)'}.</p>"
+            "<h2 id='items'>Look up an item</h2><form action='/ui' method='get'>"
+            "<input type='text' name='item' placeholder='item id' aria-label='item id' required>"
+            "<button type='submit'>Related items</button></form>"
+            "<h2 id='customers'>Look up a customer</h2><form action='/ui' method='get'>"
+            "<input type='text' name='user' placeholder='customer id' aria-label='customer id' required>"
+            "<button type='submit'>History and recommendations</button></form>"
+            f"<h2>Recent bestsellers</h2><ol>{bestsellers}</ol>"
+            f"<h2 id='experiments'>Experiments</h2><ul>{exps}</ul>")
+    return _page("discoverly", body)
+
+
+@router.get("/ui/items/{item}", response_class=HTMLResponse)
+def item_page(item: str, k: int = Query(10, ge=1, le=100), state: ServiceState = Depends(service)) -> HTMLResponse:
+    try:
+        out = related(item, k, None, state)
+    except UnknownIdError as exc:
+        return _page("Unknown item", f"<p class='bad'>{_e(exc)}</p>", 404)
+    note = ("<p class='note'>The model has no related items for this one; these are the recent bestsellers.</p>"
+            if out.fallback else "")
+    body = (f"<p class='meta'>item {_e(out.item)} · model version {_e(out.version)}</p>"
+            f"<h2>Customers who bought this also bought</h2>{note}{_items_table(out.items)}")
+    return _page(out.title or f"Item {out.item}", body)
+
+
+@router.get("/ui/users/{user}", response_class=HTMLResponse)
+def user_page(user: str, k: int = Query(10, ge=1, le=100), state: ServiceState = Depends(service)) -> HTMLResponse:
+    try:
+        out = recommendations(user, k, True, state)
+    except DataError as exc:
+        return _page("Cannot recommend", f"<p class='bad'>{_e(exc)}</p>", 422)
+    snap = state.snapshot
+    model = snap.versions[out.version].model
+    assert model.users is not None and model.items is not None
+    rows: list[tuple[float, Any, str]] = []
+    u = int(model.users.indices([user], missing=-1)[0])
+    if u >= 0:
+        h = model.history(np.array([u]))
+        for i, last in zip(h.last.indices.tolist(), h.last.data.tolist(), strict=True):
+            rows.append((last, model.items.id(i), "training data"))
+    for e in state.store.user_events(user, limit=200):
+        rows.append((e.timestamp, e.item, f"{e.type} (stored event)"))
+    rows.sort(key=lambda r: -r[0])
+    rows = rows[:50]
+    titles = snap.titles([r[1] for r in rows])
+    hist = "".join(f"<tr><td>{_when(t)}</td><td>{_item_link(it, ti)}</td><td class='meta'>{_e(src)}</td></tr>"
+                   for (t, it, src), ti in zip(rows, titles, strict=True))
+    hist_html = (f"<table><thead><tr><th>last time</th><th>item</th><th>source</th></tr></thead><tbody>{hist}"
+                 "</tbody></table>") if rows else "<p class='meta'>No history: an unknown or new customer.</p>"
+    note = "<p class='note'>No usable history: these are the recent bestsellers.</p>" if out.fallback else ""
+    exp = (f" · experiment {_e(out.experiment.name)}, arm {_e(out.experiment.arm)}" if out.experiment else "")
+    body = (f"<p class='meta'>model version {_e(out.version)} · {out.fresh_events} event(s) since training{exp}</p>"
+            f"<h2>Recommended</h2>{note}{_items_table(out.items)}<h2>History (latest 50)</h2>{hist_html}")
+    return _page(f"Customer {user}", body)
+
+
+@router.get("/ui/experiments/{name}", response_class=HTMLResponse)
+def experiment_page(name: str, state: ServiceState = Depends(service)) -> HTMLResponse:
+    try:
+        res = analysis(state, name)
+    except UnknownIdError as exc:
+        return _page("Unknown experiment", f"<p class='bad'>{_e(exc)}</p>", 404)
+    except DiscoverlyError as exc:
+        return _page(f"Experiment {name}", f"<p class='note'>Not enough data to analyse yet: {_e(exc)}</p>")
+    arms = [a.name for a in res.arms]
+    rows = "".join(
+        f"<tr><td>{_e(a.name)}</td><td class='num'>{a.users:,}</td><td class='num'>{a.conversions:,}</td>"
+        f"<td class='num'>{a.conversion.value:.4f} [{a.conversion.low:.4f}, {a.conversion.high:.4f}]</td>"
+        f"<td class='num'>{a.revenue.value:.2f} [{a.revenue.low:.2f}, {a.revenue.high:.2f}]</td></tr>"
+        for a in res.arms)
+    comp = "".join(
+        f"<tr><td>{_e(c.metric)}</td><td>{_e(c.arm)} − {_e(c.control)}</td><td class='num'>{c.difference:+.4f}</td>"
+        f"<td class='num'>[{c.low:+.4f}, {c.high:+.4f}]</td><td class='num'>{c.p_value:.4g}</td>"
+        f"<td>{'significant at 5%' if c.significant else ''}</td></tr>" for c in res.comparisons)
+    srm = res.srm
+    srm_html = (f"<p class='bad'>Sample ratio mismatch (p = {srm.p_value:.3g}): the split or the logging is broken; "
+                "do not trust these results.</p>" if srm.mismatch else
+                f"<p class='meta'>Sample ratio check: p = {srm.p_value:.3g} (ok).</p>")
+    charts = (interval_chart(arms, [a.conversion.value for a in res.arms], [a.conversion.low for a in res.arms],
+                             [a.conversion.high for a in res.arms], title="Conversion per arm (95% CI)")
+              + interval_chart(arms, [a.revenue.value for a in res.arms], [a.revenue.low for a in res.arms],
+                               [a.revenue.high for a in res.arms], title="Revenue per customer (95% CI)",
+                               fmt="{:.2f}"))
+    conv = [c for c in res.comparisons if c.metric == "conversion"]
+    if conv:
+        charts += interval_chart([f"{c.arm} − {c.control}" for c in conv], [c.difference for c in conv],
+                                 [c.low for c in conv], [c.high for c in conv],
+                                 title="Conversion difference vs control (95% CI)", zero_line=True)
+    notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in res.notes)
+    body = (f"{srm_html}{notes}<table><thead><tr><th>arm</th><th>customers</th><th>converted</th>"
+            f"<th>conversion [95% CI]</th><th>revenue/customer [95% CI]</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<div>{charts}</div><h2>Differences</h2><table><thead><tr><th>metric</th><th>arms</th><th>difference</th>"
+            f"<th>95% CI</th><th>p-value</th><th></th></tr></thead><tbody>{comp}</tbody></table>")
+    return _page(f"Experiment {name}", body)
