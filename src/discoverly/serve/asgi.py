@@ -1,0 +1,26 @@
+"""The ASGI entry point uvicorn imports in each worker process (``discoverly serve --workers N``).
+
+The CLI passes the validated config as JSON in ``DISCOVERLY_SERVE_CONFIG``; each worker builds its
+own app (its own store connections and loaded models).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from discoverly.errors import ConfigError
+from discoverly.serve.config import ServeConfig
+
+__all__ = ["factory", "ENV"]
+
+ENV = "DISCOVERLY_SERVE_CONFIG"
+
+
+def factory() -> Any:
+    from discoverly.serve.app import create_app
+
+    text = os.environ.get(ENV)
+    if not text:
+        raise ConfigError(f"{ENV} is not set; start the service with `discoverly serve`")
+    return create_app(ServeConfig.model_validate_json(text))
