@@ -35,7 +35,7 @@ from discoverly.evaluate.metrics import CoverageEstimate
 from discoverly.evaluate.protocol import Split, Variant
 from discoverly.evaluate.stats import Estimate, PairedTest, bootstrap_ci, paired_test
 
-__all__ = ["Cell", "Evaluation", "PairedResult"]
+__all__ = ["POOLED", "Cell", "Evaluation", "PairedResult", "json_default"]
 
 #: the cutoff argument that selects the pooled summary over all cutoffs
 POOLED = "pooled"
@@ -268,10 +268,11 @@ class Evaluation:
         return out
 
     def to_json(self, *, indent: int | None = 2, paired: bool = True) -> str:
-        return json.dumps(self.to_dict(paired=paired), indent=indent, default=_json_default)
+        return json.dumps(self.to_dict(paired=paired), indent=indent, default=json_default)
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps`` fallback for numpy scalars and arrays (NaN becomes null)."""
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating):

@@ -89,10 +89,12 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
     if not enabled:
         yield lambda _desc: None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # on stderr, so stdout stays clean for --json output
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=False) as bar:
+                  console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task("evaluating", total=total)
 
         def advance(desc: str) -> None:
