@@ -1,0 +1,180 @@
+"""``discoverly fit`` and ``discoverly recommend``: train a model into an artifact directory, then
+ask it for recommendations or related items.
+
+Examples::
+
+    discoverly fit --dataset online-retail --model corrected --out models/corrected
+    discoverly fit --interactions events.csv --user customer --item sku --time ts --model cosine \\
+        --param min_count=3 --out models/cosine
+    discoverly recommend models/corrected --user 17850 --k 10
+    discoverly recommend models/corrected --item 85123A --json
+
+The artifact directory is the model's own (``BaseRecommender.load(DIR)`` reads it); when the data
+has a catalogue, its rows for the model's items are stored next to it in ``DIR/catalog`` so
+``recommend`` can show titles.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from discoverly.cli.inputs import load_input, show_progress
+from discoverly.errors import ConfigError
+
+if TYPE_CHECKING:
+    from discoverly.recommend.results import Recommendations
+
+__all__ = ["fit", "parse_params", "recommend"]
+
+CATALOG_DIR = "catalog"
+
+
+def parse_params(params: list[str] | None) -> dict[str, Any]:
+    """``["min_count=3", "score=cosine"]`` -> ``{"min_count": 3, "score": "cosine"}`` (values are
+    read as JSON when they parse, else kept as strings)."""
+    out: dict[str, Any] = {}
+    for p in params or []:
+        key, sep, raw = p.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param takes NAME=VALUE, e.g. --param min_count=3; got {p!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
+def _create(model: str, params: dict[str, Any]) -> Any:
+    from discoverly.recommend.registry import MODELS, create
+
+    if model not in MODELS:
+        create(model)  # raises the ConfigError that lists the known names
+    try:
+        return create(model, **params)
+    except TypeError as exc:
+        raise ConfigError(f"model {model!r} does not accept {sorted(params)}: {exc}") from None
+
+
+def fit(
+    model: str = typer.Option(..., "--model", "-m", help="A model name, e.g. corrected, cosine, bestsellers."),
+    out: Path = typer.Option(..., "--out", "-o", help="The artifact directory to write (replaced atomically)."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="A built-in data set, e.g. online-retail."),
+    interactions: Path | None = typer.Option(None, "--interactions", "-i",
+                                             help="A log file instead: CSV, TSV, Parquet or JSONL."),
+    user: str = typer.Option("user", help="The log's user column."),
+    item: str = typer.Option("item", help="The log's item column."),
+    time: str = typer.Option("timestamp", help="The log's time column."),
+    quantity: str | None = typer.Option(None, help="The log's quantity column, if any."),
+    drop_negative: bool = typer.Option(False, "--drop-negative", help="Drop rows with a negative quantity."),
+    catalog: Path | None = typer.Option(None, help="A catalogue file for --interactions (titles in answers)."),
+    catalog_title: str | None = typer.Option(None, help="The catalogue's title column."),
+    catalog_item: str | None = typer.Option(None, help="The catalogue's item column (default: --item)."),
+    data_dir: Path | None = typer.Option(None, help="Folder of the public data sets (default $DISCOVERLY_DATA_DIR)."),
+    download: bool = typer.Option(False, help="Download a missing data set where a checked source exists."),
+    until: str | None = typer.Option(None, help="Fit only on events before this date (ISO or epoch seconds)."),
+    param: list[str] | None = typer.Option(None, "--param", "-p", help="A model setting NAME=VALUE (repeatable)."),
+) -> None:
+    """Fit a recommender on a log and save it as an artifact directory."""
+    from rich.console import Console
+
+    from discoverly.artifacts import write_artifact
+
+    console = Console(stderr=True, highlight=False)
+    params = parse_params(param)
+    recommender = _create(model, params)
+    data = load_input(dataset=dataset, interactions=interactions, user=user, item=item, time=time,
+                      quantity=quantity, drop_negative=drop_negative, catalog=catalog, catalog_title=catalog_title,
+                      catalog_item=catalog_item, data_dir=data_dir, download=download, progress=show_progress())
+    if data.synthetic:
+        console.print("[bold yellow]note:[/] the data are SYNTHETIC (generated), not a real log")
+    log = data.interactions
+    if until is not None:
+        from discoverly.errors import DataError
+
+        log = log.before(int(until) if until.isdigit() else until)
+        if len(log) == 0:
+            raise DataError(f"no events before --until {until}; the log starts {data.interactions.start:%Y-%m-%d}")
+    with console.status(f"fitting {model} on {log!r}", spinner="dots") if show_progress() else nullcontext():
+        recommender.fit(log)
+    path = recommender.save(out)
+    if data.catalog is not None:
+        table = data.catalog.aligned(recommender.items)
+        write_artifact(path / CATALOG_DIR, {"kind": "catalog", "dataset": data.name}, tables={"catalog": table})
+    typer.echo(f"fitted {model} on {len(log):,} events ({log.n_users:,} users, {log.n_items:,} items) "
+               f"in {recommender.fit_seconds:.2f}s; saved to {path}")
+
+
+def _titles(path: Path) -> dict[Any, str | None]:
+    """Item id -> title from the catalogue stored with a model (empty when there is none)."""
+    from discoverly.artifacts import read_artifact
+
+    if not (path / CATALOG_DIR / "manifest.json").is_file():
+        return {}
+    table = read_artifact(path / CATALOG_DIR, kind="catalog").tables["catalog"]
+    if "title" not in table.columns:
+        return {}
+    return dict(zip(table["item"].to_list(), table["title"].to_list(), strict=True))
+
+
+def _rows(recs: Recommendations, titles: dict[Any, str | None]) -> list[dict[str, Any]]:
+    rows = recs.to_dicts()
+    for row in rows:
+        for it in row["items"]:
+            it["title"] = titles.get(it["item"])
+    return rows
+
+
+def recommend(
+    model_dir: Path = typer.Argument(..., help="An artifact directory written by `discoverly fit`."),
+    user: list[str] | None = typer.Option(None, "--user", "-u", help="A user id (repeatable)."),
+    item: list[str] | None = typer.Option(None, "--item", help="An item id: show its related items (repeatable)."),
+    k: int = typer.Option(10, "--k", help="How many items per list."),
+    include_seen: bool = typer.Option(False, "--include-seen",
+                                      help="Allow items the user already bought (buy it again)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+) -> None:
+    """Recommendations for users (``--user``) or related items (``--item``) from a saved model."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from discoverly.recommend.base import BaseRecommender
+
+    if bool(user) == bool(item):
+        raise ConfigError("give --user ID (recommendations) or --item ID (related items), not both and not neither")
+    if k < 1:
+        raise ConfigError(f"--k must be at least 1, got {k}")
+    model = BaseRecommender.load(model_dir)
+    titles = _titles(model_dir)
+    if user:
+        recs = model.recommend(user, k, exclude_seen=not include_seen)
+    else:
+        assert item is not None and model.items is not None
+        # ids typed on the command line are strings; the vocabulary maps '123' to 123 where needed
+        keys = [model.items.id(model.items.index(i)) for i in item]
+        recs = model.related(keys, k)
+    rows = _rows(recs, titles)
+    if as_json:
+        sys.stdout.write(json.dumps({"model": model.name, "kind": recs.kind, "k": k, "results": rows},
+                                    indent=2, default=str) + "\n")
+        return
+    console = Console(highlight=False)
+    for row in rows:
+        q = row[recs.kind]
+        head = f"{'recommended for user' if recs.kind == 'user' else 'related to item'} {q}"
+        if recs.kind == "item" and titles.get(q):
+            head += f" ({titles[q]})"
+        if row["fallback"]:
+            head += " — no usable history: recent bestsellers"
+        table = Table(title=head, title_justify="left")
+        for col, just in (("#", "right"), ("item", "left"), ("title", "left"), ("score", "right")):
+            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        for it in row["items"]:
+            table.add_row(str(it["rank"]), str(it["item"]), it["title"] or "", f"{it['score']:.4g}")
+        console.print(table)
