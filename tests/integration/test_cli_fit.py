@@ -1,0 +1,97 @@
+"""``discoverly fit`` then ``discoverly recommend``: artifacts, titles, fallbacks, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from discoverly.cli.app import main
+from discoverly.cli.fit import parse_params
+from discoverly.errors import EXIT_CODES, ArtifactError, ConfigError, UnknownIdError
+
+
+@pytest.fixture
+def log_files(tmp_path: Path) -> tuple[Path, Path]:
+    events = pl.DataFrame({
+        "customer": ["a", "a", "b", "b", "c", "c", "c", "d"],
+        "sku": ["mug", "saucer", "mug", "saucer", "mug", "teapot", "saucer", "teapot"],
+        "ts": ["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-02", "2024-01-03", "2024-01-03",
+               "2024-01-04", "2024-01-05"],
+    })
+    catalog = pl.DataFrame({"sku": ["mug", "saucer", "teapot"], "name": ["Blue mug", "Blue saucer", "Big teapot"]})
+    events.write_csv(tmp_path / "events.csv")
+    catalog.write_csv(tmp_path / "items.csv")
+    return tmp_path / "events.csv", tmp_path / "items.csv"
+
+
+def fit_args(events: Path, catalog: Path, out: Path, model: str = "popularity") -> list[str]:
+    return ["fit", "--interactions", str(events), "--user", "customer", "--item", "sku", "--time", "ts",
+            "--catalog", str(catalog), "--catalog-title", "name", "--model", model, "--out", str(out)]
+
+
+def test_fit_then_recommend_with_titles(log_files: tuple[Path, Path], tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "model"
+    assert main(fit_args(*log_files, out)) == 0
+    assert "saved to" in capsys.readouterr().out
+    assert (out / "manifest.json").is_file() and (out / "catalog" / "manifest.json").is_file()
+    assert main(["recommend", str(out), "--user", "d", "--user", "stranger", "--k", "2", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["kind"] == "user" and res["model"] == "popularity"
+    d, stranger = res["results"]
+    # d bought the teapot: the most popular unseen items are mug and saucer (3 buyers each)
+    assert [it["item"] for it in d["items"]] == ["mug", "saucer"] and not d["fallback"]
+    assert [it["title"] for it in d["items"]] == ["Blue mug", "Blue saucer"]
+    assert stranger["fallback"] and len(stranger["items"]) == 2
+    assert main(["recommend", str(out), "--user", "d", "--include-seen", "--k", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "Big teapot" in text and "recommended for user d" in text
+
+
+def test_fit_until_and_params(log_files: tuple[Path, Path], tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "recent"
+    args = [*fit_args(*log_files, out, model="bestsellers"), "--until", "2024-01-03", "--param", "window_days=1"]
+    assert main(args) == 0
+    assert "on 4 events" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"] == {"window_days": 1.0}
+
+
+def test_parse_params() -> None:
+    assert parse_params(["min_count=3", "score=cosine", "half_life_days=7.5"]) == {
+        "min_count": 3, "score": "cosine", "half_life_days": 7.5}
+    with pytest.raises(ConfigError):
+        parse_params(["min_count"])
+
+
+def test_errors(log_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "model"
+    assert main(fit_args(*log_files, out, model="no-such-model")) == EXIT_CODES[ConfigError]
+    assert "known models" in capsys.readouterr().err
+    assert main([*fit_args(*log_files, out), "--param", "nonsense=1"]) == EXIT_CODES[ConfigError]
+    assert not out.exists()
+    assert main(["recommend", str(tmp_path / "nothing"), "--user", "a"]) == EXIT_CODES[ArtifactError]
+    assert main(fit_args(*log_files, out)) == 0
+    capsys.readouterr()
+    assert main(["recommend", str(out)]) == EXIT_CODES[ConfigError]
+    assert main(["recommend", str(out), "--item", "mug"]) == EXIT_CODES[ConfigError]  # no related items
+    assert "item-to-item" in capsys.readouterr().err
+
+
+def test_related_items_of_an_item_to_item_model(log_files: tuple[Path, Path], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("discoverly.recommend.item_to_item")
+    out = tmp_path / "cosine"
+    assert main([*fit_args(*log_files, out, model="cosine"), "--param", "min_count=1"]) == 0
+    capsys.readouterr()
+    assert main(["recommend", str(out), "--item", "mug", "--k", "2", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["kind"] == "item"
+    items = res["results"][0]["items"]
+    assert items[0]["item"] == "saucer" and items[0]["title"] == "Blue saucer"
+    assert main(["recommend", str(out), "--item", "kettle"]) == EXIT_CODES[UnknownIdError]
+    assert "kettle" in capsys.readouterr().err
