@@ -179,6 +179,9 @@ class BaseRecommender:
             raise ConfigError(f"history has {len(history)} rows but {len(users)} users were given")
         has = history.lengths() > 0
         idx, sc = self.recommend_indices(history, k, exclude_seen=exclude_seen)
+        # no history, no personal list: these users get the recent bestsellers, as ``fallback`` says
+        idx[~has] = -1
+        sc[~has] = np.nan
         if fill:
             idx, sc = self._fill(idx, sc, history, exclude_seen)
         return Recommendations(users, idx, sc, ~has, self.items, "user", self.name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import polars as pl
@@ -56,3 +56,10 @@ class RecentBestsellers(Popularity):
         scores[order] = (len(order) - np.arange(len(order))).astype(np.float32)
         self.item_scores_ = scores
         self.window_buyers_ = buyers
+        self._own_order = order
+
+    def fit(self, interactions: Interactions) -> Self:
+        super().fit(interactions)
+        # users without history get this model's own list (its window), not the default 14 days
+        self._fallback = self._own_order[: self.fallback_size]
+        return self
