@@ -1,0 +1,146 @@
+"""BaseRecommender: exclusion of seen items, the bestseller fallback and fill, results, persistence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from discoverly.data import Interactions
+from discoverly.errors import ArtifactError, ConfigError, NotFittedError
+from discoverly.recommend import BaseRecommender, History, recent_bestsellers
+from discoverly.recommend.popularity import Popularity, RecentBestsellers
+
+from .conftest import DAY, T0
+
+
+class Scrambled(BaseRecommender):
+    """Scores every item by a fixed random vector, except a few items it has no opinion on."""
+
+    name = "scrambled"
+
+    def __init__(self, rng: int = 0) -> None:
+        super().__init__()
+        self.rng = rng
+
+    def config(self) -> dict:
+        return {"rng": self.rng}
+
+    def _fit(self, interactions: Interactions) -> None:
+        gen = np.random.default_rng(self.rng)
+        self.scores_ = gen.random(interactions.n_items).astype(np.float32)
+        self.scores_[gen.random(interactions.n_items) < 0.3] = -np.inf
+
+    def _score(self, history: History) -> np.ndarray:
+        return np.tile(self.scores_, (len(history), 1))
+
+
+@st.composite
+def logs(draw: st.DrawFn) -> Interactions:
+    n_users = draw(st.integers(1, 12))
+    n_items = draw(st.integers(1, 15))
+    events = draw(st.lists(st.tuples(st.integers(0, n_users - 1), st.integers(0, n_items - 1),
+                                     st.integers(0, 30)), min_size=1, max_size=60))
+    u, i, d = zip(*events, strict=True)
+    return Interactions.from_indices(u, i, T0 + np.array(d) * DAY, n_users=n_users, n_items=n_items)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=logs(), k=st.integers(1, 20), rng=st.integers(0, 5), batch=st.integers(1, 4))
+def test_never_recommends_a_seen_item(log: Interactions, k: int, rng: int, batch: int) -> None:
+    model = Scrambled(rng)
+    model.batch_size = batch  # type: ignore[misc]  # exercise batching
+    model.fit(log)
+    users = list(range(log.n_users))
+    out = model.recommend(users, k=k)
+    seen = log.matrix("binary")
+    for u in users:
+        own = seen.indices[seen.indptr[u]:seen.indptr[u + 1]]
+        got = out.indices[u][out.indices[u] >= 0]
+        assert not np.isin(got, own).any()
+        assert len(set(got.tolist())) == len(got)
+        # the list is as long as the unseen catalogue allows (model opinions + bestseller fill)
+        reachable = set(model._fallback.tolist()) - set(own.tolist())
+        opinions = {i for i in range(log.n_items) if np.isfinite(model.scores_[i])} - set(own.tolist())
+        if len(own) == 0:  # no history: the recent bestsellers only
+            opinions = set()
+        assert len(got) == min(k, len(reachable | opinions))
+        sc = out.scores[u][: len(got)]
+        assert (np.diff(sc) <= 0).all()
+    anyway = model.recommend(users, k=k, exclude_seen=False)
+    for u in users:
+        got = anyway.indices[u][anyway.indices[u] >= 0]
+        assert len(set(got.tolist())) == len(got)
+
+
+def test_fallback_flags_and_fill(tiny_log: Interactions) -> None:
+    model = Scrambled(1).fit(tiny_log)
+    out = model.recommend([0, 99, 3], k=3)
+    assert out.fallback.tolist() == [False, True, False]
+    # the unknown user gets the recent bestsellers, not the model's scores for an empty history
+    assert out.ids(1) == recent_bestsellers(tiny_log, now=int(tiny_log.timestamp[-1]) + 1)[0][:3].tolist()
+    assert out.ids(0) != out.ids(1)
+    short = model.recommend([0, 99], k=5, fill=False)
+    assert (short.indices[1] == -1).all()  # no fill: nothing for the unknown user
+    opinions = np.isfinite(model.scores_).sum() - 3  # user 0 has seen items 0, 1, 2
+    assert (short.indices[0] >= 0).sum() == min(5, opinions)
+    with pytest.raises(ConfigError, match="k must be"):
+        model.recommend([0], k=0)
+    with pytest.raises(ConfigError, match="rows"):
+        model.recommend([0, 1], k=2, history=History.empty(1, tiny_log.n_items))
+
+
+def test_recent_bestsellers_by_hand(tiny_log: Interactions) -> None:
+    # tiny_log: day 0..9; users/items = (0,0) (0,1) (0,2) (1,0) (1,1) (2,1) (2,2) (2,3) (2,4) (3,0)
+    now = T0_TINY + 10 * DAY
+    order, buyers = recent_bestsellers(tiny_log, window_days=5, now=now)
+    # window = days 5..9: (2,1) (2,2) (2,3) (2,4) (3,0): one buyer each; ties by all-time buyers
+    # all-time buyers: item 0: 3, item 1: 3, item 2: 2, items 3, 4: 1
+    assert order.tolist() == [0, 1, 2, 3, 4]
+    assert buyers.tolist() == [1, 1, 1, 1, 1]
+    order, buyers = recent_bestsellers(tiny_log, window_days=2, now=now)  # days 8, 9: items 4 and 0
+    assert order[:2].tolist() == [0, 4] and buyers[:2].tolist() == [1, 1]
+
+
+T0_TINY = 1_700_000_000
+
+
+def test_popularity_and_bestsellers_by_hand(tiny_log: Interactions) -> None:
+    pop = Popularity().fit(tiny_log)
+    assert pop.item_scores_.tolist() == [3, 3, 2, 1, 1]
+    assert pop.recommend([3], k=2).ids(0) == [1, 2]  # user 3 has item 0
+    best = RecentBestsellers(window_days=2).fit(tiny_log)  # last event day 9: window days 8..9
+    assert best.recommend([99], k=2).ids(0) == [0, 4]
+    with pytest.raises(ConfigError):
+        RecentBestsellers(window_days=0)
+
+
+def test_results_export(tiny_log: Interactions) -> None:
+    out = Popularity().fit(tiny_log).recommend([0, 99], k=2)
+    df = out.to_polars()
+    assert df.columns == ["user", "rank", "item", "score", "fallback"]
+    assert df.filter(pl.col("user") == 99)["fallback"].all()
+    rows = out.to_dicts()
+    assert rows[1]["user"] == 99 and rows[1]["fallback"] is True and len(rows[1]["items"]) == 2
+    json.dumps(rows)
+    assert next(list(r) for r in out) == list(zip(out.ids(0), out.scores[0].tolist(), strict=True))
+
+
+def test_persistence_errors(tiny_log: Interactions, tmp_path: Path) -> None:
+    with pytest.raises(NotFittedError):
+        Popularity().save(tmp_path / "x")
+    path = Popularity().fit(tiny_log).save(tmp_path / "pop")
+    with pytest.raises(ArtifactError, match="Popularity"):
+        RecentBestsellers.load(path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["class"] = "os.system"
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match="refusing"):
+        BaseRecommender.load(path)
+    with pytest.raises(ArtifactError):
+        BaseRecommender.load(tmp_path / "missing")

@@ -1,0 +1,61 @@
+"""implicit as an oracle for discoverly's cosine, and the ImplicitNeighbours peer wrapper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from discoverly.data import Interactions
+from discoverly.errors import ConfigError
+from discoverly.recommend import BaseRecommender, History
+from discoverly.recommend.relatedness import related_items
+
+nn = pytest.importorskip("implicit.nearest_neighbours")
+
+from discoverly.recommend.peers import ImplicitNeighbours  # noqa: E402
+
+
+def random_purchases(seed: int, n_users: int = 80, n_items: int = 50) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((n_users, n_items)) < rng.uniform(0.02, 0.3, size=n_items)).astype(np.float32)
+    return sp.csr_matrix(dense)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cosine_equals_implicits_cosine(seed: int) -> None:
+    m = random_purchases(seed)
+    n_items = m.shape[1]
+    ours = related_items(m, "cosine", min_count=1, neighbours=n_items).scores.toarray()
+    peer = nn.CosineRecommender(K=n_items + 1, num_threads=1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # implicit warns about its own COO intermediate
+        peer.fit(m, show_progress=False)
+    theirs = peer.similarity.toarray()
+    np.fill_diagonal(theirs, 0.0)  # implicit keeps an item's similarity to itself
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+
+
+def test_wrapper_scores_like_implicit(shop: Interactions) -> None:
+    model = ImplicitNeighbours("bm25", K=20, num_threads=1).fit(shop)
+    hist = History.of(shop, np.arange(5))
+    scores = model._score(hist)
+    expected = (hist.days @ model.similarity_).toarray()
+    np.testing.assert_allclose(np.where(np.isfinite(scores), scores, 0.0), expected, rtol=1e-5)
+
+
+def test_save_and_load(shop: Interactions, tmp_path: Path) -> None:
+    model = ImplicitNeighbours("cosine", K=10, num_threads=1).fit(shop)
+    back = BaseRecommender.load(model.save(tmp_path / "peer"))
+    assert isinstance(back, ImplicitNeighbours) and back.config() == model.config()
+    assert (back.similarity_ != model.similarity_).nnz == 0
+
+
+@pytest.mark.parametrize("kwargs", [{"kind": "als"}, {"K": 0}, {"num_threads": -1}])
+def test_bad_parameters(kwargs: dict) -> None:
+    with pytest.raises(ConfigError):
+        ImplicitNeighbours(**kwargs)

@@ -1,0 +1,241 @@
+"""Relatedness scores: hand-worked examples, a brute-force reference, and the fast expectation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from discoverly.errors import ConfigError, DataError
+from discoverly.recommend import relatedness as R  # noqa: N812
+
+A, B, C, D = 0, 1, 2, 3
+
+
+@pytest.fixture
+def four_customers() -> sp.csr_matrix:
+    """Four customers, four items (A, B, C, D)::
+
+        c0: A B          2 distinct items -> n_c = 1 other purchase for each of its items
+        c1: A   C D      3 items          -> n_c = 2
+        c2: A B C D      4 items          -> n_c = 3 (it bought A three times: still one purchase)
+        c3:   B          1 item           -> n_c = 0
+
+    10 purchases; buyers N_A = 3 (c0 c1 c2), N_B = 3 (c0 c2 c3), N_C = N_D = 2 (c1 c2).
+    Shares of all purchases: P_A = P_B = 3/10, P_C = P_D = 2/10. Customers with a purchase: 4.
+    """
+    rows = [0, 0, 1, 1, 1, 2, 2, 2, 2, 3]
+    cols = [A, B, A, C, D, A, B, C, D, B]
+    # counts > 1 must be treated as one purchase: c2 bought A three times
+    data = [1, 1, 1, 1, 1, 3, 1, 1, 1, 1]
+    return sp.csr_matrix((np.array(data, dtype=float), (rows, cols)), shape=(4, 4))
+
+
+def test_expected_cobuyers_by_hand(four_customers: sp.csr_matrix) -> None:
+    stats = R.purchase_stats(four_customers)
+    assert stats.purchases == 10 and stats.customers == 4
+    assert stats.buyers.tolist() == [3, 3, 2, 2]
+    # E_AB: buyers of A are c0 (n=1), c1 (n=2), c2 (n=3); P_B = 0.3
+    #   (1 - 0.7^1) + (1 - 0.7^2) + (1 - 0.7^3) = 0.3 + 0.51 + 0.657 = 1.467
+    #   (the n·p approximation would say 0.3 · (1 + 2 + 3) = 1.8)
+    # E_BA: buyers of B are c0 (n=1), c2 (n=3), c3 (n=0); P_A = 0.3
+    #   0.3 + 0.657 + 0 = 0.957
+    # E_CD: buyers of C are c1 (n=2), c2 (n=3); P_D = 0.2
+    #   (1 - 0.8^2) + (1 - 0.8^3) = 0.36 + 0.488 = 0.848
+    e = R.expected_cooccurrence(stats, np.array([A, B, C]), np.array([B, A, D]))
+    assert e == pytest.approx([1.467, 0.957, 0.848], abs=1e-12)
+
+
+def test_corrected_score_by_hand(four_customers: sp.csr_matrix) -> None:
+    rel = R.related_items(four_customers, "corrected", min_count=2, neighbours=10)
+    # N_AB = N_BA = 2 (c0, c2); N_CD = 2 (c1, c2); N_AC = N_AD = 2 (c1, c2); N_BC = N_BD = 1 (< min_count)
+    # corrected(A→B) = (2 - 1.467) / sqrt(1.467) = 0.44006...; corrected(B→A) = (2 - 0.957) / sqrt(0.957)
+    assert rel.scores[A, B] == pytest.approx((2 - 1.467) / math.sqrt(1.467), rel=1e-6)
+    assert rel.scores[B, A] == pytest.approx((2 - 0.957) / math.sqrt(0.957), rel=1e-6)
+    assert rel.scores[C, D] == pytest.approx((2 - 0.848) / math.sqrt(0.848), rel=1e-6)
+    assert rel.scores[B, C] == 0 and rel.scores[B, D] == 0  # below min_count
+    assert rel.counts[A, B] == 2 and rel.counts[C, D] == 2
+    # the score is asymmetric: B's buyers include c3, who bought nothing else
+    assert rel.scores[B, A] > rel.scores[A, B]
+
+
+def test_naive_score_by_hand(four_customers: sp.csr_matrix) -> None:
+    rel = R.related_items(four_customers, "naive", min_count=1, neighbours=10)
+    # P(C|A) - P(C) = 2/3 - 2/4 = 1/6;  P(D|C) - P(D) = 2/2 - 2/4 = 1/2
+    assert rel.scores[A, C] == pytest.approx(1 / 6, rel=1e-6)
+    assert rel.scores[C, D] == pytest.approx(1 / 2, rel=1e-6)
+    # P(B|A) - P(B) = 2/3 - 3/4 < 0: bought together less often than by chance, so not related
+    assert rel.scores[A, B] == 0
+    # P(A|B) - P(A) = 2/3 - 3/4 < 0 as well; P(B|C) - P(B) = 1/2 - 3/4 < 0
+    assert rel.scores[B, A] == 0 and rel.scores[C, B] == 0
+
+
+def test_cosine_score_by_hand(four_customers: sp.csr_matrix) -> None:
+    rel = R.related_items(four_customers, "cosine", min_count=1, neighbours=10)
+    assert rel.scores[A, B] == pytest.approx(2 / 3, rel=1e-6)  # 2 / sqrt(3 · 3)
+    assert rel.scores[C, D] == pytest.approx(1.0, rel=1e-6)  # 2 / sqrt(2 · 2)
+    assert rel.scores[B, C] == pytest.approx(1 / math.sqrt(6), rel=1e-6)
+    assert (rel.scores != rel.scores.T).nnz == 0  # symmetric
+    idx, _ = rel.neighbours_of(A)
+    # A: C and D both 2/sqrt(6) = 0.816 (tie -> lower index first), then B 0.667
+    assert idx.tolist() == [C, D, B]
+
+
+def test_neighbours_and_min_count(four_customers: sp.csr_matrix) -> None:
+    rel = R.related_items(four_customers, "cosine", min_count=1, neighbours=1)
+    assert np.diff(rel.scores.indptr).max() == 1
+    assert rel.neighbours_of(A)[0].tolist() == [C]
+    none = R.related_items(four_customers, "cosine", min_count=5)
+    assert none.scores.nnz == 0
+
+
+def test_history_cap_removes_heavy_customers(four_customers: sp.csr_matrix) -> None:
+    stats = R.purchase_stats(four_customers, max_history=3)
+    assert stats.dropped_customers == 1  # c2 has 4 items
+    assert stats.buyers.tolist() == [2, 2, 1, 1] and stats.purchases == 6
+    rel = R.related_items(four_customers, "cosine", max_history=3, min_count=1)
+    assert rel.counts[A, B] == 1 and rel.params["dropped_customers"] == 1
+
+
+def test_cooccurrence_matrix(four_customers: sp.csr_matrix) -> None:
+    c = R.cooccurrence(four_customers).toarray()
+    expected = np.array([[0, 2, 2, 2], [2, 0, 1, 1], [2, 1, 0, 2], [2, 1, 2, 0]])
+    assert (c == expected).all()
+    assert (R.cooccurrence(four_customers, min_count=2).toarray() == expected * (expected >= 2)).all()
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [
+    ({"score": "jaccard"}, ConfigError), ({"min_count": 0}, ConfigError), ({"neighbours": 0}, ConfigError),
+    ({"max_history": 0}, ConfigError),
+])
+def test_bad_parameters(four_customers: sp.csr_matrix, kwargs: dict, error: type) -> None:
+    with pytest.raises(error):
+        R.related_items(four_customers, **kwargs)
+
+
+def test_bad_matrices() -> None:
+    with pytest.raises(DataError, match="negative"):
+        R.related_items(sp.csr_matrix(np.array([[1.0, -1.0]])))
+    with pytest.raises(DataError):
+        R.related_items("not a matrix")  # type: ignore[arg-type]
+
+
+def test_empty_and_dense_input() -> None:
+    rel = R.related_items(sp.csr_matrix((3, 4)), "corrected")
+    assert rel.scores.shape == (4, 4) and rel.scores.nnz == 0
+    dense = np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]])
+    assert R.related_items(dense, "cosine", min_count=1).scores.nnz > 0
+
+
+# -- a brute-force reference --------------------------------------------------------------------
+
+def brute_force(m: sp.csr_matrix, score: str, min_count: int, neighbours: int) -> list[list[tuple[int, float]]]:
+    """The definitions of the module docs, item pair by item pair, customer by customer."""
+    x = (m.toarray() > 0).astype(float)
+    n_items = x.shape[1]
+    buyers = x.sum(0)
+    length = x.sum(1)
+    share = buyers / x.sum()
+    customers = (length > 0).sum()
+    out = []
+    for i in range(n_items):
+        row = []
+        for j in range(n_items):
+            n_ij = float(x[:, i] @ x[:, j])
+            if i == j or n_ij < min_count:
+                continue
+            if score == "cosine":
+                s = n_ij / math.sqrt(buyers[i] * buyers[j])
+            elif score == "naive":
+                s = n_ij / buyers[i] - buyers[j] / customers
+            else:
+                e = sum(1 - (1 - share[j]) ** (length[c] - 1) for c in np.nonzero(x[:, i])[0])
+                s = (n_ij - e) / math.sqrt(e)
+            s32 = float(np.float32(s))
+            if s32 > 0:
+                row.append((-s32, j))
+        row.sort()
+        out.append([(j, -s) for s, j in row[:neighbours]])
+    return out
+
+
+@st.composite
+def purchase_matrices(draw: st.DrawFn) -> sp.csr_matrix:
+    n_users = draw(st.integers(2, 25))
+    n_items = draw(st.integers(2, 15))
+    cells = draw(st.lists(st.tuples(st.integers(0, n_users - 1), st.integers(0, n_items - 1), st.integers(1, 3)),
+                          min_size=1, max_size=120))
+    r, c, v = zip(*cells, strict=True)
+    return sp.csr_matrix((np.array(v, dtype=float), (r, c)), shape=(n_users, n_items))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=purchase_matrices(), score=st.sampled_from(R.SCORES), min_count=st.integers(1, 3),
+       neighbours=st.integers(1, 6), block_entries=st.integers(1, 300))
+def test_matches_brute_force(m: sp.csr_matrix, score: str, min_count: int, neighbours: int,
+                             block_entries: int) -> None:
+    rel = R.related_items(m, score, min_count=min_count, neighbours=neighbours, block_entries=block_entries)
+    expected = brute_force(m, score, min_count, neighbours)
+    for i, row in enumerate(expected):
+        idx, sc = rel.neighbours_of(i)
+        assert idx.tolist() == [j for j, _ in row]
+        np.testing.assert_allclose(sc, [s for _, s in row], rtol=1e-5)
+
+
+def test_fast_expectation_equals_the_grouped_sum() -> None:
+    """Heavy buyers and one very popular item: the Chebyshev path against the exact sum."""
+    rng = np.random.default_rng(7)
+    n_users, n_items = 300, 400
+    lengths = np.minimum(rng.zipf(1.6, n_users), n_items)
+    lengths[:3] = [n_items, 350, 300]  # three very heavy buyers
+    rows, cols = [], []
+    popularity = 1.0 / np.arange(1, n_items + 1)
+    popularity /= popularity.sum()
+    for u, n in enumerate(lengths):
+        items = rng.choice(n_items, size=n, replace=False, p=popularity)
+        rows += [u] * n
+        cols += items.tolist()
+    rows += list(range(n_users))  # item 0 bought by everyone: a large share P_Y
+    cols += [0] * n_users
+    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_users, n_items))
+    stats = R.purchase_stats(m)
+    table = R._ExpectationTable.build(stats)
+    x, y = np.nonzero(R.cooccurrence(m).toarray())
+    exact = R.expected_cooccurrence(stats, x, y)
+    np.testing.assert_allclose(table(x, y), exact, rtol=1e-11)
+    dense = table.dense(0, n_items, np.arange(n_items))[x, y]
+    np.testing.assert_allclose(dense, exact, rtol=1e-11)
+
+
+def test_chebyshev_plan_splits_a_wide_range() -> None:
+    degree, width = R._chebyshev_plan(u_max=0.5, n_max=5000.0)  # u·n up to 2500: needs pieces
+    assert degree <= 40 and width < 0.5
+    degree, width = R._chebyshev_plan(u_max=1e-3, n_max=100.0)
+    assert degree < 12 and width >= 1e-3
+
+
+def test_wide_range_expectation_stays_exact() -> None:
+    """One item is a fifth of all purchases and one customer bought 300 items: ``u · n`` reaches
+    ~67, beyond one Chebyshev piece; the pieces must still agree with the exact sum."""
+    rng = np.random.default_rng(3)
+    n_users, n_items = 100, 301
+    rows = list(range(n_users)) + [0] * 300 + list(range(1, n_users))
+    cols = [0] * n_users + list(range(1, 301)) + rng.integers(1, n_items, n_users - 1).tolist()
+    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_users, n_items))
+    stats = R.purchase_stats(m)
+    table = R._ExpectationTable.build(stats)
+    assert table.coef.shape[1] > 1
+    xi, yi = np.nonzero(R.cooccurrence(m).toarray())
+    np.testing.assert_allclose(table(xi, yi), R.expected_cooccurrence(stats, xi, yi), rtol=1e-11)
+    np.testing.assert_allclose(table.dense(0, n_items, np.arange(n_items))[xi, yi],
+                               R.expected_cooccurrence(stats, xi, yi), rtol=1e-11)
+
+
+def test_deterministic(four_customers: sp.csr_matrix) -> None:
+    a = R.related_items(four_customers, "corrected", min_count=1)
+    b = R.related_items(four_customers.tocoo(), "corrected", min_count=1)
+    assert (a.scores != b.scores).nnz == 0
