@@ -24,13 +24,17 @@ class Catalog:
     ``price``; every other column of the source is kept as it is.
     """
 
-    __slots__ = ("table", "_row")
+    __slots__ = ("_row", "table")
 
     def __init__(self, table: pl.DataFrame) -> None:
         if "item" not in table.columns:
             raise DataError("a catalogue needs an 'item' column")
+        if table["item"].null_count():
+            rows = ", ".join(str(i) for i in table["item"].is_null().arg_true()[:5].to_list())
+            raise DataError(f"the catalogue has {table['item'].null_count():,} row(s) without an item id "
+                            f"(rows {rows}); drop them or fill them in")
         if table["item"].is_duplicated().any():
-            dup = table.filter(table["item"].is_duplicated())["item"].head(3).to_list()
+            dup = table.filter(table["item"].is_duplicated())["item"].unique(maintain_order=True).head(3).to_list()
             raise DataError(f"the catalogue has duplicate item ids, e.g. {dup}; keep one row per item")
         self.table = table
         self._row = {k: i for i, k in enumerate(table["item"].to_list())}
@@ -77,6 +81,8 @@ def read_catalog(source: Any, *, item: str = "item", **columns: str) -> Catalog:
     unknown = set(columns) - set(CANONICAL)
     if unknown:
         raise DataError(f"unknown catalogue roles {sorted(unknown)}; expected some of {CANONICAL[1:]}")
-    require_columns(frame, {"item": item, **columns}, what="the catalogue")
+    require_columns(frame, {"item": item, **columns}, what="the catalogue",
+                    hint="Name the columns with item=, title=, description=, category=, brand=, price= "
+                         "(e.g. read_catalog(path, item='sku', title='name')).")
     renames = {src: dst for dst, src in {"item": item, **columns}.items() if src != dst}
     return Catalog(frame.rename(renames))

@@ -50,7 +50,9 @@ def _read_file(path: Path, what: str) -> pl.DataFrame:
         if kind == "parquet":
             return pl.read_parquet(path)
         if kind == "ndjson":
-            return pl.read_ndjson(path)
+            with open(path, "rb") as fh:
+                first = fh.read(64).lstrip()
+            return pl.read_json(path) if first.startswith(b"[") else pl.read_ndjson(path)
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
         return pl.read_csv(path, separator=sep, infer_schema_length=10_000, try_parse_dates=False)
     except DataError:
@@ -59,7 +61,11 @@ def _read_file(path: Path, what: str) -> pl.DataFrame:
         raise DataError(f"cannot read {what} file {str(path)!r}: {exc}") from exc
 
 
-def require_columns(frame: pl.DataFrame, columns: dict[str, str | None], *, what: str) -> None:
+_COLUMN_HINT = "Name the columns with user=, item=, time= (CLI: --user, --item, --time)."
+
+
+def require_columns(frame: pl.DataFrame, columns: dict[str, str | None], *, what: str,
+                    hint: str = _COLUMN_HINT) -> None:
     """Check that every mapped column exists; suggest the nearest names when one does not."""
     missing = [(role, col) for role, col in columns.items() if col is not None and col not in frame.columns]
     if not missing:
@@ -67,10 +73,9 @@ def require_columns(frame: pl.DataFrame, columns: dict[str, str | None], *, what
     parts = []
     for role, col in missing:
         close = difflib.get_close_matches(col, frame.columns, n=2, cutoff=0.5)
-        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-        parts.append(f"the {role} column {col!r} is missing{hint}")
-    raise DataError(f"{what}: {'; '.join(parts)}. Columns present: {', '.join(frame.columns)}. "
-                    "Name the columns with user=, item=, time= (CLI: --user, --item, --time).")
+        guess = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        parts.append(f"the {role} column {col!r} is missing{guess}")
+    raise DataError(f"{what}: {'; '.join(parts)}. Columns present: {', '.join(frame.columns)}. {hint}")
 
 
 def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
@@ -84,17 +89,22 @@ def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
     elif dtype.is_numeric():
         out = series.cast(pl.Float64)
         big = out.drop_nulls().abs().max()
-        if big is not None and float(big) > 1e11:  # milliseconds since the epoch
+        if isinstance(big, (int, float)) and big > 1e11:  # milliseconds since the epoch
             out = out / 1000.0
         out = out.cast(pl.Int64)
     elif dtype == pl.String:
-        parsed = series.str.strip_chars().str.to_datetime(strict=False, time_unit="us")
+        try:
+            parsed = series.str.strip_chars().str.to_datetime(strict=False, time_unit="us")
+        except pl.exceptions.PolarsError:  # no format fits the first values, e.g. epoch seconds as text
+            parsed = pl.Series(name, [None] * len(series), dtype=pl.Datetime("us"))
         if parsed.null_count() > series.null_count():
             # maybe epoch seconds written as text
             as_num = series.str.strip_chars().cast(pl.Float64, strict=False)
             if as_num.null_count() == series.null_count():
                 return parse_time_column(as_num.alias(name), what=what)
-            bad = (parsed.is_null() & series.is_not_null()).arg_true()
+            # name the values that fit neither reading of the column (the one that fits more of it)
+            reading = as_num if as_num.null_count() < parsed.null_count() else parsed
+            bad = (reading.is_null() & series.is_not_null()).arg_true()
             rows = ", ".join(str(i) for i in bad[:5].to_list())
             examples = ", ".join(repr(v) for v in series.gather(bad[:3]).to_list())
             raise DataError(

@@ -40,15 +40,15 @@ def to_epoch_seconds(t: TimeLike) -> int:
             ) from None
     if isinstance(t, dt.datetime):
         if t.tzinfo is None:
-            t = t.replace(tzinfo=dt.timezone.utc)
+            t = t.replace(tzinfo=dt.UTC)
         return int(t.timestamp())
     if isinstance(t, dt.date):
-        return int(dt.datetime(t.year, t.month, t.day, tzinfo=dt.timezone.utc).timestamp())
+        return int(dt.datetime(t.year, t.month, t.day, tzinfo=dt.UTC).timestamp())
     raise DataError(f"expected a time (datetime, date, ISO string or epoch seconds), got {type(t).__name__}")
 
 
 def _as_datetime(seconds: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(int(seconds), tz=dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.fromtimestamp(int(seconds), tz=dt.UTC).replace(tzinfo=None)
 
 
 class Interactions:
@@ -62,7 +62,7 @@ class Interactions:
     seconds, ascending), ``quantity`` (float32, 1.0 when the source has none).
     """
 
-    __slots__ = ("users", "items", "user_index", "item_index", "timestamp", "quantity", "_cache")
+    __slots__ = ("_cache", "item_index", "items", "quantity", "timestamp", "user_index", "users")
 
     def __init__(
         self,
@@ -115,7 +115,12 @@ class Interactions:
         """Interactions whose external ids are the integer indices themselves (tests, synthetic data)."""
         u = np.asarray(user_index, dtype=np.int64)
         i = np.asarray(item_index, dtype=np.int64)
-        t = np.zeros(len(u), dtype=np.int64) if timestamp is None else np.asarray([to_epoch_seconds(x) for x in timestamp] if not isinstance(timestamp, np.ndarray) else timestamp, dtype=np.int64)
+        if timestamp is None:
+            t = np.zeros(len(u), dtype=np.int64)
+        elif isinstance(timestamp, np.ndarray):
+            t = np.asarray(timestamp, dtype=np.int64)
+        else:
+            t = np.asarray([to_epoch_seconds(x) for x in timestamp], dtype=np.int64)
         nu = int(n_users if n_users is not None else (u.max() + 1 if len(u) else 0))
         ni = int(n_items if n_items is not None else (i.max() + 1 if len(i) else 0))
         return cls(Vocabulary(np.arange(nu), name="user"), Vocabulary(np.arange(ni), name="item"), u, i, t,

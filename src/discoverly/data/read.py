@@ -70,15 +70,18 @@ def interactions_from_polars(
             q = q.cast(pl.Float64, strict=False)
             if q.null_count() > frame[quantity].null_count():
                 raise DataError(f"{what}: the quantity column {quantity!r} is not numeric")
+        if q.dtype.is_float():
+            q = q.fill_nan(None)
         if q.null_count():
-            raise DataError(f"{what}: the quantity column {quantity!r} has {q.null_count():,} missing value(s)")
+            rows = ", ".join(str(i) for i in q.is_null().arg_true()[:5].to_list())
+            raise DataError(f"{what}: the quantity column {quantity!r} has {q.null_count():,} missing value(s) "
+                            f"(rows {rows}); drop those rows or fill them in")
         neg = (q < 0)
-        if neg.any():
-            if negative == "error":
-                rows = ", ".join(str(i) for i in neg.arg_true()[:5].to_list())
-                raise DataError(f"{what}: {int(neg.sum()):,} row(s) have a negative {quantity!r} (rows {rows}), "
-                                "e.g. returns or cancellations. Remove them, or pass negative='drop' "
-                                "(CLI: --drop-negative) to skip them")
+        if neg.any() and negative == "error":
+            rows = ", ".join(str(i) for i in neg.arg_true()[:5].to_list())
+            raise DataError(f"{what}: {int(neg.sum()):,} row(s) have a negative {quantity!r} (rows {rows}), "
+                            "e.g. returns or cancellations. Remove them, or pass negative='drop' "
+                            "(CLI: --drop-negative) to skip them")
         cols["q"] = q.cast(pl.Float32)
     table = pl.DataFrame(cols)
     if quantity is not None and negative == "drop":

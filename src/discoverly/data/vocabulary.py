@@ -27,7 +27,10 @@ class Vocabulary:
     __slots__ = ("_ids", "_lookup", "name")
 
     def __init__(self, ids: Iterable[Any] | np.ndarray | pl.Series, *, name: str = "id") -> None:
-        arr = ids.to_numpy() if isinstance(ids, pl.Series) else np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids)
+        if isinstance(ids, pl.Series):
+            arr = ids.to_numpy()
+        else:
+            arr = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids))
         if arr.dtype.kind == "U" or arr.dtype.kind == "O":
             arr = arr.astype(object)
         self._ids: np.ndarray = arr
@@ -79,7 +82,8 @@ class Vocabulary:
             alt = _coerce(key)
             if alt is not None and alt in self._lookup:
                 return self._lookup[alt]
-            raise UnknownIdError(f"unknown {self.name} {key!r}: not among the {len(self):,} {self.name}s of this data") from None
+            raise UnknownIdError(
+                f"unknown {self.name} {key!r}: not among the {len(self):,} {self.name}s of this data") from None
 
     def indices(self, keys: Iterable[Any], *, missing: int | None = None) -> np.ndarray:
         """Indices of many ids; unknown ids raise, or give ``missing`` (e.g. ``-1``) when set."""
