@@ -200,7 +200,8 @@ def build_paper_graph(
 
     citing, cited = papers.citations()
     b.add_edges("cites", citing.tolist(), cited.tolist())
-    attrs = t.select(pl.int_range(0, t.height, dtype=pl.Int64).alias("node"), "id", "title", "abstract", "venue", "year")
+    attrs = t.select(pl.int_range(0, t.height, dtype=pl.Int64).alias("node"),
+                     "id", "title", "abstract", "venue", "year")
     graph = b.graph(attrs)
     log.info("built %r", graph)
     return graph

@@ -43,33 +43,43 @@ __all__ = ["ConceptExtractor", "STOP_WORDS", "GENERIC_WORDS", "candidate_runs"]
 
 log = logging.getLogger(__name__)
 
-STOP_WORDS = frozenset("""
-a about above across after again against all almost alone along already also although always am among an and
-another any anyone anything are around as at be became because become becomes been before being below between
-beyond both but by can cannot could did do does doing done down during each either else enough etc even ever every
-few for from further had has have having he her here hers herself him himself his how however i if in into is it its
-itself just least less many may me might more most much must my myself neither no nor not now of off often on once
-one only onto or other others otherwise our ours ourselves out over own per perhaps rather same several shall she
-should since so some such than that the their theirs them themselves then there therefore these they this those
-though through throughout thus to together too toward towards under until up upon us very via was we well were what
-whatever when where whether which while who whom whose why will with within without would yet you your yours
-yourself versus vs
-""".split())
+STOP_WORDS = frozenset([
+    "a", "about", "above", "across", "after", "again", "against", "all", "almost", "alone", "along", "already",
+    "also", "although", "always", "am", "among", "an", "and", "another", "any", "anyone", "anything", "are",
+    "around", "as", "at", "be", "became", "because", "become", "becomes", "been", "before", "being", "below",
+    "between", "beyond", "both", "but", "by", "can", "cannot", "could", "did", "do", "does", "doing", "done",
+    "down", "during", "each", "either", "else", "enough", "etc", "even", "ever", "every", "few", "for", "from",
+    "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his",
+    "how", "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "least", "less", "many",
+    "may", "me", "might", "more", "most", "much", "must", "my", "myself", "neither", "no", "nor", "not", "now",
+    "of", "off", "often", "on", "once", "one", "only", "onto", "or", "other", "others", "otherwise", "our",
+    "ours", "ourselves", "out", "over", "own", "per", "perhaps", "rather", "same", "several", "shall", "she",
+    "should", "since", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves",
+    "then", "there", "therefore", "these", "they", "this", "those", "though", "through", "throughout", "thus",
+    "to", "together", "too", "toward", "towards", "under", "until", "up", "upon", "us", "very", "via", "was",
+    "we", "well", "were", "what", "whatever", "when", "where", "whether", "which", "while", "who", "whom",
+    "whose", "why", "will", "with", "within", "without", "would", "yet", "you", "your", "yours", "yourself",
+    "versus", "vs",
+])
 
 #: words of academic writing that are never a concept on their own and break candidate runs
-GENERIC_WORDS = frozenset("""
-approach approaches based using use used uses new novel study studies toward method methods methodology
-framework result results paper papers work works problem problems issue issues case cases part parts
-improving improved improvement improvements improve efficient effective simple general generic large small
-first second third two three four five multiple different various certain specific particular
-good better best high low higher lower fast faster automatic automatically robust preliminary initial
-experiment experiments experimental evaluation evaluating evaluate comparison comparing compare comparative
-report reports description describing overview introduction survey towards application applications applied
-system systems technique techniques tool tools toolkit task tasks aspect aspects issue role effect effects
-investigation investigating exploring explore exploiting exploit beyond revisited revisiting
-proceedings workshop conference session tutorial invited talk panel abstract demo demonstration
-some way ways kind kinds type types level levels within without
-""".split())
+GENERIC_WORDS = frozenset([
+    "approach", "approaches", "based", "using", "use", "used", "uses", "new", "novel", "study", "studies",
+    "toward", "method", "methods", "methodology", "framework", "result", "results", "paper", "papers", "work",
+    "works", "problem", "problems", "issue", "issues", "case", "cases", "part", "parts", "improving",
+    "improved", "improvement", "improvements", "improve", "efficient", "effective", "simple", "general",
+    "generic", "large", "small", "first", "second", "third", "two", "three", "four", "five", "multiple",
+    "different", "various", "certain", "specific", "particular", "good", "better", "best", "high", "low",
+    "higher", "lower", "fast", "faster", "automatic", "automatically", "robust", "preliminary", "initial",
+    "experiment", "experiments", "experimental", "evaluation", "evaluating", "evaluate", "comparison",
+    "comparing", "compare", "comparative", "report", "reports", "description", "describing", "overview",
+    "introduction", "survey", "towards", "application", "applications", "applied", "system", "systems",
+    "technique", "techniques", "tool", "tools", "toolkit", "task", "tasks", "aspect", "aspects", "issue",
+    "role", "effect", "effects", "investigation", "investigating", "exploring", "explore", "exploiting",
+    "exploit", "beyond", "revisited", "revisiting", "proceedings", "workshop", "conference", "session",
+    "tutorial", "invited", "talk", "panel", "abstract", "demo", "demonstration", "some", "way", "ways", "kind",
+    "kinds", "type", "types", "level", "levels", "within", "without",
+])
 
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*")
 _BREAK = re.compile(r"[^a-z0-9\s'-]+")

@@ -35,8 +35,9 @@ class GraphQuery:
         return int(row[0])
 
     def _suggest(self, kind: str, key: str) -> str:
-        rows = self.store.con.execute("SELECT key FROM nodes WHERE kind = ? AND key LIKE ? ORDER BY length(key) LIMIT 3",
-                                      (kind, f"%{key}%")).fetchall()
+        rows = self.store.con.execute(
+            "SELECT key FROM nodes WHERE kind = ? AND key LIKE ? ORDER BY length(key) LIMIT 3",
+            (kind, f"%{key}%")).fetchall()
         return f"; did you mean {', '.join(repr(r[0]) for r in rows)}?" if rows else ""
 
     def paper(self, paper_id: str) -> dict[str, object]:
@@ -58,7 +59,8 @@ class GraphQuery:
         if direction not in _DIRECTIONS:
             raise ConfigError(f"direction must be one of {_DIRECTIONS}, got {direction!r}")
         node = self.node(kind, key)
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[object] = []
         rel = " AND e.relation = ?" if relation else ""
         if direction in ("out", "both"):
             parts.append("SELECT 'out' AS direction, e.relation, n.kind, n.key, n.label FROM edges e "
@@ -75,7 +77,8 @@ class GraphQuery:
 
     def _filter(self, topic: str | None, concept: str | None) -> tuple[str, list[object]]:
         """SQL restricting ``c.src`` (the citing paper) to papers with the topic and/or concept."""
-        where, params = "", []
+        where = ""
+        params: list[object] = []
         if topic is not None:
             where += " AND c.src IN (SELECT src FROM edges WHERE relation = 'associated_topic' AND dst = ?)"
             params.append(self.node("topic", topic))
@@ -109,7 +112,8 @@ class GraphQuery:
             raise ConfigError("give at least one concept (or a topic) to rank papers about")
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
-        conds, params = [], []
+        conds: list[str] = []
+        params: list[object] = []
         for c in concepts:
             conds.append("p.node IN (SELECT src FROM edges WHERE relation = 'associated_concept' AND dst = ?)")
             params.append(self.node("concept", c))

@@ -86,7 +86,8 @@ class TopicModel:
                 best = next((vocab[i] for i in order if vocab[i] not in used), f"topic-{t}")
             used.add(str(best))
             self.labels.append(str(best))
-        self.top_terms = [[str(vocab[i]) for i in np.argsort(-weights[t])[: self.n_terms]] for t in range(self.n_topics)]
+        self.top_terms = [[str(vocab[i]) for i in np.argsort(-weights[t])[: self.n_terms]]
+                          for t in range(self.n_topics)]
         log.info("topics: %s", ", ".join(self.labels))
         return self
 

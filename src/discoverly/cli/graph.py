@@ -1,0 +1,195 @@
+"""``discoverly graph``: build a literature knowledge graph, rank papers, find similar ones, export, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Knowledge graph of a literature: build, fit, rank, similar, export, report.",
+                  no_args_is_help=True, add_completion=False)
+
+FOLDER = typer.Option(Path("graph"), "--graph", "-g", help="The graph folder (written by `build`).")
+
+
+def _progress(flag: bool | None) -> bool:
+    return sys.stderr.isatty() if flag is None else flag
+
+
+def _print_table(frame: object, as_json: bool) -> None:
+    import polars as pl
+
+    assert isinstance(frame, pl.DataFrame)
+    if as_json:
+        typer.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for col in frame.columns:
+        table.add_column(col, overflow="fold")
+    for row in frame.iter_rows():
+        table.add_row(*["" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v)) for v in row])
+    Console().print(table)
+
+
+@app.command()
+def build(
+    papers: Path | None = typer.Option(None, "--papers", help="A papers file (JSONL, CSV, Parquet) with id, title, "
+                                       "abstract, body, authors, affiliations, venue, year, references."),
+    aan: bool = typer.Option(False, "--aan", help="Use the ACL Anthology Network from $DISCOVERLY_DATA_DIR."),
+    aan_dir: Path | None = typer.Option(None, "--aan-dir",
+                                        help="The AAN folder (default $DISCOVERLY_DATA_DIR/papers/aan)."),
+    cord19: Path | None = typer.Option(None, "--cord19", help="A CORD-19 metadata.csv (document parses next to it are "
+                                       "read when present)."),
+    out: Path = FOLDER,
+    topics: int = typer.Option(10, "--topics", help="Number of LDA topics."),
+    concept_method: str = typer.Option("collocations", "--concepts", help="collocations | yake | none"),
+    seed: int = typer.Option(0, "--seed", help="Random seed (LDA)."),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress",
+                                         help="Progress display (default: on a tty)."),
+) -> None:
+    """Build the graph (papers, authors, institutions/venues, concepts, topics, citations) into a folder."""
+    from rich.console import Console
+
+    from discoverly.errors import ConfigError
+    from discoverly.graph.workspace import build_graph_folder
+
+    sources = [s for s in (papers is not None, aan or aan_dir is not None, cord19 is not None) if s]
+    if len(sources) != 1:
+        raise ConfigError("give exactly one input: --papers FILE, --aan (or --aan-dir DIR), or --cord19 metadata.csv")
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    with console.status("reading papers", spinner="dots") if _progress(progress) else nullcontext():
+        if papers is not None:
+            from discoverly.graph.papers import read_papers
+
+            table = read_papers(papers)
+        elif cord19 is not None:
+            from discoverly.graph.cord19 import load_cord19
+
+            table = load_cord19(cord19)
+        else:
+            from discoverly.graph.aan import load_aan
+
+            table = load_aan(aan_dir)
+    with console.status(f"mining concepts and {topics} topics, building the graph", spinner="dots") \
+            if _progress(progress) else nullcontext():
+        graph, timings = build_graph_folder(table, out, n_topics=topics, concept_method=concept_method
+                                            if concept_method != "none" else "collocations",
+                                            concepts=concept_method != "none", rng=seed)
+    counts = {"nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
+              "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())}
+    typer.echo(json.dumps({"folder": str(out), **counts, "seconds": round(time.perf_counter() - started, 1),
+                           **{k: round(v, 1) for k, v in timings.items()}}, indent=2))
+
+
+@app.command()
+def fit(
+    folder: Path = FOLDER,
+    model: str = typer.Option("transe", "--model", help="transe | distmult | complex | rotate"),
+    dim: int = typer.Option(64, "--dim", help="Graph embedding dimension."),
+    epochs: int = typer.Option(40, "--epochs", help="Training epochs over all edges."),
+    weight: float = typer.Option(0.5, "--weight", help="Text weight in [0, 1] (0 = graph only, 1 = text only)."),
+    backend: str = typer.Option("torch", "--backend", help="torch (built in) | pykeen"),
+    max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop graph training after this long."),
+    threads: int = typer.Option(2, "--threads", help="CPU threads for torch."),
+    seed: int = typer.Option(0, "--seed"),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress"),
+) -> None:
+    """Train the graph embedding, embed titles/abstracts/bodies, and save the similar-paper engine."""
+    from discoverly.graph.workspace import fit_similar
+    from discoverly.text_embedding import TextEncoder
+
+    started = time.perf_counter()
+    extra = {"threads": threads}
+    if max_seconds is not None:
+        extra["max_seconds"] = max_seconds  # type: ignore[assignment]
+    engine = fit_similar(folder, model=model, dim=dim, epochs=epochs, weight=weight, backend=backend,
+                         encoder=TextEncoder(threads=threads), rng=seed, progress=_progress(progress), **extra)
+    typer.echo(json.dumps({"engine": str(folder / "similar"), "papers": len(engine), **engine.config,
+                           "seconds": round(time.perf_counter() - started, 1)}, indent=2))
+
+
+@app.command()
+def similar(
+    paper: str = typer.Argument(..., help="The paper id."),
+    folder: Path = FOLDER,
+    k: int = typer.Option(10, "-k", help="How many similar papers."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The papers most similar to PAPER (fused text + graph embeddings, cosine)."""
+    import polars as pl
+
+    from discoverly.graph.workspace import GraphFolder
+
+    gf = GraphFolder(folder)
+    engine = gf.load_similar()
+    out = engine.similar(paper, k=k)
+    with gf.open_store() as store:
+        titles = store.sql("SELECT id, title, year FROM papers")
+    _print_table(out.join(titles, on="id", how="left").select("rank", "id", "score", "year", "title")
+                 .sort("rank").with_columns(pl.col("score").round(4)), as_json)
+
+
+@app.command()
+def rank(
+    folder: Path = FOLDER,
+    topic: str | None = typer.Option(None, "--topic", help="Count only citations from papers on this topic."),
+    concept: str | None = typer.Option(None, "--concept", help="Count only citations from papers with this concept."),
+    about: list[str] = typer.Option([], "--about",
+                                    help="Only papers about this concept (repeat: papers about A and B)."),
+    k: int = typer.Option(20, "-k", help="How many papers."),
+    as_json: bool = typer.Option(False, "--json"),
+    list_topics: bool = typer.Option(False, "--topics", help="List the topics and exit."),
+) -> None:
+    """Most cited papers: overall, by citing papers of a topic/concept, or among papers about concepts."""
+    from discoverly.graph.query import GraphQuery
+    from discoverly.graph.workspace import GraphFolder
+
+    with GraphFolder(folder).open_store() as store:
+        q = GraphQuery(store)
+        if list_topics:
+            _print_table(q.topics(), as_json)
+            return
+        frame = (q.top_cited(about, k=k, topic=topic) if about
+                 else q.citation_counts(topic=topic, concept=concept, k=k))
+        _print_table(frame, as_json)
+
+
+@app.command()
+def export(
+    out: Path = typer.Argument(..., help="The folder to write."),
+    folder: Path = FOLDER,
+    format: str = typer.Option("gremlin", "--format", help="gremlin (Amazon Neptune) | neo4j (neo4j-admin import)"),
+) -> None:
+    """Export the graph as bulk-load CSV for Amazon Neptune (Gremlin) or Neo4j (admin import)."""
+    from discoverly.graph.export import export_graph
+    from discoverly.graph.workspace import GraphFolder
+
+    with GraphFolder(folder).open_store() as store:
+        graph = store.graph()
+    files = export_graph(graph, out, format=format)
+    typer.echo(json.dumps({"format": format, "files": [str(f) for f in files]}, indent=2))
+
+
+@app.command()
+def report(
+    out: Path = typer.Option(Path("graph-report.html"), "--out", "-o", help="The HTML file to write."),
+    folder: Path = FOLDER,
+    samples: int = typer.Option(5, "--samples", help="Sample papers shown side by side with their recommendations."),
+    evaluate: bool = typer.Option(True, "--evaluate/--no-evaluate", help="Run the hidden-edge proxy evaluation "
+                                  "(trains graph embeddings twice; minutes on AAN)."),
+    seed: int = typer.Option(0, "--seed"),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress"),
+) -> None:
+    """HTML report: popularity of recommendations, topic intersection, 2-D map, side-by-side samples, proxy metrics."""
+    from discoverly.graph.report import graph_report
+
+    path = graph_report(folder, out, samples=samples, evaluate=evaluate, rng=seed, progress=_progress(progress))
+    typer.echo(str(path))

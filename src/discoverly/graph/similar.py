@@ -1,0 +1,207 @@
+"""The similar-item engine: text vectors and graph vectors, normalised, weighted, concatenated;
+cosine top-k through faiss.
+
+For unit vectors ``x_text`` and ``x_graph`` and a text weight ``w`` in [0, 1], an item's fused
+vector is ``[sqrt(w) * x_text, sqrt(1 - w) * x_graph]`` (unit length again), so the cosine of two
+fused vectors is exactly ``w * cos_text + (1 - w) * cos_graph``: ``w = 1`` is text only, ``w = 0``
+graph only, ``w = 0.5`` the equal-weight concatenation. An item without text (or without a graph
+vector) falls back to the other part alone.
+
+Text vectors of papers are the mean of the MiniLM embeddings of each available field (title,
+abstract, body), equal weights, computed once and cached as an artifact keyed by the texts'
+fingerprint::
+
+    text = paper_text_vectors(papers, cache="cache/aan-text")
+    engine = SimilarItems(papers.ids.ids, text=text, graph=emb.entity_vectors()[:len(papers)], weight=0.5)
+    engine.similar("P02-1040", k=10)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from discoverly.artifacts import read_artifact, write_artifact
+from discoverly.dependencies import require
+from discoverly.errors import ArtifactError, ConfigError, DataError, UnknownIdError
+from discoverly.graph.papers import Papers
+
+__all__ = ["SimilarItems", "paper_text_vectors", "normalise_rows", "fuse"]
+
+log = logging.getLogger(__name__)
+
+
+def normalise_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 length (zero rows stay zero), float32."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def fuse(text: np.ndarray | None, graph: np.ndarray | None, weight: float) -> np.ndarray:
+    """Fused unit vectors whose cosine is ``weight * cos_text + (1 - weight) * cos_graph``."""
+    if not 0.0 <= weight <= 1.0:
+        raise ConfigError(f"the text weight must be in [0, 1], got {weight}")
+    if text is None and graph is None:
+        raise ConfigError("give text vectors, graph vectors, or both")
+    parts = []
+    if text is not None and weight > 0:
+        parts.append(("text", normalise_rows(text), weight))
+    if graph is not None and weight < 1:
+        parts.append(("graph", normalise_rows(graph), 1.0 - weight))
+    if not parts:
+        raise ConfigError(f"weight={weight} selects the {'text' if weight == 1 else 'graph'} vectors, "
+                          "which were not given")
+    n = {p[1].shape[0] for p in parts}
+    if len(n) != 1:
+        raise DataError(f"text and graph vectors must have one row per item; got {sorted(n)} rows")
+    out = np.concatenate([np.sqrt(w) * v for _, v, w in parts], axis=1).astype(np.float32)
+    return normalise_rows(out)  # rows missing one part are rescaled to the part they have
+
+
+def _texts_hash(fields: dict[str, list[str]], model: str) -> str:
+    h = hashlib.sha256(model.encode())
+    for name in sorted(fields):
+        h.update(name.encode())
+        for t in fields[name]:
+            h.update(t.encode("utf-8", "replace"))
+            h.update(b"\x00")
+    return h.hexdigest()[:20]
+
+
+def paper_text_vectors(papers: Papers, *, encoder: Any = None, fields: Sequence[str] | None = None,
+                       cache: str | Path | None = None, progress: bool = False) -> np.ndarray:
+    """Mean of the unit text embeddings of each available field of each paper, shape (n, dim).
+
+    ``encoder`` defaults to :class:`discoverly.text_embedding.TextEncoder` (all-MiniLM-L6-v2).
+    With ``cache`` (a directory), the vectors are stored as an artifact keyed by a hash of the
+    texts and the model, and reused when the texts have not changed.
+    """
+    from discoverly.text_embedding import TextEncoder
+
+    enc = encoder if encoder is not None else TextEncoder()
+    use = list(fields) if fields is not None else papers.text_fields()
+    if not use:
+        raise DataError("the papers have no text (title, abstract or body) to embed")
+    texts = {f: papers.texts(f) for f in use}
+    key = _texts_hash(texts, str(getattr(enc, "name", type(enc).__name__)))
+    if cache is not None and (Path(cache) / "manifest.json").is_file():
+        try:
+            art = read_artifact(cache, kind="text-vectors")
+            if art.manifest.get("key") == key:
+                log.info("text vectors from cache %s", cache)
+                return art.arrays["vectors"]
+            log.info("text cache %s is stale (texts or model changed); recomputing", cache)
+        except ArtifactError as exc:
+            log.warning("ignoring unreadable text cache %s: %s", cache, exc)
+    started = time.perf_counter()
+    total: np.ndarray | None = None
+    count = np.zeros(len(papers), dtype=np.float32)
+    for f in use:
+        present = np.array([bool(t.strip()) for t in texts[f]])
+        if not present.any():
+            continue
+        vecs = enc.encode([t for t, p in zip(texts[f], present, strict=True) if p], progress=progress)
+        if total is None:
+            total = np.zeros((len(papers), vecs.shape[1]), dtype=np.float32)
+        total[present] += vecs
+        count[present] += 1
+    if total is None:
+        raise DataError("every text field of every paper is empty; nothing to embed")
+    vectors = (total / np.maximum(count, 1)[:, None]).astype(np.float32)
+    if cache is not None:
+        manifest = {"kind": "text-vectors", "key": key, "fields": use, "model": str(getattr(enc, "name", "")),
+                    "seconds": time.perf_counter() - started, "n": len(papers)}
+        write_artifact(cache, manifest, {"vectors": vectors})
+    return vectors
+
+
+class SimilarItems:
+    """Cosine top-k over fused text + graph vectors (exact inner-product search with faiss).
+
+    ``ids`` are the external ids of the rows; ``text`` and ``graph`` the raw vectors (normalised
+    here); ``weight`` the text weight (see the module docstring).
+    """
+
+    def __init__(self, ids: Sequence[Any] | np.ndarray, *, text: np.ndarray | None = None,
+                 graph: np.ndarray | None = None, weight: float = 0.5, config: dict[str, Any] | None = None) -> None:
+        self.ids = np.asarray([str(i) for i in ids])
+        self.weight = float(weight)
+        self.text = None if text is None else normalise_rows(text)
+        self.graph = None if graph is None else normalise_rows(graph)
+        self.vectors = fuse(self.text, self.graph, self.weight)
+        if self.vectors.shape[0] != self.ids.size:
+            raise DataError(f"{self.ids.size} ids but {self.vectors.shape[0]} vectors; give one vector per id")
+        self.config = dict(config or {})
+        self._pos = {k: i for i, k in enumerate(self.ids.tolist())}
+        if len(self._pos) != self.ids.size:
+            raise DataError("item ids must be unique")
+        self._index: Any = None
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def _faiss(self) -> Any:
+        if self._index is None:
+            faiss = require("faiss", extra="graph", purpose="vector search")
+            self._index = faiss.IndexFlatIP(self.vectors.shape[1])
+            self._index.add(np.ascontiguousarray(self.vectors))
+        return self._index
+
+    def position(self, item: Any) -> int:
+        try:
+            return self._pos[str(item)]
+        except KeyError:
+            raise UnknownIdError(f"unknown id {item!r}; the engine holds {len(self):,} items") from None
+
+    def search_vectors(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k rows by cosine for query vectors already in the fused space: (scores, positions)."""
+        if k < 1:
+            raise ConfigError(f"k must be at least 1, got {k}")
+        q = np.ascontiguousarray(np.asarray(queries, dtype=np.float32).reshape(-1, self.vectors.shape[1]))
+        scores, pos = self._faiss().search(q, min(k, len(self)))
+        return scores, pos
+
+    def similar_positions(self, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k neighbours of rows (excluding the row itself): (scores, positions), -1 padded."""
+        positions = np.asarray(positions, dtype=np.int64)
+        scores, pos = self.search_vectors(self.vectors[positions], k + 1)
+        out_s = np.full((positions.size, k), -np.inf, dtype=np.float32)
+        out_p = np.full((positions.size, k), -1, dtype=np.int64)
+        for i, p in enumerate(positions):
+            keep = (pos[i] != p) & (pos[i] >= 0)
+            s, q = scores[i][keep][:k], pos[i][keep][:k]
+            out_s[i, : s.size] = s
+            out_p[i, : q.size] = q
+        return out_s, out_p
+
+    def similar(self, item: Any, k: int = 10) -> pl.DataFrame:
+        """The ``k`` most similar items to ``item``: columns id, score, rank."""
+        s, p = self.similar_positions(np.array([self.position(item)]), k)
+        keep = p[0] >= 0
+        return pl.DataFrame({"id": self.ids[p[0][keep]], "score": s[0][keep].astype(np.float64),
+                             "rank": np.arange(1, int(keep.sum()) + 1)})
+
+    def save(self, path: str | Path) -> Path:
+        arrays: dict[str, np.ndarray] = {}
+        if self.text is not None:
+            arrays["text"] = self.text
+        if self.graph is not None:
+            arrays["graph"] = self.graph
+        manifest = {"kind": "similar-items", "weight": self.weight, "n": len(self), "config": self.config}
+        return write_artifact(path, manifest, arrays, {"ids": pl.DataFrame({"id": self.ids})})
+
+    @classmethod
+    def load(cls, path: str | Path) -> SimilarItems:
+        art = read_artifact(path, kind="similar-items")
+        if "ids" not in art.tables:
+            raise ArtifactError(f"{str(path)!r} has no id table")
+        return cls(art.tables["ids"]["id"].to_list(), text=art.arrays.get("text"), graph=art.arrays.get("graph"),
+                   weight=float(art.manifest["weight"]), config=art.manifest.get("config", {}))

@@ -1,0 +1,157 @@
+"""The on-disk layout of a built literature graph, and the two steps that fill it.
+
+A graph folder holds::
+
+    graph.sqlite     node/edge/paper tables (discoverly.graph.store)
+    papers.parquet   the papers table (text fields for embeddings and the report)
+    text/            cached text vectors (artifact)
+    kge/             the knowledge-graph embedding (artifact)
+    similar/         the similar-paper engine (artifact)
+
+``build_graph_folder`` does the build (concepts, topics, store); ``fit_similar`` trains the graph
+embedding, embeds the texts and saves the fused engine. The CLI (``discoverly graph build`` /
+``fit``), the service and the benchmark all go through these two functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from discoverly.errors import ArtifactError, ConfigError
+from discoverly.graph.build import KnowledgeGraph, build_paper_graph
+from discoverly.graph.concepts import ConceptExtractor
+from discoverly.graph.kge import KGEmbedding, KGETrainer
+from discoverly.graph.papers import Papers, read_papers
+from discoverly.graph.similar import SimilarItems, paper_text_vectors
+from discoverly.graph.store import GraphStore, write_store
+from discoverly.graph.topics import TopicModel
+
+__all__ = ["GraphFolder", "build_graph_folder", "fit_similar", "DEFAULT_ENGINE"]
+
+log = logging.getLogger(__name__)
+
+#: the engine settings chosen on the AAN validation split (benchmarks/graph.md)
+DEFAULT_ENGINE: dict[str, Any] = {"model": "transe", "dim": 64, "epochs": 40, "weight": 0.5, "backend": "torch"}
+
+
+@dataclass(frozen=True)
+class GraphFolder:
+    """Paths inside a graph folder."""
+
+    root: Path
+
+    @property
+    def store(self) -> Path:
+        return self.root / "graph.sqlite"
+
+    @property
+    def papers(self) -> Path:
+        return self.root / "papers.parquet"
+
+    @property
+    def text(self) -> Path:
+        return self.root / "text"
+
+    @property
+    def kge(self) -> Path:
+        return self.root / "kge"
+
+    @property
+    def similar(self) -> Path:
+        return self.root / "similar"
+
+    def check(self, *parts: str) -> None:
+        for part in parts:
+            path = getattr(self, part)
+            if not path.exists():
+                step = "discoverly graph build" if part in ("store", "papers") else "discoverly graph fit"
+                raise ArtifactError(f"{str(path)!r} is missing; run `{step}` for {str(self.root)!r} first")
+
+    def load_papers(self) -> Papers:
+        self.check("papers")
+        return read_papers(self.papers)
+
+    def open_store(self) -> GraphStore:
+        self.check("store")
+        return GraphStore(self.store)
+
+    def load_similar(self) -> SimilarItems:
+        self.check("similar")
+        return SimilarItems.load(self.similar)
+
+
+def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10, concept_method: str = "collocations",
+                       concepts: bool = True, topics: bool = True, rng: int | None = 0,
+                       progress: bool = False) -> tuple[KnowledgeGraph, dict[str, float]]:
+    """Mine concepts and topics, build the graph and write the store; returns the graph and timings."""
+    gf = GraphFolder(Path(folder))
+    gf.root.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    texts = papers.full_texts()
+    t0 = time.perf_counter()
+    concept_lists = ConceptExtractor(method=concept_method).fit_transform(texts) if concepts else None
+    timings["concepts_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    topic_lists = TopicModel(n_topics=n_topics, rng=rng).fit(texts).assign(texts) if topics else None
+    timings["topics_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    graph = build_paper_graph(papers, concepts=concept_lists, topics=topic_lists)
+    timings["graph_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    papers.table.write_parquet(gf.papers)
+    write_store(graph, gf.store, meta={"n_topics": n_topics, "concept_method": concept_method if concepts else None,
+                                       "papers_fingerprint": papers.fingerprint()})
+    timings["store_s"] = time.perf_counter() - t0
+    return graph, timings
+
+
+def _trainer(backend: str, **kw: Any) -> Any:
+    if backend == "torch":
+        return KGETrainer(**kw)
+    if backend == "pykeen":
+        from discoverly.graph.kge_pykeen import PyKEENTrainer
+
+        allowed = {k: v for k, v in kw.items() if k in ("model", "dim", "epochs", "batch_size", "negatives", "lr",
+                                                          "threads")}
+        return PyKEENTrainer(**allowed)
+    raise ConfigError(f"unknown KG embedding backend {backend!r}; use 'torch' or 'pykeen'")
+
+
+def train_embedding(graph: KnowledgeGraph, *, model: str = "transe", dim: int = 64, epochs: int = 40,
+                    backend: str = "torch", rng: int | np.random.Generator | None = 0, progress: bool = False,
+                    **options: Any) -> KGEmbedding:
+    """Train a KG embedding on every edge of ``graph``."""
+    h, r, t, names = graph.triples()
+    trainer = _trainer(backend, model=model, dim=dim, epochs=epochs, **options)
+    emb: KGEmbedding = trainer.fit(h, r, t, graph.n_nodes, len(names), rng=rng, progress=progress)
+    emb.config["relations"] = names
+    return emb
+
+
+def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None = None, epochs: int | None = None,
+                weight: float | None = None, backend: str | None = None, encoder: Any = None,
+                rng: int | None = 0, progress: bool = False, **options: Any) -> SimilarItems:
+    """Train the graph embedding, embed the texts (cached) and save the fused similar-paper engine."""
+    gf = GraphFolder(Path(folder))
+    cfg = {**DEFAULT_ENGINE, **{k: v for k, v in {"model": model, "dim": dim, "epochs": epochs, "weight": weight,
+                                                   "backend": backend}.items() if v is not None}}
+    with gf.open_store() as store:
+        graph = store.graph()
+    papers = gf.load_papers()
+    n = len(papers)
+    if graph.keys(np.arange(n)) != papers.table["id"].to_list():
+        raise ArtifactError(f"the store and papers table of {str(gf.root)!r} disagree; rebuild the folder")
+    text = paper_text_vectors(papers, encoder=encoder, cache=gf.text, progress=progress) if cfg["weight"] > 0 else None
+    emb = train_embedding(graph, model=cfg["model"], dim=cfg["dim"], epochs=cfg["epochs"], backend=cfg["backend"],
+                          rng=rng, progress=progress, **options)
+    emb.save(gf.kge)
+    engine = SimilarItems(papers.table["id"].to_list(), text=text, graph=emb.entity_vectors()[:n],
+                          weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds})
+    engine.save(gf.similar)
+    return engine
