@@ -6,6 +6,13 @@ discoverly's own models. They are fitted on the users × items matrix of distinc
 (the same counts a user's history holds at recommendation time), and a user's scores are
 ``history.days @ similarity`` — what implicit's own ``recommend`` computes.
 
+``ImplicitALS`` wraps ``implicit``'s alternating least squares (Hu, Koren & Volinsky 2008). Users
+are folded in at recommend time by the exact least-squares step ALS itself uses, so any history
+(a training user, new events, a test user at a later cutoff) is scored from the item factors alone:
+``x_u = (YᵀY + λI + Σ_{i∈u} (c_ui − 1) y_i y_iᵀ)⁻¹ Σ_{i∈u} c_ui y_i`` with ``c_ui = α · r_ui`` —
+what implicit's ``recalculate_user`` computes (tested as an oracle); a saved model loads with numpy
+only.
+
 Needs the optional extra ``peers`` (``pip install 'discoverly[peers]'``). implicit's
 nearest-neighbour code runs its own threads (``num_threads``; 0 = all cores) and does not use
 BLAS, so the OpenBLAS thread warning implicit gives for its ALS model does not apply here.
@@ -14,7 +21,7 @@ BLAS, so the OpenBLAS thread warning implicit gives for its ALS model does not a
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -26,7 +33,7 @@ from discoverly.errors import ConfigError
 from discoverly.recommend.base import BaseRecommender
 from discoverly.recommend.history import History
 
-__all__ = ["ImplicitNeighbours"]
+__all__ = ["ImplicitALS", "ImplicitNeighbours", "fold_in"]
 
 _KINDS = {"cosine": "CosineRecommender", "bm25": "BM25Recommender"}
 
@@ -90,3 +97,103 @@ class ImplicitNeighbours(BaseRecommender):
         n = len(arrays["similarity_indptr"]) - 1
         self.similarity_ = sp.csr_matrix((arrays["similarity_data"], arrays["similarity_indices"],
                                           arrays["similarity_indptr"]), shape=(n, n))
+
+
+def fold_in(values: sp.csr_matrix, item_factors: np.ndarray, regularization: float) -> np.ndarray:
+    """User factors for rows of confidences ``values`` (``c_ui``, already scaled by α) given the
+    item factors; rows without items get zero factors."""
+    y = np.asarray(item_factors, dtype=np.float64)
+    f = y.shape[1]
+    base = y.T @ y + regularization * np.eye(f)
+    n = values.shape[0]
+    out = np.zeros((n, f), dtype=np.float64)
+    lengths = np.diff(values.indptr)
+    rows = np.nonzero(lengths > 0)[0]
+    if len(rows) == 0:
+        return out.astype(np.float32)
+    a = np.broadcast_to(base, (len(rows), f, f)).copy()
+    b = np.zeros((len(rows), f))
+    for j, r in enumerate(rows.tolist()):
+        sl = slice(values.indptr[r], values.indptr[r + 1])
+        yi = y[values.indices[sl]]
+        c = values.data[sl].astype(np.float64)
+        a[j] += (yi * (c - 1.0)[:, None]).T @ yi
+        b[j] = c @ yi
+    out[rows] = np.linalg.solve(a, b[:, :, None])[:, :, 0]
+    return out.astype(np.float32)
+
+
+class ImplicitALS(BaseRecommender):
+    """``implicit.als.AlternatingLeastSquares`` in discoverly's harness.
+
+    ``factors``, ``regularization`` (λ), ``alpha`` (α, the weight of observed pairs),
+    ``iterations``; ``confidence`` is ``"binary"`` (``r_ui = 1``) or ``"log-days"``
+    (``r_ui = 1 + log(distinct days with the item)``); ``rng`` seeds the initial factors;
+    ``n_threads`` for implicit's solver (BLAS is held at one thread while fitting, as implicit
+    asks).
+    """
+
+    name = "als"
+
+    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 10.0, iterations: int = 15,
+                 confidence: Literal["binary", "log-days"] = "binary", rng: int | None = 0,
+                 n_threads: int = 2) -> None:
+        super().__init__()
+        if factors < 1 or iterations < 1 or n_threads < 1:
+            raise ConfigError(f"factors, iterations and n_threads must be at least 1, got {factors}, {iterations}, "
+                              f"{n_threads}")
+        if regularization < 0 or not alpha > 0:
+            raise ConfigError(f"regularization must be >= 0 and alpha > 0, got {regularization} and {alpha}")
+        if confidence not in ("binary", "log-days"):
+            raise ConfigError(f"confidence must be 'binary' or 'log-days', got {confidence!r}")
+        if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer))):
+            raise ConfigError(f"rng must be an integer seed, got {type(rng).__name__}")
+        self.factors = int(factors)
+        self.regularization = float(regularization)
+        self.alpha = float(alpha)
+        self.iterations = int(iterations)
+        self.confidence = confidence
+        self.rng = 0 if rng is None else int(rng)
+        self.n_threads = int(n_threads)
+        self.item_factors_: np.ndarray | None = None
+        self.known_: np.ndarray | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"factors": self.factors, "regularization": self.regularization, "alpha": self.alpha,
+                "iterations": self.iterations, "confidence": self.confidence, "rng": self.rng,
+                "n_threads": self.n_threads}
+
+    def _values(self, days: sp.csr_matrix) -> sp.csr_matrix:
+        v = days.astype(np.float32, copy=True).tocsr()
+        v.data = (1.0 + np.log(np.maximum(v.data, 1.0)) if self.confidence == "log-days"
+                  else np.ones_like(v.data)).astype(np.float32)
+        return v
+
+    def _fit(self, interactions: Interactions) -> None:
+        als = require("implicit.cpu.als", extra="peers", purpose="the ALS peer model")
+        threadpoolctl = require("threadpoolctl", extra="peers", purpose="the ALS peer model")
+        values = self._values(interactions.matrix("days"))
+        with threadpoolctl.threadpool_limits(1, "blas"):
+            model = als.AlternatingLeastSquares(
+                factors=self.factors, regularization=self.regularization, alpha=self.alpha,
+                iterations=self.iterations, random_state=self.rng, num_threads=self.n_threads,
+                calculate_training_loss=False)
+            model.fit(values, show_progress=False)
+        self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        self.known_ = interactions.item_counts() > 0
+
+    def _score(self, history: History) -> np.ndarray:
+        assert self.item_factors_ is not None and self.known_ is not None
+        users = fold_in(self._values(history.days) * self.alpha, self.item_factors_, self.regularization)
+        scores = users @ self.item_factors_.T
+        scores[:, ~self.known_] = -np.inf  # items without training events have no factors to speak of
+        scores[history.lengths() == 0] = -np.inf  # no history: the base class answers with bestsellers
+        return scores.astype(np.float32)
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, pl.DataFrame]]:
+        assert self.item_factors_ is not None and self.known_ is not None
+        return {"item_factors": self.item_factors_, "known": self.known_}, {}
+
+    def _set_state(self, arrays: dict[str, np.ndarray], tables: dict[str, pl.DataFrame]) -> None:
+        self.item_factors_ = arrays["item_factors"]
+        self.known_ = arrays["known"].astype(bool)

@@ -70,3 +70,10 @@ register("implicit-cosine", "discoverly.recommend.peers", "ImplicitNeighbours",
          "peer: implicit.nearest_neighbours.CosineRecommender", kind="cosine")
 register("implicit-bm25", "discoverly.recommend.peers", "ImplicitNeighbours",
          "peer: implicit.nearest_neighbours.BM25Recommender", kind="bm25")
+register("autoencoder", "discoverly.recommend.autoencoder", "Autoencoder",
+         "time-aware autoencoder: history before a cutoff -> the next 14 days (torch)", mode="time-aware")
+register("autoencoder-reconstruct", "discoverly.recommend.autoencoder", "Autoencoder",
+         "the same autoencoder trained to reconstruct its input (the seed's first attempt)", mode="reconstruct",
+         trend=False)
+register("ease", "discoverly.recommend.ease", "EASE", "EASE, closed-form item-item regression (Steck 2019)")
+register("als", "discoverly.recommend.peers", "ImplicitALS", "peer: implicit's alternating least squares")

@@ -1,0 +1,251 @@
+"""A time-aware autoencoder recommender (torch on CPU to train; numpy to recommend).
+
+The network reads a customer's history before a cutoff (binary or recency/frequency weighted),
+squeezes it through a bottleneck of ``hidden`` units and scores the catalogue with a softmax
+(multinomial likelihood), with denoising dropout on the input.
+
+``mode="time-aware"`` (the default) trains it on chronologically ordered examples: for many cutoffs
+slid through the training period, the input is the history before the cutoff and the target is what
+the customer bought in the ``window_days`` after it, *not* the input itself. Early stopping uses a
+validation cutoff that lies ``window_days`` before the end of the log it is given, so ``fit`` never
+looks past its own data; with ``refit`` the model is then retrained on all cutoffs (including the
+validation window) for the chosen number of epochs. With ``trend`` the model also sees each item's
+recent sales at the cutoff, so it knows what is selling *now*.
+
+``mode="reconstruct"`` trains the same network to reproduce its input (the usual denoising
+autoencoder; the seed's first attempt), with the same early stopping.
+
+The model's items are the ``max_items`` most frequent (plus recent risers); other items get no
+score (``-inf``), so recommendation lists are completed with recent bestsellers by the base class.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from discoverly.data.interactions import Interactions
+from discoverly.dependencies import require
+from discoverly.errors import ArtifactError, ConfigError
+from discoverly.recommend.autoencoder_examples import (
+    DAY,
+    ExampleSet,
+    build_examples,
+    check_input,
+    first_sales,
+    input_values,
+    select_items,
+    training_cutoffs,
+    trend_features,
+    validation_plan,
+)
+from discoverly.recommend.autoencoder_training import TrainResult, TrainSettings, train_autoencoder
+from discoverly.recommend.base import BaseRecommender
+from discoverly.recommend.history import History
+
+__all__ = ["Autoencoder"]
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "weights.safetensors"
+_WEIGHT_NAMES = ("W_in", "b_h", "W_out", "b_out")
+
+
+def _seed(rng: int | np.random.Generator | None) -> int:
+    if rng is None:
+        return 0
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, 2**31 - 1))
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
+        raise ConfigError(f"rng must be an integer seed or a numpy Generator, got {type(rng).__name__}")
+    return int(rng)
+
+
+class Autoencoder(BaseRecommender):
+    """Autoencoder recommender; see the module docstring for what each mode does.
+
+    Parameters: ``mode`` ("time-aware" | "reconstruct"); ``hidden`` bottleneck units;
+    ``max_items`` model items (``None``: all); ``encoding`` of the input ("binary", "recency",
+    "frequency", "recency-frequency") with ``half_life_days`` for recency; ``dropout`` on the
+    input; ``window_days`` target window; ``stride_days`` between training cutoffs, at most
+    ``max_cutoffs`` (most recent first), each with ``min_history_days`` of log before it;
+    ``target`` ("new": items not bought before the cutoff, as the default evaluation; "any");
+    ``trend`` features; ``epochs`` (max) and ``patience`` for early stopping; ``lr``,
+    ``weight_decay``, ``train_batch_size``; ``refit`` on all data with the chosen epoch count;
+    ``rng`` seed; ``n_threads`` torch threads; ``progress`` bar while training.
+    """
+
+    name = "autoencoder"
+
+    def __init__(self, mode: Literal["time-aware", "reconstruct"] = "time-aware", *, hidden: int = 300,
+                 max_items: int | None = 5000, encoding: str = "recency", half_life_days: float = 60.0,
+                 dropout: float = 0.5, window_days: float = 14.0, stride_days: float = 7.0,
+                 min_history_days: float = 7.0, max_cutoffs: int | None = 60, target: Literal["new", "any"] = "new",
+                 trend: bool = True, epochs: int = 20, patience: int = 3, lr: float = 1e-3,
+                 weight_decay: float = 0.0, train_batch_size: int = 256, refit: bool = True,
+                 rng: int | np.random.Generator | None = 0, n_threads: int = 2, progress: bool = False) -> None:
+        super().__init__()
+        if mode not in ("time-aware", "reconstruct"):
+            raise ConfigError(f"mode must be 'time-aware' or 'reconstruct', got {mode!r}")
+        check_input(encoding)
+        if target not in ("new", "any"):
+            raise ConfigError(f"target must be 'new' or 'any', got {target!r}")
+        for label, value in (("hidden", hidden), ("epochs", epochs), ("patience", patience),
+                             ("train_batch_size", train_batch_size), ("n_threads", n_threads)):
+            if int(value) < 1:
+                raise ConfigError(f"{label} must be at least 1, got {value}")
+        if max_items is not None and max_items < 1:
+            raise ConfigError(f"max_items must be at least 1 or None, got {max_items}")
+        if not 0 <= dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
+        for label, fvalue in (("half_life_days", half_life_days), ("window_days", window_days),
+                              ("stride_days", stride_days), ("lr", lr)):
+            if not fvalue > 0:
+                raise ConfigError(f"{label} must be positive, got {fvalue}")
+        self.mode = mode
+        self.hidden = int(hidden)
+        self.max_items = None if max_items is None else int(max_items)
+        self.encoding = encoding
+        self.half_life_days = float(half_life_days)
+        self.dropout = float(dropout)
+        self.window_days = float(window_days)
+        self.stride_days = float(stride_days)
+        self.min_history_days = float(min_history_days)
+        self.max_cutoffs = None if max_cutoffs is None else int(max_cutoffs)
+        self.target = target
+        self.trend = bool(trend)
+        self.epochs = int(epochs)
+        self.patience = int(patience)
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.train_batch_size = int(train_batch_size)
+        self.refit = bool(refit)
+        self.rng = _seed(rng)
+        self.n_threads = int(n_threads)
+        self.progress = bool(progress)
+        self.cols_: np.ndarray | None = None
+        self.weights_: dict[str, np.ndarray] = {}
+        self.offset_: np.ndarray | None = None
+        self.training_: dict[str, Any] = {}
+
+    def config(self) -> dict[str, Any]:
+        return {"mode": self.mode, "hidden": self.hidden, "max_items": self.max_items, "encoding": self.encoding,
+                "half_life_days": self.half_life_days, "dropout": self.dropout, "window_days": self.window_days,
+                "stride_days": self.stride_days, "min_history_days": self.min_history_days,
+                "max_cutoffs": self.max_cutoffs, "target": self.target, "trend": self.trend, "epochs": self.epochs,
+                "patience": self.patience, "lr": self.lr, "weight_decay": self.weight_decay,
+                "train_batch_size": self.train_batch_size, "refit": self.refit, "rng": self.rng,
+                "n_threads": self.n_threads}
+
+    def _settings(self) -> TrainSettings:
+        return TrainSettings(hidden=self.hidden, dropout=self.dropout, lr=self.lr, weight_decay=self.weight_decay,
+                             epochs=self.epochs, patience=self.patience, batch_size=self.train_batch_size,
+                             trend=self.trend, n_threads=self.n_threads, seed=self.rng)
+
+    # -- training ---------------------------------------------------------------------------
+    def _examples(self, interactions: Interactions, cols: np.ndarray, last_cutoff: int, end: int) -> ExampleSet:
+        """Training examples whose targets end by ``last_cutoff + window`` (time-aware) or the
+        histories before ``end`` (reconstruct)."""
+        common: dict[str, Any] = {"window_days": self.window_days, "input_kind": self.encoding,
+                                  "half_life_days": self.half_life_days, "target": self.target}
+        if self.mode == "time-aware":
+            cutoffs = training_cutoffs(interactions, last_cutoff, stride_days=self.stride_days,
+                                       min_history_days=self.min_history_days, max_cutoffs=self.max_cutoffs)
+            ex = build_examples(interactions, cols, cutoffs, mode="time-aware", **common)
+            if len(ex):
+                return ex
+            log.warning("the log (%s) is too short for time-aware examples with a %g-day window and %g days of "
+                        "history; training the autoencoder to reconstruct histories instead", interactions,
+                        self.window_days, self.min_history_days)
+        return build_examples(interactions, cols, np.array([end], dtype=np.int64), mode="reconstruct", **common)
+
+    def _fit(self, interactions: Interactions) -> None:
+        t0 = time.perf_counter()
+        window = int(self.window_days * DAY)
+        v, end = validation_plan(interactions, self.window_days)
+        early = interactions.before(v)
+        settings = self._settings()
+        record: dict[str, Any] = {"validation_cutoff": v}
+        result: TrainResult | None = None
+        if len(early):
+            cols = select_items(early, self.max_items)
+            val = build_examples(interactions, cols, np.array([v], dtype=np.int64), mode="time-aware",
+                                 window_days=self.window_days, input_kind=self.encoding,
+                                 half_life_days=self.half_life_days, target=self.target)
+            if len(val):
+                train = self._examples(early if self.mode == "reconstruct" else interactions, cols, v - window, v)
+                log.info("autoencoder (%s): %d training examples over %d cutoffs, %d validation users, %d items",
+                         self.mode, len(train), len(train.cutoffs), len(val), len(cols))
+                result = train_autoencoder(train, val, settings, progress=self.progress)
+                record |= {"examples": len(train), "cutoffs": len(train.cutoffs), "validation_users": len(val),
+                           "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                           "val_hit_rate": result.val_metric, "train_loss": result.train_loss}
+        if result is None:
+            log.warning("no validation examples in the last %g days of %s: training the autoencoder for a fixed %d "
+                        "epochs without early stopping", self.window_days, interactions, self.epochs)
+        if result is None or self.refit:
+            epochs = self.epochs if result is None else max(1, result.best_epoch)
+            cols = select_items(interactions, self.max_items)
+            train = self._examples(interactions, cols, v, end)
+            result = train_autoencoder(train, None, settings, epochs=epochs, progress=self.progress)
+            record |= {"refit_examples": len(train), "refit_cutoffs": len(train.cutoffs), "refit_epochs": epochs}
+        feats = trend_features(interactions, end, cols, first_sales(interactions))
+        self.cols_ = cols.astype(np.int64)
+        self.weights_ = {k: result.weights[k] for k in _WEIGHT_NAMES}
+        self.offset_ = result.trend_offset(feats)
+        self.training_ = record | {"items": len(cols), "seconds": time.perf_counter() - t0}
+
+    # -- scoring ----------------------------------------------------------------------------
+    def _score(self, history: History) -> np.ndarray:
+        assert self.cols_ is not None and self.offset_ is not None
+        w = self.weights_
+        days = history.days[:, self.cols_]
+        last = history.last[:, self.cols_] if self.encoding in ("recency", "recency-frequency") else days
+        x = input_values(days.tocsr(), last.tocsr(), history.now, self.encoding, self.half_life_days)
+        norm = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        x = sp.diags((1.0 / np.maximum(norm, 1e-12)).astype(np.float32)) @ x
+        h = np.tanh(np.asarray(x @ w["W_in"]) + w["b_h"])
+        logits = h @ w["W_out"].T + (w["b_out"] + self.offset_)
+        out = np.full((len(history), history.n_items), -np.inf, dtype=np.float32)
+        out[:, self.cols_] = logits
+        out[history.lengths() == 0] = -np.inf  # no history: the base class answers with bestsellers
+        return out
+
+    # -- persistence ------------------------------------------------------------------------
+    def _files(self) -> dict[str, bytes]:
+        st = require("safetensors.numpy", extra="deep", purpose="saving the autoencoder's weights")
+        assert self.cols_ is not None and self.offset_ is not None
+        tensors = {**self.weights_, "cols": self.cols_, "offset": self.offset_}
+        return {WEIGHTS_FILE: st.save(tensors, metadata={"format": "discoverly-autoencoder-v1"})}
+
+    def _set_files(self, files: dict[str, bytes]) -> None:
+        if WEIGHTS_FILE not in files:
+            raise ArtifactError(f"the autoencoder artifact has no {WEIGHTS_FILE}; it was not saved by discoverly")
+        st = require("safetensors.numpy", extra="deep", purpose="loading the autoencoder's weights")
+        tensors = st.load(files[WEIGHTS_FILE])
+        missing = [k for k in (*_WEIGHT_NAMES, "cols", "offset") if k not in tensors]
+        if missing:
+            raise ArtifactError(f"{WEIGHTS_FILE} lacks the tensors {', '.join(missing)}")
+        self.weights_ = {k: tensors[k] for k in _WEIGHT_NAMES}
+        self.cols_ = tensors["cols"].astype(np.int64)
+        self.offset_ = tensors["offset"]
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, pl.DataFrame]]:
+        rec = self.training_
+        table = pl.DataFrame({"epoch": np.arange(1, len(rec.get("train_loss", [])) + 1),
+                              "train_loss": rec.get("train_loss", []),
+                              "val_hit_rate": (rec.get("val_hit_rate", []) + [None] * len(rec.get("train_loss", [])))
+                              [:len(rec.get("train_loss", []))]},
+                             schema={"epoch": pl.Int64, "train_loss": pl.Float64, "val_hit_rate": pl.Float64})
+        return {}, {"training": table}
+
+    def _set_state(self, arrays: dict[str, np.ndarray], tables: dict[str, pl.DataFrame]) -> None:
+        if "training" in tables:
+            t = tables["training"]
+            self.training_ = {"train_loss": t["train_loss"].to_list(),
+                              "val_hit_rate": [v for v in t["val_hit_rate"].to_list() if v is not None]}

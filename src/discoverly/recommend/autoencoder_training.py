@@ -1,0 +1,241 @@
+"""The autoencoder's network and training loop (torch, CPU), with early stopping on a validation cutoff.
+
+Network: ``h = tanh(W_in · normalize(dropout(x)) + b_h)``, ``logits = W_out · h + b_out + trend``,
+trained with the multinomial log-likelihood ``-Σ_i t_i log softmax(logits)_i`` (Liang et al.'s
+Mult-DAE, with the targets of :mod:`~discoverly.recommend.autoencoder_examples`). The optional
+``trend`` term is a tiny per-item MLP over the item's recent sales at the example's cutoff, so the
+model knows what is selling *now* when it predicts the next two weeks.
+
+Deterministic for a seed and a thread count: every random draw (initialisation, shuffling, input
+dropout) comes from one local ``torch.Generator``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from discoverly.dependencies import require
+from discoverly.recommend.autoencoder_examples import ExampleSet
+
+__all__ = ["TrainSettings", "TrainResult", "train_autoencoder", "hit_rate_at"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Hyperparameters of one training run."""
+
+    hidden: int = 300
+    dropout: float = 0.5
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    epochs: int = 20
+    patience: int = 3
+    batch_size: int = 256
+    trend: bool = True
+    trend_hidden: int = 16
+    n_threads: int = 2
+    seed: int = 0
+    #: the validation metric's list length (HitRate@k, as in the evaluation protocol)
+    val_k: int = 6
+
+
+@dataclass
+class TrainResult:
+    """Weights as numpy arrays (``W_in (n, h)``, ``b_h``, ``W_out (n, h)``, ``b_out``), the trend MLP
+    (``trend_*`` arrays, empty without trend), and the training record."""
+
+    weights: dict[str, np.ndarray]
+    best_epoch: int
+    epochs_run: int
+    train_loss: list[float] = field(default_factory=list)
+    val_metric: list[float] = field(default_factory=list)
+
+    def trend_offset(self, feats: np.ndarray) -> np.ndarray:
+        """The trend term of the logits for items with features ``feats`` (``n_items, n_feat``)."""
+        w = self.weights
+        if "trend_w1" not in w:
+            return np.zeros(len(feats), dtype=np.float32)
+        hid = np.maximum(feats @ w["trend_w1"].T + w["trend_b1"], 0.0)
+        return (hid @ w["trend_w2"].T + w["trend_b2"]).ravel().astype(np.float32)
+
+
+@contextmanager
+def _threads(n: int) -> Iterator[Any]:
+    torch = require("torch", purpose="the autoencoder recommender")
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(n)))
+    try:
+        yield torch
+    finally:
+        torch.set_num_threads(before)
+
+
+def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any, bias: np.ndarray) -> Any:
+    nn = torch.nn
+
+    class Net(nn.Module):  # type: ignore[name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.EmbeddingBag(n_items, s.hidden, mode="sum")
+            self.b_h = nn.Parameter(torch.zeros(s.hidden))
+            self.decoder = nn.Linear(s.hidden, n_items)
+            self.trend = (nn.Sequential(nn.Linear(n_feat, s.trend_hidden), nn.ReLU(), nn.Linear(s.trend_hidden, 1))
+                          if s.trend else None)
+
+        def forward(self, idx: Any, offsets: Any, weights: Any, trend_off: Any | None) -> Any:
+            h = torch.tanh(self.encoder(idx, offsets, per_sample_weights=weights) + self.b_h)
+            logits = self.decoder(h)
+            return logits if trend_off is None else logits + trend_off
+
+    net = Net()
+    with torch.no_grad():
+        a = math.sqrt(6.0 / (n_items + s.hidden))
+        net.encoder.weight.uniform_(-a, a, generator=gen)
+        net.decoder.weight.uniform_(-a, a, generator=gen)
+        net.decoder.bias.copy_(torch.from_numpy(bias))
+        if net.trend is not None:
+            b = 1.0 / math.sqrt(n_feat)
+            net.trend[0].weight.uniform_(-b, b, generator=gen)
+            net.trend[0].bias.zero_()
+            net.trend[2].weight.zero_()
+            net.trend[2].bias.zero_()
+    return net
+
+
+def _batch_inputs(torch: Any, x: sp.csr_matrix, dropout: float, gen: Any | None) -> tuple[Any, Any, Any]:
+    """EmbeddingBag arguments for CSR rows ``x``: dropout (training only), then L2 row normalisation."""
+    idx = torch.from_numpy(x.indices.astype(np.int64))
+    offsets = torch.from_numpy(x.indptr[:-1].astype(np.int64))
+    w = torch.from_numpy(x.data.astype(np.float32))
+    if gen is not None and dropout > 0 and len(w):
+        w = w * (torch.rand(len(w), generator=gen) >= dropout).to(w.dtype)
+    rows = torch.from_numpy(np.repeat(np.arange(x.shape[0]), np.diff(x.indptr)))
+    norm = torch.zeros(x.shape[0]).index_add_(0, rows, w * w).sqrt().clamp_min(1e-12)
+    return idx, offsets, w / norm[rows]
+
+
+def _trend_offsets(torch: Any, net: Any, trend: Any, cut_ids: np.ndarray) -> Any | None:
+    if net.trend is None:
+        return None
+    uniq, inv = np.unique(cut_ids, return_inverse=True)
+    off = net.trend(trend[torch.from_numpy(uniq.astype(np.int64))]).squeeze(-1)
+    return off[torch.from_numpy(inv.astype(np.int64))]
+
+
+def hit_rate_at(scores: np.ndarray, seen: sp.csr_matrix, targets: sp.csr_matrix, k: int) -> np.ndarray:
+    """Per row, 1.0 when one of the top-``k`` unseen items is a target item."""
+    scores = scores.copy()
+    rows = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
+    scores[rows, seen.indices] = -np.inf
+    kk = min(k, scores.shape[1])
+    top = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+    hit = np.asarray(targets[np.arange(scores.shape[0])[:, None], top].todense()) > 0
+    return np.asarray(hit.any(axis=1), dtype=np.float64)
+
+
+def _logits(torch: Any, net: Any, ex: ExampleSet, trend: Any, batch_size: int) -> np.ndarray:
+    out = np.empty((len(ex), ex.inputs.shape[1]), dtype=np.float32)
+    with torch.no_grad():
+        net.eval()
+        for a in range(0, len(ex), batch_size):
+            x = ex.inputs[a:a + batch_size]
+            idx, offsets, w = _batch_inputs(torch, x, 0.0, None)
+            off = _trend_offsets(torch, net, trend, ex.cutoff_id[a:a + x.shape[0]])
+            out[a:a + x.shape[0]] = net(idx, offsets, w, off).numpy()
+        net.train()
+    return out
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]autoencoder[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), disable=not enabled, transient=True)
+
+
+def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: TrainSettings, *,
+                      epochs: int | None = None, progress: bool = False) -> TrainResult:
+    """Train on ``train``; with a non-empty ``val``, stop early on its HitRate@``val_k`` and return
+    the best epoch's weights, else train ``epochs`` (default ``settings.epochs``) epochs."""
+    s = settings
+    n_items = train.inputs.shape[1]
+    with _threads(s.n_threads) as torch:
+        gen = torch.Generator().manual_seed(int(s.seed))
+        counts = np.asarray(train.targets.sum(axis=0)).ravel() + 1e-3
+        bias = np.log(counts / counts.sum()).astype(np.float32)
+        net = _build_net(torch, n_items, train.trend.shape[2], s, gen, bias)
+        opt = torch.optim.Adam(net.parameters(), lr=s.lr, weight_decay=s.weight_decay, foreach=True)
+        trend_train = torch.from_numpy(train.trend)
+        trend_val = torch.from_numpy(val.trend) if val is not None else None
+        use_val = val is not None and len(val) > 0
+        n_epochs = s.epochs if epochs is None else int(epochs)
+        result = TrainResult(weights={}, best_epoch=0, epochs_run=0)
+        best_metric, best_state, since_best = -1.0, None, 0
+        n_batches = -(-len(train) // s.batch_size)
+        with _progress(progress, n_epochs * n_batches) as bar:
+            task = bar.add_task("starting", total=n_epochs * n_batches)
+            for epoch in range(1, n_epochs + 1):
+                order = torch.randperm(len(train), generator=gen).numpy()
+                total, weight = 0.0, 0
+                for a in range(0, len(train), s.batch_size):
+                    rows = np.sort(order[a:a + s.batch_size])
+                    x = train.inputs[rows]
+                    idx, offsets, w = _batch_inputs(torch, x, s.dropout, gen)
+                    t = torch.from_numpy(train.targets[rows].toarray())
+                    logits = net(idx, offsets, w, _trend_offsets(torch, net, trend_train, train.cutoff_id[rows]))
+                    loss = -(torch.log_softmax(logits, dim=1) * t).sum(dim=1).mean()
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    total += loss.item() * len(rows)
+                    weight += len(rows)
+                    bar.update(task, advance=1, description=f"epoch {epoch} loss {total / weight:.4f}")
+                result.train_loss.append(total / max(weight, 1))
+                result.epochs_run = epoch
+                if not use_val:
+                    continue
+                assert val is not None
+                metric = float(hit_rate_at(_logits(torch, net, val, trend_val, 1024), val.inputs, val.targets,
+                                           s.val_k).mean())
+                result.val_metric.append(metric)
+                log.info("epoch %d: loss %.4f, validation HitRate@%d %.4f", epoch, result.train_loss[-1], s.val_k,
+                         metric)
+                if metric > best_metric:
+                    best_metric, since_best, result.best_epoch = metric, 0, epoch
+                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                else:
+                    since_best += 1
+                    if since_best >= s.patience:
+                        bar.update(task, completed=n_epochs * n_batches)
+                        break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        else:
+            result.best_epoch = result.epochs_run
+        result.weights = _numpy_weights(net)
+    return result
+
+
+def _numpy_weights(net: Any) -> dict[str, np.ndarray]:
+    w = {
+        "W_in": net.encoder.weight.detach().numpy().copy(),
+        "b_h": net.b_h.detach().numpy().copy(),
+        "W_out": net.decoder.weight.detach().numpy().copy(),
+        "b_out": net.decoder.bias.detach().numpy().copy(),
+    }
+    if net.trend is not None:
+        w |= {"trend_w1": net.trend[0].weight.detach().numpy().copy(),
+              "trend_b1": net.trend[0].bias.detach().numpy().copy(),
+              "trend_w2": net.trend[2].weight.detach().numpy().copy(),
+              "trend_b2": net.trend[2].bias.detach().numpy().copy()}
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in w.items()}
