@@ -1,0 +1,244 @@
+"""read_interactions / read_catalog: every input kind, and a clear error for every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+
+from discoverly.data import read_catalog, read_interactions
+from discoverly.errors import DataError
+
+LOG = {"user": ["u1", "u1", "u2", "u3"], "item": ["a", "b", "a", "c"],
+       "timestamp": ["2011-11-01 08:00:00", "2011-11-02 09:30:00", "2011-11-03", "2011-11-04T10:00:00"],
+       "qty": [1, 2, 3, 4]}
+EXPECTED_TIMES = [1320134400, 1320226200, 1320278400, 1320400800]
+
+
+def _check(log: object) -> None:
+    from discoverly.data import Interactions
+
+    assert isinstance(log, Interactions)
+    assert len(log) == 4 and log.n_users == 3 and log.n_items == 3
+    assert log.timestamp.tolist() == EXPECTED_TIMES
+    assert list(log.users) == ["u1", "u2", "u3"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "tsv", "parquet", "jsonl", "json", "polars", "pandas", "arrow", "lazy"])
+def test_every_input_kind_reads_the_same(kind: str, tmp_path: Path) -> None:
+    frame = pl.DataFrame(LOG)
+    path = tmp_path / f"log.{kind}"
+    source: object
+    if kind == "csv":
+        frame.write_csv(path)
+        source = path
+    elif kind == "tsv":
+        frame.write_csv(path, separator="\t")
+        source = str(path)
+    elif kind == "parquet":
+        frame.write_parquet(path)
+        source = path
+    elif kind == "jsonl":
+        frame.write_ndjson(path)
+        source = path
+    elif kind == "json":  # a JSON array of records
+        path.write_text(json.dumps(frame.to_dicts()))
+        source = path
+    elif kind == "polars":
+        source = frame
+    elif kind == "pandas":
+        source = frame.to_pandas()
+    elif kind == "arrow":
+        source = frame.to_arrow()
+    else:
+        source = frame.lazy()
+    log = read_interactions(source, quantity="qty")
+    _check(log)
+    assert log.quantity.tolist() == [1, 2, 3, 4]
+
+
+def test_epoch_seconds_as_numbers_text_and_milliseconds() -> None:
+    for times in (EXPECTED_TIMES, [str(t) for t in EXPECTED_TIMES], [t * 1000 for t in EXPECTED_TIMES],
+                  [float(t) for t in EXPECTED_TIMES]):
+        _check(read_interactions(pl.DataFrame({**LOG, "timestamp": times})))
+
+
+def test_datetime_columns_and_time_zones() -> None:
+    naive = pl.Series(LOG["timestamp"]).str.to_datetime()
+    _check(read_interactions(pl.DataFrame({**LOG, "timestamp": naive})))
+    _check(read_interactions(pd.DataFrame({**LOG, "timestamp": pd.to_datetime(LOG["timestamp"], format="mixed")})))
+    dates = pl.DataFrame({**LOG, "timestamp": naive.dt.date()})
+    assert read_interactions(dates).timestamp.tolist()[0] == 1320105600
+    # an offset is honoured: 09:00+01:00 is 08:00 UTC
+    shifted = read_interactions(pl.DataFrame({**LOG, "timestamp": ["2011-11-01T09:00:00+01:00"] * 4}))
+    assert shifted.timestamp.tolist() == [EXPECTED_TIMES[0]] * 4
+
+
+def test_integer_and_whole_float_ids() -> None:
+    log = read_interactions(pl.DataFrame({"user": [17850.0, 13047.0], "item": [1, 2], "timestamp": [1, 2]}))
+    assert list(log.users) == [13047, 17850] and list(log.items) == [1, 2]
+
+
+def test_categorical_ids_are_encoded_by_value() -> None:
+    frame = pl.DataFrame({"user": ["b", "a", "b"], "item": ["x", "y", "x"], "timestamp": [1, 2, 3]})
+    log = read_interactions(frame.with_columns(pl.col("user").cast(pl.Categorical)))
+    assert list(log.users) == ["a", "b"]
+    assert log.users.ids_of(log.user_index).tolist() == ["b", "a", "b"]
+
+
+# -- bad input: each error says what was wrong and how to fix it ---------------------------------
+
+def test_missing_column_suggests_the_nearest_name() -> None:
+    frame = pl.DataFrame({"customer": ["a"], "item": ["x"], "ts": [1]})
+    with pytest.raises(DataError) as err:
+        read_interactions(frame)
+    msg = str(err.value)
+    assert "user column 'user' is missing" in msg and "did you mean 'customer'" in msg
+    assert "time column 'timestamp' is missing" in msg
+    assert "Columns present: customer, item, ts" in msg and "--user" in msg
+
+
+def test_misnamed_quantity_column() -> None:
+    with pytest.raises(DataError, match=r"quantity column 'quantty' is missing .*did you mean 'qty'"):
+        read_interactions(pl.DataFrame(LOG), quantity="quantty")
+
+
+def test_unparseable_timestamps_name_the_rows() -> None:
+    bad = {**LOG, "timestamp": ["2011-11-01", "yesterday", "2011-11-03", "soon"]}
+    with pytest.raises(DataError) as err:
+        read_interactions(pl.DataFrame(bad))
+    msg = str(err.value)
+    assert "2 value(s)" in msg and "rows 1, 3" in msg and "'yesterday'" in msg and "ISO" in msg
+
+
+def test_epoch_text_with_a_bad_value_names_that_value() -> None:
+    bad = {**LOG, "timestamp": [str(t) for t in EXPECTED_TIMES[:3]] + ["later"]}
+    with pytest.raises(DataError, match=r"1 value\(s\).*rows 3: 'later'"):
+        read_interactions(pl.DataFrame(bad))
+
+
+def test_missing_times_name_the_rows() -> None:
+    with pytest.raises(DataError, match=r"1 missing value\(s\) \(rows 2\)"):
+        read_interactions(pl.DataFrame({**LOG, "timestamp": ["2011-11-01", "2011-11-02", None, "2011-11-04"]}))
+
+
+def test_time_column_of_the_wrong_type() -> None:
+    with pytest.raises(DataError, match="has type Boolean; expected datetimes"):
+        read_interactions(pl.DataFrame({**LOG, "timestamp": [True, False, True, True]}))
+
+
+def test_empty_input() -> None:
+    with pytest.raises(DataError, match="empty"):
+        read_interactions(pl.DataFrame({"user": [], "item": [], "timestamp": []}))
+
+
+def test_empty_files(tmp_path: Path) -> None:
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("user,item,timestamp\n")
+    with pytest.raises(DataError, match="empty"):
+        read_interactions(header_only)
+    zero = tmp_path / "z.csv"
+    zero.write_text("")
+    with pytest.raises(DataError, match="cannot read the interaction log file"):
+        read_interactions(zero)
+
+
+@pytest.mark.parametrize("ids", [[True, False, True, True], [1.5, 2.0, 3.0, 4.0]])
+def test_ids_of_the_wrong_type(ids: list[object]) -> None:
+    with pytest.raises(DataError, match="ids must be strings or integers"):
+        read_interactions(pl.DataFrame({**LOG, "user": ids}))
+
+
+@pytest.mark.parametrize("role", ["user", "item"])
+def test_null_ids_name_the_rows(role: str) -> None:
+    values = list(LOG[role])
+    values[2] = None
+    with pytest.raises(DataError, match=rf"the {role} column '{role}' has 1 missing value\(s\) \(rows 2\)"):
+        read_interactions(pl.DataFrame({**LOG, role: values}))
+
+
+def test_negative_quantities_error_or_drop() -> None:
+    frame = pl.DataFrame({**LOG, "qty": [1, -2, 3, -4]})
+    with pytest.raises(DataError) as err:
+        read_interactions(frame, quantity="qty")
+    assert "2 row(s) have a negative 'qty' (rows 1, 3)" in str(err.value)
+    assert "negative='drop'" in str(err.value) and "--drop-negative" in str(err.value)
+    kept = read_interactions(frame, quantity="qty", negative="drop")
+    assert len(kept) == 2 and kept.quantity.tolist() == [1, 3]
+    with pytest.raises(DataError, match="no rows are left"):
+        read_interactions(pl.DataFrame({**LOG, "qty": [-1, -1, -1, -1]}), quantity="qty", negative="drop")
+    with pytest.raises(DataError, match="negative must be"):
+        read_interactions(frame, quantity="qty", negative="ignore")
+
+
+@pytest.mark.parametrize("values,match", [
+    (["1", "x", "2", "3"], "is not numeric"),
+    ([1.0, None, 2.0, 3.0], r"1 missing value\(s\) \(rows 1\)"),
+    ([1.0, float("nan"), 2.0, 3.0], r"1 missing value\(s\) \(rows 1\)"),
+])
+def test_bad_quantities(values: list[object], match: str) -> None:
+    with pytest.raises(DataError, match=match):
+        read_interactions(pl.DataFrame({**LOG, "qty": values}), quantity="qty")
+
+
+def test_unknown_extension_missing_file_and_unreadable_source(tmp_path: Path) -> None:
+    odd = tmp_path / "log.xlsx"
+    odd.write_bytes(b"not really")
+    with pytest.raises(DataError, match=r"cannot tell the format .* use one of .*\.csv"):
+        read_interactions(odd)
+    with pytest.raises(DataError, match="does not exist"):
+        read_interactions(tmp_path / "absent.csv")
+    with pytest.raises(DataError, match="cannot read the interaction log from a list"):
+        read_interactions([1, 2, 3])
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(DataError, match="cannot read the interaction log file"):
+        read_interactions(broken)
+
+
+def test_reading_never_writes(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    pl.DataFrame({**LOG, "qty": [1, -2, 3, 4]}).write_csv(path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(DataError):
+        read_interactions(path, quantity="qty")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# -- catalogue ------------------------------------------------------------------------------------
+
+def test_catalog_maps_canonical_columns_and_keeps_extras(tmp_path: Path) -> None:
+    path = tmp_path / "cat.csv"
+    pl.DataFrame({"sku": ["a", "b"], "name": ["Apple", "Bread"], "aisle": [1, 2]}).write_csv(path)
+    cat = read_catalog(path, item="sku", title="name")
+    assert cat.columns == ["item", "title", "aisle"]
+    assert cat.titles(["b", "zz", "a"]) == ["Bread", None, "Apple"]
+    assert cat.row("a")["aisle"] == 1 and "a" in cat and len(cat) == 2
+
+
+def test_catalog_aligned_to_a_vocabulary() -> None:
+    from discoverly.data import Vocabulary
+
+    cat = read_catalog(pd.DataFrame({"item": [2, 1], "title": ["two", "one"]}))
+    aligned = cat.aligned(Vocabulary([1, 2, 3]))
+    assert aligned["title"].to_list() == ["one", "two", None]
+
+
+def test_catalog_errors() -> None:
+    from discoverly.errors import UnknownIdError
+
+    with pytest.raises(DataError, match=r"duplicate item ids, e.g. \['x'\]"):
+        read_catalog(pl.DataFrame({"item": ["x", "x"], "t": ["a", "b"]}), title="t")
+    with pytest.raises(DataError, match=r"title column 'titel' is missing.*read_catalog\(path, item="):
+        read_catalog(pl.DataFrame({"item": ["x"], "t": ["a"]}), title="titel")
+    with pytest.raises(DataError, match=r"unknown catalogue roles \['name'\]"):
+        read_catalog(pl.DataFrame({"item": ["x"], "t": ["a"]}), name="t")
+    with pytest.raises(DataError, match=r"1 row\(s\) without an item id \(rows 1\)"):
+        read_catalog(pl.DataFrame({"item": ["x", None], "t": ["a", "b"]}), title="t")
+    with pytest.raises(DataError, match="empty"):
+        read_catalog(pl.DataFrame({"item": []}))
+    with pytest.raises(UnknownIdError, match="unknown item 'q'"):
+        read_catalog(pl.DataFrame({"item": ["x"]})).row("q")

@@ -1,0 +1,74 @@
+"""Vocabulary: external ids <-> contiguous indices."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from discoverly.data import Vocabulary
+from discoverly.errors import DataError, UnknownIdError
+
+
+def test_index_and_id_round_trip() -> None:
+    v = Vocabulary(["b", "a", "c"], name="item")
+    assert [v.index(x) for x in ("b", "a", "c")] == [0, 1, 2]
+    assert [v.id(i) for i in range(3)] == ["b", "a", "c"]
+    assert len(v) == 3 and "a" in v and "z" not in v
+    assert list(v) == ["b", "a", "c"]
+
+
+def test_from_values_sorts_unique_values() -> None:
+    v = Vocabulary.from_values(pl.Series([3, 1, 3, 2]), name="user")
+    assert list(v) == [1, 2, 3]
+    assert v.index(2) == 1
+
+
+def test_unknown_id_raises_with_the_vocabulary_name() -> None:
+    v = Vocabulary(["x"], name="item")
+    with pytest.raises(UnknownIdError, match="unknown item 'nope'"):
+        v.index("nope")
+    assert isinstance(UnknownIdError("x"), KeyError)
+
+
+def test_indices_with_missing_marker() -> None:
+    v = Vocabulary(["x", "y"])
+    assert v.indices(["y", "q", "x"], missing=-1).tolist() == [1, -1, 0]
+    with pytest.raises(UnknownIdError):
+        v.indices(["q"])
+
+
+def test_string_and_int_ids_are_coerced_both_ways() -> None:
+    ints = Vocabulary([17850, 12345])
+    assert ints.index("17850") == 0
+    strs = Vocabulary(["10", "20"])
+    assert strs.index(20) == 1
+    assert ints.index(np.int64(12345)) == 1
+
+
+def test_duplicate_ids_are_rejected() -> None:
+    with pytest.raises(DataError, match="twice"):
+        Vocabulary(["a", "b", "a"], name="item")
+
+
+def test_ids_view_is_read_only_and_ids_of_maps_arrays() -> None:
+    v = Vocabulary(["a", "b", "c"])
+    with pytest.raises(ValueError):
+        v.ids[0] = "z"
+    assert v.ids_of(np.array([[2, 0]])).tolist() == [["c", "a"]]
+    assert v.to_series().to_list() == ["a", "b", "c"]
+
+
+def test_equality() -> None:
+    assert Vocabulary(["a", "b"]) == Vocabulary(["a", "b"])
+    assert Vocabulary(["a", "b"]) != Vocabulary(["b", "a"])
+    assert Vocabulary(["a"]) != Vocabulary(["a", "b"])
+
+
+@given(st.lists(st.one_of(st.integers(-10**9, 10**9)), unique=True, min_size=1, max_size=50))
+def test_every_id_round_trips(ids: list[int]) -> None:
+    v = Vocabulary(ids)
+    assert all(v.id(v.index(x)) == x for x in ids)
+    assert sorted(v.indices(ids).tolist()) == list(range(len(ids)))
