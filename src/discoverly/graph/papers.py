@@ -22,6 +22,7 @@ CSV ``authors``, ``affiliations`` and ``references`` are ``;``-separated strings
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -134,7 +135,15 @@ class Papers:
         """Papers from a list of dicts (same keys as a JSONL file)."""
         if not records:
             raise DataError("no paper records given")
-        return read_papers(pl.DataFrame(list(records), infer_schema_length=None))
+        rows = []
+        for rec in records:
+            row = dict(rec)
+            names, affs = _authors(row.get("authors"), row.get("affiliations"))
+            row["authors"], row["affiliations"] = names, affs
+            if isinstance(row.get("references"), str):
+                row["references"] = _split_list(row["references"])
+            rows.append(row)
+        return read_papers(pl.DataFrame(rows, infer_schema_length=None))
 
 
 def _split_list(value: Any) -> list[str]:
@@ -152,6 +161,12 @@ def _authors(value: Any, affiliations: Any) -> tuple[list[str], list[str]]:
         return names, affs
     items: list[Any] = value.split(";") if isinstance(value, str) else list(value)
     for item in items:
+        if isinstance(item, str) and item.lstrip().startswith("{"):
+            # a JSONL column mixing objects and plain names arrives as JSON text
+            try:
+                item = json.loads(item)
+            except json.JSONDecodeError:
+                pass
         if isinstance(item, dict):
             name = str(item.get("name") or "").strip()
             aff = str(item.get("affiliation") or "").strip()

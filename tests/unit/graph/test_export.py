@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from discoverly.errors import ConfigError
+from discoverly.graph.build import build_paper_graph
+from discoverly.graph.export import export_graph
+from discoverly.graph.papers import Papers
+
+
+@pytest.fixture
+def graph():  # type: ignore[no-untyped-def]
+    papers = Papers.from_records([
+        {"id": "p1", "title": "Parsing, \"quoted\"", "authors": [{"name": "Ann", "affiliation": "MIT"}],
+         "venue": "ACL", "year": 2001, "references": ["p2"]},
+        {"id": "p2", "title": "Tagging", "authors": ["Bob"], "year": 1999},
+    ])
+    return build_paper_graph(papers, concepts=[["parsing"], []], topics=[["syntax"], ["syntax"]])
+
+
+def rows(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_gremlin_csv_as_neptune_loads_it(tmp_path: Path, graph) -> None:  # type: ignore[no-untyped-def]
+    files = export_graph(graph, tmp_path / "neptune", format="gremlin")
+    assert [f.name for f in files] == ["vertices.csv", "edges.csv"]
+    v = rows(tmp_path / "neptune" / "vertices.csv")
+    assert v[0] == ["~id", "~label", "key:String", "name:String", "year:Int"]
+    assert ["paper:p1", "paper", "p1", 'Parsing, "quoted"', "2001"] in v
+    assert ["author:Ann", "author", "Ann", "Ann", ""] in v
+    e = rows(tmp_path / "neptune" / "edges.csv")
+    assert e[0] == ["~id", "~from", "~to", "~label"]
+    assert any(r[1:] == ["paper:p1", "paper:p2", "cites"] for r in e[1:])
+    assert any(r[1:] == ["author:Ann", "institution:MIT", "affiliated_with"] for r in e[1:])
+    assert len({r[0] for r in e[1:]}) == len(e) - 1  # edge ids unique
+    assert (tmp_path / "neptune" / "vertices.csv").read_text(encoding="utf-8").count('"Parsing, ""quoted"""') == 1
+
+
+def test_neo4j_admin_import_headers(tmp_path: Path, graph) -> None:  # type: ignore[no-untyped-def]
+    export_graph(graph, tmp_path / "neo4j", format="neo4j")
+    folder = tmp_path / "neo4j"
+    assert rows(folder / "nodes_paper.csv")[0] == ["paperId:ID(Paper)", "name", "year:int", "venue", ":LABEL"]
+    assert rows(folder / "nodes_paper.csv")[1] == ["p1", 'Parsing, "quoted"', "2001", "ACL", "Paper"]
+    assert rows(folder / "nodes_author.csv")[0] == ["authorId:ID(Author)", "name", ":LABEL"]
+    assert rows(folder / "rels_authored_by.csv")[0] == [":START_ID(Paper)", ":END_ID(Author)", ":TYPE"]
+    assert ["p1", "p2", "CITES"] in rows(folder / "rels_cites.csv")
+    assert rows(folder / "rels_affiliated_with.csv")[1] == ["Ann", "MIT", "AFFILIATED_WITH"]
+    script = (folder / "import.sh").read_text()
+    assert "neo4j-admin database import full" in script
+    assert "--nodes=nodes_paper.csv" in script and "--relationships=rels_cites.csv" in script
+
+
+def test_unknown_format_and_overwrite(tmp_path: Path, graph) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="gremlin"):
+        export_graph(graph, tmp_path / "x", format="graphml")
+    export_graph(graph, tmp_path / "x", format="neo4j")
+    export_graph(graph, tmp_path / "x", format="gremlin")
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["edges.csv", "vertices.csv"]

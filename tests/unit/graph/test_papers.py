@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from discoverly.errors import DataError, UnknownIdError
+from discoverly.graph.papers import Papers, read_papers
+
+from .conftest import tiny_records
+
+
+def test_jsonl_csv_and_parquet_read_alike(tmp_path: Path) -> None:
+    rows = [
+        {"id": "a", "title": "Alpha", "abstract": "x", "authors": [{"name": "Doe, J", "affiliation": "MIT"}],
+         "venue": "ACL", "year": 2001, "references": ["b", "zzz"]},
+        {"id": "b", "title": "Beta", "authors": ["Roe, K", "Poe, E"], "year": "1999", "references": []},
+    ]
+    jsonl = tmp_path / "p.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in rows))
+    csv = tmp_path / "p.csv"
+    csv.write_text("id,title,abstract,authors,affiliations,venue,year,references\n"
+                   'a,Alpha,x,"Doe, J",MIT,ACL,2001,b;zzz\n'
+                   'b,Beta,,"Roe, K; Poe, E",,,1999,\n')
+    from_json = read_papers(jsonl)
+    from_csv = read_papers(csv)
+    read_papers(jsonl).table.write_parquet(tmp_path / "p.parquet")
+    from_parquet = read_papers(tmp_path / "p.parquet")
+    for p in (from_json, from_csv, from_parquet):
+        assert p.table["id"].to_list() == ["a", "b"]
+        assert p.row("a")["affiliations"] == ["MIT"]
+        assert p.row("b")["year"] == 1999
+        src, dst = p.citations()
+        assert (src.tolist(), dst.tolist()) == ([0], [1])  # the reference to 'zzz' is outside the table
+    assert from_csv.row("b")["authors"] == ["Roe, K", "Poe, E"]
+
+
+def test_duplicate_and_missing_ids_are_clear_errors() -> None:
+    with pytest.raises(DataError, match="unique"):
+        read_papers(pl.DataFrame({"id": ["a", "a"], "title": ["x", "y"]}))
+    with pytest.raises(DataError, match="non-empty id"):
+        read_papers(pl.DataFrame({"id": ["a", ""], "title": ["x", "y"]}))
+    with pytest.raises(DataError, match="the id column 'paper_id' is missing"):
+        read_papers(pl.DataFrame({"id": ["a"], "title": ["x"]}), id="paper_id")
+    with pytest.raises(DataError, match="year"):
+        read_papers(pl.DataFrame({"id": ["a"], "title": ["x"], "year": ["soon"]}))
+
+
+def test_affiliations_must_match_authors() -> None:
+    with pytest.raises(DataError, match="affiliations"):
+        read_papers(pl.DataFrame({"id": ["a"], "title": ["x"], "authors": ["A; B; C"], "affiliations": ["U1; U2"]}))
+
+
+def test_self_citations_and_duplicates_are_dropped() -> None:
+    p = Papers.from_records([{"id": "a", "title": "A", "references": ["a", "b", "b"]}, {"id": "b", "title": "B"}])
+    src, dst = p.citations()
+    assert list(zip(src.tolist(), dst.tolist(), strict=True)) == [(0, 1)]
+
+
+def test_texts_fields_and_fingerprint() -> None:
+    p = Papers.from_records(tiny_records(3))
+    assert p.text_fields() == ["title", "abstract"]
+    assert len(p.full_texts()) == len(p) == 6
+    assert p.fingerprint() == Papers.from_records(tiny_records(3)).fingerprint()
+    changed = tiny_records(3)
+    changed[0]["title"] = "something else"
+    assert Papers.from_records(changed).fingerprint() != p.fingerprint()
+    with pytest.raises(UnknownIdError):
+        p.row("nope")
+    assert p.subset(["T1", "P0"]).table["id"].to_list() == ["T1", "P0"]

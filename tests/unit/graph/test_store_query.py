@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from discoverly.errors import ArtifactError, ConfigError, DataError, UnknownIdError
+from discoverly.graph.build import GraphBuilder, KnowledgeGraph, build_paper_graph
+from discoverly.graph.papers import Papers
+from discoverly.graph.query import GraphQuery
+from discoverly.graph.store import GraphStore, write_store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> GraphStore:
+    # a -> c, b -> c, d -> c, d -> b ; topics: a,b parsing ; d translation ; concepts: a "x", b "x","y", d "y"
+    papers = Papers.from_records([
+        {"id": "a", "title": "A", "authors": [{"name": "Ann", "affiliation": "MIT"}], "venue": "ACL", "year": 2001,
+         "references": ["c"]},
+        {"id": "b", "title": "B", "authors": ["Bob"], "venue": "ACL", "year": 2002, "references": ["c"]},
+        {"id": "c", "title": "C", "authors": ["Ann", "Bob"], "venue": "EMNLP", "year": 1999},
+        {"id": "d", "title": "D", "authors": ["Dan"], "year": 2003, "references": ["c", "b"]},
+    ])
+    graph = build_paper_graph(papers, concepts=[["x"], ["x", "y"], [], ["y"]],
+                              topics=[["parsing"], ["parsing"], ["parsing"], ["translation"]])
+    path = write_store(graph, tmp_path / "g.sqlite", meta={"note": "test"})
+    return GraphStore(path)
+
+
+def test_graph_layout(store: GraphStore) -> None:
+    assert store.counts() == {
+        "nodes": {"author": 3, "concept": 2, "institution": 1, "paper": 4, "topic": 2, "venue": 2},
+        "edges": {"affiliated_with": 1, "associated_concept": 4, "associated_topic": 4, "authored_by": 5,
+                  "cites": 4, "published_in": 3}}
+    assert store.meta["note"] == "test"
+    g = store.graph()
+    assert g.keys([0, 1, 2, 3]) == ["a", "b", "c", "d"]
+    assert g.node("institution", "MIT") >= 4
+
+
+def test_citation_counts_overall_and_restricted(store: GraphStore) -> None:
+    q = GraphQuery(store)
+    assert q.citation_counts()["id"].to_list() == ["c", "b"]
+    assert q.citation_counts()["citations"].to_list() == [3, 1]
+    by_parsing = q.citation_counts(topic="parsing")
+    assert dict(zip(by_parsing["id"], by_parsing["citations"], strict=True)) == {"c": 2}
+    by_y = q.citation_counts(concept="y")
+    assert dict(zip(by_y["id"], by_y["citations"], strict=True)) == {"c": 2, "b": 1}
+    both = q.citation_counts(topic="translation", concept="y")
+    assert both["citations"].to_list() == [1, 1]
+
+
+def test_top_cited_for_a_set_of_concepts(store: GraphStore) -> None:
+    q = GraphQuery(store)
+    assert q.top_cited(["x"])["id"].to_list() == ["b", "a"]  # b cited once, a never
+    assert q.top_cited(["x", "y"])["id"].to_list() == ["b"]
+    assert q.top_cited(["y"], topic="translation")["id"].to_list() == ["d"]
+    with pytest.raises(ConfigError):
+        q.top_cited([])
+
+
+def test_neighbours_paper_and_suggestions(store: GraphStore) -> None:
+    q = GraphQuery(store)
+    nb = q.neighbours("paper", "c")
+    assert set(nb.filter(pl.col("direction") == "in")["key"].to_list()) == {"a", "b", "d"}
+    assert set(nb.filter(pl.col("relation") == "authored_by")["key"].to_list()) == {"Ann", "Bob"}
+    assert q.neighbours("paper", "d", relation="cites", direction="out")["key"].to_list() == ["b", "c"]
+    assert q.paper("c")["cited_by"] == 3
+    with pytest.raises(UnknownIdError, match="did you mean 'parsing'"):
+        q.citation_counts(topic="pars")
+    with pytest.raises(UnknownIdError):
+        q.paper("zz")
+    with pytest.raises(ConfigError):
+        q.neighbours("paper", "c", direction="sideways")
+
+
+def test_store_errors(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="graph build"):
+        GraphStore(tmp_path / "none.sqlite")
+    (tmp_path / "junk.sqlite").write_text("not a database")
+    with pytest.raises(ArtifactError):
+        GraphStore(tmp_path / "junk.sqlite")
+
+
+def test_graph_validation_and_edge_hiding() -> None:
+    b = GraphBuilder()
+    x, y = b.add_node("paper", "x"), b.add_node("paper", "y")
+    assert b.add_node("paper", "x") == x
+    b.add_edges("cites", [x], [y])
+    g = b.graph()
+    assert g.without_edges("cites", [x], [y]).edges.height == 0
+    with pytest.raises(DataError):
+        KnowledgeGraph(g.nodes, pl.DataFrame({"src": [0], "dst": [5], "relation": ["cites"]}))
+    with pytest.raises(UnknownIdError):
+        g.node("paper", "z")
+    h, r, t, names = g.triples()
+    assert (h.tolist(), r.tolist(), t.tolist(), names) == ([0], [0], [1], ["cites"])

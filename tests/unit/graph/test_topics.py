@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from discoverly.errors import ConfigError, DataError, NotFittedError
+from discoverly.graph.topics import TopicModel
+
+
+def corpus() -> list[str]:
+    rng = np.random.default_rng(0)
+    a = ["protein", "virus", "cell", "infection", "immune", "antibody"]
+    b = ["parser", "grammar", "syntax", "treebank", "sentence", "tagging"]
+    docs = []
+    for i in range(120):
+        words = a if i % 2 == 0 else b
+        docs.append(" ".join(rng.choice(words, size=12)))
+    return docs
+
+
+def test_two_clear_topics_are_found_labelled_and_assigned() -> None:
+    docs = corpus()
+    tm = TopicModel(n_topics=2, max_iter=20, min_share=0.9, rng=0).fit(docs)
+    assert len(set(tm.labels)) == 2
+    dominant = tm.dominant(docs)
+    assert len(set(dominant[::2])) == 1 and len(set(dominant[1::2])) == 1 and dominant[0] != dominant[1]
+    label_a = tm.labels[dominant[0]]
+    assert label_a in {"protein", "virus", "cell", "infection", "immune", "antibody"}
+    assigned = tm.assign(docs[:2])
+    assert assigned[0] == [label_a] and len(assigned[1]) == 1
+    dist = tm.distribution(docs[:5])
+    np.testing.assert_allclose(dist.sum(axis=1), 1.0, rtol=1e-6)
+    assert len(tm.top_terms[0]) == tm.n_terms
+
+
+def test_errors() -> None:
+    with pytest.raises(ConfigError):
+        TopicModel(n_topics=1)
+    with pytest.raises(NotFittedError):
+        TopicModel().assign(["x"])
+    with pytest.raises(DataError, match="no usable words"):
+        TopicModel(n_topics=2).fit(["the of and", "a an the"])
