@@ -76,11 +76,11 @@ def synthetic_store(
     *,
     rng: int | np.random.Generator | None = 0,
     start: TimeLike = "2023-01-01",
-    zipf_exponent: float = 1.05,
+    zipf_exponent: float = 0.9,
     baskets_per_month: float = 1.2,
     mean_basket_size: float = 3.5,
     complement_prob: float = 0.35,
-    repeat_prob: float = 0.3,
+    repeat_prob: float = 0.2,
     new_item_share: float = 0.25,
 ) -> Dataset:
     """Generate a shop's purchase log and catalogue; see the module docstring for its structure.
@@ -260,7 +260,7 @@ def _weekly_weights(items: dict[str, Any], days: int, start_doy: int) -> tuple[n
     doy = (start_doy - 1 + mid) % 365 + 1
     launch = items["launch"]
     age = mid[:, None] - launch[None, :]
-    on_sale = age >= 0
+    on_sale = (np.arange(n_weeks) * 7)[:, None] >= launch[None, :]  # on sale from the first full week
     novelty = np.where((launch[None, :] > 0) & on_sale, 1.0 + 3.0 * np.exp(-np.maximum(age, 0) / 21.0), 1.0)
     theme = items["theme"]
     season = np.ones((n_weeks, int(theme.max()) + 1))
