@@ -21,6 +21,7 @@ CSV ``authors``, ``affiliations`` and ``references`` are ``;``-separated strings
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -163,10 +164,8 @@ def _authors(value: Any, affiliations: Any) -> tuple[list[str], list[str]]:
     for item in items:
         if isinstance(item, str) and item.lstrip().startswith("{"):
             # a JSONL column mixing objects and plain names arrives as JSON text
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 item = json.loads(item)
-            except json.JSONDecodeError:
-                pass
         if isinstance(item, dict):
             name = str(item.get("name") or "").strip()
             aff = str(item.get("affiliation") or "").strip()

@@ -39,7 +39,7 @@ def test_load_from_a_folder(tmp_path: Path) -> None:
 
 
 def test_missing_folder_says_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(DatasetNotFoundError, match="acl-metadata.txt"):
+    with pytest.raises(DatasetNotFoundError, match=r"acl-metadata\.txt"):
         load_aan(tmp_path)
     monkeypatch.delenv("DISCOVERLY_DATA_DIR", raising=False)
     with pytest.raises(DatasetNotFoundError, match="DISCOVERLY_DATA_DIR"):

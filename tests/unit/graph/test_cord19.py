@@ -46,5 +46,5 @@ def test_errors(tmp_path: Path) -> None:
         load_cord19(tmp_path / "metadata.csv")
     bad = tmp_path / "metadata.csv"
     bad.write_text("paper,title\n1,x\n")
-    with pytest.raises(DataError, match="not a CORD-19 metadata.csv"):
+    with pytest.raises(DataError, match=r"not a CORD-19 metadata\.csv"):
         load_cord19(bad)

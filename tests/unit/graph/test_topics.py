@@ -20,7 +20,7 @@ def corpus() -> list[str]:
 
 def test_two_clear_topics_are_found_labelled_and_assigned() -> None:
     docs = corpus()
-    tm = TopicModel(n_topics=2, max_iter=20, min_share=0.9, rng=0).fit(docs)
+    tm = TopicModel(n_topics=2, max_iter=10, min_share=0.9, rng=0).fit(docs)
     assert len(set(tm.labels)) == 2
     dominant = tm.dominant(docs)
     assert len(set(dominant[::2])) == 1 and len(set(dominant[1::2])) == 1 and dominant[0] != dominant[1]
