@@ -63,6 +63,8 @@ _COLUMNS_2009_2010 = {"Invoice": "invoice", "StockCode": "item", "Description": 
                       "Quantity": "quantity", "InvoiceDate": "time", "Price": "price",
                       "Customer ID": "customer", "Country": "country"}
 _MISSING_DESCRIPTIONS = ("", "UNKNOWN", "NAN", "?", "??", "???")
+#: how the two files write a missing description
+_PLACEHOLDERS = ("Unknown", "nan")
 
 
 def is_product_code(code: pl.Expr) -> pl.Expr:
@@ -106,25 +108,32 @@ def load_online_retail(paths: dict[str, Path], *, combined: bool = True, name: s
         frame = newer
     n_read = sum(rows_read.values())
     missing = {col: int(n) for col, n in frame.null_count().row(0, named=True).items()}
-    missing["description_placeholder"] = int(frame.select(
-        pl.col("description").str.strip_chars().str.to_uppercase().is_in(["UNKNOWN", "NAN"]).sum()).item())
-    upper = pl.col("item").str.to_uppercase()
-    uppercased = int(frame.select((upper != pl.col("item")).sum()).item())
-    frame = frame.with_columns(upper.alias("item"))
 
-    steps: list[tuple[str, pl.Expr]] = [
-        ("cancellations", ~pl.col("invoice").str.starts_with("C")),
-        ("non_positive_quantity", pl.col("quantity") > 0),
-        ("non_product_codes", is_product_code(pl.col("item"))),
-    ]
-    for step, keep in steps:
-        before = frame.height
-        frame = frame.filter(keep)
-        dropped[step] = before - frame.height
-    products = frame  # sold product lines, with or without a customer: the catalogue's source
-    before = frame.height
-    frame = frame.filter(pl.col("customer").is_not_null())
-    dropped["missing_customer"] = before - frame.height
+    # one pass: flag every reason to drop a line, count the drops in order, then filter once
+    cancel, non_positive = pl.col("_cancel"), pl.col("_non_positive")
+    non_product, no_customer = pl.col("_non_product"), pl.col("customer").is_null()
+    flagged = frame.lazy().with_columns(
+        pl.col("item").str.to_uppercase().alias("item"),
+        (pl.col("item") != pl.col("item").str.to_uppercase()).alias("_uppercased"),
+        pl.col("invoice").str.starts_with("C").alias("_cancel"),
+        (pl.col("quantity") <= 0).alias("_non_positive"),
+    ).with_columns((~is_product_code(pl.col("item"))).alias("_non_product"))
+    counts_q = flagged.select(
+        pl.col("_uppercased").sum().alias("uppercased"),
+        pl.col("description").is_in(list(_PLACEHOLDERS)).sum().alias("description_placeholder"),
+        cancel.sum().alias("cancellations"),
+        (~cancel & non_positive).sum().alias("non_positive_quantity"),
+        (~cancel & ~non_positive & non_product).sum().alias("non_product_codes"),
+        (~cancel & ~non_positive & ~non_product & no_customer).sum().alias("missing_customer"),
+    )
+    products_q = flagged.filter(~cancel & ~non_positive & ~non_product).select(*frame.columns)
+    counts_frame, products = pl.collect_all([counts_q, products_q])
+    counts = counts_frame.row(0, named=True)
+    missing["description_placeholder"] = int(counts.pop("description_placeholder"))
+    uppercased = int(counts.pop("uppercased"))
+    dropped.update({step: int(n) for step, n in counts.items()})
+    # products: sold product lines, with or without a customer; the catalogue's source
+    frame = products.filter(pl.col("customer").is_not_null())
     if frame.height == 0:
         raise DataError("the Online Retail files hold no product lines with a customer after cleaning; "
                         "are they the UCI files?")
