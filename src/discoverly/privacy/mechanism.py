@@ -129,14 +129,14 @@ class WordMechanism(ABC):
         """One draw per vocabulary row in ``indices`` (the token-id interface, no text handling)."""
         eps = check_epsilon(epsilon)
         idx = np.asarray(indices)
+        if idx.size == 0:
+            return np.empty(0, dtype=np.int64)
         if idx.dtype.kind not in "iu":
             raise DataError(f"indices must be integer vocabulary rows, got dtype {idx.dtype}")
         idx = idx.astype(np.int64, copy=False).ravel()
         n = len(self.embeddings)
         if idx.size and (idx.min() < 0 or idx.max() >= n):
             raise DataError(f"indices must be vocabulary rows in [0, {n}), got values in [{idx.min()}, {idx.max()}]")
-        if idx.size == 0:
-            return idx.copy()
         return np.asarray(self._perturb(idx, eps, as_generator(rng)), dtype=np.int64)
 
     def privatize_words(self, words: Sequence[str], epsilon: float, rng: RngLike = None) -> list[str]:

@@ -1,0 +1,104 @@
+"""``discoverly privatize`` end to end on small files of every format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from discoverly.cli.app import main
+from discoverly.errors import EXIT_CODES, ConfigError, DataError
+from discoverly.privacy.vocabulary import WordEmbeddings
+
+TEXTS = ["The food was great, but the staff was awful!", "John's dish was fine", "we 've got 42 problems",
+         "a\nmultiline, \"quoted\" text"]
+
+
+@pytest.fixture
+def vectors(tmp_path: Path, sentence_vocab: WordEmbeddings) -> Path:
+    path = tmp_path / "vec.npz"
+    np.savez(path, words=np.asarray(sentence_vocab.words), vectors=sentence_vocab.vectors, zipf=sentence_vocab.zipf)
+    return path
+
+
+def _frame() -> pl.DataFrame:
+    return pl.DataFrame({"id": ["007", "2", "3", "4"], "text": TEXTS, "label": [1, 0, 1, 0]})
+
+
+def _write(frame: pl.DataFrame, path: Path) -> None:
+    if path.suffix == ".parquet":
+        frame.write_parquet(path)
+    elif path.suffix == ".jsonl":
+        frame.write_ndjson(path)
+    else:
+        frame.write_csv(path, separator="\t" if path.suffix == ".tsv" else ",")
+
+
+def _read(path: Path) -> pl.DataFrame:
+    if path.suffix == ".parquet":
+        return pl.read_parquet(path)
+    if path.suffix == ".jsonl":
+        return pl.read_ndjson(path)
+    return pl.read_csv(path, separator="\t" if path.suffix == ".tsv" else ",", infer_schema=False)
+
+
+@pytest.mark.parametrize(("src", "dst"), [(".csv", ".csv"), (".tsv", ".parquet"), (".jsonl", ".jsonl"),
+                                          (".parquet", ".csv")])
+def test_formats(tmp_path: Path, vectors: Path, src: str, dst: str, capsys: pytest.CaptureFixture[str]) -> None:
+    inp, out = tmp_path / f"in{src}", tmp_path / f"out{dst}"
+    _write(_frame(), inp)
+    args = ["privatize", "-m", "truncated-gumbel", "-e", "2", "-c", "text", "--seed", "5", "--embeddings",
+            str(vectors), "--chunk-size", "3", "--no-progress", str(inp), str(out)]
+    assert main(args) == 0
+    result = _read(out)
+    assert result.height == 4 and result.columns == ["id", "text", "label"]
+    assert result["id"].cast(pl.String).to_list()[0] in ("007", "7")  # csv keeps "007"
+    assert result["text"].to_list() != TEXTS
+    stats = json.loads((tmp_path / f"out{dst}.privacy.json").read_text())
+    assert stats["texts"] == 4 and stats["epsilon"] == 2.0 and stats["seed"] == 5
+    assert stats["out_of_vocabulary"] >= 4  # got, 42, problems, multiline, quoted, text, ...
+    assert "privatised 4 texts" in capsys.readouterr().err
+    # the same seed gives the same file
+    again = tmp_path / f"again{dst}"
+    assert main([*args[:-1], str(again)]) == 0
+    assert _read(again)["text"].to_list() == result["text"].to_list()
+
+
+def test_missing_cells(tmp_path: Path, vectors: Path) -> None:
+    inp = tmp_path / "in.jsonl"
+    pl.DataFrame({"text": ["the food", None, "bad staff"]}).write_ndjson(inp)
+    base = ["privatize", "-e", "3", "--embeddings", str(vectors), "--no-progress", str(inp)]
+    assert main([*base, str(tmp_path / "a.jsonl")]) == EXIT_CODES[DataError]
+    assert main([*base, str(tmp_path / "b.jsonl"), "--missing", "skip"]) == 0
+    assert pl.read_ndjson(tmp_path / "b.jsonl")["text"].null_count() == 1
+    assert main([*base, str(tmp_path / "c.jsonl"), "--missing", "empty"]) == 0
+    assert pl.read_ndjson(tmp_path / "c.jsonl")["text"].to_list()[1] == ""
+
+
+def test_errors(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inp, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    _write(_frame(), inp)
+    base = ["privatize", "--embeddings", str(vectors), "--no-progress"]
+    assert main([*base, "-e", "2", "-c", "txt", str(inp), str(out)]) == EXIT_CODES[DataError]
+    assert "did you mean 'text'" in capsys.readouterr().err
+    assert main([*base, "-e", "0", str(inp), str(out)]) == EXIT_CODES[ConfigError]
+    assert main([*base, "-e", "1", "--oov", "pass", str(inp), str(out)]) == EXIT_CODES[ConfigError]
+    assert not out.exists()  # nothing half-written
+    out.write_text("x")
+    assert main([*base, "-e", "1", str(inp), str(out)]) == EXIT_CODES[ConfigError]
+    assert main([*base, "-e", "1", "--overwrite", str(inp), str(out)]) == 0
+    assert main([*base, "-e", "1", str(tmp_path / "none.csv"), str(tmp_path / "o.csv")]) == EXIT_CODES[DataError]
+
+
+def test_headerless_tsv_like_the_sms_file(tmp_path: Path, vectors: Path) -> None:
+    inp = tmp_path / "SMSCollection"
+    inp.write_text("ham\tthe food was good\nspam\tcall 555 now\n", encoding="utf-8")
+    out = tmp_path / "out.tsv"
+    args = ["privatize", "-e", "2", "-c", "column_2", "--format", "tsv", "--no-header", "--embeddings", str(vectors),
+            "--no-progress", str(inp), str(out)]
+    assert main(args) == 0
+    frame = pl.read_csv(out, separator="\t")
+    assert frame.columns == ["column_1", "column_2"] and frame["column_1"].to_list() == ["ham", "spam"]

@@ -1,0 +1,161 @@
+"""Truncated Gumbel: the closed form against an independent computation, the privacy bound, the
+samplers against the closed form, k's distribution, and monotonicity in ε."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from discoverly.errors import ConfigError
+from discoverly.privacy.gumbel import TruncatedGumbel
+from discoverly.privacy.vocabulary import WordEmbeddings
+
+from .conftest import make_embeddings
+
+EPS = 2.0
+
+
+def reference_distribution(emb: WordEmbeddings, eps: float, lam: float, alpha: float, k_max: int) -> np.ndarray:
+    """P(y | w) straight from the definition: a mixture over k of the exponential mechanism on the
+    truncated distance max(d, (1-a) d + a d_k(w)), computed on the full float64 distance matrix."""
+    v = emb.vectors.astype(np.float64)
+    d = np.linalg.norm(v[:, None] - v[None], axis=2)
+    ks = np.arange(k_max + 1)
+    pi = stats.poisson.pmf(ks, lam)
+    pi /= pi.sum()
+    out = np.zeros_like(d)
+    for w in range(len(v)):
+        ds = np.sort(d[w])
+        for k in ks:
+            u = -np.maximum(d[w], (1 - alpha) * d[w] + alpha * ds[k])
+            logits = eps * u / 2
+            p = np.exp(logits - logits.max())
+            out[w] += pi[k] * p / p.sum()
+    return out
+
+
+@pytest.fixture
+def mech(toy: WordEmbeddings) -> TruncatedGumbel:
+    # K = 8 listed neighbours, band up to 16, the rest of the 40 words is the far tail
+    return TruncatedGumbel(toy, mean_k=3.0, flatten=0.8, max_k=8, band_k=16)
+
+
+def test_closed_form_matches_the_definition(mech: TruncatedGumbel, toy: WordEmbeddings) -> None:
+    ref = reference_distribution(toy, EPS, 3.0, 0.8, 8)
+    got = np.vstack([mech.output_distribution(w, EPS) for w in range(len(toy))])
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=1e-6)  # float32 distances and exps
+    np.testing.assert_allclose(got, ref, rtol=2e-4, atol=1e-12)
+
+
+def test_privacy_loss_is_at_most_eps_times_distance(mech: TruncatedGumbel, toy: WordEmbeddings) -> None:
+    v = toy.vectors.astype(np.float64)
+    d = np.linalg.norm(v[:, None] - v[None], axis=2)
+    for eps in (0.5, EPS, 6.0):
+        logp = np.log(np.vstack([mech.output_distribution(w, eps) for w in range(len(toy))]))
+        loss = np.abs(logp[:, None, :] - logp[None, :, :]).max(axis=2)  # max over outputs y
+        off = ~np.eye(len(toy), dtype=bool)
+        assert (loss[off] <= eps * d[off] * (1 + 1e-4) + 1e-6).all()
+        # not vacuous: some pair uses a good part of its budget
+        assert (loss[off] / (eps * d[off])).max() > 0.3
+
+
+def test_empirical_ratio_for_neighbouring_words(mech: TruncatedGumbel, toy: WordEmbeddings) -> None:
+    nb = mech.neighbour_lists
+    w = int(np.argmin(nb.distances[:, 1]))
+    w2 = int(nb.indices[w, 1])
+    dist = float(nb.distances[w, 1])
+    draws = 150_000
+    a = np.bincount(mech.privatize_indices(np.full(draws, w), EPS, rng=3), minlength=len(toy))
+    b = np.bincount(mech.privatize_indices(np.full(draws, w2), EPS, rng=4), minlength=len(toy))
+    ok = (a >= 300) & (b >= 300)
+    ratio = np.maximum(a[ok] / b[ok], b[ok] / a[ok])
+    sigma = np.sqrt(1 / a[ok] + 1 / b[ok])
+    assert (ratio <= np.exp(EPS * dist) * np.exp(4.5 * sigma)).all()
+
+
+@pytest.mark.parametrize("method", ["table", "gumbel"])
+@pytest.mark.parametrize("eps", [0.4, EPS])
+def test_samplers_draw_the_closed_form(toy: WordEmbeddings, method: str, eps: float) -> None:
+    mech = TruncatedGumbel(toy, mean_k=3.0, flatten=0.8, max_k=8, band_k=16, method=method)
+    for w in (0, 21, 39):
+        draws = 60_000
+        counts = np.bincount(mech.privatize_indices(np.full(draws, w), eps, rng=w + 7), minlength=len(toy))
+        expected = mech.output_distribution(w, eps) * draws
+        big = expected >= 20
+        obs = np.append(counts[big], counts[~big].sum())
+        exp = np.append(expected[big], expected[~big].sum())
+        keep = exp > 0
+        assert stats.chisquare(obs[keep], exp[keep] * obs.sum() / exp[keep].sum()).pvalue > 1e-3
+
+
+def test_k_is_a_truncated_poisson(mech: TruncatedGumbel) -> None:
+    k = mech.draw_k(100_000, rng=0)
+    assert k.min() >= 0 and k.max() <= mech.max_k
+    pmf = mech.k_distribution()
+    assert pmf.sum() == pytest.approx(1.0)
+    counts = np.bincount(k, minlength=len(pmf))
+    big = pmf * len(k) >= 5
+    obs, exp = counts[big], pmf[big] * len(k)
+    if (~big).any():
+        obs, exp = np.append(obs, counts[~big].sum()), np.append(exp, pmf[~big].sum() * len(k))
+    assert stats.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue > 1e-3
+    assert k.mean() == pytest.approx(3.0, abs=0.05)
+
+
+def test_n_w_never_decreases_with_epsilon(mech: TruncatedGumbel) -> None:
+    grid = [0.1, 0.3, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0]
+    n_w = np.vstack([mech.unchanged_probability(e) for e in grid])
+    assert (np.diff(n_w, axis=0) >= -1e-9).all()
+    assert n_w[0].mean() < 0.2 < 0.8 < n_w[-1].mean()  # a usable dial from "mostly changed" to "mostly kept"
+
+
+def test_flat_zone_makes_neighbours_equally_likely() -> None:
+    # flatten = 1 and a huge eps: given k, the word and its k nearest neighbours are exactly tied and
+    # everything else is far less likely, so P(rank j) = sum_{k >= j} P(k) / (k + 1)
+    x = np.arange(20, dtype=np.float64)
+    line = WordEmbeddings([f"p{i}" for i in range(20)], np.c_[x + 0.1 * x**2, np.zeros(20)].astype(np.float32))
+    mech = TruncatedGumbel(line, mean_k=2.0, flatten=1.0, max_k=8, band_k=12)
+    pi = mech.k_distribution()
+    expected = np.array([sum(pi[k] / (k + 1) for k in range(j, len(pi))) for j in range(len(pi))])
+    for w in (0, 19):
+        p = mech.output_distribution(w, 400.0)
+        ranks = mech.neighbour_lists.indices[w]
+        np.testing.assert_allclose(p[ranks], expected, atol=5e-3)
+        assert p[w] < 0.5  # although eps is huge, the word keeps only its share of the flat zone
+
+
+def test_bad_parameters(toy: WordEmbeddings) -> None:
+    with pytest.raises(ConfigError):
+        TruncatedGumbel(toy, flatten=1.5)
+    with pytest.raises(ConfigError):
+        TruncatedGumbel(toy, mean_k=-1)
+    with pytest.raises(ConfigError):
+        TruncatedGumbel(toy, method="magic")
+
+
+def test_without_a_tail(toy: WordEmbeddings) -> None:
+    small = make_embeddings(n=12, seed=2)
+    mech = TruncatedGumbel(small, max_k=50)  # K = n - 1: every word is listed
+    assert mech.max_k == 11
+    p = mech.output_distribution(3, 1.0)
+    assert p.sum() == pytest.approx(1.0)
+    out = mech.privatize_indices(np.arange(12).repeat(100), 1.0, rng=0)
+    assert ((out >= 0) & (out < 12)).all()
+
+
+@pytest.mark.parametrize("rounds", [0, 48])
+def test_tail_draws_follow_the_tail_distribution(mech: TruncatedGumbel, toy: WordEmbeddings, rounds: int) -> None:
+    # rounds=0 sends every draw to the exact per-word fallback, 48 to band/far rejection sampling
+    eps, w, draws = 0.7, 5, 40_000
+    table = mech._table(eps)
+    words = np.full(draws, w)
+    got = mech._tail.sample(words, eps, table.log_tail_mass, table.log_band_mass, np.random.default_rng(1),
+                            rounds=rounds)
+    listed = mech.neighbour_lists.indices[w]
+    assert not np.isin(got, listed).any()
+    p = mech.output_distribution(w, eps)
+    p[listed] = 0
+    counts = np.bincount(got, minlength=len(toy))
+    ok = p > 0
+    assert stats.chisquare(counts[ok], p[ok] / p[ok].sum() * draws).pvalue > 1e-3
