@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +68,13 @@ class PyKEENTrainer:
         loop = SLCWATrainingLoop(model=model, triples_factory=factory, optimizer=optimizer,
                                  negative_sampler="basic", negative_sampler_kwargs={"num_negs_per_pos": self.negatives})
         started = time.perf_counter()
-        losses = loop.train(triples_factory=factory, num_epochs=self.epochs, batch_size=self.batch_size,
-                            use_tqdm=progress, use_tqdm_batch=False)
+        with warnings.catch_warnings():
+            # PyKEEN 1.11 passes shuffle=True to itself and then warns about it
+            warnings.filterwarnings("ignore", message="Training instances are always shuffled",
+                                    category=DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*pin_memory.*", category=UserWarning)
+            losses = loop.train(triples_factory=factory, num_epochs=self.epochs, batch_size=self.batch_size,
+                                use_tqdm=progress, use_tqdm_batch=False)
         seconds = time.perf_counter() - started
         with torch.no_grad():
             ent = model.entity_representations[0](indices=None).detach()

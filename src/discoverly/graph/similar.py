@@ -171,6 +171,8 @@ class SimilarItems:
 
     def similar_positions(self, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k neighbours of rows (excluding the row itself): (scores, positions), -1 padded."""
+        if k < 1:
+            raise ConfigError(f"k must be at least 1, got {k}")
         positions = np.asarray(positions, dtype=np.int64)
         scores, pos = self.search_vectors(self.vectors[positions], k + 1)
         out_s = np.full((positions.size, k), -np.inf, dtype=np.float32)

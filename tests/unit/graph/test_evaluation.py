@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from discoverly.errors import ConfigError, DataError
+from discoverly.graph.build import build_paper_graph
+from discoverly.graph.evaluation import evaluate_similar, proxy_relevance, run_protocol, split_citations
+from discoverly.graph.papers import Papers
+from discoverly.graph.similar import SimilarItems
+
+from .conftest import tiny_records
+
+
+def test_split_is_a_disjoint_cover_of_the_edges() -> None:
+    src = np.arange(100)
+    dst = (np.arange(100) + 1) % 100
+    s = split_citations(src, dst, test=0.1, valid=0.2, rng=0)
+    assert s.to_dict() == {"train": 70, "valid": 20, "test": 10}
+    all_edges = {tuple(e) for part in (s.train, s.valid, s.test) for e in part.tolist()}
+    assert len(all_edges) == 100
+    with pytest.raises(ConfigError):
+        split_citations(src, dst, test=0.6, valid=0.5)
+    with pytest.raises(DataError):
+        split_citations(src[:3], dst[:3])
+
+
+def test_relevance_direct_and_new_co_citations() -> None:
+    # visible: 0->1, 0->2, 3->2 ; hidden: 3->1 (3 cites 1; 1 becomes co-cited with 2 via 3 -- but 0 already
+    # co-cites 1 and 2, so that is not new) and 4->2 (4 cites 2 only: no new co-citation)
+    visible = np.array([[0, 1], [0, 2], [3, 2]])
+    hidden = np.array([[3, 1], [4, 2]])
+    rel = proxy_relevance(visible, hidden, 6)
+    assert {k: v.tolist() for k, v in rel.items()} == {1: [3], 2: [4], 3: [1], 4: [2]}
+    # now 5 cites 1 and 4 (visible), hidden 5->2: 2 becomes newly co-cited with 1? no (0 co-cites 1, 2) but with 4: yes
+    visible2 = np.array([[0, 1], [0, 2], [5, 1], [5, 4]])
+    rel2 = proxy_relevance(visible2, np.array([[5, 2]]), 6)
+    assert {k: v.tolist() for k, v in rel2.items()} == {2: [4, 5], 4: [2], 5: [2]}
+    direct = proxy_relevance(visible2, np.array([[5, 2]]), 6, cocited=False)
+    assert {k: v.tolist() for k, v in direct.items()} == {2: [5], 5: [2]}
+
+
+def test_evaluate_similar_on_engineered_vectors() -> None:
+    # 6 papers on a circle: each paper's nearest neighbours are the adjacent ones
+    angles = np.arange(6) * np.pi / 3
+    vecs = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    engine = SimilarItems([str(i) for i in range(6)], graph=vecs, weight=0.0)
+    rel = {0: np.array([1]), 2: np.array([3, 5])}
+    res = evaluate_similar(engine, rel, k=1, depth=5)
+    # paper 0: top-1 is 1 or 5 (tie) -> recall 1 or 0; paper 2: neighbours 1, 3 -> at most 1 of 2
+    assert 0.0 <= res.recall.value <= 0.75
+    res3 = evaluate_similar(engine, rel, k=3, depth=5)
+    assert res3.per_paper_recall.tolist()[0] == 1.0
+    assert 0 <= res3.mrr.low <= res3.mrr.value <= res3.mrr.high <= 1
+    # filtering visible neighbours removes paper 1 and 5 from paper 0's list (0-1 and 0-5 visible) -> 1 not found
+    filt = evaluate_similar(engine, {0: np.array([1])}, k=3, depth=4, visible=np.array([[0, 1], [5, 0]]),
+                            exclude_visible=True)
+    assert filt.per_paper_recall.tolist() == [0.0]
+    with pytest.raises(ConfigError):
+        evaluate_similar(engine, rel, k=5, depth=2)
+    with pytest.raises(DataError):
+        evaluate_similar(engine, {}, k=1)
+
+
+def test_protocol_end_to_end_on_a_tiny_literature(hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    papers = Papers.from_records(tiny_records(20))
+    graph = build_paper_graph(papers, concepts=None, topics=None)
+    text = hash_encoder.encode(papers.full_texts())
+    result = run_protocol(graph, text, candidates=[{"model": "transe", "dim": 8, "epochs": 5},
+                                                   {"model": "distmult", "dim": 8, "epochs": 5}],
+                          weights=(0.5,), k=5, rng=0, threads=1, batch_size=64, negatives=4)
+    assert set(result.test) == {"text-only", "graph-only", "fused"}
+    assert len(result.selection) == 4  # 2 candidates x (graph-only + one weight)
+    assert result.chosen["weight"] == 0.5 and result.chosen["model"] in ("transe", "distmult")
+    for r in result.test.values():
+        assert 0 <= r.recall.value <= 1 and r.recall.n == result.test["fused"].recall.n
+    assert set(result.paired) == {"text-only - graph-only", "text-only - fused", "graph-only - fused"}
+    assert 0 <= result.link["mrr"] <= 1
+    d = result.to_dict()
+    assert d["split"]["test"] == len(result.split.test)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from discoverly.errors import ConfigError, DataError, UnknownIdError
+from discoverly.graph.papers import Papers
+from discoverly.graph.similar import SimilarItems, fuse, normalise_rows, paper_text_vectors
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), w=st.floats(0.0, 1.0))
+def test_fused_cosine_is_the_weighted_sum_of_cosines(seed: int, w: float) -> None:
+    rng = np.random.default_rng(seed)
+    text, graph = rng.normal(size=(2, 5)), rng.normal(size=(2, 3))
+    f = fuse(text, graph, w)
+    t, g = normalise_rows(text), normalise_rows(graph)
+    expected = w * float(t[0] @ t[1]) + (1 - w) * float(g[0] @ g[1])
+    assert float(f[0] @ f[1]) == pytest.approx(expected, abs=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, rtol=1e-5)
+
+
+def test_rows_without_one_part_fall_back_to_the_other() -> None:
+    text = np.array([[1.0, 0.0], [0.0, 0.0]])
+    graph = np.array([[0.0, 1.0], [0.0, 1.0]])
+    f = fuse(text, graph, 0.5)
+    np.testing.assert_allclose(f[1], [0, 0, 0, 1], atol=1e-6)
+    with pytest.raises(ConfigError):
+        fuse(text, graph, 1.5)
+    with pytest.raises(ConfigError):
+        fuse(None, graph, 1.0)
+    with pytest.raises(DataError):
+        fuse(text, graph[:1], 0.5)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 12))
+def test_similar_is_sorted_unique_and_never_the_item_itself(seed: int, k: int) -> None:
+    rng = np.random.default_rng(seed)
+    engine = SimilarItems([f"i{j}" for j in range(10)], text=rng.normal(size=(10, 4)), graph=rng.normal(size=(10, 3)))
+    out = engine.similar("i3", k=k)
+    assert out.height == min(k, 9)
+    assert "i3" not in out["id"].to_list()
+    assert out["id"].n_unique() == out.height
+    assert (np.diff(out["score"].to_numpy()) <= 1e-6).all()
+    assert out["rank"].to_list() == list(range(1, out.height + 1))
+
+
+def test_nearest_neighbour_by_construction_and_round_trip(tmp_path: Path) -> None:
+    ids = ["a", "b", "c", "d"]
+    text = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]])
+    graph = np.array([[1, 0], [0, 1], [1, 0], [0, 1]])
+    assert SimilarItems(ids, text=text, graph=graph, weight=1.0).similar("a", k=1)["id"][0] == "b"
+    assert SimilarItems(ids, text=text, graph=graph, weight=0.0).similar("a", k=1)["id"][0] == "c"
+    engine = SimilarItems(ids, text=text, graph=graph, weight=0.5, config={"model": "x"})
+    engine.save(tmp_path / "sim")
+    back = SimilarItems.load(tmp_path / "sim")
+    assert back.weight == 0.5 and back.config == {"model": "x"}
+    assert back.similar("d", k=3).equals(engine.similar("d", k=3))
+    with pytest.raises(UnknownIdError):
+        engine.similar("zz")
+    with pytest.raises(ConfigError):
+        engine.similar("a", k=0)
+    with pytest.raises(DataError):
+        SimilarItems(["a", "a"], text=text[:2])
+
+
+def test_text_vectors_average_fields_and_are_cached(tmp_path: Path, hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    papers = Papers.from_records([{"id": "a", "title": "red wine", "abstract": "white wine"},
+                                  {"id": "b", "title": "beer", "abstract": ""}])
+    vecs = paper_text_vectors(papers, encoder=hash_encoder, cache=tmp_path / "cache")
+    t = hash_encoder.encode(["red wine", "white wine", "beer"])
+    np.testing.assert_allclose(vecs[0], (t[0] + t[1]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(vecs[1], t[2], rtol=1e-6)  # an empty field does not dilute the mean
+    calls = hash_encoder.calls
+    again = paper_text_vectors(papers, encoder=hash_encoder, cache=tmp_path / "cache")
+    assert hash_encoder.calls == calls
+    np.testing.assert_array_equal(again, vecs)
+    changed = Papers.from_records([{"id": "a", "title": "rose wine"}, {"id": "b", "title": "beer"}])
+    paper_text_vectors(changed, encoder=hash_encoder, cache=tmp_path / "cache")
+    assert hash_encoder.calls > calls
