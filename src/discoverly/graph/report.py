@@ -72,8 +72,9 @@ def _projection(vectors: np.ndarray, rng: int) -> np.ndarray:
 
     manifold = require("sklearn.manifold", extra="graph", purpose="the 2-D projection")
     decomposition = require("sklearn.decomposition", extra="graph", purpose="the 2-D projection")
-    reduced = decomposition.PCA(n_components=min(30, vectors.shape[1]), random_state=rng).fit_transform(vectors)
-    return np.asarray(manifold.TSNE(n_components=2, init="pca", random_state=rng, perplexity=30,
+    reduced = decomposition.PCA(n_components=min(30, *vectors.shape), random_state=rng).fit_transform(vectors)
+    perplexity = float(min(30, max(2, (vectors.shape[0] - 1) // 3)))
+    return np.asarray(manifold.TSNE(n_components=2, init="pca", random_state=rng, perplexity=perplexity,
                                     max_iter=500).fit_transform(reduced))
 
 

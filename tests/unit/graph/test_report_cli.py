@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from discoverly.cli.app import main
+from discoverly.graph.papers import Papers
+from discoverly.graph.report import graph_report
+from discoverly.graph.workspace import GraphFolder, build_graph_folder, fit_similar
+
+from .conftest import tiny_records
+
+
+@pytest.fixture
+def folder(tmp_path: Path, hash_encoder) -> Path:  # type: ignore[no-untyped-def]
+    papers = Papers.from_records(tiny_records(15))
+    build_graph_folder(papers, tmp_path / "g", n_topics=2)
+    fit_similar(tmp_path / "g", dim=8, epochs=3, encoder=hash_encoder, threads=1)
+    return tmp_path / "g"
+
+
+def test_folder_layout_and_engine(folder: Path) -> None:
+    gf = GraphFolder(folder)
+    for part in ("store", "papers", "text", "kge", "similar"):
+        assert getattr(gf, part).exists()
+    engine = gf.load_similar()
+    assert len(engine) == 30 and engine.config["model"] == "transe"
+    assert engine.similar("P3", k=5).height == 5
+
+
+def test_report_has_every_section(folder: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    out = graph_report(folder, tmp_path / "r.html", samples=2, evaluate=False)
+    text = out.read_text(encoding="utf-8")
+    for heading in ("The graph", "Popularity of recommended papers", "Topic intersection", "Map of the fused vectors",
+                    "Sample papers and their recommendations"):
+        assert heading in text
+    assert text.count("<img") == 2 and "text-only" in text and "graph-only" in text
+
+
+def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "papers.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in tiny_records(10)))
+    g = tmp_path / "g"
+    assert main(["graph", "build", "--papers", str(src), "-g", str(g), "--topics", "2", "--no-progress"]) == 0
+    built = json.loads(capsys.readouterr().out)
+    assert built["nodes"]["paper"] == 20 and built["edges"]["cites"] > 0
+    assert main(["graph", "rank", "-g", str(g), "-k", "3", "--json"]) == 0
+    ranked = json.loads(capsys.readouterr().out)
+    assert len(ranked) == 3 and ranked[0]["citations"] >= ranked[-1]["citations"]
+    assert main(["graph", "export", str(tmp_path / "neo"), "-g", str(g), "--format", "neo4j"]) == 0
+    assert (tmp_path / "neo" / "nodes_paper.csv").exists()
+    capsys.readouterr()
+    # graph-only engine: no text model needed
+    assert main(["graph", "fit", "-g", str(g), "--weight", "0", "--dim", "8", "--epochs", "2", "--threads", "1",
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["graph", "similar", "P1", "-g", str(g), "-k", "4", "--json"]) == 0
+    sims = json.loads(capsys.readouterr().out)
+    assert [s["rank"] for s in sims] == [1, 2, 3, 4] and all(s["id"] != "P1" for s in sims)
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", "rank", "-g", str(tmp_path / "none")]) == 6
+    assert "graph build" in capsys.readouterr().err
+    assert main(["graph", "build", "-g", str(tmp_path / "x")]) == 2
+    assert "exactly one input" in capsys.readouterr().err
