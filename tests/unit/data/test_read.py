@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from discoverly.data import read_catalog, read_interactions
 from discoverly.errors import DataError
@@ -242,3 +245,26 @@ def test_catalog_errors() -> None:
         read_catalog(pl.DataFrame({"item": []}))
     with pytest.raises(UnknownIdError, match="unknown item 'q'"):
         read_catalog(pl.DataFrame({"item": ["x"]})).row("q")
+
+
+# -- properties -----------------------------------------------------------------------------------
+
+_ids = st.one_of(st.integers(0, 50).map(lambda i: f"u{i}"), st.sampled_from(["ä", "x y", "17", "a,b"]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(_ids, _ids, st.integers(0, 2_000_000_000), st.integers(0, 20)), min_size=1,
+                max_size=40),
+       st.sampled_from(["csv", "parquet", "jsonl"]))
+def test_any_log_round_trips_through_files(tmp_path_factory: pytest.TempPathFactory,
+                                           rows: list[tuple[str, str, int, int]], kind: str) -> None:
+    frame = pl.DataFrame(rows, schema=["user", "item", "timestamp", "q"], orient="row")
+    path = tmp_path_factory.mktemp("rt") / f"log.{kind}"
+    {"csv": frame.write_csv, "parquet": frame.write_parquet, "jsonl": frame.write_ndjson}[kind](path)
+    log = read_interactions(path, quantity="q")
+    back = log.to_polars()
+    got = sorted(zip(back["user"].cast(pl.String).to_list(), back["item"].cast(pl.String).to_list(),
+                     log.timestamp.tolist(), log.quantity.tolist(), strict=True))
+    assert got == sorted((u, i, t, float(q)) for u, i, t, q in rows)
+    assert np.all(np.diff(log.timestamp) >= 0)
+    assert log.n_users == len({r[0] for r in rows}) and log.n_items == len({r[1] for r in rows})
