@@ -4,7 +4,7 @@
 #   - chromium (Debian's package) for the headless browser tests (Playwright drives /usr/bin/chromium;
 #     no browser is ever downloaded)
 #   - wrk (Debian's package), the load generator of benchmarks/bench_serve.py
-# Prints the PostgreSQL URL for tests on its last line. Usage: scripts/services.sh [postgres|chromium|wrk|all]
+# Prints the PostgreSQL URL for tests on its last line. Usage: scripts/services.sh [postgres|chromium|wrk|all|stop-postgres]
 set -euo pipefail
 what=${1:-all}
 PORT=${DISCOVERLY_PG_PORT:-54329}
@@ -49,12 +49,12 @@ ensure_postgres() {
   if [ ! -f "$PGDIR/PG_VERSION" ]; then
     rm -rf "$PGDIR"; mkdir -p "$PGDIR"
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDIR"
-    "${as[@]}" "$bin/initdb" -D "$PGDIR" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+    "${as[@]}" "$bin/initdb" -D "$PGDIR" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null 9>&-
   fi
   rm -f "$PGDIR/postmaster.pid.stale"
   "${as[@]}" "$bin/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $PORT -k $PGDIR -c fsync=on -c synchronous_commit=on -c max_connections=200" \
-    start >/dev/null || { log "PostgreSQL did not start; see $PGDIR/server.log"; tail -5 "$PGDIR/server.log" >&2; return 1; }
+    start >/dev/null 9>&- || { log "PostgreSQL did not start; see $PGDIR/server.log"; tail -5 "$PGDIR/server.log" >&2; return 1; }
   "$bin/pg_isready" -q -h 127.0.0.1 -p "$PORT"
 }
 
@@ -72,6 +72,12 @@ case "$what" in
   postgres) ensure_postgres ;;
   chromium) ensure_chromium ;;
   wrk) ensure_wrk ;;
+  stop-postgres)
+    if [ -f "$PGDIR/PG_VERSION" ] && "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
+      if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PGDIR" -m fast -w stop >/dev/null
+      else "$(pg_bin)/pg_ctl" -D "$PGDIR" -m fast -w stop >/dev/null; fi
+    fi
+    exit 0 ;;
   all) ensure_postgres; ensure_chromium || log "chromium unavailable"; ensure_wrk || log "wrk unavailable" ;;
   *) log "unknown service $what (postgres, chromium, wrk, all)"; exit 2 ;;
 esac
