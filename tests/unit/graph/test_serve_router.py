@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from discoverly.graph.papers import Papers
+from discoverly.graph.workspace import build_graph_folder, fit_similar
+
+from .conftest import tiny_records
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+
+@pytest.fixture
+def client(tmp_path: Path, hash_encoder):  # type: ignore[no-untyped-def]
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from discoverly.serve.problems import install_problem_handlers
+    from discoverly.serve.routers.graph import create_router
+
+    build_graph_folder(Papers.from_records(tiny_records(10)), tmp_path / "g", n_topics=2)
+    fit_similar(tmp_path / "g", dim=8, epochs=2, encoder=hash_encoder, threads=1)
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(create_router(tmp_path / "g", SimpleNamespace(config=SimpleNamespace(max_k=50))))  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+def test_similar_rank_and_paper(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.get("/papers/P3/similar", params={"k": 4})
+    assert r.status_code == 200
+    body = r.json()
+    assert [s["rank"] for s in body["similar"]] == [1, 2, 3, 4]
+    assert all(s["id"] != "P3" and s["title"] for s in body["similar"])
+    ranked = client.get("/papers/rank", params={"k": 3}).json()["papers"]
+    assert len(ranked) == 3 and ranked[0]["citations"] >= ranked[2]["citations"]
+    topic = client.get("/papers/rank").json()
+    assert topic["topic"] is None
+    paper = client.get("/papers/P1").json()
+    assert paper["title"].startswith("Improved") and "authored_by" in paper["neighbours"]
+    page = client.get("/ui/papers/P1")
+    assert page.status_code == 200 and "Similar papers" in page.text and "Neighbourhood" in page.text
+
+
+def test_errors_are_problems(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/papers/nope/similar").status_code == 404
+    assert client.get("/papers/rank", params={"topic": "no-such-topic"}).status_code == 404
+    assert client.get("/papers/P1/similar", params={"k": 500}).status_code == 422
+    assert client.get("/papers/P1/similar", params={"k": 0}).status_code == 422
+    assert client.get("/ui/papers/nope").status_code == 404
