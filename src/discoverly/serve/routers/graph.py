@@ -96,7 +96,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
                     f"<span class='meta'>({html.escape(pid)})</span>")
 
         rows = "".join(f"<tr><td class='num'>{s['rank']}</td><td>{link(s['id'], s['title'])}</td>"
-                       f"<td class='num'>{s['year'] or ''}</td><td class='num'>{s['score']:.3f}</td></tr>" for s in sims)
+                       f"<td class='num'>{s['year'] or ''}</td><td class='num'>{s['score']:.3f}</td></tr>"
+                       for s in sims)
         parts = []
         for name, items in sorted(p["neighbours"].items()):
             shown = ", ".join(link(i["key"], i["label"]) if i["kind"] == "paper" else html.escape(i["key"])
