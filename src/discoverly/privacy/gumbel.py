@@ -306,6 +306,22 @@ class TruncatedGumbel(WordMechanism):
         """P(w | w) for every word: the expected N_w (fraction of draws that return the word)."""
         return self._table(check_epsilon(epsilon)).cdf[:, 0].copy()
 
+    def unchanged_curve(self, epsilons: Sequence[float], rows: np.ndarray | None = None) -> np.ndarray:
+        """P(w | w) at every ε (rows of the result) for the words ``rows`` (default: all), without
+        building or keeping full tables: one shared pass for the tail masses, then only those rows."""
+        eps_list = [check_epsilon(e) for e in epsilons]
+        idx = np.arange(len(self.embeddings)) if rows is None else np.asarray(rows, dtype=np.int64)
+        if self._nn.shape[1] < len(self.embeddings):
+            log_t = self._tail_log_mass(eps_list)[0][:, idx]
+        else:
+            log_t = np.full((len(eps_list), len(idx)), -np.inf)
+        out = np.empty((len(eps_list), len(idx)))
+        for i, e in enumerate(eps_list):
+            for a in range(0, len(idx), 2048):
+                logp, _ = self._log_probabilities(self._dist[idx[a: a + 2048]], log_t[i, a: a + 2048], e)
+                out[i, a: a + 2048] = np.exp(logp[:, 0])
+        return out
+
     # ------------------------------------------------------------------ sampling
     def _perturb(self, indices: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
         table = self._table(epsilon)
