@@ -1,0 +1,183 @@
+"""Text normalisation shared by queries and catalogue fields: case, accents, punctuation,
+plurals and units.
+
+The same :class:`TextNormalizer` turns a catalogue field and a shopper's query into tokens, so
+"Whole Milk, 1 Gallon" and "WHOLE MILK 1 GAL" both become ``["whole", "milk", "1gal"]``::
+
+    norm = TextNormalizer()
+    norm.tokens("Strawberries 16 ounces")   # ['strawberry', '16oz']
+    norm.tokens("half gallon milk")         # ['0.5gal', 'milk']
+
+A quantity followed by a unit becomes one token ``<number><unit>`` with the unit in its canonical
+spelling (:data:`UNIT_ALIASES`); a unit word on its own ("gallon of milk") becomes the canonical
+unit ("gal"). Plurals are reduced by a few English suffix rules (:func:`singular`) rather than a
+stemmer, so the tokens stay readable and can be shown back to the user.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+__all__ = ["TextNormalizer", "UNIT_ALIASES", "STOPWORDS", "singular", "format_number"]
+
+#: spelling of a unit -> its canonical spelling (lower case, no punctuation)
+UNIT_ALIASES: dict[str, str] = {
+    "oz": "oz", "ozs": "oz", "ounce": "oz", "ounces": "oz", "onz": "oz",
+    "floz": "floz", "fl oz": "floz", "fluid ounce": "floz", "fluid ounces": "floz", "fl": "floz",
+    "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb",
+    "gal": "gal", "gals": "gal", "gallon": "gal", "gallons": "gal", "ga": "gal",
+    "qt": "qt", "qts": "qt", "quart": "qt", "quarts": "qt",
+    "pt": "pt", "pts": "pt", "pint": "pt", "pints": "pt",
+    "l": "l", "ltr": "l", "liter": "l", "liters": "l", "litre": "l", "litres": "l",
+    "ml": "ml", "milliliter": "ml", "milliliters": "ml", "millilitre": "ml", "millilitres": "ml",
+    "g": "g", "gm": "g", "gr": "g", "gram": "g", "grams": "g",
+    "kg": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
+    "ct": "ct", "cnt": "ct", "count": "ct", "counts": "ct", "pc": "ct", "pcs": "ct", "piece": "ct", "pieces": "ct",
+    "pk": "pk", "pack": "pk", "packs": "pk", "pkg": "pk",
+    "dz": "dz", "doz": "dz", "dozen": "dz",
+    "in": "in", "inch": "in", "inches": "in",
+    "ft": "ft", "feet": "ft", "foot": "ft",
+    "sqft": "sqft", "sq ft": "sqft",
+}
+
+#: unit words that are also ordinary words: only a unit right after a number
+_AMBIGUOUS_UNITS = {"l", "g", "in", "gr", "ga", "fl", "pc", "count", "pack", "piece", "pieces", "foot", "feet"}
+
+#: words that carry no meaning for product search
+STOPWORDS: frozenset[str] = frozenset({
+    "a", "an", "and", "the", "of", "for", "with", "w", "in", "on", "to", "or", "by", "at", "from", "&",
+})
+
+#: words that stand for a number before a unit ("half gallon")
+_NUMBER_WORDS = {"half": "0.5", "quarter": "0.25", "one": "1", "two": "2", "three": "3", "four": "4",
+                 "five": "5", "six": "6", "twelve": "12", "a": "1"}
+
+# a number: 12, 1.5, .5, 1/2, 10 1/2 ; then optional space and a unit (longest spellings first)
+_UNIT_PATTERN = "|".join(sorted((re.escape(u).replace(r"\ ", r"\s*") for u in UNIT_ALIASES), key=len, reverse=True))
+_NUMBER = r"(?:\d+\s+\d+/\d+|\d+/\d+|\d*\.\d+|\d+)"
+_QUANTITY_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-\s*)?({_UNIT_PATTERN})\.?(?![a-z])")
+_WORD_QUANTITY_RE = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\s+(?:a\s+)?({_UNIT_PATTERN})\b")
+_TOKEN_RE = re.compile(r"\d+(?:\.\d+)?[a-z]+|\d*\.\d+|[a-z0-9]+")
+
+
+def format_number(text: str) -> str:
+    """A number's canonical spelling: ``"10 1/2"`` -> ``"10.5"``, ``"1.0"`` -> ``"1"``, ``".5"`` -> ``"0.5"``."""
+    if text.isdigit():
+        return str(int(text))
+    try:
+        value = float(text) if "/" not in text else float(sum(Fraction(part) for part in text.split()))
+    except (ValueError, ZeroDivisionError):
+        return text
+    return f"{value:.4g}" if value < 1e4 else str(round(value))
+
+
+#: plurals the suffix rules get wrong
+_IRREGULAR = {
+    "leaves": "leaf", "loaves": "loaf", "halves": "half", "knives": "knife", "shelves": "shelf",
+    "calves": "calf", "wives": "wife", "children": "child", "geese": "goose", "mice": "mouse",
+    "teeth": "tooth", "shoes": "shoe", "toes": "toe", "canoes": "canoe",
+}
+#: singulars ending in "ie" whose plural would otherwise become "-y"
+_IE_WORDS = frozenset({"cookies", "brownies", "pies", "ties", "movies", "smoothies", "veggies", "calories",
+                       "hoodies", "rookies", "goalies", "selfies", "zombies", "pixies", "collies", "lies"})
+
+
+@functools.lru_cache(maxsize=200_000)
+def singular(word: str) -> str:
+    """The singular of an English plural by suffix rules; words that are not plurals are kept.
+
+    >>> [singular(w) for w in ("berries", "tomatoes", "boxes", "apples", "glass", "chips", "cookies", "olives")]
+    ['berry', 'tomato', 'box', 'apple', 'glass', 'chip', 'cookie', 'olive']
+    """
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    n = len(word)
+    if n <= 3 or not word.isalpha() or not word.endswith("s"):
+        return word
+    if word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and n > 4 and word not in _IE_WORDS:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "zzes", "sses", "oes")):
+        return word[:-2]
+    return word[:-1]
+
+
+@dataclass(frozen=True)
+class TextNormalizer:
+    """Turns text into search tokens; its settings round-trip through :meth:`to_dict`.
+
+    ``plurals`` reduces plurals to singular; ``stopwords`` are dropped; ``synonyms`` maps a token
+    (after plural reduction) to its replacement, e.g. ``{"frzn": "frozen"}``.
+    """
+
+    plurals: bool = True
+    stopwords: frozenset[str] = STOPWORDS
+    synonyms: Mapping[str, str] = field(default_factory=dict)
+    _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    def clean(self, text: Any) -> str:
+        """Lower case, accents removed, units canonical, punctuation turned into spaces."""
+        if text is None:
+            return ""
+        s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").lower()
+        s = s.replace("&", " and ").replace("'s ", " ").replace("'", "")
+        s = _WORD_QUANTITY_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)}", s)
+        s = _QUANTITY_RE.sub(self._quantity, s)
+        s = re.sub(r"[^a-z0-9.\s]+", " ", s)
+        s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
+        return " ".join(s.split())
+
+    @staticmethod
+    def _quantity(m: re.Match[str]) -> str:
+        unit = UNIT_ALIASES[re.sub(r"\s+", " ", m.group(2))]
+        return f" {format_number(m.group(1))}{unit} "
+
+    def tokens(self, text: Any) -> list[str]:
+        """The search tokens of ``text``: cleaned, split, stopwords dropped, plurals reduced."""
+        out: list[str] = []
+        memo = self._memo
+        for tok in _TOKEN_RE.findall(self.clean(text)):
+            got = memo.get(tok)
+            if got is None:
+                got = memo[tok] = self._word(tok)
+            if got:
+                out.append(got)
+        return out
+
+    def _word(self, tok: str) -> str:
+        """One raw token's final form; ``""`` for a stopword."""
+        if tok in self.stopwords:
+            return ""
+        if tok[0] == "." or (tok[0].isdigit() and tok.replace(".", "", 1).isdigit()):
+            return format_number(tok)
+        if tok in UNIT_ALIASES and tok not in _AMBIGUOUS_UNITS:
+            tok = UNIT_ALIASES[tok]
+        elif self.plurals:
+            tok = singular(tok)
+        return self.synonyms.get(tok, tok)
+
+    def many(self, texts: Iterable[Any]) -> list[list[str]]:
+        """:meth:`tokens` of every text, with a cache for repeated texts (catalogue fields repeat a lot)."""
+        cache: dict[Any, list[str]] = {}
+        out = []
+        for t in texts:
+            got = cache.get(t)
+            if got is None:
+                got = cache[t] = self.tokens(t)
+            out.append(got)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plurals": self.plurals, "stopwords": sorted(self.stopwords), "synonyms": dict(self.synonyms)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TextNormalizer:
+        return cls(plurals=bool(d.get("plurals", True)), stopwords=frozenset(d.get("stopwords", STOPWORDS)),
+                   synonyms=dict(d.get("synonyms", {})))

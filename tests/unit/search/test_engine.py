@@ -1,0 +1,127 @@
+"""The whole pipeline on a small grocery: understanding, retrieval, ranking, personalisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from discoverly.data import Catalog, Interactions
+from discoverly.errors import ConfigError, DataError, NotFittedError
+from discoverly.search.engine import EngineConfig, SearchEngine
+from discoverly.search.index import IndexConfig
+from discoverly.search.ranker import RankerConfig
+
+from .conftest import PRODUCTS
+
+FIELDS = ("title", "product_type", "category", "brand", "package_size")
+ALIASES = {"store brand": "Private", "national brand": "National"}
+DAY = 86_400
+
+
+def _log(purchases: Interactions, start: int, stop: int) -> pl.DataFrame:
+    """Purchases in [start, stop) as queries: the product type words, as the protocol does."""
+    window = purchases.between(start, stop)
+    frame = pl.DataFrame({"user": purchases.users.ids_of(window.user_index).tolist(),
+                          "item": purchases.items.ids_of(window.item_index).tolist()})
+    types = {p[0]: p[4].lower() for p in PRODUCTS}
+    return frame.with_columns(pl.col("item").replace_strict(types).alias("query"))
+
+
+@pytest.fixture(scope="module")
+def engine(catalog: Catalog, purchases: Interactions, encoder: Any) -> SearchEngine:
+    t0 = int(purchases.timestamp[0])
+    as_of = t0 + 30 * DAY
+    config = IndexConfig(fields=FIELDS, brand_aliases=ALIASES, facets=("product_type",))
+    eng = SearchEngine.build(catalog, index_config=config, encoder=encoder,
+                             config=EngineConfig(lexical_depth=20, dense_depth=10))
+    eng.fit_classifier(_log(purchases, t0, as_of))
+    cfg = RankerConfig(n_estimators=40, min_data_in_leaf=3, early_stopping_rounds=0, threads=1)
+    eng.fit_ranker(_log(purchases, as_of, t0 + 50 * DAY), purchases, as_of=as_of, config=cfg, rng=0)
+    return eng.refresh(purchases)
+
+
+def test_understanding(engine: SearchEngine) -> None:
+    ctx = engine.understand("Stawberries store brand 32 ounces")
+    assert ctx.corrected and "strawberry" in ctx.tokens
+    assert ctx.attributes.brand == "private"
+    assert ctx.attributes.size is not None and ctx.attributes.size.base == pytest.approx(32.0)
+    about = engine.describe(ctx)
+    assert about["categories"][0][0] == "PRODUCE"
+    assert about["original_tokens"][0] == "stawberry"
+
+
+def test_search_finds_the_matching_products(engine: SearchEngine) -> None:
+    res = engine.search("whole milk", k=3)
+    assert set(res.items) == {"A1", "A2", "A3"}
+    assert res.method == "ltr" and not res.personalized
+    assert len(res.to_polars()) == 3 and res.to_dicts()[0]["rank"] == 1
+    assert all(t is not None and "Whole Milk" in t for t in res.titles)
+    assert engine.search("strawberry store brand 32 oz", k=1).items == ["B2"]
+
+
+def test_personalisation_puts_the_customers_own_product_first(engine: SearchEngine) -> None:
+    # u3 buys the half gallon (A3); u2 and u4 buy the store brand gallon (A1); u1 and u7 buy A2
+    assert engine.search("whole milk", user="u3", k=3).items[0] == "A3"
+    assert engine.search("whole milk", user="u1", k=3).items[0] == "A2"
+    res = engine.search("whole milk", user="u2", k=3)
+    assert res.personalized and res.items[0] == "A1"
+
+
+def test_unknown_customer_and_customer_without_history_get_the_general_ranking(engine: SearchEngine) -> None:
+    general = engine.search("cookies", k=3)
+    for user in ("nobody", None, 12345):
+        res = engine.search("cookies", user=user, k=3)
+        assert not res.personalized
+        assert res.items == general.items
+
+
+def test_every_method_answers(engine: SearchEngine) -> None:
+    for method in ("lexical", "dense", "hybrid", "ltr", "personal", "auto"):
+        res = engine.search("frozen pizza", user="u4", k=2, method=method)  # type: ignore[arg-type]
+        assert len(res) == 2 and len(set(res.items)) == 2
+        assert res.items[0] in ("D1", "D2"), method
+        if method in ("personal", "auto"):
+            assert res.items[0] == "D2"  # the pizza u4 buys
+
+
+def test_bad_queries_are_answered_sensibly(engine: SearchEngine) -> None:
+    with pytest.raises(DataError, match="empty"):
+        engine.search("   ")
+    long = "milk " * 400
+    res = engine.search(long, k=2)
+    assert res.understood["truncated_to"] and len(res.understood["truncated_to"]) <= engine.config.max_query_chars
+    assert len(engine.search("!!! ???", k=3)) <= 3  # nothing to match: few or no results, no error
+    assert len(engine.search("qwertyuiop", k=3, method="lexical")) == 0
+    with pytest.raises(ConfigError):
+        engine.search("milk", k=0)
+
+
+def test_score_items_reranks_a_fixed_list(engine: SearchEngine) -> None:
+    ctx = engine.understand("whole milk")
+    items = engine.index.items.indices(["E1", "A2", "C1", "A1"])
+    for method in ("lexical", "hybrid", "ltr", "auto"):
+        scores = engine.score_items(ctx, items, method=method)  # type: ignore[arg-type]
+        best = engine.index.items.ids_of(items[np.argsort(-scores)[:2]]).tolist()
+        assert set(best) == {"A1", "A2"}, method
+
+
+def test_save_and_load_round_trip(engine: SearchEngine, tmp_path: Path, encoder: Any) -> None:
+    engine.save(tmp_path / "engine")
+    again = SearchEngine.load(tmp_path / "engine", encoder=encoder)
+    for user in ("u3", None):
+        a, b = engine.search("whole milk", user=user, k=3), again.search("whole milk", user=user, k=3)
+        assert a.items == b.items
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-6)
+    assert again.describe(again.understand("cokies")) == engine.describe(engine.understand("cokies"))
+
+
+def test_untrained_engine_uses_the_fused_order(catalog: Catalog, encoder: Any) -> None:
+    eng = SearchEngine.build(catalog, index_config=IndexConfig(fields=FIELDS), encoder=encoder)
+    res = eng.search("cookies", k=3)
+    assert res.method == "hybrid" and set(res.items) <= {"C1", "C2", "C3"}
+    with pytest.raises(NotFittedError):
+        eng.search("cookies", method="ltr")

@@ -1,0 +1,71 @@
+"""Normalisation: case, punctuation, plurals, units; the same tokens for query and catalogue."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from discoverly.search.normalize import TextNormalizer, format_number, singular
+
+NORM = TextNormalizer()
+
+
+@pytest.mark.parametrize(("text", "tokens"), [
+    ("Whole Milk, 1 Gallon", ["whole", "milk", "1gal"]),
+    ("WHOLE MILK 1 GAL", ["whole", "milk", "1gal"]),
+    ("whole milk 1gal.", ["whole", "milk", "1gal"]),
+    ("half gallon milk", ["0.5gal", "milk"]),
+    ("a gallon of milk", ["1gal", "milk"]),
+    ("gallon of milk", ["gal", "milk"]),
+    ("Strawberries 16 ounces", ["strawberry", "16oz"]),
+    ("12 fl oz", ["12floz"]),
+    ("10 1/2 OZ", ["10.5oz"]),
+    (".42 OZ", ["0.42oz"]),
+    ("1.0 L", ["1l"]),
+    ("6-pack beer", ["6pk", "beer"]),
+    ("Tomatoes 1.5 lbs.", ["tomato", "1.5lb"]),
+    ("COOKIES: REGULAR", ["cookie", "regular"]),
+    ("ICE CREAM/MILK/SHERBTS", ["ice", "cream", "milk", "sherbt"]),
+    ("Café crème", ["cafe", "creme"]),
+    ("Ben & Jerry's", ["ben", "jerry"]),
+    ("", []),
+    (None, []),
+])
+def test_tokens(text: str | None, tokens: list[str]) -> None:
+    assert NORM.tokens(text) == tokens
+
+
+@pytest.mark.parametrize(("plural", "single"), [
+    ("berries", "berry"), ("tomatoes", "tomato"), ("boxes", "box"), ("apples", "apple"), ("glass", "glass"),
+    ("chips", "chip"), ("cookies", "cookie"), ("olives", "olive"), ("leaves", "leaf"), ("cheeses", "cheese"),
+    ("peaches", "peach"), ("asparagus", "asparagus"), ("hummus", "hummus"), ("shoes", "shoe"), ("bus", "bus"),
+])
+def test_singular(plural: str, single: str) -> None:
+    assert singular(plural) == single
+
+
+@pytest.mark.parametrize(("text", "number"), [("10 1/2", "10.5"), ("1.0", "1"), (".5", "0.5"), ("007", "7"),
+                                              ("1/4", "0.25"), ("12", "12")])
+def test_format_number(text: str, number: str) -> None:
+    assert format_number(text) == number
+
+
+def test_unit_spellings_agree_between_query_and_catalogue() -> None:
+    assert NORM.tokens("52 FL OZ") == NORM.tokens("52 fluid ounces")
+    assert NORM.tokens("2 LB") == NORM.tokens("2 pounds") == NORM.tokens("2lbs")
+    assert NORM.tokens("12 CT") == NORM.tokens("12 count")
+
+
+def test_synonyms_and_stopwords_are_configurable() -> None:
+    norm = TextNormalizer(synonyms={"frzn": "frozen"}, stopwords=frozenset({"the"}))
+    assert norm.tokens("FRZN pizza and the fries") == ["frozen", "pizza", "and", "fry"]
+    assert TextNormalizer.from_dict(norm.to_dict()).tokens("FRZN pizza") == ["frozen", "pizza"]
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz ABC0123456789.,/&-'", max_size=40))
+def test_tokens_are_clean_and_idempotent(text: str) -> None:
+    toks = NORM.tokens(text)
+    assert all(t and t == t.lower() and " " not in t for t in toks)
+    assert not set(toks) & NORM.stopwords
+    assert NORM.tokens(" ".join(toks)) == toks
