@@ -82,13 +82,13 @@ class Autoencoder(BaseRecommender):
 
     name = "autoencoder"
 
-    def __init__(self, mode: Literal["time-aware", "reconstruct"] = "time-aware", *, hidden: int = 300,
-                 max_items: int | None = 5000, encoding: str = "recency", half_life_days: float = 60.0,
+    def __init__(self, mode: Literal["time-aware", "reconstruct"] = "time-aware", *, hidden: int = 200,
+                 max_items: int | None = 3000, encoding: str = "recency", half_life_days: float = 60.0,
                  dropout: float = 0.5, window_days: float = 14.0, stride_days: float = 7.0,
                  min_history_days: float = 7.0, max_cutoffs: int | None = 60, target: Literal["new", "any"] = "new",
                  trend: bool = True, epochs: int = 20, patience: int = 3, lr: float = 1e-3,
-                 weight_decay: float = 0.0, train_batch_size: int = 256, refit: bool = True,
-                 rng: int | np.random.Generator | None = 0, n_threads: int = 2, progress: bool = False) -> None:
+                 weight_decay: float = 0.0, train_batch_size: int = 512, refit: bool = True,
+                 rng: int | np.random.Generator | None = 0, n_threads: int = 1, progress: bool = False) -> None:
         super().__init__()
         if mode not in ("time-aware", "reconstruct"):
             raise ConfigError(f"mode must be 'time-aware' or 'reconstruct', got {mode!r}")

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from discoverly.dependencies import require
-from discoverly.recommend.autoencoder_examples import ExampleSet
+from discoverly.recommend.autoencoder_examples import TREND_FEATURES, ExampleSet
 
 __all__ = ["TrainSettings", "TrainResult", "train_autoencoder", "hit_rate_at"]
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class TrainSettings:
     """Hyperparameters of one training run."""
 
-    hidden: int = 300
+    hidden: int = 200
     dropout: float = 0.5
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -66,7 +66,8 @@ class TrainResult:
         if "trend_w1" not in w:
             return np.zeros(len(feats), dtype=np.float32)
         hid = np.maximum(feats @ w["trend_w1"].T + w["trend_b1"], 0.0)
-        return (hid @ w["trend_w2"].T + w["trend_b2"]).ravel().astype(np.float32)
+        out = hid @ w["trend_w2"].T + w["trend_b2"] + feats @ w["trend_lin_w"].T + w["trend_lin_b"]
+        return out.ravel().astype(np.float32)
 
 
 @contextmanager
@@ -89,13 +90,17 @@ def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any
             self.encoder = nn.EmbeddingBag(n_items, s.hidden, mode="sum")
             self.b_h = nn.Parameter(torch.zeros(s.hidden))
             self.decoder = nn.Linear(s.hidden, n_items)
-            self.trend = (nn.Sequential(nn.Linear(n_feat, s.trend_hidden), nn.ReLU(), nn.Linear(s.trend_hidden, 1))
-                          if s.trend else None)
+            self.trend: Any = (nn.Sequential(nn.Linear(n_feat, s.trend_hidden), nn.ReLU(),
+                                             nn.Linear(s.trend_hidden, 1)) if s.trend else None)
+            self.trend_linear: Any = nn.Linear(n_feat, 1) if s.trend else None
 
         def forward(self, idx: Any, offsets: Any, weights: Any, trend_off: Any | None) -> Any:
             h = torch.tanh(self.encoder(idx, offsets, per_sample_weights=weights) + self.b_h)
             logits = self.decoder(h)
             return logits if trend_off is None else logits + trend_off
+
+        def trend_offset(self, feats: Any) -> Any:
+            return (self.trend(feats) + self.trend_linear(feats)).squeeze(-1)
 
     net = Net()
     with torch.no_grad():
@@ -109,6 +114,10 @@ def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any
             net.trend[0].bias.zero_()
             net.trend[2].weight.zero_()
             net.trend[2].bias.zero_()
+            # start from "what sold in the last 14 days sells next": log1p(buyers_14d) as the offset
+            net.trend_linear.weight.zero_()
+            net.trend_linear.weight[0, TREND_FEATURES.index("buyers_14d")] = 1.0
+            net.trend_linear.bias.zero_()
     return net
 
 
@@ -128,7 +137,7 @@ def _trend_offsets(torch: Any, net: Any, trend: Any, cut_ids: np.ndarray) -> Any
     if net.trend is None:
         return None
     uniq, inv = np.unique(cut_ids, return_inverse=True)
-    off = net.trend(trend[torch.from_numpy(uniq.astype(np.int64))]).squeeze(-1)
+    off = net.trend_offset(trend[torch.from_numpy(uniq.astype(np.int64))])
     return off[torch.from_numpy(inv.astype(np.int64))]
 
 
@@ -191,9 +200,12 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
                     rows = np.sort(order[a:a + s.batch_size])
                     x = train.inputs[rows]
                     idx, offsets, w = _batch_inputs(torch, x, s.dropout, gen)
-                    t = torch.from_numpy(train.targets[rows].toarray())
+                    t = train.targets[rows]
+                    t_rows = torch.from_numpy(np.repeat(np.arange(len(rows)), np.diff(t.indptr)))
+                    t_cols = torch.from_numpy(t.indices.astype(np.int64))
                     logits = net(idx, offsets, w, _trend_offsets(torch, net, trend_train, train.cutoff_id[rows]))
-                    loss = -(torch.log_softmax(logits, dim=1) * t).sum(dim=1).mean()
+                    logp = torch.log_softmax(logits, dim=1)[t_rows, t_cols]
+                    loss = -(logp * torch.from_numpy(t.data.astype(np.float32))).sum() / len(rows)
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -237,5 +249,7 @@ def _numpy_weights(net: Any) -> dict[str, np.ndarray]:
         w |= {"trend_w1": net.trend[0].weight.detach().numpy().copy(),
               "trend_b1": net.trend[0].bias.detach().numpy().copy(),
               "trend_w2": net.trend[2].weight.detach().numpy().copy(),
-              "trend_b2": net.trend[2].bias.detach().numpy().copy()}
+              "trend_b2": net.trend[2].bias.detach().numpy().copy(),
+              "trend_lin_w": net.trend_linear.weight.detach().numpy().copy(),
+              "trend_lin_b": net.trend_linear.bias.detach().numpy().copy()}
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in w.items()}

@@ -1,0 +1,126 @@
+"""Hyperparameters of the autoencoder, EASE and ALS, chosen on VALIDATION cutoffs only (issue 3).
+
+For each data set, each candidate setting is fitted on the events before each validation cutoff
+of ``seed_protocol.PLAN`` and scored with the evaluation protocol (new-items variant, 14-day
+window); candidates are ranked by HitRate@6 pooled over the validation cutoffs (95% intervals
+clustered by user). The test cutoffs are never touched here.
+
+The search is small and documented: for EASE a sweep of the L2 penalty; for ALS a small grid of
+factors, regularisation and alpha; for the autoencoder one setting varied at a time around the
+library defaults (a coordinate step), because one autoencoder fit costs minutes here.
+
+Run (from the repository root; results are cached per candidate in the JSON file, so an
+interrupted run resumes)::
+
+    DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \\
+        nice python benchmarks/tune_recommenders.py [--datasets movielens-100k,...] [--models ease,als,autoencoder]
+
+Writes ``benchmarks/results/tune_recommenders.json`` and prints the ranking per data set and model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from discoverly import __version__
+from discoverly.data.datasets import load_dataset
+from discoverly.evaluate import evaluate
+from discoverly.recommend.registry import create
+from seed_protocol import PLAN, WINDOW_DAYS
+
+OUT = Path(__file__).parent / "results" / "tune_recommenders.json"
+
+#: candidates per model: overrides of the registry defaults ({} = the defaults)
+GRIDS: dict[str, list[dict[str, Any]]] = {
+    "ease": [{"l2": v} for v in (50.0, 200.0, 500.0, 1500.0, 5000.0)],
+    "als": [{"factors": f, "regularization": r, "alpha": a}
+            for f in (32, 128) for r in (0.05, 1.0) for a in (2.0, 10.0, 40.0)],
+    "autoencoder": [{}, {"trend": False}, {"refit": False}, {"encoding": "binary"}, {"hidden": 400},
+                    {"dropout": 0.2}, {"lr": 3e-3}, {"stride_days": 3.0}, {"max_items": 6000}],
+}
+#: settings every candidate of a data set starts from (fit-time budget: Complete Journey's weekly
+#: cutoffs give ~58,000 examples, so its autoencoder slides the cutoff by 14 days instead of 7)
+BASE: dict[str, dict[str, dict[str, Any]]] = {
+    "complete-journey": {"autoencoder": {"stride_days": 14.0}},
+}
+
+
+def key(dataset: str, model: str, overrides: dict[str, Any]) -> str:
+    return f"{dataset}|{model}|{json.dumps(overrides, sort_keys=True)}"
+
+
+def run_candidate(dataset: str, model: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    data = load_dataset(dataset).interactions
+    cutoffs = PLAN[dataset]["validation"]
+    m = create(model, **overrides)
+    t0 = time.perf_counter()
+    ev = evaluate(data, {model: m}, cutoffs, window_days=WINDOW_DAYS, variants="new-items", k=(6, 20),
+                  n_boot=1000, dataset=dataset)
+    pooled = ev.pooled(model) if len(cutoffs) > 1 else ev.cell(model).metrics
+    return {
+        "dataset": dataset, "model": model, "overrides": overrides, "cutoffs": cutoffs,
+        "HitRate@6": pooled["HitRate@6"].to_dict(), "Recall@20": pooled["Recall@20"].to_dict(),
+        "NDCG@20": pooled["NDCG@20"].to_dict(),
+        "per_cutoff": {c: ev.metric(model, "HitRate@6", c).value for c in cutoffs},
+        "fit_seconds": [ev.fit_seconds[(model, c)] for c in cutoffs],
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default=",".join(PLAN))
+    parser.add_argument("--models", default=",".join(GRIDS))
+    parser.add_argument("--limit", type=int, default=None, help="only the first N candidates of each grid")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    store: dict[str, Any] = json.loads(OUT.read_text()) if OUT.exists() else {}
+    results: dict[str, Any] = store.setdefault("results", {})
+    store["machine"] = {"platform": platform.platform(), "python": platform.python_version(),
+                        "discoverly": __version__}
+    store["plan"] = {d: PLAN[d]["validation"] for d in PLAN}
+    for dataset in args.datasets.split(","):
+        for model in args.models.split(","):
+            for candidate in GRIDS[model][: args.limit]:
+                overrides = {**BASE.get(dataset, {}).get(model, {}), **candidate}
+                k = key(dataset, model, overrides)
+                if k in results:
+                    continue
+                print(f"{dt.datetime.now():%H:%M:%S} {dataset} {model} {overrides} ...", flush=True)
+                results[k] = run_candidate(dataset, model, overrides)
+                store["updated"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+                OUT.write_text(json.dumps(store, indent=1))
+                r = results[k]
+                print(f"    HitRate@6 {r['HitRate@6']['value']:.4f} {r['HitRate@6']['ci']}  "
+                      f"fit {sum(r['fit_seconds']):.0f}s", flush=True)
+    print_summary(results)
+
+
+def print_summary(results: dict[str, Any]) -> None:
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in results.values():
+        rows.setdefault((r["dataset"], r["model"]), []).append(r)
+    for (dataset, model), rs in sorted(rows.items()):
+        rs.sort(key=lambda r: -r["HitRate@6"]["value"])
+        print(f"\n### {dataset} — {model} (validation cutoffs {', '.join(rs[0]['cutoffs'])})\n")
+        print("| overrides | HitRate@6 [95% CI] | Recall@20 | NDCG@20 | fit s |")
+        print("|---|---|---|---|---|")
+        for r in rs:
+            h = r["HitRate@6"]
+            print(f"| `{json.dumps(r['overrides'])}` | {h['value']:.4f} [{h['ci'][0]:.4f}, {h['ci'][1]:.4f}] | "
+                  f"{r['Recall@20']['value']:.4f} | {r['NDCG@20']['value']:.4f} | {sum(r['fit_seconds']):.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The ALS peer: the fold-in equals implicit's recalculate_user, determinism, save/load, cold items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from discoverly.data import Interactions
+from discoverly.errors import ConfigError
+from discoverly.recommend import BaseRecommender, History
+from discoverly.recommend.peers import ImplicitALS, fold_in
+
+from .conftest import shop_log
+
+implicit_als = pytest.importorskip("implicit.cpu.als")
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+@pytest.fixture(scope="module")
+def log() -> Interactions:
+    return shop_log(rng=6)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 7.5])
+def test_fold_in_equals_implicits_recalculate_user(log: Interactions, alpha: float) -> None:
+    values = sp.csr_matrix(log.matrix("days"), dtype=np.float32)
+    with threadpoolctl.threadpool_limits(1, "blas"):
+        model = implicit_als.AlternatingLeastSquares(factors=8, regularization=0.3, alpha=alpha, iterations=3,
+                                                     random_state=0, num_threads=1)
+        model.fit(values, show_progress=False)
+        users = np.arange(10)
+        expected = model.recalculate_user(users, values[users])
+    got = fold_in(values[users] * alpha, model.item_factors, 0.3)
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4)
+
+
+def test_fold_in_of_an_empty_row_is_zero() -> None:
+    y = np.random.default_rng(0).random((5, 3)).astype(np.float32)
+    rows = sp.csr_matrix(np.array([[0, 0, 0, 0, 0], [0, 2.0, 0, 0, 1.0]], dtype=np.float32))
+    out = fold_in(rows, y, 0.1)
+    assert out.shape == (2, 3) and (out[0] == 0).all() and (out[1] != 0).any()
+
+
+def test_same_seed_same_model_and_cold_items_get_no_score(log: Interactions) -> None:
+    # item n_items-2 never bought: add an empty column by widening the catalogue
+    wider = Interactions.from_indices(log.user_index, log.item_index, log.timestamp.copy(), n_users=log.n_users,
+                                      n_items=log.n_items + 1)
+    a = ImplicitALS(factors=8, iterations=3, rng=3).fit(wider)
+    b = ImplicitALS(factors=8, iterations=3, rng=3).fit(wider)
+    hist = History.of(wider, np.arange(12))
+    sa, sb = a._score(hist), b._score(hist)
+    np.testing.assert_array_equal(sa, sb)
+    assert sa.shape == (12, wider.n_items) and np.isneginf(sa[:, -1]).all() and np.isfinite(sa[:, :-1]).all()
+
+
+def test_log_days_confidence_and_save_load(log: Interactions, tmp_path: Path) -> None:
+    model = ImplicitALS(factors=8, iterations=3, confidence="log-days").fit(log)
+    back = BaseRecommender.load(model.save(tmp_path / "als"))
+    assert isinstance(back, ImplicitALS) and back.config() == model.config()
+    hist = History.of(log, np.arange(log.n_users))
+    np.testing.assert_array_equal(back._score(hist), model._score(hist))
+    binary = ImplicitALS(factors=8, iterations=3).fit(log)
+    assert not np.allclose(binary._score(hist), model._score(hist))
+
+
+@pytest.mark.parametrize("bad", [{"factors": 0}, {"alpha": 0}, {"regularization": -1}, {"confidence": "counts"},
+                                 {"rng": "x"}])
+def test_bad_settings(bad: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        ImplicitALS(**bad)  # type: ignore[arg-type]

@@ -1,0 +1,92 @@
+"""EASE: the closed form on a tiny matrix, the frequent-item restriction, save/load, bad input."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from discoverly.data import Interactions
+from discoverly.errors import ConfigError
+from discoverly.recommend import BaseRecommender, History
+from discoverly.recommend.ease import EASE, ease_weights
+
+from .conftest import shop_log
+
+DAY = 86_400
+T0 = 1_600_000_000
+
+
+def tiny() -> Interactions:
+    # 5 users x 4 items; item 3 is bought by nobody
+    pairs = [(0, 0), (0, 1), (1, 0), (1, 2), (2, 1), (2, 2), (3, 0), (3, 1), (3, 2), (4, 0)]
+    users, items = zip(*pairs, strict=True)
+    times = T0 + np.arange(len(pairs)) * DAY
+    return Interactions.from_indices(list(users), list(items), times, n_users=5, n_items=4)
+
+
+def test_equals_the_closed_form_computed_here() -> None:
+    log = tiny()
+    lam = 2.0
+    x = np.zeros((5, 3))
+    for u, i in zip(log.user_index, log.item_index, strict=True):
+        x[u, i] = 1.0
+    p = np.linalg.inv(x.T @ x + lam * np.eye(3))
+    b = np.eye(3) - p / np.diag(p)  # B = I - P diag(1/diag(P))
+    np.testing.assert_allclose(np.diag(b), 0.0, atol=1e-12)
+    model = EASE(l2=lam).fit(log)
+    assert model.cols_ is not None and model.cols_.tolist() == [0, 1, 2]  # item 3 has no events
+    np.testing.assert_allclose(model.B_, b, rtol=1e-5, atol=1e-6)
+    scores = model._score(History.of(log, np.arange(5)))
+    np.testing.assert_allclose(scores[:, :3], x @ b, rtol=1e-5, atol=1e-6)
+    assert np.isneginf(scores[:, 3]).all()
+    # user 4 bought item 0 only: its scores are row 0 of B
+    idx, _ = model.recommend_indices(History.of(log, np.array([4])), k=3)
+    expected = [1 + int(j) for j in np.argsort(-b[0, 1:], kind="stable")]
+    assert idx[0, :2].tolist() == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 12), st.floats(0.1, 100.0), st.integers(0, 10_000))
+def test_ease_weights_match_the_inverse_for_random_grams(n: int, lam: float, seed: int) -> None:
+    x = (np.random.default_rng(seed).random((30, n)) < 0.3).astype(float)
+    g = x.T @ x
+    p = np.linalg.inv(g + lam * np.eye(n))
+    expected = -p / np.diag(p)[None, :]
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(ease_weights(g, lam), expected, rtol=1e-7, atol=1e-10)
+
+
+def test_large_catalogues_are_restricted_to_frequent_items_and_say_so(caplog: pytest.LogCaptureFixture) -> None:
+    log = shop_log(rng=4)
+    counts = log.item_counts()
+    with caplog.at_level(logging.WARNING, logger="discoverly.recommend.ease"):
+        model = EASE(max_items=10).fit(log)
+    assert model.restricted_ and "restricted to the 10 most frequent" in caplog.text
+    assert model.cols_ is not None and len(model.cols_) == 10
+    assert counts[model.cols_].min() >= np.sort(counts)[::-1][9]
+    scores = model._score(History.of(log, np.arange(4)))
+    outside = np.setdiff1d(np.arange(log.n_items), model.cols_)
+    assert np.isneginf(scores[:, outside]).all()
+    full = EASE().fit(log)
+    assert not full.restricted_
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    log = shop_log(rng=5)
+    model = EASE(l2=50.0, max_items=20).fit(log)
+    back = BaseRecommender.load(model.save(tmp_path / "ease"))
+    assert isinstance(back, EASE) and back.restricted_ and back.config() == model.config()
+    hist = History.of(log, np.arange(log.n_users))
+    np.testing.assert_array_equal(back._score(hist), model._score(hist))
+
+
+def test_bad_settings() -> None:
+    with pytest.raises(ConfigError, match="l2 must be positive"):
+        EASE(l2=0)
+    with pytest.raises(ConfigError):
+        EASE(max_items=0)
