@@ -91,15 +91,18 @@ class SQLiteStore(EventStore):
     def _con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(self.path, isolation_level=None, timeout=self._timeout / 1000,
-                                  check_same_thread=False)
-            con.execute(f"PRAGMA busy_timeout = {int(self._timeout)}")
-            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            try:
+                con = sqlite3.connect(self.path, isolation_level=None, timeout=self._timeout / 1000,
+                                      check_same_thread=False)
+                con.execute(f"PRAGMA busy_timeout = {int(self._timeout)}")
+                mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                con.execute("PRAGMA synchronous = FULL")
+                con.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.Error as exc:
+                raise StoreUnavailableError(f"cannot open the SQLite event store {str(self.path)!r}: {exc}") from exc
             if str(mode).lower() != "wal":
                 raise StoreUnavailableError(f"{str(self.path)!r} cannot use WAL mode (got {mode!r}); "
                                             "put the event store on a local file system")
-            con.execute("PRAGMA synchronous = FULL")
-            con.execute("PRAGMA foreign_keys = ON")
             self._local.con = con
             with self._lock:
                 self._all.append(con)
@@ -115,11 +118,13 @@ class SQLiteStore(EventStore):
             raise StoreUnavailableError(f"the SQLite event store is busy or unavailable: {exc}") from exc
         try:
             yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        else:
             con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(con)
+            raise StoreUnavailableError(f"the SQLite event store failed to write (nothing was stored): {exc}") from exc
+        except BaseException:
+            _rollback(con)
+            raise
 
     # -- events -------------------------------------------------------------------------------
     def add(self, events: Sequence[Event], *, received: int) -> IngestResult:
@@ -234,6 +239,11 @@ class SQLiteStore(EventStore):
                     log.debug("connection already closed")
             self._all.clear()
         self._local = threading.local()
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    if con.in_transaction:
+        con.execute("ROLLBACK")
 
 
 def outcomes_frame(rows: Sequence[Sequence[object]]) -> pl.DataFrame:

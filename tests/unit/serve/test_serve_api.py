@@ -1,0 +1,231 @@
+"""The HTTP API in process (TestClient): answers, fallbacks, events, errors, admin, limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ADMIN, DAY, T0, Clock, event
+
+Client = Callable[..., Any]
+
+
+def test_health_and_openapi(make_client: Client) -> None:
+    c = make_client()
+    h = c.get("/health").json()
+    assert h["status"] == "ok" and h["version"] == "v0001" and h["store"] == "sqlite"
+    schema = c.get("/openapi.json").json()
+    for path in ("/items/{item}/related", "/users/{user}/recommendations", "/events", "/admin/reload",
+                 "/health", "/metrics"):
+        assert path in schema["paths"], path
+
+
+def test_recommendations_carry_titles_version_and_scores(make_client: Client) -> None:
+    c = make_client()
+    r = c.get("/users/u1/recommendations", params={"k": 5})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["version"] == "v0001" and body["fallback"] is False and body["experiment"] is None
+    assert [i["rank"] for i in body["items"]] == [1, 2, 3, 4, 5]
+    assert all(i["title"] == f"Product {i['item'][1:]}" for i in body["items"])
+    ids = [i["item"] for i in body["items"]]
+    assert len(set(ids)) == 5
+
+
+def test_unknown_user_gets_labelled_bestsellers(make_client: Client) -> None:
+    c = make_client()
+    body = c.get("/users/nobody-knows-me/recommendations", params={"k": 4}).json()
+    assert body["fallback"] is True and len(body["items"]) == 4
+
+
+def test_seen_items_are_excluded_by_default(make_client: Client, log: Any) -> None:
+    c = make_client()
+    seen = set(log.items.ids_of(log.item_index[log.user_index == log.users.index("u1")]).tolist())
+    ids = [i["item"] for i in c.get("/users/u1/recommendations", params={"k": 10}).json()["items"]]
+    assert not seen & set(ids)
+    ids_all = [i["item"] for i in c.get("/users/u1/recommendations",
+                                        params={"k": 10, "exclude_seen": "false"}).json()["items"]]
+    assert seen & set(ids_all)
+
+
+def test_new_events_change_recommendations_at_once(make_client: Client, clock: Clock) -> None:
+    c = make_client()
+    before = [i["item"] for i in c.get("/users/brand-new/recommendations", params={"k": 3}).json()["items"]]
+    top = before[0]
+    r = c.post("/events", json=event("brand-new", top, t=int(clock.now) - 10))
+    assert r.status_code == 200 and r.json() == {"accepted": 1, "duplicates": 0}
+    after = c.get("/users/brand-new/recommendations", params={"k": 3}).json()
+    assert after["fresh_events"] == 1 and after["fallback"] is False
+    assert top not in [i["item"] for i in after["items"]]  # bought now, so excluded
+
+
+def test_related_unknown_item_is_404_and_known_item_answers(make_client: Client) -> None:
+    c = make_client()
+    r = c.get("/items/no-such-item/related")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "no-such-item" in r.json()["detail"]
+    body = c.get("/items/i3/related", params={"k": 5}).json()
+    assert body["title"] == "Product 3" and len(body["items"]) == 5
+    assert "i3" not in [i["item"] for i in body["items"]]
+    # a bestseller model has no related lists: the answer is labelled as the fallback
+    assert body["fallback"] is True and {i["source"] for i in body["items"]} == {"bestsellers"}
+
+
+@pytest.mark.parametrize("params", [{"k": 0}, {"k": -1}, {"k": "abc"}, {"k": 100_000}, {"k": 101}])
+def test_bad_k_is_422(make_client: Client, params: dict[str, Any]) -> None:
+    r = make_client().get("/users/u1/recommendations", params=params)
+    assert r.status_code == 422, r.text
+    assert r.json()["status"] == 422 and r.json()["detail"]
+
+
+def test_batch_is_atomic_and_idempotent(make_client: Client) -> None:
+    c = make_client()
+    batch = {"events": [event(key=f"b{i}", item=f"i{i}") for i in range(5)]}
+    assert c.post("/events", json=batch).json() == {"accepted": 5, "duplicates": 0}
+    assert c.post("/events", json=batch).json() == {"accepted": 0, "duplicates": 5}
+    bad = {"events": [event(key="b9"), event(key="b0", item="i29")]}  # b0 conflicts
+    r = c.post("/events", json=bad)
+    assert r.status_code == 409
+    state = c.app.state.service
+    assert state.store.count() == 5  # b9 was not stored either
+
+
+def test_idempotency_header_keys_each_event(make_client: Client) -> None:
+    c = make_client()
+    e = event()
+    del e["idempotency_key"]
+    assert c.post("/events", json=e).status_code == 422  # no key at all
+    batch = {"events": [dict(e), dict(e, item="i4")]}
+    assert c.post("/events", json=batch, headers={"Idempotency-Key": "req-1"}).json()["accepted"] == 2
+    assert c.post("/events", json=batch, headers={"Idempotency-Key": "req-1"}).json()["duplicates"] == 2
+
+
+@pytest.mark.parametrize("body,status,fragment", [
+    (b"{not json", 422, ""),
+    (b"[]", 422, ""),
+    (json.dumps(event(type="teleport")).encode(), 422, "type"),
+    (json.dumps(event(t=-5)).encode(), 422, "timestamp"),
+    (json.dumps(event(t="yesterday")).encode(), 422, "timestamp"),
+    (json.dumps(event(t="1900-01-01T00:00:00")).encode(), 422, "1970"),
+    (json.dumps(event(quantity=0)).encode(), 422, "quantity"),
+    (json.dumps(event(user="")).encode(), 422, "user"),
+    (json.dumps(event(extra_field=1)).encode(), 422, "extra"),
+    (json.dumps(event(type="rating")).encode(), 422, "rating"),
+    (json.dumps({"events": []}).encode(), 422, "events"),
+])
+def test_bad_events_get_422_and_nothing_is_stored(make_client: Client, body: bytes, status: int,
+                                                  fragment: str) -> None:
+    c = make_client()
+    r = c.post("/events", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+    assert fragment.lower() in r.text.lower()
+    assert c.app.state.service.store.count() == 0
+
+
+def test_far_future_timestamp_is_refused(make_client: Client, clock: Clock) -> None:
+    c = make_client()
+    ok = event(t=int(clock.now) + 3600)
+    future = event(t=int(clock.now) + 10 * DAY)
+    millis = event(t=int(clock.now) * 1000 // 1000 * 1000 % 2**37)
+    r = c.post("/events", json={"events": [ok, future]})
+    assert r.status_code == 422 and "event 1" in r.json()["detail"] and "future" in r.json()["detail"]
+    assert c.post("/events", json=millis).status_code == 422
+    assert c.app.state.service.store.count() == 0
+
+
+def test_oversized_batch_and_body(make_client: Client) -> None:
+    c = make_client(max_batch=10, max_body_bytes=20_000)
+    r = c.post("/events", json={"events": [event() for _ in range(11)]})
+    assert r.status_code == 422 and "at most 10" in r.json()["detail"]
+    big = json.dumps({"events": [event(item="x" * 200) for _ in range(200)]})
+    r = c.post("/events", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    # a chunked body without Content-Length is counted as it streams
+    r = c.post("/events", content=iter([big[:10_000].encode(), big[10_000:].encode()]),
+               headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert c.app.state.service.store.count() == 0
+
+
+def test_admin_needs_the_token(make_client: Client) -> None:
+    c = make_client()
+    assert c.post("/admin/reload").status_code == 401
+    assert c.post("/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert c.post("/admin/events", json={"events": [event()]}).status_code == 401
+    r = c.post("/admin/reload", headers=ADMIN)
+    assert r.status_code == 200 and r.json()["version"] == "v0001"
+    assert c.post("/admin/events", json={"events": [event() for _ in range(50)]}, headers=ADMIN).json()[
+        "accepted"] == 50
+    disabled = make_client(admin_token=None)
+    assert disabled.post("/admin/reload", headers=ADMIN).status_code == 403
+
+
+def test_reload_switches_version_and_unknown_version_keeps_serving(make_client: Client,
+                                                                   artifacts: Path) -> None:
+    c = make_client()
+    r = c.post("/admin/reload", json={"version": "v0002"}, headers=ADMIN)
+    assert r.json() == {"previous": "v0001", "version": "v0002", "loaded": ["v0002"]}
+    assert (artifacts / "CURRENT").read_text().strip() == "v0002"
+    assert c.get("/users/u1/recommendations").json()["version"] == "v0002"
+    r = c.post("/admin/reload", json={"version": "v9999"}, headers=ADMIN)
+    assert r.status_code == 503 and "v9999" in r.json()["detail"]
+    assert c.get("/users/u1/recommendations").json()["version"] == "v0002"
+    r = c.post("/admin/reload", json={"version": "../../etc"}, headers=ADMIN)
+    assert r.status_code == 422
+
+
+def test_no_cors_unless_configured(make_client: Client) -> None:
+    origin = {"Origin": "https://shop.example"}
+    r = make_client().get("/health", headers=origin)
+    assert "access-control-allow-origin" not in r.headers
+    r = make_client(cors_origins=["https://shop.example"]).get("/health", headers=origin)
+    assert r.headers["access-control-allow-origin"] == "https://shop.example"
+
+
+def test_metrics_count_requests_by_route_and_show_the_version(make_client: Client) -> None:
+    c = make_client()
+    for u in ("u1", "u2", "u3"):
+        c.get(f"/users/{u}/recommendations")
+    c.get("/items/nope/related")
+    c.post("/events", json=event())
+    text = c.get("/metrics").text
+    assert 'route="/users/{user}/recommendations",status="200"} 3' in text
+    assert 'route="/items/{item}/related",status="404"} 1' in text
+    assert 'discoverly_model_info{' in text and 'version="v0001"} 1' in text
+    assert "discoverly_events_ingested_total" in text
+    assert "discoverly_http_request_duration_seconds_bucket" in text
+
+
+def test_unknown_route_and_method_are_problems(make_client: Client) -> None:
+    c = make_client()
+    r = c.get("/nope")
+    assert r.status_code == 404 and r.json()["status"] == 404
+    assert c.delete("/events").status_code == 405
+
+
+def test_store_down_is_503_not_500(make_client: Client) -> None:
+    c = make_client()
+    state = c.app.state.service
+    state.store.close()
+    state.store.path = Path("/proc/definitely/not/here.db")  # reconnects fail
+    r = c.post("/events", json=event())
+    assert r.status_code == 503, r.text
+    assert c.get("/health").status_code == 503
+
+
+def test_clock_is_used_for_exposures(make_client: Client, clock: Clock) -> None:
+    from discoverly.serve.config import ExperimentConfig
+
+    exp = ExperimentConfig(name="e1", arms=[{"name": "A", "version": "v0001", "share": 0.5},
+                                            {"name": "B", "version": "v0002", "share": 0.5}])
+    c = make_client(experiments=[exp])
+    body = c.get("/users/u7/recommendations").json()
+    assert body["experiment"]["name"] == "e1" and body["version"] in ("v0001", "v0002")
+    x = c.app.state.service.store.exposures("e1")
+    assert x["timestamp"].to_list() == [int(clock.now)] and x["user"].to_list() == ["u7"]
+    assert x["items"].to_list()[0] == [i["item"] for i in body["items"]]
+    assert T0 < clock.now
