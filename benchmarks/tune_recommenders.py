@@ -42,9 +42,9 @@ OUT = Path(__file__).parent / "results" / "tune_recommenders.json"
 
 #: candidates per model: overrides of the registry defaults ({} = the defaults)
 GRIDS: dict[str, list[dict[str, Any]]] = {
-    "ease": [{"l2": v} for v in (50.0, 200.0, 500.0, 1500.0, 5000.0)],
+    "ease": [{"l2": v} for v in (50.0, 200.0, 500.0, 1500.0, 5000.0, 10.0, 20.0)],
     "als": [{"factors": f, "regularization": r, "alpha": a}
-            for f in (32, 128) for r in (0.05, 1.0) for a in (2.0, 10.0, 40.0)],
+            for f in (32, 128) for r in (0.05, 1.0) for a in (2.0, 10.0, 40.0, 1.0)],
     "autoencoder": [{}, {"trend": False}, {"refit": False}, {"encoding": "binary"}, {"hidden": 400},
                     {"dropout": 0.2}, {"lr": 3e-3}, {"stride_days": 3.0}, {"max_items": 6000}],
 }

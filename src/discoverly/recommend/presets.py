@@ -1,0 +1,36 @@
+"""Per-data-set settings of the autoencoder, EASE and ALS, chosen on validation cutoffs only.
+
+The values come from ``benchmarks/tune_recommenders.py`` (a small documented search, scored on
+cutoffs whose two-week windows close before the first test cutoff of ``benchmarks/seed_protocol.py``);
+the benchmark ``benchmarks/bench_seed_experiment.py`` and the docs use them. Models not listed
+use the registry defaults.
+
+>>> from discoverly.recommend.presets import preset
+>>> preset("complete-journey", "autoencoder")["stride_days"]
+14.0
+>>> preset("my-shop", "ease")
+{}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PRESETS", "preset"]
+
+#: data set -> model name -> constructor overrides
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "movielens-100k": {},
+    "online-retail-2011": {},
+    "complete-journey": {
+        # fit-time budget: weekly cutoffs give ~58,000 examples on Complete Journey
+        "autoencoder": {"stride_days": 14.0},
+    },
+}
+
+
+def preset(dataset: str | None, model: str) -> dict[str, Any]:
+    """The tuned overrides of ``model`` for ``dataset`` (empty when there are none)."""
+    if dataset is None:
+        return {}
+    return dict(PRESETS.get(dataset, {}).get(model, {}))
