@@ -100,6 +100,7 @@ class HtmlReport:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(self.render())
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a report is meant to be shared
         os.replace(tmp, target)
         return target
 
