@@ -1,0 +1,90 @@
+"""A/B analysis: Welch intervals and p-values, SRM, planning formulas, and the experiment join."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats as sps
+
+from discoverly.errors import ConfigError, DataError
+from discoverly.evaluate.abtest import (
+    analyze_ab,
+    analyze_experiment,
+    minimum_detectable_effect,
+    sample_ratio_check,
+    sample_size,
+    welch_test,
+)
+
+
+def test_welch_matches_scipy_and_ci_agrees_with_p() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(0, 1, 300), rng.normal(0.2, 1.5, 200)
+    diff, low, high, p = welch_test(a, b)
+    ref = sps.ttest_ind(b, a, equal_var=False)
+    assert diff == pytest.approx(b.mean() - a.mean())
+    assert p == pytest.approx(ref.pvalue, rel=1e-9)
+    assert (low > 0 or high < 0) == (p < 0.05)
+
+
+def test_welch_degenerate_and_too_small() -> None:
+    assert welch_test(np.zeros(10), np.zeros(10)) == (0.0, 0.0, 0.0, 1.0)
+    with pytest.raises(DataError, match="at least 2"):
+        welch_test(np.ones(1), np.ones(5))
+
+
+def test_two_proportion_hand_example() -> None:
+    # control 100/1000, treatment 150/1000: unpooled z = 0.05 / sqrt(.09/1000 + .1275/1000)
+    a = np.r_[np.ones(100), np.zeros(900)]
+    b = np.r_[np.ones(150), np.zeros(850)]
+    res = analyze_ab({"A": a, "B": b}, {"A": a * 10, "B": b * 10}, rng=0)
+    conv = next(c for c in res.comparisons if c.metric == "conversion")
+    se = math.sqrt(0.1 * 0.9 / 999 + 0.15 * 0.85 / 999)
+    assert conv.difference == pytest.approx(0.05)
+    assert conv.p_value == pytest.approx(2 * sps.norm.sf(0.05 / se), rel=0.02)
+    assert conv.relative == pytest.approx(0.5)
+    assert res.arms[0].conversion.low < 0.1 < res.arms[0].conversion.high
+    assert not res.srm.mismatch
+    assert "conversion" in res.to_text() and res.to_dict()["arms"][1]["conversions"] == 150
+
+
+def test_sample_ratio_mismatch_is_flagged() -> None:
+    assert sample_ratio_check({"A": 5000, "B": 5050}, {"A": 0.5, "B": 0.5}).mismatch is False
+    bad = sample_ratio_check({"A": 5000, "B": 5600}, {"A": 0.5, "B": 0.5})
+    assert bad.mismatch and bad.p_value < 1e-6
+    assert not sample_ratio_check({"A": 2000, "B": 8000}, {"A": 0.2, "B": 0.8}).mismatch
+    with pytest.raises(DataError, match="does not configure"):
+        sample_ratio_check({"A": 1, "C": 2}, {"A": 0.5, "B": 0.5})
+
+
+def test_planning_round_trip_and_reference_value() -> None:
+    # the textbook case: p = 0.10 -> 0.12 needs about 3,841 per arm at alpha .05, power .8
+    n = sample_size(0.02, baseline=0.10)
+    assert 3_800 <= n <= 3_900
+    mde = minimum_detectable_effect(n, baseline=0.10)
+    assert 0.018 < mde < 0.022
+    assert sample_size(5.0, std=50.0) == math.ceil((sps.norm.ppf(0.975) + sps.norm.ppf(0.8)) ** 2 * 2 * 2500 / 25)
+    with pytest.raises(ConfigError, match="exactly one"):
+        minimum_detectable_effect(100, baseline=0.1, std=1.0)
+    with pytest.raises(ConfigError):
+        sample_size(0.0, baseline=0.1)
+    with pytest.raises(ConfigError, match="not a rate"):
+        sample_size(0.95, baseline=0.1)
+
+
+def test_analyze_experiment_joins_exposures_and_outcomes() -> None:
+    exposures = pl.DataFrame({"id": [1, 2, 3, 4, 5], "arm": ["A", "A", "B", "B", "A"],
+                              "user": ["u1", "u2", "u3", "u4", "u1"]})
+    outcomes = pl.DataFrame({"user": ["u1", "u1", "u3"], "key": ["k1", "k1", "k9"], "value": [5.0, 5.0, None]})
+    res = analyze_experiment(exposures, outcomes, experiment="e", shares={"A": 0.5, "B": 0.5}, n_boot=200)
+    arms = {a.name: a for a in res.arms}
+    assert arms["A"].users == 2 and arms["A"].conversions == 1 and arms["A"].revenue.value == 2.5  # k1 once
+    assert arms["B"].users == 2 and arms["B"].conversions == 1 and arms["B"].revenue.value == 0.0
+    mixed = exposures.vstack(pl.DataFrame({"id": [6, 7], "arm": ["B", "A"], "user": ["u2", "u5"]}))
+    res2 = analyze_experiment(mixed, outcomes, shares={"A": 0.5, "B": 0.5}, n_boot=100)
+    assert any("more than one arm" in n for n in res2.notes)
+    with pytest.raises(DataError, match="no recorded exposures"):
+        analyze_experiment(exposures.head(0), outcomes, experiment="e")
