@@ -1,4 +1,4 @@
-"""Fixtures of the service tests: an artifacts dir with a fitted model, apps, a PostgreSQL server."""
+"""Fixtures of the service tests: an artifacts dir with fitted models, apps, a PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -9,48 +9,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pytest
+from serve_helpers import DAY, ROOT, T0, Clock, shop_log
 
-from discoverly.data import Interactions, Vocabulary
-
-T0 = 1_700_000_000
-DAY = 86_400
-ROOT = Path(__file__).resolve().parents[3]
-
-
-class Clock:
-    """A settable server clock (epoch seconds)."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def shop_log(n_users: int = 60, n_items: int = 30, n_events: int = 1500, seed: int = 0) -> Interactions:
-    """A small log with string ids ('u0'.., 'i0'..), skewed popularity and complements (i2k, i2k+1)."""
-    rng = np.random.default_rng(seed)
-    users = rng.integers(0, n_users, n_events)
-    items = np.minimum(rng.zipf(1.6, n_events) - 1, n_items - 1)
-    pair = rng.random(n_events) < 0.4  # buy the complement too
-    users = np.concatenate([users, users[pair]])
-    items = np.concatenate([items, items[pair] ^ 1])
-    times = np.concatenate([T0 + np.sort(rng.integers(0, 40 * DAY, n_events)), np.zeros(int(pair.sum()), np.int64)])
-    times[n_events:] = times[:n_events][pair] + 60
-    uv = Vocabulary([f"u{i}" for i in range(n_users)], name="user")
-    iv = Vocabulary([f"i{i}" for i in range(n_items)], name="item")
-    return Interactions(uv, iv, users, items, times)
-
-
-def fit_model(kind: str, log: Interactions) -> Any:
-    from discoverly.recommend.registry import create
-
-    if kind != "bestsellers":
-        pytest.importorskip("discoverly.recommend.item_to_item", reason="ItemToItem has not landed yet")
-    return create(kind).fit(log)
+from discoverly.data import Interactions
 
 
 @pytest.fixture(scope="session")
@@ -106,15 +69,6 @@ def make_client(artifacts: Path, clock: Clock) -> Iterator[Callable[..., Any]]:
     yield make
     for c in opened:
         c.__exit__(None, None, None)
-
-
-ADMIN = {"Authorization": "Bearer s3cret"}
-
-
-def event(user: str = "u1", item: str = "i3", key: str | None = None, t: int = T0 + 50 * DAY,
-          type: str = "purchase", **extra: Any) -> dict[str, Any]:
-    return {"user": user, "item": item, "type": type, "timestamp": t,
-            "idempotency_key": key or uuid.uuid4().hex, **extra}
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------

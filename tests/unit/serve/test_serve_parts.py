@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ADMIN, DAY, T0
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from serve_helpers import ADMIN, DAY, T0
 
 from discoverly.errors import ArtifactError, ConfigError
 from discoverly.recommend.popularity import RecentBestsellers
