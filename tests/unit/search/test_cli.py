@@ -1,0 +1,62 @@
+"""``discoverly search index | query | train | evaluate`` on small files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from discoverly.cli.app import main
+from discoverly.data import Catalog, Interactions
+
+from .test_judged import _write_wands
+
+
+@pytest.fixture
+def files(tmp_path: Path, catalog: Catalog, purchases: Interactions) -> dict[str, Path]:
+    cat = tmp_path / "products.csv"
+    catalog.table.write_csv(cat)
+    log = tmp_path / "purchases.csv"
+    frame = purchases.to_polars()
+    frame.write_csv(log)
+    queries = tmp_path / "queries.csv"
+    types = dict(zip(catalog.table["item"].to_list(), catalog.table["product_type"].str.to_lowercase().to_list(),
+                     strict=True))
+    frame.with_columns(pl.col("item").replace_strict(types).alias("query")).select("query", "item", "user"
+                                                                                  ).write_csv(queries)
+    return {"catalog": cat, "log": log, "queries": queries, "out": tmp_path / "engine"}
+
+
+def test_index_query_train(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["search", "index", "--catalog", str(files["catalog"]), "--title", "title", "--no-dense",
+               "--interactions", str(files["log"]), "--out", str(files["out"]), "--weights", "product_type=2"])
+    assert rc == 0, capsys.readouterr().err
+    assert "indexed 14 items" in capsys.readouterr().out
+    assert main(["search", "query", str(files["out"]), "frozen pizza", "-k", "2", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert {r["item"] for r in got["results"]} == {"D1", "D2"} and got["method"] == "hybrid"
+    rc = main(["search", "train", str(files["out"]), "--log", str(files["queries"]),
+               "--interactions", str(files["log"])])
+    assert rc == 0, capsys.readouterr().err
+    assert main(["search", "query", str(files["out"]), "whole milk", "--user", "u3", "-k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "personalised" in out and "A3" in out
+
+
+def test_errors_are_one_line_messages(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "index", "--out", str(files["out"])]) == 2
+    assert "--catalog" in capsys.readouterr().err
+    assert main(["search", "index", "--catalog", str(files["catalog"]), "--fields", "nope", "--no-dense",
+                 "--out", str(files["out"])]) == 2
+    assert main(["search", "query", str(files["out"]), "milk"]) == 6  # no artifact there
+    assert main(["search", "evaluate"]) == 2
+
+
+def test_evaluate_wands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write_wands(tmp_path)
+    out = tmp_path / "wands.json"
+    assert main(["search", "evaluate", "--wands", str(tmp_path), "--no-dense", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["dataset"] == "wands" and result["results"][0]["queries"] == 3

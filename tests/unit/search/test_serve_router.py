@@ -1,0 +1,58 @@
+"""GET /search and /ui/search over a saved engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from discoverly.data import Catalog, Interactions
+from discoverly.search.engine import SearchEngine
+from discoverly.search.index import IndexConfig
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+
+@pytest.fixture
+def client(tmp_path: Path, catalog: Catalog, purchases: Interactions) -> Any:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from discoverly.serve.problems import install_problem_handlers
+    from discoverly.serve.routers.search import create_router
+
+    engine = SearchEngine.build(catalog, purchases, index_config=IndexConfig(dense=False))
+    engine.save(tmp_path / "engine")
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(create_router(tmp_path / "engine", SimpleNamespace(config=SimpleNamespace(max_k=50))))  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+def test_search_answers_with_understanding(client: Any) -> None:
+    r = client.get("/search", params={"q": "Strawbery 32 oz", "k": 2})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["results"][0]["item"] == "B2" and body["results"][0]["rank"] == 1
+    assert body["understood"]["corrected"] and body["understood"]["size"] == "32 oz"
+    assert body["personalized"] is False
+
+
+def test_bad_input_gets_defined_answers(client: Any) -> None:
+    assert client.get("/search", params={"q": "   "}).status_code == 422
+    assert client.get("/search").status_code == 422
+    assert client.get("/search", params={"q": "milk", "k": 500}).status_code == 422
+    assert client.get("/search", params={"q": "milk", "method": "magic"}).status_code == 422
+    long = client.get("/search", params={"q": "milk " * 400})
+    assert long.status_code == 200 and long.json()["understood"]["truncated_to"]
+    unknown = client.get("/search", params={"q": "milk", "user": "nobody"})
+    assert unknown.status_code == 200 and unknown.json()["personalized"] is False
+
+
+def test_search_page(client: Any) -> None:
+    page = client.get("/ui/search", params={"q": "cookies"})
+    assert page.status_code == 200 and "Cookies" in page.text and "<form" in page.text
+    assert client.get("/ui/search").status_code == 200
