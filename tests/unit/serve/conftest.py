@@ -23,12 +23,15 @@ def log() -> Interactions:
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory, log: Interactions) -> Path:
-    """A read-only artifacts tree: models/v0001 (bestsellers) and models/v0002 (popularity), catalog."""
+    """A read-only artifacts tree: models/v0001 (bestsellers), v0002 (popularity), v0003 (item-to-item,
+    corrected score), CURRENT = v0001, and a catalogue."""
     from discoverly.recommend.popularity import Popularity, RecentBestsellers
+    from discoverly.recommend.registry import create
 
     root = tmp_path_factory.mktemp("artifacts-template")
     RecentBestsellers().fit(log).save(root / "models" / "v0001")
     Popularity().fit(log).save(root / "models" / "v0002")
+    create("corrected").fit(log).save(root / "models" / "v0003")
     (root / "CURRENT").write_text("v0001\n")
     pl.DataFrame({"item": [f"i{i}" for i in range(30)], "title": [f"Product {i}" for i in range(30)]}
                  ).write_parquet(root / "catalog.parquet")

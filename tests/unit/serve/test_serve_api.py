@@ -75,6 +75,23 @@ def test_related_unknown_item_is_404_and_known_item_answers(make_client: Client)
     assert body["fallback"] is True and {i["source"] for i in body["items"]} == {"bestsellers"}
 
 
+def test_item_to_item_related_and_fresh_recommendations(make_client: Client, clock: Clock) -> None:
+    """With an item-to-item model, a complement is related, and a new customer's first purchase
+    turns the bestseller fallback into item-to-item recommendations at once."""
+    c = make_client()
+    assert c.post("/admin/reload", json={"version": "v0003"}, headers=ADMIN).status_code == 200
+    rel = c.get("/items/i4/related", params={"k": 3}).json()
+    assert rel["version"] == "v0003" and rel["fallback"] is False
+    assert rel["items"][0]["item"] == "i5" and rel["items"][0]["source"] == "model"
+    assert rel["items"][0]["title"] == "Product 5"
+    before = c.get("/users/first-timer/recommendations", params={"k": 3}).json()
+    assert before["fallback"] is True and {i["source"] for i in before["items"]} == {"bestsellers"}
+    c.post("/events", json=event("first-timer", "i4", t=int(clock.now) - 60))
+    after = c.get("/users/first-timer/recommendations", params={"k": 3}).json()
+    assert after["fallback"] is False and after["fresh_events"] == 1
+    assert after["items"][0]["item"] == "i5" and after["items"][0]["source"] == "model"
+
+
 @pytest.mark.parametrize("params", [{"k": 0}, {"k": -1}, {"k": "abc"}, {"k": 100_000}, {"k": 101}])
 def test_bad_k_is_422(make_client: Client, params: dict[str, Any]) -> None:
     r = make_client().get("/users/u1/recommendations", params=params)
