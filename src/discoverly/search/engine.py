@@ -160,47 +160,56 @@ class SearchEngine:
         return engine
 
     def fit_classifier(self, log: pl.DataFrame | None = None, *, alpha: float = 0.1) -> SearchEngine:
-        """Train the query -> category classifier from the catalogue (each item's text fields but
-        the category, and the category names) and from ``log`` (columns ``query`` and ``item``:
-        the query labelled with the bought item's category)."""
+        """Train the query -> category classifier from the catalogue and ``log`` (see
+        :meth:`train_classifier`) and use it."""
+        self.classifier = self.train_classifier(log, alpha=alpha)
+        self._cat_map = self._category_map()
+        return self
+
+    def train_classifier(self, log: pl.DataFrame | None = None, *, alpha: float = 0.1,
+                         item_mask: np.ndarray | None = None) -> QueryClassifier | None:
+        """A query -> category classifier trained from the catalogue (each item's text fields but
+        the category, brand and size, and the category names themselves) and from ``log``
+        (columns ``query`` and ``item``: the query labelled with the bought item's category);
+        ``item_mask`` limits the catalogue rows used. ``None`` when the index has no categories."""
         cats = self.index.facet("category")
         if cats is None:
-            self.classifier = None
-            return self
+            return None
         names = self.index.category_names()
-        fields = [f for f in self.index.fields if f not in (self.index.config.category, self.index.config.size,
-                                                              self.index.config.brand)]
+        cfg = self.index.config
+        fields = [f for f in self.index.fields if f not in (cfg.category, cfg.size, cfg.brand)]
         table = self.index.table
+        mask = np.ones(len(self.index), dtype=bool) if item_mask is None else np.asarray(item_mask, dtype=bool)
         texts: list[str] = []
         labels: list[str] = []
         weights: list[float] = []
         if fields:
-            frame = pl.DataFrame({"label": np.asarray(cats)}).with_columns(
+            frame = pl.DataFrame({"label": np.asarray(cats), "use": mask}).with_columns(
                 *[table[f].cast(pl.String).fill_null("").alias(f) for f in fields])
             for f in fields:
-                grouped = frame.filter((pl.col("label") >= 0) & (pl.col(f) != "")).group_by(f, "label").len()
+                grouped = (frame.filter(pl.col("use") & (pl.col("label") >= 0) & (pl.col(f) != ""))
+                           .group_by(f, "label").len())
                 texts += grouped[f].to_list()
                 labels += [names[c] for c in grouped["label"].to_list()]
                 weights += np.log1p(grouped["len"].to_numpy()).tolist()
-        texts += names
-        labels += names
-        weights += [1.0] * len(names)
+        seen = sorted(set(np.asarray(cats)[mask & (np.asarray(cats) >= 0)].tolist()))
+        texts += [names[c] for c in seen]
+        labels += [names[c] for c in seen]
+        weights += [1.0] * len(seen)
         if log is not None and log.height:
             if not {"query", "item"} <= set(log.columns):
                 raise DataError(f"the query log needs columns 'query' and 'item', got {log.columns}")
             pos = self.index.items.indices(log["item"].to_list(), missing=-1)
             ok = pos >= 0
             code = np.where(ok, cats[np.maximum(pos, 0)], -1)
-            qs = log["query"].cast(pl.String).to_list()
-            for q, c in zip(qs, code.tolist(), strict=True):
+            for q, c in zip(log["query"].cast(pl.String).to_list(), code.tolist(), strict=True):
                 if c >= 0 and q:
                     texts.append(q)
                     labels.append(names[c])
                     weights.append(1.0)
-        self.classifier = QueryClassifier(alpha=alpha, normalizer=self.index.normalizer).fit(texts, labels,
-                                                                                            weights=weights)
-        self._cat_map = self._category_map()
-        return self
+        if not texts:
+            return None
+        return QueryClassifier(alpha=alpha, normalizer=self.index.normalizer).fit(texts, labels, weights=weights)
 
     def _category_map(self) -> np.ndarray | None:
         if self.classifier is None or self.index.facet("category") is None:

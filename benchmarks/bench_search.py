@@ -1,0 +1,233 @@
+"""Product search on Complete Journey: the ablation table, query-understanding studies, speed.
+
+Protocol (``discoverly.search.experiment``): cutoff 2017-11-01; 3,000 test purchases after it; the
+query is the bought product's type words (and a variant with its size or brand words); the
+relevant item is the product bought; candidates are all 92,331 products. Field weights, fusion
+and LambdaMART settings are chosen on the two weeks before the cutoff; rankers are trained on the
+six weeks before those; test features use only purchases before the cutoff. NDCG@10, MRR and
+Recall@100 with 95% bootstrap intervals; paired sign-flip tests against the peer (plain bm25s) and
+the peer re-ranked by the customer's past purchase counts.
+
+Speed, measured in the same run: indexing 92k products excluding embedding (and the reload of the
+saved engine), embedding throughput of MiniLM on catalogue texts, whole-pipeline query latency in
+process (query embedding included: the query-embedding cache is cleared before every query; torch
+on one thread), and the peer's query latency for the ratio.
+
+Run (from the repository root)::
+
+    DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=2 nice python benchmarks/bench_search.py
+
+Catalogue embeddings are cached under ``--cache`` (an artifact) so re-runs skip the encoder.
+Writes ``benchmarks/results/search.json`` and prints markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from discoverly import __version__
+from discoverly.data.datasets import load_dataset
+from discoverly.search.benchmark import PlainBM25
+from discoverly.search.dense import EmbeddingCache
+from discoverly.search.engine import SearchEngine
+from discoverly.search.experiment import ProtocolConfig, run_protocol
+from discoverly.search.index import _dense_texts
+from discoverly.search.studies import attribute_study, category_study, typo_study, wands_category_study
+from discoverly.search.wands import read_wands_queries
+from discoverly.text_embedding import TextEncoder
+
+RESULTS = Path(__file__).parent / "results" / "search.json"
+
+
+def _say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _embeddings(catalog: Any, cfg: ProtocolConfig, cache_path: Path, encoder: TextEncoder) -> EmbeddingCache:
+    """The catalogue's text embeddings, computed once and kept as an artifact."""
+    texts = sorted(set(_dense_texts(catalog.table, cfg.dense_fields)))
+    if cache_path.exists():
+        cache = EmbeddingCache.load(cache_path, model=encoder.name)
+        if (cache.lookup(texts) >= 0).all():
+            return cache
+    _say(f"embedding {len(texts):,} distinct catalogue texts (once; cached in {cache_path})")
+    t0 = time.perf_counter()
+    vectors = encoder.encode(texts)
+    _say(f"embedded in {time.perf_counter() - t0:.0f}s")
+    cache = EmbeddingCache(encoder.name, texts, vectors)
+    cache.save(cache_path)
+    return cache
+
+
+def _throughput(catalog: Any, cfg: ProtocolConfig, n: int, threads: int) -> dict[str, float]:
+    texts = sorted(set(_dense_texts(catalog.table, cfg.dense_fields)))
+    sample = [texts[i] for i in np.random.default_rng(1).choice(len(texts), size=min(n, len(texts)), replace=False)]
+    enc = TextEncoder(threads=threads)
+    enc.encode(sample[:16])  # load the model
+    t0 = time.perf_counter()
+    enc.encode(sample)
+    sec = time.perf_counter() - t0
+    return {"texts": len(sample), "seconds": sec, "texts_per_second": len(sample) / sec, "torch_threads": threads,
+            "estimated_catalogue_seconds_92k_texts": 92_331 / (len(sample) / sec),
+            "distinct_catalogue_texts": len(texts)}
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    a = np.asarray(ms)
+    return {"n": int(a.size), "p50_ms": float(np.percentile(a, 50)), "p95_ms": float(np.percentile(a, 95)),
+            "p99_ms": float(np.percentile(a, 99)), "max_ms": float(a.max()), "mean_ms": float(a.mean())}
+
+
+def _latency(engine: SearchEngine, queries: list[str], users: list[Any], peer: PlainBM25) -> dict[str, Any]:
+    """Whole-pipeline latency per query (embedding included), personalised and not; the peer's
+    per-query latency on the same queries for the ratio."""
+    import torch
+
+    torch.set_num_threads(1)
+    dense = engine.index.dense
+    for q in queries[:20]:  # warm up (first calls allocate)
+        engine.search(q, k=10)
+    out: dict[str, Any] = {}
+    for name, with_user in (("personalised", True), ("non_personalised", False)):
+        times, stages = [], {"understand": [], "rank": []}
+        for q, u in zip(queries, users, strict=True):
+            if dense is not None:
+                dense._query_cache.clear()
+            t0 = time.perf_counter()
+            ctx = engine.understand(q)
+            t1 = time.perf_counter()
+            engine.rank(ctx, u if with_user else None, 10)
+            t2 = time.perf_counter()
+            times.append((t2 - t0) * 1000)
+            stages["understand"].append((t1 - t0) * 1000)
+            stages["rank"].append((t2 - t1) * 1000)
+        out[name] = {**_percentiles(times), "stages_p99_ms": {k: float(np.percentile(v, 99)) for k, v in stages.items()}}
+    peer_ms = []
+    for q in queries:
+        t0 = time.perf_counter()
+        peer.search([q], k=10)
+        peer_ms.append((time.perf_counter() - t0) * 1000)
+    out["peer_bm25s"] = _percentiles(peer_ms)
+    out["ratio_p50_pipeline_to_peer"] = out["personalised"]["p50_ms"] / out["peer_bm25s"]["p50_ms"]
+    return out
+
+
+def _reload(engine: SearchEngine) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        engine.save(Path(tmp) / "engine")
+        saved = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        SearchEngine.load(Path(tmp) / "engine")
+        loaded = time.perf_counter() - t0
+        size = sum(f.stat().st_size for f in (Path(tmp) / "engine").iterdir())
+    return {"save_seconds": saved, "load_seconds": loaded, "artifact_mb": size / 1e6}
+
+
+def _table(result: dict[str, Any], variant: str) -> str:
+    rows = [r for r in result["rows"] if r["variant"] == variant]
+    subsets = list(dict.fromkeys(r["subset"] for r in rows))
+    lines = [f"| system | {' | '.join(f'{s} NDCG@10' for s in subsets)} | all MRR | all Recall@100 |",
+             "|---|" + "---|" * (len(subsets) + 2)]
+    for system in dict.fromkeys(r["system"] for r in rows):
+        def cell(subset: str, metric: str) -> str:
+            r = next(x for x in rows if x["system"] == system and x["subset"] == subset and x["metric"] == metric)
+            return f"{r['value']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]"
+        lines.append(f"| {system} | " + " | ".join(cell(s, "NDCG@10") for s in subsets)
+                     + f" | {cell('all', 'MRR')} | {cell('all', 'Recall@100')} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-test", type=int, default=3000)
+    parser.add_argument("--n-train", type=int, default=5000)
+    parser.add_argument("--n-valid", type=int, default=1500)
+    parser.add_argument("--latency-queries", type=int, default=1000)
+    parser.add_argument("--throughput-texts", type=int, default=2000)
+    parser.add_argument("--cache", type=Path, default=Path("artifacts/search/cj-embeddings"))
+    parser.add_argument("--no-dense", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    started = time.time()
+    ds = load_dataset("complete-journey")
+    assert ds.catalog is not None
+    cfg = ProtocolConfig(n_test=args.n_test, n_train=args.n_train, n_valid=args.n_valid, dense=not args.no_dense,
+                         seed=args.seed)
+    encoder = TextEncoder(threads=2)
+    cache = None if args.no_dense else _embeddings(ds.catalog, cfg, args.cache, encoder)
+    throughput = None
+    if not args.no_dense:
+        _say("measuring embedding throughput")
+        throughput = _throughput(ds.catalog, cfg, args.throughput_texts, threads=int(os.environ.get("OMP_NUM_THREADS",
+                                                                                                    "2")))
+    _say("running the protocol")
+    result = run_protocol(ds.interactions, ds.catalog, transactions=ds.notes["files"][0], config=cfg,
+                          encoder=encoder, embeddings=cache, log=_say)
+    engine: SearchEngine = result.pop("engine")
+    test = result.pop("test_queries")
+    _say("query-understanding studies")
+    t_train = result["timings"]
+    studies: dict[str, Any] = {}
+    from discoverly.data.interactions import to_epoch_seconds
+    from discoverly.search.benchmark import purchase_queries
+    from discoverly.search.experiment import WEEK
+
+    T = to_epoch_seconds(cfg.cutoff)
+    train_log = purchase_queries(ds.interactions, ds.catalog, start=T - (cfg.valid_weeks + cfg.train_weeks) * WEEK,
+                                 end=T, n=None, rng=cfg.seed).select("query", "item")
+    studies["category"] = category_study(engine, train_log, test, rng=cfg.seed)
+    wands = Path(os.environ.get("DISCOVERLY_DATA_DIR", "")) / "product_search" / "wands"
+    if (wands / "query.csv").is_file():
+        studies["category_wands"] = wands_category_study(read_wands_queries(wands), rng=cfg.seed)
+    studies["spelling_lexical"] = typo_study(engine, test, method="lexical", rng=cfg.seed)
+    studies["spelling_full_pipeline"] = typo_study(engine, test, method="auto", rng=cfg.seed)
+    studies["attributes"] = attribute_study(engine, test, rng=cfg.seed)
+    _say("latency")
+    peer = PlainBM25(ds.catalog, cfg.peer_columns)
+    order = np.random.default_rng(cfg.seed).permutation(test.height)[: args.latency_queries]
+    queries = [test["variant"][int(i)] if j % 2 else test["query"][int(i)] for j, i in enumerate(order)]
+    users = [test["user"][int(i)] for i in order]
+    latency = _latency(engine, queries, users, peer)
+    reload = _reload(engine)
+    out = {
+        "benchmark": "search", "date": dt.date.today().isoformat(), "discoverly": __version__,
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                    "omp_threads": os.environ.get("OMP_NUM_THREADS")},
+        "command": "DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=2 nice python benchmarks/bench_search.py "
+                   + " ".join(sys.argv[1:]),
+        **result, "studies": studies, "embedding_throughput": throughput, "latency": latency, "reload": reload,
+        "wall_seconds": time.time() - started,
+    }
+    del t_train
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
+    print("## type-word queries\n")
+    print(_table(out, "query"))
+    print("\n## variant queries (type words + size or brand)\n")
+    print(_table(out, "variant"))
+    print("\n## paired tests (NDCG@10)\n")
+    for t in out["tests"]:
+        d = t["difference"]
+        print(f"- {t['a']} − {t['b']} [{t['variant']}, {t['subset']}]: {d['value']:+.4f} "
+              f"[{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}], p = {t['p_value']:.4g}")
+    print("\n## speed\n")
+    print(json.dumps({"index": out["index_timings"], "reload": reload, "latency": latency,
+                      "embedding_throughput": throughput}, indent=1, default=str))
+    print(f"\nresults -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
