@@ -112,7 +112,8 @@ def _latency(engine: SearchEngine, queries: list[str], users: list[Any], peer: P
             times.append((t2 - t0) * 1000)
             stages["understand"].append((t1 - t0) * 1000)
             stages["rank"].append((t2 - t1) * 1000)
-        out[name] = {**_percentiles(times), "stages_p99_ms": {k: float(np.percentile(v, 99)) for k, v in stages.items()}}
+        out[name] = {**_percentiles(times),
+                     "stages_p99_ms": {k: float(np.percentile(v, 99)) for k, v in stages.items()}}
     peer_ms = []
     for q in queries:
         t0 = time.perf_counter()
@@ -140,12 +141,14 @@ def _table(result: dict[str, Any], variant: str) -> str:
     subsets = list(dict.fromkeys(r["subset"] for r in rows))
     lines = [f"| system | {' | '.join(f'{s} NDCG@10' for s in subsets)} | all MRR | all Recall@100 |",
              "|---|" + "---|" * (len(subsets) + 2)]
+
+    def cell(system: str, subset: str, metric: str) -> str:
+        r = next(x for x in rows if x["system"] == system and x["subset"] == subset and x["metric"] == metric)
+        return f"{r['value']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]"
+
     for system in dict.fromkeys(r["system"] for r in rows):
-        def cell(subset: str, metric: str) -> str:
-            r = next(x for x in rows if x["system"] == system and x["subset"] == subset and x["metric"] == metric)
-            return f"{r['value']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]"
-        lines.append(f"| {system} | " + " | ".join(cell(s, "NDCG@10") for s in subsets)
-                     + f" | {cell('all', 'MRR')} | {cell('all', 'Recall@100')} |")
+        lines.append(f"| {system} | " + " | ".join(cell(system, s, "NDCG@10") for s in subsets)
+                     + f" | {cell(system, 'all', 'MRR')} | {cell(system, 'all', 'Recall@100')} |")
     return "\n".join(lines)
 
 
