@@ -32,7 +32,7 @@ from discoverly.graph.similar import SimilarItems, paper_text_vectors
 from discoverly.graph.store import GraphStore, write_store
 from discoverly.graph.topics import TopicModel
 
-__all__ = ["GraphFolder", "build_graph_folder", "fit_similar", "DEFAULT_ENGINE"]
+__all__ = ["GraphFolder", "build_graph_folder", "fit_similar", "train_embedding", "DEFAULT_ENGINE"]
 
 log = logging.getLogger(__name__)
 
