@@ -111,8 +111,8 @@ class WordMechanism(ABC):
         """The mechanism's own settings, for :meth:`describe`."""
         return {}
 
-    def prepare(self, epsilon: float) -> None:  # noqa: B027 - optional hook
-        """Do any per-ε precomputation now (otherwise it happens on first use)."""
+    def prepare(self, epsilon: float | Sequence[float]) -> None:  # noqa: B027 - optional hook
+        """Do any per-ε precomputation now, for one ε or several (otherwise it happens on first use)."""
 
     def guarantee(self, epsilon: float) -> str:
         """The privacy statement at ``epsilon``, in words."""
