@@ -1,0 +1,79 @@
+"""A real ``discoverly serve`` (uvicorn) on 127.0.0.1: answers, events, and reloads across workers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from serve_it_helpers import TOKEN, Server
+
+pytestmark = pytest.mark.slow
+
+
+def test_real_server_answers_and_ingests(server: Callable[..., Server], artifacts: Path) -> None:
+    s = server()
+    with httpx.Client(base_url=s.url, timeout=10) as c:
+        item = c.get("/users/nobody/recommendations", params={"k": 3}).json()["items"][0]["item"]
+        rel = c.get(f"/items/{item}/related", params={"k": 5})
+        assert rel.status_code == 200 and rel.json()["version"] == "v0001"
+        assert c.get("/items/does-not-exist/related").status_code == 404
+        ev = {"user": "walk-in", "item": item, "type": "purchase", "timestamp": int(time.time()) - 5,
+              "idempotency_key": uuid.uuid4().hex}
+        assert c.post("/events", json=ev).json() == {"accepted": 1, "duplicates": 0}
+        assert c.post("/events", json=ev).json() == {"accepted": 0, "duplicates": 1}
+        recs = c.get("/users/walk-in/recommendations", params={"k": 3}).json()
+        assert recs["fresh_events"] == 1 and item not in [i["item"] for i in recs["items"]]
+        assert "discoverly_http_requests_total" in c.get("/metrics").text
+        assert c.get("/ui").status_code == 200
+
+
+def test_reload_reaches_every_worker(server: Callable[..., Server]) -> None:
+    s = server(workers=2)
+    with httpx.Client(base_url=s.url, timeout=10) as c:
+        r = c.post("/admin/reload", json={"version": "v0002"}, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200 and r.json()["version"] == "v0002"
+        deadline = time.time() + 20
+        seen: list[str] = []
+        while time.time() < deadline:
+            seen = [c.get("/health", headers={"Connection": "close"}).json()["version"] for _ in range(20)]
+            if set(seen) == {"v0002"}:
+                break
+            time.sleep(0.3)
+        assert set(seen) == {"v0002"}
+        workers = {line.split('worker="')[1].split('"')[0]
+                   for _ in range(30) for line in c.get("/metrics", headers={"Connection": "close"}).text.splitlines()
+                   if line.startswith("discoverly_model_info")}
+        assert len(workers) == 2  # both worker processes answered, and both serve v0002
+
+
+def test_train_from_store_while_serving(server: Callable[..., Server], artifacts: Path) -> None:
+    """``discoverly train --from-store`` publishes v0003 while the service answers; it follows."""
+    import subprocess
+    import sys
+
+    s = server()
+    with httpx.Client(base_url=s.url, timeout=10) as c:
+        now = int(time.time())
+        batch = {"events": [{"user": f"c{u}", "item": f"p{(u + j) % 7}", "type": "purchase",
+                             "timestamp": now - 86_400 + 60 * j, "idempotency_key": f"t{u}-{j}"}
+                            for u in range(40) for j in range(3)]}
+        assert c.post("/events", json=batch).json()["accepted"] == 120
+        failures = 0
+        with subprocess.Popen([sys.executable, "-m", "discoverly", "train", "--from-store", "--artifacts",
+                               str(artifacts), "--model", "cosine"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT) as proc:
+            while proc.poll() is None:
+                failures += c.get("/users/c1/recommendations").status_code != 200
+                time.sleep(0.05)
+            out = proc.stdout.read().decode() if proc.stdout else ""
+        assert proc.returncode == 0, out
+        assert "v0003" in out and failures == 0
+        deadline = time.time() + 15
+        while time.time() < deadline and c.get("/health").json()["version"] != "v0003":
+            time.sleep(0.2)
+        body = c.get("/items/p1/related", params={"k": 3}).json()
+        assert body["version"] == "v0003" and body["fallback"] is False
