@@ -218,6 +218,10 @@ def run_protocol(graph: object, text: np.ndarray | None, *, candidates: list[dic
     selection: list[dict[str, object]] = []
     best: tuple[float, dict[str, object], float] | None = None
     t0 = time.perf_counter()
+    if text is not None:
+        res = evaluate_similar(SimilarItems(ids, text=text, weight=1.0), rel_valid, k=k, name="valid")
+        selection.append({"model": "text-only", "weight": 1.0, f"valid_recall@{k}": res.recall.value,
+                          "valid_mrr": res.mrr.value})
     for i, cand in enumerate(candidates):
         c = dict(cand)
         emb = train_embedding(g_sel, model=str(c.get("model", "transe")), dim=int(c.get("dim", 64)),  # type: ignore[call-overload]

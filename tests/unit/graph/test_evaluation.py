@@ -70,7 +70,7 @@ def test_protocol_end_to_end_on_a_tiny_literature(hash_encoder) -> None:  # type
                                                    {"model": "distmult", "dim": 8, "epochs": 5}],
                           weights=(0.5,), k=5, rng=0, threads=1, batch_size=64, negatives=4)
     assert set(result.test) == {"text-only", "graph-only", "fused"}
-    assert len(result.selection) == 4  # 2 candidates x (graph-only + one weight)
+    assert len(result.selection) == 5  # text-only + 2 candidates x (graph-only + one weight)
     assert result.chosen["weight"] == 0.5 and result.chosen["model"] in ("transe", "distmult")
     for r in result.test.values():
         assert 0 <= r.recall.value <= 1 and r.recall.n == result.test["fused"].recall.n
