@@ -239,3 +239,34 @@ def test_deterministic(four_customers: sp.csr_matrix) -> None:
     a = R.related_items(four_customers, "corrected", min_count=1)
     b = R.related_items(four_customers.tocoo(), "corrected", min_count=1)
     assert (a.scores != b.scores).nnz == 0
+
+
+# -- the compiled engine gives the numpy engine's answers -----------------------------------------
+
+@pytest.mark.parametrize("score", R.SCORES)
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_numba_engine_equals_numpy_engine(score: str, seed: int) -> None:
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(seed)
+    n_users, n_items = int(rng.integers(20, 120)), int(rng.integers(5, 80))
+    dense = (rng.random((n_users, n_items)) < rng.uniform(0.03, 0.4)).astype(float)
+    dense[0, :] = 1.0  # one customer bought everything (a heavy buyer)
+    m = sp.csr_matrix(dense)
+    kw = {"min_count": int(rng.integers(1, 4)), "neighbours": int(rng.integers(1, 10))}
+    a = R.related_items(m, score, engine="numpy", **kw)
+    b = R.related_items(m, score, engine="numba", **kw)
+    assert a.params["engine"] == "numpy" and b.params["engine"] == "numba"
+    assert np.array_equal(a.scores.indptr, b.scores.indptr) and np.array_equal(a.scores.indices, b.scores.indices)
+    np.testing.assert_allclose(b.scores.data, a.scores.data, rtol=1e-6)
+    assert np.array_equal(a.counts.data, b.counts.data)
+
+
+def test_numba_engine_on_the_hand_example(four_customers: sp.csr_matrix) -> None:
+    pytest.importorskip("numba")
+    rel = R.related_items(four_customers, "corrected", min_count=2, engine="numba")
+    assert rel.scores[B, A] == pytest.approx((2 - 0.957) / math.sqrt(0.957), rel=1e-6)
+
+
+def test_unknown_engine(four_customers: sp.csr_matrix) -> None:
+    with pytest.raises(ConfigError, match="engine"):
+        R.related_items(four_customers, engine="cuda")  # type: ignore[arg-type]
