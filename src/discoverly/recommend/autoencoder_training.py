@@ -29,6 +29,11 @@ __all__ = ["TrainSettings", "TrainResult", "train_autoencoder", "hit_rate_at"]
 
 log = logging.getLogger(__name__)
 
+#: an epoch takes at least this many optimiser steps (the batch shrinks on small logs) ...
+MIN_STEPS = 16
+#: ... but batches never get smaller than this
+MIN_BATCH = 32
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -40,7 +45,7 @@ class TrainSettings:
     weight_decay: float = 0.0
     epochs: int = 20
     patience: int = 3
-    batch_size: int = 256
+    batch_size: int = 512
     trend: bool = True
     trend_hidden: int = 16
     n_threads: int = 2
@@ -190,14 +195,16 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
         n_epochs = s.epochs if epochs is None else int(epochs)
         result = TrainResult(weights={}, best_epoch=0, epochs_run=0)
         best_metric, best_state, since_best = -1.0, None, 0
-        n_batches = -(-len(train) // s.batch_size)
+        # small logs: shrink the batch so that an epoch still takes MIN_STEPS optimiser steps
+        batch_size = min(s.batch_size, max(MIN_BATCH, -(-len(train) // MIN_STEPS)))
+        n_batches = -(-len(train) // batch_size)
         with _progress(progress, n_epochs * n_batches) as bar:
             task = bar.add_task("starting", total=n_epochs * n_batches)
             for epoch in range(1, n_epochs + 1):
                 order = torch.randperm(len(train), generator=gen).numpy()
                 total, weight = 0.0, 0
-                for a in range(0, len(train), s.batch_size):
-                    rows = np.sort(order[a:a + s.batch_size])
+                for a in range(0, len(train), batch_size):
+                    rows = np.sort(order[a:a + batch_size])
                     x = train.inputs[rows]
                     idx, offsets, w = _batch_inputs(torch, x, s.dropout, gen)
                     t = train.targets[rows]
