@@ -10,7 +10,8 @@ exception a Python user would expect, so ``except ValueError`` keeps working::
     ├── NotFittedError         (RuntimeError) a model used before ``fit`` or ``load``
     ├── ArtifactError          (OSError)      a missing, corrupt or incompatible artifact dir
     ├── MissingDependencyError (ImportError)  an optional extra is not installed
-    └── DatasetNotFoundError   (FileNotFoundError) a public data set file is not where expected
+    ├── DatasetNotFoundError   (FileNotFoundError) a public data set file is not where expected
+    └── ResourceLimitError     (MemoryError)  a job would need more memory than the limit allows
 
 A message says what was received, what was expected, and how to fix it. The service maps these
 once to HTTP problem responses; the CLI maps them to exit codes (see :data:`EXIT_CODES`).
@@ -27,6 +28,7 @@ __all__ = [
     "ArtifactError",
     "MissingDependencyError",
     "DatasetNotFoundError",
+    "ResourceLimitError",
     "EXIT_CODES",
 ]
 
@@ -66,6 +68,11 @@ class DatasetNotFoundError(DiscoverlyError, FileNotFoundError):
     """A public data set file is not where discoverly looked; the message says where."""
 
 
+class ResourceLimitError(DiscoverlyError, MemoryError):
+    """A job would need more memory than its limit (``max_memory`` or what the machine has); the
+    message gives the estimate, the limit and the ways out (e.g. the Spark engine)."""
+
+
 #: Exit codes of the ``discoverly`` command for each error class (most specific first).
 EXIT_CODES: dict[type[DiscoverlyError], int] = {
     DataError: 3,
@@ -75,5 +82,6 @@ EXIT_CODES: dict[type[DiscoverlyError], int] = {
     ArtifactError: 6,
     MissingDependencyError: 7,
     DatasetNotFoundError: 8,
+    ResourceLimitError: 9,
     DiscoverlyError: 1,
 }
