@@ -14,6 +14,8 @@ The default method, ``"collocations"``, needs no model:
    Every concept must end in a plausible noun-phrase head: a word that ends at least
    ``min_head_ratio`` of the runs it occurs in (English noun phrases end in their head noun, so
    this drops modifiers such as "statistical" and run-initial verbs such as "integrating").
+   Single words too general to stand alone ("model", "analysis", :data:`GENERIC_HEADS`) are
+   concepts only inside a phrase.
    A phrase that occurs mostly (``max_nested`` of the time) inside one longer concept is a fragment
    of it ("sense disambiguation" inside "word sense disambiguation") and is dropped.
 4. Each document is tagged with every vocabulary phrase that occurs inside one of its runs
@@ -39,7 +41,7 @@ import numpy as np
 from discoverly.dependencies import require
 from discoverly.errors import ConfigError, NotFittedError
 
-__all__ = ["ConceptExtractor", "STOP_WORDS", "GENERIC_WORDS", "candidate_runs"]
+__all__ = ["ConceptExtractor", "STOP_WORDS", "GENERIC_WORDS", "GENERIC_HEADS", "candidate_runs"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,19 @@ GENERIC_WORDS = frozenset([
     "exploit", "beyond", "revisited", "revisiting", "proceedings", "workshop", "conference", "session",
     "tutorial", "invited", "talk", "panel", "abstract", "demo", "demonstration", "some", "way", "ways", "kind",
     "kinds", "type", "types", "level", "levels", "within", "without",
+])
+
+#: nouns too general to be a concept alone, though fine inside a phrase ("language model", "data sparsity")
+GENERIC_HEADS = frozenset([
+    "model", "models", "modeling", "modelling", "analysis", "analyses", "processing", "learning", "data",
+    "information", "structure", "structures", "context", "contexts", "resource", "resources", "summary",
+    "estimates", "estimate", "estimation", "mechanism", "mechanisms", "network", "networks", "search", "shared",
+    "university", "development", "research", "theory", "construction", "building", "design", "perspective",
+    "representation", "representations", "features", "feature", "constraints", "constraint", "correspondence",
+    "resolution", "identification", "detection", "recognition", "extraction", "classification", "selection",
+    "discrimination", "profiling", "environment", "interface", "interfaces", "project", "program", "programs",
+    "architecture", "performance", "training", "process", "processes", "relations", "relation", "level", "set",
+    "sets", "pairs", "pair", "domain", "domains", "text", "texts", "words", "word", "language", "languages",
 ])
 
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*")
@@ -179,7 +194,7 @@ class ConceptExtractor:
             if d < self.min_df or heads[g[-1]] < self.min_head_ratio * tf[(g[-1],)]:
                 continue
             if len(g) == 1:
-                if self.unigrams and d <= self.max_df * n_docs:
+                if self.unigrams and d <= self.max_df * n_docs and g[0] not in GENERIC_HEADS:
                     kept[g] = d
                 continue
             n_all = total[len(g)]
