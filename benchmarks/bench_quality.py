@@ -38,7 +38,7 @@ import numpy as np
 
 from discoverly import __version__
 from discoverly.data.datasets import load_dataset
-from discoverly.evaluate import Evaluation, evaluate, recommend_top, split
+from discoverly.evaluate import Evaluation, activity_buckets, evaluate, paired_test, recommend_top, split
 from discoverly.evaluate.evaluation import POOLED, json_default
 from discoverly.evaluate.html import format_estimate
 from discoverly.recommend.registry import MODELS as REGISTRY
@@ -112,6 +112,24 @@ def recommended_popularity(ev: Evaluation, interactions: Any, cutoff: str, k: in
     return out
 
 
+def activity_paired(ev: Evaluation, interactions: Any, cutoff: str,
+                    pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Paired HitRate@k differences within each customer-activity bucket (light → heavy)."""
+    out = []
+    metric = f"HitRate@{ev.ks[0]}"
+    for v in ev.variants:
+        s = split(interactions, cutoff, variant=v)
+        groups = activity_buckets(s)
+        for a, b in pairs:
+            xa, xb = ev.cell(a, None, v), ev.cell(b, None, v)
+            assert np.array_equal(xa.users, s.users) and np.array_equal(xb.users, s.users)
+            for g, label in enumerate(groups.labels):
+                mask = groups.assign == g
+                t = paired_test(xa.per_user[metric][mask], xb.per_user[metric][mask], rng=ev.seed)
+                out.append({"a": a, "b": b, "variant": v, "bucket": label, "metric": metric, **t.to_dict()})
+    return out
+
+
 def leaderboards(n_boot: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, cutoff in MAIN:
@@ -122,6 +140,8 @@ def leaderboards(n_boot: int) -> dict[str, Any]:
         res = ev.to_dict(paired=False)
         res["paired_claims"] = paired_rows(ev, PAIRS)
         res["recommended_popularity"] = recommended_popularity(ev, ds.interactions, cutoff, ev.ks[0])
+        res["paired_by_activity"] = activity_paired(ev, ds.interactions, cutoff,
+                                                    [("corrected", "cosine"), ("cosine", "bestsellers")])
         res["seconds"] = time.perf_counter() - t0
         out[f"{name}@{cutoff}"] = res
         print_leaderboard(name, cutoff, ev, res)
@@ -155,6 +175,11 @@ def print_leaderboard(name: str, cutoff: str, ev: Evaluation, res: dict[str, Any
         [f"{p['a']} − {p['b']}", p["variant"], p["metric"],
          format_estimate(p["difference"]["value"], *p["difference"]["ci"]), f"{p['p_value']:.4f}"]
         for p in res["paired_claims"]]))
+    print(f"\npaired HitRate@6 by customer activity ({name}, {cutoff}):\n")
+    print(md_table(["A − B", "variant", "activity", "difference [95% CI]", "p"], [
+        [f"{p['a']} − {p['b']}", p["variant"], p["bucket"],
+         format_estimate(p["difference"]["value"], *p["difference"]["ci"]), f"{p['p_value']:.4f}"]
+        for p in res["paired_by_activity"]]))
     print("\nrecommended items (new-items, top 6): median buyers before the cutoff / share among the 100 "
           "all-time bestsellers / distinct items shown\n")
     print(md_table(["model", "median buyers", "share in top 100", "distinct items"], [
