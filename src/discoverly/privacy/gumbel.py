@@ -80,6 +80,7 @@ class _Table:
     cdf: np.ndarray  # (n, K + 2) float64; column K + 1 is the tail (words beyond the list)
     log_tail_mass: np.ndarray  # (n,) log Σ_{c beyond K} exp(−ε d(w, c)/2); -inf without a tail
     log_band_mass: np.ndarray  # (n,) the same sum over ranks K+1 … K₂ only
+    flat: np.ndarray  # (n·(K + 2),) cdf + row number, one sorted array for a single searchsorted
     log_tail_factor: np.ndarray  # (n,) log Σ_k π_k / Z_k(w): P(c | w) = exp(−ε d/2 + this) in the tail
     seconds: float
 
@@ -192,7 +193,8 @@ class TruncatedGumbel(WordMechanism):
             cdf[a: a + 2048] /= cdf[a: a + 2048, -1:]
             factor[a: a + 2048] = lf
         cdf[:, -1] = 1.0
-        table = _Table(eps, cdf, log_t, log_band, factor, time.perf_counter() - t0)
+        flat = (cdf + np.arange(n, dtype=np.float64)[:, None]).reshape(-1)
+        table = _Table(eps, cdf, log_t, log_band, flat, factor, time.perf_counter() - t0)
         if len(self._tables) >= self.max_tables:
             self._tables.pop(next(iter(self._tables)))
         self._tables[eps] = table
@@ -326,7 +328,7 @@ class TruncatedGumbel(WordMechanism):
     def _perturb(self, indices: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
         table = self._table(epsilon)
         if self.method == "table":
-            ranks = _row_search(table.cdf, indices, rng.random(len(indices)))
+            ranks = _row_search(table.cdf, indices, rng.random(len(indices)), table.flat)
         else:
             ranks = self._gumbel_ranks(indices, epsilon, table, rng)
         kk = self._nn.shape[1]
@@ -359,18 +361,27 @@ class TruncatedGumbel(WordMechanism):
         return ranks
 
 
-def _row_search(cdf: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """For each token, the first column j with ``cdf[row, j] > u`` (vectorised binary search)."""
-    lo = np.zeros(len(rows), dtype=np.int64)
-    hi = np.full(len(rows), cdf.shape[1] - 1, dtype=np.int64)
-    flat = cdf.reshape(-1)
-    base = rows * cdf.shape[1]
-    for _ in range(int(np.ceil(np.log2(cdf.shape[1]))) + 1):
-        active = lo < hi
-        if not active.any():
+def _row_search(cdf: np.ndarray, rows: np.ndarray, u: np.ndarray, flat: np.ndarray | None = None) -> np.ndarray:
+    """For each token, the first column j with ``cdf[row, j] > u``.
+
+    One C-level ``searchsorted`` on ``flat`` (every row's CDF shifted by its row number, so the whole
+    table is one sorted array) finds the column up to the rounding of that shift; the result is then
+    made exact against the row's own float64 CDF by stepping left or right where needed.
+    """
+    width = cdf.shape[1]
+    if flat is None:
+        flat = (cdf + np.arange(cdf.shape[0], dtype=np.float64)[:, None]).reshape(-1)
+    keys = rows + u
+    order = np.argsort(keys, kind="stable")  # sorted keys let searchsorted narrow from the last hit
+    pos = np.empty(len(keys), dtype=np.int64)
+    pos[order] = np.searchsorted(flat, keys[order], side="right")
+    j = np.clip(pos - rows * width, 0, width - 1)
+    base = rows * width
+    raw = cdf.reshape(-1)
+    for _ in range(width):
+        left = (j > 0) & (raw[base + np.maximum(j - 1, 0)] > u)
+        right = (j < width - 1) & (raw[base + j] <= u)
+        if not (left.any() or right.any()):
             break
-        mid = (lo + hi) // 2
-        go = flat[base + mid] <= u
-        lo = np.where(active & go, mid + 1, lo)
-        hi = np.where(active & ~go, mid, hi)
-    return lo
+        j = j - left + right
+    return j
