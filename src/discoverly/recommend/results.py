@@ -53,7 +53,8 @@ class Recommendations:
         query = np.empty(n, dtype=object)
         query[:] = self.query
         return pl.DataFrame({
-            self.kind: query[q_rows].tolist(),
+            # ids of mixed types (known integer ids and an unknown string) become strings
+            self.kind: pl.Series(self.kind, query[q_rows].tolist(), strict=False),
             "rank": (ranks + 1).astype(np.int32),
             "item" if self.kind == "user" else "related_item": self.items.ids_of(self.indices[valid]).tolist(),
             "score": self.scores[valid].astype(np.float64),
