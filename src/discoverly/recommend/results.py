@@ -47,7 +47,7 @@ class Recommendations:
 
     def to_polars(self) -> pl.DataFrame:
         """Long format: one row per (query, rank) with columns kind, item, score, rank, fallback."""
-        n, k = self.indices.shape if self.indices.ndim == 2 else (0, 0)
+        n, _k = self.indices.shape if self.indices.ndim == 2 else (0, 0)
         valid = self.indices >= 0
         q_rows, ranks = np.nonzero(valid)
         query = np.empty(n, dtype=object)
