@@ -50,6 +50,8 @@ def build(
     out: Path = FOLDER,
     topics: int = typer.Option(10, "--topics", help="Number of LDA topics."),
     concept_method: str = typer.Option("collocations", "--concepts", help="collocations | yake | none"),
+    vocabulary: Path | None = typer.Option(None, "--vocabulary", help="A file of concept phrases, one a line, "
+                                           "to tag with instead of mining concepts."),
     seed: int = typer.Option(0, "--seed", help="Random seed (LDA)."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress",
                                          help="Progress display (default: on a tty)."),
@@ -80,9 +82,14 @@ def build(
             table = load_aan(aan_dir)
     with console.status(f"mining concepts and {topics} topics, building the graph", spinner="dots") \
             if _progress(progress) else nullcontext():
+        phrases = None
+        if vocabulary is not None:
+            if not vocabulary.is_file():
+                raise ConfigError(f"the vocabulary file {str(vocabulary)!r} does not exist")
+            phrases = [ln.strip() for ln in vocabulary.read_text(encoding="utf-8").splitlines() if ln.strip()]
         graph, timings = build_graph_folder(table, out, n_topics=topics, concept_method=concept_method
                                             if concept_method != "none" else "collocations",
-                                            concepts=concept_method != "none", rng=seed)
+                                            concepts=concept_method != "none", vocabulary=phrases, rng=seed)
     counts = {"nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
               "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())}
     typer.echo(json.dumps({"folder": str(out), **counts, "seconds": round(time.perf_counter() - started, 1),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,15 +88,21 @@ class GraphFolder:
 
 
 def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10, concept_method: str = "collocations",
-                       concepts: bool = True, topics: bool = True, rng: int | None = 0,
-                       progress: bool = False) -> tuple[KnowledgeGraph, dict[str, float]]:
-    """Mine concepts and topics, build the graph and write the store; returns the graph and timings."""
+                       concepts: bool = True, topics: bool = True, vocabulary: Sequence[str] | None = None,
+                       rng: int | None = 0, progress: bool = False) -> tuple[KnowledgeGraph, dict[str, float]]:
+    """Mine concepts and topics, build the graph and write the store; returns the graph and timings.
+
+    ``vocabulary`` is a curated list of concept phrases to tag with instead of mining one.
+    """
     gf = GraphFolder(Path(folder))
     gf.root.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     texts = papers.full_texts()
     t0 = time.perf_counter()
-    concept_lists = ConceptExtractor(method=concept_method).fit_transform(texts) if concepts else None
+    if vocabulary is not None:
+        concept_lists: list[list[str]] | None = ConceptExtractor.from_vocabulary(vocabulary).transform(texts)
+    else:
+        concept_lists = ConceptExtractor(method=concept_method).fit_transform(texts) if concepts else None
     timings["concepts_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     topic_lists = TopicModel(n_topics=n_topics, rng=rng).fit(texts).assign(texts) if topics else None
