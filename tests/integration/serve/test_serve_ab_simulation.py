@@ -1,11 +1,11 @@
 """A/B simulation on real data: replay held-out Online Retail purchases through the service.
 
 Two model versions fitted before the cutoff, one known to be better offline (recent bestsellers,
-HitRate@6 about 0.28 on these customers, against all-time popularity, about 0.14), split 50/50 by the service's hash; exposures
-are recorded by ``GET /users/{id}/recommendations``, the customers' real purchases of the next 14
-days are posted as events, and the analysis must find the better arm. An A/A run (both arms the
-same version) re-split 400 times by different experiment names must be significant about 5% of
-the time.
+HitRate@6 about 0.28 on these customers, against all-time popularity, about 0.14), split 50/50 by
+the service's hash; exposures are recorded by ``GET /users/{id}/recommendations``, the customers'
+real purchases of the next 14 days are posted as events, and the analysis must find the better
+arm. An A/A run (both arms the same version) re-split 400 times by different experiment names must
+be significant about 5% of the time.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ __all__ = ["interval_chart"]
 def interval_chart(labels: Sequence[str], values: Sequence[float], lows: Sequence[float], highs: Sequence[float],
                    *, title: str, fmt: str = "{:.4f}", zero_line: bool = False, width: int = 560) -> str:
     """Horizontal point-and-whisker chart: one row per label, value with its interval."""
-    row_h, left, right, top = 34, 150, 90, 30
+    row_h, left, right, top = 34, 220, 90, 30
     height = top + row_h * len(labels) + 24
     finite = [v for v in (*values, *lows, *highs) if v == v]
     lo = min([*finite, 0.0]) if finite else 0.0
