@@ -144,7 +144,7 @@ class BaseRecommender:
         out_idx = np.full((n, k), -1, dtype=np.int64)
         out_sc = np.full((n, k), np.nan, dtype=np.float32)
         for a in range(0, n, self.batch_size):
-            part = history.rows(slice(a, a + self.batch_size))
+            part = history if n <= self.batch_size else history.rows(slice(a, a + self.batch_size))
             scores = np.asarray(self._score(part), dtype=np.float32)
             if exclude_seen:
                 seen = part.days
