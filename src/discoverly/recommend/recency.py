@@ -15,21 +15,24 @@ def recent_item_weights(history: History, recent_items: int | None, half_life_da
     """Users × items weights of each user's ``recent_items`` most recent items (by last event),
     ``0.5 ** (age_days / half_life_days)`` (1.0 without a half-life). Ties in time go to the lower
     item index."""
-    last = sp.csr_matrix(history.days, copy=True)
-    last.data = aligned_values(history.days, history.last)
-    n = last.shape[0]
-    rows = np.repeat(np.arange(n), np.diff(last.indptr))
-    keep = np.ones(last.nnz, dtype=bool)
-    if recent_items is not None and last.nnz:
-        order = np.lexsort((last.indices, -last.data, rows))
-        rank = np.empty(last.nnz, dtype=np.int64)
-        rank[order] = np.arange(last.nnz) - np.repeat(last.indptr[:-1], np.diff(last.indptr))
+    days = history.days
+    last = aligned_values(days, history.last)
+    indptr = np.asarray(days.indptr, dtype=np.int64)
+    indices = days.indices
+    lengths = np.diff(indptr)
+    if recent_items is not None and len(last) and lengths.max() > recent_items:
+        rows = np.repeat(np.arange(len(lengths)), lengths)
+        order = np.lexsort((indices, -last, rows))
+        rank = np.empty(len(last), dtype=np.int64)
+        rank[order] = np.arange(len(last)) - np.repeat(indptr[:-1], lengths)
         keep = rank < recent_items
-    age_days = np.maximum(history.now - last.data, 0.0) / DAY
-    weights = np.ones(last.nnz) if half_life_days is None else np.exp2(-age_days / half_life_days)
-    out = sp.csr_matrix((weights[keep], (rows[keep], last.indices[keep])), shape=last.shape)
-    out.sort_indices()
-    return out
+        last, indices = last[keep], indices[keep]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=len(lengths)))])
+    if half_life_days is None:
+        weights = np.ones(len(last))
+    else:
+        weights = np.exp2(-np.maximum(history.now - last, 0.0) / (DAY * half_life_days))
+    return sp.csr_matrix((weights, indices, indptr), shape=days.shape)
 
 
 def aligned_values(pattern: sp.csr_matrix, values: sp.csr_matrix) -> np.ndarray:
