@@ -19,8 +19,8 @@ correctness, and the comparison of two mechanisms is a paired test on the same t
     result.summary(); result.comparisons("truncated-gumbel", "multivariate-laplace")
 
 Data sets (``DISCOVERLY_DATA_DIR/textclf``): SST-2 (train subsample; dev = validation; test), the
-UCI SMS spam collection and the UCI sentiment sentences (Amazon + IMDB + Yelp), the last two split
-60/20/20 with a fixed seed (the same split for every mechanism and seed).
+UCI SMS spam collection and the UCI sentiment sentences (Amazon + IMDB + Yelp), the last two
+deduplicated and split 60/20/20 with a fixed seed (the same split for every mechanism and seed).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from discoverly.privacy.gumbel import TruncatedGumbel
 from discoverly.privacy.mechanism import RngLike, WordMechanism, as_generator, check_epsilon
 from discoverly.privacy.progress import ticker
 
-__all__ = ["TextDataset", "load_textclf", "DATASETS", "match_epsilon", "run_utility_study", "UtilityStudy",
-           "OovOnly"]
+__all__ = ["TextDataset", "load_textclf", "DATASETS", "match_epsilon", "match_epsilons", "run_utility_study",
+           "UtilityStudy", "OovOnly", "corpus_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,14 @@ def _tsv(path: Path) -> pl.DataFrame:
 
 def _split(texts: list[str], labels: np.ndarray, name: str, gen: np.random.Generator,
            max_train: int | None) -> TextDataset:
-    """A stratified 60/20/20 split."""
+    """A stratified 60/20/20 split of the distinct texts (a text that occurs twice, as many SMS
+    templates do, would otherwise be in training and test at once)."""
+    seen: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        seen.setdefault(text, i)
+    first = np.fromiter(seen.values(), dtype=np.int64)
+    texts = [texts[i] for i in first]
+    labels = labels[first]
     parts: list[list[int]] = [[], [], []]
     for label in np.unique(labels):
         idx = gen.permutation(np.flatnonzero(labels == label))
@@ -204,25 +211,33 @@ def corpus_tokens(mechanism: WordMechanism, texts: Sequence[str]) -> np.ndarray:
 
 def match_epsilon(mechanism: WordMechanism, tokens: np.ndarray, target: float, *, lo: float = 0.05,
                   hi: float = 200.0, sample: int = 4000, rng: RngLike = 0) -> tuple[float, float]:
-    """``(ε, N_w at ε)``: the ε at which ``target`` of the corpus ``tokens`` come back unchanged.
+    """``(ε, N_w at ε)``: the ε at which ``target`` of the corpus ``tokens`` come back unchanged."""
+    return match_epsilons(mechanism, tokens, [target], lo=lo, hi=hi, sample=sample, rng=rng)[target]
 
-    Truncated Gumbel: exact expected N_w on a grid of ε (one shared pass), interpolated in log ε.
-    Other mechanisms: bisection on log ε with common random numbers on ``sample`` tokens (for
-    multivariate Laplace the unchanged indicator of a token is then monotone in ε: the noisy vector
-    moves along a fixed ray towards the word, and the word's Voronoi cell is convex).
+
+def match_epsilons(mechanism: WordMechanism, tokens: np.ndarray, targets: Sequence[float], *, lo: float = 0.05,
+                   hi: float = 200.0, sample: int = 4000, rng: RngLike = 0) -> dict[float, tuple[float, float]]:
+    """For every target N_w, ``(ε, N_w at ε)`` on the corpus ``tokens`` (in-vocabulary rows).
+
+    Truncated Gumbel: the exact expected N_w on a grid of ε (one shared pass), interpolated in log ε
+    and evaluated exactly at the result. Other mechanisms: the same grid with common random numbers
+    on ``sample`` tokens, then bisection inside the bracketing grid interval (for multivariate
+    Laplace the unchanged indicator of a token is then monotone in ε: the noisy vector moves along a
+    fixed ray towards the word, and the word's Voronoi cell is convex).
     """
-    if not 0 < target < 1:
-        raise ConfigError(f"a target N_w must be in (0, 1), got {target}")
+    for target in targets:
+        if not 0 < target < 1:
+            raise ConfigError(f"a target N_w must be in (0, 1), got {target}")
+    grid = np.geomspace(lo, hi, 25)
+    out: dict[float, tuple[float, float]] = {}
     if isinstance(mechanism, TruncatedGumbel):
         rows, counts = np.unique(tokens, return_counts=True)
-        grid = np.geomspace(lo, hi, 25)
-        curve = mechanism.unchanged_curve(grid.tolist(), rows) @ counts / counts.sum()
-        curve = np.maximum.accumulate(curve)
-        if not curve[0] <= target <= curve[-1]:
-            raise ConfigError(f"N_w = {target} is outside [{curve[0]:.3f}, {curve[-1]:.3f}] for ε in [{lo}, {hi}]")
-        eps = float(np.exp(np.interp(target, curve, np.log(grid))))
-        exact = float(mechanism.unchanged_curve([eps], rows)[0] @ counts / counts.sum())
-        return eps, exact
+        curve = np.maximum.accumulate(mechanism.unchanged_curve(grid.tolist(), rows) @ counts / counts.sum())
+        for target in targets:
+            _check_range(target, curve, lo, hi)
+            eps = float(np.exp(np.interp(target, curve, np.log(grid))))
+            out[target] = (eps, float(mechanism.unchanged_curve([eps], rows)[0] @ counts / counts.sum()))
+        return out
     gen = as_generator(rng)
     sub = gen.choice(tokens, size=min(sample, len(tokens)), replace=False)
     seed = int(gen.integers(2**31))
@@ -230,18 +245,25 @@ def match_epsilon(mechanism: WordMechanism, tokens: np.ndarray, target: float, *
     def share(e: float) -> float:
         return float((mechanism.privatize_indices(sub, e, rng=seed) == sub).mean())
 
-    a, b = np.log(lo), np.log(hi)
-    sa, sb = share(lo), share(hi)
-    if not sa <= target <= sb:
-        raise ConfigError(f"N_w = {target} is outside [{sa:.3f}, {sb:.3f}] for ε in [{lo}, {hi}]")
-    for _ in range(14):
-        mid = (a + b) / 2
-        if share(float(np.exp(mid))) < target:
-            a = mid
-        else:
-            b = mid
-    eps = float(np.exp((a + b) / 2))
-    return eps, share(eps)
+    curve = np.maximum.accumulate(np.array([share(float(e)) for e in grid]))
+    for target in targets:
+        _check_range(target, curve, lo, hi)
+        i = int(np.searchsorted(curve, target))  # curve[i-1] < target <= curve[i]
+        a, b = np.log(grid[max(i - 1, 0)]), np.log(grid[i])
+        for _ in range(6):
+            mid = (a + b) / 2
+            if share(float(np.exp(mid))) < target:
+                a = mid
+            else:
+                b = mid
+        eps = float(np.exp((a + b) / 2))
+        out[target] = (eps, share(eps))
+    return out
+
+
+def _check_range(target: float, curve: np.ndarray, lo: float, hi: float) -> None:
+    if not curve[0] <= target <= curve[-1]:
+        raise ConfigError(f"N_w = {target} is outside [{curve[0]:.3f}, {curve[-1]:.3f}] reached for ε in [{lo}, {hi}]")
 
 
 # ---------------------------------------------------------------------- the study
@@ -327,13 +349,15 @@ def run_utility_study(datasets: Iterable[TextDataset], mechanisms: Mapping[str, 
             bar.advance()
             for name, mech in mechanisms.items():
                 tokens = corpus_tokens(mech, data.train_texts)
+                todo = [t for t in targets if not (epsilons and (data.name, name, t) in epsilons)]
+                matched = match_epsilons(mech, tokens, todo) if todo and not isinstance(mech, OovOnly) else {}
                 for target in targets:
                     if epsilons and (data.name, name, target) in epsilons:
                         eps = check_epsilon(epsilons[(data.name, name, target)])
                     elif isinstance(mech, OovOnly):
                         eps = 1.0
                     else:
-                        eps, _ = match_epsilon(mech, tokens, target)
+                        eps = matched[target][0]
                     log.info("%s %s target N_w=%.2f -> eps=%.4g", data.name, name, target, eps)
                     for seed in seeds:
                         t0 = time.perf_counter()
@@ -343,7 +367,7 @@ def run_utility_study(datasets: Iterable[TextDataset], mechanisms: Mapping[str, 
                         for clf, fitter in fitters.items():
                             if clf == "tfidf":
                                 record(data, clf, name, target, eps, seed, n_w, fitter.fit(data, run.texts), seconds)
-                            elif target in emb_targets:
+                            elif target in emb_targets and not isinstance(mech, OovOnly):
                                 record(data, clf, name, target, eps, seed, n_w,
                                        fitter.fit(data, run.texts[:embedding_train]), seconds)
                         bar.advance()

@@ -1,0 +1,390 @@
+"""Privatising text: speed, privacy statistics, and utility of the mechanisms on real data.
+
+Stages (run any subset; results are merged into ``benchmarks/results/privacy.json`` and figures are
+written to ``benchmarks/results/privacy/``)::
+
+    speed    tokens/s of truncated Gumbel (one core) with its one-off precomputation and memory;
+             multivariate Laplace exact (as % of this machine's measured sgemm rate, same run) and
+             approximate (faiss HNSW / IVF, with agreement to the exact output); public calibration
+    stats    N_w and S_w by Zipf bucket against ε for every mechanism; the exact privacy loss of
+             truncated Gumbel for nearest-neighbour pairs of the real vocabulary against ε·d; what
+             changed words become, at matched N_w
+    tune     truncated Gumbel's λ (mean_k) and α (flatten) on SST-2 *validation* accuracy
+    utility  train on privatised text, test on clean text: SST-2, SMS spam, UCI sentiment; TF-IDF and
+             MiniLM logistic regression; matched N_w targets; 5 seeds; CIs and paired tests
+
+Run (from the repository root; one thread, as the targets are per core)::
+
+    DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 HF_HUB_OFFLINE=1 \\
+        nice python benchmarks/bench_privacy.py speed stats tune utility
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import datetime as dt
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from threadpoolctl import threadpool_limits
+
+from discoverly import __version__
+from discoverly.privacy.gumbel import TruncatedGumbel
+from discoverly.privacy.laplace import MultivariateLaplace, agreement
+from discoverly.privacy.neighbours import exact_neighbours, neighbours
+from discoverly.privacy.public_gumbel import PublicTruncatedGumbel
+from discoverly.privacy.statistics import plot_curves, privacy_curves, sample_words, summarize
+from discoverly.privacy.utility import (
+    OovOnly,
+    corpus_tokens,
+    load_textclf,
+    match_epsilons,
+    run_utility_study,
+)
+from discoverly.privacy.vocabulary import WordEmbeddings
+
+RESULTS = Path(__file__).parent / "results" / "privacy.json"
+FIGURES = Path(__file__).parent / "results" / "privacy"
+
+#: chosen by the ``tune`` stage on SST-2 validation accuracy (see benchmarks/privacy.md)
+TG_DEFAULTS: dict[str, Any] = {"mean_k": None, "flatten": 0.95}
+
+
+def _machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "load_average": os.getloadavg(), "threads": 1}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sgemm_rate(size: int = 1536, repeat: int = 3) -> float:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    a @ b
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * size**3 / best
+
+
+def _token_sample(emb: WordEmbeddings, n: int, rng: int = 0) -> np.ndarray:
+    """In-vocabulary tokens of SST-2 training text (real word frequencies), repeated to ``n``."""
+    data = load_textclf("sst2", max_train=20_000, rng=0)
+    tokens = corpus_tokens(OovOnly(emb), data.train_texts)
+    gen = np.random.default_rng(rng)
+    return gen.choice(tokens, size=n, replace=True)
+
+
+def _rate(fn: Any, n: int, repeat: int = 3) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return n / best
+
+
+# ---------------------------------------------------------------------- speed
+def stage_speed(emb: WordEmbeddings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    d, n = emb.dim, len(emb)
+    tokens = _token_sample(emb, 1_000_000)
+
+    # one-off precomputation, measured without the cache
+    t0 = time.perf_counter()
+    exact_neighbours(emb, 1024)
+    out["precompute_neighbours_1024_s"] = time.perf_counter() - t0
+    rss0 = _rss_mb()
+    tg = TruncatedGumbel(emb, **TG_DEFAULTS, cache=False)
+    t0 = time.perf_counter()
+    tg.prepare(3.0)
+    out["precompute_per_epsilon_s"] = time.perf_counter() - t0
+    out["precompute_breakdown_s"] = {k: v for k, v in tg.timings.items() if k != "neighbours"}
+    table = tg._tables[3.0]
+    out["memory_mb"] = {
+        "table_per_epsilon": table.cdf.nbytes / 2**20,
+        "neighbour_lists": (tg._nn.nbytes + tg._dist.nbytes + tg._tail.listed.nbytes) / 2**20,
+        "peak_rss_increase": _rss_mb() - rss0,
+    }
+    tg = TruncatedGumbel(emb, **TG_DEFAULTS)
+    gumbel_rows = []
+    for eps in (1.0, 2.0, 3.0, 5.0, 10.0):
+        tg.prepare(eps)
+        unchanged = float(tg.unchanged_probability(eps)[tokens].mean())
+        rate = _rate(lambda e=eps: tg.privatize_indices(tokens, e, rng=1), len(tokens))
+        gumbel_rows.append({"epsilon": eps, "N_w": unchanged, "tokens_per_s": rate})
+        print(f"truncated-gumbel eps={eps:g}: N_w={unchanged:.3f} {rate:,.0f} tokens/s", flush=True)
+    out["truncated_gumbel"] = gumbel_rows
+    literal = TruncatedGumbel(emb, **TG_DEFAULTS, method="gumbel")
+    out["truncated_gumbel_literal_tokens_per_s"] = _rate(
+        lambda: literal.privatize_indices(tokens[:50_000], 3.0, rng=1), 50_000, repeat=1)
+
+    # end to end on text: tokenise, privatise, put back
+    texts = load_textclf("sst2", max_train=20_000, rng=1).train_texts
+    n_tokens = tg.tokenizer.tokenize(texts).n_tokens
+    out["truncated_gumbel_text_tokens_per_s"] = _rate(lambda: tg.privatize(texts, 3.0, rng=2), n_tokens, repeat=2)
+
+    # multivariate Laplace, exact: interleave sgemm and the mechanism so both see the same machine load
+    lap = MultivariateLaplace(emb, batch_size=256)
+    flop_per_token = 2 * (d + 1) * n
+    pairs = []
+    sub = tokens[:6000]
+    for _ in range(3):
+        gemm = _sgemm_rate()
+        rate = _rate(lambda: lap.privatize_indices(sub, 2.0, rng=3), len(sub), repeat=1)
+        pairs.append((gemm, rate, rate * flop_per_token / gemm))
+        print(f"laplace exact: {rate:,.0f} tokens/s; sgemm {gemm / 1e9:.1f} GFLOP/s; "
+              f"{100 * rate * flop_per_token / gemm:.0f}% of it", flush=True)
+    best = max(pairs, key=lambda p: p[2])
+    out["laplace_exact"] = {"tokens_per_s": statistics.median(p[1] for p in pairs),
+                            "sgemm_gflops": statistics.median(p[0] for p in pairs) / 1e9,
+                            "fraction_of_sgemm": statistics.median(p[2] for p in pairs),
+                            "best_fraction_of_sgemm": best[2], "flop_per_token": flop_per_token}
+    for batch in (64, 1024):
+        other = MultivariateLaplace(emb, batch_size=batch)
+        out["laplace_exact"][f"tokens_per_s_batch_{batch}"] = _rate(
+            lambda o=other: o.privatize_indices(sub, 2.0, rng=3), len(sub), repeat=1)
+
+    # approximate search (faiss, one thread): throughput and agreement with exact, by ε
+    approx_rows = []
+    for search, opts in (("hnsw", {"hnsw_m": 32, "ef_search": 48}), ("ivf", {"ivf_probe": 6})):
+        mech = MultivariateLaplace(emb, search=search, threads=1, **opts)
+        mech.privatize_indices(tokens[:100], 2.0, rng=0)  # build the index
+        for eps in (0.5, 1.0, 2.0, 5.0):
+            rate = _rate(lambda m=mech, e=eps: m.privatize_indices(tokens[:100_000], e, rng=4), 100_000, repeat=1)
+            agree = agreement(mech, epsilon=eps, n=3000, rng=5, indices=tokens[:3000])
+            approx_rows.append({"search": search, **opts, "epsilon": eps, "tokens_per_s": rate,
+                                "index_build_s": mech.index_seconds, **agree})
+            print(f"laplace {search} eps={eps:g}: {rate:,.0f} tokens/s, agreement {agree['agreement']:.3f}",
+                  flush=True)
+    out["laplace_approximate"] = approx_rows
+
+    public = PublicTruncatedGumbel(emb)
+    out["public_truncated_gumbel_tokens_per_s"] = _rate(
+        lambda: public.privatize_indices(tokens[:200_000], 10.0, rng=6), 200_000, repeat=1)
+    return out
+
+
+# ---------------------------------------------------------------------- privacy statistics
+def _privacy_loss(tg: TruncatedGumbel, eps: float, pairs: int, rng: int = 0) -> dict[str, float]:
+    """Exact max_y |ln P(y|w) − ln P(y|w')| for word / nearest-neighbour pairs, against ε·d(w, w')."""
+    gen = np.random.default_rng(rng)
+    nb = tg.neighbour_lists
+    words = gen.choice(len(tg.embeddings), size=pairs, replace=False)
+    ratios = []
+    for w in words:
+        w2 = int(nb.indices[w, 1])
+        dist = float(nb.distances[w, 1])
+        p, q = tg.output_distribution(int(w), eps), tg.output_distribution(w2, eps)
+        loss = float(np.max(np.abs(np.log(p) - np.log(q))))
+        ratios.append(loss / (eps * dist))
+    r = np.asarray(ratios)
+    return {"epsilon": eps, "pairs": pairs, "max_loss_over_bound": float(r.max()),
+            "median_loss_over_bound": float(np.median(r))}
+
+
+def _replacements(mech: Any, eps: float, tokens: np.ndarray, nn: np.ndarray, emb: WordEmbeddings) -> dict[str, Any]:
+    out = mech.privatize_indices(tokens, eps, rng=8)
+    changed = out != tokens
+    a, b = tokens[changed], out[changed]
+    va, vb = emb.vectors[a].astype(np.float64), emb.vectors[b].astype(np.float64)
+    cos = (va * vb).sum(1) / np.linalg.norm(va, axis=1) / np.linalg.norm(vb, axis=1)
+    within10 = (nn[a, 1:11] == b[:, None]).any(axis=1)
+    within100 = (nn[a, 1:101] == b[:, None]).any(axis=1)
+    zipf = emb.zipf if emb.zipf is not None else np.zeros(len(emb))
+    return {"N_w": float(1 - changed.mean()), "epsilon": eps, "mean_cosine_changed": float(cos.mean()),
+            "share_within_10_nn": float(within10.mean()), "share_within_100_nn": float(within100.mean()),
+            "mean_zipf_input": float(zipf[a].mean()), "mean_zipf_output": float(zipf[b].mean())}
+
+
+def _examples(mech: Any, eps: float, emb: WordEmbeddings, words: list[str], draws: int = 400) -> dict[str, Any]:
+    out = {}
+    for w in words:
+        i = emb.index(w)
+        got = mech.privatize_indices(np.full(draws, i), eps, rng=9)
+        vals, counts = np.unique(got, return_counts=True)
+        order = np.argsort(-counts)[:6]
+        out[w] = [(emb.words[vals[j]], round(float(counts[j] / draws), 3)) for j in order]
+    return out
+
+
+def stage_stats(emb: WordEmbeddings) -> dict[str, Any]:
+    words = sample_words(emb, per_bucket=60, rng=0)
+    tg = TruncatedGumbel(emb, **TG_DEFAULTS)
+    lap = MultivariateLaplace(emb)
+    public = PublicTruncatedGumbel(emb)
+    grids = {"truncated-gumbel": [0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 12.0],
+             "multivariate-laplace": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0],
+             "truncated-gumbel-public": [5.0, 10.0, 30.0, 100.0, 1000.0]}
+    mechs = {"truncated-gumbel": tg, "multivariate-laplace": lap, "truncated-gumbel-public": public}
+    frames = []
+    for name, grid in grids.items():
+        t0 = time.perf_counter()
+        if name == "truncated-gumbel":
+            tg.prepare(grid)
+        frames.append(privacy_curves({name: mechs[name]}, grid, words, draws=100, rng=1))
+        print(f"statistics of {name}: {time.perf_counter() - t0:.0f}s", flush=True)
+    frame = pl.concat(frames)
+    summary = summarize(frame)
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    for metric in ("N_w", "S_w"):
+        plot_curves(summary, metric).savefig(FIGURES / f"{metric}_vs_epsilon.png", dpi=110)
+        plot_curves(summary.filter(pl.col("bucket") == "all"), metric, bucket="all").savefig(
+            FIGURES / f"{metric}_vs_epsilon_all.png", dpi=110)
+    loss = [_privacy_loss(tg, e, pairs=60) for e in (0.5, 2.0, 8.0)]
+    print("privacy loss / bound:", loss, flush=True)
+    # what changed words become, at matched N_w on SST-2 training tokens
+    tokens = _token_sample(emb, 20_000, rng=3)
+    nn = neighbours(emb, 1024).indices
+    profile = []
+    matched = {name: match_epsilons(mech, tokens, [0.2, 0.4, 0.6])
+               for name, mech in (("truncated-gumbel", tg), ("multivariate-laplace", lap))}
+    for target in (0.2, 0.4, 0.6):
+        for name, mech in (("truncated-gumbel", tg), ("multivariate-laplace", lap)):
+            eps = matched[name][target][0]
+            row = {"mechanism": name, "target": target, **_replacements(mech, eps, tokens, nn, emb)}
+            row["examples"] = _examples(mech, eps, emb, ["good", "bad", "boring", "movie", "the", "not"])
+            profile.append(row)
+            print(f"{name} at N_w {target}: eps={eps:.3g}, cos={row['mean_cosine_changed']:.3f}, "
+                  f"within10={row['share_within_10_nn']:.3f}", flush=True)
+    return {"summary": summary.to_dicts(), "privacy_loss": loss, "replacements": profile,
+            "median_nn_distance": emb.median_nn_distance}
+
+
+# ---------------------------------------------------------------------- tuning on validation
+def stage_tune(emb: WordEmbeddings, grid: list[tuple[float | None, float]],
+               previous: list[dict[str, Any]]) -> dict[str, Any]:
+    data = load_textclf("sst2", max_train=6000, rng=0)
+    rows = list(previous)
+    for mean_k, flatten in grid:
+        tg = TruncatedGumbel(emb, mean_k=mean_k, flatten=flatten)
+        result = run_utility_study([data], {"tg": tg}, targets=[0.2, 0.4], seeds=[100, 101])
+        runs = result.runs.filter(pl.col("mechanism") == "tg")
+        val = float(runs["val_accuracy"].mean())  # type: ignore[arg-type]
+        rows.append({"mean_k": tg.mean_k, "flatten": flatten, "val_accuracy": val,
+                     "epsilons": sorted(set(runs["epsilon"].to_list()))})
+        print(f"tune mean_k={tg.mean_k:.2f} flatten={flatten}: validation accuracy {val:.4f}", flush=True)
+    best = max(rows, key=lambda r: r["val_accuracy"])
+    return {"grid": rows, "best": best, "data": "sst2 dev (validation), 6000 training sentences, N_w 0.2 and 0.4, "
+                                                "2 seeds (100, 101), TF-IDF logistic regression"}
+
+
+# ---------------------------------------------------------------------- utility
+def stage_utility(emb: WordEmbeddings, quick: bool) -> dict[str, Any]:
+    sizes = {"sst2": 6000, "sms_spam": None, "uci_sentiment": None}
+    datasets = [load_textclf(name, max_train=size, rng=0) for name, size in sizes.items()]
+    mechs = {"truncated-gumbel": TruncatedGumbel(emb, **TG_DEFAULTS), "multivariate-laplace": MultivariateLaplace(emb),
+             "oov-only": OovOnly(emb)}
+    targets = [0.2, 0.4] if quick else [0.1, 0.2, 0.4, 0.6, 0.8]
+    seeds = range(2) if quick else range(5)
+    t0 = time.perf_counter()
+    result = run_utility_study(datasets, mechs, targets, seeds, classifiers=("tfidf", "minilm"),
+                               embedding_train=400, embedding_targets=[0.2, 0.6] if not quick else [0.2],
+                               progress=sys.stderr.isatty())
+    seconds = time.perf_counter() - t0
+    summary = result.summary()
+    comp = result.comparisons("truncated-gumbel", "multivariate-laplace")
+    result.runs.write_parquet(FIGURES / "utility_runs.parquet")
+    _plot_utility(summary)
+    print(summary.select("dataset", "classifier", "mechanism", "target", "epsilon", "N_w", "accuracy", "ci_low",
+                         "ci_high"), flush=True)
+    print(comp, flush=True)
+    return {"summary": summary.to_dicts(), "comparisons": comp.to_dicts(), "seconds": seconds,
+            "sizes": {d.name: {"train": len(d.train_texts), "val": len(d.val_texts), "test": len(d.test_texts)}
+                      for d in datasets}}
+
+
+def _plot_utility(summary: pl.DataFrame) -> None:
+    """Accuracy against N_w (matched) and against ε, per data set and classifier, with 95% intervals."""
+    from discoverly.report import new_figure
+
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    for clf in sorted(set(summary["classifier"].to_list())):
+        for data in sorted(set(summary["dataset"].to_list())):
+            part = summary.filter((pl.col("classifier") == clf) & (pl.col("dataset") == data))
+            if part.height == 0:
+                continue
+            for axis in ("N_w", "epsilon"):
+                fig, ax = new_figure(6.0, 3.6)
+                for i, mech in enumerate(("truncated-gumbel", "multivariate-laplace", "oov-only")):
+                    rows = part.filter(pl.col("mechanism") == mech).sort(axis)
+                    if rows.height == 0 or (axis == "epsilon" and mech == "oov-only"):
+                        continue
+                    x, y = rows[axis].to_numpy(), rows["accuracy"].to_numpy()
+                    err = np.vstack([y - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - y])
+                    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, color=f"C{i}", label=mech)
+                clean = part.filter(pl.col("mechanism") == "clean")
+                if clean.height:
+                    ax.axhline(clean["accuracy"].item(), color="k", linestyle="--", label="clean text")
+                if axis == "epsilon":
+                    ax.set_xscale("log")
+                    ax.set_xlabel("ε (raw vector scale)")
+                else:
+                    ax.set_xlabel("N_w: share of training tokens unchanged")
+                ax.set_ylabel("test accuracy (clean test text)")
+                ax.set_title(f"{data}, {clf}")
+                ax.grid(alpha=0.3)
+                ax.legend(fontsize=8)
+                fig.savefig(FIGURES / f"utility_{data}_{clf}_{axis}.png", dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stages", nargs="*", default=["speed", "stats", "tune", "utility"],
+                        choices=["speed", "stats", "tune", "utility"])
+    parser.add_argument("--quick", action="store_true", help="fewer targets and seeds (a smoke run)")
+    parser.add_argument("--tune-grid", default="none:0.9,none:0.95,none:0.98,30:0.9,30:0.95,30:0.98",
+                        help="mean_k:flatten pairs for the tune stage ('none' = ln(n-1)); added to earlier ones")
+    args = parser.parse_args()
+    emb = WordEmbeddings.default()
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    with threadpool_limits(1):
+        for stage in args.stages:
+            t0 = time.perf_counter()
+            if stage == "speed":
+                value = stage_speed(emb)
+            elif stage == "stats":
+                value = stage_stats(emb)
+            elif stage == "tune":
+                grid = [(None if a == "none" else float(a), float(b))
+                        for a, b in (pair.split(":") for pair in args.tune_grid.split(","))]
+                value = stage_tune(emb, grid, results.get("tune", {}).get("grid", []))
+            else:
+                value = stage_utility(emb, args.quick)
+            results[stage] = {"date": dt.date.today().isoformat(), "machine": _machine(), "version": __version__,
+                              "command": "python benchmarks/bench_privacy.py " + " ".join(sys.argv[1:]),
+                              "seconds": time.perf_counter() - t0, **value}
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            RESULTS.write_text(json.dumps(results, indent=1, default=float))
+            print(f"stage {stage} done in {time.perf_counter() - t0:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
