@@ -53,7 +53,7 @@ class BuyAgain(BaseRecommender):
 
     name = "buy-again"
 
-    def __init__(self, *, half_life_days: float = 60.0, frequency_weight: float = 1.0, due_weight: float = 1.0,
+    def __init__(self, *, half_life_days: float = 120.0, frequency_weight: float = 1.0, due_weight: float = 1.0,
                  min_repeaters: int = 3) -> None:
         super().__init__()
         if half_life_days <= 0:

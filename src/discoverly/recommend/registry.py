@@ -61,9 +61,10 @@ register("bestsellers", "discoverly.recommend.popularity", "RecentBestsellers",
 register("buy-again", "discoverly.recommend.buy_again", "BuyAgain",
          "the customer's own past items by recency, frequency and how due a repurchase is")
 register("cosine", "discoverly.recommend.item_to_item", "ItemToItem",
-         "item-to-item, cosine on binary customer vectors", score="cosine")
+         "item-to-item, cosine on binary customer vectors", score="cosine", min_count=3, half_life_days=7.0)
 register("naive", "discoverly.recommend.item_to_item", "ItemToItem",
-         "item-to-item, P(B|A) - P(B)", score="naive")
+         "item-to-item, P(B|A) - P(B)", score="naive", min_count=2, neighbours=100, half_life_days=7.0,
+         normalize=True)
 register("corrected", "discoverly.recommend.item_to_item", "ItemToItem",
          "item-to-item, (N_XY - E_XY)/sqrt(E_XY) that discounts heavy buyers", score="corrected")
 register("implicit-cosine", "discoverly.recommend.peers", "ImplicitNeighbours",
