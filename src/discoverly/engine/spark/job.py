@@ -1,0 +1,190 @@
+"""``fit_spark``: fit a popularity or item-to-item model on Spark and save it as the same artifact
+the local path writes (``BaseRecommender.load`` and ``discoverly serve`` read it unchanged).
+
+The job reads the log (Parquet), numbers ids as the local reader does, builds the distinct
+purchases, then — for the model asked for — the relatedness (:mod:`.relatedness`) or the
+popularity (:mod:`.popularity`), and the parts every model carries (user histories as first/last
+event time and distinct days per pair, the recent-bestseller fallback). Only the results come back
+to the driver: the ``N`` best pairs per item, per-item counts, and the history entries (the saved
+model keeps those for ``recommend``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from discoverly.errors import ConfigError
+
+__all__ = ["SPARK_MODELS", "SparkFit", "fit_spark"]
+
+log = logging.getLogger(__name__)
+
+#: the registry names the Spark engine fits (any settings of those models)
+SPARK_MODELS = ("popularity", "bestsellers", "cosine", "naive", "corrected")
+
+
+@dataclass
+class SparkFit:
+    """What :func:`fit_spark` did: the fitted model (also saved at ``path`` when given), the seconds
+    per stage, and the size of the work."""
+
+    model: Any
+    path: Path | None
+    seconds: float
+    stages: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _model(model: Any, params: dict[str, Any] | None) -> Any:
+    from discoverly.recommend.base import BaseRecommender
+    from discoverly.recommend.item_to_item import ItemToItem
+    from discoverly.recommend.popularity import Popularity
+    from discoverly.recommend.registry import create
+
+    if isinstance(model, str):
+        if model not in SPARK_MODELS:
+            raise ConfigError(f"the Spark engine fits {', '.join(SPARK_MODELS)} (any settings); got {model!r}. "
+                              "Fit other models with the local engine")
+        try:
+            return create(model, **(params or {}))
+        except TypeError as exc:
+            raise ConfigError(f"model {model!r} does not accept {sorted(params or {})}: {exc}") from None
+    if not isinstance(model, (ItemToItem, Popularity)) or not isinstance(model, BaseRecommender):
+        raise ConfigError(f"the Spark engine fits Popularity, RecentBestsellers and ItemToItem models, "
+                          f"not {type(model).__name__}")
+    return model
+
+
+def _csr(table: Any, n_users: int, n_items: int, column: str) -> sp.csr_matrix:
+    u = table["u"].to_numpy().astype(np.int64)
+    indptr = np.zeros(n_users + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.bincount(u, minlength=n_users))
+    return sp.csr_matrix((table[column].to_numpy().astype(np.float64), table["i"].to_numpy().astype(np.int32),
+                          indptr), shape=(n_users, n_items))
+
+
+def _ids(vocabulary: Any) -> pl.Series:
+    frame = pl.from_arrow(vocabulary.toArrow())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.sort("index")["id"]
+
+
+def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = None, user: str = "user",
+              item: str = "item", time_column: str = "timestamp", quantity: str | None = None,
+              negative: str = "error", until: int | None = None, params: dict[str, Any] | None = None,
+              master: str = "local[2]", spark: Any = None, driver_memory: str | None = None,
+              salt_buckets: int = 4, progress: bool = False) -> SparkFit:
+    """Fit ``model`` (a registry name from :data:`SPARK_MODELS` with ``params``, or an unfitted
+    model object) on the log ``source`` (Parquet path or Spark DataFrame) with Spark, and save it
+    to ``out`` when given.
+
+    ``spark`` is an existing session (else one is started on ``master`` and stopped at the end);
+    ``until`` keeps the events before that epoch second. Results equal the local path's (see
+    docs/spark.md for what "equal" means for floating-point scores).
+    """
+    from discoverly.data.vocabulary import Vocabulary
+    from discoverly.engine.spark.events import read_events
+    from discoverly.engine.spark.popularity import item_popularity, recent_order
+    from discoverly.engine.spark.purchases import index_events, purchases
+    from discoverly.engine.spark.relatedness import collect_relatedness, related_pairs
+    from discoverly.engine.spark.session import spark_session
+    from discoverly.recommend.base import BaseRecommender
+    from discoverly.recommend.item_to_item import ItemToItem
+    from discoverly.recommend.popularity import RecentBestsellers
+
+    recommender = _model(model, params)
+    t_start = time.perf_counter()
+    stages: dict[str, float] = {}
+    own = spark is None
+    session = spark if spark is not None else spark_session(master, driver_memory=driver_memory)
+    from pyspark import StorageLevel
+
+    try:
+        t = time.perf_counter()
+        events = read_events(session, source, user=user, item=item, time=time_column, quantity=quantity,
+                             negative=negative)
+        indexed = index_events(events, until=until)
+        stages["read_and_index"] = time.perf_counter() - t
+        t = time.perf_counter()
+        pairs = purchases(indexed.events).persist(StorageLevel.MEMORY_AND_DISK)
+        history = pl.from_arrow(pairs.select("u", "i", "first", "last", "days").toArrow())
+        assert isinstance(history, pl.DataFrame)
+        history = history.sort("u", "i")
+        stages["purchases"] = time.perf_counter() - t
+        now = indexed.trained_until
+        t = time.perf_counter()
+        window = recommender.window_days if isinstance(recommender, RecentBestsellers) else 14.0
+        all_time, recent = item_popularity(pairs, indexed.n_items, now=now, window_days=window)
+        if window != 14.0:
+            _, recent14 = item_popularity(pairs, indexed.n_items, now=now, window_days=14.0)
+        else:
+            recent14 = recent
+        stages["popularity"] = time.perf_counter() - t
+        counts = {"events": indexed.n_events, "users": indexed.n_users, "items": indexed.n_items,
+                  "purchases": history.height}
+        t = time.perf_counter()
+        arrays: dict[str, np.ndarray]
+        if isinstance(recommender, ItemToItem):
+            job = related_pairs(pairs, recommender.score, min_count=recommender.min_count,
+                                neighbours=recommender.neighbours, max_history=recommender.max_history,
+                                salt_buckets=salt_buckets)
+            rel, _ = collect_relatedness(job, indexed.n_items)
+            s = rel.scores
+            arrays = {"similarity_data": s.data, "similarity_indices": s.indices, "similarity_indptr": s.indptr,
+                      "counts_data": rel.counts.data}
+            counts["related_pairs"] = int(s.nnz)
+            counts["dropped_customers"] = int(rel.params["dropped_customers"])
+        elif isinstance(recommender, RecentBestsellers):
+            order, _ = recent_order(all_time, recent)
+            scores = np.full(indexed.n_items, -np.inf, dtype=np.float32)
+            scores[order] = (len(order) - np.arange(len(order))).astype(np.float32)
+            arrays = {"item_scores": scores}
+        else:
+            arrays = {"item_scores": all_time.astype(np.float32)}
+        stages["model"] = time.perf_counter() - t
+        t = time.perf_counter()
+        recommender.users = Vocabulary(_ids(indexed.users), name="user")
+        recommender.items = Vocabulary(_ids(indexed.items), name="item")
+        recommender.trained_until = now
+        recommender._history = {name: _csr(history, indexed.n_users, indexed.n_items, column)
+                                for name, column in (("days", "days"), ("first", "first"), ("last", "last"))}
+        fallback_recent = recent if isinstance(recommender, RecentBestsellers) else recent14
+        recommender._fallback = recent_order(all_time, fallback_recent, limit=BaseRecommender.fallback_size)[0]
+        recommender.fingerprint = indexed.fingerprint
+        recommender._set_state(arrays, {})
+        if isinstance(recommender, RecentBestsellers):
+            recommender.window_buyers_ = recent_order(all_time, recent)[1]
+        stages["assemble"] = time.perf_counter() - t
+        recommender.fit_seconds = time.perf_counter() - t_start
+        path = None
+        if out is not None:
+            path = recommender.save(out)
+            _note_engine(path, session, stages, counts)
+        pairs.unpersist()
+        return SparkFit(recommender, path, time.perf_counter() - t_start, stages, counts)
+    finally:
+        if own:
+            session.stop()
+
+
+def _note_engine(path: Path, session: Any, stages: dict[str, float], counts: dict[str, int]) -> None:
+    """Record in the manifest that Spark built the artifact (atomic replace of manifest.json)."""
+    from discoverly.artifacts import MANIFEST
+
+    mf = path / MANIFEST
+    manifest = json.loads(mf.read_text(encoding="utf-8"))
+    manifest["engine"] = {"name": "spark", "spark_version": session.version, "master": session.sparkContext.master,
+                          "stages_seconds": {k: round(v, 3) for k, v in stages.items()}, "counts": counts}
+    tmp = mf.with_name(f".{MANIFEST}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    os.replace(tmp, mf)
