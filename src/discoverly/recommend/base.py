@@ -128,8 +128,10 @@ class BaseRecommender:
         """Histories of known users (by index) as seen at training time."""
         self._check_fitted()
         assert self._history is not None and self.trained_until is not None
-        idx = np.asarray(user_index, dtype=np.int64)
-        return History(self._history["days"][idx], self._history["first"][idx], self._history["last"][idx],
+        idx = np.asarray(user_index, dtype=np.int64).ravel()
+        # one user (the service's case): a row slice is several times faster than fancy indexing
+        sel: np.ndarray | slice = slice(int(idx[0]), int(idx[0]) + 1) if idx.size == 1 and idx[0] >= 0 else idx
+        return History(self._history["days"][sel], self._history["first"][sel], self._history["last"][sel],
                        self.trained_until if now is None else int(now))
 
     # -- recommending -----------------------------------------------------------------------
