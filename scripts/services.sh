@@ -3,7 +3,7 @@
 #   - PostgreSQL (Debian's package), a throw-away test cluster on 127.0.0.1:${DISCOVERLY_PG_PORT:-54329}
 #   - chromium (Debian's package) for the headless browser tests (Playwright drives /usr/bin/chromium;
 #     no browser is ever downloaded)
-#   - wrk (Debian's package), the load generator of benchmarks/bench_serve.py
+#   - wrk and hey (Debian's packages), the load generators of benchmarks/bench_serve.py
 # Prints the PostgreSQL URL for tests on its last line. Usage: scripts/services.sh [postgres|chromium|wrk|all|stop-postgres]
 set -euo pipefail
 what=${1:-all}
@@ -62,8 +62,9 @@ ensure_chromium() {
   command -v chromium >/dev/null || apt_install chromium
 }
 
-ensure_wrk() {
+ensure_wrk() {  # the load generators of benchmarks/bench_serve.py: wrk (max throughput), hey (fixed rate)
   command -v wrk >/dev/null || apt_install wrk
+  command -v hey >/dev/null || apt_install hey
 }
 
 exec 9>"$LOCK"

@@ -16,7 +16,7 @@ from discoverly.recommend.base import BaseRecommender
 from discoverly.recommend.history import History
 from discoverly.serve.store.base import Event
 
-__all__ = ["fresh_history"]
+__all__ = ["fresh_history", "training_history"]
 
 DAY = 86_400
 
@@ -30,9 +30,7 @@ def fresh_history(model: BaseRecommender, user: str, events: Sequence[Event]) ->
     later of the end of training and the newest event (a data clock, so replays of old logs work).
     """
     assert model.users is not None and model.items is not None and model.trained_until is not None
-    n_items = len(model.items)
-    uidx = int(model.users.indices([user], missing=-1)[0])
-    base = model.history(np.array([uidx])) if uidx >= 0 else History.empty(1, n_items, now=model.trained_until)
+    base = training_history(model, user)
     new = [e for e in events if e.timestamp >= model.trained_until]
     if not new:
         return base, 0
@@ -55,6 +53,15 @@ def fresh_history(model: BaseRecommender, user: str, events: Sequence[Event]) ->
         last[item] = max(last[item], float(ts.max()))
     now = max(int(model.trained_until), int(times.max()) + 1)
     return History(_row(days), _row(first), _row(last), now), int(known.sum())
+
+
+def training_history(model: BaseRecommender, user: str) -> History:
+    """One user's history as the model saw it at training time (empty for an unknown user)."""
+    assert model.users is not None and model.items is not None and model.trained_until is not None
+    uidx = int(model.users.indices([user], missing=-1)[0])
+    if uidx < 0:
+        return History.empty(1, len(model.items), now=model.trained_until)
+    return model.history(np.array([uidx]))
 
 
 def _row(values: np.ndarray) -> sp.csr_matrix:

@@ -51,13 +51,12 @@ class Snapshot:
     catalog: Catalog | None
     loaded_at: float = field(default_factory=time.time)
 
+    #: item id (as a string) -> title, built once from the catalogue
+    title_of: dict[str, str] = field(default_factory=dict)
+
     def titles(self, items: list[Any]) -> list[str | None]:
-        if self.catalog is None:
-            return [None] * len(items)
-        out = self.catalog.titles(items)
-        if all(t is None for t in out) and items:  # catalogue ids typed differently (str vs int)
-            out = self.catalog.titles([str(i) for i in items])
-        return [None if t is None else str(t) for t in out]
+        get = self.title_of.get
+        return [get(str(i)) for i in items]
 
 
 class ServiceState:
@@ -88,8 +87,12 @@ class ServiceState:
             model = self.models.load(v)
             loaded[v] = Served(v, model, self.models.manifest(v))
             log.info("loaded model version %s (%s)", v, type(model).__name__)
-        catalog = previous.catalog if previous is not None else self._catalog()
-        return Snapshot(loaded[version], loaded, catalog)
+        if previous is not None:
+            catalog, titles = previous.catalog, previous.title_of
+        else:
+            catalog = self._catalog()
+            titles = _titles(catalog)
+        return Snapshot(loaded[version], loaded, catalog, title_of=titles)
 
     def _catalog(self) -> Catalog | None:
         path = self.config.catalog
@@ -153,3 +156,10 @@ class ServiceState:
             self._watcher.join(timeout=5)
             self._watcher = None
         self.store.close()
+
+
+def _titles(catalog: Catalog | None) -> dict[str, str]:
+    if catalog is None or "title" not in catalog.columns:
+        return {}
+    table = catalog.table.select("item", "title").drop_nulls()
+    return {str(i): str(t) for i, t in zip(table["item"].to_list(), table["title"].to_list(), strict=True)}

@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, Query
 
 from discoverly.serve.experiments import assign
-from discoverly.serve.freshness import fresh_history
+from discoverly.serve.freshness import fresh_history, training_history
 from discoverly.serve.schemas import ExperimentRef, RecommendationsOut, RelatedOut, ScoredItem
 from discoverly.serve.state import Served, ServiceState, Snapshot
 from discoverly.serve.store import Exposure
@@ -82,13 +82,12 @@ def recommendations(user: str, k: K = None, exclude_seen: bool = True,
     served, ref, split = _pick(state, snap, "recommendations", user)
     model = served.model
     events = state.store.user_events(user, types=state.config.history_types, since=model.trained_until)
-    history, fresh = fresh_history(model, user, events) if events else (None, 0)
+    if events:
+        history, fresh = fresh_history(model, user, events)
+    else:
+        history, fresh = training_history(model, user), 0
     recs = model.recommend([user], k, exclude_seen=exclude_seen, history=history, fill=False)
-    seen: set[int] = set()
-    if exclude_seen:
-        h = history if history is not None else _known_history(served, user)
-        if h is not None:
-            seen = set(h.days.indices.tolist())
+    seen = set(history.days.indices.tolist()) if exclude_seen else set()
     items = _items(served, snap, recs.indices[0], recs.scores[0], k, seen)
     fallback = bool(recs.fallback[0]) or all(i.source == "bestsellers" for i in items)
     state.metrics.inc("discoverly_answers_total", endpoint="recommendations",
@@ -99,13 +98,6 @@ def recommendations(user: str, k: K = None, exclude_seen: bool = True,
                                           tuple(str(i.item) for i in items)))
     return RecommendationsOut(user=user, version=served.version, fallback=fallback, fresh_events=fresh,
                               experiment=ref, items=items)
-
-
-def _known_history(served: Served, user: str) -> Any:
-    model = served.model
-    assert model.users is not None
-    u = int(model.users.indices([user], missing=-1)[0])
-    return model.history(np.array([u])) if u >= 0 else None
 
 
 @router.get("/items/{item}/related", response_model=RelatedOut, responses=PROBLEMS,
