@@ -34,3 +34,38 @@ def tiny_log() -> Interactions:
     items = [0, 1, 2, 0, 1, 1, 2, 3, 4, 0]
     times = [t0 + d * day for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)]
     return Interactions.from_indices(users, items, np.array(times), n_users=4, n_items=5)
+
+
+def _java_ready() -> str | None:
+    """``None`` when Java 17+ is there (``scripts/java.sh`` installs Debian's when we run as root),
+    else the reason to skip the Spark tests."""
+    import subprocess
+
+    from discoverly.engine.spark.session import MIN_JAVA, java_version
+
+    version = java_version()
+    if version is not None and version >= MIN_JAVA:
+        return None
+    script = Path(__file__).resolve().parents[1] / "scripts" / "java.sh"
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and script.is_file():
+        done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=900, check=False)
+        version = java_version()
+        if done.returncode == 0 and version is not None and version >= MIN_JAVA:
+            return None
+        return f"no Java {MIN_JAVA}+ (scripts/java.sh: {done.stderr.strip()[-200:]})"
+    return f"no Java {MIN_JAVA}+ runtime; run scripts/java.sh"
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One local[2] Spark session for the whole run (skipped, with the reason, without PySpark or Java)."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed: pip install 'discoverly[spark]'")
+    reason = _java_ready()
+    if reason:
+        pytest.skip(reason)
+    from discoverly.engine.spark import spark_session
+
+    session = spark_session("local[2]", driver_memory="2g", shuffle_partitions=4,
+                            local_dir=tmp_path_factory.mktemp("spark-local"))
+    yield session
+    session.stop()
