@@ -43,19 +43,26 @@ def server(artifacts: Path) -> Iterator[Callable[..., Server]]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> str:
+def postgres_server() -> Iterator[str]:
+    """The URL of the test PostgreSQL server, started by scripts/services.sh (and stopped at the end
+    when this session started it). Skipped when it cannot be started, except in CI (CI=true)."""
     url = os.environ.get("DISCOVERLY_TEST_POSTGRES")
     if url:
-        return url
+        yield url
+        return
+    script = str(ROOT / "scripts" / "services.sh")
+    was_running = subprocess.run(["bash", "-c", "pg_isready -q -h 127.0.0.1 -p ${DISCOVERLY_PG_PORT:-54329}"],
+                                 capture_output=True).returncode == 0
     try:
-        out = subprocess.run(["bash", str(ROOT / "scripts" / "services.sh"), "postgres"], capture_output=True,
-                             text=True, timeout=600, check=True)
+        out = subprocess.run(["bash", script, "postgres"], capture_output=True, text=True, timeout=600, check=True)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
         if os.environ.get("CI") == "true":
             pytest.fail(f"scripts/services.sh could not start PostgreSQL: {detail}")
         pytest.skip(f"PostgreSQL unavailable (scripts/services.sh failed: {str(detail).strip()[-300:]})")
-    return out.stdout.strip().splitlines()[-1]
+    yield out.stdout.strip().splitlines()[-1]
+    if not was_running:
+        subprocess.run(["bash", script, "stop-postgres"], capture_output=True, timeout=120)
 
 
 @pytest.fixture

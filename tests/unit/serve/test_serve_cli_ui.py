@@ -1,0 +1,91 @@
+"""The serve/train/experiment commands, and the web UI pages in process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from serve_helpers import DAY, T0, event
+
+from discoverly.cli.app import main
+from discoverly.serve.store import Event, Exposure, open_store
+
+
+def test_experiment_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "plan", "--baseline", "0.1", "--effect", "0.02"]) == 0
+    assert "3,8" in capsys.readouterr().out
+    assert main(["experiment", "plan", "--baseline", "0.1", "--n", "3841"]) == 0
+    assert "minimum detectable effect" in capsys.readouterr().out
+    assert main(["experiment", "plan", "--baseline", "0.1"]) == 2  # neither --n nor --effect
+    assert "exactly one" in capsys.readouterr().err
+
+
+def test_experiment_analyze_from_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    with open_store(url) as st:
+        for n in range(400):
+            arm = "A" if n % 2 else "B"
+            st.add_exposure(Exposure("exp1", arm, f"u{n}", "v1", 1000, ("i1", "i2")))
+            if n % (3 if arm == "B" else 6) == 0:
+                st.add([Event(f"k{n}", f"u{n}", "i2", "purchase", 2000, 1.0, 9.5)], received=1)
+    assert main(["experiment", "analyze", "exp1", "--store", url, "--shares", "A=0.5,B=0.5", "--json",
+                 "--report", str(tmp_path / "ab.html")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [a["arm"] for a in out["arms"]] == ["A", "B"]
+    conv = next(c for c in out["comparisons"] if c["metric"] == "conversion")
+    assert conv["difference"] > 0 and conv["p_value"] < 0.05
+    assert (tmp_path / "ab.html").stat().st_size > 10_000
+    assert main(["experiment", "list", "--store", url]) == 0
+    assert capsys.readouterr().out.strip() == "exp1"
+    assert main(["experiment", "analyze", "nope", "--store", url]) == 3  # no exposures: DataError
+
+
+def test_train_publishes_versions(tmp_path: Path, log: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    arts = tmp_path / "arts"
+    frame = log.to_polars()
+    frame.write_parquet(tmp_path / "log.parquet")
+    assert main(["train", "--interactions", str(tmp_path / "log.parquet"), "--model", "bestsellers",
+                 "--artifacts", str(arts)]) == 0
+    assert "v0001" in capsys.readouterr().out and (arts / "CURRENT").read_text().strip() == "v0001"
+    with open_store(f"sqlite:///{arts / 'events.db'}") as st:
+        st.add([Event(f"e{i}", f"c{i % 5}", f"i{i % 7}", "purchase", T0 + 50 * DAY + i) for i in range(30)],
+               received=1)
+    assert main(["train", "--from-store", "--artifacts", str(arts), "--no-activate"]) == 0
+    assert "v0002" in capsys.readouterr().out and (arts / "CURRENT").read_text().strip() == "v0001"
+    manifest = json.loads((arts / "models" / "v0002" / "manifest.json").read_text())
+    assert manifest["model"] == "bestsellers" and manifest["n_users"] == 5
+    assert main(["train", "--artifacts", str(arts)]) == 2  # nothing to train on
+    assert main(["train", "--from-store", "--artifacts", str(tmp_path / "empty"), "--model", "bestsellers"]) == 3
+
+
+def test_serve_refuses_a_missing_artifacts_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--artifacts", str(tmp_path / "missing")]) == 6
+    err = capsys.readouterr().err
+    assert "does not exist" in err and len(err.strip().splitlines()) == 2  # message + the -v hint
+
+
+# -- web UI -------------------------------------------------------------------------------------
+def test_ui_pages(make_client: Any) -> None:
+    exp = {"name": "e1", "arms": [{"name": "A", "version": "v0001", "share": 0.5},
+                                  {"name": "B", "version": "v0003", "share": 0.5}]}
+    c = make_client(experiments=[exp])
+    home = c.get("/ui")
+    assert home.status_code == 200 and "Product" in home.text and "e1" in home.text
+    assert c.get("/", follow_redirects=False).status_code == 307
+    assert c.get("/ui", params={"item": "i3"}, follow_redirects=False).headers["location"] == "/ui/items/i3"
+    page = c.get("/ui/items/i4")
+    assert page.status_code == 200 and "Product 4" in page.text and "also bought" in page.text
+    assert c.get("/ui/items/<script>").status_code == 404
+    assert "<script>" not in c.get("/ui/items/<script>").text.replace("&lt;script&gt;", "")
+    c.post("/events", json=event("u1", "i9", t=T0 + 59 * DAY))
+    user = c.get("/ui/users/u1")
+    assert user.status_code == 200 and "stored event" in user.text and "training data" in user.text
+    assert "No usable history" in c.get("/ui/users/stranger").text
+    assert "Not enough data" in c.get("/ui/experiments/e1").text
+    for n in range(40):
+        c.get(f"/users/p{n}/recommendations")
+    page = c.get("/ui/experiments/e1")
+    assert page.status_code == 200 and page.text.count("<svg") == 3
+    assert c.get("/ui/experiments/zzz").status_code == 404
