@@ -42,7 +42,7 @@ def test_no_server_errors(api_app: Any) -> None:
         operations += 1
 
         @given(case=st.one_of([operation.as_strategy(generation_mode=m) for m in modes]))
-        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case: Any) -> None:
             if case.path.startswith("/admin"):
                 case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}

@@ -174,3 +174,17 @@ def test_metrics_text_format() -> None:
     assert 'version="v\\"1"' in text
     assert f'discoverly_events_ingested_total{{worker="{m.worker}"}} 5' in text
     assert T0 > 0
+
+
+def test_public_surface_is_lazy_and_complete() -> None:
+    import subprocess
+    import sys
+
+    import discoverly.serve as serve
+
+    for name in serve.__all__:
+        assert getattr(serve, name) is not None
+    # importing the config (what the CLI does at start-up) does not import FastAPI
+    code = "import sys, discoverly.serve, discoverly.cli.serve; print('fastapi' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
