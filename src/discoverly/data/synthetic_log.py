@@ -187,10 +187,10 @@ def _chunk(gen: np.random.Generator, cat: _Catalog, shape: LogShape, first_custo
     repeat = ~complement & (gen.random(len(line_basket)) < shape.repeat_prob)
     fresh = ~complement & ~repeat
     # repeats: one of the customer's earlier fresh lines (uniformly), when there is one
-    fresh_before = np.cumsum(fresh) - fresh
+    fresh_before: np.ndarray = np.cumsum(fresh) - fresh
     cust_first_line = np.searchsorted(line_cust, np.arange(n_cust), side="left")
-    base = fresh_before[cust_first_line][line_cust]
-    earlier = fresh_before - base
+    base: np.ndarray = fresh_before[cust_first_line][line_cust]
+    earlier: np.ndarray = fresh_before - base
     fresh_pos = np.flatnonzero(fresh)
     rep = repeat & (earlier > 0)
     pick = base[rep] + np.floor(gen.random(int(rep.sum())) * earlier[rep]).astype(np.int64)
@@ -276,7 +276,7 @@ def write_synthetic_log(path: str | os.PathLike[str], n_events: int, *, n_items:
                 writer = pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table)
             rows += frame.height
-            users = int(frame["user"].max()) - 100_000 + 1
+            users = int(frame["user"].to_numpy().max()) - 100_000 + 1
         if writer is not None:
             writer.close()
             writer = None
