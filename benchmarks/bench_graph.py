@@ -104,6 +104,14 @@ def _backends(graph: Any, text: np.ndarray, split: Any, n: int, cfg: dict[str, A
     return rows
 
 
+def _save(out: dict[str, Any]) -> None:
+    """Write the results so far (atomically), so a long run leaves its finished stages behind."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(out, indent=2, default=str))
+    tmp.replace(RESULTS)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cache", default=None, help="Folder for the graph build and cached text vectors.")
@@ -132,6 +140,7 @@ def main() -> None:
                     "nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
                     "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())}
     print(f"AAN graph build: {build_s:.1f}s {out['build']}", flush=True)
+    _save(out)
 
     t0 = time.perf_counter()
     text = paper_text_vectors(papers, encoder=TextEncoder(threads=args.threads), cache=GraphFolder(cache / "aan").text)
@@ -156,11 +165,13 @@ def main() -> None:
     for name, t in proto.paired.items():
         print(f"paired {name}: {t.difference}  p={t.p_value:.4g}")
     print(f"link prediction (filtered, held-out citations): {proto.link}", flush=True)
+    _save(out)
 
     engine = SimilarItems(graph.keys(np.arange(n)), text=text, graph=proto.embedding.entity_vectors()[:n],  # type: ignore[attr-defined]
                           weight=float(proto.chosen["weight"]))  # type: ignore[arg-type]
     out["latency"] = _latency(engine, 1000, np.random.default_rng(args.seed))
     print(f"similar-paper latency in process: {out['latency']}", flush=True)
+    _save(out)
 
     if not args.skip_backends:
         split = split_citations(*[graph.edges.filter(pl.col("relation") == "cites")[c].to_numpy()
@@ -180,10 +191,8 @@ def main() -> None:
     if fused is not None:
         out["goal"]["met"] = bool(fused.recall.value >= 0.20 and all(
             fused.recall.low > r.recall.high for name, r in proto.test.items() if name != "fused"))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(out, indent=2, default=str))
-    tmp.replace(RESULTS)
+    out["complete"] = True
+    _save(out)
     print(f"\nwrote {RESULTS}")
 
 
