@@ -8,6 +8,15 @@ Examples::
         --param min_count=3 --out models/cosine
     discoverly recommend models/corrected --user 17850 --k 10
     discoverly recommend models/corrected --item 85123A --json
+    discoverly fit --interactions events.parquet --user customer --item sku --time ts --model corrected \
+        --engine spark --master local[2] --out models/corrected
+
+``--engine spark`` runs the job on Apache Spark (``pip install 'discoverly[spark]'`` and Java 17+;
+``--master`` takes ``local[N]`` or a cluster's URL) and writes the same artifact. It fits
+popularity, bestsellers, cosine, naive and corrected; it reads ``--interactions`` as Parquet (a
+``--dataset`` is loaded and cleaned locally first, then handed to Spark as Parquet). The local
+engine estimates its peak memory before loading and refuses, with exit code 9, when that exceeds
+``--max-memory`` (default: the memory the machine has available).
 
 The artifact directory is the model's own (``BaseRecommender.load(DIR)`` reads it); when the data
 has a catalogue, its rows for the model's items are stored next to it in ``DIR/catalog`` so
@@ -80,6 +89,13 @@ def fit(
     download: bool = typer.Option(False, help="Download a missing data set where a checked source exists."),
     until: str | None = typer.Option(None, help="Fit only on events before this date (ISO or epoch seconds)."),
     param: list[str] | None = typer.Option(None, "--param", "-p", help="A model setting NAME=VALUE (repeatable)."),
+    engine: str = typer.Option("local", "--engine", help="Where to fit: local (this process) or spark."),
+    master: str = typer.Option("local[2]", "--master", help="The Spark master URL for --engine spark, e.g. "
+                               "local[2] or spark://host:7077."),
+    max_memory: str | None = typer.Option(None, "--max-memory", help="Local engine: refuse (exit 9) when the "
+                                          "estimated peak memory exceeds this, e.g. 8GB (default: what is available)."),
+    driver_memory: str | None = typer.Option(None, "--driver-memory", help="Spark engine: the driver's memory, "
+                                             "e.g. 4g (in local mode, all of Spark's)."),
 ) -> None:
     """Fit a recommender on a log and save it as an artifact directory."""
     from rich.console import Console
@@ -88,7 +104,16 @@ def fit(
 
     console = Console(stderr=True, highlight=False)
     params = parse_params(param)
+    if engine not in ("local", "spark"):
+        raise ConfigError(f"--engine must be local or spark, got {engine!r}")
+    if engine == "spark":
+        _fit_spark(model, params, out=out, dataset=dataset, interactions=interactions, user=user, item=item,
+                   time=time, quantity=quantity, drop_negative=drop_negative, data_dir=data_dir, download=download,
+                   until=until, master=master, driver_memory=driver_memory, console=console)
+        return
     recommender = _create(model, params)
+    if interactions is not None and interactions.is_file():
+        _check_local_memory(interactions, max_memory)
     data = load_input(dataset=dataset, interactions=interactions, user=user, item=item, time=time,
                       quantity=quantity, drop_negative=drop_negative, catalog=catalog, catalog_title=catalog_title,
                       catalog_item=catalog_item, data_dir=data_dir, download=download, progress=show_progress())
@@ -101,6 +126,11 @@ def fit(
         log = log.before(int(until) if until.isdigit() else until)
         if len(log) == 0:
             raise DataError(f"no events before --until {until}; the log starts {data.interactions.start:%Y-%m-%d}")
+    from discoverly.engine.memory import check_memory, estimate_fit_memory
+
+    # the log is in memory now (and no longer in what is available): estimate what fitting adds
+    check_memory(estimate_fit_memory(len(log), decoded_bytes=0, items=log.n_items), max_memory,
+                 what=f"fitting {model}")
     with console.status(f"fitting {model} on {log!r}", spinner="dots") if show_progress() else nullcontext():
         recommender.fit(log)
     path = recommender.save(out)
@@ -109,6 +139,57 @@ def fit(
         write_artifact(path / CATALOG_DIR, {"kind": "catalog", "dataset": data.name}, tables={"catalog": table})
     typer.echo(f"fitted {model} on {len(log):,} events ({log.n_users:,} users, {log.n_items:,} items) "
                f"in {recommender.fit_seconds:.2f}s; saved to {path}")
+
+
+def _check_local_memory(path: Path, max_memory: str | None) -> None:
+    """Before reading a log file: refuse when the local fit's estimated peak exceeds the limit."""
+    from discoverly.engine.memory import check_memory, estimate_fit_memory, file_facts
+
+    rows, decoded = file_facts(path)
+    if rows is None:  # not Parquet: a text log decodes to at most about its size on disk
+        rows, decoded = max(1, path.stat().st_size // 40), path.stat().st_size
+    check_memory(estimate_fit_memory(rows, decoded_bytes=decoded), max_memory, what=f"fitting on {path.name}")
+
+
+def _fit_spark(model: str, params: dict[str, Any], *, out: Path, dataset: str | None, interactions: Path | None,
+               user: str, item: str, time: str, quantity: str | None, drop_negative: bool, data_dir: Path | None,
+               download: bool, until: str | None, master: str, driver_memory: str | None, console: Any) -> None:
+    """``discoverly fit --engine spark``: the Spark job, the same artifact (and catalogue) as locally."""
+    import tempfile
+
+    from discoverly.artifacts import write_artifact
+    from discoverly.data.interactions import to_epoch_seconds
+    from discoverly.engine.spark import SPARK_MODELS, fit_spark
+
+    if model not in SPARK_MODELS:
+        raise ConfigError(f"--engine spark fits {', '.join(SPARK_MODELS)}; got {model!r}. Use --engine local for it")
+    if (dataset is None) == (interactions is None):
+        raise ConfigError("give exactly one of --dataset NAME or --interactions FILE.parquet")
+    cutoff = None if until is None else (int(until) if until.isdigit() else to_epoch_seconds(until))
+    catalog = None
+    with tempfile.TemporaryDirectory(prefix="discoverly-spark-") as tmp:
+        if dataset is not None:
+            data = load_input(dataset=dataset, interactions=None, data_dir=data_dir, download=download,
+                              progress=show_progress())
+            if data.synthetic:
+                console.print("[bold yellow]note:[/] the data are SYNTHETIC (generated), not a real log")
+            source: Any = Path(tmp) / "log.parquet"
+            data.interactions.to_polars().write_parquet(source)
+            user, item, time, quantity, catalog = "user", "item", "timestamp", "quantity", data.catalog
+        else:
+            source = interactions
+        with console.status(f"fitting {model} on Spark ({master})", spinner="dots") if show_progress() \
+                else nullcontext():
+            result = fit_spark(model, str(source), out=out, user=user, item=item, time_column=time,
+                               quantity=quantity, negative="drop" if drop_negative else "error", until=cutoff,
+                               params=params, master=master, driver_memory=driver_memory)
+    assert result.path is not None
+    if catalog is not None:
+        write_artifact(result.path / CATALOG_DIR, {"kind": "catalog", "dataset": dataset},
+                       tables={"catalog": catalog.aligned(result.model.items)})
+    c = result.counts
+    typer.echo(f"fitted {model} on Spark ({master}) on {c['events']:,} events ({c['users']:,} users, "
+               f"{c['items']:,} items) in {result.seconds:.2f}s; saved to {result.path}")
 
 
 def _titles(path: Path) -> dict[Any, str | None]:

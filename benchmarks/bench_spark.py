@@ -1,0 +1,277 @@
+"""Scaling study of the relatedness job: the synthetic log generator validated against Online
+Retail, then local path vs Spark local[2] at growing sizes, and the local path's memory limit.
+
+Steps (each writes its part of ``benchmarks/results/spark.json``, merged with earlier runs):
+
+``validate``
+    Online Retail (2009-12 … 2011-12, both files) against ``synthetic_log`` of the same number of
+    events: items per customer, buyers per item (rank plot), lines per basket, baskets per
+    customer, events per customer–item pair; plotted side by side in
+    ``benchmarks/results/spark_generator.png``.
+``scale --sizes 1M,10M,50M``
+    For each size: write the synthetic log (Parquet, in ``--workdir``, not committed), count its
+    co-occurrence work (pair rows ``Σ k(k−1)/2`` after the history cap), then run, in the same
+    run and each bounded by ``--timeout``, ``discoverly fit --model corrected`` with the local
+    engine and with ``--engine spark --master local[2]``: wall time and peak resident memory
+    (``/usr/bin/time``; for Spark the largest process, the JVM). Same settings in both:
+    ``min_count=2, neighbours=100, max_history=500``.
+``limit``
+    The local path at ``--size`` events with ``--max-memory`` below its estimate: the exit code
+    and the message (it refuses before allocating instead of being killed).
+
+Run from the repository root (shared machine: nice, one thread per library)::
+
+    OMP_NUM_THREADS=1 DISCOVERLY_DATA_DIR=/work/shared/data nice python benchmarks/bench_spark.py validate
+    OMP_NUM_THREADS=1 nice python benchmarks/bench_spark.py scale --sizes 1M,10M --timeout 3600
+    OMP_NUM_THREADS=1 nice python benchmarks/bench_spark.py limit --size 50M --max-memory 4GB
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from discoverly import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "spark.json"
+FIGURES = ROOT / "benchmarks" / "results"
+SETTINGS = {"min_count": 2, "neighbours": 100, "max_history": 500}
+
+
+def _size(text: str) -> int:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmMbB]?)", text.strip())
+    if not m:
+        raise SystemExit(f"cannot read the size {text!r}; write 1M, 10M, 500k")
+    return int(float(m.group(1)) * {"": 1, "k": 10**3, "m": 10**6, "b": 10**9}[m.group(2).lower()])
+
+
+def _load() -> dict[str, Any]:
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+
+
+def _save(update: dict[str, Any]) -> None:
+    data = _load()
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key].update(value)
+        else:
+            data[key] = value
+    data["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+                       "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                       "discoverly": __version__}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(data, indent=2, default=str))
+
+
+# -- the generator against the real data --------------------------------------------------------
+
+def profile(frame: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The distributions compared: per customer, per item, per basket (customer + time)."""
+    pairs = frame.select("user", "item").unique()
+    baskets = frame.group_by("user", "timestamp").len()
+    return {
+        "items_per_customer": pairs.group_by("user").len()["len"].to_numpy(),
+        "buyers_per_item": pairs.group_by("item").len()["len"].to_numpy(),
+        "lines_per_basket": baskets["len"].to_numpy(),
+        "baskets_per_customer": baskets.group_by("user").len()["len"].to_numpy(),
+        "events_per_pair": np.array([frame.height / pairs.height]),
+    }
+
+
+def _summary(values: np.ndarray) -> dict[str, float]:
+    q = np.percentile(values, [10, 25, 50, 75, 90, 99])
+    return {"n": len(values), "mean": float(values.mean()), "p10": q[0], "p25": q[1], "median": q[2],
+            "p75": q[3], "p90": q[4], "p99": q[5], "max": float(values.max())}
+
+
+def validate(args: argparse.Namespace) -> None:
+    from discoverly.data.datasets import load_dataset
+    from discoverly.data.synthetic_log import synthetic_log
+    from discoverly.report import new_figure
+
+    real = load_dataset("online-retail").interactions.to_polars()
+    synth = synthetic_log(real.height, rng=args.seed)
+    p_real, p_synth = profile(real), profile(synth)
+    out: dict[str, Any] = {}
+    for key in p_real:
+        out[key] = {"online_retail": _summary(p_real[key]), "synthetic": _summary(p_synth[key])}
+        if len(p_real[key]) > 1:
+            from scipy.stats import ks_2samp
+
+            out[key]["ks_statistic"] = float(ks_2samp(p_real[key], p_synth[key]).statistic)
+    fig = new_figure(figsize=(12, 8))
+    axes = fig.subplots(2, 2)
+    for ax, key, title in ((axes[0, 0], "items_per_customer", "distinct items per customer"),
+                           (axes[0, 1], "buyers_per_item", "buyers per item, by rank"),
+                           (axes[1, 0], "lines_per_basket", "lines per basket"),
+                           (axes[1, 1], "baskets_per_customer", "baskets per customer")):
+        for name, prof, style in (("Online Retail", p_real, "-"), ("synthetic_log", p_synth, "--")):
+            v = np.sort(prof[key])[::-1]
+            if key == "buyers_per_item":
+                ax.loglog(np.arange(1, len(v) + 1), v, style, label=name)
+                ax.set_xlabel("item rank")
+                ax.set_ylabel("distinct buyers")
+            else:
+                ax.loglog(v, np.arange(1, len(v) + 1) / len(v), style, label=name)
+                ax.set_xlabel(key.replace("_", " "))
+                ax.set_ylabel("share of customers ≥ x" if "customer" in key else "share of baskets ≥ x")
+        ax.set_title(title)
+        ax.legend()
+    fig.suptitle(f"Online Retail ({real.height:,} events) vs synthetic_log (same size, seed {args.seed})")
+    fig.tight_layout()
+    fig.savefig(FIGURES / "spark_generator.png", dpi=90)
+    _save({"validation": {"events": real.height, "seed": args.seed, "distributions": out,
+                          "date": dt.date.today().isoformat()}})
+    print("| distribution | Online Retail median / mean / p99 | synthetic median / mean / p99 | KS |")
+    print("|---|---|---|---|")
+    for key, v in out.items():
+        a, b = v["online_retail"], v["synthetic"]
+        print(f"| {key} | {a['median']:.1f} / {a['mean']:.1f} / {a['p99']:.0f} | "
+              f"{b['median']:.1f} / {b['mean']:.1f} / {b['p99']:.0f} | {v.get('ks_statistic', float('nan')):.3f} |")
+
+
+# -- scaling -------------------------------------------------------------------------------------
+
+def _run(cmd: list[str], timeout: float) -> dict[str, Any]:
+    """Run ``cmd`` under /usr/bin/time (nice); wall seconds, peak RSS (GB), exit code, last lines."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    full = ["/usr/bin/time", "-f", "PEAK_KB %M", "nice", "-n", "10", *cmd]
+    t0 = time.perf_counter()
+    try:
+        done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "seconds": time.perf_counter() - t0, "timeout": timeout}
+    seconds = time.perf_counter() - t0
+    peak = re.findall(r"PEAK_KB (\d+)", done.stderr)
+    tail = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip() and "PEAK_KB" not in ln][-3:]
+    return {"status": "ok" if done.returncode == 0 else "failed", "exit_code": done.returncode,
+            "seconds": round(seconds, 1), "peak_gb": round(int(peak[-1]) / 2**20, 2) if peak else None,
+            "output": tail}
+
+
+def _pair_rows(path: Path, cap: int) -> dict[str, int]:
+    lengths = (pl.scan_parquet(path).select("user", "item").unique().group_by("user").len()
+               .collect()["len"].to_numpy().astype(np.int64))
+    kept = lengths[lengths <= cap]
+    return {"customers": len(lengths), "purchases": int(lengths.sum()),
+            "dropped_customers": int((lengths > cap).sum()), "pair_rows": int((kept * (kept - 1) // 2).sum())}
+
+
+def scale(args: argparse.Namespace) -> None:
+    from discoverly.data.synthetic_log import write_synthetic_log
+
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    engines = args.engines.split(",")
+    params = [x for k, v in SETTINGS.items() for x in ("--param", f"{k}={v}")]
+    for text in args.sizes.split(","):
+        n = _size(text)
+        path = work / f"synthetic_{n}.parquet"
+        row: dict[str, Any] = _load().get("scale", {}).get(str(n), {})
+        if not path.exists():
+            t0 = time.perf_counter()
+            facts = write_synthetic_log(path, n, rng=args.seed)
+            row["generate_seconds"] = round(time.perf_counter() - t0, 1)
+            row["log"] = facts
+        if "work" not in row:
+            row["work"] = _pair_rows(path, SETTINGS["max_history"])
+        row["file_mb"] = round(path.stat().st_size / 2**20, 1)
+        _save({"scale": {str(n): row}})
+        base = [sys.executable, "-m", "discoverly", "fit", "--interactions", str(path), "--user", "user",
+                "--item", "item", "--time", "timestamp", "--quantity", "quantity", "--model", "corrected", *params]
+        for engine in engines:
+            out = work / f"model_{engine}_{n}"
+            if engine == "local":
+                cmd = [*base, "--out", str(out), *(["--max-memory", args.max_memory] if args.max_memory else [])]
+            else:
+                cmd = [*base, "--out", str(out), "--engine", "spark", "--master", args.master,
+                       "--driver-memory", args.driver_memory]
+            print(f"{n:,} events, {engine}: {' '.join(cmd[2:6])} …", flush=True)
+            result = _run(cmd, args.timeout)
+            if result["status"] == "ok" and engine == "spark":
+                manifest = json.loads((out / "manifest.json").read_text())
+                result["stages_seconds"] = manifest.get("engine", {}).get("stages_seconds")
+            result["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            row[engine] = result
+            _save({"scale": {str(n): row}})
+            print(f"  -> {result}", flush=True)
+    _table()
+
+
+def limit(args: argparse.Namespace) -> None:
+    from discoverly.data.synthetic_log import write_synthetic_log
+    from discoverly.engine.memory import estimate_fit_memory, file_facts
+
+    n = _size(args.size)
+    path = Path(args.workdir) / f"synthetic_{n}.parquet"
+    if not path.exists():
+        write_synthetic_log(path, n, rng=args.seed)
+    rows, decoded = file_facts(path)
+    assert rows is not None
+    estimate = estimate_fit_memory(rows, decoded_bytes=decoded)
+    cmd = [sys.executable, "-m", "discoverly", "fit", "--interactions", str(path), "--user", "user", "--item", "item",
+           "--time", "timestamp", "--model", "corrected", "--out", str(Path(args.workdir) / "limit_model"),
+           "--max-memory", args.max_memory]
+    result = _run(cmd, args.timeout)
+    result.update({"events": n, "max_memory": args.max_memory, "estimate_gb": round(estimate.peak / 2**30, 2)})
+    _save({"limit": result})
+    print(json.dumps(result, indent=2))
+
+
+def _table() -> None:
+    data = _load().get("scale", {})
+    print("| events | pair rows | local s | local peak GB | spark local[2] s | spark peak GB | spark/local |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n in sorted(data, key=int):
+        row = data[n]
+        loc, spk = row.get("local", {}), row.get("spark", {})
+
+        def cell(r: dict[str, Any], key: str) -> str:
+            return str(r.get(key)) if r.get("status") == "ok" else r.get("status", "—")
+
+        ratio = (f"{spk['seconds'] / loc['seconds']:.1f}×" if loc.get("status") == "ok" and spk.get("status") == "ok"
+                 else "—")
+        print(f"| {int(n):,} | {row.get('work', {}).get('pair_rows', 0):,} | {cell(loc, 'seconds')} | "
+              f"{cell(loc, 'peak_gb')} | {cell(spk, 'seconds')} | {cell(spk, 'peak_gb')} | {ratio} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="step", required=True)
+    v = sub.add_parser("validate")
+    v.add_argument("--seed", type=int, default=1)
+    s = sub.add_parser("scale")
+    s.add_argument("--sizes", default="1M,10M,50M")
+    s.add_argument("--engines", default="local,spark")
+    s.add_argument("--workdir", default="/tmp/discoverly-bench-spark")
+    s.add_argument("--timeout", type=float, default=3600)
+    s.add_argument("--master", default="local[2]")
+    s.add_argument("--driver-memory", default="8g")
+    s.add_argument("--max-memory", default=None)
+    s.add_argument("--seed", type=int, default=1)
+    lim = sub.add_parser("limit")
+    lim.add_argument("--size", default="50M")
+    lim.add_argument("--max-memory", default="4GB")
+    lim.add_argument("--workdir", default="/tmp/discoverly-bench-spark")
+    lim.add_argument("--timeout", type=float, default=1800)
+    lim.add_argument("--seed", type=int, default=1)
+    sub.add_parser("table")
+    args = parser.parse_args()
+    {"validate": validate, "scale": scale, "limit": limit, "table": lambda a: _table()}[args.step](args)
+
+
+if __name__ == "__main__":
+    main()
