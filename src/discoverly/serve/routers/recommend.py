@@ -6,7 +6,8 @@ import math
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from discoverly.serve.experiments import assign
 from discoverly.serve.freshness import fresh_history, training_history
@@ -70,13 +71,38 @@ def _plain(value: Any) -> str | int:
     return value.item() if hasattr(value, "item") else value
 
 
+class JSON(Response):
+    """A body already serialised by pydantic-core (skips FastAPI's second validation pass)."""
+
+    media_type = "application/json"
+
+
 @router.get("/users/{user}/recommendations", response_model=RecommendationsOut, responses=PROBLEMS,
-            summary="Recommended for you")
-def recommendations(user: str, k: K = None, exclude_seen: bool = True,
-                    state: ServiceState = Depends(service)) -> RecommendationsOut:
+            summary="Recommended for you", response_class=JSON)
+def get_recommendations(user: str, k: K = None, exclude_seen: bool = True,
+                        state: ServiceState = Depends(service)) -> Response:
     """A customer's top-k items from their history at training time plus their events since
     then (so new purchases count at once). Unknown or history-less customers get the recent
     bestsellers, labelled ``fallback``."""
+    return JSON(recommendations(user, k, exclude_seen, state).model_dump_json())
+
+
+@router.get("/items/{item}/related", response_model=RelatedOut, responses=PROBLEMS,
+            summary="Customers who bought this also bought", response_class=JSON)
+async def get_related(item: str, k: K = None, user: Annotated[str | None, Query(max_length=256)] = None,
+                      state: ServiceState = Depends(service)) -> Response:
+    """Items related to ``item`` (404 when the model does not know it). Items the model has no
+    related list for, or models without related items, are answered by the recent bestsellers,
+    labelled ``fallback``. ``user`` (optional) puts the request into an active experiment."""
+    if user is not None and state.active_experiment("related") is not None:  # writes an exposure: off the loop
+        out = await run_in_threadpool(related, item, k, user, state)
+    else:  # pure computation on loaded arrays: cheaper on the event loop than a thread hop
+        out = related(item, k, user, state)
+    return JSON(out.model_dump_json())
+
+
+def recommendations(user: str, k: int | None, exclude_seen: bool, state: ServiceState) -> RecommendationsOut:
+    """The answer of ``GET /users/{user}/recommendations`` (also used by the web UI)."""
     k = _k(state, k)
     snap = state.snapshot
     served, ref, split = _pick(state, snap, "recommendations", user)
@@ -100,13 +126,8 @@ def recommendations(user: str, k: K = None, exclude_seen: bool = True,
                               experiment=ref, items=items)
 
 
-@router.get("/items/{item}/related", response_model=RelatedOut, responses=PROBLEMS,
-            summary="Customers who bought this also bought")
-def related(item: str, k: K = None, user: Annotated[str | None, Query(max_length=256)] = None,
-            state: ServiceState = Depends(service)) -> RelatedOut:
-    """Items related to ``item`` (404 when the model does not know it). Items the model has no
-    related list for, or models without related items, are answered by the recent bestsellers,
-    labelled ``fallback``. ``user`` (optional) puts the request into an active experiment."""
+def related(item: str, k: int | None, user: str | None, state: ServiceState) -> RelatedOut:
+    """The answer of ``GET /items/{item}/related`` (also used by the web UI)."""
     k = _k(state, k)
     snap = state.snapshot
     served, ref, split = _pick(state, snap, "related", user)
