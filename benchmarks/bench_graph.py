@@ -162,6 +162,9 @@ def main() -> None:
     print("| engine | Recall@10 [95% CI] | MRR [95% CI] | source papers |\n|---|---|---|---|")
     for name, r in proto.test.items():
         print(f"| {name} | {r.recall} | {r.mrr} | {r.recall.n} |")
+    print("\nDirect relations only (hidden cites / cited-by):")
+    for name, r in proto.test_direct.items():
+        print(f"| {name} | {r.recall} | {r.mrr} | {r.recall.n} |")
     for name, t in proto.paired.items():
         print(f"paired {name}: {t.difference}  p={t.p_value:.4g}")
     print(f"link prediction (filtered, held-out citations): {proto.link}", flush=True)

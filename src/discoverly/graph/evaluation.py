@@ -177,10 +177,13 @@ class ProtocolResult:
     link: dict[str, float | int]
     seconds: dict[str, float]
     embedding: object = field(repr=False, default=None)
+    #: the same engines scored on direct relations only (hidden cites / cited-by, no co-citations)
+    test_direct: dict[str, ProxyResult] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {"split": self.split.to_dict(), "selection": self.selection, "chosen": self.chosen,
                 "test": {k: v.to_dict() for k, v in self.test.items()},
+                "test_direct": {k: v.to_dict() for k, v in self.test_direct.items()},
                 "paired": {k: v.to_dict() for k, v in self.paired.items()}, "link": self.link, "seconds": self.seconds}
 
 
@@ -256,6 +259,9 @@ def run_protocol(graph: object, text: np.ndarray | None, *, candidates: list[dic
         engines = {"text-only": 1.0, "graph-only": 0.0, "fused": weight}
     results = {name: evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w), rel_test, k=k, name=name,
                                       rng=rng) for name, w in engines.items()}
+    rel_direct = proxy_relevance(visible, split.test, n, cocited=False)
+    direct = {name: evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w), rel_direct, k=k,
+                                     name=name, rng=rng) for name, w in engines.items()}
     seconds["test"] = time.perf_counter() - t0
     names = emb.config.get("relations", [])
     assert isinstance(names, list)
@@ -268,4 +274,4 @@ def run_protocol(graph: object, text: np.ndarray | None, *, candidates: list[dic
     lm = rank_triples(emb, np.stack([sample[:, 0], np.full(len(sample), ci), sample[:, 1]], axis=1), known,
                       candidates=np.arange(n))
     return ProtocolResult(split, selection, {**chosen, "weight": weight}, results, compare_engines(results, rng=rng),
-                          lm.to_dict(), seconds, emb)
+                          lm.to_dict(), seconds, emb, direct)

@@ -63,17 +63,19 @@ def test_evaluate_similar_on_engineered_vectors() -> None:
 
 
 def test_protocol_end_to_end_on_a_tiny_literature(hash_encoder) -> None:  # type: ignore[no-untyped-def]
-    papers = Papers.from_records(tiny_records(20))
+    papers = Papers.from_records(tiny_records(12))
     graph = build_paper_graph(papers, concepts=None, topics=None)
     text = hash_encoder.encode(papers.full_texts())
-    result = run_protocol(graph, text, candidates=[{"model": "transe", "dim": 8, "epochs": 5},
-                                                   {"model": "distmult", "dim": 8, "epochs": 5}],
+    result = run_protocol(graph, text, candidates=[{"model": "transe", "dim": 8, "epochs": 2},
+                                                   {"model": "distmult", "dim": 8, "epochs": 2}],
                           weights=(0.5,), k=5, rng=0, threads=1, batch_size=64, negatives=4)
     assert set(result.test) == {"text-only", "graph-only", "fused"}
     assert len(result.selection) == 5  # text-only + 2 candidates x (graph-only + one weight)
     assert result.chosen["weight"] == 0.5 and result.chosen["model"] in ("transe", "distmult")
     for r in result.test.values():
         assert 0 <= r.recall.value <= 1 and r.recall.n == result.test["fused"].recall.n
+    assert set(result.test_direct) == set(result.test)
+    assert all(r.recall.n <= result.test["fused"].recall.n for r in result.test_direct.values())
     assert set(result.paired) == {"text-only - graph-only", "text-only - fused", "graph-only - fused"}
     assert 0 <= result.link["mrr"] <= 1
     d = result.to_dict()
