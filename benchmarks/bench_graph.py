@@ -36,6 +36,7 @@ from discoverly import __version__
 from discoverly.graph.aan import load_aan
 from discoverly.graph.evaluation import evaluate_similar, proxy_relevance, run_protocol, split_citations
 from discoverly.graph.kge import rank_triples
+from discoverly.graph.report import graph_report
 from discoverly.graph.similar import SimilarItems, paper_text_vectors
 from discoverly.graph.workspace import GraphFolder, build_graph_folder, train_embedding
 from discoverly.text_embedding import TextEncoder
@@ -175,6 +176,14 @@ def main() -> None:
     out["latency"] = _latency(engine, 1000, np.random.default_rng(args.seed))
     print(f"similar-paper latency in process: {out['latency']}", flush=True)
     _save(out)
+    gf = GraphFolder(cache / "aan")
+    proto.embedding.save(gf.kge)  # type: ignore[attr-defined]
+    engine.config.update(proto.chosen)
+    engine.save(gf.similar)
+    t0 = time.perf_counter()
+    report = graph_report(gf.root, cache / "aan-report.html", protocol=proto, evaluate=False, rng=args.seed)
+    out["report"] = {"path": str(report), "seconds": time.perf_counter() - t0}
+    print(f"report: {report}", flush=True)
 
     if not args.skip_backends:
         split = split_citations(*[graph.edges.filter(pl.col("relation") == "cites")[c].to_numpy()
