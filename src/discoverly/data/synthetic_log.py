@@ -244,7 +244,8 @@ def synthetic_log_chunks(n_events: int, *, n_items: int | None = None, days: int
 
 
 def synthetic_log(n_events: int, *, n_items: int | None = None, days: int = 730, start: TimeLike = "2019-12-01",
-                  rng: int | np.random.Generator | None = 0, **shape: Any) -> pl.DataFrame:
+                  rng: int | np.random.Generator | None = 0, chunk_events: int = 2_000_000,
+                  **shape: Any) -> pl.DataFrame:
     """The whole synthetic log as one frame ``(user, item, timestamp, quantity)`` (see the module
     docstring); read it with ``read_interactions(frame, quantity="quantity")``.
 
@@ -253,7 +254,7 @@ def synthetic_log(n_events: int, *, n_items: int | None = None, days: int = 730,
     (10000, ['user', 'item', 'timestamp', 'quantity'])
     """
     return pl.concat(list(synthetic_log_chunks(n_events, n_items=n_items, days=days, start=start, rng=rng,
-                                               **shape)))
+                                               chunk_events=chunk_events, **shape)))
 
 
 def write_synthetic_log(path: str | os.PathLike[str], n_events: int, *, n_items: int | None = None,

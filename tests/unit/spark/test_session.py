@@ -1,0 +1,51 @@
+"""Finding Java and starting Spark: the checks that run before any JVM starts (no Spark needed)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from discoverly.engine.spark.session import java_executable, java_version, spark_session
+from discoverly.errors import ConfigError, MissingDependencyError
+
+
+def _fake_java(home: Path, banner: str) -> Path:
+    exe = home / "bin" / "java"
+    exe.parent.mkdir(parents=True)
+    exe.write_text(f"#!/bin/sh\necho '{banner}' >&2\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return exe
+
+
+@pytest.mark.parametrize(("banner", "major"), [('openjdk version "17.0.15" 2025-04-15', 17),
+                                               ('java version "1.8.0_392"', 8),
+                                               ('openjdk version "21" 2023-09-19', 21)])
+def test_java_version_reads_the_banner(tmp_path: Path, banner: str, major: int) -> None:
+    assert java_version(str(_fake_java(tmp_path, banner))) == major
+
+
+def test_java_home_wins_and_missing_java_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    exe = _fake_java(tmp_path / "jdk", 'openjdk version "17.0.1"')
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    assert java_executable() == str(exe)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
+    assert java_executable() is None
+    pytest.importorskip("pyspark")
+    with pytest.raises(MissingDependencyError, match=r"scripts/java\.sh"):
+        spark_session("local[1]")
+
+
+def test_old_java_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pyspark")
+    _fake_java(tmp_path / "jdk", 'java version "1.8.0_392"')
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    with pytest.raises(MissingDependencyError, match="Java 8"):
+        spark_session("local[1]")
+
+
+def test_master_must_be_a_url() -> None:
+    pytest.importorskip("pyspark")
+    with pytest.raises(ConfigError, match="master"):
+        spark_session("")
