@@ -108,6 +108,20 @@ def hey(url: str, rate: int, seconds: int, connections: int = 10) -> dict[str, A
             "requests": total, "errors": bad}
 
 
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every process in a process group (the server and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def build_artifacts(root: Path) -> dict[str, Any]:
     from discoverly.data.datasets import load_dataset
     from discoverly.recommend.registry import create
@@ -134,6 +148,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=60, help="duration of each load scenario")
     ap.add_argument("--cycles", type=int, default=20, help="kill-and-restart cycles")
     ap.add_argument("--quick", action="store_true", help="10 s scenarios, 3 cycles (a smoke run)")
+    ap.add_argument("--only-latency", action="store_true", help="skip the ingestion and fault scenarios")
+    ap.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "serve.json"), help="JSON result file")
     ap.add_argument("--postgres", default=None, help="PostgreSQL URL (default: start one with scripts/services.sh)")
     args = ap.parse_args()
     seconds, cycles = (10, 3) if args.quick else (args.seconds, args.cycles)
@@ -162,12 +178,16 @@ def main() -> None:
                 for name, path, ids, rate in scenarios:
                     script = WRK_GET % {"ids": arts / ids, "path": path}
                     wrk(s.url, script, 3)  # warm-up
+                    assert s.proc is not None
+                    cpu0 = cpu_seconds(s.proc.pid)
                     mx = wrk(s.url, script, seconds)
+                    cpu_ms = (cpu_seconds(s.proc.pid) - cpu0) / max(1, mx["requests"]) * 1000
                     first = (arts / ids).read_text().split("\n", 1)[0]
                     fixed = hey(s.url + path.replace("%s", first), rate, seconds)
                     row = {"endpoint": name, "workers": workers, "max_rps": round(mx["rps"], 1),
                            "max_p50_ms": mx["p50_ms"], "max_p99_ms": mx["p99_ms"], "max_errors": mx["errors"],
-                           "max_requests": mx["requests"], "rate_target": fixed["target_rps"],
+                           "max_requests": mx["requests"], "server_cpu_ms_per_request": round(cpu_ms, 3),
+                           "rate_target": fixed["target_rps"],
                            "rate_achieved": round(fixed["rps"], 1), "rate_p50_ms": fixed["p50_ms"],
                            "rate_p99_ms": fixed["p99_ms"], "rate_errors": fixed["errors"],
                            "rate_requests": fixed["requests"], "load_average": os.getloadavg()[0]}
@@ -175,6 +195,8 @@ def main() -> None:
                     print(row, flush=True)
             finally:
                 s.stop()
+        if args.only_latency:
+            return
         pg = args.postgres
         if pg is None:
             out = subprocess.run(["bash", str(ROOT / "scripts" / "services.sh"), "postgres"], capture_output=True,
@@ -236,20 +258,21 @@ def main() -> None:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         results["machine"]["load_average_at_end"] = os.getloadavg()
-        out = ROOT / "benchmarks" / "results" / "serve.json"
+        out = Path(args.output)
         out.write_text(json.dumps(results, indent=2, default=str) + "\n")
         shutil.rmtree(work, ignore_errors=True)
-    print_table(results)
+        print_table(results)
 
 
 def print_table(r: dict[str, Any]) -> None:
     print(f"\nload test, {r['seconds_per_scenario']} s per scenario, {r['machine']['cpus']} CPUs, load average at "
           f"start {r['machine']['load_average_at_start'][0]:.1f}")
-    print(f"{'endpoint':<16}{'workers':>8}{'max req/s':>11}{'p50':>8}{'p99':>8}{'err':>6} | "
+    print(f"{'endpoint':<16}{'workers':>8}{'max req/s':>11}{'p50':>8}{'p99':>8}{'err':>6}{'cpu ms':>8} | "
           f"{'rate':>6}{'got':>8}{'p50':>8}{'p99':>8}{'err':>6}")
     for x in r["latency"]:
         print(f"{x['endpoint']:<16}{x['workers']:>8}{x['max_rps']:>11.0f}{x['max_p50_ms']:>8.1f}{x['max_p99_ms']:>8.1f}"
-              f"{x['max_errors']:>6} | {x['rate_target']:>6}{x['rate_achieved']:>8.0f}{x['rate_p50_ms'] or 0:>8.1f}"
+              f"{x['max_errors']:>6}{x.get('server_cpu_ms_per_request', float('nan')):>8.2f} | "
+              f"{x['rate_target']:>6}{x['rate_achieved']:>8.0f}{x['rate_p50_ms'] or 0:>8.1f}"
               f"{x['rate_p99_ms'] or 0:>8.1f}{x['rate_errors']:>6}")
     for x in r["ingestion"]:
         print(f"ingest {x['store']:<11} {x['events_per_request']:>4}/req: {x['events_per_s']:>9.0f} events/s, "
