@@ -68,4 +68,10 @@ def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     session = spark_session("local[2]", driver_memory="2g", shuffle_partitions=4,
                             local_dir=tmp_path_factory.mktemp("spark-local"))
     yield session
-    session.stop()
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():  # py4j's unclosed local sockets, collected here and not in a later test
+        warnings.simplefilter("ignore", ResourceWarning)
+        session.stop()
+        gc.collect()

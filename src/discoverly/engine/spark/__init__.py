@@ -15,8 +15,15 @@ Modules: ``session`` (Java check, session settings), ``events`` (reading Parquet
 """
 
 from discoverly.engine.spark.job import SPARK_MODELS, SparkFit, fit_spark
-from discoverly.engine.spark.relatedness import SparkRelatedness, collect_relatedness, related_pairs
+from discoverly.engine.spark.relatedness import (
+    CoBuyers,
+    SparkRelatedness,
+    co_buyers,
+    collect_relatedness,
+    related_pairs,
+)
 from discoverly.engine.spark.session import java_executable, java_version, spark_session
 
-__all__ = ["SPARK_MODELS", "SparkFit", "SparkRelatedness", "collect_relatedness", "fit_spark", "java_executable",
+__all__ = ["SPARK_MODELS", "CoBuyers", "SparkFit", "SparkRelatedness", "co_buyers", "collect_relatedness",
+           "fit_spark", "java_executable",
            "java_version", "related_pairs", "spark_session"]

@@ -88,7 +88,8 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
     model object) on the log ``source`` (Parquet path or Spark DataFrame) with Spark, and save it
     to ``out`` when given.
 
-    ``spark`` is an existing session (else one is started on ``master`` and stopped at the end);
+    ``spark`` is an existing session (default: the active one, else one is started on ``master``
+    and stopped at the end);
     ``until`` keeps the events before that epoch second. Results equal the local path's (see
     docs/spark.md for what "equal" means for floating-point scores).
     """
@@ -96,7 +97,7 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
     from discoverly.engine.spark.events import read_events
     from discoverly.engine.spark.popularity import item_popularity, recent_order
     from discoverly.engine.spark.purchases import index_events, purchases
-    from discoverly.engine.spark.relatedness import collect_relatedness, related_pairs
+    from discoverly.engine.spark.relatedness import co_buyers, collect_relatedness, related_pairs
     from discoverly.engine.spark.session import spark_session
     from discoverly.recommend.base import BaseRecommender
     from discoverly.recommend.item_to_item import ItemToItem
@@ -105,7 +106,16 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
     recommender = _model(model, params)
     t_start = time.perf_counter()
     stages: dict[str, float] = {}
-    own = spark is None
+    if spark is None:
+        from discoverly.dependencies import require
+
+        require("pyspark", extra="spark", purpose="the Spark engine")
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()  # a session already running here is reused, not stopped
+        own = spark is None
+    else:
+        own = False
     session = spark if spark is not None else spark_session(master, driver_memory=driver_memory)
     from pyspark import StorageLevel
 
@@ -135,10 +145,11 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
         t = time.perf_counter()
         arrays: dict[str, np.ndarray]
         if isinstance(recommender, ItemToItem):
-            job = related_pairs(pairs, recommender.score, min_count=recommender.min_count,
-                                neighbours=recommender.neighbours, max_history=recommender.max_history,
-                                salt_buckets=salt_buckets)
+            base = co_buyers(pairs, min_count=recommender.min_count, max_history=recommender.max_history)
+            job = related_pairs(pairs, recommender.score, neighbours=recommender.neighbours,
+                                salt_buckets=salt_buckets, prepared=base)
             rel, _ = collect_relatedness(job, indexed.n_items)
+            base.unpersist()
             s = rel.scores
             arrays = {"similarity_data": s.data, "similarity_indices": s.indices, "similarity_indptr": s.indptr,
                       "counts_data": rel.counts.data}
