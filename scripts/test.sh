@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Java for the Spark tests (installs Debian's runtime when missing; they skip, with the reason, if it cannot)
+bash scripts/java.sh || echo "note: no Java 17+ could be installed; the Spark tests will be skipped" >&2
 if [ -z "${DISCOVERLY_DATA_DIR:-}" ] && [ -d ../shared/data ]; then
   export DISCOVERLY_DATA_DIR="$(cd ../shared/data && pwd)"
 fi
