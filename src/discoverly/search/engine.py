@@ -290,14 +290,10 @@ class SearchEngine:
             extra = np.setdiff1d(lists[2], items, assume_unique=False)
             items = np.concatenate([items, extra])
             fused = np.concatenate([fused, np.zeros(extra.size)])
-        lex_rank = np.full(len(self.index), np.nan)
-        lex_rank[lex_items] = np.arange(1, lex_items.size + 1)
-        dense_rank = np.full(len(self.index), np.nan)
-        dense_rank[dense_items] = np.arange(1, dense_items.size + 1)
         dense_sim = (self.index.dense.similarity(ctx.vector, items) if self.index.dense is not None
                      and ctx.vector is not None else np.full(items.size, np.nan))
-        return Candidates(items=items, field_scores=fs[:, items], dense=dense_sim, lexical_rank=lex_rank[items],
-                          dense_rank=dense_rank[items], fused=fused)
+        return Candidates(items=items, field_scores=fs[:, items], dense=dense_sim,
+                          lexical_rank=_rank_in(lex_items, items), dense_rank=_rank_in(dense_items, items), fused=fused)
 
     def features(self, ctx: QueryContext, cand: Candidates, user_row: int = -1) -> tuple[np.ndarray, np.ndarray | None]:
         """Base features, and personal features when ``user_row`` has a history."""
@@ -560,6 +556,19 @@ class SearchEngine:
                    for name in ("ranker", "personal_ranker")}
         return cls(index, config=config, classifier=classifier, speller=speller, stats=stats, profiles=profiles,
                    ranker=rankers["ranker"], personal_ranker=rankers["personal_ranker"])
+
+
+def _rank_in(ranking: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """1-based rank of each of ``items`` in ``ranking`` (``nan`` when absent)."""
+    out = np.full(items.size, np.nan)
+    if ranking.size == 0 or items.size == 0:
+        return out
+    order = np.argsort(ranking, kind="stable")
+    pos = np.searchsorted(ranking[order], items)
+    pos = np.minimum(pos, ranking.size - 1)
+    found = ranking[order][pos] == items
+    out[found] = order[pos[found]] + 1
+    return out
 
 
 def _progress(rows: Iterable[Any], on: bool, total: int, what: str) -> Iterable[Any]:

@@ -71,7 +71,10 @@ def _default_ranker_grid() -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class ProtocolConfig:
-    """Settings of the protocol run; the grids are searched on validation queries only."""
+    """Settings of the protocol run; the grids are searched on validation queries only. Training
+    and validation queries use the variant text (type words plus size or brand words) for a
+    ``variant_share`` of the purchases, so the rankers learn from both kinds of query.
+    LightGBM runs on ``ranker_threads`` threads (one is fastest on a busy machine)."""
 
     cutoff: str = "2017-11-01"
     end: str | None = None
@@ -92,7 +95,8 @@ class ProtocolConfig:
     ranker_grid: Sequence[Mapping[str, Any]] = field(default_factory=_default_ranker_grid)
     dense: bool = True
     related: bool = True
-    ranker_threads: int = 2
+    variant_share: float = 0.5
+    ranker_threads: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -177,6 +181,8 @@ def run_protocol(interactions: Interactions, catalog: Catalog, *, transactions: 
     test = purchase_queries(interactions, catalog, start=T, end=end, n=cfg.n_test, rng=rng)
     result["queries"] = {"train": train.height, "valid": valid.height, "test": test.height,
                          "test_new_share": float(np.mean(test["new"].to_numpy()))}
+    train = _mixed(train, cfg.variant_share, rng)
+    valid = _mixed(valid, cfg.variant_share, rng)
     engine.fit_classifier(train.select("query", "item"))
 
     # -- validation: field weights and fusion -----------------------------------------------------
@@ -310,6 +316,13 @@ def run_protocol(interactions: Interactions, catalog: Catalog, *, transactions: 
     result["engine"] = engine
     result["test_queries"] = test
     return result
+
+
+def _mixed(frame: pl.DataFrame, share: float, rng: np.random.Generator) -> pl.DataFrame:
+    """``frame`` with the ``variant`` text as the ``query`` of a random ``share`` of the rows."""
+    pick = rng.random(frame.height) < share
+    return frame.with_columns(pl.when(pl.Series(pick)).then(pl.col("variant")).otherwise(pl.col("query"))
+                              .alias("query"))
 
 
 def _top(importance: Mapping[str, float], n: int = 12) -> dict[str, float]:

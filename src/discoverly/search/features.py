@@ -112,8 +112,12 @@ def query_item_features(ctx: QueryContext, cand: Candidates, index: CatalogIndex
     fs = cand.field_scores
     cols.extend(fs)
     cols.append(index.lexical.weights @ fs)
-    cover, exact = index.lexical.coverage(ctx.token_ids, items)
+    cover, exact = index.lexical.coverage(ctx.token_ids, items, n_query=len(set(ctx.tokens)))
     cols.extend(cover)
+    if ctx.attributes.brand or ctx.attributes.size:
+        # an exact field match ignores the brand and size words a query adds ("cookies 16 oz")
+        rest = ctx.attributes.rest
+        _, exact = index.lexical.coverage(index.lexical.token_ids(rest), items, n_query=len(set(rest)))
     cols.extend(exact)
     cols.append(cand.dense)
     cols.append(np.log1p(cand.lexical_rank))

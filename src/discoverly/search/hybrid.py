@@ -30,14 +30,12 @@ def rrf_scores(lists: Sequence[np.ndarray], *, weights: Sequence[float] | None =
     arrays = [np.asarray(a, dtype=np.int64) for a in lists]
     if not arrays or all(a.size == 0 for a in arrays):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    items, first = np.unique(np.concatenate(arrays), return_index=True)
-    items = items[np.argsort(first, kind="stable")]
-    pos = {int(it): i for i, it in enumerate(items.tolist())}
-    scores = np.zeros(items.size, dtype=np.float64)
-    for a, wr in zip(arrays, w, strict=True):
-        if a.size and wr:
-            idx = np.fromiter((pos[int(x)] for x in a), dtype=np.int64, count=a.size)
-            np.add.at(scores, idx, wr / (k0 + np.arange(1, a.size + 1)))
+    flat = np.concatenate(arrays)
+    uniq, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    weights_flat = np.concatenate([wr / (k0 + np.arange(1, a.size + 1)) for a, wr in zip(arrays, w, strict=True)])
+    summed = np.bincount(inverse.ravel(), weights=weights_flat, minlength=uniq.size)
+    order = np.argsort(first, kind="stable")  # first-seen order
+    items, scores = uniq[order], summed[order]
     return items, scores
 
 

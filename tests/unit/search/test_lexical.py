@@ -99,3 +99,29 @@ def test_top_positions_is_a_stable_sort_prefix(values: list[int], k: int, seed: 
     got = top_positions(s, k, tiebreak=tb)
     want = np.lexsort((np.arange(s.size), -tb, -s))[:k]
     assert got.tolist() == want.tolist()
+
+
+def test_field_scores_equal_bm25s_own_scoring_on_a_larger_index() -> None:
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(60)]
+    docs = {"a": [[words[j] for j in rng.integers(0, 60, size=rng.integers(0, 9))] for _ in range(500)]}
+    lex = LexicalRetriever(["a"]).fit(docs)
+    model = lex._models[0]
+    for _ in range(20):
+        q = [words[j] for j in rng.integers(0, 60, size=rng.integers(1, 5))]
+        ids = [model.vocab_dict[t] for t in q if t in model.vocab_dict]
+        want = model.get_scores_from_ids(ids) if ids else np.zeros(500)
+        np.testing.assert_allclose(lex.field_scores(q)[0], want, rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=4), min_size=1, max_size=12),
+       st.lists(st.sampled_from(["a", "b", "c", "e"]), min_size=1, max_size=3))
+def test_coverage_by_brute_force(docs: list[list[str]], query: list[str]) -> None:
+    lex = LexicalRetriever(["f"]).fit({"f": docs})
+    ids = lex.token_ids(query)
+    n_query = len(set(query))
+    cover, exact = lex.coverage(ids, np.arange(len(docs)), n_query=n_query)
+    for i, d in enumerate(docs):
+        assert cover[0, i] == pytest.approx(len(set(d) & set(query)) / n_query)
+        assert exact[0, i] == float(set(d) == set(query))
