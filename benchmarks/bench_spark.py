@@ -148,17 +148,19 @@ def validate(args: argparse.Namespace) -> None:
 def _run(cmd: list[str], timeout: float) -> dict[str, Any]:
     """Run ``cmd`` under /usr/bin/time (nice); wall seconds, peak RSS (GB), exit code, last lines."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
-    full = ["/usr/bin/time", "-f", "PEAK_KB %M", "nice", "-n", "10", *cmd]
+    full = ["/usr/bin/time", "-f", "PEAK_KB %M CPU %U %S", "nice", "-n", "10", *cmd]
     t0 = time.perf_counter()
     try:
         done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
         return {"status": "timeout", "seconds": time.perf_counter() - t0, "timeout": timeout}
     seconds = time.perf_counter() - t0
-    peak = re.findall(r"PEAK_KB (\d+)", done.stderr)
+    peak = re.findall(r"PEAK_KB (\d+) CPU ([\d.]+) ([\d.]+)", done.stderr)
     tail = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip() and "PEAK_KB" not in ln][-3:]
     return {"status": "ok" if done.returncode == 0 else "failed", "exit_code": done.returncode,
-            "seconds": round(seconds, 1), "peak_gb": round(int(peak[-1]) / 2**20, 2) if peak else None,
+            "seconds": round(seconds, 1), "peak_gb": round(int(peak[-1][0]) / 2**20, 2) if peak else None,
+            "cpu_seconds": round(float(peak[-1][1]) + float(peak[-1][2]), 1) if peak else None,
+            "load_average": os.getloadavg()[0],
             "output": tail}
 
 
@@ -204,6 +206,7 @@ def scale(args: argparse.Namespace) -> None:
             if result["status"] == "ok" and engine == "spark":
                 manifest = json.loads((out / "manifest.json").read_text())
                 result["stages_seconds"] = manifest.get("engine", {}).get("stages_seconds")
+                result["stages_cpu_seconds"] = manifest.get("engine", {}).get("stages_cpu_seconds")
             result["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             row[engine] = result
             _save({"scale": {str(n): row}})

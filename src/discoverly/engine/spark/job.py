@@ -35,14 +35,16 @@ SPARK_MODELS = ("popularity", "bestsellers", "cosine", "naive", "corrected")
 
 @dataclass
 class SparkFit:
-    """What :func:`fit_spark` did: the fitted model (also saved at ``path`` when given), the seconds
-    per stage, and the size of the work."""
+    """What :func:`fit_spark` did: the fitted model (also saved at ``path`` when given), the wall
+    seconds per stage, the size of the work, and the JVM's CPU seconds per stage."""
 
     model: Any
     path: Path | None
     seconds: float
     stages: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    #: JVM CPU seconds per stage (local mode on Linux; empty elsewhere)
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 def _model(model: Any, params: dict[str, Any] | None) -> Any:
@@ -71,6 +73,39 @@ def _csr(table: Any, n_users: int, n_items: int, column: str) -> sp.csr_matrix:
     indptr[1:] = np.cumsum(np.bincount(u, minlength=n_users))
     return sp.csr_matrix((table[column].to_numpy().astype(np.float64), table["i"].to_numpy().astype(np.int32),
                           indptr), shape=(n_users, n_items))
+
+
+def _jvm_cpu_seconds(session: Any) -> float | None:
+    """CPU seconds used so far by the JVM (user + system), in local mode on Linux; else ``None``.
+    Load-independent, unlike wall time: the benchmark's per-pair costs use it."""
+    from py4j.protocol import Py4JError
+
+    try:
+        if not str(session.sparkContext.master).startswith("local"):
+            return None
+        pid = int(session.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError, Py4JError):  # no /proc, no such JVM call: not recorded
+        return None
+
+
+class _Stages:
+    """Wall seconds and (local mode) JVM CPU seconds per stage of the job."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._t = time.perf_counter()
+        self._c = _jvm_cpu_seconds(session)
+
+    def done(self, name: str) -> None:
+        now, cpu = time.perf_counter(), _jvm_cpu_seconds(self.session)
+        self.wall[name] = now - self._t
+        if cpu is not None and self._c is not None:
+            self.cpu[name] = cpu - self._c
+        self._t, self._c = now, cpu
 
 
 def _ids(vocabulary: Any) -> pl.Series:
@@ -105,7 +140,6 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
 
     recommender = _model(model, params)
     t_start = time.perf_counter()
-    stages: dict[str, float] = {}
     if spark is None:
         from discoverly.dependencies import require
 
@@ -120,29 +154,26 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
     from pyspark import StorageLevel
 
     try:
-        t = time.perf_counter()
+        clock = _Stages(session)
         events = read_events(session, source, user=user, item=item, time=time_column, quantity=quantity,
                              negative=negative)
         indexed = index_events(events, until=until)
-        stages["read_and_index"] = time.perf_counter() - t
-        t = time.perf_counter()
+        clock.done("read_and_index")
         pairs = purchases(indexed.events).persist(StorageLevel.MEMORY_AND_DISK)
         history = pl.from_arrow(pairs.select("u", "i", "first", "last", "days").toArrow())
         assert isinstance(history, pl.DataFrame)
         history = history.sort("u", "i")
-        stages["purchases"] = time.perf_counter() - t
+        clock.done("purchases")
         now = indexed.trained_until
-        t = time.perf_counter()
         window = recommender.window_days if isinstance(recommender, RecentBestsellers) else 14.0
         all_time, recent = item_popularity(pairs, indexed.n_items, now=now, window_days=window)
         if window != 14.0:
             _, recent14 = item_popularity(pairs, indexed.n_items, now=now, window_days=14.0)
         else:
             recent14 = recent
-        stages["popularity"] = time.perf_counter() - t
+        clock.done("popularity")
         counts = {"events": indexed.n_events, "users": indexed.n_users, "items": indexed.n_items,
                   "purchases": history.height}
-        t = time.perf_counter()
         arrays: dict[str, np.ndarray]
         if isinstance(recommender, ItemToItem):
             base = co_buyers(pairs, min_count=recommender.min_count, max_history=recommender.max_history)
@@ -162,8 +193,7 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
             arrays = {"item_scores": scores}
         else:
             arrays = {"item_scores": all_time.astype(np.float32)}
-        stages["model"] = time.perf_counter() - t
-        t = time.perf_counter()
+        clock.done("model")
         recommender.users = Vocabulary(_ids(indexed.users), name="user")
         recommender.items = Vocabulary(_ids(indexed.items), name="item")
         recommender.trained_until = now
@@ -175,27 +205,28 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
         recommender._set_state(arrays, {})
         if isinstance(recommender, RecentBestsellers):
             recommender.window_buyers_ = recent_order(all_time, recent)[1]
-        stages["assemble"] = time.perf_counter() - t
+        clock.done("assemble")
         recommender.fit_seconds = time.perf_counter() - t_start
         path = None
         if out is not None:
             path = recommender.save(out)
-            _note_engine(path, session, stages, counts)
+            _note_engine(path, session, clock, counts)
         pairs.unpersist()
-        return SparkFit(recommender, path, time.perf_counter() - t_start, stages, counts)
+        return SparkFit(recommender, path, time.perf_counter() - t_start, clock.wall, counts, clock.cpu)
     finally:
         if own:
             session.stop()
 
 
-def _note_engine(path: Path, session: Any, stages: dict[str, float], counts: dict[str, int]) -> None:
+def _note_engine(path: Path, session: Any, clock: _Stages, counts: dict[str, int]) -> None:
     """Record in the manifest that Spark built the artifact (atomic replace of manifest.json)."""
     from discoverly.artifacts import MANIFEST
 
     mf = path / MANIFEST
     manifest = json.loads(mf.read_text(encoding="utf-8"))
     manifest["engine"] = {"name": "spark", "spark_version": session.version, "master": session.sparkContext.master,
-                          "stages_seconds": {k: round(v, 3) for k, v in stages.items()}, "counts": counts}
+                          "stages_seconds": {k: round(v, 3) for k, v in clock.wall.items()},
+                          "stages_cpu_seconds": {k: round(v, 3) for k, v in clock.cpu.items()}, "counts": counts}
     tmp = mf.with_name(f".{MANIFEST}.tmp")
     tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     os.replace(tmp, mf)
