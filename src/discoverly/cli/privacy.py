@@ -49,7 +49,7 @@ def privatize(
     scale: str = typer.Option("raw", "--scale", help="Vector scale ε is stated on: raw, unit, or a factor."),
     mean_k: float | None = typer.Option(None, "--mean-k", help="truncated-gumbel: Poisson mean of the number "
                                         "of neighbours flattened (default ln(n-1))."),
-    flatten: float = typer.Option(0.95, "--flatten", help="truncated-gumbel: how far the k nearest "
+    flatten: float = typer.Option(0.98, "--flatten", help="truncated-gumbel: how far the k nearest "
                                   "neighbours are pulled to the k-th's distance (0..1)."),
     search: str = typer.Option("exact", "--search", help="multivariate-laplace: exact (BLAS), hnsw or ivf "
                                "(faiss; faster, same guarantee)."),

@@ -94,7 +94,7 @@ class TruncatedGumbel(WordMechanism):
 
     name: ClassVar[str] = "truncated-gumbel"
 
-    def __init__(self, embeddings: WordEmbeddings, *, mean_k: float | None = None, flatten: float = 0.95,
+    def __init__(self, embeddings: WordEmbeddings, *, mean_k: float | None = None, flatten: float = 0.98,
                  max_k: int = 256, band_k: int = 1024, method: str = "table", neighbour_lists: Neighbours | None = None,
                  cache: Any = True, progress: bool = False, max_tables: int = 4, **kwargs: Any) -> None:
         super().__init__(embeddings, **kwargs)

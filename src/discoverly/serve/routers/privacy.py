@@ -7,7 +7,7 @@ Mounted when the service config names a privacy folder or a word-vector file:
 
     {"embeddings": "vectors.npz", "mechanisms": ["truncated-gumbel", "multivariate-laplace"],
      "epsilons": [1.0, 3.0, 10.0], "default_mechanism": "truncated-gumbel", "oov": "random",
-     "max_texts": 1000, "options": {"truncated-gumbel": {"flatten": 0.95}}}
+     "max_texts": 1000, "options": {"truncated-gumbel": {"flatten": 0.98}}}
 
 Only the configured ε levels are accepted — a fixed menu of privacy levels is easier to govern,
 and the truncated Gumbel tables of those levels are computed when the service starts, so no request
