@@ -5,12 +5,13 @@ For a customer and a candidate item (features in the order of :meth:`CustomerPro
 * how often (distinct days) and how recently they bought the item itself, and its share of their
   purchases among the query's candidates ("of the milks, they buy this one");
 * their affinity to the item's category, brand and every other facet of the index (share of their
-  purchase-days in that facet value);
+  purchase-days in that facet value, and how many different items they bought there: a variety
+  seeker in a category is more likely to buy something new in it);
 * their price level: the item's log price minus the mean log price of what they buy;
 * item-to-item relatedness of the candidate to their past purchases (sum and max over the
   history, from any items × items relatedness matrix, e.g. the corrected score of
   :func:`discoverly.recommend.relatedness.related_items`);
-* the size of their history.
+* the size of their history, and its novelty (distinct items per purchase-day).
 
 Customers without history have no profile; the engine gives them the non-personalised ranking.
 """
@@ -110,8 +111,9 @@ class CustomerProfiles:
         return self.days.indices[a:b], self.days.data[a:b], self.last.data[la:lb]
 
     def names(self) -> list[str]:
-        return (["u.item_days", "u.item_recency", "u.item_share"] + [f"u.{f}.share" for f in self.facet_names]
-                + ["u.price_diff", "u.related_sum", "u.related_max", "u.history"])
+        return (["u.item_days", "u.item_recency", "u.item_share"]
+                + [f"u.{f}.{kind}" for f in self.facet_names for kind in ("share", "items")]
+                + ["u.price_diff", "u.related_sum", "u.related_max", "u.history", "u.novelty"])
 
     # -- features ------------------------------------------------------------------------------
     def features(self, row: int, items: np.ndarray) -> np.ndarray:
@@ -121,7 +123,7 @@ class CustomerProfiles:
         if not self.has_history(row) or n == 0:
             if n:
                 out[:, 0] = 0.0
-                out[:, -1] = 0.0
+                out[:, -2] = 0.0  # u.history
             return out
         hist, days, last = self.history(row)
         lookup = np.full(len(self.index), -1, dtype=np.int64)
@@ -141,9 +143,11 @@ class CustomerProfiles:
             hc = codes[hist]
             ok = hc >= 0
             share = np.bincount(hc[ok], weights=days[ok], minlength=n_values) / total
+            distinct = np.bincount(hc[ok], minlength=n_values)
             ic = codes[items]
             out[:, col] = np.where(ic >= 0, share[np.maximum(ic, 0)], np.nan)
-            col += 1
+            out[:, col + 1] = np.where(ic >= 0, np.log1p(distinct[np.maximum(ic, 0)]), np.nan)
+            col += 2
         lp = self._log_price[hist]
         fin = np.isfinite(lp)
         if fin.any():
@@ -164,6 +168,7 @@ class CustomerProfiles:
             out[:, col + 1] = mx
         col += 2
         out[:, col] = np.log1p(hist.size)
+        out[:, col + 1] = hist.size / total  # distinct items per purchase-day: how much they try new things
         return out
 
     # -- persistence ---------------------------------------------------------------------------
