@@ -53,9 +53,10 @@ MONTHLY = ["2011-03-01", "2011-04-01", "2011-05-01", "2011-06-01", "2011-07-01",
 VALIDATION_CUTOFF, TEST_CUTOFF = "2011-10-01", "2011-11-01"
 #: one setting varied at a time around the registry defaults
 PARAMETER_GRID: dict[str, list[Any]] = {
-    "half_life_days": [7.0, 30.0, None],
-    "recent_items": [1, 5, None],
-    "min_count": [1, 3, 5],
+    "half_life_days": [7.0, 60.0, None],
+    "recent_items": [1, 5, 20, None],
+    "min_count": [1, 2, 3, 5],
+    "neighbours": [50, 100, 200],
     "normalize": [True, False],
     "max_history": [100, 300],
 }
@@ -159,7 +160,7 @@ def print_leaderboard(name: str, cutoff: str, ev: Evaluation, res: dict[str, Any
         for m in board["model"].to_list():
             c = ev.cell(m, None, v)
             rows.append([m, fmt(c.metrics[f"HitRate@{k0}"]), fmt(c.metrics[f"Recall@{k1}"]),
-                         fmt(c.metrics[f"NDCG@{k1}"]), f"{c.coverage[f'Coverage@{k0}'].value:.3f}",
+                         fmt(c.metrics[f"NDCG@{k1}"]), fmt(c.coverage[f"Coverage@{k0}"]),
                          f"{ev.fit_seconds[(m, ev.primary_cutoff)]:.1f}"])
         print(md_table(["model", f"HitRate@{k0}", f"Recall@{k1}", f"NDCG@{k1}", f"Coverage@{k0}", "fit s"], rows))
         for kind in ("activity", "popularity"):
