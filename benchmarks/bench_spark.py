@@ -112,7 +112,8 @@ def validate(args: argparse.Namespace) -> None:
             from scipy.stats import ks_2samp
 
             out[key]["ks_statistic"] = float(ks_2samp(p_real[key], p_synth[key]).statistic)
-    fig = new_figure(figsize=(12, 8))
+    fig, first = new_figure(12, 8)
+    fig.delaxes(first)
     axes = fig.subplots(2, 2)
     for ax, key, title in ((axes[0, 0], "items_per_customer", "distinct items per customer"),
                            (axes[0, 1], "buyers_per_item", "buyers per item, by rank"),
@@ -131,7 +132,6 @@ def validate(args: argparse.Namespace) -> None:
         ax.set_title(title)
         ax.legend()
     fig.suptitle(f"Online Retail ({real.height:,} events) vs synthetic_log (same size, seed {args.seed})")
-    fig.tight_layout()
     fig.savefig(FIGURES / "spark_generator.png", dpi=90)
     _save({"validation": {"events": real.height, "seed": args.seed, "distributions": out,
                           "date": dt.date.today().isoformat()}})
