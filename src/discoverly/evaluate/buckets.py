@@ -51,8 +51,12 @@ class BucketResult:
     estimates: list[Estimate]
 
     def to_dict(self) -> dict[str, object]:
+        def clean(d: dict[str, object]) -> dict[str, object]:  # NaN (an empty group) -> None, for JSON
+            return {k: (None if isinstance(v, float) and v != v else
+                        [None if isinstance(x, float) and x != x else x for x in v] if isinstance(v, list) else v)
+                    for k, v in d.items()}
         return {"kind": self.kind,
-                "buckets": [{"label": lab, **est.to_dict()} for lab, est in
+                "buckets": [{"label": lab, **clean(est.to_dict())} for lab, est in
                             zip(self.labels, self.estimates, strict=True)]}
 
 
