@@ -289,19 +289,30 @@ class TruncatedGumbel(WordMechanism):
     # ------------------------------------------------------------------ exact distributions
     def output_distribution(self, word: int | str, epsilon: float) -> np.ndarray:
         """P(y | word) for every vocabulary word y (float64, sums to 1), in closed form."""
+        return np.exp(self.log_output_distribution(word, epsilon))
+
+    def log_output_distribution(self, word: int | str, epsilon: float) -> np.ndarray:
+        """log P(y | word) for every vocabulary word y, computed in log space (no underflow: this is
+        what privacy-loss checks ``max_y |log P(y|w) − log P(y|w')|`` should use)."""
         eps = check_epsilon(epsilon)
         w = self.embeddings.index(word) if isinstance(word, str) else int(word)
         if not 0 <= w < len(self.embeddings):
             raise DataError(f"{word!r} is not a vocabulary word or row")
-        table = self._table(eps)
-        probs = np.diff(np.concatenate([[0.0], table.cdf[w]]))
-        out = np.zeros(len(self.embeddings), dtype=np.float64)
-        out[self._nn[w]] = probs[:-1]
-        if self._nn.shape[1] < len(self.embeddings):
+        n = len(self.embeddings)
+        has_tail = self._nn.shape[1] < n
+        if has_tail:
+            table = self._table(eps)
+            log_t = table.log_tail_mass[w: w + 1]
+        else:
+            log_t = np.full(1, -np.inf)
+        logp, factor = self._log_probabilities(self._dist[w: w + 1], log_t, eps)
+        out = np.empty(n, dtype=np.float64)
+        out[self._nn[w]] = logp[0, :-1]
+        if has_tail:
             _, d = next(distance_blocks(self.embeddings.vectors, np.array([w])))
-            tail = np.ones(len(self.embeddings), dtype=bool)
+            tail = np.ones(n, dtype=bool)
             tail[self._nn[w]] = False
-            out[tail] = np.exp(-(eps / 2.0) * d[0, tail].astype(np.float64) + table.log_tail_factor[w])
+            out[tail] = -(eps / 2.0) * d[0, tail].astype(np.float64) + factor[0]
         return out
 
     def unchanged_probability(self, epsilon: float) -> np.ndarray:
