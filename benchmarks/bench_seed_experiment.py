@@ -32,6 +32,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import platform
 import shutil
 import sys
@@ -64,8 +65,13 @@ SEED_CUTOFFS = {"movielens-100k": None, "online-retail-2011": ["2011-09-01", "20
 K = (6, 20)
 
 
+#: --smoke: one test cutoff and two autoencoder epochs, to check the script end to end (not figures)
+SMOKE = {"on": False}
+
+
 def model_for(dataset: str, name: str, **extra: Any) -> BaseRecommender:
-    model: BaseRecommender = create(name, **{**preset(dataset, name), **extra})
+    smoke = {"epochs": 2} if SMOKE["on"] and name.startswith("autoencoder") else {}
+    model: BaseRecommender = create(name, **{**preset(dataset, name), **smoke, **extra})
     return model
 
 
@@ -139,17 +145,21 @@ def other_windows(data: Interactions, fitted: dict[str, BaseRecommender], cutoff
 def latency(model: BaseRecommender, users: list[Any], n: int = 500) -> dict[str, Any]:
     sample = users[:n]
     model.recommend(sample[:5], k=10)  # warm-up
-    times = []
+    times, cpu = [], []
     for u in sample:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.recommend([u], k=10)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     ms = np.array(times) * 1000
+    cpu_ms = np.array(cpu) * 1000
     t0 = time.perf_counter()
     model.recommend(sample, k=10)
     batch = (time.perf_counter() - t0) * 1000 / len(sample)
+    load = os.getloadavg()[0]
     return {"calls": len(sample), "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "max_ms": float(ms.max()), "batch_ms_per_user": batch}
+            "max_ms": float(ms.max()), "cpu_p50_ms": float(np.percentile(cpu_ms, 50)),
+            "cpu_p99_ms": float(np.percentile(cpu_ms, 99)), "batch_ms_per_user": batch, "load_average": load}
 
 
 def artifact_size(model: BaseRecommender) -> dict[str, Any]:
@@ -164,7 +174,7 @@ def artifact_size(model: BaseRecommender) -> dict[str, Any]:
 
 def run_dataset(dataset: str) -> dict[str, Any]:
     data = load_dataset(dataset).interactions
-    cutoffs = PLAN[dataset]["test"]
+    cutoffs = PLAN[dataset]["test"][:2] if SMOKE["on"] else PLAN[dataset]["test"]
     models = {name: model_for(dataset, name) for name in MODELS}
     t0 = time.perf_counter()
     ev = evaluate(data, models, cutoffs, window_days=WINDOW_DAYS, variants="new-items", k=K, rng=0,
@@ -192,7 +202,7 @@ def run_dataset(dataset: str) -> dict[str, Any]:
     users = split(data, primary, window_days=WINDOW_DAYS).users
     ids = data.users.ids_of(users).tolist()
     res["latency"] = {m: latency(ev.fitted[m], ids) for m in (AE, "ease", "als", "corrected")}
-    res["seeds"] = seed_spread(dataset, data, SEED_CUTOFFS[dataset] or cutoffs, ev)
+    res["seeds"] = seed_spread(dataset, data, cutoffs if SMOKE["on"] else SEED_CUTOFFS[dataset] or cutoffs, ev)
     return res
 
 
@@ -249,7 +259,9 @@ def print_markdown(res: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(PLAN))
+    parser.add_argument("--smoke", action="store_true", help="check the script quickly (no figures written)")
     args = parser.parse_args()
+    SMOKE["on"] = args.smoke
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     store: dict[str, Any] = json.loads(OUT.read_text()) if OUT.exists() else {}
@@ -261,8 +273,9 @@ def main() -> None:
                           "cpus": 2, "discoverly": __version__,
                           "command": "nice python benchmarks/bench_seed_experiment.py --datasets " + dataset,
                           "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-        store[dataset] = res
-        OUT.write_text(json.dumps(store, indent=1, default=json_default))
+        if not args.smoke:
+            store[dataset] = res
+            OUT.write_text(json.dumps(store, indent=1, default=json_default))
         print_markdown(res)
 
 

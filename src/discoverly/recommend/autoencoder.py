@@ -86,7 +86,7 @@ class Autoencoder(BaseRecommender):
                  max_items: int | None = 3000, encoding: str = "recency", half_life_days: float = 60.0,
                  dropout: float = 0.5, window_days: float = 14.0, stride_days: float = 7.0,
                  min_history_days: float = 7.0, max_cutoffs: int | None = 60, target: Literal["new", "any"] = "new",
-                 trend: bool = True, epochs: int = 20, patience: int = 3, lr: float = 1e-3,
+                 trend: bool = True, epochs: int = 20, patience: int = 3, lr: float = 3e-3,
                  weight_decay: float = 0.0, train_batch_size: int = 512, refit: bool = True,
                  rng: int | np.random.Generator | None = 0, n_threads: int = 1, progress: bool = False) -> None:
         super().__init__()
@@ -132,6 +132,7 @@ class Autoencoder(BaseRecommender):
         self.weights_: dict[str, np.ndarray] = {}
         self.offset_: np.ndarray | None = None
         self.training_: dict[str, Any] = {}
+        self._pos: np.ndarray | None = None
 
     def config(self) -> dict[str, Any]:
         return {"mode": self.mode, "hidden": self.hidden, "max_items": self.max_items, "encoding": self.encoding,
@@ -201,16 +202,44 @@ class Autoencoder(BaseRecommender):
         self.training_ = record | {"items": len(cols), "seconds": time.perf_counter() - t0}
 
     # -- scoring ----------------------------------------------------------------------------
+    def _hidden(self, history: History) -> np.ndarray:
+        """The bottleneck activations ``(n, hidden)`` for the histories (the network's encoder in
+        numpy, written for small batches: one sparse product, no per-call scipy reshuffling)."""
+        assert self.cols_ is not None
+        if self._pos is None or len(self._pos) != history.n_items:
+            self._pos = np.full(history.n_items, -1, dtype=np.int64)
+            self._pos[self.cols_] = np.arange(len(self.cols_))
+        days = history.days
+        last = history.last
+        pos = self._pos[days.indices]
+        keep = pos >= 0
+        values = np.ones(int(keep.sum()), dtype=np.float64)
+        if self.encoding in ("frequency", "recency-frequency"):
+            values *= 1.0 + np.log(np.maximum(days.data[keep], 1.0))
+        if self.encoding in ("recency", "recency-frequency"):
+            if np.array_equal(last.indptr, days.indptr) and np.array_equal(last.indices, days.indices):
+                last_time = last.data[keep]
+            else:  # different patterns (not from one History): the general path
+                x = input_values(days.tocsr(), last.tocsr(), history.now, self.encoding, self.half_life_days)
+                return self._hidden_of(x[:, self.cols_].tocsr())
+            values *= np.exp2(-(np.maximum(history.now - last_time, 0.0) / DAY) / self.half_life_days)
+        kept = np.concatenate([[0], np.cumsum(keep)])
+        indptr = kept[days.indptr]  # kept entries before each row start
+        x = sp.csr_matrix((values.astype(np.float32), pos[keep], indptr), shape=(len(history), len(self.cols_)))
+        return self._hidden_of(x)
+
+    def _hidden_of(self, x: sp.csr_matrix) -> np.ndarray:
+        w = self.weights_
+        rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+        norm = np.sqrt(np.bincount(rows, weights=np.asarray(x.data, dtype=np.float64) ** 2, minlength=x.shape[0]))
+        x = sp.csr_matrix(((x.data / np.maximum(norm, 1e-12)[rows]).astype(np.float32), x.indices, x.indptr),
+                          shape=x.shape)
+        return np.tanh(np.asarray(x @ w["W_in"]) + w["b_h"])
+
     def _score(self, history: History) -> np.ndarray:
         assert self.cols_ is not None and self.offset_ is not None
         w = self.weights_
-        days = history.days[:, self.cols_]
-        last = history.last[:, self.cols_] if self.encoding in ("recency", "recency-frequency") else days
-        x = input_values(days.tocsr(), last.tocsr(), history.now, self.encoding, self.half_life_days)
-        norm = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        x = sp.diags((1.0 / np.maximum(norm, 1e-12)).astype(np.float32)) @ x
-        h = np.tanh(np.asarray(x @ w["W_in"]) + w["b_h"])
-        logits = h @ w["W_out"].T + (w["b_out"] + self.offset_)
+        logits = self._hidden(history) @ w["W_out"].T + (w["b_out"] + self.offset_)
         out = np.full((len(history), history.n_items), -np.inf, dtype=np.float32)
         out[:, self.cols_] = logits
         out[history.lengths() == 0] = -np.inf  # no history: the base class answers with bestsellers

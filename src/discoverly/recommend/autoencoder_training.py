@@ -41,7 +41,7 @@ class TrainSettings:
 
     hidden: int = 200
     dropout: float = 0.5
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 0.0
     epochs: int = 20
     patience: int = 3

@@ -99,12 +99,14 @@ class ImplicitNeighbours(BaseRecommender):
                                           arrays["similarity_indptr"]), shape=(n, n))
 
 
-def fold_in(values: sp.csr_matrix, item_factors: np.ndarray, regularization: float) -> np.ndarray:
+def fold_in(values: sp.csr_matrix, item_factors: np.ndarray, regularization: float,
+            gram: np.ndarray | None = None) -> np.ndarray:
     """User factors for rows of confidences ``values`` (``c_ui``, already scaled by α) given the
-    item factors; rows without items get zero factors."""
+    item factors; rows without items get zero factors. ``gram`` is ``YᵀY + λI`` when the caller
+    keeps it (it costs a pass over all items)."""
     y = np.asarray(item_factors, dtype=np.float64)
     f = y.shape[1]
-    base = y.T @ y + regularization * np.eye(f)
+    base = y.T @ y + regularization * np.eye(f) if gram is None else gram
     n = values.shape[0]
     out = np.zeros((n, f), dtype=np.float64)
     lengths = np.diff(values.indptr)
@@ -157,6 +159,7 @@ class ImplicitALS(BaseRecommender):
         self.n_threads = int(n_threads)
         self.item_factors_: np.ndarray | None = None
         self.known_: np.ndarray | None = None
+        self._gram: np.ndarray | None = None
 
     def config(self) -> dict[str, Any]:
         return {"factors": self.factors, "regularization": self.regularization, "alpha": self.alpha,
@@ -181,10 +184,15 @@ class ImplicitALS(BaseRecommender):
             model.fit(values, show_progress=False)
         self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self.known_ = interactions.item_counts() > 0
+        self._gram = None
 
     def _score(self, history: History) -> np.ndarray:
         assert self.item_factors_ is not None and self.known_ is not None
-        users = fold_in(self._values(history.days) * self.alpha, self.item_factors_, self.regularization)
+        if self._gram is None:
+            y = self.item_factors_.astype(np.float64)
+            self._gram = y.T @ y + self.regularization * np.eye(y.shape[1])
+        users = fold_in(self._values(history.days) * self.alpha, self.item_factors_, self.regularization,
+                        gram=self._gram)
         scores = users @ self.item_factors_.T
         scores[:, ~self.known_] = -np.inf  # items without training events have no factors to speak of
         scores[history.lengths() == 0] = -np.inf  # no history: the base class answers with bestsellers
@@ -197,3 +205,4 @@ class ImplicitALS(BaseRecommender):
     def _set_state(self, arrays: dict[str, np.ndarray], tables: dict[str, pl.DataFrame]) -> None:
         self.item_factors_ = arrays["item_factors"]
         self.known_ = arrays["known"].astype(bool)
+        self._gram = None

@@ -179,6 +179,17 @@ def test_numpy_scoring_matches_the_trained_network(shop: Interactions) -> None:
     assert hit_rate_at(scores, val.inputs, val.targets, 6).mean() == pytest.approx(recorded)
 
 
+def test_histories_with_unsorted_matrices_score_the_same(fitted: Autoencoder, shop: Interactions) -> None:
+    hist = History.of(shop, np.arange(20))
+    last = hist.last.copy()
+    for r in range(last.shape[0]):  # reverse each row's entries: a valid CSR with unsorted indices
+        sl = slice(last.indptr[r], last.indptr[r + 1])
+        last.indices[sl] = last.indices[sl][::-1]
+        last.data[sl] = last.data[sl][::-1]
+    other = History(hist.days, hist.first, last, hist.now)
+    np.testing.assert_allclose(fitted._score(other), fitted._score(hist), rtol=1e-5, atol=1e-5)
+
+
 def test_time_aware_beats_reconstruction_when_the_future_differs_from_the_past() -> None:
     log = releases_log(rng=0)
     cutoff = T0 + 13 * 7 * DAY
