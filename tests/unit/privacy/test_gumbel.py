@@ -146,16 +146,41 @@ def test_without_a_tail(toy: WordEmbeddings) -> None:
 
 @pytest.mark.parametrize("rounds", [0, 48])
 def test_tail_draws_follow_the_tail_distribution(mech: TruncatedGumbel, toy: WordEmbeddings, rounds: int) -> None:
-    # rounds=0 sends every draw to the exact per-word fallback, 48 to band/far rejection sampling
+    # rounds=0 sends every draw to the exact per-word fallback, 48 lets the sampler choose
     eps, w, draws = 0.7, 5, 40_000
     table = mech._table(eps)
-    words = np.full(draws, w)
-    got = mech._tail.sample(words, eps, table.log_tail_mass, table.log_band_mass, np.random.default_rng(1),
-                            rounds=rounds)
+    got = mech._tail.sample(np.full(draws, w), eps, table.log_tail_mass, table.log_band_mass,
+                            np.random.default_rng(1), rounds=rounds)
     listed = mech.neighbour_lists.indices[w]
     assert not np.isin(got, listed).any()
+    _chi2(got, mech.output_distribution(w, eps), listed, len(toy))
+
+
+@pytest.mark.parametrize("part", ["band", "far"])
+def test_rejection_samplers_are_exact(mech: TruncatedGumbel, toy: WordEmbeddings, part: str) -> None:
+    eps, w, draws = 0.7, 11, 30_000
+    tail = mech._tail
+    rng = np.random.default_rng(2)
+    if part == "band":
+        got = tail._band(np.full(draws, w), eps, rng, rounds=10_000)
+        excluded = np.concatenate([tail.listed[w, : tail.k + 1]])
+        allowed = tail.listed[w, tail.k + 1:]
+        assert np.isin(got, allowed).all()
+    else:
+        got = tail._far(np.full(draws, w), eps, rng, rounds=10_000)
+        excluded = tail.listed[w]
+        assert not np.isin(got, excluded).any()
     p = mech.output_distribution(w, eps)
-    p[listed] = 0
-    counts = np.bincount(got, minlength=len(toy))
+    if part == "band":
+        mask = np.ones(len(toy), dtype=bool)
+        mask[allowed] = False
+        p[mask] = 0
+    _chi2(got, p, excluded, len(toy))
+
+
+def _chi2(got: np.ndarray, p: np.ndarray, excluded: np.ndarray, n: int) -> None:
+    p = p.copy()
+    p[excluded] = 0
+    counts = np.bincount(got, minlength=n)
     ok = p > 0
-    assert stats.chisquare(counts[ok], p[ok] / p[ok].sum() * draws).pvalue > 1e-3
+    assert stats.chisquare(counts[ok], p[ok] / p[ok].sum() * len(got)).pvalue > 1e-3
