@@ -426,7 +426,7 @@ def related_items(matrix: sp.spmatrix | sp.sparray | np.ndarray, score: ScoreNam
     ``matrix`` is customers × items (binary or counts). ``engine``: ``"numpy"`` counts pairs in
     blocks of items with at most ~``block_entries`` co-occurrence entries each, so peak memory is
     bounded by the block and the result; ``"numba"`` (the ``fast`` extra) scores item by item in
-    one compiled pass, 3-4× faster and never materialising co-occurrences; ``"auto"`` takes numba
+    one compiled pass, 3-5× faster and never materialising co-occurrences; ``"auto"`` takes numba
     when it is installed. Both give identical results.
     """
     if score not in SCORES:

@@ -4,7 +4,7 @@ It computes exactly what the vectorised numpy path computes — same counts, sam
 rounded to float32, same positive-only rule, same ranking (score descending, then lower item
 index) — but item by item in one pass: the co-buyers of an item are accumulated in a dense
 counter, scored, and cut to the best ``neighbours`` at once, so no co-occurrence entry is ever
-materialised. The numpy path is 3-4× slower on large catalogues (see benchmarks/item_to_item.md);
+materialised. The numpy path is 3-5× slower (see benchmarks/item_to_item.md);
 both are tested against each other.
 
 Installed with the ``fast`` extra (``pip install 'discoverly[fast]'``); without numba the numpy
