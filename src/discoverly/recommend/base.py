@@ -105,8 +105,8 @@ class BaseRecommender:
         self.users, self.items = interactions.users, interactions.items
         self.trained_until = int(interactions.timestamp[-1]) + 1
         self._fit(interactions)
-        self._history = {name: interactions.matrix(value) for name, value in
-                         (("days", "days"), ("first", "first_time"), ("last", "last_time"))}
+        self._history = {"days": interactions.matrix("days"), "first": interactions.matrix("first_time"),
+                         "last": interactions.matrix("last_time")}
         self._fallback = recent_bestsellers(interactions, now=self.trained_until, limit=self.fallback_size)[0]
         self.fingerprint = interactions.fingerprint()
         self.fit_seconds = time.perf_counter() - t0
