@@ -193,9 +193,9 @@ def run_protocol(interactions: Interactions, catalog: Catalog, *, transactions: 
     best_w, best_score = None, -1.0
     popularity = engine.config.popularity_tiebreak
     engine.config = replace(engine.config, popularity_tiebreak=False)
+    ctx = _contexts(engine, v_queries)  # understanding does not depend on the field weights
     for weights in cfg.weight_grid:
         engine.index.lexical.weights = np.array([float(weights.get(f, 1.0)) for f in engine.index.fields], np.float32)
-        ctx = _contexts(engine, v_queries)
         score = _ndcg(_ranks_of(engine, ctx, v_queries, v_users, v_targets, "lexical"))
         choices["weights"].append({"weights": dict(weights), "valid_ndcg": score})
         if score > best_score:
@@ -204,7 +204,7 @@ def run_protocol(interactions: Interactions, catalog: Catalog, *, transactions: 
     engine.index.lexical.weights = np.array([float(best_w.get(f, 1.0)) for f in engine.index.fields], np.float32)
     engine.config = replace(engine.config, popularity_tiebreak=popularity)
     say(f"field weights chosen on validation: {best_w} (NDCG@10 {best_score:.4f})")
-    v_ctx = _contexts(engine, v_queries)
+    v_ctx = ctx
     if engine.index.dense is not None:
         best_f, best_score = cfg.fusion_grid[0], -1.0
         for lw, dw, k0 in cfg.fusion_grid:
