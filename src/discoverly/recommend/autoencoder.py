@@ -35,6 +35,7 @@ from discoverly.errors import ArtifactError, ConfigError
 from discoverly.recommend.autoencoder_examples import (
     DAY,
     ExampleSet,
+    add_user_cutoffs,
     build_examples,
     check_input,
     first_sales,
@@ -74,6 +75,7 @@ class Autoencoder(BaseRecommender):
     "frequency", "recency-frequency") with ``half_life_days`` for recency; ``dropout`` on the
     input; ``window_days`` target window; ``stride_days`` between training cutoffs, at most
     ``max_cutoffs`` (most recent first), each with ``min_history_days`` of log before it;
+    ``user_cutoffs`` more cutoffs per customer at their own event times (0: none);
     ``target`` ("new": items not bought before the cutoff, as the default evaluation; "any");
     ``trend`` features; ``epochs`` (max) and ``patience`` for early stopping; ``lr``,
     ``weight_decay``, ``train_batch_size``; ``refit`` on all data with the chosen epoch count;
@@ -85,7 +87,8 @@ class Autoencoder(BaseRecommender):
     def __init__(self, mode: Literal["time-aware", "reconstruct"] = "time-aware", *, hidden: int = 200,
                  max_items: int | None = 3000, encoding: str = "recency", half_life_days: float = 60.0,
                  dropout: float = 0.5, window_days: float = 14.0, stride_days: float = 7.0,
-                 min_history_days: float = 7.0, max_cutoffs: int | None = 60, target: Literal["new", "any"] = "new",
+                 min_history_days: float = 7.0, max_cutoffs: int | None = 60, user_cutoffs: int = 0,
+                 target: Literal["new", "any"] = "new",
                  trend: bool = True, epochs: int = 20, patience: int = 3, lr: float = 3e-3,
                  weight_decay: float = 0.0, train_batch_size: int = 512, refit: bool = True,
                  rng: int | np.random.Generator | None = 0, n_threads: int = 1, progress: bool = False) -> None:
@@ -99,6 +102,8 @@ class Autoencoder(BaseRecommender):
                              ("train_batch_size", train_batch_size), ("n_threads", n_threads)):
             if int(value) < 1:
                 raise ConfigError(f"{label} must be at least 1, got {value}")
+        if user_cutoffs < 0:
+            raise ConfigError(f"user_cutoffs must be 0 (off) or more, got {user_cutoffs}")
         if max_items is not None and max_items < 1:
             raise ConfigError(f"max_items must be at least 1 or None, got {max_items}")
         if not 0 <= dropout < 1:
@@ -117,6 +122,7 @@ class Autoencoder(BaseRecommender):
         self.stride_days = float(stride_days)
         self.min_history_days = float(min_history_days)
         self.max_cutoffs = None if max_cutoffs is None else int(max_cutoffs)
+        self.user_cutoffs = int(user_cutoffs)
         self.target = target
         self.trend = bool(trend)
         self.epochs = int(epochs)
@@ -138,7 +144,8 @@ class Autoencoder(BaseRecommender):
         return {"mode": self.mode, "hidden": self.hidden, "max_items": self.max_items, "encoding": self.encoding,
                 "half_life_days": self.half_life_days, "dropout": self.dropout, "window_days": self.window_days,
                 "stride_days": self.stride_days, "min_history_days": self.min_history_days,
-                "max_cutoffs": self.max_cutoffs, "target": self.target, "trend": self.trend, "epochs": self.epochs,
+                "max_cutoffs": self.max_cutoffs, "user_cutoffs": self.user_cutoffs, "target": self.target,
+                "trend": self.trend, "epochs": self.epochs,
                 "patience": self.patience, "lr": self.lr, "weight_decay": self.weight_decay,
                 "train_batch_size": self.train_batch_size, "refit": self.refit, "rng": self.rng,
                 "n_threads": self.n_threads}
@@ -158,6 +165,9 @@ class Autoencoder(BaseRecommender):
             cutoffs = training_cutoffs(interactions, last_cutoff, stride_days=self.stride_days,
                                        min_history_days=self.min_history_days, max_cutoffs=self.max_cutoffs)
             ex = build_examples(interactions, cols, cutoffs, mode="time-aware", **common)
+            if self.user_cutoffs:
+                ex = add_user_cutoffs(interactions, cols, ex, per_user=self.user_cutoffs, latest=last_cutoff,
+                                      rng=np.random.default_rng(self.rng), **common)
             if len(ex):
                 return ex
             log.warning("the log (%s) is too short for time-aware examples with a %g-day window and %g days of "

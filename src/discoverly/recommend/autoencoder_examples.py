@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from discoverly.data.interactions import Interactions
 from discoverly.errors import ConfigError
 
-__all__ = ["DAY", "INPUTS", "TREND_FEATURES", "ExampleSet", "build_examples", "input_values",
+__all__ = ["DAY", "INPUTS", "TREND_FEATURES", "ExampleSet", "add_user_cutoffs", "build_examples", "input_values",
            "select_items", "trend_features", "validation_plan"]
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,10 @@ def check_input(kind: str) -> None:
         raise ConfigError(f"unknown input encoding {kind!r}; expected one of {', '.join(INPUTS)}")
 
 
-def input_values(days: sp.csr_matrix, last: sp.csr_matrix, now: int, kind: str,
+def input_values(days: sp.csr_matrix, last: sp.csr_matrix, now: int | np.ndarray, kind: str,
                  half_life_days: float) -> sp.csr_matrix:
-    """The input matrix (float32, same pattern as ``days``) for histories seen at ``now``.
+    """The input matrix (float32, same pattern as ``days``) for histories seen at ``now`` (one time
+    for all rows, or one per row).
 
     ``binary``: 1 per item with an event; ``recency``: ``0.5 ** (age / half_life)`` of the item's
     last event; ``frequency``: ``1 + log(distinct days)``; ``recency-frequency``: their product.
@@ -65,7 +66,8 @@ def input_values(days: sp.csr_matrix, last: sp.csr_matrix, now: int, kind: str,
         else:  # different patterns (explicit zeros dropped somewhere): look the entries up
             rows = np.repeat(np.arange(out.shape[0]), np.diff(out.indptr))
             last_time = np.asarray(lt[rows, out.indices]).ravel()
-        age_days = np.maximum(now - last_time, 0.0) / DAY
+        now_each = now if np.isscalar(now) else np.repeat(np.asarray(now), np.diff(out.indptr))
+        age_days = np.maximum(now_each - last_time, 0.0) / DAY
         out.data *= np.exp2(-age_days / half_life_days).astype(np.float32)
     return out
 
@@ -132,6 +134,8 @@ class ExampleSet:
     cutoffs: np.ndarray
     trend: np.ndarray
     users: np.ndarray
+    #: each example's own cutoff time (a global cutoff, or a customer's event time)
+    times: np.ndarray
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
@@ -208,8 +212,92 @@ def build_examples(interactions: Interactions, cols: np.ndarray, cutoffs: np.nda
     if not inputs:
         empty = sp.csr_matrix((0, n_cols), dtype=np.float32)
         return ExampleSet(empty, empty, np.zeros(0, np.int32), np.asarray(cutoffs, np.int64), trend,
-                          np.zeros(0, np.int64))
-    ex = ExampleSet(sp.vstack(inputs, format="csr"), sp.vstack(targets, format="csr"),
-                    np.concatenate(cut_ids), np.asarray(cutoffs, np.int64), trend, np.concatenate(users))
+                          np.zeros(0, np.int64), np.zeros(0, np.int64))
+    cut_id = np.concatenate(cut_ids)
+    ex = ExampleSet(sp.vstack(inputs, format="csr"), sp.vstack(targets, format="csr"), cut_id,
+                    np.asarray(cutoffs, np.int64), trend, np.concatenate(users), np.asarray(cutoffs, np.int64)[cut_id])
     log.debug("built %d %s examples over %d cutoffs and %d items", len(ex), mode, len(cutoffs), n_cols)
     return ex
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(s, s + n)`` for each start ``s`` and length ``n``."""
+    total = int(lengths.sum())
+    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + (np.arange(total) - offsets)
+
+
+def add_user_cutoffs(interactions: Interactions, cols: np.ndarray, base: ExampleSet, *, per_user: int,
+                     latest: int, window_days: float, input_kind: str, half_life_days: float,
+                     target: Literal["new", "any"], rng: np.random.Generator) -> ExampleSet:
+    """``base`` plus examples at customer-specific cutoffs: for each customer, up to ``per_user``
+    of their own event times (not their first, at most ``latest``, not before ``base``'s first
+    cutoff), drawn with ``rng``. Input: the customer's events before that time; target: their
+    events in the ``window_days`` after it. The trend features are those of the latest cutoff of
+    ``base`` at or before the example's time (so both kinds of example share one definition).
+
+    Global cutoffs only see customers active on both sides of a few fixed dates; customer cutoffs
+    also learn from customers who come back rarely, or whose whole history is one visit (the rest
+    of the visit is the target), which matters where few customers return (MovieLens).
+    """
+    if per_user <= 0 or len(base.cutoffs) == 0:
+        return base
+    n_cols = len(cols)
+    pos = np.full(interactions.n_items, -1, dtype=np.int64)
+    pos[cols] = np.arange(n_cols)
+    keep = pos[interactions.item_index] >= 0
+    u = interactions.user_index[keep].astype(np.int64)
+    c = pos[interactions.item_index[keep]]
+    t = interactions.timestamp[keep].astype(np.int64)
+    order = np.lexsort((t, u))
+    u, c, t = u[order], c[order], t[order]
+    key = (u << 32) | np.clip(t, 0, 2**32 - 1)
+    # candidate cutoffs: each customer's distinct event times after their first one
+    cand = np.unique(key)
+    cand_u, cand_t = cand >> 32, cand & (2**32 - 1)
+    first_of_user = np.r_[True, cand_u[1:] != cand_u[:-1]]
+    ok = ~first_of_user & (cand_t <= latest) & (cand_t >= base.cutoffs[0])
+    cand_u, cand_t = cand_u[ok], cand_t[ok]
+    if len(cand_u) == 0:
+        return base
+    pick = np.lexsort((rng.random(len(cand_u)), cand_u))
+    cand_u, cand_t = cand_u[pick], cand_t[pick]
+    rank = np.arange(len(cand_u)) - np.searchsorted(cand_u, cand_u, side="left")
+    ex_u, ex_t = cand_u[rank < per_user], cand_t[rank < per_user]
+    user_start = np.searchsorted(u, ex_u, side="left")
+    n_before = np.searchsorted(key, (ex_u << 32) | ex_t, side="left") - user_start
+    n_window = np.searchsorted(key, (ex_u << 32) | np.clip(ex_t + int(window_days * DAY), 0, 2**32 - 1),
+                               side="left") - user_start - n_before
+    m = len(ex_u)
+    # inputs: (example, column) pairs of the events before the cutoff
+    idx = _ranges(user_start, n_before)
+    ex_of = np.repeat(np.arange(m), n_before)
+    pair = ex_of * n_cols + c[idx]
+    pairs, inverse = np.unique(pair, return_inverse=True)
+    last_time = np.zeros(len(pairs), dtype=np.float64)
+    np.maximum.at(last_time, inverse, t[idx].astype(np.float64))
+    day_pairs = np.unique(pair * 100_000 + t[idx] // DAY % 100_000)
+    n_days = np.bincount(np.searchsorted(pairs, day_pairs // 100_000), minlength=len(pairs)).astype(np.float64)
+    rows, cc = pairs // n_cols, pairs % n_cols
+    days_m = sp.csr_matrix((n_days, (rows, cc)), shape=(m, n_cols))
+    last_m = sp.csr_matrix((last_time, (rows, cc)), shape=(m, n_cols))
+    inputs = input_values(days_m, last_m, ex_t, input_kind, half_life_days)
+    # targets: the events in the window, new to the customer unless target="any"
+    tidx = _ranges(user_start + n_before, n_window)
+    tpair = np.unique(np.repeat(np.arange(m), n_window) * n_cols + c[tidx])
+    if target == "new":
+        tpair = tpair[~np.isin(tpair, pairs)]
+    tgt = sp.csr_matrix((np.ones(len(tpair), dtype=np.float32), (tpair // n_cols, tpair % n_cols)),
+                        shape=(m, n_cols))
+    cut_id = np.searchsorted(base.cutoffs, ex_t, side="right") - 1
+    good = (np.diff(tgt.indptr) > 0) & (np.diff(inputs.indptr) > 0) & (cut_id >= 0)
+    sel = np.nonzero(good)[0]
+    if len(sel) == 0:
+        return base
+    tgt = tgt[sel]
+    tgt = (sp.diags(1.0 / np.diff(tgt.indptr).astype(np.float32)) @ tgt).tocsr().astype(np.float32)
+    log.debug("added %d customer-cutoff examples to %d global ones", len(sel), len(base))
+    return ExampleSet(sp.vstack([base.inputs, inputs[sel]], format="csr"),
+                      sp.vstack([base.targets, tgt], format="csr"),
+                      np.concatenate([base.cutoff_id, cut_id[sel].astype(np.int32)]), base.cutoffs, base.trend,
+                      np.concatenate([base.users, ex_u[sel]]), np.concatenate([base.times, ex_t[sel]]))

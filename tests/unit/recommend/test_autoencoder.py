@@ -17,6 +17,7 @@ from discoverly.recommend import BaseRecommender, History, create
 from discoverly.recommend.autoencoder import Autoencoder
 from discoverly.recommend.autoencoder_examples import (
     DAY,
+    add_user_cutoffs,
     build_examples,
     input_values,
     select_items,
@@ -93,6 +94,30 @@ def test_time_aware_examples_take_inputs_before_and_new_targets_after_the_cutoff
     assert ex.trend.shape == (1, 4, 6)
     assert ex.trend[0, 0, 0] == pytest.approx(np.log1p(1))
     assert ex.trend[0, 3, 5] == 1.0 and ex.trend[0, 0, 5] == 0.0
+
+
+def test_customer_cutoffs_equal_global_cutoffs_at_the_same_time() -> None:
+    """An example at a customer's own event time has exactly the input and target a global cutoff
+    at that time gives that customer (all encodings at once: recency and frequency)."""
+    log = shop_log(rng=7, days=60)
+    cols = np.arange(log.n_items)
+    grid = np.array([T0 + 10 * DAY, T0 + 20 * DAY, T0 + 30 * DAY])
+    kw = {"window_days": 14.0, "input_kind": "recency-frequency", "half_life_days": 20.0, "target": "new"}
+    base = build_examples(log, cols, grid, mode="time-aware", **kw)
+    both = add_user_cutoffs(log, cols, base, per_user=3, latest=int(grid[-1]), rng=np.random.default_rng(0), **kw)
+    extra = np.arange(len(base), len(both))
+    assert len(extra) > 20
+    assert (np.bincount(both.users[extra]) <= 3).all()
+    assert (both.times[extra] >= grid[0]).all() and (both.times[extra] <= grid[-1]).all()
+    np.testing.assert_array_equal(both.cutoff_id[extra], np.searchsorted(grid, both.times[extra], side="right") - 1)
+    for e in extra[:25]:
+        t, u = int(both.times[e]), int(both.users[e])
+        one = build_examples(log, cols, np.array([t]), mode="time-aware", **kw)
+        row = int(np.nonzero(one.users == u)[0][0])
+        np.testing.assert_allclose(both.inputs[e].toarray(), one.inputs[row].toarray(), rtol=1e-6)
+        np.testing.assert_allclose(both.targets[e].toarray(), one.targets[row].toarray(), rtol=1e-6)
+    same = add_user_cutoffs(log, cols, base, per_user=3, latest=int(grid[-1]), rng=np.random.default_rng(0), **kw)
+    np.testing.assert_array_equal(same.times, both.times)
 
 
 def test_training_cutoffs_leave_the_validation_window_alone() -> None:
