@@ -54,10 +54,14 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 #: smaller grids where one fit takes minutes (Complete Journey: 10,000-item EASE inverse, 2,500
 #: households x 68,000 items for ALS, ~30,000 autoencoder examples)
 DATASET_GRIDS: dict[str, dict[str, list[dict[str, Any]]]] = {
+    # round B: the best single changes of round A combined
+    "movielens-100k": {"autoencoder": [*GRIDS["autoencoder"], {"user_cutoffs": 8, "hidden": 400},
+                                       {"user_cutoffs": 8, "hidden": 400, "dropout": 0.2},
+                                       {"user_cutoffs": 16, "hidden": 400}]},
     "complete-journey": {
-        "ease": [{"l2": v} for v in (20.0, 100.0, 500.0, 2000.0)],
+        "ease": [{"l2": v} for v in (100.0, 500.0)],
         "als": [{"factors": f, "regularization": 1.0, "alpha": a} for f in (32, 128) for a in (1.0, 2.0, 10.0)],
-        "autoencoder": [{}, {"hidden": 400}, {"trend": False}],
+        "autoencoder": [{}, {"hidden": 400}],
     },
 }
 #: settings every candidate of a data set starts from (fit-time budget: Complete Journey's weekly
