@@ -3,10 +3,11 @@ clear error when it would not fit.
 
 The local path holds the whole log in memory (the events, then the users × items matrices every
 model keeps), so its peak grows linearly with the number of events. :func:`estimate_fit_memory`
-predicts that peak from the size of the log — the number of events and, when the log is a file,
-the bytes its columns take once decoded — with coefficients measured by
-``benchmarks/bench_spark.py`` (peak resident memory of ``discoverly fit`` on synthetic logs of 1M
-and 10M events; see benchmarks/spark.md), rounded up. :func:`check_memory` compares the estimate
+predicts that peak from the size of the log — the number of events and the bytes its columns take once
+decoded (from a Parquet file's footer and schema) — with coefficients measured by
+``benchmarks/bench_spark.py`` (peak resident memory of ``discoverly fit --model corrected`` on
+synthetic logs of 1M and 10M events: 0.42 and 1.46 GB, i.e. ~0.3 GB + 124 bytes per event;
+see benchmarks/spark.md), with a margin of ~15%. :func:`check_memory` compares the estimate
 with ``max_memory`` (default: the memory this machine or container has available) and raises
 :class:`~discoverly.errors.ResourceLimitError` — before anything big is allocated — naming the way
 out: the Spark engine, a shorter window, or a larger limit. The process is never left to be killed
@@ -24,16 +25,18 @@ from discoverly.errors import ConfigError, ResourceLimitError
 
 __all__ = ["MemoryEstimate", "available_memory", "check_memory", "estimate_fit_memory", "file_facts", "parse_size"]
 
-#: bytes per event of a local item-to-item fit beyond the decoded log (events, sort, matrices, histories)
-BYTES_PER_EVENT = 240
-#: how many times the decoded log's bytes are held at once while reading (file buffers, frame, ids)
-DECODE_FACTOR = 2.5
-#: decoded bytes per event assumed when the log's decoded size is unknown (ids as short strings)
-DEFAULT_DECODED_BYTES_PER_EVENT = 48
-#: the interpreter, numpy/scipy/polars and the relatedness blocks (8M entries) and result
-BASE_BYTES = 900 * 2**20
+#: bytes per event of a local item-to-item fit beyond the decoded log (sort, matrices, histories)
+BYTES_PER_EVENT = 100
+#: how many times the decoded log's bytes are held at once while reading and encoding ids
+DECODE_FACTOR = 1.0
+#: decoded bytes per event assumed when the log's columns are unknown (user, item id, time, quantity)
+DEFAULT_DECODED_BYTES_PER_EVENT = 44
+#: the interpreter, numpy/scipy/polars, and the relatedness blocks (8M entries)
+BASE_BYTES = 400 * 2**20
 #: per item and kept neighbour: the related-items matrices (scores, counts, weights, indices)
 BYTES_PER_NEIGHBOUR = 40
+#: decoded bytes of a string value (an id of ~8 characters, its offset and the hash-table share)
+_STRING_BYTES = 24
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
           "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40, "tib": 2**40}
@@ -98,16 +101,25 @@ class MemoryEstimate:
 
 
 def file_facts(path: str | os.PathLike[str]) -> tuple[int | None, int | None]:
-    """``(rows, decoded bytes)`` of a log file without reading its data: exact for Parquet (from its
-    footer), ``(None, None)`` for other formats."""
+    """``(rows, decoded bytes)`` of a log file without reading its data — for Parquet, the rows
+    from its footer and the decoded size from its schema (fixed-width columns at their width,
+    strings at ~24 bytes); ``(None, None)`` for other formats."""
     p = Path(path)
     if p.suffix.lower() not in (".parquet", ".pq"):
         return None, None
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    meta = pq.ParquetFile(p).metadata
-    decoded = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups))
-    return int(meta.num_rows), int(decoded)
+    pf = pq.ParquetFile(p)
+    width = 0
+    for field in pf.schema_arrow:
+        try:
+            width += field.type.bit_width // 8
+        except ValueError:  # variable width: strings, binary, lists
+            width += _STRING_BYTES if pa.types.is_string(field.type) or pa.types.is_large_string(field.type) \
+                else 2 * _STRING_BYTES
+    rows = int(pf.metadata.num_rows)
+    return rows, rows * width
 
 
 def estimate_fit_memory(events: int, *, decoded_bytes: int | None = None, items: int = 0,

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,8 @@ def spark_session(master: str = "local[2]", *, app_name: str = "discoverly", dri
         shuffle_partitions = max(4, 4 * int(n))
     if shuffle_partitions is not None:
         settings["spark.sql.shuffle.partitions"] = str(int(shuffle_partitions))
+    if local and not os.environ.get("PYSPARK_PYTHON"):
+        settings["spark.pyspark.python"] = sys.executable  # Python workers: this interpreter and its packages
     if driver_memory:
         settings["spark.driver.memory"] = driver_memory
     if local_dir is not None:
