@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import platform
 import time
@@ -125,6 +126,8 @@ def main() -> None:
     ap.add_argument("--max-seconds", type=float, default=None, help="Bound on each graph-model training.")
     ap.add_argument("--skip-backends", action="store_true", help="Skip the torch-vs-PyKEEN comparison.")
     args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("discoverly.graph").setLevel(logging.INFO)  # selection rows as they are measured
     cache = _cache_dir(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}"
