@@ -99,9 +99,9 @@ def build(
 @app.command()
 def fit(
     folder: Path = FOLDER,
-    model: str = typer.Option("transe", "--model", help="transe | distmult | complex | rotate"),
+    model: str = typer.Option("distmult", "--model", help="distmult | transe | complex | rotate"),
     dim: int = typer.Option(64, "--dim", help="Graph embedding dimension."),
-    epochs: int = typer.Option(40, "--epochs", help="Training epochs over all edges."),
+    epochs: int = typer.Option(20, "--epochs", help="Training epochs over all edges."),
     weight: float = typer.Option(0.5, "--weight", help="Text weight in [0, 1] (0 = graph only, 1 = text only)."),
     backend: str = typer.Option("torch", "--backend", help="torch (built in) | pykeen"),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop graph training after this long."),

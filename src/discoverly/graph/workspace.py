@@ -38,7 +38,7 @@ __all__ = ["GraphFolder", "build_graph_folder", "fit_similar", "train_embedding"
 log = logging.getLogger(__name__)
 
 #: the engine settings chosen on the AAN validation split (benchmarks/graph.md)
-DEFAULT_ENGINE: dict[str, Any] = {"model": "transe", "dim": 64, "epochs": 40, "weight": 0.5, "backend": "torch"}
+DEFAULT_ENGINE: dict[str, Any] = {"model": "distmult", "dim": 64, "epochs": 20, "weight": 0.5, "backend": "torch"}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def test_folder_layout_and_engine(folder: Path) -> None:
     for part in ("store", "papers", "text", "kge", "similar"):
         assert getattr(gf, part).exists()
     engine = gf.load_similar()
-    assert len(engine) == 30 and engine.config["model"] == "transe"
+    assert len(engine) == 30 and engine.config["model"] == "distmult"
     assert engine.similar("P3", k=5).height == 5
 
 
