@@ -58,6 +58,7 @@ DATASET_GRIDS: dict[str, dict[str, list[dict[str, Any]]]] = {
     "movielens-100k": {"autoencoder": [*GRIDS["autoencoder"], {"user_cutoffs": 8, "hidden": 400},
                                        {"user_cutoffs": 8, "hidden": 400, "dropout": 0.2},
                                        {"user_cutoffs": 16, "hidden": 400}]},
+    "online-retail-2011": {"autoencoder": [*GRIDS["autoencoder"][:7], {"hidden": 400, "user_cutoffs": 4}]},
     "complete-journey": {
         "ease": [{"l2": v} for v in (100.0, 500.0)],
         "als": [{"factors": f, "regularization": 1.0, "alpha": a} for f in (32, 128) for a in (1.0, 2.0, 10.0)],
