@@ -31,6 +31,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     return ds.interactions, path
 
 
+def test_python_workers_run_this_interpreter(spark: Any) -> None:
+    """Workers must use the driver's interpreter (its pyarrow, numpy), not whatever python3 is on PATH."""
+    import sys
+
+    workers = spark.sparkContext.parallelize(range(2), 2).map(lambda _: __import__("sys").executable).collect()
+    assert set(workers) == {sys.executable}
+
+
 def test_expectation_and_scores_on_a_hand_worked_example(spark: Any) -> None:
     """Four customers: c0 {A, B}, c1 {A, B, C}, c2 {A, C, D}, c3 {B}; 9 purchases.
 

@@ -89,7 +89,11 @@ def spark_session(master: str = "local[2]", *, app_name: str = "discoverly", dri
     if shuffle_partitions is not None:
         settings["spark.sql.shuffle.partitions"] = str(int(shuffle_partitions))
     if local and not os.environ.get("PYSPARK_PYTHON"):
-        settings["spark.pyspark.python"] = sys.executable  # Python workers: this interpreter and its packages
+        # Python workers: this interpreter and its packages (pyarrow for the Arrow batches). PySpark
+        # reads the worker interpreter from PYSPARK_PYTHON when the context starts (default
+        # "python3", whatever is first on PATH); the config key alone is not enough.
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+        settings["spark.pyspark.python"] = sys.executable
     if driver_memory:
         settings["spark.driver.memory"] = driver_memory
     if local_dir is not None:
