@@ -15,10 +15,12 @@ on one thread), and the peer's query latency for the ratio.
 
 Run (from the repository root)::
 
-    DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=2 nice python benchmarks/bench_search.py
+    DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=1 nice python benchmarks/bench_search.py
 
-Catalogue embeddings are cached under ``--cache`` (an artifact) so re-runs skip the encoder.
-Writes ``benchmarks/results/search.json`` and prints markdown tables.
+Catalogue embeddings are cached under ``--cache`` (an artifact outside the repository, default
+``~/.cache/discoverly/search/cj-embeddings``) so re-runs skip the encoder; torch and LightGBM use
+``OMP_NUM_THREADS`` threads. Writes ``benchmarks/results/search.json`` after each stage (protocol,
+studies, speed: a cut-off run keeps what it measured) and prints markdown tables.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from discoverly.search.wands import read_wands_queries
 from discoverly.text_embedding import TextEncoder
 
 RESULTS = Path(__file__).parent / "results" / "search.json"
+CACHE = Path.home() / ".cache" / "discoverly" / "search" / "cj-embeddings"
 
 
 def _say(msg: str) -> None:
@@ -188,7 +191,7 @@ def main() -> None:
     parser.add_argument("--latency-queries", type=int, default=1000)
     parser.add_argument("--study-queries", type=int, default=1000, help="test queries in the typo studies")
     parser.add_argument("--throughput-texts", type=int, default=2000)
-    parser.add_argument("--cache", type=Path, default=Path("artifacts/search/cj-embeddings"))
+    parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--no-dense", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--seed", type=int, default=0)
@@ -205,21 +208,42 @@ def main() -> None:
     assert ds.catalog is not None
     cfg = ProtocolConfig(n_test=args.n_test, n_train=args.n_train, n_valid=args.n_valid, dense=not args.no_dense,
                          seed=args.seed)
-    encoder = TextEncoder(threads=2)
+    threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
+    encoder = TextEncoder(threads=threads)
     cache = None if args.no_dense else _embeddings(ds.catalog, cfg, args.cache, encoder)
     throughput = None
     if not args.no_dense:
         _say("measuring embedding throughput")
-        throughput = _throughput(ds.catalog, cfg, args.throughput_texts, threads=int(os.environ.get("OMP_NUM_THREADS",
-                                                                                                    "2")))
+        throughput = _throughput(ds.catalog, cfg, args.throughput_texts, threads=threads)
+    out: dict[str, Any] = {
+        "benchmark": "search", "date": dt.date.today().isoformat(), "discoverly": __version__,
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                    "omp_threads": os.environ.get("OMP_NUM_THREADS")},
+        "command": f"DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS={threads} nice python "
+                   "benchmarks/bench_search.py " + " ".join(sys.argv[1:]),
+        "load_average_start": os.getloadavg(), "embedding_throughput": throughput,
+    }
+
+    def save(stage: str) -> None:
+        out["completed"] = stage
+        out["wall_seconds"] = time.time() - started
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
+        _say(f"{stage}: results -> {args.out}")
+
     _say("running the protocol")
     result = run_protocol(ds.interactions, ds.catalog, transactions=ds.notes["files"][0], config=cfg,
                           encoder=encoder, embeddings=cache, log=_say)
     engine: SearchEngine = result.pop("engine")
     test = result.pop("test_queries")
+    out.update(result)
+    out["load_average_protocol_end"] = os.getloadavg()
+    save("protocol")
+    engine.save(args.engine)
+    test.write_parquet(args.engine.with_name(args.engine.name + "-test.parquet"))
     _say("query-understanding studies")
-    t_train = result["timings"]
     studies: dict[str, Any] = {}
+    out["studies"] = studies
     from discoverly.data.interactions import to_epoch_seconds
     from discoverly.search.benchmark import purchase_queries
     from discoverly.search.experiment import WEEK
@@ -233,10 +257,10 @@ def main() -> None:
         studies["category_wands"] = wands_category_study(read_wands_queries(wands), rng=cfg.seed)
     sample = test.head(args.study_queries)
     studies["spelling_lexical"] = typo_study(engine, sample, method="lexical", rng=cfg.seed)
+    save("studies (category, spelling lexical)")
     studies["spelling_full_pipeline"] = typo_study(engine, sample, method="auto", rng=cfg.seed)
     studies["attributes"] = attribute_study(engine, test, rng=cfg.seed)
-    engine.save(args.engine)
-    test.write_parquet(args.engine.with_name(args.engine.name + "-test.parquet"))
+    save("studies")
     _say("latency")
     peer = PlainBM25(ds.catalog, cfg.peer_columns)
     order = np.random.default_rng(cfg.seed).permutation(test.height)[: args.latency_queries]
@@ -244,20 +268,10 @@ def main() -> None:
     users = [test["user"][int(i)] for i in order]
     latency = _latency(engine, queries, users, peer)
     reload = _reload(engine)
-    out = {
-        "benchmark": "search", "date": dt.date.today().isoformat(), "discoverly": __version__,
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "omp_threads": os.environ.get("OMP_NUM_THREADS")},
-        "command": "DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=2 nice python benchmarks/bench_search.py "
-                   + " ".join(sys.argv[1:]),
-        **result, "studies": studies, "embedding_throughput": throughput, "latency": latency, "reload": reload,
-        "latency_measured": {"date": dt.datetime.now().isoformat(timespec="seconds"),
-                             "load_average": os.getloadavg()},
-        "wall_seconds": time.time() - started,
-    }
-    del t_train
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
+    out.update({"latency": latency, "reload": reload,
+                "latency_measured": {"date": dt.datetime.now().isoformat(timespec="seconds"),
+                                     "load_average": os.getloadavg()}})
+    save("all")
     print("## type-word queries\n")
     print(_table(out, "query"))
     print("\n## variant queries (type words + size or brand)\n")

@@ -184,9 +184,12 @@ class SystemRun:
 
 
 def summarize(runs: Sequence[SystemRun], subsets: Mapping[str, np.ndarray], *, rng: int = 0,
-              compare_to: Sequence[str] = (), compare_systems: Sequence[str] = ()) -> dict[str, Any]:
+              compare_to: Sequence[str] = (), compare_systems: Sequence[str] = (),
+              groups: np.ndarray | None = None) -> dict[str, Any]:
     """Estimates with 95% intervals per system, variant, subset and metric, plus paired tests of
-    each of ``compare_systems`` against each of ``compare_to`` (same queries)."""
+    each of ``compare_systems`` against each of ``compare_to`` (same queries). With ``groups``
+    (one label per query, e.g. the customer), intervals and tests resample whole groups: one
+    customer's queries are not independent."""
     rows: list[dict[str, Any]] = []
     tests: list[dict[str, Any]] = []
     by_key = {(r.system, r.variant): r for r in runs}
@@ -194,7 +197,8 @@ def summarize(runs: Sequence[SystemRun], subsets: Mapping[str, np.ndarray], *, r
         m = run.metrics()
         for subset, mask in subsets.items():
             for metric in METRICS:
-                est: Estimate = bootstrap_ci(m[metric][mask], rng=rng)
+                est: Estimate = bootstrap_ci(m[metric][mask], rng=rng,
+                                             groups=None if groups is None else groups[mask])
                 rows.append({"system": run.system, "variant": run.variant, "subset": subset, "metric": metric,
                              **est.to_dict()})
     for variant in sorted({r.variant for r in runs}):
@@ -204,7 +208,8 @@ def summarize(runs: Sequence[SystemRun], subsets: Mapping[str, np.ndarray], *, r
                 if a is None or b is None:
                     continue
                 for subset, mask in subsets.items():
-                    pt = paired_test(a.metrics()["NDCG@10"][mask], b.metrics()["NDCG@10"][mask], rng=rng)
+                    pt = paired_test(a.metrics()["NDCG@10"][mask], b.metrics()["NDCG@10"][mask], rng=rng,
+                                     groups=None if groups is None else groups[mask])
                     tests.append({"a": sys_a, "b": sys_b, "variant": variant, "subset": subset, "metric": "NDCG@10",
                                   **pt.to_dict()})
     return {"rows": rows, "tests": tests}

@@ -10,6 +10,7 @@ Time line (``T`` = the cutoff)::
   before the test;
 * the test queries are purchases after ``T``; features (popularity, customer profiles,
   relatedness) use only the events before ``T``;
+* intervals and paired tests resample customers (a customer's test purchases are not independent);
 * systems: plain bm25s (the peer), the peer re-ranked by the customer's past purchase counts, BM25
   with field weights, the same with a popularity tie-break, dense (MiniLM + faiss), hybrid
   (reciprocal-rank fusion), learning-to-rank, learning-to-rank with personalisation.
@@ -312,7 +313,8 @@ def run_protocol(interactions: Interactions, catalog: Catalog, *, transactions: 
     subsets = {"all": np.ones(test.height, dtype=bool), "new to customer": new, "bought before": ~new}
     result.update(summarize(runs, subsets, rng=cfg.seed,
                             compare_to=["bm25s (peer)", "bm25s + past-purchase re-rank"],
-                            compare_systems=["learning-to-rank + personalisation", "learning-to-rank"]))
+                            compare_systems=["learning-to-rank + personalisation", "learning-to-rank"],
+                            groups=np.asarray([str(u) for u in t_users])))
     result["engine"] = engine
     result["test_queries"] = test
     return result
