@@ -546,6 +546,21 @@ def markdown(res: dict[str, Any]) -> str:
         for m in res["other_windows"]["7"]:
             lines.append(f"| {m} | {fmt(res['other_windows']['7'][m])} | {fmt(res['other_windows']['28'][m])} |")
         lines.append("")
+    if res.get("primary") and res.get("buckets"):
+        shown = [m for m in MODELS if m != "popularity"]
+        for kind in ("activity", "popularity"):
+            per = {m: res["buckets"][res["primary"]][m].get(kind) for m in shown}
+            if not all(per.values()):
+                continue
+            what = "customer activity (distinct items before the cutoff)" if kind == "activity" else \
+                "popularity of the target items (buyers before the cutoff)"
+            lines += [f"### HitRate@6 by {what}, {res['primary']}", "",
+                      "| group | " + " | ".join(shown) + " |", "|---" * (len(shown) + 1) + "|"]
+            for i, b in enumerate(per[shown[0]]["buckets"]):
+                cells_ = [per[m]["buckets"][i]["value"] for m in shown]
+                lines.append(f"| {b['label']} (n={b['n']}) | "
+                             + " | ".join("—" if v is None else f"{v:.3f}" for v in cells_) + " |")
+            lines.append("")
     if res.get("cold_targets"):
         lines += ["Cold targets: " + json.dumps(res["cold_targets"]), ""]
     return "\n".join(lines)
