@@ -43,7 +43,7 @@ from discoverly.data.datasets import load_dataset
 from discoverly.search.benchmark import PlainBM25
 from discoverly.search.dense import EmbeddingCache
 from discoverly.search.engine import SearchEngine
-from discoverly.search.experiment import ProtocolConfig, run_protocol
+from discoverly.search.experiment import ProtocolConfig, feature_ablation, run_protocol
 from discoverly.search.index import _dense_texts
 from discoverly.search.studies import attribute_study, category_study, typo_study, wands_category_study
 from discoverly.search.wands import read_wands_queries
@@ -193,6 +193,7 @@ def main() -> None:
     parser.add_argument("--throughput-texts", type=int, default=2000)
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--no-dense", action="store_true")
+    parser.add_argument("--no-ablation", action="store_true", help="skip the feature-group ablation (retrains)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engine", type=Path, default=Path("artifacts/search/cj-engine"),
@@ -236,6 +237,7 @@ def main() -> None:
                           encoder=encoder, embeddings=cache, log=_say)
     engine: SearchEngine = result.pop("engine")
     test = result.pop("test_queries")
+    ablation_inputs = result.pop("ablation_inputs")
     out.update(result)
     out["load_average_protocol_end"] = os.getloadavg()
     save("protocol")
@@ -271,6 +273,10 @@ def main() -> None:
     out.update({"latency": latency, "reload": reload,
                 "latency_measured": {"date": dt.datetime.now().isoformat(timespec="seconds"),
                                      "load_average": os.getloadavg()}})
+    save("speed")
+    if not args.no_ablation:
+        _say("feature ablation of the personalised ranker")
+        out["feature_ablation"] = feature_ablation(engine, ablation_inputs, test, log=_say)
     save("all")
     print("## type-word queries\n")
     print(_table(out, "query"))
