@@ -155,6 +155,50 @@ def _table(result: dict[str, Any], variant: str) -> str:
     return "\n".join(lines)
 
 
+def _ci(e: dict[str, Any], fmt: str = ".3f") -> str:
+    return f"{e['value']:{fmt}} [{e['ci'][0]:{fmt}}, {e['ci'][1]:{fmt}}]"
+
+
+def _diff(d: dict[str, Any] | None) -> str:
+    return "—" if d is None else f"{_ci(d['difference'], '+.4f')} ({d['p_value']:.2g})"
+
+
+def report(out: dict[str, Any]) -> str:
+    """Markdown tables of a results file (whatever stages it holds)."""
+    parts: list[str] = []
+    if "rows" in out:
+        for variant, title in (("query", "type-word queries"), ("variant", "variant queries (type words + size or "
+                                                                            "brand words)")):
+            parts += [f"### {title}\n", _table(out, variant), ""]
+        new_rows = [r for r in out["rows"] if r["subset"] == "new to customer" and r["variant"] == "query"]
+        if new_rows:
+            parts += ["### products new to the customer (type-word queries)\n",
+                      "| system | NDCG@10 | MRR | Recall@100 |", "|---|---|---|---|"]
+            for system in dict.fromkeys(r["system"] for r in new_rows):
+                cells = [_ci(next(r for r in new_rows if r["system"] == system and r["metric"] == m))
+                         for m in ("NDCG@10", "MRR", "Recall@100")]
+                parts.append(f"| {system} | " + " | ".join(cells) + " |")
+            parts.append("")
+        parts += ["### paired tests (NDCG@10, a − b, customers resampled)\n",
+                  "| a | b | queries | subset | difference [95% CI] | p |", "|---|---|---|---|---|---|"]
+        for t in out["tests"]:
+            parts.append(f"| {t['a']} | {t['b']} | {t['variant']} | {t['subset']} | {_ci(t['difference'], '+.4f')} | "
+                         f"{t['p_value']:.2g} |")
+        parts.append("")
+    if "feature_ablation" in out:
+        fa = out["feature_ablation"]
+        parts += [f"### feature ablation of the personalised ranker ({fa['queries']} type-word test queries)\n",
+                  "| without | features | trees | NDCG@10 all | Δ vs all features (p) | NDCG@10 new | Δ new (p) |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in fa["rows"]:
+            d_all = r.get("all vs all features")
+            d_new = r.get("new to customer vs all features")
+            parts.append(f"| {r['without']} | −{r['features_dropped']} | {r['trees']} | {_ci(r['all'])} | "
+                         f"{_diff(d_all)} | {_ci(r['new to customer'])} | {_diff(d_new)} |")
+        parts.append("")
+    return "\n".join(parts)
+
+
 def _latency_only(args: argparse.Namespace) -> None:
     """Speed of the kept engine, merged into the existing results file (the quality figures stay)."""
     import polars as pl
@@ -200,7 +244,11 @@ def main() -> None:
                         help="where the trained engine (as of the cutoff) and its test queries are kept")
     parser.add_argument("--latency-only", action="store_true",
                         help="re-measure speed only, on the engine kept by a previous full run")
+    parser.add_argument("--report", action="store_true", help="print the markdown tables of --out and stop")
     args = parser.parse_args()
+    if args.report:
+        print(report(json.loads(args.out.read_text())))
+        return
     if args.latency_only:
         _latency_only(args)
         return
@@ -278,16 +326,7 @@ def main() -> None:
         _say("feature ablation of the personalised ranker")
         out["feature_ablation"] = feature_ablation(engine, ablation_inputs, test, log=_say)
     save("all")
-    print("## type-word queries\n")
-    print(_table(out, "query"))
-    print("\n## variant queries (type words + size or brand)\n")
-    print(_table(out, "variant"))
-    print("\n## paired tests (NDCG@10)\n")
-    for t in out["tests"]:
-        d = t["difference"]
-        print(f"- {t['a']} − {t['b']} [{t['variant']}, {t['subset']}]: {d['value']:+.4f} "
-              f"[{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}], p = {t['p_value']:.4g}")
-    print("\n## speed\n")
+    print(report(out))
     print(json.dumps({"index": out["index_timings"], "reload": reload, "latency": latency,
                       "embedding_throughput": throughput}, indent=1, default=str))
     print(f"\nresults -> {args.out}")

@@ -329,16 +329,14 @@ def run_protocol(interactions: Interactions, catalog: Catalog, *, transactions: 
 def _default_ablation_groups() -> dict[str, Callable[[str], bool]]:
     return {
         "the customer's own history of the item": lambda n: n.startswith("u.item_"),
-        "customer affinity to category/brand/type/manufacturer": lambda n: n.startswith("u.") and (
-            n.endswith(".share") or n.endswith(".items")),
+        "customer affinity (category/brand/type/manufacturer shares, history size, novelty)": lambda n: (
+            n.startswith("u.") and (n.endswith(".share") or n.endswith(".items") or n in ("u.history", "u.novelty"))),
         "customer price level": lambda n: n == "u.price_diff",
         "item-to-item relatedness to past purchases": lambda n: n.startswith("u.related_"),
-        "history size and novelty": lambda n: n in ("u.history", "u.novelty"),
         "popularity": lambda n: n.startswith("pop"),
         "dense similarity and fusion": lambda n: n in ("dense", "rank.dense", "rrf"),
-        "query category belief": lambda n: n.startswith("cat."),
-        "brand and size matches": lambda n: n.startswith("brand.") or n.startswith("size."),
-        "price": lambda n: n in ("price", "price.rel"),
+        "query understanding (category belief, brand and size matches)": lambda n: (
+            n.startswith("cat.") or n.startswith("brand.") or n.startswith("size.")),
     }
 
 
