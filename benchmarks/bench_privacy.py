@@ -49,6 +49,7 @@ from discoverly.privacy.public_gumbel import PublicTruncatedGumbel
 from discoverly.privacy.statistics import plot_curves, privacy_curves, sample_words, summarize
 from discoverly.privacy.utility import (
     OovOnly,
+    UtilityStudy,
     corpus_tokens,
     load_textclf,
     match_epsilons,
@@ -87,10 +88,10 @@ def _sgemm_rate(size: int = 1536, repeat: int = 3) -> float:
     a @ b
     best = np.inf
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * size**3 / best
+        best = min(best, time.process_time() - t0)
+    return 2 * size**3 / best  # FLOP per CPU second (one thread)
 
 
 def _token_sample(emb: WordEmbeddings, n: int, rng: int = 0) -> np.ndarray:
@@ -101,45 +102,71 @@ def _token_sample(emb: WordEmbeddings, n: int, rng: int = 0) -> np.ndarray:
     return gen.choice(tokens, size=n, replace=True)
 
 
-def _rate(fn: Any, n: int, repeat: int = 3) -> float:
-    best = np.inf
+#: wall-clock rates of the last :func:`_rate` calls (the machine is shared, so the CPU-time rate is the
+#: per-core figure; the wall rate is kept alongside it)
+WALL: dict[str, float] = {}
+
+
+def _rate(fn: Any, n: int, repeat: int = 3, key: str | None = None) -> float:
+    """Items per CPU second of this process (one thread: per core), best of ``repeat``.
+
+    The machine is shared by several jobs, so wall-clock time measures the load as much as the code;
+    process CPU time does not (caches and memory bandwidth are still shared). The wall-clock rate is
+    recorded in :data:`WALL` under ``key``."""
+    best_cpu, best_wall = np.inf, np.inf
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return n / best
+        best_cpu = min(best_cpu, time.process_time() - c0)
+        best_wall = min(best_wall, time.perf_counter() - t0)
+    if key:
+        WALL[key] = n / best_wall
+    return n / max(best_cpu, 1e-9)
 
 
 # ---------------------------------------------------------------------- speed
-def stage_speed(emb: WordEmbeddings) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _timed(fn: Any) -> tuple[Any, float, float]:
+    """``(result, CPU seconds, wall seconds)`` of ``fn()``."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    value = fn()
+    return value, time.process_time() - c0, time.perf_counter() - t0
+
+
+def stage_speed(emb: WordEmbeddings, n_tokens: int = 1_000_000) -> dict[str, Any]:
+    """Rates are per CPU second of this single-threaded process (= per core); wall-clock rates are
+    kept under ``wall_*`` with the load average at the start and end of the stage."""
+    out: dict[str, Any] = {"load_average_start": os.getloadavg(), "rates": "tokens per CPU second, one thread"}
     d, n = emb.dim, len(emb)
-    tokens = _token_sample(emb, 1_000_000)
+    tokens = _token_sample(emb, n_tokens)
 
     # one-off precomputation, measured without the cache
-    t0 = time.perf_counter()
-    exact_neighbours(emb, 1024)
-    out["precompute_neighbours_1024_s"] = time.perf_counter() - t0
     rss0 = _rss_mb()
+    _, cpu, wall = _timed(lambda: exact_neighbours(emb, 1024))
+    out["precompute_neighbours_1024_s"] = cpu
+    out["wall_precompute_neighbours_1024_s"] = wall
     tg = TruncatedGumbel(emb, **TG_DEFAULTS, cache=False)
-    t0 = time.perf_counter()
-    tg.prepare(3.0)
-    out["precompute_per_epsilon_s"] = time.perf_counter() - t0
-    out["precompute_breakdown_s"] = {k: v for k, v in tg.timings.items() if k != "neighbours"}
+    _, cpu, wall = _timed(lambda: tg.prepare(3.0))
+    out["precompute_per_epsilon_s"] = cpu
+    out["wall_precompute_per_epsilon_s"] = wall
+    out["precompute_breakdown_wall_s"] = {k: v for k, v in tg.timings.items()}
     table = tg._tables[3.0]
     out["memory_mb"] = {
         "table_per_epsilon": table.cdf.nbytes / 2**20,
         "neighbour_lists": (tg._nn.nbytes + tg._dist.nbytes + tg._tail.listed.nbytes) / 2**20,
         "peak_rss_increase": _rss_mb() - rss0,
+        "peak_rss": _rss_mb(),
     }
+    print(f"precompute: neighbours {out['precompute_neighbours_1024_s']:.1f} CPU s, per epsilon "
+          f"{out['precompute_per_epsilon_s']:.1f} CPU s; memory {out['memory_mb']}", flush=True)
     tg = TruncatedGumbel(emb, **TG_DEFAULTS)
     gumbel_rows = []
     for eps in (1.0, 2.0, 3.0, 5.0, 10.0):
         tg.prepare(eps)
         unchanged = float(tg.unchanged_probability(eps)[tokens].mean())
-        rate = _rate(lambda e=eps: tg.privatize_indices(tokens, e, rng=1), len(tokens))
-        gumbel_rows.append({"epsilon": eps, "N_w": unchanged, "tokens_per_s": rate})
-        print(f"truncated-gumbel eps={eps:g}: N_w={unchanged:.3f} {rate:,.0f} tokens/s", flush=True)
+        rate = _rate(lambda e=eps: tg.privatize_indices(tokens, e, rng=1), len(tokens), repeat=2, key="tg")
+        gumbel_rows.append({"epsilon": eps, "N_w": unchanged, "tokens_per_s": rate, "wall_tokens_per_s": WALL["tg"]})
+        print(f"truncated-gumbel eps={eps:g}: N_w={unchanged:.3f} {rate:,.0f} tokens/CPU s "
+              f"({WALL['tg']:,.0f} wall)", flush=True)
     out["truncated_gumbel"] = gumbel_rows
     literal = TruncatedGumbel(emb, **TG_DEFAULTS, method="gumbel")
     out["truncated_gumbel_literal_tokens_per_s"] = _rate(
@@ -147,8 +174,9 @@ def stage_speed(emb: WordEmbeddings) -> dict[str, Any]:
 
     # end to end on text: tokenise, privatise, put back
     texts = load_textclf("sst2", max_train=20_000, rng=1).train_texts
-    n_tokens = tg.tokenizer.tokenize(texts).n_tokens
-    out["truncated_gumbel_text_tokens_per_s"] = _rate(lambda: tg.privatize(texts, 3.0, rng=2), n_tokens, repeat=2)
+    n_text = tg.tokenizer.tokenize(texts).n_tokens
+    out["truncated_gumbel_text_tokens_per_s"] = _rate(lambda: tg.privatize(texts, 3.0, rng=2), n_text, repeat=2)
+    print(f"truncated-gumbel on text: {out['truncated_gumbel_text_tokens_per_s']:,.0f} tokens/CPU s", flush=True)
 
     # multivariate Laplace, exact: interleave sgemm and the mechanism so both see the same machine load
     lap = MultivariateLaplace(emb, batch_size=256)
@@ -157,37 +185,46 @@ def stage_speed(emb: WordEmbeddings) -> dict[str, Any]:
     sub = tokens[:6000]
     for _ in range(3):
         gemm = _sgemm_rate()
-        rate = _rate(lambda: lap.privatize_indices(sub, 2.0, rng=3), len(sub), repeat=1)
-        pairs.append((gemm, rate, rate * flop_per_token / gemm))
-        print(f"laplace exact: {rate:,.0f} tokens/s; sgemm {gemm / 1e9:.1f} GFLOP/s; "
-              f"{100 * rate * flop_per_token / gemm:.0f}% of it", flush=True)
+        rate = _rate(lambda: lap.privatize_indices(sub, 2.0, rng=3), len(sub), repeat=1, key="lap")
+        pairs.append((gemm, rate, rate * flop_per_token / gemm, WALL["lap"]))
+        print(f"laplace exact: {rate:,.0f} tokens/CPU s ({WALL['lap']:,.0f} wall); sgemm {gemm / 1e9:.1f} "
+              f"GFLOP/CPU s; {100 * rate * flop_per_token / gemm:.0f}% of it", flush=True)
     best = max(pairs, key=lambda p: p[2])
     out["laplace_exact"] = {"tokens_per_s": statistics.median(p[1] for p in pairs),
+                            "wall_tokens_per_s": statistics.median(p[3] for p in pairs),
                             "sgemm_gflops": statistics.median(p[0] for p in pairs) / 1e9,
                             "fraction_of_sgemm": statistics.median(p[2] for p in pairs),
-                            "best_fraction_of_sgemm": best[2], "flop_per_token": flop_per_token}
+                            "best_fraction_of_sgemm": best[2], "flop_per_token": flop_per_token,
+                            "repeats": [{"sgemm_gflops": p[0] / 1e9, "tokens_per_s": p[1], "fraction": p[2]}
+                                        for p in pairs]}
     for batch in (64, 1024):
         other = MultivariateLaplace(emb, batch_size=batch)
         out["laplace_exact"][f"tokens_per_s_batch_{batch}"] = _rate(
             lambda o=other: o.privatize_indices(sub, 2.0, rng=3), len(sub), repeat=1)
+    # the noise alone (sampling and adding), to split the time between noise and search
+    out["laplace_exact"]["noise_only_tokens_per_s"] = _rate(
+        lambda: lap.noisy_vectors(tokens[:60_000], 2.0, np.random.default_rng(3)), 60_000, repeat=2)
 
     # approximate search (faiss, one thread): throughput and agreement with exact, by ε
     approx_rows = []
     for search, opts in (("hnsw", {"hnsw_m": 32, "ef_search": 48}), ("ivf", {"ivf_probe": 6})):
         mech = MultivariateLaplace(emb, search=search, threads=1, **opts)
-        mech.privatize_indices(tokens[:100], 2.0, rng=0)  # build the index
+        _, build_cpu, _ = _timed(lambda m=mech: m.privatize_indices(tokens[:100], 2.0, rng=0))  # builds the index
         for eps in (0.5, 1.0, 2.0, 5.0):
-            rate = _rate(lambda m=mech, e=eps: m.privatize_indices(tokens[:100_000], e, rng=4), 100_000, repeat=1)
+            rate = _rate(lambda m=mech, e=eps: m.privatize_indices(tokens[:100_000], e, rng=4), 100_000, repeat=1,
+                         key="approx")
             agree = agreement(mech, epsilon=eps, n=3000, rng=5, indices=tokens[:3000])
             approx_rows.append({"search": search, **opts, "epsilon": eps, "tokens_per_s": rate,
-                                "index_build_s": mech.index_seconds, **agree})
-            print(f"laplace {search} eps={eps:g}: {rate:,.0f} tokens/s, agreement {agree['agreement']:.3f}",
+                                "wall_tokens_per_s": WALL["approx"], "index_build_s": mech.index_seconds,
+                                "index_build_cpu_s": build_cpu, **agree})
+            print(f"laplace {search} eps={eps:g}: {rate:,.0f} tokens/CPU s, agreement {agree['agreement']:.3f}",
                   flush=True)
     out["laplace_approximate"] = approx_rows
 
     public = PublicTruncatedGumbel(emb)
     out["public_truncated_gumbel_tokens_per_s"] = _rate(
         lambda: public.privatize_indices(tokens[:200_000], 10.0, rng=6), 200_000, repeat=1)
+    out["load_average_end"] = os.getloadavg()
     return out
 
 
@@ -304,28 +341,72 @@ def stage_tune(emb: WordEmbeddings, grid: list[tuple[float | None, float]],
 
 
 # ---------------------------------------------------------------------- utility
-def stage_utility(emb: WordEmbeddings, quick: bool) -> dict[str, Any]:
-    sizes = {"sst2": 6000, "sms_spam": None, "uci_sentiment": None}
-    datasets = [load_textclf(name, max_train=size, rng=0) for name, size in sizes.items()]
-    mechs = {"truncated-gumbel": TruncatedGumbel(emb, **TG_DEFAULTS), "multivariate-laplace": MultivariateLaplace(emb),
-             "oov-only": OovOnly(emb)}
-    targets = [0.2, 0.4] if quick else [0.1, 0.2, 0.4, 0.6, 0.8]
-    seeds = range(2) if quick else range(5)
-    t0 = time.perf_counter()
-    result = run_utility_study(datasets, mechs, targets, seeds, classifiers=("tfidf", "minilm"),
-                               embedding_train=400, embedding_targets=[0.2, 0.6] if not quick else [0.2],
-                               progress=sys.stderr.isatty())
-    seconds = time.perf_counter() - t0
-    summary = result.summary()
-    comp = result.comparisons("truncated-gumbel", "multivariate-laplace")
-    result.runs.write_parquet(FIGURES / "utility_runs.parquet")
-    _plot_utility(summary)
-    print(summary.select("dataset", "classifier", "mechanism", "target", "epsilon", "N_w", "accuracy", "ci_low",
-                         "ci_high"), flush=True)
-    print(comp, flush=True)
-    return {"summary": summary.to_dicts(), "comparisons": comp.to_dicts(), "seconds": seconds,
+def _study_summary(study: UtilityStudy, datasets: list[Any], seconds: float, config: dict[str, Any],
+                   profiles: list[dict[str, Any]]) -> dict[str, Any]:
+    summary = study.summary()
+    comp = study.comparisons("truncated-gumbel", "multivariate-laplace")
+    return {"summary": summary.to_dicts(), "comparisons": comp.to_dicts(), "seconds": seconds, "config": config,
+            "replacements": profiles,
             "sizes": {d.name: {"train": len(d.train_texts), "val": len(d.val_texts), "test": len(d.test_texts)}
                       for d in datasets}}
+
+
+def _merge(a: UtilityStudy | None, b: UtilityStudy) -> UtilityStudy:
+    if a is None:
+        return b
+    return UtilityStudy(pl.concat([a.runs, b.runs], how="diagonal_relaxed"), {**a.correct, **b.correct})
+
+
+def stage_utility(emb: WordEmbeddings, config: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
+    """One data set at a time (results are checkpointed after each), then plots and the summary."""
+    mechs = {"truncated-gumbel": TruncatedGumbel(emb, **TG_DEFAULTS), "multivariate-laplace": MultivariateLaplace(emb)}
+    oov_only = OovOnly(emb)
+    nn = neighbours(emb, 1024).indices
+    encoder = None
+    if "minilm" in config["classifiers"]:
+        from discoverly.text_embedding import TextEncoder
+
+        encoder = TextEncoder(threads=1)
+    study: UtilityStudy | None = None
+    datasets: list[Any] = []
+    profiles: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    for name in config["datasets"]:
+        data = load_textclf(name, max_train=config["max_train"].get(name), rng=0)
+        datasets.append(data)
+        print(f"utility {name}: {len(data.train_texts)} train / {len(data.val_texts)} val / "
+              f"{len(data.test_texts)} test", flush=True)
+        part = run_utility_study([data], mechs, config["targets"], config["seeds"],
+                                 classifiers=tuple(config["classifiers"]), embedding_train=config["embedding_train"],
+                                 embedding_targets=config["embedding_targets"], encoder=encoder,
+                                 progress=sys.stderr.isatty())
+        # the cost of the OOV policy alone (every vocabulary word kept): TF-IDF only, labelled target 1.0
+        part = _merge(part, run_utility_study([data], {"oov-only": oov_only}, [1.0], config["seeds"], clean=False))
+        # what the changed training tokens become at each matched ε (seed 0's ε; ε is the same for every seed)
+        tokens = corpus_tokens(oov_only, data.train_texts)
+        tokens = np.random.default_rng(0).choice(tokens, size=min(20_000, len(tokens)), replace=False)
+        runs = part.runs.filter(pl.col("mechanism").is_in(["truncated-gumbel", "multivariate-laplace"]))
+        for (mech, target), group in runs.group_by(["mechanism", "target"], maintain_order=True):
+            eps = float(group["epsilon"][0])
+            row = {"dataset": name, "mechanism": mech, "target": target,
+                   **_replacements(mechs[str(mech)], eps, tokens, nn, emb)}
+            row["examples"] = _examples(mechs[str(mech)], eps, emb, EXAMPLE_WORDS[name])
+            profiles.append(row)
+        study = _merge(study, part)
+        print(part.summary().select("dataset", "classifier", "mechanism", "target", "epsilon", "N_w", "accuracy",
+                                    "ci_low", "ci_high"), flush=True)
+        print(part.comparisons("truncated-gumbel", "multivariate-laplace"), flush=True)
+        checkpoint(_study_summary(study, datasets, time.perf_counter() - t0, config, profiles))
+        study.runs.write_parquet(FIGURES / "utility_runs.parquet")
+    assert study is not None
+    _plot_utility(study.summary())
+    return _study_summary(study, datasets, time.perf_counter() - t0, config, profiles)
+
+
+#: words whose replacements are listed per data set (sentiment carriers and frequent function words)
+EXAMPLE_WORDS = {"sst2": ["good", "bad", "boring", "funny", "movie", "not"],
+                 "sms_spam": ["free", "call", "txt", "win", "prize", "home"],
+                 "uci_sentiment": ["good", "great", "bad", "poor", "phone", "not"]}
 
 
 def _plot_utility(summary: pl.DataFrame) -> None:
@@ -340,9 +421,9 @@ def _plot_utility(summary: pl.DataFrame) -> None:
                 continue
             for axis in ("N_w", "epsilon"):
                 fig, ax = new_figure(6.0, 3.6)
-                for i, mech in enumerate(("truncated-gumbel", "multivariate-laplace", "oov-only")):
+                for i, mech in enumerate(("truncated-gumbel", "multivariate-laplace")):
                     rows = part.filter(pl.col("mechanism") == mech).sort(axis)
-                    if rows.height == 0 or (axis == "epsilon" and mech == "oov-only"):
+                    if rows.height == 0:
                         continue
                     x, y = rows[axis].to_numpy(), rows["accuracy"].to_numpy()
                     err = np.vstack([y - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - y])
@@ -350,6 +431,9 @@ def _plot_utility(summary: pl.DataFrame) -> None:
                 clean = part.filter(pl.col("mechanism") == "clean")
                 if clean.height:
                     ax.axhline(clean["accuracy"].item(), color="k", linestyle="--", label="clean text")
+                oov = part.filter(pl.col("mechanism") == "oov-only")
+                if oov.height:
+                    ax.axhline(oov["accuracy"].item(), color="C2", linestyle=":", label="OOV policy only")
                 if axis == "epsilon":
                     ax.set_xscale("log")
                     ax.set_xlabel("ε (raw vector scale)")
@@ -369,15 +453,50 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer targets and seeds (a smoke run)")
     parser.add_argument("--tune-grid", default="none:0.9,none:0.95,none:0.98,30:0.9,30:0.95,30:0.98",
                         help="mean_k:flatten pairs for the tune stage ('none' = ln(n-1)); added to earlier ones")
+    parser.add_argument("--speed-tokens", type=int, default=1_000_000, help="tokens per truncated Gumbel timing")
+    parser.add_argument("--datasets", default="sst2,sms_spam,uci_sentiment", help="utility: data sets")
+    parser.add_argument("--targets", default="0.1,0.2,0.4,0.6", help="utility: matched N_w targets")
+    parser.add_argument("--embedding-targets", default="0.2,0.4",
+                        help="utility: targets at which the MiniLM classifier is also trained")
+    parser.add_argument("--seeds", type=int, default=5, help="utility: seeds 0..S-1 per (mechanism, target)")
+    parser.add_argument("--max-train", default="sst2=6000",
+                        help="utility: training-set subsample per data set, name=size pairs (others: all)")
+    parser.add_argument("--embedding-train", type=int, default=400,
+                        help="utility: training texts for the MiniLM classifier (encoding is the slow part)")
+    parser.add_argument("--classifiers", default="tfidf,minilm")
     args = parser.parse_args()
     emb = WordEmbeddings.default()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     FIGURES.mkdir(parents=True, exist_ok=True)
+
+    def floats(text: str) -> list[float]:
+        return [float(x) for x in text.split(",") if x]
+
+    utility_config = {
+        "datasets": args.datasets.split(","),
+        "targets": [0.2, 0.4] if args.quick else floats(args.targets),
+        "embedding_targets": [0.2] if args.quick else floats(args.embedding_targets),
+        "seeds": list(range(2 if args.quick else args.seeds)),
+        "max_train": {k: int(v) for k, v in (pair.split("=") for pair in args.max_train.split(",") if pair)},
+        "embedding_train": args.embedding_train,
+        "classifiers": args.classifiers.split(","),
+    }
     with threadpool_limits(1):
         for stage in args.stages:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
+            header = {"date": dt.date.today().isoformat(), "machine": _machine(), "version": __version__,
+                      "command": "python benchmarks/bench_privacy.py " + " ".join(sys.argv[1:])}
+
+            def save(value: dict[str, Any], stage: str = stage, header: dict[str, Any] = header,
+                     t0: float = t0, c0: float = c0, partial: bool = True) -> None:
+                results[stage] = {**header, "seconds": time.perf_counter() - t0,
+                                  "cpu_seconds": time.process_time() - c0, "load_average_end": os.getloadavg(),
+                                  "partial": partial, **value}
+                RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                RESULTS.write_text(json.dumps(results, indent=1, default=float))
+
             if stage == "speed":
-                value = stage_speed(emb)
+                value = stage_speed(emb, args.speed_tokens)
             elif stage == "stats":
                 value = stage_stats(emb)
             elif stage == "loss":
@@ -387,13 +506,10 @@ def main() -> None:
                         for a, b in (pair.split(":") for pair in args.tune_grid.split(","))]
                 value = stage_tune(emb, grid, results.get("tune", {}).get("grid", []))
             else:
-                value = stage_utility(emb, args.quick)
-            results[stage] = {"date": dt.date.today().isoformat(), "machine": _machine(), "version": __version__,
-                              "command": "python benchmarks/bench_privacy.py " + " ".join(sys.argv[1:]),
-                              "seconds": time.perf_counter() - t0, **value}
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps(results, indent=1, default=float))
-            print(f"stage {stage} done in {time.perf_counter() - t0:.0f}s", flush=True)
+                value = stage_utility(emb, utility_config, save)
+            save(value, partial=False)
+            print(f"stage {stage} done in {time.perf_counter() - t0:.0f}s ({time.process_time() - c0:.0f} CPU s)",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -310,14 +310,15 @@ def run_utility_study(datasets: Iterable[TextDataset], mechanisms: Mapping[str, 
                       targets: Sequence[float], seeds: Iterable[int], *, classifiers: Sequence[str] = ("tfidf",),
                       embedding_train: int | None = 1000, embedding_targets: Sequence[float] | None = None,
                       encoder: Any = None, epsilons: Mapping[tuple[str, str, float], float] | None = None,
-                      progress: bool = False) -> UtilityStudy:
+                      progress: bool = False, clean: bool = True) -> UtilityStudy:
     """Train on privatised text, test on clean text, for every mechanism at every target N_w.
 
     Clean-text accuracy is recorded as mechanism ``"clean"`` (target 1.0), and with
     :class:`OovOnly` as a mechanism the cost of the OOV policy alone can be measured. The embedding
     classifier trains on the first ``embedding_train`` training texts (encoding is the slow part)
     and only at ``embedding_targets`` (default: all targets). ``epsilons`` may fix ε per
-    (data set, mechanism, target) instead of matching it.
+    (data set, mechanism, target) instead of matching it. ``clean=False`` skips the clean-text runs
+    (when another call already has them).
     """
     seeds = list(seeds)
     fitters: dict[str, Any] = {}
@@ -340,13 +341,14 @@ def run_utility_study(datasets: Iterable[TextDataset], mechanisms: Mapping[str, 
         correct.setdefault((data.name, fitters[clf].name, mech, target), []).append(fit.test_correct)
 
     datasets = list(datasets)
-    total = len(datasets) * (1 + len(mechanisms) * len(targets) * len(seeds))
+    total = len(datasets) * (int(clean) + len(mechanisms) * len(targets) * len(seeds))
     with ticker("utility study", total, enabled=progress, unit="runs") as bar:
         for data in datasets:
-            for clf, fitter in fitters.items():
-                train = data.train_texts if clf == "tfidf" else data.train_texts[:embedding_train]
-                record(data, clf, "clean", 1.0, float("inf"), 0, 1.0, fitter.fit(data, train), 0.0)
-            bar.advance()
+            if clean:
+                for clf, fitter in fitters.items():
+                    train = data.train_texts if clf == "tfidf" else data.train_texts[:embedding_train]
+                    record(data, clf, "clean", 1.0, float("inf"), 0, 1.0, fitter.fit(data, train), 0.0)
+                bar.advance()
             for name, mech in mechanisms.items():
                 tokens = corpus_tokens(mech, data.train_texts)
                 todo = [t for t in targets if not (epsilons and (data.name, name, t) in epsilons)]
