@@ -168,10 +168,11 @@ def run_protocol(interactions: Interactions, catalog: Catalog, *, transactions: 
         catalog = Catalog(table)
     index_config = IndexConfig(fields=cfg.fields, dense_fields=cfg.dense_fields, facets=cfg.facets, dense=cfg.dense,
                                brand_aliases=cfg.brand_aliases)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     engine = SearchEngine.build(catalog, index_config=index_config, encoder=encoder, embeddings=embeddings,
                                 config=EngineConfig(), progress=progress)
     timings["index_seconds"] = time.perf_counter() - t0
+    timings["index_cpu_seconds"] = time.process_time() - c0
     result["index_timings"] = engine.index.timings
     if engine.index.dense is not None:
         result["embedding"] = engine.index.dense.stats
