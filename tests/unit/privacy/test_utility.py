@@ -69,6 +69,12 @@ def test_study(sentence_vocab: WordEmbeddings, task: TextDataset) -> None:
     assert comp.height == 1 and 0 <= comp["p_value"].item() <= 1
 
 
+def test_study_without_clean_runs(sentence_vocab: WordEmbeddings, task: TextDataset) -> None:
+    study = run_utility_study([task], {"oov-only": OovOnly(sentence_vocab)}, targets=[1.0], seeds=[0, 1], clean=False)
+    assert study.runs["mechanism"].to_list() == ["oov-only", "oov-only"]
+    assert study.runs["N_w"].to_list() == [1.0, 1.0]  # every vocabulary word kept
+
+
 def test_loaders_need_the_data(tmp_path: Path) -> None:
     with pytest.raises(DatasetNotFoundError):
         load_textclf("sst2", tmp_path)
