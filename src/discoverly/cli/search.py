@@ -227,6 +227,7 @@ def _evaluate_protocol(name: str, *, cutoff: str, n_test: int, dense: bool, embe
                           embeddings=cache, progress=progress, log=say)
     result.pop("engine", None)
     result.pop("test_queries", None)
+    result.pop("ablation_inputs", None)
     return result
 
 
