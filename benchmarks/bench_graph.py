@@ -14,8 +14,17 @@ Run (from the repository root)::
 
     DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=2 nice python benchmarks/bench_graph.py
 
+``--stages`` picks what runs (default ``build,protocol,latency,report``; a stage that needs the graph
+or the engine and runs without the stage that makes it reads them from ``--cache``):
+
+- ``build``: the AAN graph build, timed (wall and CPU seconds) -> ``graph.json``
+- ``protocol``, ``latency``, ``report``: the hidden-edge protocol, query latency, HTML report -> ``graph.json``
+- ``backends``: the same TransE trained by the torch module and by PyKEEN -> ``graph_backends.json``
+- ``topics``: LDA settings on AAN titles (time, NPMI coherence, perplexity) -> ``graph_topics.json``
+- ``products``: the Complete Journey product-graph example of docs/graph.md -> ``graph_products.json``
+
 Text vectors of the AAN titles are cached under ``--cache`` so re-runs skip the encoder.
-Writes ``benchmarks/results/graph.json`` and prints markdown tables.
+Results go to ``benchmarks/results/`` (stages update their own keys) and markdown tables to stdout.
 """
 
 from __future__ import annotations
@@ -42,7 +51,8 @@ from discoverly.graph.similar import SimilarItems, paper_text_vectors
 from discoverly.graph.workspace import GraphFolder, build_graph_folder, train_embedding
 from discoverly.text_embedding import TextEncoder
 
-RESULTS = Path(__file__).parent / "results" / "graph.json"
+RESULTS = Path(__file__).parent / "results"
+STAGES = ("build", "protocol", "latency", "report", "backends", "topics", "products")
 
 
 def _cache_dir(value: str | None) -> Path:
@@ -52,42 +62,61 @@ def _cache_dir(value: str | None) -> Path:
     return Path(base) / "discoverly" / "bench_graph"
 
 
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+class _Clock:
+    """Wall and CPU seconds (this process) of a stage, with the load average at its start and end."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu, self.load = time.perf_counter(), time.process_time(), _loadavg()
+
+    def done(self) -> dict[str, Any]:
+        return {"wall_s": time.perf_counter() - self.wall, "cpu_s": time.process_time() - self.cpu,
+                "loadavg_start": self.load, "loadavg_end": _loadavg(), "date": dt.datetime.now(dt.UTC).isoformat()}
+
+
 def _latency(engine: SimilarItems, n: int, rng: np.random.Generator) -> dict[str, float]:
     ids = engine.ids[rng.choice(len(engine), size=n, replace=False)]
     engine.similar(ids[0], k=10)  # build the faiss index outside the timing
     times = []
+    c0 = time.process_time()
     for pid in ids:
         t0 = time.perf_counter()
         engine.similar(pid, k=10)
         times.append((time.perf_counter() - t0) * 1000)
+    cpu = (time.process_time() - c0) / n * 1000
     arr = np.array(times)
     return {"queries": n, "p50_ms": float(np.percentile(arr, 50)), "p99_ms": float(np.percentile(arr, 99)),
-            "max_ms": float(arr.max())}
+            "max_ms": float(arr.max()), "cpu_ms_per_query": cpu, "index": type(engine._faiss()).__name__,
+            "vectors": list(engine.vectors.shape), "loadavg": _loadavg()}
 
 
-def _backends(graph: Any, text: np.ndarray, split: Any, n: int, cfg: dict[str, Any], threads: int,
-              rng: int, reuse: Any = None) -> list[dict[str, Any]]:
-    """The same TransE trained by both backends on the graph without the test edges.
-
-    ``reuse`` is the protocol's final torch embedding when it was trained with these settings
-    (it is then not trained a second time)."""
+def _backends(graph: Any, text: np.ndarray, n: int, cfg: dict[str, Any], threads: int, rng: int,
+              backends: tuple[str, ...] = ("torch", "pykeen")) -> list[dict[str, Any]]:
+    """The same model trained by both backends on the graph without the test edges, scored alike."""
+    split = split_citations(*[graph.edges.filter(pl.col("relation") == "cites")[c].to_numpy()
+                              for c in ("src", "dst")], rng=rng)
     g = graph.without_edges("cites", split.test[:, 0], split.test[:, 1])
     visible = np.concatenate([split.train, split.valid])
     rel = proxy_relevance(visible, split.test, n)
+    rel_direct = proxy_relevance(visible, split.test, n, cocited=False)
     fh, fr, ft, fnames = graph.triples()
     sample = split.test[np.random.default_rng(rng).permutation(len(split.test))[:2000]]
     rows = []
-    for backend in ("torch", "pykeen"):
-        if backend == "torch" and reuse is not None:
-            emb = reuse
-        else:
-            try:
-                emb = train_embedding(g, model="transe", dim=cfg["dim"], epochs=cfg["epochs"], backend=backend,
-                                      rng=rng, threads=threads, batch_size=cfg["batch_size"],
-                                      negatives=cfg["negatives"], lr=cfg["lr"])
-            except ImportError as exc:
-                rows.append({"backend": backend, "error": str(exc)})
-                continue
+    ids = graph.keys(np.arange(n))
+    for backend in backends:
+        clock = _Clock()
+        try:
+            emb = train_embedding(g, backend=backend, rng=rng, threads=threads, **cfg)
+        except ImportError as exc:
+            rows.append({"backend": backend, "error": str(exc)})
+            continue
+        spent = clock.done()
         names = emb.config["relations"]
         remap = np.array([names.index(x) if x in names else -1 for x in fnames])[fr]
         known = np.stack([fh, remap, ft], axis=1)[remap >= 0]
@@ -95,120 +124,241 @@ def _backends(graph: Any, text: np.ndarray, split: Any, n: int, cfg: dict[str, A
         lm = rank_triples(emb, np.stack([sample[:, 0], np.full(len(sample), ci), sample[:, 1]], axis=1), known,
                           candidates=np.arange(n))
         gvec = emb.entity_vectors()[:n]
-        graph_only = evaluate_similar(SimilarItems(graph.keys(np.arange(n)), graph=gvec, weight=0.0), rel, k=10)
-        fused = evaluate_similar(SimilarItems(graph.keys(np.arange(n)), text=text, graph=gvec, weight=0.5), rel, k=10)
-        rows.append({"backend": backend, "model": "transe", "dim": cfg["dim"], "epochs": cfg["epochs"],
-                     "train_seconds": emb.seconds, "link_mrr": lm.mrr, "link_hits@10": lm.hits_at_10,
-                     "graph_only_recall@10": graph_only.recall.to_dict(),
-                     "fused_0.5_recall@10": fused.recall.to_dict()})
-        print(f"  {backend}: {emb.seconds:.0f}s  filtered MRR {lm.mrr:.4f}  Hits@10 {lm.hits_at_10:.4f}  "
-              f"graph-only R@10 {graph_only.recall}  fused R@10 {fused.recall}", flush=True)
+        res = {}
+        for label, relevance in (("", rel), ("direct_", rel_direct)):
+            for engine, w in (("graph_only", 0.0), ("fused_0.5", 0.5)):
+                r = evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w), relevance, k=10)
+                res[f"{label}{engine}_recall@10"] = r.recall.to_dict()
+        rows.append({"backend": backend, **cfg, "train_seconds": emb.seconds, "train": spent,
+                     "losses": emb.losses, "link_mrr": lm.mrr, "link_hits@10": lm.hits_at_10, "link_n": lm.n, **res})
+        print(f"  {backend}: {emb.seconds:.0f}s wall, {spent['cpu_s']:.0f} CPU-s  filtered MRR {lm.mrr:.4f}  "
+              f"Hits@10 {lm.hits_at_10:.4f}  graph-only R@10 {res['graph_only_recall@10']}  "
+              f"fused R@10 {res['fused_0.5_recall@10']}  load {spent['loadavg_end']}", flush=True)
     return rows
 
 
-def _save(out: dict[str, Any]) -> None:
+def _topics_study(papers: Any, variants: list[dict[str, Any]], rng: int) -> list[dict[str, Any]]:
+    """LDA settings on the corpus: CPU seconds, NPMI coherence of the top-10 words (document
+    co-occurrence over the whole corpus), per-word perplexity on a 10% sample, agreement (adjusted
+    mutual information) of the dominant topics with the first variant's."""
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    from discoverly.graph.topics import TopicModel
+
+    texts = papers.full_texts()
+    sample = [texts[i] for i in np.random.default_rng(rng).permutation(len(texts))[: len(texts) // 10]]
+    first = None
+    rows = []
+    for v in variants:
+        tm = TopicModel(n_topics=10, rng=rng, **v)
+        clock = _Clock()
+        tm.fit(texts)
+        tm.assign(texts)
+        spent = clock.done()
+        counts = tm._vectorizer.transform(texts)
+        present = (counts > 0).astype(np.float64).tocsc()
+        vocab = {w: i for i, w in enumerate(tm._vectorizer.get_feature_names_out())}
+        npmi = []
+        for terms in tm.top_terms:
+            sub = present[:, [vocab[w] for w in terms]]
+            co = (sub.T @ sub).toarray() / present.shape[0]
+            p = np.diag(co)
+            pairs = [(-1.0 if co[i, j] == 0 else float(np.log(co[i, j] / (p[i] * p[j])) / -np.log(co[i, j])))
+                     for i in range(len(terms)) for j in range(i + 1, len(terms))]
+            npmi.append(float(np.mean(pairs)))
+        dom = tm.dominant(texts)
+        first = dom if first is None else first
+        row = {"settings": v, "cpu_s": spent["cpu_s"], "wall_s": spent["wall_s"], "loadavg": spent["loadavg_end"],
+               "npmi": float(np.mean(npmi)), "npmi_per_topic": [round(x, 3) for x in npmi],
+               "perplexity_10pct": float(tm._lda.perplexity(tm._vectorizer.transform(sample))),
+               "ami_vs_first": float(adjusted_mutual_info_score(first, dom)), "labels": tm.labels,
+               "vocabulary": len(vocab)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def _products(args: argparse.Namespace) -> dict[str, Any]:
+    """The Complete Journey example of docs/graph.md, timed, with its printed neighbours."""
+    from discoverly.data.datasets import load_dataset
+    from discoverly.graph import product_graph, similar_products
+
+    clock = _Clock()
+    ds = load_dataset("complete-journey")
+    graph = product_graph(ds.interactions, ds.catalog, min_buyers=args.min_buyers)
+    built = clock.done()
+    clock = _Clock()
+    engine = similar_products(graph, ds.catalog, dim=64, epochs=args.product_epochs, weight=0.5,
+                              threads=args.threads)
+    trained = clock.done()
+    examples = []
+    for item in engine.ids[:5]:
+        top = engine.similar(item, k=3)["id"].to_list()
+        examples.append({"product": ds.titles([int(item)])[0], "similar": ds.titles([int(i) for i in top])})
+        print(examples[-1]["product"], "->", examples[-1]["similar"], flush=True)
+    nodes = dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows())
+    edges = dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())
+    return {"min_buyers": args.min_buyers, "epochs": args.product_epochs, "nodes": nodes, "edges": edges,
+            "build": built, "train": trained, "kge_seconds": engine.config.get("kge_seconds"), "examples": examples}
+
+
+def _save(name: str, out: dict[str, Any]) -> None:
     """Write the results so far (atomically), so a long run leaves its finished stages behind."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
+    path = RESULTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(out, indent=2, default=str))
-    tmp.replace(RESULTS)
+    tmp.replace(path)
+
+
+def _load(name: str) -> dict[str, Any]:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--stages", default="build,protocol,latency,report", help=f"Comma-separated, of {STAGES}.")
     ap.add_argument("--cache", default=None, help="Folder for the graph build and cached text vectors.")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--candidates", default="transe:64,distmult:64",
-                    help="Graph models tried on validation, model:dim comma-separated.")
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--candidates", default="distmult:64,distmult:64:typed,complex:128:typed",
+                    help="Graph models tried on validation, model:dim[:sampler] comma-separated.")
     ap.add_argument("--weights", default="0.3,0.5,0.7")
     ap.add_argument("--max-seconds", type=float, default=None, help="Bound on each graph-model training.")
-    ap.add_argument("--skip-backends", action="store_true", help="Skip the torch-vs-PyKEEN comparison.")
+    ap.add_argument("--backend-model", default="transe", help="Model of the backends stage.")
+    ap.add_argument("--backend-epochs", type=int, default=5, help="Epochs of each backend in the backends stage.")
+    ap.add_argument("--backend-sampler", default="uniform")
+    ap.add_argument("--topic-variants", default=None, help="JSON list of TopicModel settings for the topics stage.")
+    ap.add_argument("--min-buyers", type=int, default=300, help="Products stage: keep products with this many buyers.")
+    ap.add_argument("--product-epochs", type=int, default=10)
     args = ap.parse_args()
+    stages = [x for x in args.stages.split(",") if x]
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        ap.error(f"unknown stages {sorted(unknown)}; choose from {STAGES}")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("discoverly.graph").setLevel(logging.INFO)  # selection rows as they are measured
     cache = _cache_dir(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}"
-    out: dict[str, Any] = {"date": dt.date.today().isoformat(), "machine": machine, "discoverly": __version__,
-                           "command": "DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=2 nice python "
-                           "benchmarks/bench_graph.py", "seed": args.seed}
-
-    t0 = time.perf_counter()
-    papers = load_aan()
-    load_s = time.perf_counter() - t0
-    graph, timings = build_graph_folder(papers, cache / "aan", n_topics=10, rng=args.seed)
-    build_s = time.perf_counter() - t0
-    out["build"] = {"papers": len(papers), "load_s": load_s, **timings, "total_s": build_s,
-                    "nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
-                    "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())}
-    print(f"AAN graph build: {build_s:.1f}s {out['build']}", flush=True)
-    _save(out)
-
-    t0 = time.perf_counter()
-    text = paper_text_vectors(papers, encoder=TextEncoder(threads=args.threads), cache=GraphFolder(cache / "aan").text)
-    out["text_vectors_s"] = time.perf_counter() - t0
-    n = len(papers)
-
-    candidates = [{"model": m, "dim": int(d), "epochs": args.epochs} for m, d in
-                  (c.split(":") for c in args.candidates.split(","))]
-    weights = tuple(float(w) for w in args.weights.split(","))
-    t0 = time.perf_counter()
-    bound = {} if args.max_seconds is None else {"max_seconds": args.max_seconds}
-    proto = run_protocol(graph, text, candidates=candidates, weights=weights, k=10, rng=args.seed,
-                         threads=args.threads, **bound)
-    out["protocol"] = proto.to_dict()
-    out["protocol"]["seconds_total"] = time.perf_counter() - t0
-    print("\nSelection on the validation edges:")
-    print(pl.DataFrame(proto.selection).with_columns(pl.col(pl.Float64).round(4)))
-    print(f"chosen: {proto.chosen}\n\nTest edges (hidden before training):")
-    print("| engine | Recall@10 [95% CI] | MRR [95% CI] | source papers |\n|---|---|---|---|")
-    for name, r in proto.test.items():
-        print(f"| {name} | {r.recall} | {r.mrr} | {r.recall.n} |")
-    print("\nDirect relations only (hidden cites / cited-by):")
-    for name, r in proto.test_direct.items():
-        print(f"| {name} | {r.recall} | {r.mrr} | {r.recall.n} |")
-    for name, t in proto.paired.items():
-        print(f"paired {name}: {t.difference}  p={t.p_value:.4g}")
-    print(f"link prediction (filtered, held-out citations): {proto.link}", flush=True)
-    _save(out)
-
-    engine = SimilarItems(graph.keys(np.arange(n)), text=text, graph=proto.embedding.entity_vectors()[:n],  # type: ignore[attr-defined]
-                          weight=float(proto.chosen["weight"]))  # type: ignore[arg-type]
-    out["latency"] = _latency(engine, 1000, np.random.default_rng(args.seed))
-    print(f"similar-paper latency in process: {out['latency']}", flush=True)
-    _save(out)
     gf = GraphFolder(cache / "aan")
-    proto.embedding.save(gf.kge)  # type: ignore[attr-defined]
-    engine.config.update(proto.chosen)
-    engine.save(gf.similar)
-    t0 = time.perf_counter()
-    report = graph_report(gf.root, cache / "aan-report.html", protocol=proto, evaluate=False, rng=args.seed)
-    out["report"] = {"path": str(report), "seconds": time.perf_counter() - t0}
-    print(f"report: {report}", flush=True)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}"
+    meta = {"machine": machine, "discoverly": __version__, "seed": args.seed,
+            "command": "DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=2 nice python benchmarks/bench_graph.py "
+            + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None)}
+    main_stages = [x for x in stages if x in ("build", "protocol", "latency", "report")]
+    out = _load("graph.json") if main_stages else {}
+    if main_stages:
+        out.update(meta)
+        out["date"] = dt.date.today().isoformat()
 
-    if not args.skip_backends:
-        split = split_citations(*[graph.edges.filter(pl.col("relation") == "cites")[c].to_numpy()
-                                  for c in ("src", "dst")], rng=args.seed)
-        cfg = {"dim": 64, "epochs": args.epochs, "batch_size": 2048, "negatives": 64, "lr": 0.005}
-        final = proto.embedding
-        same = final is not None and final.model == "transe" and final.dim == 64  # type: ignore[attr-defined]
-        if same:  # PyKEEN gets as many epochs as the torch run completed within its time bound
-            cfg["epochs"] = int(final.config["epochs_run"])  # type: ignore[attr-defined]
-        print("\nBackends (TransE, same settings, same graph without the test edges):", flush=True)
-        out["backends"] = _backends(graph, text, split, n, cfg, args.threads, args.seed,
-                                    reuse=final if same else None)
+    papers = graph = None
+    if "build" in stages:
+        clock = _Clock()
+        papers = load_aan()
+        load_s = time.perf_counter() - clock.wall
+        graph, timings = build_graph_folder(papers, gf.root, n_topics=10, rng=args.seed)
+        spent = clock.done()
+        out["build"] = {"papers": len(papers), "load_s": load_s, **timings, "total_s": spent["wall_s"], **spent,
+                        "nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
+                        "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())}
+        print(f"AAN graph build: {spent['wall_s']:.1f}s wall, {spent['cpu_s']:.1f} CPU-s {out['build']}", flush=True)
+        _save("graph.json", out)
 
-    # the reference run's configuration for orientation: equal weights, TransE 64
-    out["goal"] = {"fused_recall@10": 0.20, "reference": {"text-only": 0.106, "graph-only": 0.081, "fused": 0.155}}
-    fused = proto.test.get("fused")
-    if fused is not None:
-        out["goal"]["met"] = bool(fused.recall.value >= 0.20 and all(
-            fused.recall.low > r.recall.high for name, r in proto.test.items() if name != "fused"))
-    out["complete"] = True
-    _save(out)
-    print(f"\nwrote {RESULTS}")
+    needs_graph = {"protocol", "latency", "report", "backends"} & set(stages)
+    if needs_graph and graph is None:
+        papers = gf.load_papers()
+        with gf.open_store() as store:
+            graph = store.graph()
+    text = None
+    if needs_graph:
+        assert papers is not None
+        clock = _Clock()
+        text = paper_text_vectors(papers, encoder=TextEncoder(threads=args.threads), cache=gf.text)
+        out["text_vectors"] = clock.done()
+
+    proto = None
+    if "protocol" in stages:
+        assert graph is not None and papers is not None
+        n = len(papers)
+        candidates = []
+        for c in args.candidates.split(","):
+            parts = c.split(":")
+            cand: dict[str, Any] = {"model": parts[0], "dim": int(parts[1]), "epochs": args.epochs}
+            if len(parts) > 2:
+                cand["sampler"] = parts[2]
+            candidates.append(cand)
+        weights = tuple(float(w) for w in args.weights.split(","))
+        clock = _Clock()
+        bound = {} if args.max_seconds is None else {"max_seconds": args.max_seconds}
+        proto = run_protocol(graph, text, candidates=candidates, weights=weights, k=10, rng=args.seed,
+                             threads=args.threads, **bound)
+        out["protocol"] = proto.to_dict()
+        out["protocol"]["seconds_total"] = time.perf_counter() - clock.wall
+        out["protocol"]["clock"] = clock.done()
+        out["protocol"]["final_epochs_run"] = proto.embedding.config.get("epochs_run")  # type: ignore[attr-defined]
+        print("\nSelection on the validation edges:")
+        print(pl.DataFrame(proto.selection).with_columns(pl.col(pl.Float64).round(4)))
+        print(f"chosen: {proto.chosen}\n\nTest edges (hidden before training):")
+        print("| engine | Recall@10 [95% CI] | MRR [95% CI] | source papers |\n|---|---|---|---|")
+        for name, r in proto.test.items():
+            print(f"| {name} | {r.recall} | {r.mrr} | {r.recall.n} |")
+        print("\nDirect relations only (hidden cites / cited-by):")
+        for name, r in proto.test_direct.items():
+            print(f"| {name} | {r.recall} | {r.mrr} | {r.recall.n} |")
+        for name, t in proto.paired.items():
+            print(f"paired {name}: {t.difference}  p={t.p_value:.4g}")
+        print(f"link prediction (filtered, held-out citations): {proto.link}", flush=True)
+        engine = SimilarItems(graph.keys(np.arange(n)), text=text, graph=proto.embedding.entity_vectors()[:n],  # type: ignore[attr-defined]
+                              weight=float(proto.chosen["weight"]))  # type: ignore[arg-type]
+        proto.embedding.save(gf.kge)  # type: ignore[attr-defined]
+        engine.config.update(proto.chosen)
+        engine.save(gf.similar)
+        out["goal"] = {"fused_recall@10": 0.20,
+                       "reference": {"text-only": 0.106, "graph-only": 0.081, "fused": 0.155}}
+        fused = proto.test.get("fused")
+        if fused is not None:
+            out["goal"]["met"] = bool(fused.recall.value >= 0.20 and all(
+                fused.recall.low > r.recall.high for name, r in proto.test.items() if name != "fused"))
+        _save("graph.json", out)
+
+    if "latency" in stages:
+        engine = gf.load_similar()
+        out["latency"] = _latency(engine, 1000, np.random.default_rng(args.seed))
+        print(f"similar-paper latency in process: {out['latency']}", flush=True)
+        _save("graph.json", out)
+
+    if "report" in stages:
+        clock = _Clock()
+        report = graph_report(gf.root, cache / "aan-report.html", protocol=proto, evaluate=False, rng=args.seed)
+        out["report"] = {"path": str(report), **clock.done()}
+        print(f"report: {report}", flush=True)
+        _save("graph.json", out)
+
+    if "backends" in stages:
+        assert graph is not None and papers is not None and text is not None
+        cfg = {"model": args.backend_model, "dim": 64, "epochs": args.backend_epochs, "batch_size": 2048,
+               "negatives": 64, "lr": 0.005, "sampler": args.backend_sampler}
+        print(f"\nBackends ({cfg}, same graph without the test edges):", flush=True)
+        rows = _backends(graph, text, len(papers), cfg, args.threads, args.seed)
+        _save("graph_backends.json", {**meta, "date": dt.date.today().isoformat(), "settings": cfg, "rows": rows})
+
+    if "topics" in stages:
+        variants = json.loads(args.topic_variants) if args.topic_variants else [
+            {"learning_method": "batch", "max_iter": 10},
+            {"learning_method": "online", "max_iter": 3},
+            {"learning_method": "batch", "max_iter": 5},
+        ]
+        rows = _topics_study(papers if papers is not None else load_aan(), variants, args.seed)
+        _save("graph_topics.json", {**meta, "date": dt.date.today().isoformat(), "rows": rows})
+
+    if "products" in stages:
+        _save("graph_products.json", {**meta, "date": dt.date.today().isoformat(), **_products(args)})
+    if main_stages:
+        out["complete"] = "protocol" in out and "latency" in out
+        _save("graph.json", out)
+    print("done")
 
 
 if __name__ == "__main__":

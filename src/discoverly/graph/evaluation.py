@@ -187,16 +187,25 @@ class ProtocolResult:
                 "paired": {k: v.to_dict() for k, v in self.paired.items()}, "link": self.link, "seconds": self.seconds}
 
 
+_CANDIDATE_KEYS = ("model", "dim", "epochs", "backend")
+
+
+def _options(candidate: Mapping[str, object], common: Mapping[str, object]) -> dict[str, object]:
+    """Trainer options of a candidate: the common ones, overridden by the candidate's own extra keys
+    (``sampler``, ``lr``, ``negatives`` ...)."""
+    return {**common, **{k: v for k, v in candidate.items() if k not in _CANDIDATE_KEYS}}
+
+
 def run_protocol(graph: object, text: np.ndarray | None, *, candidates: list[dict[str, object]],
                  weights: tuple[float, ...] = (0.3, 0.5, 0.7), k: int = 10, test: float = 0.1, valid: float = 0.1,
                  rng: int = 0, progress: bool = False, link_sample: int = 2000,
                  **train_options: object) -> ProtocolResult:
     """The whole protocol of the module docstring on a paper graph (papers are nodes 0..n-1).
 
-    ``candidates`` are graph-model settings (``model``, ``dim``, ``epochs``, optional ``backend``)
-    tried on the validation split; ``weights`` the text weights tried for fusion. The best fused
-    (candidate, weight) on validation Recall@k is retrained without the test edges and compared
-    with text-only and graph-only on the test edges.
+    ``candidates`` are graph-model settings (``model``, ``dim``, ``epochs``, optional ``backend``
+    and any other trainer option such as ``sampler``) tried on the validation split; ``weights``
+    the text weights tried for fusion. The best fused (candidate, weight) on validation Recall@k is
+    retrained without the test edges and compared with text-only and graph-only on the test edges.
     """
     import time
 
@@ -229,7 +238,7 @@ def run_protocol(graph: object, text: np.ndarray | None, *, candidates: list[dic
         c = dict(cand)
         emb = train_embedding(g_sel, model=str(c.get("model", "transe")), dim=int(c.get("dim", 64)),  # type: ignore[call-overload]
                               epochs=int(c.get("epochs", 40)), backend=str(c.get("backend", "torch")),  # type: ignore[call-overload]
-                              rng=rng + i, progress=progress, **train_options)
+                              rng=rng + i, progress=progress, **_options(c, train_options))
         gvec = emb.entity_vectors()[:n]
         for w in (0.0, *weights):
             if w > 0 and text is None:
@@ -249,7 +258,7 @@ def run_protocol(graph: object, text: np.ndarray | None, *, candidates: list[dic
     g_test = graph.without_edges("cites", split.test[:, 0], split.test[:, 1])
     emb = train_embedding(g_test, model=str(chosen.get("model", "transe")), dim=int(chosen.get("dim", 64)),  # type: ignore[call-overload]
                           epochs=int(chosen.get("epochs", 40)), backend=str(chosen.get("backend", "torch")),  # type: ignore[call-overload]
-                          rng=rng + 1000, progress=progress, **train_options)
+                          rng=rng + 1000, progress=progress, **_options(chosen, train_options))
     seconds["final_training"] = emb.seconds
     visible = np.concatenate([split.train, split.valid])
     rel_test = proxy_relevance(visible, split.test, n)

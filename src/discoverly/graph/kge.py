@@ -7,9 +7,16 @@ Scores (higher = more plausible) of a triple (head h, relation r, tail t)::
     complex   Re < h, r, conj(t) >                 (complex vectors, dim/2 complex numbers)
     rotate    -|| h * r - t ||, |r_i| = 1          (relation = rotation in the complex plane)
 
-Training: negative sampling by corrupting the head *or* the tail of each true triple (uniformly
-chosen entity, 50/50 head/tail), with the self-adversarial loss of Sun et al. (RotatE, 2019):
+Training: negative sampling by corrupting the head *or* the tail of each true triple (half of
+each shuffled mini-batch has its heads corrupted, the other half its tails), with the
+self-adversarial loss of Sun et al. (RotatE, 2019):
 ``-log sigma(gamma + s+) - sum_j softmax(alpha s-_j) log sigma(-gamma - s-_j)``.
+The replacement entity is drawn uniformly from all entities (``sampler="uniform"``) or, with
+``sampler="typed"``, from the entities seen in that position of that relation in the training
+triples (a citation's tail is replaced by a cited paper, an author by an author; PyKEEN calls
+this pseudo-typed sampling): harder negatives, since a random entity is usually of the wrong kind.
+DistMult and ComplEx score a corrupted triple as one inner product with the corrupted entity
+(``torch.bmm``), without materialising the per-negative products.
 Evaluation: filtered MRR and Hits@k on held-out triples (every true triple of the graph other
 than the one being ranked is removed from the candidate list), ranking heads and tails.
 
@@ -130,6 +137,8 @@ class KGETrainer:
     ``adversarial_temperature`` the alpha of self-adversarial weighting (0 = uniform weights),
     ``weight_decay`` an L2 penalty on the vectors of a batch (DistMult, ComplEx).
     ``max_seconds`` stops training early (after a whole epoch) to bound the cost.
+    ``sampler`` is ``"uniform"`` (any entity replaces the head or tail) or ``"typed"`` (only
+    entities seen in that position of the relation; see the module docstring).
     """
 
     model: str = "transe"
@@ -143,8 +152,11 @@ class KGETrainer:
     weight_decay: float = 1e-6
     max_seconds: float | None = None
     threads: int | None = None
+    sampler: str = "uniform"
 
     def __post_init__(self) -> None:
+        if self.sampler not in ("uniform", "typed"):
+            raise ConfigError(f"unknown negative sampler {self.sampler!r}; use 'uniform' or 'typed'")
         if self.model not in KGE_MODELS:
             raise ConfigError(f"unknown KG embedding model {self.model!r}; choose one of {KGE_MODELS}")
         if self.dim < 2 or (self.model in ("complex", "rotate") and self.dim % 2):
@@ -180,7 +192,9 @@ class KGETrainer:
         score = _SCORES[self.model]
         gamma = self.gamma if distance else 0.0
         H, R, T = (torch.from_numpy(x) for x in (h, r, t))
+        pools = _typed_pools(h, r, t, n_entities, n_relations, torch) if self.sampler == "typed" else None
         n = h.size
+        k = self.negatives
         losses: list[float] = []
         started = time.perf_counter()
         bar = _progress(progress, self.epochs, f"training {self.model}")
@@ -192,18 +206,23 @@ class KGETrainer:
                     idx = perm[a:a + self.batch_size]
                     bh, br, bt = H[idx], R[idx], T[idx]
                     m = idx.numel()
-                    neg = torch.randint(0, n_entities, (m, self.negatives), generator=torch_gen)
-                    corrupt_head = torch.rand(m, 1, generator=torch_gen) < 0.5
+                    half = m // 2  # the batch is a random sample: corrupt the heads of its first half
+                    if pools is None:
+                        neg = torch.randint(0, n_entities, (m, k), generator=torch_gen)
+                    else:
+                        neg = torch.cat([_draw(pools[0], br[:half], k, torch_gen, torch),
+                                         _draw(pools[1], br[half:], k, torch_gen, torch)])
                     eh, er, et = ent[bh], rel[br], ent[bt]
                     en = ent[neg]
                     pos = score(eh, er, et, gamma)
-                    neg_h = torch.where(corrupt_head.unsqueeze(-1), en, eh.unsqueeze(1))
-                    neg_t = torch.where(corrupt_head.unsqueeze(-1), et.unsqueeze(1), en)
-                    negs = score(neg_h, er.unsqueeze(1), neg_t, gamma)
+                    negs = torch.cat([_corrupted(self.model, en[:half], eh[:half], er[:half], et[:half], "head",
+                                                 gamma, torch),
+                                      _corrupted(self.model, en[half:], eh[half:], er[half:], et[half:], "tail",
+                                                 gamma, torch)])
                     if self.adversarial_temperature > 0:
                         w = torch.softmax(negs.detach() * self.adversarial_temperature, dim=1)
                     else:
-                        w = torch.full_like(negs, 1.0 / self.negatives)
+                        w = torch.full_like(negs, 1.0 / k)
                     pos_loss = -torch.nn.functional.logsigmoid(gamma + pos)
                     neg_loss = -(w * torch.nn.functional.logsigmoid(-gamma - negs)).sum(1)
                     loss = (pos_loss + neg_loss).mean() / 2
@@ -228,6 +247,49 @@ class KGETrainer:
                   "n_relations": n_relations, "n_triples": int(n)}
         return KGEmbedding(self.model, ent.detach().numpy().astype(np.float32),
                            rel.detach().numpy().astype(np.float32), config, seconds, losses)
+
+
+def _typed_pools(h: np.ndarray, r: np.ndarray, t: np.ndarray, n_entities: int, n_relations: int,
+                 torch: Any) -> tuple[tuple[Any, Any, Any], tuple[Any, Any, Any]]:
+    """Per relation, the distinct heads and the distinct tails of the training triples, as flat
+    arrays with start offsets and counts (for :func:`_draw`)."""
+    out = []
+    for side in (h, t):
+        keys = np.unique(r.astype(np.int64) * n_entities + side)
+        rel_of, ents = keys // n_entities, keys % n_entities
+        count = np.bincount(rel_of, minlength=n_relations)
+        start = np.concatenate([[0], np.cumsum(count)[:-1]])
+        out.append((torch.from_numpy(ents.astype(np.int64)), torch.from_numpy(start.astype(np.int64)),
+                    torch.from_numpy(count.astype(np.float64))))
+    return out[0], out[1]
+
+
+def _draw(pool: tuple[Any, Any, Any], rels: Any, k: int, gen: Any, torch: Any) -> Any:
+    """``k`` entities per row, uniformly from the pool of the row's relation."""
+    flat, start, count = pool
+    u = torch.rand(rels.numel(), k, generator=gen, dtype=torch.float64)
+    offset = torch.minimum((u * count[rels].unsqueeze(1)).long(), (count[rels].long() - 1).unsqueeze(1))
+    return flat[start[rels].unsqueeze(1) + offset]
+
+
+def _corrupted(model: str, en: Any, eh: Any, er: Any, et: Any, side: str, gamma: float, torch: Any) -> Any:
+    """Scores (m, k) of the triples whose ``side`` (head or tail) is replaced by the rows of ``en`` (m, k, d)."""
+    if model in ("distmult", "complex"):  # linear in the replaced entity: one batched inner product
+        if model == "distmult":
+            q = (et if side == "head" else eh) * er
+        else:
+            rr, ri = _complex(er)
+            if side == "tail":
+                hr, hi = _complex(eh)
+                q = torch.cat([hr * rr - hi * ri, hr * ri + hi * rr], dim=-1)
+            else:
+                tr, ti = _complex(et)
+                q = torch.cat([rr * tr + ri * ti, rr * ti - ri * tr], dim=-1)
+        return torch.bmm(en, q.unsqueeze(-1)).squeeze(-1)
+    fn = _SCORES[model]
+    if side == "head":
+        return fn(en, er.unsqueeze(1), et.unsqueeze(1), gamma)
+    return fn(eh.unsqueeze(1), er.unsqueeze(1), en, gamma)
 
 
 class _Bar:

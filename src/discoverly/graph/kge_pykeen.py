@@ -1,7 +1,8 @@
 """The PyKEEN backend for knowledge-graph embeddings (optional; ``pip install 'discoverly[graph]'``).
 
 Trains the same families as :mod:`discoverly.graph.kge` with PyKEEN's sLCWA training loop (basic
-negative sampler: corrupt head or tail) and returns a :class:`~discoverly.graph.kge.KGEmbedding`,
+negative sampler: corrupt head or tail; or its pseudo-typed sampler; by default with the same
+self-adversarial loss as the torch backend) and returns a :class:`~discoverly.graph.kge.KGEmbedding`,
 so both backends are scored by the same evaluator (:func:`~discoverly.graph.kge.rank_triples`) and
 feed the same similar-item engine. ``benchmarks/bench_graph.py`` measures them side by side.
 """
@@ -38,8 +39,19 @@ class PyKEENTrainer:
     negatives: int = 64
     lr: float = 0.005
     threads: int | None = None
+    #: "uniform" (PyKEEN's basic sampler) or "typed" (its pseudo-typed sampler)
+    sampler: str = "uniform"
+    #: "nssa" (the self-adversarial loss of the torch backend, margin ``gamma``) or "default"
+    #: (the model's PyKEEN default loss, e.g. a margin ranking loss for TransE)
+    loss: str = "nssa"
+    gamma: float = 6.0
+    adversarial_temperature: float = 1.0
 
     def __post_init__(self) -> None:
+        if self.sampler not in ("uniform", "typed"):
+            raise ConfigError(f"unknown negative sampler {self.sampler!r}; use 'uniform' or 'typed'")
+        if self.loss not in ("nssa", "default"):
+            raise ConfigError(f"unknown PyKEEN loss {self.loss!r}; use 'nssa' or 'default'")
         if self.model not in _MODELS:
             raise ConfigError(f"unknown PyKEEN model {self.model!r}; choose one of {tuple(_MODELS)}")
         if self.model in ("complex", "rotate") and self.dim % 2:
@@ -62,11 +74,20 @@ class PyKEENTrainer:
             torch.set_num_threads(self.threads)
         factory = CoreTriplesFactory(torch.from_numpy(triples), num_entities=n_entities, num_relations=n_relations)
         complex_model = self.model in ("complex", "rotate")
+        distance = self.model in ("transe", "rotate")
+        extra: dict[str, Any] = {}
+        if self.loss == "nssa":  # the same loss as the torch backend (margin only for distance models)
+            from pykeen.losses import NSSALoss
+
+            extra["loss"] = NSSALoss(margin=self.gamma if distance else 0.0,
+                                     adversarial_temperature=self.adversarial_temperature)
         model: Any = getattr(pk_models, _MODELS[self.model])(
-            triples_factory=factory, embedding_dim=self.dim // 2 if complex_model else self.dim, random_seed=seed)
+            triples_factory=factory, embedding_dim=self.dim // 2 if complex_model else self.dim, random_seed=seed,
+            **extra)
         optimizer = torch.optim.Adam(model.get_grad_params(), lr=self.lr)
         loop = SLCWATrainingLoop(model=model, triples_factory=factory, optimizer=optimizer,
-                                 negative_sampler="basic", negative_sampler_kwargs={"num_negs_per_pos": self.negatives})
+                                 negative_sampler="basic" if self.sampler == "uniform" else "pseudotyped",
+                                 negative_sampler_kwargs={"num_negs_per_pos": self.negatives})
         started = time.perf_counter()
         with warnings.catch_warnings():
             # PyKEEN 1.11 passes shuffle=True to itself and then warns about it
@@ -87,6 +108,7 @@ class PyKEENTrainer:
                 rel = torch.cat([rel.real, rel.imag], dim=-1)
         config = {"model": self.model, "dim": self.dim, "epochs": self.epochs, "batch_size": self.batch_size,
                   "negatives": self.negatives, "lr": self.lr, "seed": seed, "gamma": 0.0, "epochs_run": self.epochs,
+                  "sampler": self.sampler, "loss": self.loss,
                   "n_entities": n_entities, "n_relations": n_relations, "n_triples": int(triples.shape[0])}
         return KGEmbedding(self.model, ent.numpy().astype(np.float32), rel.numpy().astype(np.float32), config,
                            seconds, [float(x) for x in losses or []], backend="pykeen")

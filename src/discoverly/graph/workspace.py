@@ -125,7 +125,8 @@ def _trainer(backend: str, **kw: Any) -> Any:
         from discoverly.graph.kge_pykeen import PyKEENTrainer
 
         allowed = {k: v for k, v in kw.items() if k in ("model", "dim", "epochs", "batch_size", "negatives", "lr",
-                                                          "threads")}
+                                                          "threads", "sampler", "loss", "gamma",
+                                                          "adversarial_temperature")}
         return PyKEENTrainer(**allowed)
     raise ConfigError(f"unknown KG embedding backend {backend!r}; use 'torch' or 'pykeen'")
 

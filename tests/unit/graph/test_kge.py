@@ -106,3 +106,59 @@ def test_pykeen_backend_gives_a_comparable_embedding() -> None:
     assert emb.backend == "pykeen" and emb.entity.shape == (40, 16)
     known = np.stack([h, r, t], axis=1)
     assert rank_triples(emb, known[:20], known).mrr > 0.3
+
+
+def test_typed_sampler_draws_only_entities_seen_in_that_position() -> None:
+    import torch
+
+    from discoverly.graph.kge import _draw, _typed_pools
+
+    # relation 0: heads {0, 1}, tails {5, 6, 7}; relation 1: heads {2}, tails {9}
+    h = np.array([0, 1, 1, 2])
+    r = np.array([0, 0, 0, 1])
+    t = np.array([5, 6, 7, 9])
+    heads, tails = _typed_pools(h, r, t, 10, 2, torch)
+    gen = torch.Generator().manual_seed(0)
+    drawn_t = _draw(tails, torch.tensor([0, 0, 1]), 500, gen, torch).numpy()
+    assert set(drawn_t[0]) == set(drawn_t[1]) == {5, 6, 7} and set(drawn_t[2]) == {9}
+    drawn_h = _draw(heads, torch.tensor([0, 1]), 500, gen, torch).numpy()
+    assert set(drawn_h[0]) == {0, 1} and set(drawn_h[1]) == {2}
+    # uniform within the pool
+    counts = np.bincount(drawn_t[:2].ravel(), minlength=10)[5:8]
+    assert counts.min() > 250
+
+
+@pytest.mark.parametrize("model", KGE_MODELS)
+def test_corrupted_scores_equal_the_score_function(model: str) -> None:
+    import torch
+
+    from discoverly.graph.kge import _SCORES, _corrupted
+
+    g = torch.Generator().manual_seed(1)
+    eh, er, et = (torch.randn(5, 8, generator=g) for _ in range(3))
+    en = torch.randn(5, 7, 8, generator=g)
+    fn = _SCORES[model]
+    want_head = fn(en, er.unsqueeze(1), et.unsqueeze(1), 6.0)
+    want_tail = fn(eh.unsqueeze(1), er.unsqueeze(1), en, 6.0)
+    torch.testing.assert_close(_corrupted(model, en, eh, er, et, "head", 6.0, torch), want_head)
+    torch.testing.assert_close(_corrupted(model, en, eh, er, et, "tail", 6.0, torch), want_tail)
+
+
+def test_typed_sampler_learns_block_structure() -> None:
+    h, r, t = two_blocks()
+    rng = np.random.default_rng(0)
+    test_idx = rng.choice(h.size, size=20, replace=False)
+    train = np.setdiff1d(np.arange(h.size), test_idx)
+    emb = KGETrainer(model="distmult", dim=16, epochs=60, batch_size=64, negatives=16, lr=0.02, threads=1,
+                     sampler="typed").fit(h[train], r[train], t[train], 40, 1, rng=0)
+    # typed negatives only contrast a head's tails with other tails (entities 10-19 and 30-39), so
+    # rank among those: the held-out tail's block must outscore the other block
+    tails = np.r_[10:20, 30:40]
+    separated = []
+    for hh, tt in zip(h[test_idx], t[test_idx], strict=True):
+        s = emb.score(np.full(20, hh), np.zeros(20, np.int64), tails)
+        right = (tails >= 30) == (tt >= 30)
+        separated.append(s[right].min() > s[~right].max())
+    assert np.mean(separated) > 0.8
+    with pytest.raises(ConfigError):
+        KGETrainer(sampler="hard")
