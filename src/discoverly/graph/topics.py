@@ -30,6 +30,9 @@ class TopicModel:
     """Latent Dirichlet allocation with labelled topics.
 
     ``n_topics`` (default 10) is the number of topics; ``rng`` seeds scikit-learn's LDA.
+    ``learning_method`` ("batch" or "online"), ``max_iter`` (passes over the corpus),
+    ``batch_size`` (online mini-batch) and ``max_doc_update_iter`` (E-step iterations per document)
+    are scikit-learn's settings; their cost and topic quality on AAN are in ``benchmarks/graph.md``.
     After ``fit``: ``labels`` (one word per topic), ``top_terms`` (the ``n_terms`` most probable
     words of each topic) and ``term_weights`` (topics x vocabulary, rows sum to 1).
     """
@@ -39,6 +42,9 @@ class TopicModel:
     min_df: int = 3
     max_df: float = 0.5
     max_iter: int = 10
+    learning_method: str = "batch"
+    batch_size: int = 2048
+    max_doc_update_iter: int = 100
     label_candidates: int = 15
     n_terms: int = 10
     min_share: float = 0.3
@@ -49,6 +55,10 @@ class TopicModel:
     def __post_init__(self) -> None:
         if self.n_topics < 2:
             raise ConfigError(f"n_topics must be at least 2, got {self.n_topics}")
+        if self.learning_method not in ("batch", "online"):
+            raise ConfigError(f"learning_method must be 'batch' or 'online', got {self.learning_method!r}")
+        if self.max_iter < 1 or self.batch_size < 1 or self.max_doc_update_iter < 1:
+            raise ConfigError("max_iter, batch_size and max_doc_update_iter must be at least 1")
         if not 0 < self.min_share <= 1:
             raise ConfigError(f"min_share must be in (0, 1], got {self.min_share}")
 
@@ -67,8 +77,8 @@ class TopicModel:
             raise DataError(f"cannot fit topics: the texts have no usable words ({exc}); give titles or abstracts"
                             ) from exc
         self._lda = sk_lda.LatentDirichletAllocation(
-            n_components=self.n_topics, max_iter=self.max_iter, learning_method="batch",
-            random_state=self.rng, n_jobs=1)
+            n_components=self.n_topics, max_iter=self.max_iter, learning_method=self.learning_method,
+            batch_size=self.batch_size, max_doc_update_iter=self.max_doc_update_iter, random_state=self.rng, n_jobs=1)
         self._lda.fit(counts)
         vocab = np.asarray(self._vectorizer.get_feature_names_out())
         weights = self._lda.components_ / self._lda.components_.sum(axis=1, keepdims=True)

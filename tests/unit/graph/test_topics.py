@@ -18,9 +18,10 @@ def corpus() -> list[str]:
     return docs
 
 
-def test_two_clear_topics_are_found_labelled_and_assigned() -> None:
+@pytest.mark.parametrize("settings", [{"max_iter": 10}, {"learning_method": "online", "max_iter": 3, "batch_size": 32}])
+def test_two_clear_topics_are_found_labelled_and_assigned(settings: dict[str, object]) -> None:
     docs = corpus()
-    tm = TopicModel(n_topics=2, max_iter=10, min_share=0.9, rng=0).fit(docs)
+    tm = TopicModel(n_topics=2, min_share=0.9, rng=0, **settings).fit(docs)  # type: ignore[arg-type]
     assert len(set(tm.labels)) == 2
     dominant = tm.dominant(docs)
     assert len(set(dominant[::2])) == 1 and len(set(dominant[1::2])) == 1 and dominant[0] != dominant[1]
@@ -36,6 +37,8 @@ def test_two_clear_topics_are_found_labelled_and_assigned() -> None:
 def test_errors() -> None:
     with pytest.raises(ConfigError):
         TopicModel(n_topics=1)
+    with pytest.raises(ConfigError):
+        TopicModel(learning_method="gibbs")
     with pytest.raises(NotFittedError):
         TopicModel().assign(["x"])
     with pytest.raises(DataError, match="no usable words"):
