@@ -104,6 +104,8 @@ def fit(
     epochs: int = typer.Option(20, "--epochs", help="Training epochs over all edges."),
     weight: float = typer.Option(0.5, "--weight", help="Text weight in [0, 1] (0 = graph only, 1 = text only)."),
     backend: str = typer.Option("torch", "--backend", help="torch (built in) | pykeen"),
+    sampler: str | None = typer.Option(None, "--sampler", help="Negatives: uniform | typed (entities seen in that "
+                                       "position of the relation). Default: the engine default."),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop graph training after this long."),
     threads: int = typer.Option(2, "--threads", help="CPU threads for torch."),
     seed: int = typer.Option(0, "--seed"),
@@ -117,7 +119,7 @@ def fit(
     extra = {"threads": threads}
     if max_seconds is not None:
         extra["max_seconds"] = max_seconds  # type: ignore[assignment]
-    engine = fit_similar(folder, model=model, dim=dim, epochs=epochs, weight=weight, backend=backend,
+    engine = fit_similar(folder, model=model, dim=dim, epochs=epochs, weight=weight, backend=backend, sampler=sampler,
                          encoder=TextEncoder(threads=threads), rng=seed, progress=_progress(progress), **extra)
     typer.echo(json.dumps({"engine": str(folder / "similar"), "papers": len(engine), **engine.config,
                            "seconds": round(time.perf_counter() - started, 1)}, indent=2))

@@ -168,7 +168,7 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
 
         with gf.open_store() as store:
             graph = store.graph()
-        cand: dict[str, object] = {key: engine.config[key] for key in ("model", "dim", "epochs", "backend")
+        cand: dict[str, object] = {key: engine.config[key] for key in ("model", "dim", "epochs", "backend", "sampler")
                                    if key in engine.config}
         protocol = run_protocol(graph, engine.text, candidates=[cand], weights=(engine.weight,), rng=rng,
                                 progress=progress)

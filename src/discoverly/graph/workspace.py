@@ -38,7 +38,8 @@ __all__ = ["GraphFolder", "build_graph_folder", "fit_similar", "train_embedding"
 log = logging.getLogger(__name__)
 
 #: the engine settings chosen on the AAN validation split (benchmarks/graph.md)
-DEFAULT_ENGINE: dict[str, Any] = {"model": "distmult", "dim": 64, "epochs": 20, "weight": 0.5, "backend": "torch"}
+DEFAULT_ENGINE: dict[str, Any] = {"model": "distmult", "dim": 64, "epochs": 20, "weight": 0.5, "backend": "torch",
+                                  "sampler": "uniform"}
 
 
 @dataclass(frozen=True)
@@ -143,12 +144,14 @@ def train_embedding(graph: KnowledgeGraph, *, model: str = "transe", dim: int = 
 
 
 def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None = None, epochs: int | None = None,
-                weight: float | None = None, backend: str | None = None, encoder: Any = None,
-                rng: int | None = 0, progress: bool = False, **options: Any) -> SimilarItems:
-    """Train the graph embedding, embed the texts (cached) and save the fused similar-paper engine."""
+                weight: float | None = None, backend: str | None = None, sampler: str | None = None,
+                encoder: Any = None, rng: int | None = 0, progress: bool = False, **options: Any) -> SimilarItems:
+    """Train the graph embedding, embed the texts (cached) and save the fused similar-paper engine.
+
+    Settings left ``None`` take :data:`DEFAULT_ENGINE` (chosen on the AAN validation split)."""
     gf = GraphFolder(Path(folder))
     cfg = {**DEFAULT_ENGINE, **{k: v for k, v in {"model": model, "dim": dim, "epochs": epochs, "weight": weight,
-                                                   "backend": backend}.items() if v is not None}}
+                                                   "backend": backend, "sampler": sampler}.items() if v is not None}}
     with gf.open_store() as store:
         graph = store.graph()
     papers = gf.load_papers()
@@ -157,7 +160,7 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
         raise ArtifactError(f"the store and papers table of {str(gf.root)!r} disagree; rebuild the folder")
     text = paper_text_vectors(papers, encoder=encoder, cache=gf.text, progress=progress) if cfg["weight"] > 0 else None
     emb = train_embedding(graph, model=cfg["model"], dim=cfg["dim"], epochs=cfg["epochs"], backend=cfg["backend"],
-                          rng=rng, progress=progress, **options)
+                          sampler=cfg["sampler"], rng=rng, progress=progress, **options)
     emb.save(gf.kge)
     engine = SimilarItems(papers.table["id"].to_list(), text=text, graph=emb.entity_vectors()[:n],
                           weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds})
