@@ -123,18 +123,31 @@ def paper_text_vectors(papers: Papers, *, encoder: Any = None, fields: Sequence[
     return vectors
 
 
+INDEXES = ("flat", "hnsw")
+
+
 class SimilarItems:
-    """Cosine top-k over fused text + graph vectors (exact inner-product search with faiss).
+    """Cosine top-k over fused text + graph vectors (inner-product search with faiss).
 
     ``ids`` are the external ids of the rows; ``text`` and ``graph`` the raw vectors (normalised
     here); ``weight`` the text weight (see the module docstring). ``threads`` is faiss's thread
     count for a search: one thread serves single queries fastest (on a busy 2-core machine two
     threads made p99 latency 3x worse); batched evaluation may use more.
+
+    ``index="flat"`` (default) is exact: every query scans all vectors. ``index="hnsw"`` is a faiss
+    HNSW graph (``hnsw_m`` links per node, ``ef_search`` candidates per query): approximate, a
+    fraction of the work per query; its agreement with the exact top-k and its latency on AAN are
+    in ``benchmarks/graph.md``. Evaluations (``discoverly.graph.evaluation``) use exact engines.
     """
 
     def __init__(self, ids: Sequence[Any] | np.ndarray, *, text: np.ndarray | None = None,
                  graph: np.ndarray | None = None, weight: float = 0.5, config: dict[str, Any] | None = None,
-                 threads: int = 1) -> None:
+                 threads: int = 1, index: str = "flat", hnsw_m: int = 32, ef_search: int = 128) -> None:
+        if index not in INDEXES:
+            raise ConfigError(f"unknown index {index!r}; use one of {INDEXES}")
+        if hnsw_m < 2 or ef_search < 1:
+            raise ConfigError(f"need hnsw_m >= 2 and ef_search >= 1; got {hnsw_m}, {ef_search}")
+        self.index, self.hnsw_m, self.ef_search = index, int(hnsw_m), int(ef_search)
         self.threads = max(1, int(threads))
         self.ids = np.asarray([str(i) for i in ids])
         self.weight = float(weight)
@@ -155,8 +168,14 @@ class SimilarItems:
     def _faiss(self) -> Any:
         if self._index is None:
             faiss = require("faiss", extra="graph", purpose="vector search")
-            self._index = faiss.IndexFlatIP(self.vectors.shape[1])
-            self._index.add(np.ascontiguousarray(self.vectors))
+            d = self.vectors.shape[1]
+            if self.index == "hnsw":
+                index = faiss.IndexHNSWFlat(d, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+                index.hnsw.efSearch = self.ef_search
+            else:
+                index = faiss.IndexFlatIP(d)
+            index.add(np.ascontiguousarray(self.vectors))
+            self._index = index
         return self._index
 
     def position(self, item: Any) -> int:
@@ -203,13 +222,18 @@ class SimilarItems:
             arrays["text"] = self.text
         if self.graph is not None:
             arrays["graph"] = self.graph
-        manifest = {"kind": "similar-items", "weight": self.weight, "n": len(self), "config": self.config}
+        manifest = {"kind": "similar-items", "weight": self.weight, "n": len(self), "config": self.config,
+                    "index": {"kind": self.index, "hnsw_m": self.hnsw_m, "ef_search": self.ef_search}}
         return write_artifact(path, manifest, arrays, {"ids": pl.DataFrame({"id": self.ids})})
 
     @classmethod
-    def load(cls, path: str | Path) -> SimilarItems:
+    def load(cls, path: str | Path, *, index: str | None = None) -> SimilarItems:
+        """Load a saved engine; ``index`` overrides the saved index kind (``"flat"`` or ``"hnsw"``)."""
         art = read_artifact(path, kind="similar-items")
         if "ids" not in art.tables:
             raise ArtifactError(f"{str(path)!r} has no id table")
+        saved = dict(art.manifest.get("index") or {})
         return cls(art.tables["ids"]["id"].to_list(), text=art.arrays.get("text"), graph=art.arrays.get("graph"),
-                   weight=float(art.manifest["weight"]), config=art.manifest.get("config", {}))
+                   weight=float(art.manifest["weight"]), config=art.manifest.get("config", {}),
+                   index=index or saved.get("kind", "flat"), hnsw_m=int(saved.get("hnsw_m", 32)),
+                   ef_search=int(saved.get("ef_search", 128)))

@@ -83,3 +83,25 @@ def test_text_vectors_average_fields_and_are_cached(tmp_path: Path, hash_encoder
     changed = Papers.from_records([{"id": "a", "title": "rose wine"}, {"id": "b", "title": "beer"}])
     paper_text_vectors(changed, encoder=hash_encoder, cache=tmp_path / "cache")
     assert hash_encoder.calls > calls
+
+
+def test_hnsw_index_agrees_with_the_exact_index_and_is_saved(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    # clustered vectors, as real embeddings are: 40 clusters of 50
+    centres = rng.normal(size=(40, 24))
+    text = np.repeat(centres, 50, axis=0) + 0.3 * rng.normal(size=(2000, 24))
+    ids = [f"i{j}" for j in range(2000)]
+    exact = SimilarItems(ids, text=text, weight=1.0)
+    approx = SimilarItems(ids, text=text, weight=1.0, index="hnsw", hnsw_m=16, ef_search=64)
+    sources = np.arange(0, 2000, 20)
+    _, pe = exact.similar_positions(sources, 10)
+    _, pa = approx.similar_positions(sources, 10)
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(pe, pa, strict=True)])
+    assert overlap > 0.95
+    assert all(src not in row for src, row in zip(sources, pa, strict=True))  # never the item itself
+    approx.save(tmp_path / "sim")
+    back = SimilarItems.load(tmp_path / "sim")
+    assert back.index == "hnsw" and back.ef_search == 64
+    assert SimilarItems.load(tmp_path / "sim", index="flat").index == "flat"
+    with pytest.raises(ConfigError):
+        SimilarItems(ids, text=text, index="ivf")
