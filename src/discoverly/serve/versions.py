@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from discoverly.artifacts import MANIFEST
-from discoverly.errors import ArtifactError, ConfigError
+from discoverly.errors import ArtifactError, ConfigError, UnknownIdError
 from discoverly.recommend.base import BaseRecommender
 
 __all__ = ["ModelStore", "VERSION_PATTERN"]
@@ -63,7 +63,7 @@ class ModelStore:
     def path(self, version: str) -> Path:
         if self.single:
             if version != self.root.name:
-                raise ArtifactError(f"unknown model version {version!r}; this artifacts directory holds one model, "
+                raise UnknownIdError(f"unknown model version {version!r}; this artifacts directory holds one model, "
                                     f"{self.root.name!r}")
             return self.root
         if not VERSION_PATTERN.match(version):
@@ -71,7 +71,7 @@ class ModelStore:
         p = self.models_dir / version
         if not (p / MANIFEST).is_file():
             known = ", ".join(self.versions()) or "none"
-            raise ArtifactError(f"unknown model version {version!r} in {str(self.root)!r} (versions: {known})")
+            raise UnknownIdError(f"unknown model version {version!r} in {str(self.root)!r} (versions: {known})")
         return p
 
     def current(self) -> str:

@@ -189,7 +189,7 @@ def test_reload_switches_version_and_unknown_version_keeps_serving(make_client: 
     assert (artifacts / "CURRENT").read_text().strip() == "v0002"
     assert c.get("/users/u1/recommendations").json()["version"] == "v0002"
     r = c.post("/admin/reload", json={"version": "v9999"}, headers=ADMIN)
-    assert r.status_code == 503 and "v9999" in r.json()["detail"]
+    assert r.status_code == 404 and "v9999" in r.json()["detail"]  # a client error, not a server one
     assert c.get("/users/u1/recommendations").json()["version"] == "v0002"
     r = c.post("/admin/reload", json={"version": "../../etc"}, headers=ADMIN)
     assert r.status_code == 422

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from serve_helpers import ADMIN, DAY, T0
 
-from discoverly.errors import ArtifactError, ConfigError
+from discoverly.errors import ArtifactError, ConfigError, UnknownIdError
 from discoverly.recommend.popularity import RecentBestsellers
 from discoverly.serve.config import ExperimentConfig, ServeConfig, load_config
 from discoverly.serve.experiments import assign, bucket
@@ -114,7 +114,7 @@ def test_versions_publish_and_current(tmp_path: Path, log: Any) -> None:
         ms.publish(m, "../escape")
     ms.set_current("v0002")
     assert ms.current() == "v0002"
-    with pytest.raises(ArtifactError, match="unknown model version"):
+    with pytest.raises(UnknownIdError, match="unknown model version"):
         ms.set_current("v0042")
     single = ModelStore(tmp_path / "models" / "v0001")
     assert single.single and single.versions() == ["v0001"] and single.current() == "v0001"

@@ -18,6 +18,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(requir
 
 @router.post("/reload", response_model=ReloadOut, summary="Load a model version and swap it in",
              responses={401: {"description": "no or wrong token"}, 403: {"description": "admin disabled"},
+                        404: {"description": "no such model version"},
                         503: {"description": "the version could not be loaded; the old one keeps serving"}})
 def reload(body: Annotated[ReloadIn | None, Body()] = None, state: ServiceState = Depends(service)) -> ReloadOut:
     """Load ``version`` (or the one ``CURRENT`` names) and swap it in; requests already running
