@@ -90,7 +90,8 @@ def write_artifact(
             for name, arr in arrays.items():
                 if np.asarray(arr).dtype == object:
                     raise ArtifactError(f"array {name!r} has dtype object; store it as a table instead")
-            np.savez(tmp / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
+            payload: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+            np.savez(tmp / "arrays.npz", **payload)
         for name, table in (tables or {}).items():
             table.write_parquet(tmp / f"{name}.parquet")
         reserved = {MANIFEST, "arrays.npz", *(f"{t}.parquet" for t in (tables or {}))}
