@@ -42,6 +42,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # one candidate measured (10,000-item inverse); MovieLens and Online Retail both preferred
         # a small penalty (20, 50) over the default 500
         "ease": {"l2": 100.0},
+        # 32 factors and regularization 1.0 (the best on the other two data sets), alpha 1 / 2 / 10:
+        # validation 0.206 / 0.202 / 0.166
+        "als": {"factors": 32, "regularization": 1.0, "alpha": 1.0},
+        # "autoencoder-reconstruct": the defaults (validation 0.190 vs 0.183 with hidden 400)
     },
 }
 
