@@ -357,7 +357,7 @@ def _merge(a: UtilityStudy | None, b: UtilityStudy) -> UtilityStudy:
     return UtilityStudy(pl.concat([a.runs, b.runs], how="diagonal_relaxed"), {**a.correct, **b.correct})
 
 
-def stage_utility(emb: WordEmbeddings, config: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
+def stage_utility(emb: WordEmbeddings, config: dict[str, Any], checkpoint: Any, key: str = "utility") -> dict[str, Any]:
     """One data set at a time (results are checkpointed after each), then plots and the summary."""
     mechs = {"truncated-gumbel": TruncatedGumbel(emb, **TG_DEFAULTS), "multivariate-laplace": MultivariateLaplace(emb)}
     oov_only = OovOnly(emb)
@@ -381,12 +381,15 @@ def stage_utility(emb: WordEmbeddings, config: dict[str, Any], checkpoint: Any) 
                                  embedding_targets=config["embedding_targets"], encoder=encoder,
                                  progress=sys.stderr.isatty())
         # the cost of the OOV policy alone (every vocabulary word kept): TF-IDF only, labelled target 1.0
-        part = _merge(part, run_utility_study([data], {"oov-only": oov_only}, [1.0], config["seeds"], clean=False))
+        if "tfidf" in config["classifiers"]:
+            part = _merge(part, run_utility_study([data], {"oov-only": oov_only}, [1.0], config["seeds"], clean=False))
         # what the changed training tokens become at each matched ε (seed 0's ε; ε is the same for every seed)
         tokens = corpus_tokens(oov_only, data.train_texts)
         tokens = np.random.default_rng(0).choice(tokens, size=min(20_000, len(tokens)), replace=False)
         runs = part.runs.filter(pl.col("mechanism").is_in(["truncated-gumbel", "multivariate-laplace"]))
         for (mech, target), group in runs.group_by(["mechanism", "target"], maintain_order=True):
+            if "tfidf" not in config["classifiers"]:
+                break  # the TF-IDF process records them
             eps = float(group["epsilon"][0])
             row = {"dataset": name, "mechanism": mech, "target": target,
                    **_replacements(mechs[str(mech)], eps, tokens, nn, emb)}
@@ -397,7 +400,7 @@ def stage_utility(emb: WordEmbeddings, config: dict[str, Any], checkpoint: Any) 
                                     "ci_low", "ci_high"), flush=True)
         print(part.comparisons("truncated-gumbel", "multivariate-laplace"), flush=True)
         checkpoint(_study_summary(study, datasets, time.perf_counter() - t0, config, profiles))
-        study.runs.write_parquet(FIGURES / "utility_runs.parquet")
+        study.runs.write_parquet(FIGURES / f"{key}_runs.parquet")
     assert study is not None
     _plot_utility(study.summary())
     return _study_summary(study, datasets, time.perf_counter() - t0, config, profiles)
@@ -464,6 +467,9 @@ def main() -> None:
     parser.add_argument("--embedding-train", type=int, default=400,
                         help="utility: training texts for the MiniLM classifier (encoding is the slow part)")
     parser.add_argument("--classifiers", default="tfidf,minilm")
+    parser.add_argument("--key", default=None,
+                        help="store the (single) stage's results under this key (e.g. to run the utility study's "
+                             "classifiers in separate processes)")
     args = parser.parse_args()
     emb = WordEmbeddings.default()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -487,13 +493,20 @@ def main() -> None:
             header = {"date": dt.date.today().isoformat(), "machine": _machine(), "version": __version__,
                       "command": "python benchmarks/bench_privacy.py " + " ".join(sys.argv[1:])}
 
-            def save(value: dict[str, Any], stage: str = stage, header: dict[str, Any] = header,
+            key = args.key or stage
+
+            def save(value: dict[str, Any], stage: str = key, header: dict[str, Any] = header,
                      t0: float = t0, c0: float = c0, partial: bool = True) -> None:
                 results[stage] = {**header, "seconds": time.perf_counter() - t0,
                                   "cpu_seconds": time.process_time() - c0, "load_average_end": os.getloadavg(),
                                   "partial": partial, **value}
+                # re-read first: another stage may be running in another process and have written since
+                current = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+                current[stage] = results[stage]
                 RESULTS.parent.mkdir(parents=True, exist_ok=True)
-                RESULTS.write_text(json.dumps(results, indent=1, default=float))
+                tmp = RESULTS.with_suffix(".json.tmp")
+                tmp.write_text(json.dumps(current, indent=1, default=float))
+                tmp.replace(RESULTS)
 
             if stage == "speed":
                 value = stage_speed(emb, args.speed_tokens)
@@ -506,7 +519,7 @@ def main() -> None:
                         for a, b in (pair.split(":") for pair in args.tune_grid.split(","))]
                 value = stage_tune(emb, grid, results.get("tune", {}).get("grid", []))
             else:
-                value = stage_utility(emb, utility_config, save)
+                value = stage_utility(emb, utility_config, save, key)
             save(value, partial=False)
             print(f"stage {stage} done in {time.perf_counter() - t0:.0f}s ({time.process_time() - c0:.0f} CPU s)",
                   flush=True)
