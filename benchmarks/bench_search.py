@@ -245,6 +245,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--no-dense", action="store_true")
     parser.add_argument("--no-ablation", action="store_true", help="skip the feature-group ablation (retrains)")
+    parser.add_argument("--ranker-grid", default=None,
+                        help="LambdaMART settings searched on validation, 'leaves:rate,...' (default: the protocol's)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engine", type=Path, default=Path("artifacts/search/cj-engine"),
@@ -262,8 +264,12 @@ def main() -> None:
     started = time.time()
     ds = load_dataset("complete-journey")
     assert ds.catalog is not None
+    grid: dict[str, Any] = {}
+    if args.ranker_grid:
+        grid["ranker_grid"] = [{"num_leaves": int(leaves), "learning_rate": float(rate)}
+                               for leaves, rate in (p.split(":") for p in args.ranker_grid.split(","))]
     cfg = ProtocolConfig(n_test=args.n_test, n_train=args.n_train, n_valid=args.n_valid, dense=not args.no_dense,
-                         seed=args.seed)
+                         seed=args.seed, **grid)
     threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
     encoder = TextEncoder(threads=threads)
     cache = None if args.no_dense else _embeddings(ds.catalog, cfg, args.cache, encoder)
