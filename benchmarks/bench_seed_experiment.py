@@ -92,7 +92,7 @@ N_BOOT = 2000
 PRIMARY = {"movielens-100k": "1998-01-01", "online-retail-2011": "2011-11-01", "complete-journey": "2017-11-01"}
 #: cutoffs where the 3-seed spread is measured
 SEED_CUTOFFS = {"movielens-100k": PLAN["movielens-100k"]["test"], "online-retail-2011": ["2011-11-01", "2011-09-01"],
-                "complete-journey": ["2017-11-01"]}
+                "complete-journey": ["2017-11-01", "2017-09-01", "2017-12-01"]}
 #: the order cutoffs are worked through (the named Online Retail cutoffs and Complete Journey's
 #: November first; the remaining cutoffs of each data set after the seeds)
 STAGES: list[tuple[str, str, list[str]]] = [
@@ -434,7 +434,7 @@ def report_dataset(dataset: str, cache: Path) -> dict[str, Any] | None:
     if not cells:
         return None
     order = [c for _, d, cs in STAGES if d == dataset for c in cs]
-    order = list(dict.fromkeys(order))
+    order = sorted(dict.fromkeys(order))  # chronological (ISO dates)
     complete = [c for c in order if all((m, c) in cells for m in MODELS)]
     partial = {c: [m for m in MODELS if (m, c) in cells] for c in order if c not in complete
                and any((m, c) in cells for m in MODELS)}
@@ -518,7 +518,7 @@ def markdown(res: dict[str, Any]) -> str:
         lines.append("")
         for name, v in res["claims"][c].items():
             extra = f"ratio {v['ratio']:.2f}, " if "ratio" in v else ""
-            verdict = ("holds, significant" if v["significant"] else "holds, not significant") if v["holds"] \
+            verdict = ("holds, significant" if v.get("significant") else "holds, not significant") if v["holds"] \
                 else "does not hold"
             lines.append(f"- {name}: **{verdict}** ({v['a']:.3f} vs {v['b']:.3f}; "
                          f"{extra}difference {v['difference']:+.3f} [{v['ci'][0]:+.3f}, {v['ci'][1]:+.3f}], "
