@@ -227,6 +227,8 @@ def main() -> None:
                     help="Graph models tried on validation, model:dim[:sampler] comma-separated.")
     ap.add_argument("--weights", default="0.3,0.5,0.7")
     ap.add_argument("--max-seconds", type=float, default=None, help="Bound on each graph-model training.")
+    ap.add_argument("--wait-text", type=float, default=0.0,
+                    help="Seconds to wait for another process to fill the text-vector cache before encoding.")
     ap.add_argument("--backend-model", default="transe", help="Model of the backends stage.")
     ap.add_argument("--backend-epochs", type=int, default=5, help="Epochs of each backend in the backends stage.")
     ap.add_argument("--backend-sampler", default="uniform")
@@ -271,12 +273,19 @@ def main() -> None:
         papers = gf.load_papers()
         with gf.open_store() as store:
             graph = store.graph()
-    text = None
-    if needs_graph:
-        assert papers is not None
-        clock = _Clock()
-        text = paper_text_vectors(papers, encoder=TextEncoder(threads=args.threads), cache=gf.text)
-        out["text_vectors"] = clock.done()
+    text_box: list[np.ndarray] = []
+
+    def get_text() -> np.ndarray:
+        """The MiniLM title vectors (cached; computed on first use, after the protocol's trainings)."""
+        if not text_box:
+            assert papers is not None
+            clock = _Clock()
+            deadline = time.monotonic() + args.wait_text  # another process may be filling the cache
+            while not (gf.text / "manifest.json").is_file() and time.monotonic() < deadline:
+                time.sleep(10)
+            text_box.append(paper_text_vectors(papers, encoder=TextEncoder(threads=args.threads), cache=gf.text))
+            out["text_vectors"] = clock.done()
+        return text_box[0]
 
     proto = None
     if "protocol" in stages:
@@ -292,7 +301,7 @@ def main() -> None:
         weights = tuple(float(w) for w in args.weights.split(","))
         clock = _Clock()
         bound = {} if args.max_seconds is None else {"max_seconds": args.max_seconds}
-        proto = run_protocol(graph, text, candidates=candidates, weights=weights, k=10, rng=args.seed,
+        proto = run_protocol(graph, get_text, candidates=candidates, weights=weights, k=10, rng=args.seed,
                              threads=args.threads, **bound)
         out["protocol"] = proto.to_dict()
         out["protocol"]["seconds_total"] = time.perf_counter() - clock.wall
@@ -310,7 +319,7 @@ def main() -> None:
         for name, t in proto.paired.items():
             print(f"paired {name}: {t.difference}  p={t.p_value:.4g}")
         print(f"link prediction (filtered, held-out citations): {proto.link}", flush=True)
-        engine = SimilarItems(graph.keys(np.arange(n)), text=text, graph=proto.embedding.entity_vectors()[:n],  # type: ignore[attr-defined]
+        engine = SimilarItems(graph.keys(np.arange(n)), text=get_text(), graph=proto.embedding.entity_vectors()[:n],  # type: ignore[attr-defined]
                               weight=float(proto.chosen["weight"]))  # type: ignore[arg-type]
         proto.embedding.save(gf.kge)  # type: ignore[attr-defined]
         engine.config.update(proto.chosen)
@@ -337,11 +346,11 @@ def main() -> None:
         _save("graph.json", out)
 
     if "backends" in stages:
-        assert graph is not None and papers is not None and text is not None
+        assert graph is not None and papers is not None
         cfg = {"model": args.backend_model, "dim": 64, "epochs": args.backend_epochs, "batch_size": 2048,
                "negatives": 64, "lr": 0.005, "sampler": args.backend_sampler}
         print(f"\nBackends ({cfg}, same graph without the test edges):", flush=True)
-        rows = _backends(graph, text, len(papers), cfg, args.threads, args.seed)
+        rows = _backends(graph, get_text(), len(papers), cfg, args.threads, args.seed)
         _save("graph_backends.json", {**meta, "date": dt.date.today().isoformat(), "settings": cfg, "rows": rows})
 
     if "topics" in stages:

@@ -26,7 +26,7 @@ what ``similar(p)`` returns to a user.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -196,7 +196,8 @@ def _options(candidate: Mapping[str, object], common: Mapping[str, object]) -> d
     return {**common, **{k: v for k, v in candidate.items() if k not in _CANDIDATE_KEYS}}
 
 
-def run_protocol(graph: object, text: np.ndarray | None, *, candidates: list[dict[str, object]],
+def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | None, *,
+                 candidates: list[dict[str, object]],
                  weights: tuple[float, ...] = (0.3, 0.5, 0.7), k: int = 10, test: float = 0.1, valid: float = 0.1,
                  rng: int = 0, progress: bool = False, link_sample: int = 2000,
                  **train_options: object) -> ProtocolResult:
@@ -206,6 +207,7 @@ def run_protocol(graph: object, text: np.ndarray | None, *, candidates: list[dic
     and any other trainer option such as ``sampler``) tried on the validation split; ``weights``
     the text weights tried for fusion. The best fused (candidate, weight) on validation Recall@k is
     retrained without the test edges and compared with text-only and graph-only on the test edges.
+    ``text`` may be a function returning the vectors: it is called after the candidates are trained.
     """
     import time
 
@@ -230,22 +232,27 @@ def run_protocol(graph: object, text: np.ndarray | None, *, candidates: list[dic
     selection: list[dict[str, object]] = []
     best: tuple[float, dict[str, object], float] | None = None
     t0 = time.perf_counter()
-    if text is not None:
-        res = evaluate_similar(SimilarItems(ids, text=text, weight=1.0), rel_valid, k=k, name="valid")
-        selection.append({"model": "text-only", "weight": 1.0, f"valid_recall@{k}": res.recall.value,
-                          "valid_mrr": res.mrr.value})
+    trained = []  # every candidate is trained before the text vectors are needed (they may be computed lazily)
     for i, cand in enumerate(candidates):
         c = dict(cand)
         emb = train_embedding(g_sel, model=str(c.get("model", "transe")), dim=int(c.get("dim", 64)),  # type: ignore[call-overload]
                               epochs=int(c.get("epochs", 40)), backend=str(c.get("backend", "torch")),  # type: ignore[call-overload]
                               rng=rng + i, progress=progress, **_options(c, train_options))
-        gvec = emb.entity_vectors()[:n]
+        trained.append((c, emb.entity_vectors()[:n], emb.seconds, emb.config.get("epochs_run")))
+        log.info("trained %s in %.0fs", c, emb.seconds)
+    if callable(text):
+        text = text()
+    if text is not None:
+        res = evaluate_similar(SimilarItems(ids, text=text, weight=1.0), rel_valid, k=k, name="valid")
+        selection.append({"model": "text-only", "weight": 1.0, f"valid_recall@{k}": res.recall.value,
+                          "valid_mrr": res.mrr.value})
+    for c, gvec, train_seconds, epochs_run in trained:
         for w in (0.0, *weights):
             if w > 0 and text is None:
                 continue
             res = evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w), rel_valid, k=k, name="valid")
             row = {**c, "weight": w, f"valid_recall@{k}": res.recall.value, "valid_mrr": res.mrr.value,
-                   "train_seconds": emb.seconds}
+                   "train_seconds": train_seconds, "epochs_run": epochs_run}
             selection.append(row)
             log.info("selection %s", row)
             score = res.recall.value
