@@ -15,6 +15,22 @@ Steps (each writes its part of ``benchmarks/results/spark.json``, merged with ea
     engine and with ``--engine spark --master local[2]``: wall time and peak resident memory
     (``/usr/bin/time``; for Spark the largest process, the JVM). Same settings in both:
     ``min_count=2, neighbours=100, max_history=500``.
+``stages --size 1M``
+    The Spark job step by step at one size, in one ``--master`` session: read and number the ids,
+    distinct purchases, history cap and co-buyer counts (the self-join), cosine scores + top-N,
+    corrected scores (``E_XY``) + top-N; wall and CPU seconds (JVM and its Python workers) per
+    step, with the work each step does (events, purchases, pair rows, co-occurring pairs,
+    ``E_XY`` terms) — the per-unit costs of the projection to a billion events.
+``work --sizes 1M,10M``
+    The size of the relatedness work at each size, counted locally (numpy, item block by item
+    block, bounded memory): co-occurring pairs (``N_XY >= 2``, both directions) and ``E_XY``
+    terms (per pair, the distinct history lengths among ``X``'s buyers) — how they grow with the
+    log is what the projection extrapolates.
+``project --events 1B --executors 10,50,200 --cores 4``
+    The projection, on paper, from the measured per-unit CPU costs of ``stages`` and the growth of
+    the work measured by ``work`` (power law through the two largest sizes): CPU seconds per step at
+    ``--events``, and the wall time on ``N`` executors of ``--cores`` cores at an assumed parallel
+    efficiency (``--efficiency``, default 0.5: shuffle, network and stragglers are not modelled).
 ``limit``
     The local path at ``--size`` events with ``--max-memory`` below its estimate: the exit code
     and the message (it refuses before allocating instead of being killed).
@@ -23,6 +39,7 @@ Run from the repository root (shared machine: nice, one thread per library)::
 
     OMP_NUM_THREADS=1 DISCOVERLY_DATA_DIR=/work/shared/data nice python benchmarks/bench_spark.py validate
     OMP_NUM_THREADS=1 nice python benchmarks/bench_spark.py scale --sizes 1M,10M --timeout 3600
+    OMP_NUM_THREADS=1 nice python benchmarks/bench_spark.py stages --size 1M
     OMP_NUM_THREADS=1 nice python benchmarks/bench_spark.py limit --size 50M --max-memory 4GB
 """
 
@@ -214,6 +231,154 @@ def scale(args: argparse.Namespace) -> None:
     _table()
 
 
+def _log_path(args: argparse.Namespace, n: int) -> Path:
+    from discoverly.data.synthetic_log import write_synthetic_log
+
+    path = Path(args.workdir) / f"synthetic_{n}.parquet"
+    if not path.exists():
+        facts = write_synthetic_log(path, n, rng=args.seed)
+        known = _load().get("scale", {}).get(str(n), {}).get("log")
+        if known and (known["customers"], known["items"]) != (facts["customers"], facts["items"]):
+            raise SystemExit(f"the regenerated {n:,}-event log differs from the recorded one: {facts} vs {known}")
+    return path
+
+
+def work(args: argparse.Namespace) -> None:
+    import scipy.sparse as sp
+
+    from discoverly.recommend.relatedness import _cooccurrence_blocks, _groups, purchase_stats
+
+    for text in args.sizes.split(","):
+        n = _size(text)
+        path = _log_path(args, n)
+        t0 = time.perf_counter()
+        pairs = pl.scan_parquet(path).select("user", "item").unique().collect()
+        u = pairs["user"].rank("dense").to_numpy().astype(np.int64) - 1
+        i = pairs["item"].rank("dense").to_numpy().astype(np.int64) - 1
+        del pairs
+        matrix = sp.csr_matrix((np.ones(len(u), dtype=np.float32), (u, i)), shape=(int(u.max()) + 1, int(i.max()) + 1))
+        del u, i
+        stats = purchase_stats(matrix, max_history=SETTINGS["max_history"])
+        del matrix
+        sizes = np.diff(_groups(stats)[0].indptr).astype(np.int64)
+        q = terms = 0
+        for first, x, _y, _n, _rows in _cooccurrence_blocks(stats, SETTINGS["min_count"], 8_000_000):
+            q += len(x)
+            terms += int(sizes[x + first].sum())
+        row = _load().get("scale", {}).get(str(n), {})
+        row.setdefault("work", {}).update({"cooccurring_pairs": q, "expectation_terms": terms,
+                                           "items_with_buyers": int(np.count_nonzero(stats.buyers))})
+        _save({"scale": {str(n): row}})
+        print(f"{n:,} events: {q:,} co-occurring pairs, {terms:,} E_XY terms "
+              f"({terms / max(q, 1):.0f} per pair), counted in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def stages(args: argparse.Namespace) -> None:
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+
+    from discoverly.engine.spark import spark_session
+    from discoverly.engine.spark.events import read_events
+    from discoverly.engine.spark.job import _jvm_cpu_seconds
+    from discoverly.engine.spark.purchases import index_events, purchases
+    from discoverly.engine.spark.relatedness import co_buyers
+    from discoverly.engine.spark.scores import buyer_histograms, pair_scores
+    from discoverly.engine.spark.topn import top_related
+
+    n = _size(args.size)
+    path = _log_path(args, n)
+    spark = spark_session(args.master, driver_memory=args.driver_memory)
+    steps: dict[str, dict[str, float]] = {}
+    clock = [time.perf_counter(), _jvm_cpu_seconds(spark) or 0.0]
+
+    def mark(name: str) -> None:
+        now, cpu = time.perf_counter(), _jvm_cpu_seconds(spark) or 0.0
+        steps[name] = {"wall_seconds": round(now - clock[0], 1), "cpu_seconds": round(cpu - clock[1], 1),
+                       "load_average": os.getloadavg()[0]}
+        print(f"{name}: {steps[name]}", flush=True)
+        clock[:] = [time.perf_counter(), _jvm_cpu_seconds(spark) or 0.0]
+
+    indexed = index_events(read_events(spark, str(path), quantity="quantity"))
+    mark("read_and_index")
+    pairs = purchases(indexed.events).persist(StorageLevel.MEMORY_AND_DISK)
+    n_purchases = pairs.count()
+    mark("purchases")
+    base = co_buyers(pairs, min_count=SETTINGS["min_count"], max_history=SETTINGS["max_history"])
+    n_cooc = base.cooc.count()
+    mark("cooccurrence")
+    top_related(pair_scores(base.cooc, base.items, "cosine"), SETTINGS["neighbours"], salt_buckets=4
+                ).write.format("noop").mode("overwrite").save()
+    mark("cosine_top_n")
+    hist = buyer_histograms(base.kept)
+    top_related(pair_scores(base.cooc, base.items, "corrected", histograms=hist, salt_buckets=4),
+                SETTINGS["neighbours"], salt_buckets=4).write.format("noop").mode("overwrite").save()
+    mark("corrected_top_n")
+    sizes = hist.select("x", F.size("groups").alias("g"))
+    terms = base.cooc.groupBy("x").count().join(sizes, "x").agg(F.sum(F.col("count") * F.col("g"))).first()[0]
+    counted = _load().get("scale", {}).get(str(n), {}).get("work") or _pair_rows(path, SETTINGS["max_history"])
+    spark.stop()
+    result = {"events": indexed.n_events, "items": indexed.n_items, "purchases": n_purchases,
+              "pair_rows": counted["pair_rows"], "cooccurring_pairs": n_cooc, "expectation_terms": int(terms),
+              "master": args.master, "steps": steps, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    _save({"stages": {str(n): result}})
+    print(json.dumps(result, indent=2))
+
+
+def project(args: argparse.Namespace) -> None:
+    data = _load()
+    measured = data.get("stages", {})
+    if not measured:
+        raise SystemExit("run the stages step first")
+    size = max(measured, key=int)
+    st = measured[size]
+    cpu = {k: v["cpu_seconds"] for k, v in st["steps"].items()}
+    per = {  # CPU seconds per unit of work, from the largest measured size
+        "event (read, number ids, distinct purchases)": (cpu["read_and_index"] + cpu["purchases"]) / st["events"],
+        "pair row (history cap, self-join, counts)": cpu["cooccurrence"] / st["pair_rows"],
+        "co-occurring pair (scores, top-N)": cpu["cosine_top_n"] / st["cooccurring_pairs"],
+        "E_XY term (histograms, cogroup, numpy)": max(cpu["corrected_top_n"] - cpu["cosine_top_n"], 0.0)
+        / st["expectation_terms"],
+    }
+    sizes = sorted((int(n), r["work"]) for n, r in data.get("scale", {}).items()
+                   if "cooccurring_pairs" in r.get("work", {}))
+    target = _size(args.events)
+
+    def grow(key: str) -> tuple[float, float]:
+        (n0, w0), (n1, w1) = sizes[-2], sizes[-1]
+        slope = float(np.log(w1[key] / w0[key]) / np.log(n1 / n0))
+        return w1[key] * (target / n1) ** slope, slope
+
+    rows_per_event = float(np.mean([w["pair_rows"] / n for n, w in sizes]))
+    q, q_slope = grow("cooccurring_pairs")
+    t, t_slope = grow("expectation_terms")
+    items = 5.2 * np.sqrt(target)  # the generator's catalogue growth
+    q = min(q, items * (items - 1))
+    work_at = {"event (read, number ids, distinct purchases)": target,
+               "pair row (history cap, self-join, counts)": rows_per_event * target,
+               "co-occurring pair (scores, top-N)": q,
+               "E_XY term (histograms, cogroup, numpy)": min(t, q * SETTINGS["max_history"])}
+    total = {k: per[k] * work_at[k] for k in per}
+    cpu_total = sum(total.values())
+    efficiency = args.efficiency
+    result = {"events": target, "basis_size": int(size), "per_unit_cpu_seconds": per, "work": work_at,
+              "growth_exponents": {"cooccurring_pairs": q_slope, "expectation_terms": t_slope},
+              "pair_rows_per_event": rows_per_event, "cpu_seconds": total, "cpu_seconds_total": cpu_total,
+              "assumed_parallel_efficiency": efficiency,
+              "wall_hours": {f"{n}x{args.cores}": cpu_total / (int(n) * args.cores * efficiency) / 3600
+                             for n in args.executors.split(",")}}
+    _save({"projection": result})
+    print(f"per-unit CPU costs measured at {int(size):,} events; growth exponents: co-occurring pairs "
+          f"{q_slope:.2f}, E_XY terms {t_slope:.2f}; {rows_per_event:.1f} pair rows per event")
+    print("| unit of work | CPU s per unit | units at target | CPU hours |")
+    print("|---|---:|---:|---:|")
+    for k in per:
+        print(f"| {k} | {per[k]:.3g} | {work_at[k]:.3g} | {total[k] / 3600:,.0f} |")
+    print(f"| total | | | {cpu_total / 3600:,.0f} |")
+    for key, hours in result["wall_hours"].items():
+        print(f"{key} cores: {hours:.1f} h at an assumed parallel efficiency of {efficiency:.2f} "
+              f"({hours * efficiency:.1f} h if perfect)")
+
+
 def limit(args: argparse.Namespace) -> None:
     from discoverly.data.synthetic_log import write_synthetic_log
     from discoverly.engine.memory import estimate_fit_memory, file_facts
@@ -265,6 +430,21 @@ def main() -> None:
     s.add_argument("--driver-memory", default="8g")
     s.add_argument("--max-memory", default=None)
     s.add_argument("--seed", type=int, default=1)
+    wk = sub.add_parser("work")
+    wk.add_argument("--sizes", default="1M,10M")
+    wk.add_argument("--workdir", default="/tmp/discoverly-bench-spark")
+    wk.add_argument("--seed", type=int, default=1)
+    st = sub.add_parser("stages")
+    st.add_argument("--size", default="1M")
+    st.add_argument("--workdir", default="/tmp/discoverly-bench-spark")
+    st.add_argument("--master", default="local[2]")
+    st.add_argument("--driver-memory", default="6g")
+    st.add_argument("--seed", type=int, default=1)
+    pj = sub.add_parser("project")
+    pj.add_argument("--events", default="1B")
+    pj.add_argument("--executors", default="10,50,200")
+    pj.add_argument("--cores", type=int, default=4)
+    pj.add_argument("--efficiency", type=float, default=0.5)
     lim = sub.add_parser("limit")
     lim.add_argument("--size", default="50M")
     lim.add_argument("--max-memory", default="4GB")
@@ -273,7 +453,9 @@ def main() -> None:
     lim.add_argument("--seed", type=int, default=1)
     sub.add_parser("table")
     args = parser.parse_args()
-    {"validate": validate, "scale": scale, "limit": limit, "table": lambda a: _table()}[args.step](args)
+    steps = {"validate": validate, "scale": scale, "work": work, "stages": stages, "project": project, "limit": limit,
+             "table": lambda a: _table()}
+    steps[args.step](args)
 
 
 if __name__ == "__main__":

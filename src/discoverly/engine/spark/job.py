@@ -36,14 +36,14 @@ SPARK_MODELS = ("popularity", "bestsellers", "cosine", "naive", "corrected")
 @dataclass
 class SparkFit:
     """What :func:`fit_spark` did: the fitted model (also saved at ``path`` when given), the wall
-    seconds per stage, the size of the work, and the JVM's CPU seconds per stage."""
+    seconds per stage, the size of the work, and Spark's CPU seconds per stage (JVM and Python workers)."""
 
     model: Any
     path: Path | None
     seconds: float
     stages: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-    #: JVM CPU seconds per stage (local mode on Linux; empty elsewhere)
+    #: CPU seconds per stage of the JVM and its Python workers (local mode on Linux; empty elsewhere)
     cpu: dict[str, float] = field(default_factory=dict)
 
 
@@ -75,23 +75,45 @@ def _csr(table: Any, n_users: int, n_items: int, column: str) -> sp.csr_matrix:
                           indptr), shape=(n_users, n_items))
 
 
+def _process_cpu(stat: str, clock: float) -> tuple[int, float]:
+    """``(parent pid, CPU seconds)`` from a ``/proc/<pid>/stat`` line: its own user + system time
+    and that of its children it has waited for."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[1]), sum(int(v) for v in fields[11:15]) / clock
+
+
 def _jvm_cpu_seconds(session: Any) -> float | None:
-    """CPU seconds used so far by the JVM (user + system), in local mode on Linux; else ``None``.
-    Load-independent, unlike wall time: the benchmark's per-pair costs use it."""
+    """CPU seconds used so far by the JVM and its Python workers (user + system; the workers run
+    the numpy part of ``E_XY``), in local mode on Linux; else ``None``. Load-independent, unlike
+    wall time: the benchmark's per-pair costs use it."""
     from py4j.protocol import Py4JError
 
     try:
         if not str(session.sparkContext.master).startswith("local"):
             return None
         pid = int(session.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        clock = os.sysconf("SC_CLK_TCK")
+        total = _process_cpu(Path(f"/proc/{pid}/stat").read_text(), clock)[1]
+        children: dict[int, list[tuple[int, float]]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    parent, cpu = _process_cpu(Path(f"/proc/{entry}/stat").read_text(), clock)
+                except (OSError, ValueError, IndexError):  # gone meanwhile
+                    continue
+                children.setdefault(parent, []).append((int(entry), cpu))
+        stack = [pid]
+        while stack:  # the JVM's descendants: PySpark's worker daemon and its forked workers
+            for child, cpu in children.get(stack.pop(), []):
+                total += cpu
+                stack.append(child)
+        return total
     except (OSError, ValueError, IndexError, AttributeError, Py4JError):  # no /proc, no such JVM call: not recorded
         return None
 
 
 class _Stages:
-    """Wall seconds and (local mode) JVM CPU seconds per stage of the job."""
+    """Wall seconds and (local mode) Spark CPU seconds (JVM and Python workers) per stage of the job."""
 
     def __init__(self, session: Any) -> None:
         self.session = session

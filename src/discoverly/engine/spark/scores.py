@@ -10,13 +10,16 @@
 
 The counts, joins and the cosine and naive scores are Spark SQL expressions (inside the JVM).
 ``E_XY`` costs one term per group of ``X``'s buyers for every pair — hundreds of terms per pair —
-so it is evaluated in vectorised numpy over Arrow batches (``mapInArrow``), with exactly the
-operations and summation order of the local reference
+so it is evaluated in vectorised numpy on the Python workers, with exactly the operations and
+summation order of the local reference
 (:func:`discoverly.recommend.relatedness.expected_cooccurrence`): ``h · −expm1(−n · u_Y)`` summed
-in ascending ``n`` by ``numpy.bincount``. (Spark SQL's higher-order ``aggregate`` gives the same
-sum but is interpreted, and was 10× slower on Online Retail.) Executors therefore need numpy and
-pyarrow, which PySpark's Arrow support needs anyway. The histogram join is salted (see
-:mod:`~discoverly.engine.spark.salting`) so that a hot item's pairs spread over several tasks.
+in ascending ``n`` by ``numpy.bincount``. The pairs are cogrouped with the histograms by
+``(x, salt)`` (``applyInArrow``), so a histogram is shipped to Python once per group rather than
+once per pair (an earlier version joined it onto every pair row and streamed the rows through
+``mapInArrow``; Spark SQL's higher-order ``aggregate`` gives the same sum but is interpreted, and
+was 10× slower still). Executors therefore need numpy and pyarrow, which PySpark's Arrow support
+needs anyway. The salt (``y mod salt_buckets``) spreads a hot item's pairs over several groups
+(see :mod:`~discoverly.engine.spark.salting`).
 """
 
 from __future__ import annotations
@@ -53,34 +56,56 @@ def buyer_histograms(pairs: Any) -> Any:
                                                        F.col("h").cast("double").alias("h")))).alias("groups")))
 
 
-def expected_cooccurrence(pairs: Any) -> Any:
-    """``pairs`` (with the columns ``groups`` — ``X``'s histogram — and ``u_y``) plus ``e_xy``, the
-    exact grouped sum, computed batch by batch in numpy; ``groups`` is dropped."""
+#: largest (pairs × groups) block of terms evaluated at once inside one item's group (bounds memory)
+_TERMS = 1 << 22
+
+
+def expected_cooccurrence(pairs: Any, histograms: Any, *, salt_buckets: int = 1) -> Any:
+    """``pairs`` ``(x, y, ...)`` — with ``u_y`` — plus ``e_xy``, the exact grouped sum over
+    ``X``'s histogram (``histograms``, from :func:`buyer_histograms`), computed in numpy.
+
+    The pairs are cogrouped with the histograms by ``(x, salt)`` (salt = ``y mod salt_buckets``, the
+    histogram replicated once per salt): each of ``X``'s histograms crosses from the JVM to Python
+    once per salt, not once per pair, and a hot item's pairs are spread over ``salt_buckets`` groups.
+    Inside a group the terms ``h · −expm1(−n · u_Y)`` are summed per pair in ascending ``n`` by
+    ``numpy.bincount`` — the operations and order of the local reference.
+    """
     from pyspark.sql import types as T  # noqa: N812 (the PySpark convention)
 
-    keep = [f for f in pairs.schema.fields if f.name != "groups"]
+    from discoverly.engine.spark.salting import replicate, salt
+
+    keep = [f for f in pairs.schema.fields if f.name not in ("groups", "salt")]
     schema = T.StructType([*keep, T.StructField("e_xy", T.DoubleType(), False)])
     names = [f.name for f in keep]
+    terms_cap = _TERMS
 
-    def expectation(batches: Any) -> Any:  # runs on the executors: numpy and pyarrow only
+    def expectation(left: Any, right: Any) -> Any:  # runs on the executors: numpy and pyarrow only
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        for batch in batches:
-            groups = batch.column("groups")
-            sizes = pc.list_value_length(groups).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-            values = pc.list_flatten(groups)
-            n = values.field("n").to_numpy(zero_copy_only=False)
-            h = values.field("h").to_numpy(zero_copy_only=False)
-            u = batch.column("u_y").to_numpy(zero_copy_only=False)
-            owner = np.repeat(np.arange(len(u)), sizes)
-            terms = h * -np.expm1(-n * u[owner])
-            e = np.bincount(owner, weights=terms, minlength=len(u))
-            yield pa.RecordBatch.from_arrays([batch.column(c) for c in names] + [pa.array(e, pa.float64())],
-                                             names=[*names, "e_xy"])
+        u = left.column("u_y").to_numpy().astype(np.float64, copy=False)
+        if right.num_rows:
+            values = pc.list_flatten(right.column("groups"))
+            n = pc.struct_field(values, "n").to_numpy()
+            h = pc.struct_field(values, "h").to_numpy()
+        else:  # no buyer of X has another purchase (cannot happen for a co-bought pair): E = 0
+            n = h = np.zeros(0)
+        e = np.zeros(len(u), dtype=np.float64)
+        if len(n):
+            step = max(1, terms_cap // len(n))
+            for a in range(0, len(u), step):
+                part = u[a:a + step]
+                terms = h * -np.expm1(-n * part[:, None])  # one row per pair, groups in ascending n
+                owner = np.repeat(np.arange(len(part)), len(n))
+                e[a:a + len(part)] = np.bincount(owner, weights=terms.ravel(), minlength=len(part))
+        return pa.Table.from_arrays([left.column(c) for c in names] + [pa.array(e, pa.float64())],
+                                    names=[*names, "e_xy"])
 
-    return pairs.mapInArrow(expectation, schema)
+    buckets = max(1, int(salt_buckets))
+    left = salt(pairs.drop("salt") if "salt" in pairs.columns else pairs, "y", buckets)
+    right = replicate(histograms, buckets)
+    return left.groupBy("x", "salt").cogroup(right.groupBy("x", "salt")).applyInArrow(expectation, schema)
 
 
 def pair_scores(cooc: Any, items: Any, score: str, *, histograms: Any = None, salt_buckets: int = 1) -> Any:
@@ -91,7 +116,6 @@ def pair_scores(cooc: Any, items: Any, score: str, *, histograms: Any = None, sa
     """
     from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
-    from discoverly.engine.spark.salting import replicate, salt
     from discoverly.errors import ConfigError
 
     x_side = F.broadcast(items.select(F.col("i").alias("x"), F.col("buyers").alias("n_x"),
@@ -108,8 +132,7 @@ def pair_scores(cooc: Any, items: Any, score: str, *, histograms: Any = None, sa
     elif score == "corrected":
         if histograms is None:
             raise ConfigError("the corrected score needs the buyer histograms (buyer_histograms(pairs))")
-        p = salt(p, "y", salt_buckets).join(replicate(histograms, salt_buckets), ["x", "salt"]).drop("salt")
-        p = expected_cooccurrence(p.select("x", "y", "n_xy", "u_y", "groups"))
+        p = expected_cooccurrence(p.select("x", "y", "n_xy", "u_y"), histograms, salt_buckets=salt_buckets)
         s = (n - F.col("e_xy")) / F.sqrt(F.col("e_xy"))
     else:
         raise ConfigError(f"unknown relatedness score {score!r}; expected one of cosine, naive, corrected")
