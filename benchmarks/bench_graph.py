@@ -22,6 +22,11 @@ or the engine and runs without the stage that makes it reads them from ``--cache
 - ``backends``: the same TransE trained by the torch module and by PyKEEN -> ``graph_backends.json``
 - ``topics``: LDA settings on AAN titles (time, NPMI coherence, perplexity) -> ``graph_topics.json``
 - ``products``: the Complete Journey product-graph example of docs/graph.md -> ``graph_products.json``
+- ``kge-speed``: CPU seconds per mini-batch of the torch trainer on the AAN graph (TransE, DistMult;
+  uniform and typed negatives; with ``--old-kge FILE`` also an older ``kge.py``, e.g.
+  ``git show 6e7c244:src/discoverly/graph/kge.py > /tmp/kge_old.py``) -> ``graph_kge_speed.json``
+- ``latency-variants``: single-query CPU time and latency of faiss index kinds on vectors of the
+  AAN engine's shape -> ``graph_latency_variants.json``
 
 Text vectors of the AAN titles are cached under ``--cache`` so re-runs skip the encoder.
 Results go to ``benchmarks/results/`` (stages update their own keys) and markdown tables to stdout.
@@ -52,7 +57,7 @@ from discoverly.graph.workspace import GraphFolder, build_graph_folder, train_em
 from discoverly.text_embedding import TextEncoder
 
 RESULTS = Path(__file__).parent / "results"
-STAGES = ("build", "protocol", "latency", "report", "backends", "topics", "products")
+STAGES = ("build", "protocol", "latency", "report", "backends", "topics", "products", "kge-speed", "latency-variants")
 
 
 def _cache_dir(value: str | None) -> Path:
@@ -202,6 +207,93 @@ def _products(args: argparse.Namespace) -> dict[str, Any]:
             "build": built, "train": trained, "kge_seconds": engine.config.get("kge_seconds"), "examples": examples}
 
 
+def _kge_speed(old_path: str | None, models: list[str], batches: int, rng: int) -> dict[str, Any]:
+    """CPU and wall seconds per mini-batch (2,048 positives x 64 negatives, dim 64, one thread) on
+    ``batches`` mini-batches of the AAN graph's triples (papers, authors, venues, concepts, citations)."""
+    import importlib.util
+    import sys
+
+    import discoverly.graph.kge as new
+    from discoverly.graph.build import build_paper_graph
+    from discoverly.graph.concepts import ConceptExtractor
+
+    variants: list[tuple[str, Any, dict[str, Any]]] = []
+    if old_path:
+        spec = importlib.util.spec_from_file_location("kge_old", old_path)
+        assert spec is not None and spec.loader is not None
+        old = importlib.util.module_from_spec(spec)
+        sys.modules["kge_old"] = old
+        spec.loader.exec_module(old)
+        variants.append(("old", old, {}))
+    variants += [("new", new, {}), ("new-typed", new, {"sampler": "typed"})]
+    g = build_paper_graph(load_aan(), concepts=ConceptExtractor(), topics=None)
+    h, r, t, names = g.triples()
+    sel = np.random.default_rng(rng).choice(h.size, size=batches * 2048, replace=False)
+    rows = {}
+    for model in models:
+        for name, mod, kw in variants:
+            clock = _Clock()
+            emb = mod.KGETrainer(model=model, dim=64, epochs=1, threads=1, **kw).fit(
+                h[sel], r[sel], t[sel], g.n_nodes, len(names), rng=0)
+            spent = clock.done()
+            rows[f"{model}/{name}"] = {"cpu_s_per_batch": spent["cpu_s"] / batches,
+                                       "wall_s_per_batch": spent["wall_s"] / batches, "loss": emb.losses[0],
+                                       "loadavg": spent["loadavg_end"]}
+            print(model, name, rows[f"{model}/{name}"], flush=True)
+    return {"batches": batches, "triples_in_graph": int(h.size), "rows": rows}
+
+
+def _latency_variants(n_queries: int, rng: int) -> list[dict[str, Any]]:
+    """Single queries against random unit vectors of the AAN engine's shape (18,041 x (384 + 64)):
+    CPU ms per query and latency percentiles of the exact flat index, faiss scalar quantisers and HNSW.
+    (Random vectors: the timings hold for any vectors; HNSW agreement on them is a worst case.)"""
+    import faiss
+
+    gen = np.random.default_rng(rng)
+    n = 18041
+    eng = SimilarItems([f"p{i}" for i in range(n)], text=gen.standard_normal((n, 384)),
+                       graph=gen.standard_normal((n, 64)), weight=0.5)
+    x = eng.vectors
+    queries = gen.choice(n, size=n_queries, replace=False)
+    faiss.omp_set_num_threads(1)
+    rows = []
+
+    def run(name: str, fn: Any, **extra: Any) -> None:
+        fn(queries[0])
+        times = []
+        c0 = time.process_time()
+        for i in queries:
+            t0 = time.perf_counter()
+            fn(i)
+            times.append((time.perf_counter() - t0) * 1000)
+        a = np.array(times)
+        rows.append({"variant": name, "cpu_ms_per_query": (time.process_time() - c0) / n_queries * 1000,
+                     "p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)),
+                     "loadavg": _loadavg(), **extra})
+        print(rows[-1], flush=True)
+
+    run("SimilarItems.similar (flat, exact)", lambda i: eng.similar(f"p{i}", k=10))
+    flat = faiss.IndexFlatIP(x.shape[1])
+    flat.add(x)
+    run("faiss IndexFlatIP search", lambda i: flat.search(x[i:i + 1], 11))
+    for label, qt in (("SQfp16", faiss.ScalarQuantizer.QT_fp16), ("SQ8", faiss.ScalarQuantizer.QT_8bit)):
+        sq = faiss.IndexScalarQuantizer(x.shape[1], qt, faiss.METRIC_INNER_PRODUCT)
+        sq.train(x)
+        sq.add(x)
+        run(f"faiss {label} search", lambda i, sq=sq: sq.search(x[i:i + 1], 11))
+    c0 = time.process_time()
+    hn = faiss.IndexHNSWFlat(x.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    hn.add(x)
+    build = time.process_time() - c0
+    hn.hnsw.efSearch = 64
+    _, exact = flat.search(x[queries[:300]], 11)
+    _, approx = hn.search(x[queries[:300]], 11)
+    overlap = float(np.mean([len(set(a) & set(b)) / 11 for a, b in zip(exact, approx, strict=True)]))
+    run("faiss HNSW M=32 efSearch=64", lambda i: hn.search(x[i:i + 1], 11), build_cpu_s=build,
+        overlap_with_exact_random_vectors=overlap)
+    return rows
+
+
 def _save(name: str, out: dict[str, Any]) -> None:
     """Write the results so far (atomically), so a long run leaves its finished stages behind."""
     path = RESULTS / name
@@ -235,6 +327,9 @@ def main() -> None:
     ap.add_argument("--topic-variants", default=None, help="JSON list of TopicModel settings for the topics stage.")
     ap.add_argument("--min-buyers", type=int, default=300, help="Products stage: keep products with this many buyers.")
     ap.add_argument("--product-epochs", type=int, default=10)
+    ap.add_argument("--old-kge", default=None, help="kge-speed stage: an older kge.py to time against.")
+    ap.add_argument("--speed-batches", type=int, default=20)
+    ap.add_argument("--latency-queries", type=int, default=1000)
     args = ap.parse_args()
     stages = [x for x in args.stages.split(",") if x]
     unknown = set(stages) - set(STAGES)
@@ -364,6 +459,13 @@ def main() -> None:
 
     if "products" in stages:
         _save("graph_products.json", {**meta, "date": dt.date.today().isoformat(), **_products(args)})
+    if "kge-speed" in stages:
+        _save("graph_kge_speed.json", {**meta, "date": dt.date.today().isoformat(),
+                                        **_kge_speed(args.old_kge, ["transe", "distmult"], args.speed_batches,
+                                                     args.seed)})
+    if "latency-variants" in stages:
+        _save("graph_latency_variants.json", {**meta, "date": dt.date.today().isoformat(),
+                                               "rows": _latency_variants(args.latency_queries, args.seed)})
     if main_stages:
         out["complete"] = "protocol" in out and "latency" in out
         _save("graph.json", out)
