@@ -13,7 +13,8 @@ Two search modes:
 - ``search="exact"`` — batched brute force on BLAS. The squared distance ``‖z − v‖²`` ranks like
   ``−(z·v − ‖v‖²/2)``, so one augmented matrix product ``[z, 1] · [v, −‖v‖²/2]ᵀ`` scores a whole
   block of tokens against a block of words, and an argmax finishes it: ≈ 2(d+1)·n FLOP per token
-  (8.6 MFLOP on the 14,296 × 300 vocabulary), nearly all of it in sgemm.
+  (8.6 MFLOP on the 14,296 × 300 vocabulary), nearly all of it in sgemm. Blocks of 1,024 tokens
+  (``batch_size``) ran at 86% of this machine's sgemm rate, 256 at 74–80% (benchmarks/privacy.md).
 - ``search="hnsw"`` or ``"ivf"`` — faiss approximate search (built once per mechanism), much
   faster; :func:`agreement` measures how often it returns the exact answer.
 
@@ -60,7 +61,7 @@ class MultivariateLaplace(WordMechanism):
     name: ClassVar[str] = "multivariate-laplace"
 
     def __init__(self, embeddings: WordEmbeddings, *, search: str = "exact", shape: str = "spherical",
-                 lam: float = 0.2, batch_size: int = 256, vocab_block: int = 4096, hnsw_m: int = 32,
+                 lam: float = 0.2, batch_size: int = 1024, vocab_block: int = 4096, hnsw_m: int = 32,
                  ef_search: int = 64, ivf_lists: int | None = None, ivf_probe: int = 8,
                  threads: int | None = None, **kwargs: Any) -> None:
         super().__init__(embeddings, **kwargs)
