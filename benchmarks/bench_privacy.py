@@ -263,6 +263,8 @@ def _replacements(mech: Any, eps: float, tokens: np.ndarray, nn: np.ndarray, emb
 def _examples(mech: Any, eps: float, emb: WordEmbeddings, words: list[str], draws: int = 400) -> dict[str, Any]:
     out = {}
     for w in words:
+        if w not in emb:
+            continue
         i = emb.index(w)
         got = mech.privatize_indices(np.full(draws, i), eps, rng=9)
         vals, counts = np.unique(got, return_counts=True)
