@@ -451,10 +451,19 @@ def _plot_utility(summary: pl.DataFrame) -> None:
                 fig.savefig(FIGURES / f"utility_{data}_{clf}_{axis}.png", dpi=110)
 
 
+def replot_utility() -> None:
+    """Redraw the utility plots from every ``utility*`` result in privacy.json (runs made under several
+    keys, e.g. different targets or classifiers, are drawn together; duplicate clean rows dropped)."""
+    results = json.loads(RESULTS.read_text())
+    rows = [row for key, value in results.items() if key.startswith("utility") for row in value["summary"]]
+    summary = pl.DataFrame(rows).unique(["dataset", "classifier", "mechanism", "target"], keep="first")
+    _plot_utility(summary)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stages", nargs="*", default=["speed", "stats", "tune", "utility"],
-                        choices=["speed", "stats", "loss", "tune", "utility"])
+    parser.add_argument("stages", nargs="*", default=[],
+                        help="stages to run: speed, stats, loss, tune, utility (default: speed stats tune utility)")
     parser.add_argument("--quick", action="store_true", help="fewer targets and seeds (a smoke run)")
     parser.add_argument("--tune-grid", default="none:0.9,none:0.95,none:0.98,30:0.9,30:0.95,30:0.98",
                         help="mean_k:flatten pairs for the tune stage ('none' = ln(n-1)); added to earlier ones")
@@ -472,7 +481,15 @@ def main() -> None:
     parser.add_argument("--key", default=None,
                         help="store the (single) stage's results under this key (e.g. to run the utility study's "
                              "classifiers in separate processes)")
+    parser.add_argument("--replot", action="store_true", help="only redraw the utility plots from privacy.json")
     args = parser.parse_args()
+    if args.replot:
+        replot_utility()
+        return
+    args.stages = args.stages or ["speed", "stats", "tune", "utility"]
+    unknown = set(args.stages) - {"speed", "stats", "loss", "tune", "utility"}
+    if unknown:
+        parser.error(f"unknown stage(s) {', '.join(sorted(unknown))}")
     emb = WordEmbeddings.default()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     FIGURES.mkdir(parents=True, exist_ok=True)
