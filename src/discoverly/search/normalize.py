@@ -61,8 +61,9 @@ _NUMBER_WORDS = {"half": "0.5", "quarter": "0.25", "one": "1", "two": "2", "thre
 # a number: 12, 1.5, .5, 1/2, 10 1/2 ; then optional space and a unit (longest spellings first)
 _UNIT_PATTERN = "|".join(sorted((re.escape(u).replace(r"\ ", r"\s*") for u in UNIT_ALIASES), key=len, reverse=True))
 _NUMBER = r"(?:\d+\s+\d+/\d+|\d+/\d+|\d*\.\d+|\d+)"
-_QUANTITY_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-\s*)?({_UNIT_PATTERN})\.?(?![a-z])")
+_QUANTITY_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-\s*)?({_UNIT_PATTERN})\.?(?![a-z0-9])")
 _WORD_QUANTITY_RE = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\s+(?:a\s+)?({_UNIT_PATTERN})\b")
+_PLAIN_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 _TOKEN_RE = re.compile(r"\d+(?:\.\d+)?[a-z]+|\d*\.\d+|[a-z0-9]+")
 
 
@@ -106,7 +107,7 @@ def singular(word: str) -> str:
         return word[:-3] + "y"
     if word.endswith(("ches", "shes", "xes", "zzes", "sses", "oes")):
         return word[:-2]
-    return word[:-1]
+    return _IRREGULAR.get(word[:-1], word[:-1])  # "childrens" (from "children's") -> "child"
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,11 @@ class TextNormalizer:
             if got is None:
                 got = memo[tok] = self._word(tok)
             if got:
+                if out and got in UNIT_ALIASES and _PLAIN_NUMBER_RE.fullmatch(out[-1]):
+                    # "4.l", "4/l": a number and a unit split by punctuation read as the quantity
+                    # "4l", which is what the tokens joined by spaces would read as (idempotent)
+                    out[-1] += UNIT_ALIASES[got]
+                    continue
                 out.append(got)
         return out
 
@@ -157,7 +163,9 @@ class TextNormalizer:
             return ""
         if tok[0] == "." or (tok[0].isdigit() and tok.replace(".", "", 1).isdigit()):
             return format_number(tok)
-        if tok in UNIT_ALIASES and tok not in _AMBIGUOUS_UNITS:
+        if tok[0].isdigit():  # a quantity glued to a word ("0a00l"): the same canonical form as on its own
+            return _QUANTITY_RE.sub(self._quantity, tok).strip()
+        if tok in UNIT_ALIASES and tok not in _AMBIGUOUS_UNITS and UNIT_ALIASES[tok] not in self.stopwords:
             tok = UNIT_ALIASES[tok]
         elif self.plurals:
             tok = singular(tok)

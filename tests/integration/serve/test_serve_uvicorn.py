@@ -44,10 +44,15 @@ def test_reload_reaches_every_worker(server: Callable[..., Server]) -> None:
                 break
             time.sleep(0.3)
         assert set(seen) == {"v0002"}
-        workers = {line.split('worker="')[1].split('"')[0]
-                   for _ in range(30) for line in c.get("/metrics", headers={"Connection": "close"}).text.splitlines()
-                   if line.startswith("discoverly_model_info")}
-        assert len(workers) == 2  # both worker processes answered, and both serve v0002
+        # which process accepts a new connection is the kernel's choice: ask until both have answered
+        workers: dict[str, str] = {}
+        deadline = time.time() + 30
+        while len(workers) < 2 and time.time() < deadline:
+            for line in c.get("/metrics", headers={"Connection": "close"}).text.splitlines():
+                if line.startswith("discoverly_model_info"):
+                    workers[line.split('worker="')[1].split('"')[0]] = line
+        assert len(workers) == 2  # both worker processes answered ...
+        assert all('"v0002"' in line for line in workers.values())  # ... and both serve v0002
 
 
 def test_train_from_store_while_serving(server: Callable[..., Server], artifacts: Path) -> None:

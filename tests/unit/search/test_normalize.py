@@ -63,6 +63,11 @@ def test_synonyms_and_stopwords_are_configurable() -> None:
     assert TextNormalizer.from_dict(norm.to_dict()).tokens("FRZN pizza") == ["frozen", "pizza"]
 
 
+def test_a_quantity_glued_to_a_word_is_canonical() -> None:
+    assert NORM.tokens("0a00l") == NORM.tokens(" ".join(NORM.tokens("0a00l"))) == ["0a", "0l"]
+    assert NORM.tokens("3x12oz") == NORM.tokens("3x 12 ounces")[:1] + NORM.tokens("12 ounces")
+
+
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz ABC0123456789.,/&-'", max_size=40))
 def test_tokens_are_clean_and_idempotent(text: str) -> None:
     toks = NORM.tokens(text)
