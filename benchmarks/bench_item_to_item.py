@@ -37,6 +37,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _timing import time_recommend
+
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 NEIGHBOURS = 100
@@ -99,17 +103,7 @@ def latency(log: Any, score: str, rng: np.random.Generator, n_users: int = 400) 
     model = ItemToItem(score).fit(log)
     users = rng.choice(log.users.ids, size=min(n_users, len(log.users)), replace=False).tolist()
     model.recommend(users[:5], k=10)  # warm up
-    wall, cpu = [], []
-    for user in users:
-        t0, c0 = time.perf_counter(), time.thread_time()
-        model.recommend([user], k=10)
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.thread_time() - c0)
-    ms, cpu_ms = np.array(wall) * 1000, np.array(cpu) * 1000
-    # wall time includes waiting for a core on a shared machine; CPU time is the service time
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "max_ms": float(ms.max()), "cpu_p50_ms": float(np.percentile(cpu_ms, 50)),
-            "cpu_p99_ms": float(np.percentile(cpu_ms, 99)), "users": len(users)}
+    return {**time_recommend(model, users, clock=time.thread_time), "users": len(users)}
 
 
 def machine() -> dict[str, Any]:

@@ -59,6 +59,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _timing import time_recommend
 from discoverly import __version__
 from discoverly.data.datasets import load_dataset
 from discoverly.data.interactions import Interactions
@@ -170,21 +171,11 @@ def data_of(dataset: str) -> Interactions:
 def latency(model: BaseRecommender, users: list[Any], n: int = 500) -> dict[str, Any]:
     sample = users[:n]
     model.recommend(sample[:5], k=10)  # warm-up
-    times, cpu = [], []
-    for u in sample:
-        t0, c0 = time.perf_counter(), time.process_time()
-        model.recommend([u], k=10)
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    ms = np.array(times) * 1000
-    cpu_ms = np.array(cpu) * 1000
+    timed = time_recommend(model, sample)
     t0 = time.perf_counter()
     model.recommend(sample, k=10)
     batch = (time.perf_counter() - t0) * 1000 / len(sample)
-    return {"calls": len(sample), "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "max_ms": float(ms.max()), "cpu_p50_ms": float(np.percentile(cpu_ms, 50)),
-            "cpu_p99_ms": float(np.percentile(cpu_ms, 99)), "batch_ms_per_user": batch,
-            "load_average": os.getloadavg()[0]}
+    return {"calls": len(sample), **timed, "batch_ms_per_user": batch, "load_average": os.getloadavg()[0]}
 
 
 def artifact_size(model: BaseRecommender) -> dict[str, Any]:

@@ -24,14 +24,12 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _timing import time_recommend
 from bench_seed_experiment import PRIMARY
 from discoverly.data.datasets import load_dataset
 from discoverly.evaluate import split
@@ -63,18 +61,10 @@ def measure(datasets: list[str], calls: int) -> None:
         users = (ids * (calls // len(ids) + 1))[:calls]
         model.recommend(users[:20], k=10)  # warm-up
         load0 = os.getloadavg()
-        wall, cpu = [], []
-        for u in users:
-            t0, c0 = time.perf_counter(), time.process_time()
-            model.recommend([u], k=10)
-            wall.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-        w, c = np.array(wall) * 1000, np.array(cpu) * 1000
+        timed = time_recommend(model, users)
         size = sum(p.stat().st_size for p in (MODELS / d).iterdir())
-        store[d] = {"cutoff": PRIMARY[d], "calls": calls, "p50_ms": float(np.percentile(w, 50)),
-                    "p99_ms": float(np.percentile(w, 99)), "max_ms": float(w.max()),
-                    "cpu_p50_ms": float(np.percentile(c, 50)), "cpu_p99_ms": float(np.percentile(c, 99)),
-                    "artifact_bytes": size, "load_average": [load0, os.getloadavg()],
+        store[d] = {"cutoff": PRIMARY[d], "calls": calls, **timed, "artifact_bytes": size,
+                    "load_average": [load0, os.getloadavg()],
                     "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         s = store[d]
         print(f"| {d} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['cpu_p99_ms']:.2f} | {size:,} | "
