@@ -51,6 +51,7 @@ import json
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -162,23 +163,105 @@ def validate(args: argparse.Namespace) -> None:
 
 # -- scaling -------------------------------------------------------------------------------------
 
-def _run(cmd: list[str], timeout: float) -> dict[str, Any]:
-    """Run ``cmd`` under /usr/bin/time; wall seconds, peak RSS (GB), exit code, last lines."""
+class _TreeSampler:
+    """Samples the process tree of ``pid`` from ``/proc`` every ``every`` seconds: the peak resident
+    memory of the whole tree and of its largest process (the JVM, for Spark) and the CPU seconds of
+    every process seen (user + system, the last value read). ``/usr/bin/time`` cannot see the JVM:
+    the driver does not reap it. With ``log``, a JSON line per ``log_every`` seconds, so a run that
+    is stopped or times out still says how far it got."""
+
+    def __init__(self, pid: int, every: float = 2.0, log: Path | None = None, log_every: float = 60.0) -> None:
+        import threading
+
+        self.pid, self.every, self.log, self.log_every = pid, every, log, log_every
+        self.tree_gb = self.largest_gb = 0.0
+        self.cpu: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._t0 = time.perf_counter()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _stats(self) -> dict[int, tuple[int, float, int]]:
+        out = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # after the command: state ppid ... utime(12) stime(13) ... rss(22), counted from state = 0
+            out[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / self._tick,
+                              int(fields[21]) * self._page)
+        return out
+
+    def sample(self) -> None:
+        stats = self._stats()
+        tree, frontier = set(), [self.pid]
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _, _) in stats.items():
+            children.setdefault(ppid, []).append(pid)
+        while frontier:
+            pid = frontier.pop()
+            if pid in stats and pid not in tree:
+                tree.add(pid)
+                frontier.extend(children.get(pid, []))
+        rss = [stats[p][2] for p in tree]
+        if rss:
+            self.tree_gb = max(self.tree_gb, sum(rss) / 2**30)
+            self.largest_gb = max(self.largest_gb, max(rss) / 2**30)
+        for p in tree:
+            self.cpu[p] = stats[p][1]
+
+    def _loop(self) -> None:
+        last_log = time.perf_counter()
+        while not self._stop.wait(self.every):
+            self.sample()
+            if self.log is not None and time.perf_counter() - last_log >= self.log_every:
+                last_log = time.perf_counter()
+                with self.log.open("a") as f:
+                    f.write(json.dumps({"time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                                        **self.result(), "load_average": os.getloadavg()[0]}) + "\n")
+
+    def result(self) -> dict[str, float]:
+        return {"elapsed_seconds": round(time.perf_counter() - self._t0, 1),
+                "tree_cpu_seconds": round(sum(self.cpu.values()), 1),
+                "tree_peak_gb": round(self.tree_gb, 2), "largest_process_peak_gb": round(self.largest_gb, 2)}
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return self.result()
+
+
+def _run(cmd: list[str], timeout: float, log: Path | None = None) -> dict[str, Any]:
+    """Run ``cmd`` under /usr/bin/time; wall seconds, peak RSS (GB), exit code, last lines; and what
+    :class:`_TreeSampler` saw of the whole process tree (``tree``: CPU seconds and peak memory of
+    the JVM and Python workers too). ``log`` gets the sampler's progress lines."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
     full = ["/usr/bin/time", "-f", "PEAK_KB %M CPU %U %S", *cmd]  # run the script itself with nice
     t0 = time.perf_counter()
+    proc = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)  # its own process group: a timeout stops the JVM too
+    sampler = _TreeSampler(proc.pid, log=log)
     try:
-        done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"status": "timeout", "seconds": time.perf_counter() - t0, "timeout": timeout}
+        tree = sampler.stop()
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return {"status": "timeout", "seconds": time.perf_counter() - t0, "timeout": timeout, "tree": tree}
+    tree = sampler.stop()
     seconds = time.perf_counter() - t0
-    peak = re.findall(r"PEAK_KB (\d+) CPU ([\d.]+) ([\d.]+)", done.stderr)
-    tail = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip() and "PEAK_KB" not in ln][-3:]
-    return {"status": "ok" if done.returncode == 0 else "failed", "exit_code": done.returncode,
+    peak = re.findall(r"PEAK_KB (\d+) CPU ([\d.]+) ([\d.]+)", stderr)
+    tail = [ln for ln in (stdout + stderr).splitlines() if ln.strip() and "PEAK_KB" not in ln][-3:]
+    return {"status": "ok" if proc.returncode == 0 else "failed", "exit_code": proc.returncode,
             "seconds": round(seconds, 1), "peak_gb": round(int(peak[-1][0]) / 2**20, 2) if peak else None,
             "cpu_seconds": round(float(peak[-1][1]) + float(peak[-1][2]), 1) if peak else None,
-            "load_average": os.getloadavg()[0],
-            "output": tail}
+            "tree": tree, "load_average": os.getloadavg()[0], "output": tail}
 
 
 def _pair_rows(path: Path, cap: int) -> dict[str, int]:
@@ -219,7 +302,7 @@ def scale(args: argparse.Namespace) -> None:
                 cmd = [*base, "--out", str(out), "--engine", "spark", "--master", args.master,
                        "--driver-memory", args.driver_memory]
             print(f"{n:,} events, {engine}: {' '.join(cmd[2:6])} …", flush=True)
-            result = _run(cmd, args.timeout)
+            result = _run(cmd, args.timeout, log=work / f"progress_{engine}_{n}.jsonl")
             if result["status"] == "ok" and engine == "spark":
                 manifest = json.loads((out / "manifest.json").read_text())
                 result["stages_seconds"] = manifest.get("engine", {}).get("stages_seconds")
