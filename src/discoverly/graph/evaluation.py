@@ -26,7 +26,7 @@ what ``similar(p)`` returns to a user.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -200,13 +200,18 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
                  candidates: list[dict[str, object]],
                  weights: tuple[float, ...] = (0.3, 0.5, 0.7), k: int = 10, test: float = 0.1, valid: float = 0.1,
                  rng: int = 0, progress: bool = False, link_sample: int = 2000,
+                 queries: Sequence[tuple[str, str] | None] = (None,),
                  **train_options: object) -> ProtocolResult:
     """The whole protocol of the module docstring on a paper graph (papers are nodes 0..n-1).
 
     ``candidates`` are graph-model settings (``model``, ``dim``, ``epochs``, optional ``backend``
     and any other trainer option such as ``sampler``) tried on the validation split; ``weights``
-    the text weights tried for fusion. The best fused (candidate, weight) on validation Recall@k is
-    retrained without the test edges and compared with text-only and graph-only on the test edges.
+    the text weights tried for fusion; ``queries`` the graph query modes tried: ``None`` (a paper's
+    own graph vector) or ``(relation, direction)`` (``KGEmbedding.relation_queries``, e.g.
+    ``("cites", "both")``). The best fused (candidate, query, weight) on validation Recall@k is
+    retrained without the test edges and compared with text-only and graph-only (same query mode)
+    on the test edges; with a relation-aware choice, the plain-query graph-only and fused engines
+    of the same embedding are scored too, for reference (they are not choices).
     ``text`` may be a function returning the vectors: it is called after the candidates are trained.
     """
     import time
@@ -230,7 +235,7 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     rel_valid = proxy_relevance(split.train, split.valid, n)
     seconds: dict[str, float] = {}
     selection: list[dict[str, object]] = []
-    best: tuple[float, dict[str, object], float] | None = None
+    best: tuple[float, dict[str, object], float, tuple[str, str] | None] | None = None
     t0 = time.perf_counter()
     trained = []  # every candidate is trained before the text vectors are needed (they may be computed lazily)
     for i, cand in enumerate(candidates):
@@ -238,7 +243,7 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
         emb = train_embedding(g_sel, model=str(c.get("model", "transe")), dim=int(c.get("dim", 64)),  # type: ignore[call-overload]
                               epochs=int(c.get("epochs", 40)), backend=str(c.get("backend", "torch")),  # type: ignore[call-overload]
                               rng=rng + i, progress=progress, **_options(c, train_options))
-        trained.append((c, emb.entity_vectors()[:n], emb.seconds, emb.config.get("epochs_run")))
+        trained.append((c, emb, emb.seconds, emb.config.get("epochs_run")))
         log.info("trained %s in %.0fs", c, emb.seconds)
     if callable(text):
         text = text()
@@ -246,21 +251,25 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
         res = evaluate_similar(SimilarItems(ids, text=text, weight=1.0), rel_valid, k=k, name="valid")
         selection.append({"model": "text-only", "weight": 1.0, f"valid_recall@{k}": res.recall.value,
                           "valid_mrr": res.mrr.value})
-    for c, gvec, train_seconds, epochs_run in trained:
-        for w in (0.0, *weights):
-            if w > 0 and text is None:
-                continue
-            res = evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w), rel_valid, k=k, name="valid")
-            row = {**c, "weight": w, f"valid_recall@{k}": res.recall.value, "valid_mrr": res.mrr.value,
-                   "train_seconds": train_seconds, "epochs_run": epochs_run}
-            selection.append(row)
-            log.info("selection %s", row)
-            score = res.recall.value
-            if (w > 0 or text is None) and (best is None or score > best[0]):
-                best = (score, c, w)
+    for c, sel_emb, train_seconds, epochs_run in trained:
+        gvec = sel_emb.entity_vectors()[:n]
+        for query in queries:
+            gq = _graph_queries(sel_emb, query, n)
+            for w in (0.0, *weights):
+                if w > 0 and text is None:
+                    continue
+                res = evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=gq), rel_valid,
+                                       k=k, name="valid")
+                row = {**c, "query": _query_name(query), "weight": w, f"valid_recall@{k}": res.recall.value,
+                       "valid_mrr": res.mrr.value, "train_seconds": train_seconds, "epochs_run": epochs_run}
+                selection.append(row)
+                log.info("selection %s", row)
+                score = res.recall.value
+                if (w > 0 or text is None) and (best is None or score > best[0]):
+                    best = (score, c, w, query)
     seconds["selection"] = time.perf_counter() - t0
     assert best is not None
-    _, chosen, weight = best
+    _, chosen, weight, query = best
     t0 = time.perf_counter()
     g_test = graph.without_edges("cites", split.test[:, 0], split.test[:, 1])
     emb = train_embedding(g_test, model=str(chosen.get("model", "transe")), dim=int(chosen.get("dim", 64)),  # type: ignore[call-overload]
@@ -270,14 +279,20 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     visible = np.concatenate([split.train, split.valid])
     rel_test = proxy_relevance(visible, split.test, n)
     gvec = emb.entity_vectors()[:n]
-    engines = {"graph-only": 0.0}
+    gq = _graph_queries(emb, query, n)
+    engines: dict[str, tuple[float, np.ndarray | None]] = {"graph-only": (0.0, gq)}
     if text is not None:
-        engines = {"text-only": 1.0, "graph-only": 0.0, "fused": weight}
-    results = {name: evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w), rel_test, k=k, name=name,
-                                      rng=rng) for name, w in engines.items()}
+        engines = {"text-only": (1.0, None), "graph-only": (0.0, gq), "fused": (weight, gq)}
+    if query is not None:  # the same embedding with plain queries, for reference
+        engines["graph-only, plain query"] = (0.0, None)
+        if text is not None:
+            engines["fused, plain query"] = (weight, None)
     rel_direct = proxy_relevance(visible, split.test, n, cocited=False)
-    direct = {name: evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w), rel_direct, k=k,
-                                     name=name, rng=rng) for name, w in engines.items()}
+    results, direct = {}, {}
+    for name, (w, q) in engines.items():
+        eng = SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=q)
+        results[name] = evaluate_similar(eng, rel_test, k=k, name=name, rng=rng)
+        direct[name] = evaluate_similar(eng, rel_direct, k=k, name=name, rng=rng)
     seconds["test"] = time.perf_counter() - t0
     names = emb.config.get("relations", [])
     assert isinstance(names, list)
@@ -289,5 +304,19 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     known = np.stack([fh, remap, ft], axis=1)[remap >= 0]
     lm = rank_triples(emb, np.stack([sample[:, 0], np.full(len(sample), ci), sample[:, 1]], axis=1), known,
                       candidates=np.arange(n))
-    return ProtocolResult(split, selection, {**chosen, "weight": weight}, results, compare_engines(results, rng=rng),
-                          lm.to_dict(), seconds, emb, direct)
+    return ProtocolResult(split, selection, {**chosen, "query": _query_name(query), "weight": weight}, results,
+                          compare_engines(results, rng=rng), lm.to_dict(), seconds, emb, direct)
+
+
+def _query_name(query: tuple[str, str] | None) -> str:
+    return "own vector" if query is None else f"{query[0]}:{query[1]}"
+
+
+def _graph_queries(emb: object, query: tuple[str, str] | None, n: int) -> np.ndarray | None:
+    """The graph query vectors of the ``n`` papers for a query mode (``None``: their own vectors)."""
+    from discoverly.graph.kge import KGEmbedding
+
+    if query is None:
+        return None
+    assert isinstance(emb, KGEmbedding)
+    return emb.relation_queries(query[0], query[1], entities=np.arange(n))

@@ -67,6 +67,51 @@ class KGEmbedding:
         """Real-valued entity vectors for similarity (complex models: real and imaginary parts side by side)."""
         return np.asarray(self.entity, dtype=np.float32)
 
+    def relation_queries(self, relation: int | str, direction: str = "both",
+                         entities: np.ndarray | None = None) -> np.ndarray:
+        """Query vectors ``q_p`` that look for the entities linked to ``p`` by ``relation``.
+
+        ``direction="tail"`` looks for the tails ``x`` of ``(p, relation, x)`` (for citations: the
+        papers ``p`` would cite), ``"head"`` for the heads of ``(x, relation, p)`` (the papers that
+        would cite ``p``), ``"both"`` for either. For the bilinear models the inner product is the
+        model's score: DistMult ``<q_p, e_x> = <e_p * r, e_x>`` (symmetric, so the three directions
+        are one), ComplEx ``Re<e_p, r, conj(e_x)>`` (tail) or ``Re<e_x, r, conj(e_p)>`` (head), and
+        ``"both"`` their sum. For TransE (``e_p + r`` or ``e_p - r``) and RotatE (``e_p`` rotated by
+        ``r`` or back) the query is the translated / rotated point, which a cosine search only
+        approximates, and ``"both"`` is not defined. ``relation`` is an index or, when the
+        embedding's config lists its relations (``train_embedding`` does), a name. ``entities``
+        picks the rows (default: all). Returns float32 vectors of the entity dimension."""
+        if direction not in ("tail", "head", "both"):
+            raise ConfigError(f"unknown query direction {direction!r}; use 'tail', 'head' or 'both'")
+        if isinstance(relation, str):
+            names = list(self.config.get("relations") or [])
+            if relation not in names:
+                raise ConfigError(f"unknown relation {relation!r}; the embedding has {names or 'no named relations'}")
+            relation = names.index(relation)
+        if not 0 <= int(relation) < self.relation.shape[0]:
+            raise ConfigError(f"relation index {relation} outside 0..{self.relation.shape[0] - 1}")
+        e = np.asarray(self.entity if entities is None else self.entity[np.asarray(entities)], dtype=np.float64)
+        r = np.asarray(self.relation[int(relation)], dtype=np.float64)
+        if self.model == "distmult":
+            out = e * r
+        elif self.model == "complex":
+            er, ei = _complex(e)
+            rr, ri = _complex(r)
+            tail = np.concatenate([er * rr - ei * ri, er * ri + ei * rr], axis=-1)
+            head = np.concatenate([rr * er + ri * ei, rr * ei - ri * er], axis=-1)
+            out = {"tail": tail, "head": head, "both": tail + head}[direction]
+        elif direction == "both":
+            raise ConfigError(f"direction='both' is defined for the bilinear models (distmult, complex), "
+                              f"not for {self.model}; use 'tail' or 'head'")
+        elif self.model == "transe":
+            out = e + r if direction == "tail" else e - r
+        else:  # rotate: rotate by the relation's phases (tail) or back (head)
+            er, ei = _complex(e)
+            phase = r[: r.shape[-1] // 2] * (1.0 if direction == "tail" else -1.0)
+            c, s = np.cos(phase), np.sin(phase)
+            out = np.concatenate([er * c - ei * s, er * s + ei * c], axis=-1)
+        return out.astype(np.float32)
+
     def score(self, h: np.ndarray, r: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Plausibility of triples (numpy; for inspection and tests)."""
         torch = require("torch", extra="graph", purpose="knowledge-graph embeddings")

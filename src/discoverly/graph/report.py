@@ -170,8 +170,10 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
             graph = store.graph()
         cand: dict[str, object] = {key: engine.config[key] for key in ("model", "dim", "epochs", "backend", "sampler")
                                    if key in engine.config}
+        qrel = engine.config.get("query_relation")
+        query = None if not qrel else (str(qrel), str(engine.config.get("query_direction", "both")))
         protocol = run_protocol(graph, engine.text, candidates=[cand], weights=(engine.weight,), rng=rng,
-                                progress=progress)
+                                progress=progress, queries=(query,))
     if protocol is not None:
         rep.heading("Proxy evaluation: hidden citation edges")
         rep.text("10% of citation edges hidden before training; for each paper at an end of a hidden edge, the "

@@ -138,11 +138,19 @@ class SimilarItems:
     HNSW graph (``hnsw_m`` links per node, ``ef_search`` candidates per query): approximate, a
     fraction of the work per query; its agreement with the exact top-k and its latency on AAN are
     in ``benchmarks/graph.md``. Evaluations (``discoverly.graph.evaluation``) use exact engines.
+
+    ``graph_query`` (optional, one row per item) replaces an item's graph vector *on the query
+    side* only: ``similar(p)`` then ranks items by ``w * cos_text + (1 - w) * cos(graph_query[p],
+    graph[x])``. With ``KGEmbedding.relation_queries("cites")`` as ``graph_query`` the graph part
+    asks "which papers would the model link to ``p`` by a citation?" instead of "which papers have
+    a vector like ``p``'s?" (``fit_similar(..., query_relation="cites")``; measured on AAN in
+    ``benchmarks/graph.md``).
     """
 
     def __init__(self, ids: Sequence[Any] | np.ndarray, *, text: np.ndarray | None = None,
                  graph: np.ndarray | None = None, weight: float = 0.5, config: dict[str, Any] | None = None,
-                 threads: int = 1, index: str = "flat", hnsw_m: int = 32, ef_search: int = 128) -> None:
+                 threads: int = 1, index: str = "flat", hnsw_m: int = 32, ef_search: int = 128,
+                 graph_query: np.ndarray | None = None) -> None:
         if index not in INDEXES:
             raise ConfigError(f"unknown index {index!r}; use one of {INDEXES}")
         if hnsw_m < 2 or ef_search < 1:
@@ -156,6 +164,16 @@ class SimilarItems:
         self.vectors = fuse(self.text, self.graph, self.weight)
         if self.vectors.shape[0] != self.ids.size:
             raise DataError(f"{self.ids.size} ids but {self.vectors.shape[0]} vectors; give one vector per id")
+        self.graph_query: np.ndarray | None = None
+        self.queries = self.vectors  # the fused query vector of each item (its own vector by default)
+        if graph_query is not None:
+            if self.graph is None:
+                raise ConfigError("graph_query needs graph vectors to search")
+            gq = normalise_rows(graph_query)
+            if gq.shape != self.graph.shape:
+                raise DataError(f"graph_query must have the graph vectors' shape {self.graph.shape}, got {gq.shape}")
+            self.graph_query = gq
+            self.queries = fuse(self.text, gq, self.weight)
         self.config = dict(config or {})
         self._pos = {k: i for i, k in enumerate(self.ids.tolist())}
         if len(self._pos) != self.ids.size:
@@ -199,7 +217,7 @@ class SimilarItems:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
         positions = np.asarray(positions, dtype=np.int64)
-        scores, pos = self.search_vectors(self.vectors[positions], k + 1)
+        scores, pos = self.search_vectors(self.queries[positions], k + 1)
         out_s = np.full((positions.size, k), -np.inf, dtype=np.float32)
         out_p = np.full((positions.size, k), -1, dtype=np.int64)
         for i, p in enumerate(positions):
@@ -222,6 +240,8 @@ class SimilarItems:
             arrays["text"] = self.text
         if self.graph is not None:
             arrays["graph"] = self.graph
+        if self.graph_query is not None:
+            arrays["graph_query"] = self.graph_query
         manifest = {"kind": "similar-items", "weight": self.weight, "n": len(self), "config": self.config,
                     "index": {"kind": self.index, "hnsw_m": self.hnsw_m, "ef_search": self.ef_search}}
         return write_artifact(path, manifest, arrays, {"ids": pl.DataFrame({"id": self.ids})})
@@ -236,4 +256,4 @@ class SimilarItems:
         return cls(art.tables["ids"]["id"].to_list(), text=art.arrays.get("text"), graph=art.arrays.get("graph"),
                    weight=float(art.manifest["weight"]), config=art.manifest.get("config", {}),
                    index=index or saved.get("kind", "flat"), hnsw_m=int(saved.get("hnsw_m", 32)),
-                   ef_search=int(saved.get("ef_search", 128)))
+                   ef_search=int(saved.get("ef_search", 128)), graph_query=art.arrays.get("graph_query"))

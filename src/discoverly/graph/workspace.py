@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 #: the engine settings chosen on the AAN validation split (benchmarks/graph.md)
 DEFAULT_ENGINE: dict[str, Any] = {"model": "distmult", "dim": 64, "epochs": 20, "weight": 0.5, "backend": "torch",
-                                  "sampler": "uniform"}
+                                  "sampler": "uniform", "query_relation": None, "query_direction": "both"}
 
 
 @dataclass(frozen=True)
@@ -145,13 +145,22 @@ def train_embedding(graph: KnowledgeGraph, *, model: str = "transe", dim: int = 
 
 def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None = None, epochs: int | None = None,
                 weight: float | None = None, backend: str | None = None, sampler: str | None = None,
+                query_relation: str | None = None, query_direction: str | None = None,
                 encoder: Any = None, rng: int | None = 0, progress: bool = False, **options: Any) -> SimilarItems:
     """Train the graph embedding, embed the texts (cached) and save the fused similar-paper engine.
 
-    Settings left ``None`` take :data:`DEFAULT_ENGINE` (chosen on the AAN validation split)."""
+    ``query_relation`` (e.g. ``"cites"``) makes the graph part of a query relation-aware: a
+    paper's query vector is ``KGEmbedding.relation_queries(query_relation, query_direction)``
+    (for DistMult ``e_p * r_cites``), searched against the stored entity vectors; ``"none"``
+    turns it off. Settings left ``None`` take :data:`DEFAULT_ENGINE` (chosen on the AAN validation
+    split)."""
     gf = GraphFolder(Path(folder))
     cfg = {**DEFAULT_ENGINE, **{k: v for k, v in {"model": model, "dim": dim, "epochs": epochs, "weight": weight,
-                                                   "backend": backend, "sampler": sampler}.items() if v is not None}}
+                                                   "backend": backend, "sampler": sampler,
+                                                   "query_relation": query_relation,
+                                                   "query_direction": query_direction}.items() if v is not None}}
+    if cfg["query_relation"] in ("none", ""):
+        cfg["query_relation"] = None
     with gf.open_store() as store:
         graph = store.graph()
     papers = gf.load_papers()
@@ -162,7 +171,9 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
     emb = train_embedding(graph, model=cfg["model"], dim=cfg["dim"], epochs=cfg["epochs"], backend=cfg["backend"],
                           sampler=cfg["sampler"], rng=rng, progress=progress, **options)
     emb.save(gf.kge)
+    gq = None if cfg["query_relation"] is None else \
+        emb.relation_queries(cfg["query_relation"], cfg["query_direction"], entities=np.arange(n))
     engine = SimilarItems(papers.table["id"].to_list(), text=text, graph=emb.entity_vectors()[:n],
-                          weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds})
+                          weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds}, graph_query=gq)
     engine.save(gf.similar)
     return engine

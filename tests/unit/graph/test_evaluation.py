@@ -80,3 +80,21 @@ def test_protocol_end_to_end_on_a_tiny_literature(hash_encoder) -> None:  # type
     assert 0 <= result.link["mrr"] <= 1
     d = result.to_dict()
     assert d["split"]["test"] == len(result.split.test)
+
+
+def test_protocol_selects_among_query_modes(hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    papers = Papers.from_records(tiny_records(12))
+    graph = build_paper_graph(papers, concepts=None, topics=None)
+    text = hash_encoder.encode(papers.full_texts())
+    result = run_protocol(graph, text, candidates=[{"model": "distmult", "dim": 8, "epochs": 2}],
+                          weights=(0.5,), k=5, rng=0, threads=1, batch_size=64, negatives=4,
+                          queries=(None, ("cites", "both")))
+    assert len(result.selection) == 5  # text-only + 2 query modes x (graph-only + one weight)
+    assert {row.get("query") for row in result.selection[1:]} == {"own vector", "cites:both"}
+    assert result.chosen["query"] in ("own vector", "cites:both")
+    if result.chosen["query"] == "cites:both":
+        assert set(result.test) == {"text-only", "graph-only", "fused", "graph-only, plain query",
+                                    "fused, plain query"}
+    else:
+        assert set(result.test) == {"text-only", "graph-only", "fused"}
+    assert set(result.test_direct) == set(result.test)

@@ -162,3 +162,46 @@ def test_typed_sampler_learns_block_structure() -> None:
     assert np.mean(separated) > 0.8
     with pytest.raises(ConfigError):
         KGETrainer(sampler="hard")
+
+
+
+@pytest.mark.parametrize("model", ["distmult", "complex"])
+def test_relation_queries_of_bilinear_models_reproduce_the_score(model: str) -> None:
+    rng = np.random.default_rng(3)
+    emb = KGEmbedding(model, rng.normal(size=(6, 8)).astype(np.float32), rng.normal(size=(2, 8)).astype(np.float32),
+                      {"relations": ["x", "cites"]})
+    others, cites = np.arange(6), np.ones(6, np.int64)
+    for p in range(6):
+        tail = emb.score(np.full(6, p), cites, others)  # (p, cites, x)
+        head = emb.score(others, cites, np.full(6, p))  # (x, cites, p)
+        # DistMult is symmetric (tail == head), so its "both" query is the one query of either direction
+        both = tail if model == "distmult" else tail + head
+        for direction, want in (("tail", tail), ("head", head), ("both", both)):
+            got = emb.entity @ emb.relation_queries("cites", direction)[p]
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    assert not np.allclose(tail, head) or model == "distmult"
+
+
+@pytest.mark.parametrize("model", ["transe", "rotate"])
+def test_relation_queries_of_distance_models_are_the_moved_point(model: str) -> None:
+    import torch
+
+    from discoverly.graph.kge import _SCORES
+
+    rng = np.random.default_rng(4)
+    emb = KGEmbedding(model, rng.normal(size=(5, 6)).astype(np.float32), rng.normal(size=(1, 6)).astype(np.float32))
+    fn = _SCORES[model]
+    ent, rel = torch.from_numpy(emb.entity), torch.from_numpy(emb.relation)
+    # the tail query of p is the point at distance 0 from h + r (TransE) / h rotated by r (RotatE)
+    at_tail = fn(ent, rel[[0]], torch.from_numpy(emb.relation_queries(0, "tail")), 0.0)
+    np.testing.assert_allclose(at_tail.numpy(), 0.0, atol=1e-3)
+    at_head = fn(torch.from_numpy(emb.relation_queries(0, "head", entities=np.array([2]))), rel[[0]], ent[[2]], 0.0)
+    np.testing.assert_allclose(at_head.numpy(), 0.0, atol=1e-3)
+    with pytest.raises(ConfigError):
+        emb.relation_queries(0, "both")
+    with pytest.raises(ConfigError):
+        emb.relation_queries("cites")  # no named relations
+    with pytest.raises(ConfigError):
+        emb.relation_queries(0, "sideways")
+    with pytest.raises(ConfigError):
+        emb.relation_queries(3)

@@ -105,3 +105,33 @@ def test_hnsw_index_agrees_with_the_exact_index_and_is_saved(tmp_path: Path) -> 
     assert SimilarItems.load(tmp_path / "sim", index="flat").index == "flat"
     with pytest.raises(ConfigError):
         SimilarItems(ids, text=text, index="ivf")
+
+
+def test_relation_aware_query_returns_the_true_tail_first_and_round_trips(tmp_path: Path) -> None:
+    from discoverly.graph.kge import KGEmbedding, KGETrainer
+
+    # papers 0-5 each cite exactly one paper of 6-11 (i -> i + 6); the cited papers look alike to
+    # a plain cosine, but the trained citation relation points each citing paper at its own tail
+    h = np.arange(6)
+    t = h + 6
+    emb = KGETrainer(model="distmult", dim=16, epochs=300, batch_size=6, negatives=8, lr=0.05, threads=1,
+                     weight_decay=0.0).fit(h, np.zeros(6, np.int64), t, 12, 1, rng=0)
+    emb.config["relations"] = ["cites"]
+    ids = [f"p{i}" for i in range(12)]
+    queries = emb.relation_queries("cites")
+    engine = SimilarItems(ids, graph=emb.entity_vectors(), weight=0.0, graph_query=queries)
+    firsts = [engine.similar(f"p{i}", k=1)["id"][0] for i in range(6)]
+    assert firsts == [f"p{i + 6}" for i in range(6)]
+    np.testing.assert_array_equal(engine.vectors, SimilarItems(ids, graph=emb.entity_vectors(), weight=0.0).vectors)
+    engine.save(tmp_path / "sim")
+    back = SimilarItems.load(tmp_path / "sim")
+    assert back.graph_query is not None
+    for i in range(12):
+        got, want = back.similar(f"p{i}", k=4), engine.similar(f"p{i}", k=4)
+        assert got["id"].to_list() == want["id"].to_list()
+        np.testing.assert_allclose(got["score"].to_numpy(), want["score"].to_numpy(), atol=1e-5)
+    with pytest.raises(DataError):
+        SimilarItems(ids, graph=emb.entity_vectors(), graph_query=queries[:3])
+    with pytest.raises(ConfigError):
+        SimilarItems(ids, text=np.ones((12, 2)), graph_query=queries)
+    assert isinstance(emb, KGEmbedding)
