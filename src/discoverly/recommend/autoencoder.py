@@ -77,8 +77,13 @@ class Autoencoder(BaseRecommender):
     ``max_cutoffs`` (most recent first), each with ``min_history_days`` of log before it;
     ``user_cutoffs`` more cutoffs per customer at their own event times (0: none);
     ``target`` ("new": items not bought before the cutoff, as the default evaluation; "any");
-    ``trend`` features; ``epochs`` (max) and ``patience`` for early stopping; ``lr``,
-    ``weight_decay``, ``train_batch_size``; ``refit`` on all data with the chosen epoch count;
+    ``trend`` features; ``epochs`` (max) and ``patience`` for early stopping on HitRate@6 pooled
+    over ``val_windows`` consecutive validation windows that close the log, with ``min_epochs=0``
+    also considering the untrained network (epoch 0: the trend term, which starts as the recent
+    bestseller list when ``bias_init="zero"``; with ``"targets"`` the output bias starts at the
+    log frequency of the training targets, i.e. all-time popularity is added); ``lr``,
+    ``weight_decay`` (on the personal part: encoder and decoder weights), ``train_batch_size``;
+    ``refit`` on all data with the chosen epoch count;
     ``rng`` seed; ``n_threads`` torch threads; ``progress`` bar while training.
     """
 
@@ -89,7 +94,8 @@ class Autoencoder(BaseRecommender):
                  dropout: float = 0.5, window_days: float = 14.0, stride_days: float = 7.0,
                  min_history_days: float = 7.0, max_cutoffs: int | None = 60, user_cutoffs: int = 0,
                  target: Literal["new", "any"] = "new",
-                 trend: bool = True, epochs: int = 20, patience: int = 3, lr: float = 3e-3,
+                 trend: bool = True, epochs: int = 20, patience: int = 3, min_epochs: int = 1,
+                 val_windows: int = 1, bias_init: Literal["targets", "zero"] = "targets", lr: float = 3e-3,
                  weight_decay: float = 0.0, train_batch_size: int = 512, refit: bool = True,
                  rng: int | np.random.Generator | None = 0, n_threads: int = 1, progress: bool = False) -> None:
         super().__init__()
@@ -99,9 +105,14 @@ class Autoencoder(BaseRecommender):
         if target not in ("new", "any"):
             raise ConfigError(f"target must be 'new' or 'any', got {target!r}")
         for label, value in (("hidden", hidden), ("epochs", epochs), ("patience", patience),
-                             ("train_batch_size", train_batch_size), ("n_threads", n_threads)):
+                             ("val_windows", val_windows), ("train_batch_size", train_batch_size),
+                             ("n_threads", n_threads)):
             if int(value) < 1:
                 raise ConfigError(f"{label} must be at least 1, got {value}")
+        if bias_init not in ("targets", "zero"):
+            raise ConfigError(f"bias_init must be 'targets' or 'zero', got {bias_init!r}")
+        if min_epochs not in (0, 1):
+            raise ConfigError(f"min_epochs must be 0 (the untrained network is a candidate) or 1, got {min_epochs}")
         if user_cutoffs < 0:
             raise ConfigError(f"user_cutoffs must be 0 (off) or more, got {user_cutoffs}")
         if max_items is not None and max_items < 1:
@@ -127,6 +138,9 @@ class Autoencoder(BaseRecommender):
         self.trend = bool(trend)
         self.epochs = int(epochs)
         self.patience = int(patience)
+        self.min_epochs = int(min_epochs)
+        self.val_windows = int(val_windows)
+        self.bias_init = bias_init
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.train_batch_size = int(train_batch_size)
@@ -146,14 +160,17 @@ class Autoencoder(BaseRecommender):
                 "stride_days": self.stride_days, "min_history_days": self.min_history_days,
                 "max_cutoffs": self.max_cutoffs, "user_cutoffs": self.user_cutoffs, "target": self.target,
                 "trend": self.trend, "epochs": self.epochs,
-                "patience": self.patience, "lr": self.lr, "weight_decay": self.weight_decay,
+                "patience": self.patience, "min_epochs": self.min_epochs, "val_windows": self.val_windows,
+                "bias_init": self.bias_init,
+                "lr": self.lr, "weight_decay": self.weight_decay,
                 "train_batch_size": self.train_batch_size, "refit": self.refit, "rng": self.rng,
                 "n_threads": self.n_threads}
 
     def _settings(self) -> TrainSettings:
         return TrainSettings(hidden=self.hidden, dropout=self.dropout, lr=self.lr, weight_decay=self.weight_decay,
                              epochs=self.epochs, patience=self.patience, batch_size=self.train_batch_size,
-                             trend=self.trend, n_threads=self.n_threads, seed=self.rng)
+                             trend=self.trend, n_threads=self.n_threads, seed=self.rng, min_epochs=self.min_epochs,
+                             bias_init=self.bias_init)
 
     # -- training ---------------------------------------------------------------------------
     def _examples(self, interactions: Interactions, cols: np.ndarray, last_cutoff: int, end: int) -> ExampleSet:
@@ -179,28 +196,34 @@ class Autoencoder(BaseRecommender):
         t0 = time.perf_counter()
         window = int(self.window_days * DAY)
         v, end = validation_plan(interactions, self.window_days)
-        early = interactions.before(v)
+        # the validation windows: ``val_windows`` consecutive windows, the last one closing the log;
+        # early stopping trains on the targets that close before the first of them
+        val_cuts = v - window * np.arange(self.val_windows - 1, -1, -1, dtype=np.int64)
+        first_v = int(val_cuts[0])
+        early = interactions.before(first_v)
         settings = self._settings()
-        record: dict[str, Any] = {"validation_cutoff": v}
+        record: dict[str, Any] = {"validation_cutoff": v, "validation_cutoffs": val_cuts.tolist()}
         result: TrainResult | None = None
         if len(early):
             cols = select_items(early, self.max_items)
-            val = build_examples(interactions, cols, np.array([v], dtype=np.int64), mode="time-aware",
+            val = build_examples(interactions, cols, val_cuts, mode="time-aware",
                                  window_days=self.window_days, input_kind=self.encoding,
                                  half_life_days=self.half_life_days, target=self.target)
             if len(val):
-                train = self._examples(early if self.mode == "reconstruct" else interactions, cols, v - window, v)
+                train = self._examples(early if self.mode == "reconstruct" else interactions, cols,
+                                       first_v - window, first_v)
                 log.info("autoencoder (%s): %d training examples over %d cutoffs, %d validation users, %d items",
                          self.mode, len(train), len(train.cutoffs), len(val), len(cols))
                 result = train_autoencoder(train, val, settings, progress=self.progress)
                 record |= {"examples": len(train), "cutoffs": len(train.cutoffs), "validation_users": len(val),
                            "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-                           "val_hit_rate": result.val_metric, "train_loss": result.train_loss}
+                           "val_hit_rate": result.val_metric, "val_hit_rate_epoch0": result.val_metric_epoch0,
+                           "train_loss": result.train_loss}
         if result is None:
             log.warning("no validation examples in the last %g days of %s: training the autoencoder for a fixed %d "
                         "epochs without early stopping", self.window_days, interactions, self.epochs)
         if result is None or self.refit:
-            epochs = self.epochs if result is None else max(1, result.best_epoch)
+            epochs = self.epochs if result is None else max(self.min_epochs, result.best_epoch)
             cols = select_items(interactions, self.max_items)
             train = self._examples(interactions, cols, v, end)
             result = train_autoencoder(train, None, settings, epochs=epochs, progress=self.progress)

@@ -50,6 +50,12 @@ class TrainSettings:
     trend_hidden: int = 16
     n_threads: int = 2
     seed: int = 0
+    #: 0: the untrained network ("epoch 0": the trend term alone, plus a near-zero personal part)
+    #: is a candidate of early stopping; 1: at least one epoch is trained
+    min_epochs: int = 1
+    #: the output bias at initialisation: "targets" (log frequency of the training targets) or
+    #: "zero" (the untrained network then ranks by the trend term alone: the recent bestsellers)
+    bias_init: str = "targets"
     #: the validation metric's list length (HitRate@k, as in the evaluation protocol)
     val_k: int = 6
 
@@ -64,6 +70,8 @@ class TrainResult:
     epochs_run: int
     train_loss: list[float] = field(default_factory=list)
     val_metric: list[float] = field(default_factory=list)
+    #: the validation metric of the untrained network (with ``min_epochs=0`` only)
+    val_metric_epoch0: float | None = None
 
     def trend_offset(self, feats: np.ndarray) -> np.ndarray:
         """The trend term of the logits for items with features ``feats`` (``n_items, n_feat``)."""
@@ -170,6 +178,11 @@ def _logits(torch: Any, net: Any, ex: ExampleSet, trend: Any, batch_size: int) -
     return out
 
 
+def _val_metric(torch: Any, net: Any, val: ExampleSet, trend_val: Any, k: int) -> float:
+    """HitRate@``k`` over the validation examples (pooled over their cutoffs)."""
+    return float(hit_rate_at(_logits(torch, net, val, trend_val, 1024), val.inputs, val.targets, k).mean())
+
+
 def _progress(enabled: bool, total: int) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -180,21 +193,33 @@ def _progress(enabled: bool, total: int) -> Any:
 def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: TrainSettings, *,
                       epochs: int | None = None, progress: bool = False) -> TrainResult:
     """Train on ``train``; with a non-empty ``val``, stop early on its HitRate@``val_k`` and return
-    the best epoch's weights, else train ``epochs`` (default ``settings.epochs``) epochs."""
+    the best epoch's weights (with ``min_epochs=0`` possibly the untrained network, ``best_epoch``
+    0), else train ``epochs`` (default ``settings.epochs``; 0 returns the untrained network) epochs."""
     s = settings
     n_items = train.inputs.shape[1]
     with _threads(s.n_threads) as torch:
         gen = torch.Generator().manual_seed(int(s.seed))
         counts = np.asarray(train.targets.sum(axis=0)).ravel() + 1e-3
-        bias = np.log(counts / counts.sum()).astype(np.float32)
+        bias = (np.log(counts / counts.sum()) if s.bias_init == "targets" else np.zeros(n_items)).astype(np.float32)
         net = _build_net(torch, n_items, train.trend.shape[2], s, gen, bias)
-        opt = torch.optim.Adam(net.parameters(), lr=s.lr, weight_decay=s.weight_decay, foreach=True)
+        # weight decay on the personal part only (encoder and decoder weights): it pulls the model
+        # towards its bias and trend term, which it starts from
+        personal = [net.encoder.weight, net.decoder.weight]
+        rest = [p for p in net.parameters() if all(p is not q for q in personal)]
+        opt = torch.optim.Adam([{"params": personal, "weight_decay": s.weight_decay},
+                                {"params": rest, "weight_decay": 0.0}], lr=s.lr, foreach=True)
         trend_train = torch.from_numpy(train.trend)
         trend_val = torch.from_numpy(val.trend) if val is not None else None
         use_val = val is not None and len(val) > 0
         n_epochs = s.epochs if epochs is None else int(epochs)
         result = TrainResult(weights={}, best_epoch=0, epochs_run=0)
         best_metric, best_state, since_best = -1.0, None, 0
+        if use_val and s.min_epochs == 0:
+            assert val is not None
+            best_metric = _val_metric(torch, net, val, trend_val, s.val_k)
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            result.val_metric_epoch0 = best_metric
+            log.info("epoch 0 (untrained): validation HitRate@%d %.4f", s.val_k, best_metric)
         # small logs: shrink the batch so that an epoch still takes MIN_STEPS optimiser steps
         batch_size = min(s.batch_size, max(MIN_BATCH, -(-len(train) // MIN_STEPS)))
         n_batches = -(-len(train) // batch_size)
@@ -224,8 +249,7 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
                 if not use_val:
                     continue
                 assert val is not None
-                metric = float(hit_rate_at(_logits(torch, net, val, trend_val, 1024), val.inputs, val.targets,
-                                           s.val_k).mean())
+                metric = _val_metric(torch, net, val, trend_val, s.val_k)
                 result.val_metric.append(metric)
                 log.info("epoch %d: loss %.4f, validation HitRate@%d %.4f", epoch, result.train_loss[-1], s.val_k,
                          metric)

@@ -4,6 +4,7 @@ reconstruction where the future differs from the past, save/load, and bad input.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from discoverly.recommend import BaseRecommender, History, create
 from discoverly.recommend.autoencoder import Autoencoder
 from discoverly.recommend.autoencoder_examples import (
     DAY,
+    TREND_FEATURES,
+    ExampleSet,
     add_user_cutoffs,
     build_examples,
     input_values,
@@ -24,7 +27,7 @@ from discoverly.recommend.autoencoder_examples import (
     training_cutoffs,
     validation_plan,
 )
-from discoverly.recommend.autoencoder_training import hit_rate_at
+from discoverly.recommend.autoencoder_training import TrainSettings, hit_rate_at, train_autoencoder
 
 from .conftest import shop_log
 
@@ -282,3 +285,71 @@ def test_bad_settings_raise_config_errors(bad: dict[str, object]) -> None:
 def test_progress_bar_runs(shop: Interactions) -> None:
     model = Autoencoder(hidden=8, epochs=1, refit=False, progress=True).fit(shop)
     assert model.training_["epochs_run"] == 1
+
+
+# -- early stopping options (issue 3 follow-up) -------------------------------------------------
+def _release_sets() -> tuple[ExampleSet, ExampleSet]:
+    log = releases_log(rng=1)
+    cols = np.arange(log.n_items)
+    kw = {"mode": "time-aware", "window_days": 14.0, "input_kind": "binary", "half_life_days": 30.0}
+    train = build_examples(log, cols, T0 + 7 * DAY * np.arange(2, 10), **kw)  # type: ignore[arg-type]
+    val = build_examples(log, cols, np.array([T0 + 12 * 7 * DAY]), **kw)  # type: ignore[arg-type]
+    return train, val
+
+
+def test_min_epochs_0_keeps_the_untrained_network_when_training_only_hurts() -> None:
+    """The untrained network is the trend term (what sold in the last 14 days); a wild learning
+    rate wrecks every trained epoch, so metric-based early stopping must pick epoch 0 and return
+    the initial weights, while ``min_epochs=1`` has to take a trained epoch."""
+    train, val = _release_sets()
+    wild = TrainSettings(hidden=16, epochs=3, patience=3, batch_size=64, lr=30.0, n_threads=1, min_epochs=0,
+                         bias_init="zero")
+    res = train_autoencoder(train, val, wild)
+    assert res.best_epoch == 0 and res.epochs_run == 3
+    assert res.val_metric_epoch0 is not None and res.val_metric_epoch0 > max(res.val_metric)
+    untrained = train_autoencoder(train, None, wild, epochs=0)
+    assert untrained.epochs_run == 0
+    for k in ("W_out", "b_out", "trend_lin_w"):
+        np.testing.assert_array_equal(res.weights[k], untrained.weights[k])
+    forced = train_autoencoder(train, val, replace(wild, min_epochs=1))
+    assert forced.best_epoch >= 1 and forced.val_metric_epoch0 is None
+
+
+def test_min_epochs_0_and_val_windows_in_the_model() -> None:
+    log = releases_log(rng=1)
+    one = Autoencoder(hidden=16, epochs=1, train_batch_size=64, lr=30.0, min_epochs=0, bias_init="zero").fit(log)
+    assert one.training_["best_epoch"] == 0 and one.training_["refit_epochs"] == 0
+    # untrained with a zero bias: the served offset is log1p(buyers in the last 14 days) at the log's end
+    assert one.cols_ is not None and one.offset_ is not None
+    end = int(log.timestamp[-1]) + 1
+    recent = np.log1p(log.between(end - 14 * DAY, end).item_counts()[one.cols_])
+    np.testing.assert_allclose(one.offset_, recent, rtol=1e-6)
+    assert not one.weights_["b_out"].any()
+    assert len(one.training_["validation_cutoffs"]) == 1
+    shop = shop_log(rng=2, days=120)
+    single = Autoencoder(hidden=16, epochs=2, train_batch_size=64).fit(shop)
+    three = Autoencoder(hidden=16, epochs=2, train_batch_size=64, val_windows=3).fit(shop)
+    cuts = three.training_["validation_cutoffs"]
+    assert len(cuts) == 3 and cuts[-1] == three.training_["validation_cutoff"]
+    assert np.diff(cuts).tolist() == [14 * DAY, 14 * DAY]
+    # three windows pool more validation users; training stops before the first window
+    assert three.training_["validation_users"] > 1.5 * single.training_["validation_users"]
+    assert three.training_["examples"] < single.training_["examples"]
+    assert three.config()["val_windows"] == 3 and one.config()["min_epochs"] == 0
+
+
+def test_weight_decay_shrinks_the_personal_part_only() -> None:
+    train, _ = _release_sets()
+    base = TrainSettings(hidden=16, epochs=3, batch_size=64, lr=0.05, n_threads=1)
+    plain = train_autoencoder(train, None, base)
+    decayed = train_autoencoder(train, None, replace(base, weight_decay=100.0))
+    assert np.abs(decayed.weights["W_out"]).mean() < 0.2 * np.abs(plain.weights["W_out"]).mean()
+    # the trend term (initialised to log1p(buyers_14d)) is not decayed towards zero
+    j = TREND_FEATURES.index("buyers_14d")
+    assert decayed.weights["trend_lin_w"][0, j] > 0.5
+
+
+@pytest.mark.parametrize("bad", [{"min_epochs": 2}, {"val_windows": 0}, {"bias_init": "ones"}])
+def test_bad_early_stopping_settings_raise_config_errors(bad: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        Autoencoder(**bad)  # type: ignore[arg-type]
