@@ -27,6 +27,8 @@ or the engine and runs without the stage that makes it reads them from ``--cache
   ``git show 6e7c244:src/discoverly/graph/kge.py > /tmp/kge_old.py``) -> ``graph_kge_speed.json``
 - ``latency-variants``: single-query CPU time and latency of faiss index kinds on vectors of the
   AAN engine's shape -> ``graph_latency_variants.json``
+- ``relevance``: text-only Recall@10 on the test edges under several definitions of the relevant
+  papers (which one did the issue's reference run use?) -> ``graph_relevance.json``
 
 Text vectors of the AAN titles are cached under ``--cache`` so re-runs skip the encoder.
 Results go to ``benchmarks/results/`` (stages update their own keys) and markdown tables to stdout.
@@ -57,7 +59,8 @@ from discoverly.graph.workspace import GraphFolder, build_graph_folder, train_em
 from discoverly.text_embedding import TextEncoder
 
 RESULTS = Path(__file__).parent / "results"
-STAGES = ("build", "protocol", "latency", "report", "backends", "topics", "products", "kge-speed", "latency-variants")
+STAGES = ("build", "protocol", "latency", "report", "backends", "topics", "products", "kge-speed", "latency-variants",
+          "relevance")
 
 
 def _cache_dir(value: str | None) -> Path:
@@ -294,6 +297,46 @@ def _latency_variants(n_queries: int, rng: int) -> list[dict[str, Any]]:
     return rows
 
 
+def _relevance_study(graph: Any, text: np.ndarray, n: int, rng: int) -> dict[str, Any]:
+    """Text-only Recall@10 on the protocol's test edges (hidden; train + validation visible) under
+    several definitions of a source paper's relevant papers, with the mean size of the relevant
+    sets and the best Recall@10 any ranking could reach (mean of min(10, |rel|) / |rel|)."""
+    split = split_citations(*[graph.edges.filter(pl.col("relation") == "cites")[c].to_numpy()
+                              for c in ("src", "dst")], rng=rng)
+    visible = np.concatenate([split.train, split.valid])
+    engine = SimilarItems(graph.keys(np.arange(n)), text=text, weight=1.0)
+    co = proxy_relevance(visible, split.test, n)
+    direct = proxy_relevance(visible, split.test, n, cocited=False)
+    co_only = {p: x for p, r in co.items()
+               if (x := np.setdiff1d(r, direct.get(p, np.zeros(0, np.int64)))).size}
+    cites: dict[int, list[int]] = {}
+    cited_by: dict[int, list[int]] = {}
+    for a, b in split.test.tolist():
+        cites.setdefault(a, []).append(b)
+        cited_by.setdefault(b, []).append(a)
+    degree = np.bincount(visible.ravel(), minlength=n)
+    variants: list[tuple[str, dict[int, np.ndarray], bool]] = [
+        ("co-citation-inclusive (cites, cited-by, newly co-cited)", co, False),
+        ("direct (cites, cited-by)", direct, False),
+        ("co-cited only", co_only, False),
+        ("citing source -> its hidden cited papers", {p: np.unique(x) for p, x in cites.items()}, False),
+        ("cited source -> its hidden citing papers", {p: np.unique(x) for p, x in cited_by.items()}, False),
+        ("direct, sources with a visible citation", {p: r for p, r in direct.items() if degree[p] > 0}, False),
+        ("direct, filtered ranking (visible neighbours removed)", direct, True),
+        ("co-citation-inclusive, filtered ranking", co, True),
+    ]
+    rows = []
+    for name, rel, filtered in variants:
+        r = evaluate_similar(engine, rel, k=10, visible=visible, exclude_visible=filtered, rng=rng)
+        sizes = np.array([len(x) for x in rel.values()])
+        rows.append({"definition": name, "text_recall@10": r.recall.to_dict(), "text_mrr": r.mrr.to_dict(),
+                     "sources": len(rel), "mean_relevant": float(sizes.mean()), "relevant_pairs": int(sizes.sum()),
+                     "recall@10_ceiling": float(np.mean(np.minimum(10, sizes) / sizes))})
+        print(f"| {name} | {r.recall} | {len(rel):,} | {sizes.mean():.2f} | {rows[-1]['recall@10_ceiling']:.3f} |",
+              flush=True)
+    return {"rows": rows, "reference_text_recall@10": 0.106}
+
+
 def _save(name: str, out: dict[str, Any]) -> None:
     """Write the results so far (atomically), so a long run leaves its finished stages behind."""
     path = RESULTS / name
@@ -366,7 +409,7 @@ def main() -> None:
         print(f"AAN graph build: {spent['wall_s']:.1f}s wall, {spent['cpu_s']:.1f} CPU-s {out['build']}", flush=True)
         _save("graph.json", out)
 
-    needs_graph = {"protocol", "latency", "report", "backends"} & set(stages)
+    needs_graph = {"protocol", "latency", "report", "backends", "relevance"} & set(stages)
     if needs_graph and graph is None:
         papers = gf.load_papers()
         with gf.open_store() as store:
@@ -422,13 +465,14 @@ def main() -> None:
         emb = proto.embedding
         assert isinstance(emb, KGEmbedding)
         query = str(proto.chosen["query"])
-        gq = None if query == "own vector" else emb.relation_queries(*query.split(":"), entities=np.arange(n))
+        relation, _, direction = query.partition(":")
+        gq = None if query == "own vector" else emb.relation_queries(relation, direction, entities=np.arange(n))
         engine = SimilarItems(graph.keys(np.arange(n)), text=get_text(), graph=emb.entity_vectors()[:n],
                               weight=float(proto.chosen["weight"]), graph_query=gq)  # type: ignore[arg-type]
         emb.save(gf.kge)
         engine.config.update(proto.chosen)
         if gq is not None:
-            engine.config.update(query_relation=query.split(":")[0], query_direction=query.split(":")[1])
+            engine.config.update(query_relation=relation, query_direction=direction)
         engine.save(gf.similar)
         out["goal"] = {"fused_recall@10": 0.20,
                        "reference": {"text-only": 0.106, "graph-only": 0.081, "fused": 0.155}}
@@ -458,6 +502,13 @@ def main() -> None:
         print(f"\nBackends ({cfg}, same graph without the test edges):", flush=True)
         rows = _backends(graph, get_text(), len(papers), cfg, args.threads, args.seed)
         _save("graph_backends.json", {**meta, "date": dt.date.today().isoformat(), "settings": cfg, "rows": rows})
+
+    if "relevance" in stages:
+        assert graph is not None and papers is not None
+        print("\n| relevant papers | text-only Recall@10 [95% CI] | sources | mean relevant | ceiling |")
+        print("|---|---|---|---|---|")
+        _save("graph_relevance.json", {**meta, "date": dt.date.today().isoformat(),
+                                        **_relevance_study(graph, get_text(), len(papers), args.seed)})
 
     if "topics" in stages:
         variants = json.loads(args.topic_variants) if args.topic_variants else [
