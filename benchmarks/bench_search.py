@@ -73,10 +73,10 @@ def _embeddings(catalog: Any, cfg: ProtocolConfig, cache_path: Path, encoder: Te
     return cache
 
 
-def _throughput(catalog: Any, cfg: ProtocolConfig, n: int, threads: int) -> dict[str, float]:
+def _throughput(catalog: Any, cfg: ProtocolConfig, n: int, threads: int, backend: str = "torch") -> dict[str, Any]:
     texts = sorted(set(_dense_texts(catalog.table, cfg.dense_fields)))
     sample = [texts[i] for i in np.random.default_rng(1).choice(len(texts), size=min(n, len(texts)), replace=False)]
-    enc = TextEncoder(threads=threads)
+    enc = TextEncoder(threads=threads, backend=backend)  # type: ignore[arg-type]
     enc.encode(sample[:16])  # load the model
     t0, c0 = time.perf_counter(), time.process_time()
     enc.encode(sample)
@@ -85,7 +85,35 @@ def _throughput(catalog: Any, cfg: ProtocolConfig, n: int, threads: int) -> dict
     return {"texts": len(sample), "seconds": sec, "texts_per_second": len(sample) / sec, "torch_threads": threads,
             "cpu_seconds": cpu, "texts_per_cpu_second": len(sample) / cpu, "load_average": os.getloadavg(),
             "estimated_catalogue_seconds_92k_texts": 92_331 / (len(sample) / sec),
-            "distinct_catalogue_texts": len(texts)}
+            "distinct_catalogue_texts": len(texts), "backend": enc.active_backend}
+
+
+def _query_embedding(queries: list[str]) -> dict[str, Any]:
+    """Embedding one query at a time on one thread, torch against onnxruntime: time per query
+    (wall and CPU) and how closely the two backends' vectors agree (cosine)."""
+    out: dict[str, Any] = {}
+    vectors: dict[str, np.ndarray] = {}
+    for backend in ("torch", "onnx"):
+        enc = TextEncoder(threads=1, backend=backend)  # type: ignore[arg-type]
+        try:
+            for q in queries[:20]:  # warm up
+                enc.encode([q])
+        except ImportError as exc:  # onnxruntime missing
+            out[backend] = {"error": str(exc)}
+            continue
+        wall, cpu, vecs = [], [], []
+        for q in queries:
+            c0, t0 = time.process_time(), time.perf_counter()
+            vecs.append(enc.encode([q])[0])
+            wall.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+        vectors[backend] = np.asarray(vecs)
+        out[backend] = {**_percentiles(wall), "cpu": _percentiles(cpu)}
+    if len(vectors) == 2:
+        cos = np.sum(vectors["torch"] * vectors["onnx"], axis=1)
+        out["cosine_torch_onnx"] = {"min": float(cos.min()), "mean": float(cos.mean()), "n": int(cos.size)}
+    out["load_average"] = os.getloadavg()
+    return out
 
 
 def _percentiles(ms: list[float]) -> dict[str, float]:
@@ -96,18 +124,23 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 
 def _latency(engine: SearchEngine, queries: list[str], users: list[Any], peer: PlainBM25) -> dict[str, Any]:
     """Whole-pipeline latency per query (embedding included), personalised and not; the peer's
-    per-query latency on the same queries for the ratio."""
+    per-query latency on the same queries for the ratio. The query-embedding cache is cleared
+    before every query, except in the last pass (``personalised_query_cache_on``: the cache starts
+    empty and keeps the 1,024 most recent queries of the stream)."""
     import torch
 
     torch.set_num_threads(1)
     dense = engine.index.dense
     for q in queries[:20]:  # warm up (first calls allocate)
         engine.search(q, k=10)
-    out: dict[str, Any] = {}
-    for name, with_user in (("personalised", True), ("non_personalised", False)):
+    out: dict[str, Any] = {"encoder_backend": dense.encoder.active_backend if dense is not None else None}
+    if dense is not None:
+        dense._query_cache.clear()
+    for name, with_user, cached in (("personalised", True, False), ("non_personalised", False, False),
+                                    ("personalised_query_cache_on", True, True)):
         times, cpu, stages = [], [], {"understand": [], "rank": []}
         for q, u in zip(queries, users, strict=True):
-            if dense is not None:
+            if dense is not None and not cached:
                 dense._query_cache.clear()
             c0 = time.process_time()
             t0 = time.perf_counter()
@@ -214,7 +247,7 @@ def _latency_only(args: argparse.Namespace) -> None:
     ds = load_dataset("complete-journey")
     assert ds.catalog is not None
     cfg = ProtocolConfig()
-    engine = SearchEngine.load(args.engine)
+    engine = SearchEngine.load(args.engine, encoder=TextEncoder(threads=1, backend=args.encoder_backend))
     test = pl.read_parquet(args.engine.with_name(args.engine.name + "-test.parquet"))
     peer = PlainBM25(ds.catalog, cfg.peer_columns)
     order = np.random.default_rng(args.seed).permutation(test.height)[: args.latency_queries]
@@ -226,16 +259,18 @@ def _latency_only(args: argparse.Namespace) -> None:
     index_seconds = time.perf_counter() - t0
     index_cpu = time.process_time() - c0
     out = json.loads(args.out.read_text()) if args.out.exists() else {}
+    out["query_embedding"] = _query_embedding(queries)
     out["latency"] = _latency(engine, queries, users, peer)
     out["embedding_throughput_rerun"] = _throughput(ds.catalog, cfg, args.throughput_texts,
-                                                    threads=int(os.environ.get("OMP_NUM_THREADS", "1")))
+                                                    threads=int(os.environ.get("OMP_NUM_THREADS", "1")),
+                                                    backend=args.encoder_backend)
     out["reload"] = _reload(engine)
     out["index_timings_rerun"] = {**rebuilt.index.timings, "wall_seconds": index_seconds, "cpu_seconds": index_cpu}
     out["latency_measured"] = {"date": dt.datetime.now().isoformat(timespec="seconds"),
                                "load_average": os.getloadavg()}
     args.out.write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
-    print(json.dumps({k: out[k] for k in ("latency", "reload", "index_timings_rerun", "latency_measured",
-                                          "embedding_throughput_rerun")},
+    print(json.dumps({k: out[k] for k in ("query_embedding", "latency", "reload", "index_timings_rerun",
+                                          "latency_measured", "embedding_throughput_rerun")},
                      indent=1, default=str))
 
 
@@ -249,6 +284,8 @@ def main() -> None:
     parser.add_argument("--throughput-texts", type=int, default=2000)
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--no-dense", action="store_true")
+    parser.add_argument("--encoder-backend", choices=("auto", "torch", "onnx"), default="auto",
+                        help="runtime of the query encoder (catalogue vectors come from --cache either way)")
     parser.add_argument("--no-ablation", action="store_true", help="skip the feature-group ablation (retrains)")
     parser.add_argument("--ranker-grid", default=None,
                         help="LambdaMART settings searched on validation, 'leaves:rate,...' (default: the protocol's)")
@@ -276,12 +313,13 @@ def main() -> None:
     cfg = ProtocolConfig(n_test=args.n_test, n_train=args.n_train, n_valid=args.n_valid, dense=not args.no_dense,
                          seed=args.seed, **grid)
     threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
-    encoder = TextEncoder(threads=threads)
+    encoder = TextEncoder(threads=threads, backend=args.encoder_backend)
     cache = None if args.no_dense else _embeddings(ds.catalog, cfg, args.cache, encoder)
     throughput = None
     if not args.no_dense:
         _say("measuring embedding throughput")
-        throughput = _throughput(ds.catalog, cfg, args.throughput_texts, threads=threads)
+        throughput = _throughput(ds.catalog, cfg, args.throughput_texts, threads=threads,
+                                 backend=args.encoder_backend)
     out: dict[str, Any] = {
         "benchmark": "search", "date": dt.date.today().isoformat(), "discoverly": __version__,
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
@@ -334,6 +372,7 @@ def main() -> None:
     order = np.random.default_rng(cfg.seed).permutation(test.height)[: args.latency_queries]
     queries = [test["variant"][int(i)] if j % 2 else test["query"][int(i)] for j, i in enumerate(order)]
     users = [test["user"][int(i)] for i in order]
+    out["query_embedding"] = _query_embedding(queries)
     latency = _latency(engine, queries, users, peer)
     reload = _reload(engine)
     out.update({"latency": latency, "reload": reload,

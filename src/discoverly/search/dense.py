@@ -3,7 +3,9 @@
 Catalogues repeat their descriptive text a lot (92k Complete Journey products have 21k distinct
 texts), so only distinct texts are embedded and searched; every item points at its text. The
 vectors are kept in the index artifact, and an :class:`EmbeddingCache` lets a rebuilt index reuse
-the vectors of texts that did not change (embedding is by far the slowest step of indexing)::
+the vectors of texts that did not change (embedding is by far the slowest step of indexing). By default
+queries are embedded through onnxruntime when it is installed (3x less CPU than torch, same
+vectors; :class:`~discoverly.text_embedding.TextEncoder` ``backend="auto"``), torch otherwise::
 
     dense = DenseRetriever(TextEncoder()).fit(item_texts, progress=True)
     items, sims = dense.search(dense.encode_query("whole milk"), k=100)
@@ -68,7 +70,7 @@ class DenseRetriever:
 
     def __init__(self, encoder: TextEncoder | None = None, *, query_cache_size: int = 1024,
                  threads: int = 1) -> None:
-        self.encoder = encoder or TextEncoder()
+        self.encoder = encoder or TextEncoder(backend="auto")
         self.threads = threads
         self.texts: list[str] = []
         self.doc_text = np.zeros(0, dtype=np.int32)
@@ -132,12 +134,15 @@ class DenseRetriever:
 
     # -- queries -------------------------------------------------------------------------------
     def encode_query(self, text: str) -> np.ndarray:
-        """The query's unit vector (an LRU cache keeps recent queries)."""
+        """The query's unit vector (an LRU cache keeps the ``query_cache_size`` most recent
+        queries; 0 turns it off)."""
         got = self._query_cache.get(text)
         if got is not None:
             self._query_cache.move_to_end(text)
             return got
         vec = self.encoder.encode([text])[0]
+        if self._query_cache_size <= 0:
+            return vec
         self._query_cache[text] = vec
         if len(self._query_cache) > self._query_cache_size:
             self._query_cache.popitem(last=False)
@@ -190,7 +195,7 @@ class DenseRetriever:
             raise ArtifactError(f"the index was embedded with {manifest.get('model')!r} but the encoder given is "
                                 f"{encoder.name!r}; queries must be embedded with the same model")
         obj = cls(encoder or TextEncoder(None if manifest.get("model") in (None, "all-MiniLM-L6-v2")
-                                         else str(manifest["model"])), threads=threads)
+                                         else str(manifest["model"]), backend="auto"), threads=threads)
         obj.vectors = np.asarray(arrays["dense.vectors"], dtype=np.float32)
         obj.doc_text = np.asarray(arrays["dense.doc_text"], dtype=np.int32)
         obj.texts = list(texts)
