@@ -106,6 +106,10 @@ def fit(
     backend: str = typer.Option("torch", "--backend", help="torch (built in) | pykeen"),
     sampler: str | None = typer.Option(None, "--sampler", help="Negatives: uniform | typed (entities seen in that "
                                        "position of the relation). Default: the engine default."),
+    query_relation: str | None = typer.Option(None, "--query-relation", help="Relation-aware graph queries: a "
+                                              "paper looks for the papers the model links to it by this relation "
+                                              "(e.g. cites), or none. Default: the engine default."),
+    query_direction: str | None = typer.Option(None, "--query-direction", help="tail | head | both (default)."),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop graph training after this long."),
     threads: int = typer.Option(2, "--threads", help="CPU threads for torch."),
     seed: int = typer.Option(0, "--seed"),
@@ -120,7 +124,7 @@ def fit(
     if max_seconds is not None:
         extra["max_seconds"] = max_seconds  # type: ignore[assignment]
     engine = fit_similar(folder, model=model, dim=dim, epochs=epochs, weight=weight, backend=backend, sampler=sampler,
-                         encoder=TextEncoder(threads=threads), rng=seed, progress=_progress(progress), **extra)
+                         query_relation=query_relation, query_direction=query_direction, encoder=TextEncoder(threads=threads), rng=seed, progress=_progress(progress), **extra)
     typer.echo(json.dumps({"engine": str(folder / "similar"), "papers": len(engine), **engine.config,
                            "seconds": round(time.perf_counter() - started, 1)}, indent=2))
 

@@ -55,9 +55,11 @@ def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFix
     capsys.readouterr()
     # graph-only engine: no text model needed
     assert main(["graph", "fit", "-g", str(g), "--weight", "0", "--dim", "8", "--epochs", "2", "--threads", "1",
-                 "--sampler", "typed", "--no-progress"]) == 0
+                 "--sampler", "typed", "--query-relation", "cites", "--no-progress"]) == 0
     fitted = json.loads(capsys.readouterr().out)
     assert fitted["sampler"] == "typed" and fitted["weight"] == 0
+    assert fitted["query_relation"] == "cites" and fitted["query_direction"] == "both"
+    assert GraphFolder(g).load_similar().graph_query is not None  # saved with the engine
     assert main(["graph", "similar", "P1", "-g", str(g), "-k", "4", "--json"]) == 0
     sims = json.loads(capsys.readouterr().out)
     assert [s["rank"] for s in sims] == [1, 2, 3, 4] and all(s["id"] != "P1" for s in sims)
