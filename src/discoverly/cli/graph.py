@@ -124,7 +124,8 @@ def fit(
     if max_seconds is not None:
         extra["max_seconds"] = max_seconds  # type: ignore[assignment]
     engine = fit_similar(folder, model=model, dim=dim, epochs=epochs, weight=weight, backend=backend, sampler=sampler,
-                         query_relation=query_relation, query_direction=query_direction, encoder=TextEncoder(threads=threads), rng=seed, progress=_progress(progress), **extra)
+                         query_relation=query_relation, query_direction=query_direction,
+                         encoder=TextEncoder(threads=threads), rng=seed, progress=_progress(progress), **extra)
     typer.echo(json.dumps({"engine": str(folder / "similar"), "papers": len(engine), **engine.config,
                            "seconds": round(time.perf_counter() - started, 1)}, indent=2))
 
