@@ -395,6 +395,9 @@ def main() -> None:
     if main_stages:
         out.update(meta)
         out["date"] = dt.date.today().isoformat()
+        # the stages of one run update their own keys; each key records the command and date that made it
+        out["note"] = "build, protocol, latency and report may come from different runs: see each key's command, date"
+        stamp = {"command": meta["command"], "date": out["date"]}
 
     papers = graph = None
     if "build" in stages:
@@ -405,7 +408,7 @@ def main() -> None:
         spent = clock.done()
         out["build"] = {"papers": len(papers), "load_s": load_s, **timings, "total_s": spent["wall_s"], **spent,
                         "nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
-                        "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())}
+                        "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows()), **stamp}
         print(f"AAN graph build: {spent['wall_s']:.1f}s wall, {spent['cpu_s']:.1f} CPU-s {out['build']}", flush=True)
         _save("graph.json", out)
 
@@ -449,6 +452,7 @@ def main() -> None:
         out["protocol"] = proto.to_dict()
         out["protocol"]["seconds_total"] = time.perf_counter() - clock.wall
         out["protocol"]["clock"] = clock.done()
+        out["protocol"].update(stamp)
         out["protocol"]["final_epochs_run"] = proto.embedding.config.get("epochs_run")  # type: ignore[attr-defined]
         print("\nSelection on the validation edges:")
         print(pl.DataFrame(proto.selection).with_columns(pl.col(pl.Float64).round(4)))
@@ -484,14 +488,14 @@ def main() -> None:
 
     if "latency" in stages:
         engine = gf.load_similar()
-        out["latency"] = _latency(engine, 1000, np.random.default_rng(args.seed))
+        out["latency"] = {**_latency(engine, 1000, np.random.default_rng(args.seed)), **stamp}
         print(f"similar-paper latency in process: {out['latency']}", flush=True)
         _save("graph.json", out)
 
     if "report" in stages:
         clock = _Clock()
         report = graph_report(gf.root, cache / "aan-report.html", protocol=proto, evaluate=False, rng=args.seed)
-        out["report"] = {"path": str(report), **clock.done()}
+        out["report"] = {"path": str(report), **clock.done(), **stamp}
         print(f"report: {report}", flush=True)
         _save("graph.json", out)
 
