@@ -24,7 +24,8 @@ files in ``--cache`` (a killed worker's claim is taken over), so a run can be sp
 processes, interrupted and resumed; ``--report`` then assembles every finished cell into
 ``benchmarks/results/seed_experiment.json`` and ``seed_experiment_tables.md`` (and a plot). A
 model's cells use the presets in force when its worker started (recorded per cell; the report
-refuses cells whose settings differ from the current presets).
+refuses cells whose settings differ from the current presets, and ``--work`` fits them again, so
+changing one model's preset re-runs that model's cells only and keeps every other model's).
 
 Run (from the repository root; 2 workers shown)::
 
@@ -236,9 +237,21 @@ def run_job(job: Job, cache: Path) -> dict[str, Any]:
     return rec
 
 
+def is_done(job: Job, cache: Path) -> bool:
+    """The cell is finished with the settings the presets give now (a cell fitted with other
+    settings is stale: it is moved aside as ``*.stale.json`` so that it is fitted again)."""
+    path = cache / f"{job.stem}.json"
+    if not path.exists():
+        return False
+    if json.loads(path.read_text())["overrides"] == json.loads(json.dumps(overrides_for(job))):
+        return True
+    path.replace(cache / f"{job.stem}.stale.json")
+    return False
+
+
 def claim(job: Job, cache: Path) -> bool:
     """Take the job unless it is done or another live worker holds it."""
-    if (cache / f"{job.stem}.json").exists():
+    if is_done(job, cache):
         return False
     path = cache / f"{job.stem}.claim"
     for _ in range(2):
