@@ -264,6 +264,10 @@ def _latency_only(args: argparse.Namespace) -> None:
     out["embedding_throughput_rerun"] = _throughput(ds.catalog, cfg, args.throughput_texts,
                                                     threads=int(os.environ.get("OMP_NUM_THREADS", "1")),
                                                     backend=args.encoder_backend)
+    if args.encoder_backend != "torch":  # the torch encoder's throughput on the same texts, for comparison
+        out["embedding_throughput_rerun_torch"] = _throughput(ds.catalog, cfg, args.throughput_texts,
+                                                              threads=int(os.environ.get("OMP_NUM_THREADS", "1")),
+                                                              backend="torch")
     out["reload"] = _reload(engine)
     out["index_timings_rerun"] = {**rebuilt.index.timings, "wall_seconds": index_seconds, "cpu_seconds": index_cpu}
     out["latency_measured"] = {"date": dt.datetime.now().isoformat(timespec="seconds"),
