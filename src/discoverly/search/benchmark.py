@@ -205,7 +205,7 @@ def summarize(runs: Sequence[SystemRun], subsets: Mapping[str, np.ndarray], *, r
         for sys_a in compare_systems:
             for sys_b in compare_to:
                 a, b = by_key.get((sys_a, variant)), by_key.get((sys_b, variant))
-                if a is None or b is None:
+                if a is None or b is None or sys_a == sys_b:
                     continue
                 for subset, mask in subsets.items():
                     pt = paired_test(a.metrics()["NDCG@10"][mask], b.metrics()["NDCG@10"][mask], rng=rng,

@@ -316,7 +316,7 @@ def run_protocol(interactions: Interactions, catalog: Catalog, *, transactions: 
     new = test["new"].to_numpy()
     subsets = {"all": np.ones(test.height, dtype=bool), "new to customer": new, "bought before": ~new}
     result.update(summarize(runs, subsets, rng=cfg.seed,
-                            compare_to=["bm25s (peer)", "bm25s + past-purchase re-rank"],
+                            compare_to=["bm25s (peer)", "bm25s + past-purchase re-rank", "learning-to-rank"],
                             compare_systems=["learning-to-rank + personalisation", "learning-to-rank"],
                             groups=np.asarray([str(u) for u in t_users])))
     result["engine"] = engine

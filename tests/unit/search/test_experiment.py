@@ -50,6 +50,9 @@ def test_protocol_reports_every_system_with_intervals(protocol: dict[str, Any]) 
     assert len(protocol["choices"]["weights"]) == 2 and len(protocol["choices"]["fusion"]) == 2
     assert {c["personal"] for c in protocol["choices"]["ranker"]} == {False, True}
     assert protocol["tests"] and all(0.0 <= t["p_value"] <= 1.0 for t in protocol["tests"])
+    pairs = {(t["a"], t["b"]) for t in protocol["tests"]}
+    assert ("learning-to-rank + personalisation", "learning-to-rank") in pairs  # what personalisation adds
+    assert all(a != b for a, b in pairs)
 
 
 def test_history_helps_on_repeat_purchases(protocol: dict[str, Any]) -> None:
