@@ -168,6 +168,45 @@ def _latency(engine: SearchEngine, queries: list[str], users: list[Any], peer: P
     return out
 
 
+def _stage_breakdown(engine: SearchEngine, queries: list[str], users: list[Any]) -> dict[str, Any]:
+    """CPU time per query of each pipeline stage (query cache cleared): embedding the query, the
+    rest of understanding, candidates (BM25 per field, dense list, fusion, history), features,
+    LightGBM prediction."""
+    dense = engine.index.dense
+    for q in queries[:20]:
+        engine.search(q, k=10)
+    stages: dict[str, list[float]] = {k: [] for k in ("embed", "understand_rest", "candidates", "features",
+                                                      "predict")}
+    for q, u in zip(queries, users, strict=True):
+        if dense is not None:
+            dense._query_cache.clear()
+        c0 = time.process_time()
+        ctx = engine.understand(q)
+        c1 = time.process_time()
+        embed = 0.0
+        if dense is not None:  # embed the same text again, alone, to split understanding
+            dense._query_cache.clear()
+            e0 = time.process_time()
+            dense.encode_query(" ".join(ctx.tokens) if ctx.corrected else ctx.text.lower())
+            embed = time.process_time() - e0
+        row = engine.user_row(u)
+        hist = engine.profiles is not None and engine.profiles.has_history(row)
+        c2 = time.process_time()
+        cand = engine.candidates(ctx, row, personal=hist)
+        c3 = time.process_time()
+        base, pers = engine.features(ctx, cand, row if hist else -1)
+        c4 = time.process_time()
+        ranker = engine.personal_ranker if pers is not None else engine.ranker
+        if ranker is not None:
+            ranker.predict(np.hstack([base, pers]) if pers is not None else base)
+        c5 = time.process_time()
+        for k, v in (("embed", embed), ("understand_rest", c1 - c0 - embed), ("candidates", c3 - c2),
+                     ("features", c4 - c3), ("predict", c5 - c4)):
+            stages[k].append(v * 1000)
+    return {"cpu": {k: _percentiles(v) for k, v in stages.items()}, "load_average": os.getloadavg(),
+            "encoder_backend": dense.encoder.active_backend if dense is not None else None}
+
+
 def _reload(engine: SearchEngine) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -253,6 +292,13 @@ def _latency_only(args: argparse.Namespace) -> None:
     order = np.random.default_rng(args.seed).permutation(test.height)[: args.latency_queries]
     queries = [test["variant"][int(i)] if j % 2 else test["query"][int(i)] for j, i in enumerate(order)]
     users = [test["user"][int(i)] for i in order]
+    if args.stages_only:
+        out = json.loads(args.out.read_text()) if args.out.exists() else {}
+        out["stage_breakdown"] = _stage_breakdown(engine, queries, users)
+        out["stage_breakdown"]["date"] = dt.datetime.now().isoformat(timespec="seconds")
+        args.out.write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
+        print(json.dumps(out["stage_breakdown"], indent=1, default=str))
+        return
     t0, c0 = time.perf_counter(), time.process_time()
     rebuilt = SearchEngine.build(ds.catalog, index_config=engine.index.config,
                                  embeddings=engine.index.dense.cache() if engine.index.dense else None)
@@ -299,6 +345,8 @@ def main() -> None:
                         help="where the trained engine (as of the cutoff) and its test queries are kept")
     parser.add_argument("--latency-only", action="store_true",
                         help="re-measure speed only, on the engine kept by a previous full run")
+    parser.add_argument("--stages-only", action="store_true",
+                        help="with --latency-only: CPU time of each pipeline stage, merged into --out")
     parser.add_argument("--report", action="store_true", help="print the markdown tables of --out and stop")
     args = parser.parse_args()
     if args.report:
