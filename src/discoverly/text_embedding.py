@@ -71,6 +71,7 @@ class TextEncoder:
         self.onnx_dir = Path(onnx_dir).expanduser() if onnx_dir is not None else None
         self._model: Any = None
         self._onnx: _OnnxEncoder | None = None
+        self._onnx_failed = False  # "auto" fell back to torch
 
     @property
     def active_backend(self) -> Literal["torch", "onnx"]:
@@ -85,14 +86,14 @@ class TextEncoder:
 
     def _load_onnx(self) -> _OnnxEncoder | None:
         """The onnxruntime encoder, or ``None`` when torch is to be used."""
-        if self._onnx is not None or self.backend == "torch":
+        if self._onnx is not None or self.backend == "torch" or self._onnx_failed:
             return self._onnx
         if self.backend == "auto":
             try:
                 import onnxruntime  # noqa: F401
             except ImportError:
                 log.info("onnxruntime is not installed; sentence embeddings run on torch")
-                self.backend = "torch"
+                self._onnx_failed = True
                 return None
         try:
             self._onnx = _OnnxEncoder.load(self, self._model_dir(), self.onnx_dir or onnx_cache_dir())
@@ -100,7 +101,7 @@ class TextEncoder:
             if self.backend == "onnx":
                 raise
             log.warning("the ONNX encoder is not available (%s); sentence embeddings run on torch", exc)
-            self.backend = "torch"
+            self._onnx_failed = True
             return None
         return self._onnx
 
@@ -216,8 +217,11 @@ class _OnnxEncoder:
         sentence-transformers and onnx); written atomically."""
         torch = require("torch", extra="search", purpose="exporting the sentence model to ONNX")
         require("onnx", extra="onnx", purpose="exporting the sentence model to ONNX")
+        loaded_before = owner._model is not None
         bert = owner._load()[0].auto_model.eval()
         tokenizer = owner._load().tokenizer
+        if not loaded_before:
+            owner._model = None  # the torch model was only needed for the export
 
         class Pooled(torch.nn.Module):  # type: ignore[misc,name-defined]
             def __init__(self, model: Any) -> None:

@@ -31,7 +31,7 @@ def test_auto_falls_back_to_torch_without_onnxruntime(monkeypatch: pytest.Monkey
     _no_onnxruntime(monkeypatch)
     enc = TextEncoder(backend="auto")
     assert enc.active_backend == "torch"
-    assert enc._onnx is None
+    assert enc._onnx is None and enc.backend == "auto"  # the setting is kept, the fallback remembered
 
 
 def test_onnx_without_onnxruntime_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_onnx_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 
 @pytest.mark.slow
-def test_onnx_vectors_equal_the_torch_vectors() -> None:
+def test_onnx_vectors_equal_the_torch_vectors(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     pytest.importorskip("sentence_transformers")
@@ -80,8 +80,11 @@ def test_onnx_vectors_equal_the_torch_vectors() -> None:
     texts = ["whole milk 1 gal", "Red Wine", "", "frozen pizza pepperoni 12 oz national brand", "café crème brûlée",
              "bananas " * 400]  # the last is cut at the model's 256 tokens by both backends
     torch_enc = TextEncoder(threads=1)
-    onnx_enc = TextEncoder(threads=1, backend="onnx", batch_size=4)  # batches of mixed lengths, padded
+    # exported afresh into tmp_path; batches of mixed lengths, padded
+    onnx_enc = TextEncoder(threads=1, backend="onnx", batch_size=4, onnx_dir=tmp_path)
     assert onnx_enc.active_backend == "onnx" and onnx_enc.dim == torch_enc.dim == 384
+    assert [p.suffix for p in tmp_path.iterdir()] == [".onnx"]  # one export, no temporary file left
+    assert onnx_enc._model is None  # the torch model was released after the export
     a, b = torch_enc.encode(texts), onnx_enc.encode(texts)
     assert b.shape == a.shape and b.dtype == np.float32
     assert not b[2].any()  # empty text -> zero vector, as with torch
