@@ -90,6 +90,13 @@ ROUND_C: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
                           {"min_epochs": 0, "val_windows": 2, "bias_init": "zero", "lr": 1e-3},
                           {"min_epochs": 0, "val_windows": 2}]),
 }
+#: round D (Complete Journey only): the input encoding, around the round-C preset (the model lost
+#: most with heavy households, whose long histories the 60-day recency half-life fades)
+ROUND_C["complete-journey"][1].extend(
+    {"min_epochs": 0, "val_windows": 2, "bias_init": "zero", **c}
+    for c in ({"encoding": "frequency"}, {"encoding": "recency-frequency"}, {"half_life_days": 180.0}))
+#: ... and two more MovieLens candidates around its round-C preset
+ROUND_C["movielens-100k"][1].extend([{"val_windows": 3}, {"val_windows": 2, "lr": 1e-3}])
 for _ds, (_base, _changes) in ROUND_C.items():
     _grid = DATASET_GRIDS.setdefault(_ds, {}).setdefault("autoencoder", list(GRIDS["autoencoder"]))
     _grid += [{**_base, **c} for c in _changes]
