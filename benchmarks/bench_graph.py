@@ -364,6 +364,9 @@ def main() -> None:
     ap.add_argument("--queries", default="none",
                     help="Graph query modes tried on validation, comma-separated: none (a paper's own vector) "
                          "or relation:direction (e.g. cites:both, cites:tail).")
+    ap.add_argument("--select-on", default="cocited", choices=("cocited", "direct"),
+                    help="Relevance definition of the validation score that picks the configuration.")
+    ap.add_argument("--results", default="graph.json", help="Results file (in benchmarks/results) of the main stages.")
     ap.add_argument("--max-seconds", type=float, default=None, help="Bound on each graph-model training.")
     ap.add_argument("--wait-text", type=float, default=0.0,
                     help="Seconds to wait for another process to fill the text-vector cache before encoding.")
@@ -391,7 +394,7 @@ def main() -> None:
             "command": "DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=2 nice python benchmarks/bench_graph.py "
             + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None)}
     main_stages = [x for x in stages if x in ("build", "protocol", "latency", "report")]
-    out = _load("graph.json") if main_stages else {}
+    out = _load(args.results) if main_stages else {}
     if main_stages:
         out.update(meta)
         out["date"] = dt.date.today().isoformat()
@@ -410,7 +413,7 @@ def main() -> None:
                         "nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
                         "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows()), **stamp}
         print(f"AAN graph build: {spent['wall_s']:.1f}s wall, {spent['cpu_s']:.1f} CPU-s {out['build']}", flush=True)
-        _save("graph.json", out)
+        _save(args.results, out)
 
     needs_graph = {"protocol", "latency", "report", "backends", "relevance"} & set(stages)
     if needs_graph and graph is None:
@@ -448,7 +451,7 @@ def main() -> None:
         queries = [None if q == "none" else (q.split(":")[0], [*q.split(":"), "both"][1])
                    for q in args.queries.split(",")]
         proto = run_protocol(graph, get_text, candidates=candidates, weights=weights, k=10, rng=args.seed,
-                             threads=args.threads, queries=queries, **bound)
+                             threads=args.threads, queries=queries, select_on=args.select_on, **bound)
         out["protocol"] = proto.to_dict()
         out["protocol"]["seconds_total"] = time.perf_counter() - clock.wall
         out["protocol"]["clock"] = clock.done()
@@ -484,20 +487,20 @@ def main() -> None:
         if fused is not None:
             out["goal"]["met"] = bool(fused.recall.value >= 0.20 and all(
                 fused.recall.low > proto.test[name].recall.high for name in ("text-only", "graph-only")))
-        _save("graph.json", out)
+        _save(args.results, out)
 
     if "latency" in stages:
         engine = gf.load_similar()
         out["latency"] = {**_latency(engine, 1000, np.random.default_rng(args.seed)), **stamp}
         print(f"similar-paper latency in process: {out['latency']}", flush=True)
-        _save("graph.json", out)
+        _save(args.results, out)
 
     if "report" in stages:
         clock = _Clock()
         report = graph_report(gf.root, cache / "aan-report.html", protocol=proto, evaluate=False, rng=args.seed)
         out["report"] = {"path": str(report), **clock.done(), **stamp}
         print(f"report: {report}", flush=True)
-        _save("graph.json", out)
+        _save(args.results, out)
 
     if "backends" in stages:
         assert graph is not None and papers is not None
@@ -534,7 +537,7 @@ def main() -> None:
                                                "rows": _latency_variants(args.latency_queries, args.seed)})
     if main_stages:
         out["complete"] = "protocol" in out and "latency" in out
-        _save("graph.json", out)
+        _save(args.results, out)
     print("done")
 
 

@@ -200,7 +200,7 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
                  candidates: list[dict[str, object]],
                  weights: tuple[float, ...] = (0.3, 0.5, 0.7), k: int = 10, test: float = 0.1, valid: float = 0.1,
                  rng: int = 0, progress: bool = False, link_sample: int = 2000,
-                 queries: Sequence[tuple[str, str] | None] = (None,),
+                 queries: Sequence[tuple[str, str] | None] = (None,), select_on: str = "cocited",
                  **train_options: object) -> ProtocolResult:
     """The whole protocol of the module docstring on a paper graph (papers are nodes 0..n-1).
 
@@ -213,6 +213,8 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     on the test edges; with a relation-aware choice, the plain-query graph-only and fused engines
     of the same embedding are scored too, for reference (they are not choices).
     ``text`` may be a function returning the vectors: it is called after the candidates are trained.
+    ``select_on`` is the relevance definition of the validation score: ``"cocited"`` (the module's
+    definition) or ``"direct"`` (hidden cites / cited-by only); the test reports both.
     """
     import time
 
@@ -232,7 +234,9 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     split = split_citations(cites["src"].to_numpy(), cites["dst"].to_numpy(), test=test, valid=valid, rng=rng)
     hidden_sel = np.concatenate([split.valid, split.test])
     g_sel = graph.without_edges("cites", hidden_sel[:, 0], hidden_sel[:, 1])
-    rel_valid = proxy_relevance(split.train, split.valid, n)
+    if select_on not in ("cocited", "direct"):
+        raise ConfigError(f"select_on must be 'cocited' or 'direct', got {select_on!r}")
+    rel_valid = proxy_relevance(split.train, split.valid, n, cocited=select_on == "cocited")
     seconds: dict[str, float] = {}
     selection: list[dict[str, object]] = []
     best: tuple[float, dict[str, object], float, tuple[str, str] | None] | None = None
@@ -250,7 +254,7 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     if text is not None:
         res = evaluate_similar(SimilarItems(ids, text=text, weight=1.0), rel_valid, k=k, name="valid")
         selection.append({"model": "text-only", "weight": 1.0, f"valid_recall@{k}": res.recall.value,
-                          "valid_mrr": res.mrr.value})
+                          "valid_mrr": res.mrr.value, "select_on": select_on})
     for c, sel_emb, train_seconds, epochs_run in trained:
         gvec = sel_emb.entity_vectors()[:n]
         for query in queries:
@@ -261,7 +265,8 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
                 res = evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=gq), rel_valid,
                                        k=k, name="valid")
                 row = {**c, "query": _query_name(query), "weight": w, f"valid_recall@{k}": res.recall.value,
-                       "valid_mrr": res.mrr.value, "train_seconds": train_seconds, "epochs_run": epochs_run}
+                       "valid_mrr": res.mrr.value, "train_seconds": train_seconds, "epochs_run": epochs_run,
+                       "select_on": select_on}
                 selection.append(row)
                 log.info("selection %s", row)
                 score = res.recall.value

@@ -98,3 +98,19 @@ def test_protocol_selects_among_query_modes(hash_encoder) -> None:  # type: igno
     else:
         assert set(result.test) == {"text-only", "graph-only", "fused"}
     assert set(result.test_direct) == set(result.test)
+
+
+
+def test_protocol_can_select_on_direct_relations(hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    papers = Papers.from_records(tiny_records(12))
+    graph = build_paper_graph(papers, concepts=None, topics=None)
+    text = hash_encoder.encode(papers.full_texts())
+    kw = {"candidates": [{"model": "distmult", "dim": 8, "epochs": 1}], "weights": (0.5,), "k": 5, "rng": 0,
+          "threads": 1, "batch_size": 64, "negatives": 4}
+    direct = run_protocol(graph, text, select_on="direct", **kw)
+    cocited = run_protocol(graph, text, **kw)
+    assert {row["select_on"] for row in direct.selection} == {"direct"}
+    # the text-only validation score differs between the two definitions (co-citations add relevant papers)
+    assert direct.selection[0]["valid_recall@5"] != cocited.selection[0]["valid_recall@5"]
+    with pytest.raises(ConfigError):
+        run_protocol(graph, text, select_on="both", **kw)
