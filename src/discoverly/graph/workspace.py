@@ -38,8 +38,8 @@ __all__ = ["GraphFolder", "build_graph_folder", "fit_similar", "train_embedding"
 log = logging.getLogger(__name__)
 
 #: the engine settings chosen on the AAN validation split (benchmarks/graph.md)
-DEFAULT_ENGINE: dict[str, Any] = {"model": "distmult", "dim": 64, "epochs": 20, "weight": 0.5, "backend": "torch",
-                                  "sampler": "uniform", "query_relation": None, "query_direction": "both"}
+DEFAULT_ENGINE: dict[str, Any] = {"model": "complex", "dim": 64, "epochs": 20, "weight": 0.4, "backend": "torch",
+                                  "sampler": "uniform", "query_relation": "cites", "query_direction": "tail"}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ def test_folder_layout_and_engine(folder: Path) -> None:
     for part in ("store", "papers", "text", "kge", "similar"):
         assert getattr(gf, part).exists()
     engine = gf.load_similar()
-    assert len(engine) == 30 and engine.config["model"] == "distmult"
+    assert len(engine) == 30 and engine.config["model"] == "complex"
+    assert engine.config["query_relation"] == "cites" and engine.graph_query is not None  # the default engine
     assert engine.similar("P3", k=5).height == 5
 
 
@@ -58,7 +59,7 @@ def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFix
                  "--sampler", "typed", "--query-relation", "cites", "--no-progress"]) == 0
     fitted = json.loads(capsys.readouterr().out)
     assert fitted["sampler"] == "typed" and fitted["weight"] == 0
-    assert fitted["query_relation"] == "cites" and fitted["query_direction"] == "both"
+    assert fitted["query_relation"] == "cites" and fitted["query_direction"] == "tail"
     assert GraphFolder(g).load_similar().graph_query is not None  # saved with the engine
     assert main(["graph", "similar", "P1", "-g", str(g), "-k", "4", "--json"]) == 0
     sims = json.loads(capsys.readouterr().out)
