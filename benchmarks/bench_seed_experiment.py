@@ -237,15 +237,17 @@ def run_job(job: Job, cache: Path) -> dict[str, Any]:
     return rec
 
 
-def is_done(job: Job, cache: Path) -> bool:
+def is_done(job: Job, cache: Path, *, move_stale: bool = True) -> bool:
     """The cell is finished with the settings the presets give now (a cell fitted with other
-    settings is stale: it is moved aside as ``*.stale.json`` so that it is fitted again)."""
+    settings is stale: with ``move_stale`` it is moved aside as ``*.stale.json`` so that it is
+    fitted again)."""
     path = cache / f"{job.stem}.json"
     if not path.exists():
         return False
     if json.loads(path.read_text())["overrides"] == json.loads(json.dumps(overrides_for(job))):
         return True
-    path.replace(cache / f"{job.stem}.stale.json")
+    if move_stale:
+        path.replace(cache / f"{job.stem}.stale.json")
     return False
 
 
@@ -299,7 +301,8 @@ def work(args: argparse.Namespace) -> None:
 
 def list_jobs(args: argparse.Namespace) -> None:
     for job in jobs():
-        state = ("done" if (args.cache / f"{job.stem}.json").exists() else
+        state = ("done" if is_done(job, args.cache, move_stale=False) else
+                 "stale" if (args.cache / f"{job.stem}.json").exists() else
                  "running" if (args.cache / f"{job.stem}.claim").exists() else "todo")
         print(f"{state:8s} {job.stage:6s} {job.dataset:20s} {job.cutoff} {job.label}")
 
