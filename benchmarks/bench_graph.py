@@ -99,7 +99,9 @@ def _latency(engine: SimilarItems, n: int, rng: np.random.Generator) -> dict[str
         times.append((time.perf_counter() - t0) * 1000)
     cpu = (time.process_time() - c0) / n * 1000
     arr = np.array(times)
+    boot = np.percentile(arr[rng.integers(0, n, size=(2000, n))], 99, axis=1)  # bootstrap over the queries
     return {"queries": n, "p50_ms": float(np.percentile(arr, 50)), "p99_ms": float(np.percentile(arr, 99)),
+            "p99_ms_ci95": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
             "max_ms": float(arr.max()), "cpu_ms_per_query": cpu, "index": type(engine._faiss()).__name__,
             "vectors": list(engine.vectors.shape), "loadavg": _loadavg()}
 
