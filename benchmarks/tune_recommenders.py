@@ -95,6 +95,9 @@ ROUND_C: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
 ROUND_C["complete-journey"][1].extend(
     {"min_epochs": 0, "val_windows": 2, "bias_init": "zero", **c}
     for c in ({"encoding": "frequency"}, {"encoding": "recency-frequency"}, {"half_life_days": 180.0}))
+#: round E (Complete Journey): serve the network the validation windows judged (no refit)
+ROUND_C["complete-journey"][1].append({"min_epochs": 0, "val_windows": 2, "bias_init": "zero",
+                                       "encoding": "recency-frequency", "refit": False})
 #: ... and two more MovieLens candidates around its round-C preset
 ROUND_C["movielens-100k"][1].extend([{"val_windows": 3}, {"val_windows": 2, "lr": 1e-3}])
 for _ds, (_base, _changes) in ROUND_C.items():

@@ -46,7 +46,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # slides by 14 days; hidden 400 vs 200: validation 0.197 vs 0.193; round C: 2 validation
         # windows, the untrained network (= the recent bestseller list) as a candidate 0.204
         # [0.191, 0.217] (lr 1e-3: 0.203; bias_init "targets": 0.202); round D, the input:
-        # recency-frequency 0.206 [0.193, 0.220], frequency 0.206, recency half-life 180 days 0.202
+        # recency-frequency 0.206 [0.193, 0.220], frequency 0.206, recency half-life 180 days 0.202;
+        # round E: serving the validated network without the refit (refit False) 0.196
         "autoencoder": {"stride_days": 14.0, "hidden": 400, "min_epochs": 0, "val_windows": 2, "bias_init": "zero",
                         "encoding": "recency-frequency"},
         # one candidate measured (10,000-item inverse); MovieLens and Online Retail both preferred
