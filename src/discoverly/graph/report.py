@@ -24,7 +24,7 @@ import polars as pl
 
 from discoverly.evaluate.stats import bootstrap_ci
 from discoverly.graph.similar import SimilarItems
-from discoverly.graph.workspace import GraphFolder
+from discoverly.graph.workspace import DEFAULT_ENGINE, GraphFolder
 from discoverly.report import HtmlReport, new_figure
 
 __all__ = ["graph_report", "topic_intersection", "popularity_table"]
@@ -171,7 +171,8 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
         cand: dict[str, object] = {key: engine.config[key] for key in ("model", "dim", "epochs", "backend", "sampler")
                                    if key in engine.config}
         qrel = engine.config.get("query_relation")
-        query = None if not qrel else (str(qrel), str(engine.config.get("query_direction", "both")))
+        qdir = engine.config.get("query_direction", DEFAULT_ENGINE["query_direction"])
+        query = None if not qrel else (str(qrel), str(qdir))
         protocol = run_protocol(graph, engine.text, candidates=[cand], weights=(engine.weight,), rng=rng,
                                 progress=progress, queries=(query,))
     if protocol is not None:
