@@ -17,6 +17,12 @@ autoencoder; the seed's first attempt), with the same early stopping.
 
 The model's items are the ``max_items`` most frequent (plus recent risers); other items get no
 score (``-inf``), so recommendation lists are completed with recent bestsellers by the base class.
+
+With ``n_models > 1`` the model is an ensemble: that many networks are trained on the same
+examples with different seeds (each with its own early stopping and refit), and their logits are
+averaged. The average is itself one network with ``n_models * hidden`` bottleneck units (the
+encoders side by side, the decoders divided by ``n_models``), so scoring and the artifact format
+do not change; only fit time, artifact size and scoring cost grow with ``n_models``.
 """
 
 from __future__ import annotations
@@ -54,6 +60,9 @@ __all__ = ["Autoencoder"]
 log = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "weights.safetensors"
+#: the seed of ensemble member ``j`` is ``rng + MEMBER_SEED_STEP * j`` (member 0 is the single
+#: model; the step keeps the members of nearby seeds, e.g. rng 0 and rng 1, apart)
+MEMBER_SEED_STEP = 1000
 _WEIGHT_NAMES = ("W_in", "b_h", "W_out", "b_out")
 
 
@@ -65,6 +74,21 @@ def _seed(rng: int | np.random.Generator | None) -> int:
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
         raise ConfigError(f"rng must be an integer seed or a numpy Generator, got {type(rng).__name__}")
     return int(rng)
+
+
+def _average(results: list[TrainResult], feats: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The weights and trend offset of one network whose logits are the mean of the networks'
+    logits: encoders side by side (``len(results) * hidden`` units), decoders divided by their number."""
+    n = len(results)
+    offset = np.mean([r.trend_offset(feats) for r in results], axis=0).astype(np.float32)
+    if n == 1:
+        return {k: results[0].weights[k] for k in _WEIGHT_NAMES}, offset
+    w = [r.weights for r in results]
+    weights = {"W_in": np.concatenate([x["W_in"] for x in w], axis=1),
+               "b_h": np.concatenate([x["b_h"] for x in w]),
+               "W_out": np.concatenate([x["W_out"] for x in w], axis=1) / np.float32(n),
+               "b_out": np.mean([x["b_out"] for x in w], axis=0)}
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}, offset
 
 
 class Autoencoder(BaseRecommender):
@@ -83,7 +107,8 @@ class Autoencoder(BaseRecommender):
     bestseller list when ``bias_init="zero"``; with ``"targets"`` the output bias starts at the
     log frequency of the training targets, i.e. all-time popularity is added); ``lr``,
     ``weight_decay`` (on the personal part: encoder and decoder weights), ``train_batch_size``;
-    ``refit`` on all data with the chosen epoch count;
+    ``refit`` on all data with the chosen epoch count; ``n_models`` networks with different seeds
+    averaged (logits; 1: a single network);
     ``rng`` seed; ``n_threads`` torch threads; ``progress`` bar while training.
     """
 
@@ -97,7 +122,8 @@ class Autoencoder(BaseRecommender):
                  trend: bool = True, epochs: int = 20, patience: int = 3, min_epochs: int = 1,
                  val_windows: int = 1, bias_init: Literal["targets", "zero"] = "targets", lr: float = 3e-3,
                  weight_decay: float = 0.0, train_batch_size: int = 512, refit: bool = True,
-                 rng: int | np.random.Generator | None = 0, n_threads: int = 1, progress: bool = False) -> None:
+                 n_models: int = 1, rng: int | np.random.Generator | None = 0, n_threads: int = 1,
+                 progress: bool = False) -> None:
         super().__init__()
         if mode not in ("time-aware", "reconstruct"):
             raise ConfigError(f"mode must be 'time-aware' or 'reconstruct', got {mode!r}")
@@ -106,7 +132,7 @@ class Autoencoder(BaseRecommender):
             raise ConfigError(f"target must be 'new' or 'any', got {target!r}")
         for label, value in (("hidden", hidden), ("epochs", epochs), ("patience", patience),
                              ("val_windows", val_windows), ("train_batch_size", train_batch_size),
-                             ("n_threads", n_threads)):
+                             ("n_threads", n_threads), ("n_models", n_models)):
             if int(value) < 1:
                 raise ConfigError(f"{label} must be at least 1, got {value}")
         if bias_init not in ("targets", "zero"):
@@ -145,6 +171,7 @@ class Autoencoder(BaseRecommender):
         self.weight_decay = float(weight_decay)
         self.train_batch_size = int(train_batch_size)
         self.refit = bool(refit)
+        self.n_models = int(n_models)
         self.rng = _seed(rng)
         self.n_threads = int(n_threads)
         self.progress = bool(progress)
@@ -163,14 +190,15 @@ class Autoencoder(BaseRecommender):
                 "patience": self.patience, "min_epochs": self.min_epochs, "val_windows": self.val_windows,
                 "bias_init": self.bias_init,
                 "lr": self.lr, "weight_decay": self.weight_decay,
-                "train_batch_size": self.train_batch_size, "refit": self.refit, "rng": self.rng,
+                "train_batch_size": self.train_batch_size, "refit": self.refit, "n_models": self.n_models,
+                "rng": self.rng,
                 "n_threads": self.n_threads}
 
-    def _settings(self) -> TrainSettings:
+    def _settings(self, member: int = 0) -> TrainSettings:
         return TrainSettings(hidden=self.hidden, dropout=self.dropout, lr=self.lr, weight_decay=self.weight_decay,
                              epochs=self.epochs, patience=self.patience, batch_size=self.train_batch_size,
-                             trend=self.trend, n_threads=self.n_threads, seed=self.rng, min_epochs=self.min_epochs,
-                             bias_init=self.bias_init)
+                             trend=self.trend, n_threads=self.n_threads, seed=self.rng + MEMBER_SEED_STEP * member,
+                             min_epochs=self.min_epochs, bias_init=self.bias_init)
 
     # -- training ---------------------------------------------------------------------------
     def _examples(self, interactions: Interactions, cols: np.ndarray, last_cutoff: int, end: int) -> ExampleSet:
@@ -201,9 +229,9 @@ class Autoencoder(BaseRecommender):
         val_cuts = v - window * np.arange(self.val_windows - 1, -1, -1, dtype=np.int64)
         first_v = int(val_cuts[0])
         early = interactions.before(first_v)
-        settings = self._settings()
-        record: dict[str, Any] = {"validation_cutoff": v, "validation_cutoffs": val_cuts.tolist()}
-        result: TrainResult | None = None
+        base: dict[str, Any] = {"validation_cutoff": v, "validation_cutoffs": val_cuts.tolist()}
+        records: list[dict[str, Any]] = [dict(base) for _ in range(self.n_models)]
+        results: list[TrainResult | None] = [None] * self.n_models
         if len(early):
             cols = select_items(early, self.max_items)
             val = build_examples(interactions, cols, val_cuts, mode="time-aware",
@@ -212,26 +240,35 @@ class Autoencoder(BaseRecommender):
             if len(val):
                 train = self._examples(early if self.mode == "reconstruct" else interactions, cols,
                                        first_v - window, first_v)
-                log.info("autoencoder (%s): %d training examples over %d cutoffs, %d validation users, %d items",
-                         self.mode, len(train), len(train.cutoffs), len(val), len(cols))
-                result = train_autoencoder(train, val, settings, progress=self.progress)
-                record |= {"examples": len(train), "cutoffs": len(train.cutoffs), "validation_users": len(val),
-                           "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-                           "val_hit_rate": result.val_metric, "val_hit_rate_epoch0": result.val_metric_epoch0,
-                           "train_loss": result.train_loss}
-        if result is None:
+                log.info("autoencoder (%s): %d training examples over %d cutoffs, %d validation users, %d items, "
+                         "%d network(s)", self.mode, len(train), len(train.cutoffs), len(val), len(cols),
+                         self.n_models)
+                for j in range(self.n_models):
+                    result = train_autoencoder(train, val, self._settings(j), progress=self.progress)
+                    results[j] = result
+                    records[j] |= {"examples": len(train), "cutoffs": len(train.cutoffs), "validation_users": len(val),
+                                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                                   "val_hit_rate": result.val_metric, "val_hit_rate_epoch0": result.val_metric_epoch0,
+                                   "train_loss": result.train_loss}
+        if results[0] is None:
             log.warning("no validation examples in the last %g days of %s: training the autoencoder for a fixed %d "
                         "epochs without early stopping", self.window_days, interactions, self.epochs)
-        if result is None or self.refit:
-            epochs = self.epochs if result is None else max(self.min_epochs, result.best_epoch)
+        if results[0] is None or self.refit:
             cols = select_items(interactions, self.max_items)
             train = self._examples(interactions, cols, v, end)
-            result = train_autoencoder(train, None, settings, epochs=epochs, progress=self.progress)
-            record |= {"refit_examples": len(train), "refit_cutoffs": len(train.cutoffs), "refit_epochs": epochs}
+            for j in range(self.n_models):
+                early_result = results[j]
+                epochs = self.epochs if early_result is None else max(self.min_epochs, early_result.best_epoch)
+                results[j] = train_autoencoder(train, None, self._settings(j), epochs=epochs, progress=self.progress)
+                records[j] |= {"refit_examples": len(train), "refit_cutoffs": len(train.cutoffs),
+                               "refit_epochs": epochs}
         feats = trend_features(interactions, end, cols, first_sales(interactions))
+        final = [r for r in results if r is not None]
         self.cols_ = cols.astype(np.int64)
-        self.weights_ = {k: result.weights[k] for k in _WEIGHT_NAMES}
-        self.offset_ = result.trend_offset(feats)
+        self.weights_, self.offset_ = _average(final, feats)
+        record = records[0]
+        if self.n_models > 1:
+            record = record | {"members": records}
         self.training_ = record | {"items": len(cols), "seconds": time.perf_counter() - t0}
 
     # -- scoring ----------------------------------------------------------------------------

@@ -353,3 +353,44 @@ def test_weight_decay_shrinks_the_personal_part_only() -> None:
 def test_bad_early_stopping_settings_raise_config_errors(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         Autoencoder(**bad)  # type: ignore[arg-type]
+
+
+# -- ensembles (n_models) ------------------------------------------------------------------------
+def test_ensemble_scores_are_the_mean_of_its_members_logits(shop: Interactions) -> None:
+    """``n_models=2`` is the average of the logits of the single models with seeds ``rng`` and
+    ``rng + MEMBER_SEED_STEP``, served as one network of ``2 * hidden`` units."""
+    from discoverly.recommend.autoencoder import MEMBER_SEED_STEP
+
+    pair = Autoencoder(**FAST, n_models=2, rng=3).fit(shop)
+    first = Autoencoder(**FAST, rng=3).fit(shop)
+    second = Autoencoder(**FAST, rng=3 + MEMBER_SEED_STEP).fit(shop)
+    assert pair.weights_["W_in"].shape == (len(pair.cols_ if pair.cols_ is not None else []), 2 * FAST["hidden"])
+    assert pair.weights_["W_out"].shape == pair.weights_["W_in"].shape
+    hist = History.of(shop, np.arange(30))
+    mean = (first._score(hist) + second._score(hist)) / 2
+    got = pair._score(hist)
+    finite = np.isfinite(mean)
+    np.testing.assert_array_equal(np.isfinite(got), finite)
+    np.testing.assert_allclose(got[finite], mean[finite], rtol=1e-4, atol=1e-4)
+    # each member keeps its own early-stopping record; member 0 is the single model
+    members = pair.training_["members"]
+    assert len(members) == 2 and members[0]["best_epoch"] == first.training_["best_epoch"]
+    assert members[1]["best_epoch"] == second.training_["best_epoch"]
+    assert pair.config()["n_models"] == 2 and "members" not in first.training_
+
+
+def test_ensemble_is_deterministic_and_round_trips(shop: Interactions, tmp_path: Path) -> None:
+    a = Autoencoder(**FAST, n_models=3, rng=4).fit(shop)
+    b = Autoencoder(**FAST, n_models=3, rng=4).fit(shop)
+    c = Autoencoder(**FAST, n_models=3, rng=5).fit(shop)
+    hist = History.of(shop, np.arange(shop.n_users))
+    np.testing.assert_array_equal(a._score(hist), b._score(hist))
+    assert not np.array_equal(a._score(hist), c._score(hist))
+    back = BaseRecommender.load(a.save(tmp_path / "ens"))
+    assert isinstance(back, Autoencoder) and back.n_models == 3
+    np.testing.assert_array_equal(back._score(hist), a._score(hist))
+
+
+def test_bad_ensemble_size_raises_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="n_models"):
+        Autoencoder(n_models=0)
