@@ -112,6 +112,10 @@ def fit(
                                               "paper looks for the papers the model links to it by this relation "
                                               "(e.g. cites), or none. Default: cites."),
     query_direction: str | None = typer.Option(None, "--query-direction", help="tail (default) | head | both."),
+    exclude_linked: bool | None = typer.Option(None, "--exclude-linked/--include-linked",
+                                               help="Whether `similar` leaves out the papers a paper cites or is "
+                                               "cited by (they are on its page already). Default: the engine "
+                                               "default."),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop graph training after this long."),
     threads: int = typer.Option(2, "--threads", help="CPU threads for torch."),
     seed: int = typer.Option(0, "--seed"),
@@ -126,7 +130,7 @@ def fit(
     if max_seconds is not None:
         extra["max_seconds"] = max_seconds  # type: ignore[assignment]
     engine = fit_similar(folder, model=model, dim=dim, epochs=epochs, weight=weight, backend=backend, sampler=sampler,
-                         query_relation=query_relation, query_direction=query_direction,
+                         query_relation=query_relation, query_direction=query_direction, exclude_linked=exclude_linked,
                          encoder=TextEncoder(threads=threads), rng=seed, progress=_progress(progress), **extra)
     typer.echo(json.dumps({"engine": str(folder / "similar"), "papers": len(engine), **engine.config,
                            "seconds": round(time.perf_counter() - started, 1)}, indent=2))
@@ -137,6 +141,9 @@ def similar(
     paper: str = typer.Argument(..., help="The paper id."),
     folder: Path = FOLDER,
     k: int = typer.Option(10, "-k", help="How many similar papers."),
+    exclude_linked: bool | None = typer.Option(None, "--exclude-linked/--include-linked",
+                                               help="Leave out (or keep) the papers PAPER cites or is cited by. "
+                                               "Default: the setting the engine was fitted with."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """The papers most similar to PAPER (fused text + graph embeddings, cosine)."""
@@ -146,7 +153,7 @@ def similar(
 
     gf = GraphFolder(folder)
     engine = gf.load_similar()
-    out = engine.similar(paper, k=k)
+    out = engine.similar(paper, k=k, exclude_linked=exclude_linked)
     with gf.open_store() as store:
         titles = store.sql("SELECT id, title, year FROM papers")
     _print_table(out.join(titles, on="id", how="left").select("rank", "id", "score", "year", "title")

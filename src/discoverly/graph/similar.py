@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from discoverly.artifacts import read_artifact, write_artifact
 from discoverly.dependencies import require
@@ -145,12 +146,20 @@ class SimilarItems:
     asks "which papers would the model link to ``p`` by a citation?" instead of "which papers have
     a vector like ``p``'s?" (``fit_similar(..., query_relation="cites")``; measured on AAN in
     ``benchmarks/graph.md``).
+
+    ``links`` (optional) are item pairs already linked in the catalogue — for papers, citations —
+    as an ``(m, 2)`` array of row positions (either direction links both). With
+    ``exclude_linked=True`` ``similar(p)`` leaves out the items linked to ``p`` (a paper's page
+    already shows its references and citing papers, so "similar" shows other papers); this is the
+    "filtered" ranking of link prediction. ``similar``/``similar_positions`` take the setting per
+    call too. Links are saved with the engine.
     """
 
     def __init__(self, ids: Sequence[Any] | np.ndarray, *, text: np.ndarray | None = None,
                  graph: np.ndarray | None = None, weight: float = 0.5, config: dict[str, Any] | None = None,
                  threads: int = 1, index: str = "flat", hnsw_m: int = 32, ef_search: int = 128,
-                 graph_query: np.ndarray | None = None) -> None:
+                 graph_query: np.ndarray | None = None, links: np.ndarray | None = None,
+                 exclude_linked: bool = False) -> None:
         if index not in INDEXES:
             raise ConfigError(f"unknown index {index!r}; use one of {INDEXES}")
         if hnsw_m < 2 or ef_search < 1:
@@ -174,6 +183,19 @@ class SimilarItems:
                 raise DataError(f"graph_query must have the graph vectors' shape {self.graph.shape}, got {gq.shape}")
             self.graph_query = gq
             self.queries = fuse(self.text, gq, self.weight)
+        self.links: sp.csr_matrix | None = None
+        if links is not None:
+            e = np.asarray(links, dtype=np.int64).reshape(-1, 2)
+            if e.size and (e.min() < 0 or e.max() >= self.ids.size):
+                raise DataError(f"links refer to rows outside 0..{self.ids.size - 1}")
+            m = sp.csr_matrix((np.ones(2 * len(e), np.int8), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
+                              shape=(self.ids.size, self.ids.size))
+            m.sum_duplicates()
+            m.data[:] = 1
+            self.links = m
+        if exclude_linked and self.links is None:
+            raise ConfigError("exclude_linked=True needs the links (e.g. citation edges) to exclude")
+        self.exclude_linked = bool(exclude_linked)
         self.config = dict(config or {})
         self._pos = {k: i for i, k in enumerate(self.ids.tolist())}
         if len(self._pos) != self.ids.size:
@@ -212,24 +234,42 @@ class SimilarItems:
         scores, pos = index.search(q, min(k, len(self)))
         return scores, pos
 
-    def similar_positions(self, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k neighbours of rows (excluding the row itself): (scores, positions), -1 padded."""
+    def linked(self, position: int) -> np.ndarray:
+        """Row positions linked to a row (empty without links)."""
+        if self.links is None:
+            return np.zeros(0, np.int64)
+        return self.links.indices[self.links.indptr[position]:self.links.indptr[position + 1]].astype(np.int64)
+
+    def similar_positions(self, positions: np.ndarray, k: int,
+                          exclude_linked: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k neighbours of rows (excluding the row itself, and with ``exclude_linked`` — default:
+        the engine's setting — the rows linked to it): (scores, positions), -1 padded."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
+        exclude = self.exclude_linked if exclude_linked is None else bool(exclude_linked)
+        if exclude and self.links is None:
+            raise ConfigError("exclude_linked=True needs an engine with links")
         positions = np.asarray(positions, dtype=np.int64)
-        scores, pos = self.search_vectors(self.queries[positions], k + 1)
+        extra = 0
+        if exclude and positions.size:
+            assert self.links is not None
+            extra = int(np.diff(self.links.indptr)[positions].max())
+        scores, pos = self.search_vectors(self.queries[positions], k + 1 + extra)
         out_s = np.full((positions.size, k), -np.inf, dtype=np.float32)
         out_p = np.full((positions.size, k), -1, dtype=np.int64)
         for i, p in enumerate(positions):
             keep = (pos[i] != p) & (pos[i] >= 0)
+            if exclude:
+                keep &= ~np.isin(pos[i], self.linked(int(p)))
             s, q = scores[i][keep][:k], pos[i][keep][:k]
             out_s[i, : s.size] = s
             out_p[i, : q.size] = q
         return out_s, out_p
 
-    def similar(self, item: Any, k: int = 10) -> pl.DataFrame:
-        """The ``k`` most similar items to ``item``: columns id, score, rank."""
-        s, p = self.similar_positions(np.array([self.position(item)]), k)
+    def similar(self, item: Any, k: int = 10, exclude_linked: bool | None = None) -> pl.DataFrame:
+        """The ``k`` most similar items to ``item``: columns id, score, rank. ``exclude_linked``
+        (default: the engine's setting) leaves out the items linked to ``item``."""
+        s, p = self.similar_positions(np.array([self.position(item)]), k, exclude_linked)
         keep = p[0] >= 0
         return pl.DataFrame({"id": self.ids[p[0][keep]], "score": s[0][keep].astype(np.float64),
                              "rank": np.arange(1, int(keep.sum()) + 1)})
@@ -242,7 +282,11 @@ class SimilarItems:
             arrays["graph"] = self.graph
         if self.graph_query is not None:
             arrays["graph_query"] = self.graph_query
+        if self.links is not None:
+            upper = sp.triu(self.links, k=1).tocoo()  # each link once (the matrix is symmetric)
+            arrays["links"] = np.stack([upper.row, upper.col], axis=1).astype(np.int64)
         manifest = {"kind": "similar-items", "weight": self.weight, "n": len(self), "config": self.config,
+                    "exclude_linked": self.exclude_linked,
                     "index": {"kind": self.index, "hnsw_m": self.hnsw_m, "ef_search": self.ef_search}}
         return write_artifact(path, manifest, arrays, {"ids": pl.DataFrame({"id": self.ids})})
 
@@ -256,4 +300,5 @@ class SimilarItems:
         return cls(art.tables["ids"]["id"].to_list(), text=art.arrays.get("text"), graph=art.arrays.get("graph"),
                    weight=float(art.manifest["weight"]), config=art.manifest.get("config", {}),
                    index=index or saved.get("kind", "flat"), hnsw_m=int(saved.get("hnsw_m", 32)),
-                   ef_search=int(saved.get("ef_search", 128)), graph_query=art.arrays.get("graph_query"))
+                   ef_search=int(saved.get("ef_search", 128)), graph_query=art.arrays.get("graph_query"),
+                   links=art.arrays.get("links"), exclude_linked=bool(art.manifest.get("exclude_linked", False)))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from discoverly.errors import ArtifactError, ConfigError
 from discoverly.graph.build import KnowledgeGraph, build_paper_graph
@@ -39,7 +40,8 @@ log = logging.getLogger(__name__)
 
 #: the engine settings chosen on the AAN validation split (benchmarks/graph.md)
 DEFAULT_ENGINE: dict[str, Any] = {"model": "complex", "dim": 64, "epochs": 20, "weight": 0.4, "backend": "torch",
-                                  "sampler": "uniform", "query_relation": "cites", "query_direction": "tail"}
+                                  "sampler": "uniform", "query_relation": "cites", "query_direction": "tail",
+                                  "exclude_linked": False}
 
 
 @dataclass(frozen=True)
@@ -146,19 +148,27 @@ def train_embedding(graph: KnowledgeGraph, *, model: str = "transe", dim: int = 
 def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None = None, epochs: int | None = None,
                 weight: float | None = None, backend: str | None = None, sampler: str | None = None,
                 query_relation: str | None = None, query_direction: str | None = None,
+                exclude_linked: bool | None = None,
                 encoder: Any = None, rng: int | None = 0, progress: bool = False, **options: Any) -> SimilarItems:
     """Train the graph embedding, embed the texts (cached) and save the fused similar-paper engine.
 
     ``query_relation`` (e.g. ``"cites"``) makes the graph part of a query relation-aware: a
     paper's query vector is ``KGEmbedding.relation_queries(query_relation, query_direction)``
     (for DistMult ``e_p * r_cites``), searched against the stored entity vectors; ``"none"``
-    turns it off. Settings left ``None`` take :data:`DEFAULT_ENGINE` (chosen on the AAN validation
-    split)."""
+    turns it off. ``exclude_linked`` stores the citations with the engine and makes ``similar(p)``
+    leave out the papers ``p`` cites or is cited by (``SimilarItems``). Settings left ``None`` take
+    :data:`DEFAULT_ENGINE` (chosen on the AAN validation split); its trainer settings (e.g.
+    ``loss``, ``negatives``) apply unless ``options`` give others."""
     gf = GraphFolder(Path(folder))
     cfg = {**DEFAULT_ENGINE, **{k: v for k, v in {"model": model, "dim": dim, "epochs": epochs, "weight": weight,
                                                    "backend": backend, "sampler": sampler,
                                                    "query_relation": query_relation,
-                                                   "query_direction": query_direction}.items() if v is not None}}
+                                                   "query_direction": query_direction,
+                                                   "exclude_linked": exclude_linked}.items() if v is not None}}
+    cfg.update(options)
+    engine_keys = ("model", "dim", "epochs", "weight", "backend", "sampler", "query_relation", "query_direction",
+                   "exclude_linked")
+    train_options = {k: v for k, v in cfg.items() if k not in engine_keys}
     if cfg["query_relation"] in ("none", ""):
         cfg["query_relation"] = None
     with gf.open_store() as store:
@@ -169,11 +179,14 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
         raise ArtifactError(f"the store and papers table of {str(gf.root)!r} disagree; rebuild the folder")
     text = paper_text_vectors(papers, encoder=encoder, cache=gf.text, progress=progress) if cfg["weight"] > 0 else None
     emb = train_embedding(graph, model=cfg["model"], dim=cfg["dim"], epochs=cfg["epochs"], backend=cfg["backend"],
-                          sampler=cfg["sampler"], rng=rng, progress=progress, **options)
+                          sampler=cfg["sampler"], rng=rng, progress=progress, **train_options)
     emb.save(gf.kge)
     gq = None if cfg["query_relation"] is None else \
         emb.relation_queries(cfg["query_relation"], cfg["query_direction"], entities=np.arange(n))
+    cites = graph.edges.filter((pl.col("relation") == "cites") & (pl.col("src") < n) & (pl.col("dst") < n))
+    links = np.stack([cites["src"].to_numpy(), cites["dst"].to_numpy()], axis=1)
     engine = SimilarItems(papers.table["id"].to_list(), text=text, graph=emb.entity_vectors()[:n],
-                          weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds}, graph_query=gq)
+                          weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds}, graph_query=gq,
+                          links=links, exclude_linked=bool(cfg["exclude_linked"]))
     engine.save(gf.similar)
     return engine

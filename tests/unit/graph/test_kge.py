@@ -205,3 +205,57 @@ def test_relation_queries_of_distance_models_are_the_moved_point(model: str) -> 
         emb.relation_queries(0, "sideways")
     with pytest.raises(ConfigError):
         emb.relation_queries(3)
+
+
+@pytest.mark.parametrize("model", ["distmult", "complex"])
+@pytest.mark.parametrize("sampler", ["uniform", "typed"])
+def test_softmax_loss_learns_block_structure(model: str, sampler: str) -> None:
+    h, r, t = two_blocks()
+    rng = np.random.default_rng(0)
+    test_idx = rng.choice(h.size, size=20, replace=False)
+    train = np.setdiff1d(np.arange(h.size), test_idx)
+    emb = KGETrainer(model=model, dim=16, epochs=60, batch_size=64, negatives=16, lr=0.02, threads=1,
+                     loss="softmax", sampler=sampler).fit(h[train], r[train], t[train], 40, 1, rng=0)
+    assert emb.config["loss"] == "softmax"
+    assert emb.losses[-1] < emb.losses[0]
+    known = np.stack([h, r, t], axis=1)
+    # rank among the entities that can be tails (typed negatives never contrast heads with tails)
+    metrics = rank_triples(emb, known[test_idx], known, candidates=np.r_[0:40])
+    tails = np.r_[10:20, 30:40]
+    separated = []
+    for hh, tt in zip(h[test_idx], t[test_idx], strict=True):
+        s = emb.score(np.full(20, hh), np.zeros(20, np.int64), tails)
+        right = (tails >= 30) == (tt >= 30)
+        separated.append(s[right].min() > s[~right].max())
+    assert np.mean(separated) > 0.8, metrics
+
+
+def test_softmax_loss_uses_single_relation_batches_and_masks_the_true_entity(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import discoverly.graph.kge as kge
+
+    # two one-to-one relations between heads 0-3 and tails 4-7; with typed sampling the 8 shared
+    # negatives of a side come from 4 entities, so they nearly always contain the true one: unless it
+    # is masked, the loss cannot fall below log 2, whatever the vectors
+    h = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    r = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    t = np.array([4, 5, 6, 7, 5, 4, 7, 6])
+    batch_relations: list[set[float]] = []
+    real = kge._relation_query
+
+    def spy(model: str, e: object, rel: object, side: str, torch: object) -> object:
+        batch_relations.append({tuple(x) for x in rel.detach().numpy().tolist()})  # type: ignore[attr-defined]
+        return real(model, e, rel, side, torch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kge, "_relation_query", spy)
+    emb = KGETrainer(model="distmult", dim=8, epochs=150, batch_size=3, negatives=8, lr=0.05, threads=1,
+                     loss="softmax", sampler="typed", weight_decay=0.0).fit(h, r, t, 8, 2, rng=0)
+    assert batch_relations and all(len(x) == 1 for x in batch_relations)  # one relation vector per batch
+    assert emb.losses[-1] < 0.3 < np.log(2)
+
+
+def test_softmax_loss_is_only_for_bilinear_models() -> None:
+    with pytest.raises(ConfigError, match="bilinear"):
+        KGETrainer(model="transe", loss="softmax")
+    with pytest.raises(ConfigError, match="loss"):
+        KGETrainer(model="complex", loss="hinge")

@@ -64,6 +64,21 @@ def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["graph", "similar", "P1", "-g", str(g), "-k", "4", "--json"]) == 0
     sims = json.loads(capsys.readouterr().out)
     assert [s["rank"] for s in sims] == [1, 2, 3, 4] and all(s["id"] != "P1" for s in sims)
+    # the papers P1 cites or is cited by, from the store; --exclude-linked leaves them out
+    engine = GraphFolder(g).load_similar()
+    linked = set(engine.ids[engine.linked(engine.position("P1"))].tolist())
+    assert linked and not engine.exclude_linked
+    assert main(["graph", "similar", "P1", "-g", str(g), "-k", "19", "--json"]) == 0
+    assert linked <= {s["id"] for s in json.loads(capsys.readouterr().out)}
+    assert main(["graph", "similar", "P1", "-g", str(g), "-k", "19", "--exclude-linked", "--json"]) == 0
+    kept = {s["id"] for s in json.loads(capsys.readouterr().out)}
+    assert not linked & kept and len(kept) == 19 - len(linked)
+    # fitted with --exclude-linked, the engine leaves them out by default
+    assert main(["graph", "fit", "-g", str(g), "--weight", "0", "--dim", "8", "--epochs", "2", "--threads", "1",
+                 "--exclude-linked", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["exclude_linked"] is True
+    assert main(["graph", "similar", "P1", "-g", str(g), "-k", "19", "--json"]) == 0
+    assert not linked & {s["id"] for s in json.loads(capsys.readouterr().out)}
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

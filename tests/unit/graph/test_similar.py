@@ -135,3 +135,30 @@ def test_relation_aware_query_returns_the_true_tail_first_and_round_trips(tmp_pa
     with pytest.raises(ConfigError):
         SimilarItems(ids, text=np.ones((12, 2)), graph_query=queries)
     assert isinstance(emb, KGEmbedding)
+
+
+def test_exclude_linked_drops_linked_items_keeps_k_and_round_trips(tmp_path: Path) -> None:
+    # items on a line: the nearest neighbours of item 5 are 4, 6, 3, 7, ...
+    a = np.arange(12) * 0.1 + np.arange(12) ** 2 * 0.001  # gaps grow: 4 is nearer to 5 than 6 is
+    x = np.stack([np.cos(a), np.sin(a)], axis=1)
+    links = np.array([[5, 4], [6, 5], [0, 11]])  # 5 cites 4, 6 cites 5 (either direction links)
+    eng = SimilarItems([f"p{i}" for i in range(12)], graph=x, weight=0.0, links=links)
+    assert eng.similar("p5", k=3)["id"].to_list() == ["p4", "p6", "p3"]  # off by default
+    got = eng.similar("p5", k=3, exclude_linked=True)["id"].to_list()
+    assert got == ["p3", "p7", "p2"]
+    assert eng.linked(5).tolist() == [4, 6]
+    on = SimilarItems([f"p{i}" for i in range(12)], graph=x, weight=0.0, links=links, exclude_linked=True)
+    assert on.similar("p5", k=3)["id"].to_list() == got
+    assert on.similar("p5", k=3, exclude_linked=False)["id"].to_list() == ["p4", "p6", "p3"]
+    _, pos = on.similar_positions(np.array([5, 0]), 10)  # a batch: each row drops its own links
+    assert 11 not in pos[1] and not {4, 6} & set(pos[0].tolist()) and (pos[0] >= 0).sum() == 9
+    on.save(tmp_path / "e")
+    back = SimilarItems.load(tmp_path / "e")
+    assert back.exclude_linked and back.similar("p5", k=3)["id"].to_list() == got
+    assert back.linked(5).tolist() == [4, 6]
+    with pytest.raises(ConfigError, match="links"):
+        SimilarItems(["a", "b"], graph=x[:2], weight=0.0, exclude_linked=True)
+    with pytest.raises(ConfigError, match="links"):
+        SimilarItems(["a", "b"], graph=x[:2], weight=0.0).similar("a", k=1, exclude_linked=True)
+    with pytest.raises(DataError):
+        SimilarItems(["a", "b"], graph=x[:2], weight=0.0, links=np.array([[0, 2]]))

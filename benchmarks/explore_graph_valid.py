@@ -1,0 +1,269 @@
+"""Validation-only exploration of the similar-paper engine on AAN (no test edge is used).
+
+The split is the protocol's (``split_citations(..., rng=0)``: train 80% / validation 10% / test
+10%); graph models are trained on the graph without the validation and test edges, cached, and
+scored on the validation edges under many engine options (query mode, text weight, filtered or
+unfiltered ranking; both relevance definitions). Training is the expensive part, evaluation is
+cheap, so each trained embedding is scored on a whole grid.
+
+    # train one candidate (trainer options as key=value), cached under --cache/explore/NAME
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/explore_graph_valid.py train NAME model=complex dim=64 epochs=20
+    # score cached candidates on the validation edges -> benchmarks/results/graph_explore_valid.json
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/explore_graph_valid.py eval NAME [NAME ...]
+    # the chosen configuration, retrained without the test edges and scored once on them
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/explore_graph_valid.py test QUERY WEIGHT RESULTS.json model=... ...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from discoverly.graph.evaluation import evaluate_similar, proxy_relevance, split_citations
+from discoverly.graph.kge import KGEmbedding, rank_triples
+from discoverly.graph.similar import SimilarItems, paper_text_vectors
+from discoverly.graph.workspace import GraphFolder, train_embedding
+
+CACHE = Path.home() / ".cache/discoverly/bench_graph"
+RESULTS = Path(__file__).parent / "results" / "graph_explore_valid.json"
+WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
+QUERIES = ("own", "tail", "head", "both", "tail+head")
+
+
+def _load() -> tuple[Any, Any, Any]:
+    gf = GraphFolder(CACHE / "aan")
+    papers = gf.load_papers()
+    with gf.open_store() as s:
+        graph = s.graph()
+    cites = graph.edges.filter(pl.col("relation") == "cites")
+    split = split_citations(cites["src"].to_numpy(), cites["dst"].to_numpy(), rng=0)
+    return gf, papers, (graph, split)
+
+
+def _value(v: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def train(name: str, opts: list[str]) -> None:
+    _, _, (graph, split) = _load()
+    hidden = np.concatenate([split.valid, split.test])
+    g_sel = graph.without_edges("cites", hidden[:, 0], hidden[:, 1])
+    kw = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
+    c0, t0 = time.process_time(), time.perf_counter()
+    emb = train_embedding(g_sel, rng=0, threads=1, **kw)
+    spent = {"cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0,
+             "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    emb.config["explore_train"] = spent
+    emb.save(CACHE / "explore" / name)
+    print(name, kw, spent, "last losses", emb.losses[-3:], flush=True)
+
+
+def _merged(eng_a: SimilarItems, eng_b: SimilarItems) -> SimilarItems:
+    """An engine whose ``similar_positions`` merges two engines' lists by score (max per item)."""
+
+    class Merged(SimilarItems):
+        def similar_positions(self, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            sa, pa = eng_a.similar_positions(positions, k)
+            sb, pb = eng_b.similar_positions(positions, k)
+            s, p = np.concatenate([sa, sb], 1), np.concatenate([pa, pb], 1)
+            out_s = np.full((len(positions), k), -np.inf, np.float32)
+            out_p = np.full((len(positions), k), -1, np.int64)
+            for i in range(len(positions)):
+                order = np.argsort(-s[i], kind="stable")
+                _, first = np.unique(p[i][order], return_index=True)
+                keep = order[np.sort(first)]
+                keep = keep[p[i][keep] >= 0][:k]
+                out_s[i, :keep.size], out_p[i, :keep.size] = s[i][keep], p[i][keep]
+            return out_s, out_p
+
+    m = Merged.__new__(Merged)
+    m.__dict__.update(eng_a.__dict__)
+    return m
+
+
+def _cached(engine: SimilarItems, sources: np.ndarray, depth: int) -> SimilarItems:
+    """The engine with the top-``depth`` lists of ``sources`` computed once (every evaluation reuses them)."""
+    s, p = engine.similar_positions(sources, depth)
+    row = {int(x): i for i, x in enumerate(sources.tolist())}
+
+    class Cached(SimilarItems):
+        def similar_positions(self, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            assert k <= depth
+            i = np.array([row[int(x)] for x in positions])
+            return s[i, :k], p[i, :k]
+
+    c = Cached.__new__(Cached)
+    c.__dict__.update(engine.__dict__)
+    return c
+
+
+def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tuple[str, ...] = QUERIES) -> None:
+    gf, papers, (graph, split) = _load()
+    n = len(papers)
+    ids = graph.keys(np.arange(n))
+    text = paper_text_vectors(papers, cache=gf.text)
+    rels = {"direct": proxy_relevance(split.train, split.valid, n, cocited=False),
+            "cocited": proxy_relevance(split.train, split.valid, n)}
+    out = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"rows": []}
+    out["what"] = ("validation-only exploration (seed-0 split; models trained without validation and test edges); "
+                   "Recall@10 on the validation edges")
+    out["command"] = "OMP_NUM_THREADS=1 nice -n 10 python benchmarks/explore_graph_valid.py eval " + " ".join(names)
+    rows = [r for r in out["rows"] if r["name"] not in names]
+
+    sources = np.unique(np.concatenate([np.fromiter(r.keys(), np.int64) for r in rels.values()]))
+    adj = np.zeros(n, np.int64)
+    np.add.at(adj, split.train.ravel(), 1)
+    depth = 100 + int(adj.max())
+
+    def score(name: str, engine: SimilarItems, query: str, w: float, extra: dict[str, Any]) -> None:
+        row: dict[str, Any] = {"name": name, "query": query, "weight": w, **extra}
+        eng = _cached(engine, sources, depth)
+        for rname, rel in rels.items():
+            for filt in (False, True):
+                r = evaluate_similar(eng, rel, k=10, visible=split.train, exclude_visible=filt)
+                key = f"{rname}{'_filtered' if filt else ''}"
+                row[key] = round(r.recall.value, 4)
+                row[key + "_ci"] = [round(r.recall.low, 4), round(r.recall.high, 4)]
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if not k.endswith("_ci")}), flush=True)
+
+    if not any(r["name"] == "text-only" for r in rows):
+        score("text-only", SimilarItems(ids, text=text, weight=1.0), "-", 1.0, {})
+    for name in names:
+        emb = KGEmbedding.load(CACHE / "explore" / name)
+        g = emb.entity_vectors()[:n]
+        cfg = {k: emb.config.get(k) for k in ("model", "dim", "epochs_run", "loss", "negatives", "sampler", "lr",
+                                              "weight_decay", "regulariser", "batch_size")}
+        link = _link(emb, graph, split, n)
+        extra = {"config": cfg, "train": emb.config.get("explore_train"), "valid_link": link}
+        print(name, cfg, "validation link prediction", link, flush=True)
+        for q in queries:
+            for w in weights:
+                if q == "tail+head":
+                    a = SimilarItems(ids, text=text, graph=g, weight=w,
+                                     graph_query=emb.relation_queries("cites", "tail", entities=np.arange(n)))
+                    b = SimilarItems(ids, text=text, graph=g, weight=w,
+                                     graph_query=emb.relation_queries("cites", "head", entities=np.arange(n)))
+                    eng = _merged(a, b)
+                else:
+                    gq = None if q == "own" else emb.relation_queries("cites", q, entities=np.arange(n))
+                    eng = SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq)
+                score(name, eng, q, w, extra)
+        out["rows"] = rows
+        out["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        RESULTS.write_text(json.dumps(out, indent=1))
+
+
+def _link(emb: KGEmbedding, graph: Any, split: Any, n: int, sample: int = 2000) -> dict[str, float | int]:
+    """Filtered link prediction of 2,000 validation citations against the training graph's triples."""
+    names = emb.config["relations"]
+    ci = names.index("cites")
+    s = split.valid[np.random.default_rng(0).permutation(len(split.valid))[:sample]]
+    fh, fr, ft, fnames = graph.triples()
+    remap = np.array([names.index(x) if x in names else -1 for x in fnames])[fr]
+    known = np.stack([fh, remap, ft], axis=1)[remap >= 0]
+    lm = rank_triples(emb, np.stack([s[:, 0], np.full(len(s), ci), s[:, 1]], axis=1), known, candidates=np.arange(n))
+    return {k: round(float(v), 4) if isinstance(v, float) else v for k, v in lm.to_dict().items()}
+
+
+def test(query: str, weight: float, opts: list[str], results: Path) -> None:
+    """Score the chosen configuration once on the test edges: retrained without the test edges
+    (the protocol's seed 1000), text-only / graph-only / fused (and plain-query references), both
+    relevance definitions, unfiltered and filtered; 95% bootstrap intervals; paired sign-flip tests;
+    filtered link prediction of 2,000 test citations. Saves the engine (with the visible citations
+    as its links) to the cached AAN folder for the latency stage of bench_graph.py."""
+    from discoverly.evaluate.stats import paired_test
+
+    gf, papers, (graph, split) = _load()
+    n = len(papers)
+    ids = graph.keys(np.arange(n))
+    kw = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
+    g_test = graph.without_edges("cites", split.test[:, 0], split.test[:, 1])
+    c0, t0 = time.process_time(), time.perf_counter()
+    emb = train_embedding(g_test, rng=1000, threads=1, **kw)
+    spent = {"cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0,
+             "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    print("trained", kw, spent, flush=True)
+    text = paper_text_vectors(papers, cache=gf.text)
+    visible = np.concatenate([split.train, split.valid])
+    rels = {"cocited": proxy_relevance(visible, split.test, n), "direct": proxy_relevance(visible, split.test, n,
+                                                                                          cocited=False)}
+    g = emb.entity_vectors()[:n]
+    gq = None if query == "own" else emb.relation_queries("cites", query, entities=np.arange(n))
+    engines = {"text-only": SimilarItems(ids, text=text, weight=1.0),
+               "graph-only": SimilarItems(ids, text=text, graph=g, weight=0.0, graph_query=gq),
+               "fused": SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq)}
+    if gq is not None:
+        engines["graph-only, plain query"] = SimilarItems(ids, text=text, graph=g, weight=0.0)
+        engines["fused, plain query"] = SimilarItems(ids, text=text, graph=g, weight=weight)
+    sources = np.unique(np.concatenate([np.fromiter(r.keys(), np.int64) for r in rels.values()]))
+    deg = np.zeros(n, np.int64)
+    np.add.at(deg, visible.ravel(), 1)
+    depth = 100 + int(deg.max())
+    table: dict[str, Any] = {}
+    per: dict[str, np.ndarray] = {}
+    for name, engine in engines.items():
+        eng = _cached(engine, sources, depth)
+        for rname, rel in rels.items():
+            for filt in (False, True):
+                key = f"{rname}{'_filtered' if filt else ''}"
+                r = evaluate_similar(eng, rel, k=10, name=name, visible=visible, exclude_visible=filt, rng=0)
+                table.setdefault(key, {})[name] = {"recall@10": r.recall.to_dict(), "mrr": r.mrr.to_dict()}
+                per[f"{key}/{name}"] = r.per_paper_recall
+                print(f"{key:18s} {name:24s} Recall@10 {r.recall}  MRR {r.mrr}", flush=True)
+    paired = {}
+    for key in table:
+        for other in ("text-only", "graph-only", "fused, plain query"):
+            if f"{key}/{other}" in per:
+                t = paired_test(per[f"{key}/fused"], per[f"{key}/{other}"], rng=0)
+                paired[f"{key}: fused - {other}"] = t.to_dict()
+                print(f"paired {key}: fused - {other}: {t.difference} p={t.p_value:.4g}", flush=True)
+    names = emb.config["relations"]
+    sample = split.test[np.random.default_rng(0).permutation(len(split.test))[:2000]]
+    fh, fr, ft, fnames = graph.triples()
+    remap = np.array([names.index(x) if x in names else -1 for x in fnames])[fr]
+    known = np.stack([fh, remap, ft], axis=1)[remap >= 0]
+    lm = rank_triples(emb, np.stack([sample[:, 0], np.full(len(sample), names.index("cites")), sample[:, 1]], axis=1),
+                      known, candidates=np.arange(n))
+    print("link prediction (filtered, 2,000 test citations):", lm.to_dict(), flush=True)
+    chosen = {**kw, "query": query, "weight": weight}
+    out = {"what": "test edges scored once with the configuration chosen on validation "
+                   "(benchmarks/results/graph_explore_valid.json)",
+           "command": "OMP_NUM_THREADS=1 nice -n 10 python benchmarks/explore_graph_valid.py test "
+                      + " ".join(sys.argv[2:]),
+           "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "chosen": chosen, "train": spent,
+           "split": split.to_dict(), "test": table, "paired": paired, "link": lm.to_dict(),
+           "sources": {k: len(v) for k, v in rels.items()}}
+    results.write_text(json.dumps(out, indent=1))
+    emb.save(gf.kge)
+    cites = g_test.edges.filter(pl.col("relation") == "cites")
+    engine = SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq,
+                          links=np.stack([cites["src"].to_numpy(), cites["dst"].to_numpy()], axis=1),
+                          config={**chosen, "kge_seconds": emb.seconds})
+    engine.save(gf.similar)
+
+
+if __name__ == "__main__":
+    cmd, *rest = sys.argv[1:]
+    if cmd == "train":
+        train(rest[0], rest[1:])
+    elif cmd == "eval":
+        evaluate(rest)
+    elif cmd == "test":  # test QUERY WEIGHT RESULTS.json key=value ...
+        test(rest[0], float(rest[1]), rest[3:], Path(__file__).parent / "results" / rest[2])
+    else:
+        raise SystemExit(__doc__)
