@@ -37,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from discoverly import __version__
 from discoverly.data.datasets import load_dataset
 from discoverly.evaluate import evaluate
-from discoverly.recommend.presets import preset
 from discoverly.recommend.registry import create
 from seed_protocol import PLAN, WINDOW_DAYS
 
@@ -106,15 +105,16 @@ ROUND_C["movielens-100k"][1].extend([{"val_windows": 3}, {"val_windows": 2, "lr"
 #: count (``max_items``: 3,000 by default; Online Retail has 3,300-3,600 items before its
 #: cutoffs, Complete Journey 56,000-65,000) and, on MovieLens, only the most recent training
 #: cutoffs (``max_cutoffs``: the last 8 weekly cutoffs instead of up to 60)
-ROUND_F: dict[str, list[dict[str, Any]]] = {
-    "complete-journey": [{"n_models": 3}, {"max_items": 10_000}],
-    "online-retail-2011": [{"n_models": 3}, {"max_items": None}],
-    "movielens-100k": [{"n_models": 3}, {"max_cutoffs": 8}],
+#: (the round-C/D presets are written out: the presets now include round F's choices)
+ROUND_F: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
+    "complete-journey": ({"min_epochs": 0, "val_windows": 2, "bias_init": "zero", "encoding": "recency-frequency"},
+                         [{"n_models": 3}, {"max_items": 10_000}]),
+    "online-retail-2011": ({"min_epochs": 0, "val_windows": 2, "bias_init": "zero"},
+                           [{"n_models": 3}, {"max_items": None}]),
+    "movielens-100k": ({"val_windows": 3}, [{"n_models": 3}, {"max_cutoffs": 8}]),
 }
-for _ds, _changes in ROUND_F.items():
-    _preset = preset(_ds, "autoencoder")
-    ROUND_C[_ds][1].extend({k: v for k, v in {**_preset, **c}.items() if k not in ROUND_C[_ds][0]}
-                           for c in _changes)
+for _ds, (_preset, _changes) in ROUND_F.items():
+    ROUND_C[_ds][1].extend({**_preset, **c} for c in _changes)
 for _ds, (_base, _changes) in ROUND_C.items():
     _grid = DATASET_GRIDS.setdefault(_ds, {}).setdefault("autoencoder", list(GRIDS["autoencoder"]))
     _grid += [{**_base, **c} for c in _changes]
