@@ -261,8 +261,16 @@ if __name__ == "__main__":
     cmd, *rest = sys.argv[1:]
     if cmd == "train":
         train(rest[0], rest[1:])
-    elif cmd == "eval":
-        evaluate(rest)
+    elif cmd == "eval":  # EXPLORE_QUERIES / EXPLORE_WEIGHTS (comma-separated) narrow the grid
+        import os
+
+        evaluate(rest, tuple(float(w) for w in os.environ.get("EXPLORE_WEIGHTS", "").split(",") if w) or WEIGHTS,
+                 tuple(q for q in os.environ.get("EXPLORE_QUERIES", "").split(",") if q) or QUERIES)
+    elif cmd == "link":  # validation link prediction only (cheap)
+        _, papers_, (graph_, split_) = _load()
+        for name in rest:
+            e = KGEmbedding.load(CACHE / "explore" / name)
+            print(name, e.config.get("explore_train"), _link(e, graph_, split_, len(papers_)), flush=True)
     elif cmd == "test":  # test QUERY WEIGHT RESULTS.json key=value ...
         test(rest[0], float(rest[1]), rest[3:], Path(__file__).parent / "results" / rest[2])
     else:

@@ -111,7 +111,10 @@ def fit(
     query_relation: str | None = typer.Option(None, "--query-relation", help="Relation-aware graph queries: a "
                                               "paper looks for the papers the model links to it by this relation "
                                               "(e.g. cites), or none. Default: cites."),
-    query_direction: str | None = typer.Option(None, "--query-direction", help="tail (default) | head | both."),
+    query_direction: str | None = typer.Option(
+        None, "--query-direction",
+        help="tail | head | both (sum of the two) | tail+head (two searches merged by score). Default: the engine "
+        "default."),
     exclude_linked: bool | None = typer.Option(None, "--exclude-linked/--include-linked",
                                                help="Whether `similar` leaves out the papers a paper cites or is "
                                                "cited by (they are on its page already). Default: the engine "

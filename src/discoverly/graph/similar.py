@@ -147,6 +147,12 @@ class SimilarItems:
     a vector like ``p``'s?" (``fit_similar(..., query_relation="cites")``; measured on AAN in
     ``benchmarks/graph.md``).
 
+    ``graph_query_2`` (optional, same shape) is a second query vector per item: ``similar(p)``
+    then searches with both queries and merges the two lists by score (an item found by both keeps
+    its higher score). For citations, the tail query ("papers p would cite") and the head query
+    ("papers that would cite p") together look for both ends of a citation
+    (``fit_similar(..., query_direction="tail+head")``); a query costs two searches.
+
     ``links`` (optional) are item pairs already linked in the catalogue — for papers, citations —
     as an ``(m, 2)`` array of row positions (either direction links both). With
     ``exclude_linked=True`` ``similar(p)`` leaves out the items linked to ``p`` (a paper's page
@@ -158,7 +164,8 @@ class SimilarItems:
     def __init__(self, ids: Sequence[Any] | np.ndarray, *, text: np.ndarray | None = None,
                  graph: np.ndarray | None = None, weight: float = 0.5, config: dict[str, Any] | None = None,
                  threads: int = 1, index: str = "flat", hnsw_m: int = 32, ef_search: int = 128,
-                 graph_query: np.ndarray | None = None, links: np.ndarray | None = None,
+                 graph_query: np.ndarray | None = None, graph_query_2: np.ndarray | None = None,
+                 links: np.ndarray | None = None,
                  exclude_linked: bool = False) -> None:
         if index not in INDEXES:
             raise ConfigError(f"unknown index {index!r}; use one of {INDEXES}")
@@ -183,6 +190,17 @@ class SimilarItems:
                 raise DataError(f"graph_query must have the graph vectors' shape {self.graph.shape}, got {gq.shape}")
             self.graph_query = gq
             self.queries = fuse(self.text, gq, self.weight)
+        self.graph_query_2: np.ndarray | None = None
+        self.queries_2: np.ndarray | None = None  # fused second query vectors (merged by score)
+        if graph_query_2 is not None:
+            if self.graph_query is None:
+                raise ConfigError("graph_query_2 needs graph_query (the first query)")
+            gq2 = normalise_rows(graph_query_2)
+            if gq2.shape != self.graph_query.shape:
+                raise DataError(f"graph_query_2 must have graph_query's shape {self.graph_query.shape}, "
+                                f"got {gq2.shape}")
+            self.graph_query_2 = gq2
+            self.queries_2 = fuse(self.text, gq2, self.weight)
         self.links: sp.csr_matrix | None = None
         if links is not None:
             e = np.asarray(links, dtype=np.int64).reshape(-1, 2)
@@ -255,6 +273,8 @@ class SimilarItems:
             assert self.links is not None
             extra = int(np.diff(self.links.indptr)[positions].max())
         scores, pos = self.search_vectors(self.queries[positions], k + 1 + extra)
+        if self.queries_2 is not None:
+            scores, pos = _merge(scores, pos, *self.search_vectors(self.queries_2[positions], k + 1 + extra))
         out_s = np.full((positions.size, k), -np.inf, dtype=np.float32)
         out_p = np.full((positions.size, k), -1, dtype=np.int64)
         for i, p in enumerate(positions):
@@ -282,6 +302,8 @@ class SimilarItems:
             arrays["graph"] = self.graph
         if self.graph_query is not None:
             arrays["graph_query"] = self.graph_query
+        if self.graph_query_2 is not None:
+            arrays["graph_query_2"] = self.graph_query_2
         if self.links is not None:
             upper = sp.triu(self.links, k=1).tocoo()  # each link once (the matrix is symmetric)
             arrays["links"] = np.stack([upper.row, upper.col], axis=1).astype(np.int64)
@@ -301,4 +323,22 @@ class SimilarItems:
                    weight=float(art.manifest["weight"]), config=art.manifest.get("config", {}),
                    index=index or saved.get("kind", "flat"), hnsw_m=int(saved.get("hnsw_m", 32)),
                    ef_search=int(saved.get("ef_search", 128)), graph_query=art.arrays.get("graph_query"),
+                   graph_query_2=art.arrays.get("graph_query_2"),
                    links=art.arrays.get("links"), exclude_linked=bool(art.manifest.get("exclude_linked", False)))
+
+
+def _merge(s1: np.ndarray, p1: np.ndarray, s2: np.ndarray, p2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two top-k result lists per row merged by score, each position once (its higher score),
+    best first; rows keep the width of one list, -1 / -inf padded."""
+    k = p1.shape[1]
+    out_s = np.full(s1.shape, -np.inf, dtype=np.float32)
+    out_p = np.full(p1.shape, -1, dtype=np.int64)
+    s, p = np.concatenate([s1, s2], axis=1), np.concatenate([p1, p2], axis=1)
+    for i in range(p.shape[0]):
+        order = np.argsort(-s[i], kind="stable")
+        _, first = np.unique(p[i][order], return_index=True)  # first (= best) occurrence of each position
+        keep = order[np.sort(first)]
+        keep = keep[p[i][keep] >= 0][:k]
+        out_s[i, : keep.size] = s[i][keep]
+        out_p[i, : keep.size] = p[i][keep]
+    return out_s, out_p

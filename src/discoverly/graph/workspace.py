@@ -155,10 +155,12 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
     ``query_relation`` (e.g. ``"cites"``) makes the graph part of a query relation-aware: a
     paper's query vector is ``KGEmbedding.relation_queries(query_relation, query_direction)``
     (for DistMult ``e_p * r_cites``), searched against the stored entity vectors; ``"none"``
-    turns it off. ``exclude_linked`` stores the citations with the engine and makes ``similar(p)``
-    leave out the papers ``p`` cites or is cited by (``SimilarItems``). Settings left ``None`` take
-    :data:`DEFAULT_ENGINE` (chosen on the AAN validation split); its trainer settings (e.g.
-    ``loss``, ``negatives``) apply unless ``options`` give others."""
+    turns it off. ``query_direction="tail+head"`` searches with the tail and the head query and
+    merges the two lists by score (``SimilarItems(graph_query_2=...)``). ``exclude_linked`` stores
+    the citations with the engine and makes ``similar(p)`` leave out the papers ``p`` cites or is
+    cited by (``SimilarItems``). Settings left ``None`` take :data:`DEFAULT_ENGINE` (chosen on the
+    AAN validation split); its trainer settings (e.g. ``loss``, ``negatives``) apply unless
+    ``options`` give others."""
     gf = GraphFolder(Path(folder))
     cfg = {**DEFAULT_ENGINE, **{k: v for k, v in {"model": model, "dim": dim, "epochs": epochs, "weight": weight,
                                                    "backend": backend, "sampler": sampler,
@@ -181,12 +183,19 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
     emb = train_embedding(graph, model=cfg["model"], dim=cfg["dim"], epochs=cfg["epochs"], backend=cfg["backend"],
                           sampler=cfg["sampler"], rng=rng, progress=progress, **train_options)
     emb.save(gf.kge)
-    gq = None if cfg["query_relation"] is None else \
-        emb.relation_queries(cfg["query_relation"], cfg["query_direction"], entities=np.arange(n))
+    gq = gq2 = None
+    if cfg["query_relation"] is not None:
+        rel, direction = cfg["query_relation"], cfg["query_direction"]
+        if direction == "tail+head":  # two queries, lists merged by score (SimilarItems)
+            gq = emb.relation_queries(rel, "tail", entities=np.arange(n))
+            gq2 = emb.relation_queries(rel, "head", entities=np.arange(n))
+        else:
+            gq = emb.relation_queries(rel, direction, entities=np.arange(n))
     cites = graph.edges.filter((pl.col("relation") == "cites") & (pl.col("src") < n) & (pl.col("dst") < n))
     links = np.stack([cites["src"].to_numpy(), cites["dst"].to_numpy()], axis=1)
     engine = SimilarItems(papers.table["id"].to_list(), text=text, graph=emb.entity_vectors()[:n],
                           weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds}, graph_query=gq,
+                          graph_query_2=gq2,
                           links=links, exclude_linked=bool(cfg["exclude_linked"]))
     engine.save(gf.similar)
     return engine

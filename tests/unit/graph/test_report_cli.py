@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from discoverly.cli.app import main
@@ -79,6 +80,13 @@ def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFix
     assert json.loads(capsys.readouterr().out)["exclude_linked"] is True
     assert main(["graph", "similar", "P1", "-g", str(g), "-k", "19", "--json"]) == 0
     assert not linked & {s["id"] for s in json.loads(capsys.readouterr().out)}
+    # tail and head queries, merged by score
+    assert main(["graph", "fit", "-g", str(g), "--weight", "0", "--dim", "8", "--epochs", "2", "--threads", "1",
+                 "--query-direction", "tail+head", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["query_direction"] == "tail+head"
+    both = GraphFolder(g).load_similar()
+    assert both.graph_query is not None and both.graph_query_2 is not None
+    assert not np.allclose(both.graph_query, both.graph_query_2)
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

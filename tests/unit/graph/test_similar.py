@@ -162,3 +162,28 @@ def test_exclude_linked_drops_linked_items_keeps_k_and_round_trips(tmp_path: Pat
         SimilarItems(["a", "b"], graph=x[:2], weight=0.0).similar("a", k=1, exclude_linked=True)
     with pytest.raises(DataError):
         SimilarItems(["a", "b"], graph=x[:2], weight=0.0, links=np.array([[0, 2]]))
+
+
+def test_two_graph_queries_merge_by_the_higher_score(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    n = 40
+    text, graph = rng.normal(size=(n, 6)), rng.normal(size=(n, 4))
+    q1, q2 = rng.normal(size=(n, 4)), rng.normal(size=(n, 4))
+    w = 0.3
+    eng = SimilarItems([f"i{i}" for i in range(n)], text=text, graph=graph, weight=w, graph_query=q1,
+                       graph_query_2=q2)
+    t, g = normalise_rows(text), normalise_rows(graph)
+    for p in (0, 7, 39):
+        s1 = w * t @ t[p] + (1 - w) * g @ normalise_rows(q1)[p]
+        s2 = w * t @ t[p] + (1 - w) * g @ normalise_rows(q2)[p]
+        best = np.maximum(s1, s2)
+        best[p] = -np.inf
+        want = np.argsort(-best)[:8]
+        s, pos = eng.similar_positions(np.array([p]), 8)
+        assert pos[0].tolist() == want.tolist()
+        np.testing.assert_allclose(s[0], best[want], rtol=1e-5, atol=1e-5)
+    eng.save(tmp_path / "e")
+    back = SimilarItems.load(tmp_path / "e")
+    assert back.similar("i7", k=8)["id"].to_list() == eng.similar("i7", k=8)["id"].to_list()
+    with pytest.raises(ConfigError):
+        SimilarItems(["a"], graph=graph[:1], weight=0.0, graph_query_2=q2[:1])
