@@ -485,8 +485,13 @@ def rank_triples(emb: KGEmbedding, test: np.ndarray, known: np.ndarray, *, candi
                 hh = ent[chunk[:, 0]].unsqueeze(1)
                 rv = rel[chunk[:, 1]].unsqueeze(1)
                 tt = ent[chunk[:, 2]].unsqueeze(1)
-                ce = ent[cand_t].unsqueeze(0)
-                s = score(hh, rv, ce, gamma) if side == "tail" else score(ce, rv, tt, gamma)
+                if emb.model in ("distmult", "complex"):  # bilinear: one matrix product with the candidates
+                    q = _relation_query(emb.model, (hh if side == "tail" else tt).squeeze(1), rv.squeeze(1), side,
+                                        torch)
+                    s = q @ ent[cand_t].T
+                else:
+                    ce = ent[cand_t].unsqueeze(0)
+                    s = score(hh, rv, ce, gamma) if side == "tail" else score(ce, rv, tt, gamma)
                 s = s.numpy().astype(np.float64)
                 target_ent = chunk[:, 2] if side == "tail" else chunk[:, 0]
                 target = s[np.arange(len(chunk)), pos_in_cand[target_ent]]
