@@ -339,6 +339,16 @@ def _relevance_study(graph: Any, text: np.ndarray, n: int, rng: int) -> dict[str
     return {"rows": rows, "reference_text_recall@10": 0.106}
 
 
+def _number(value: str) -> Any:
+    """An int or float when the text is one, else the text."""
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
 def _save(name: str, out: dict[str, Any]) -> None:
     """Write the results so far (atomically), so a long run leaves its finished stages behind."""
     path = RESULTS / name
@@ -361,7 +371,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--candidates", default="distmult:64,distmult:64:typed,complex:128:typed",
-                    help="Graph models tried on validation, model:dim[:sampler] comma-separated.")
+                    help="Graph models tried on validation, model:dim[:sampler][:key=value ...] comma-separated "
+                         "(e.g. complex:256:typed:loss=softmax:negatives=1024:epochs=5).")
     ap.add_argument("--weights", default="0.3,0.5,0.7")
     ap.add_argument("--queries", default="none",
                     help="Graph query modes tried on validation, comma-separated: none (a paper's own vector) "
@@ -444,8 +455,12 @@ def main() -> None:
         for c in args.candidates.split(","):
             parts = c.split(":")
             cand: dict[str, Any] = {"model": parts[0], "dim": int(parts[1]), "epochs": args.epochs}
-            if len(parts) > 2:
-                cand["sampler"] = parts[2]
+            for part in parts[2:]:  # a sampler name, or key=value trainer options (loss=softmax, epochs=5 ...)
+                key, eq, value = part.partition("=")
+                if not eq:
+                    cand["sampler"] = part
+                else:
+                    cand[key] = _number(value)
             candidates.append(cand)
         weights = tuple(float(w) for w in args.weights.split(","))
         clock = _Clock()

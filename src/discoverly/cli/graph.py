@@ -119,6 +119,10 @@ def fit(
                                                help="Whether `similar` leaves out the papers a paper cites or is "
                                                "cited by (they are on its page already). Default: the engine "
                                                "default."),
+    loss: str | None = typer.Option(None, "--loss", help="KGE loss: softmax (sampled softmax over shared negatives; "
+                                    "bilinear models) | logistic (self-adversarial). Default: the engine default."),
+    negatives: int | None = typer.Option(None, "--negatives", help="Negatives per triple (logistic) or shared by "
+                                         "a mini-batch (softmax). Default: the engine default."),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop graph training after this long."),
     threads: int = typer.Option(2, "--threads", help="CPU threads for torch."),
     seed: int = typer.Option(0, "--seed"),
@@ -132,6 +136,10 @@ def fit(
     extra = {"threads": threads}
     if max_seconds is not None:
         extra["max_seconds"] = max_seconds  # type: ignore[assignment]
+    if loss is not None:
+        extra["loss"] = loss  # type: ignore[assignment]
+    if negatives is not None:
+        extra["negatives"] = negatives
     engine = fit_similar(folder, model=model, dim=dim, epochs=epochs, weight=weight, backend=backend, sampler=sampler,
                          query_relation=query_relation, query_direction=query_direction, exclude_linked=exclude_linked,
                          encoder=TextEncoder(threads=threads), rng=seed, progress=_progress(progress), **extra)

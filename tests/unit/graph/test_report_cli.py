@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from discoverly.cli.app import main
+from discoverly.graph.kge import KGEmbedding
 from discoverly.graph.papers import Papers
 from discoverly.graph.report import graph_report
 from discoverly.graph.workspace import GraphFolder, build_graph_folder, fit_similar
@@ -82,8 +83,10 @@ def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFix
     assert not linked & {s["id"] for s in json.loads(capsys.readouterr().out)}
     # tail and head queries, merged by score
     assert main(["graph", "fit", "-g", str(g), "--weight", "0", "--dim", "8", "--epochs", "2", "--threads", "1",
-                 "--query-direction", "tail+head", "--no-progress"]) == 0
-    assert json.loads(capsys.readouterr().out)["query_direction"] == "tail+head"
+                 "--query-direction", "tail+head", "--loss", "softmax", "--negatives", "16", "--no-progress"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert fitted["query_direction"] == "tail+head" and fitted["loss"] == "softmax" and fitted["negatives"] == 16
+    assert KGEmbedding.load(GraphFolder(g).kge).config["loss"] == "softmax"
     both = GraphFolder(g).load_similar()
     assert both.graph_query is not None and both.graph_query_2 is not None
     assert not np.allclose(both.graph_query, both.graph_query_2)
