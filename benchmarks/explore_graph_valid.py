@@ -121,7 +121,8 @@ def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tu
     out["what"] = ("validation-only exploration (seed-0 split; models trained without validation and test edges); "
                    "Recall@10 on the validation edges")
     out["command"] = "OMP_NUM_THREADS=1 nice -n 10 python benchmarks/explore_graph_valid.py eval " + " ".join(names)
-    rows = [r for r in out["rows"] if r["name"] not in names]
+    redo = {(nm, q, w) for nm in names for q in queries for w in weights}
+    rows = [r for r in out["rows"] if (r["name"], r["query"], r["weight"]) not in redo]  # others are kept
 
     sources = np.unique(np.concatenate([np.fromiter(r.keys(), np.int64) for r in rels.values()]))
     adj = np.zeros(n, np.int64)
@@ -179,7 +180,7 @@ def _link(emb: KGEmbedding, graph: Any, split: Any, n: int, sample: int = 2000) 
     return {k: round(float(v), 4) if isinstance(v, float) else v for k, v in lm.to_dict().items()}
 
 
-def test(query: str, weight: float, opts: list[str], results: Path) -> None:
+def test(query: str, weight: float, opts: list[str], results: Path, exclude_linked: bool = True) -> None:
     """Score the chosen configuration once on the test edges: retrained without the test edges
     (the protocol's seed 1000), text-only / graph-only / fused (and plain-query references), both
     relevance definitions, unfiltered and filtered; 95% bootstrap intervals; paired sign-flip tests;
@@ -203,10 +204,15 @@ def test(query: str, weight: float, opts: list[str], results: Path) -> None:
     rels = {"cocited": proxy_relevance(visible, split.test, n), "direct": proxy_relevance(visible, split.test, n,
                                                                                           cocited=False)}
     g = emb.entity_vectors()[:n]
-    gq = None if query == "own" else emb.relation_queries("cites", query, entities=np.arange(n))
+    gq = gq2 = None
+    if query == "tail+head":  # two searches merged by score (SimilarItems graph_query_2)
+        gq = emb.relation_queries("cites", "tail", entities=np.arange(n))
+        gq2 = emb.relation_queries("cites", "head", entities=np.arange(n))
+    elif query != "own":
+        gq = emb.relation_queries("cites", query, entities=np.arange(n))
     engines = {"text-only": SimilarItems(ids, text=text, weight=1.0),
-               "graph-only": SimilarItems(ids, text=text, graph=g, weight=0.0, graph_query=gq),
-               "fused": SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq)}
+               "graph-only": SimilarItems(ids, text=text, graph=g, weight=0.0, graph_query=gq, graph_query_2=gq2),
+               "fused": SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq, graph_query_2=gq2)}
     if gq is not None:
         engines["graph-only, plain query"] = SimilarItems(ids, text=text, graph=g, weight=0.0)
         engines["fused, plain query"] = SimilarItems(ids, text=text, graph=g, weight=weight)
@@ -251,9 +257,11 @@ def test(query: str, weight: float, opts: list[str], results: Path) -> None:
     results.write_text(json.dumps(out, indent=1))
     emb.save(gf.kge)
     cites = g_test.edges.filter(pl.col("relation") == "cites")
-    engine = SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq,
+    engine = SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq, graph_query_2=gq2,
                           links=np.stack([cites["src"].to_numpy(), cites["dst"].to_numpy()], axis=1),
-                          config={**chosen, "kge_seconds": emb.seconds})
+                          exclude_linked=exclude_linked,
+                          config={**chosen, "kge_seconds": emb.seconds, "query_relation": "cites",
+                                  "query_direction": query, "exclude_linked": exclude_linked})
     engine.save(gf.similar)
 
 

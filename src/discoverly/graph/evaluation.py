@@ -201,7 +201,7 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
                  weights: tuple[float, ...] = (0.3, 0.5, 0.7), k: int = 10, test: float = 0.1, valid: float = 0.1,
                  rng: int = 0, progress: bool = False, link_sample: int = 2000,
                  queries: Sequence[tuple[str, str] | None] = (None,), select_on: str = "cocited",
-                 **train_options: object) -> ProtocolResult:
+                 exclude_linked: bool = False, **train_options: object) -> ProtocolResult:
     """The whole protocol of the module docstring on a paper graph (papers are nodes 0..n-1).
 
     ``candidates`` are graph-model settings (``model``, ``dim``, ``epochs``, optional ``backend``
@@ -215,6 +215,10 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     ``text`` may be a function returning the vectors: it is called after the candidates are trained.
     ``select_on`` is the relevance definition of the validation score: ``"cocited"`` (the module's
     definition) or ``"direct"`` (hidden cites / cited-by only); the test reports both.
+    A query direction ``"tail+head"`` searches with both queries, lists merged by score
+    (``SimilarItems(graph_query_2=...)``). ``exclude_linked=True`` scores filtered lists: the
+    papers linked to the source by a visible citation are removed first (``evaluate_similar``'s
+    ``exclude_visible``; the engine option of the same name).
     """
     import time
 
@@ -252,21 +256,23 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     if callable(text):
         text = text()
     if text is not None:
-        res = evaluate_similar(SimilarItems(ids, text=text, weight=1.0), rel_valid, k=k, name="valid")
+        res = evaluate_similar(SimilarItems(ids, text=text, weight=1.0), rel_valid, k=k, name="valid",
+                               visible=split.train, exclude_visible=exclude_linked)
         selection.append({"model": "text-only", "weight": 1.0, f"valid_recall@{k}": res.recall.value,
                           "valid_mrr": res.mrr.value, "select_on": select_on})
     for c, sel_emb, train_seconds, epochs_run in trained:
         gvec = sel_emb.entity_vectors()[:n]
         for query in queries:
-            gq = _graph_queries(sel_emb, query, n)
+            gq, gq2 = _graph_queries(sel_emb, query, n)
             for w in (0.0, *weights):
                 if w > 0 and text is None:
                     continue
-                res = evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=gq), rel_valid,
-                                       k=k, name="valid")
+                res = evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=gq,
+                                                    graph_query_2=gq2), rel_valid, k=k, name="valid",
+                               visible=split.train, exclude_visible=exclude_linked)
                 row = {**c, "query": _query_name(query), "weight": w, f"valid_recall@{k}": res.recall.value,
                        "valid_mrr": res.mrr.value, "train_seconds": train_seconds, "epochs_run": epochs_run,
-                       "select_on": select_on}
+                       "select_on": select_on, "exclude_linked": exclude_linked}
                 selection.append(row)
                 log.info("selection %s", row)
                 score = res.recall.value
@@ -284,20 +290,23 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     visible = np.concatenate([split.train, split.valid])
     rel_test = proxy_relevance(visible, split.test, n)
     gvec = emb.entity_vectors()[:n]
-    gq = _graph_queries(emb, query, n)
-    engines: dict[str, tuple[float, np.ndarray | None]] = {"graph-only": (0.0, gq)}
+    gq, gq2 = _graph_queries(emb, query, n)
+    none = (None, None)
+    engines: dict[str, tuple[float, tuple[np.ndarray | None, np.ndarray | None]]] = {"graph-only": (0.0, (gq, gq2))}
     if text is not None:
-        engines = {"text-only": (1.0, None), "graph-only": (0.0, gq), "fused": (weight, gq)}
+        engines = {"text-only": (1.0, none), "graph-only": (0.0, (gq, gq2)), "fused": (weight, (gq, gq2))}
     if query is not None:  # the same embedding with plain queries, for reference
-        engines["graph-only, plain query"] = (0.0, None)
+        engines["graph-only, plain query"] = (0.0, none)
         if text is not None:
-            engines["fused, plain query"] = (weight, None)
+            engines["fused, plain query"] = (weight, none)
     rel_direct = proxy_relevance(visible, split.test, n, cocited=False)
     results, direct = {}, {}
-    for name, (w, q) in engines.items():
-        eng = SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=q)
-        results[name] = evaluate_similar(eng, rel_test, k=k, name=name, rng=rng)
-        direct[name] = evaluate_similar(eng, rel_direct, k=k, name=name, rng=rng)
+    for name, (w, (q, q2)) in engines.items():
+        eng = SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=q, graph_query_2=q2)
+        results[name] = evaluate_similar(eng, rel_test, k=k, name=name, rng=rng, visible=visible,
+                                         exclude_visible=exclude_linked)
+        direct[name] = evaluate_similar(eng, rel_direct, k=k, name=name, rng=rng, visible=visible,
+                                         exclude_visible=exclude_linked)
     seconds["test"] = time.perf_counter() - t0
     names = emb.config.get("relations", [])
     assert isinstance(names, list)
@@ -309,7 +318,8 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     known = np.stack([fh, remap, ft], axis=1)[remap >= 0]
     lm = rank_triples(emb, np.stack([sample[:, 0], np.full(len(sample), ci), sample[:, 1]], axis=1), known,
                       candidates=np.arange(n))
-    return ProtocolResult(split, selection, {**chosen, "query": _query_name(query), "weight": weight}, results,
+    return ProtocolResult(split, selection, {**chosen, "query": _query_name(query), "weight": weight,
+                                             "exclude_linked": exclude_linked}, results,
                           compare_engines(results, rng=rng), lm.to_dict(), seconds, emb, direct)
 
 
@@ -317,11 +327,16 @@ def _query_name(query: tuple[str, str] | None) -> str:
     return "own vector" if query is None else f"{query[0]}:{query[1]}"
 
 
-def _graph_queries(emb: object, query: tuple[str, str] | None, n: int) -> np.ndarray | None:
-    """The graph query vectors of the ``n`` papers for a query mode (``None``: their own vectors)."""
+def _graph_queries(emb: object, query: tuple[str, str] | None,
+                   n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The graph query vectors of the ``n`` papers for a query mode (``None``: their own vectors),
+    and the second query vectors of ``"tail+head"`` (else ``None``)."""
     from discoverly.graph.kge import KGEmbedding
 
     if query is None:
-        return None
+        return None, None
     assert isinstance(emb, KGEmbedding)
-    return emb.relation_queries(query[0], query[1], entities=np.arange(n))
+    if query[1] == "tail+head":
+        return (emb.relation_queries(query[0], "tail", entities=np.arange(n)),
+                emb.relation_queries(query[0], "head", entities=np.arange(n)))
+    return emb.relation_queries(query[0], query[1], entities=np.arange(n)), None

@@ -168,13 +168,13 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
 
         with gf.open_store() as store:
             graph = store.graph()
-        cand: dict[str, object] = {key: engine.config[key] for key in ("model", "dim", "epochs", "backend", "sampler")
-                                   if key in engine.config}
+        cand: dict[str, object] = {key: engine.config[key] for key in ("model", "dim", "epochs", "backend", "sampler",
+                                                                        "loss", "negatives") if key in engine.config}
         qrel = engine.config.get("query_relation")
         qdir = engine.config.get("query_direction", DEFAULT_ENGINE["query_direction"])
         query = None if not qrel else (str(qrel), str(qdir))
         protocol = run_protocol(graph, engine.text, candidates=[cand], weights=(engine.weight,), rng=rng,
-                                progress=progress, queries=(query,))
+                                progress=progress, queries=(query,), exclude_linked=engine.exclude_linked)
     if protocol is not None:
         rep.heading("Proxy evaluation: hidden citation edges")
         rep.text("10% of citation edges hidden before training; for each paper at an end of a hidden edge, the "

@@ -114,3 +114,19 @@ def test_protocol_can_select_on_direct_relations(hash_encoder) -> None:  # type:
     assert direct.selection[0]["valid_recall@5"] != cocited.selection[0]["valid_recall@5"]
     with pytest.raises(ConfigError):
         run_protocol(graph, text, select_on="both", **kw)
+
+
+def test_protocol_with_two_queries_and_filtered_lists(hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    papers = Papers.from_records(tiny_records(12))
+    graph = build_paper_graph(papers, concepts=None, topics=None)
+    text = hash_encoder.encode(papers.full_texts())
+    kw = {"candidates": [{"model": "complex", "dim": 8, "epochs": 2, "loss": "softmax", "negatives": 8}],
+          "weights": (0.5,), "k": 5, "rng": 0, "threads": 1, "batch_size": 64, "queries": (("cites", "tail+head"),)}
+    filtered = run_protocol(graph, text, exclude_linked=True, **kw)
+    plain = run_protocol(graph, text, **kw)
+    assert filtered.chosen["query"] == "cites:tail+head" and filtered.chosen["exclude_linked"] is True
+    assert filtered.embedding.config["loss"] == "softmax"  # type: ignore[attr-defined]
+    assert {row["exclude_linked"] for row in filtered.selection[1:]} == {True}
+    # the same engines and relevant papers; only the visible neighbours are removed from the lists
+    assert filtered.test["fused"].recall.n == plain.test["fused"].recall.n
+    assert any(filtered.test[name].recall.value != plain.test[name].recall.value for name in filtered.test)
