@@ -115,6 +115,9 @@ ROUND_F: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
 }
 for _ds, (_preset, _changes) in ROUND_F.items():
     ROUND_C[_ds][1].extend({**_preset, **c} for c in _changes)
+#: round G (after round F's test run, for information only, not adopted whatever it scores):
+#: 20,000 items on Complete Journey, the other size the round-F brief named
+ROUND_C["complete-journey"][1].append({**ROUND_F["complete-journey"][0], "max_items": 20_000})
 for _ds, (_base, _changes) in ROUND_C.items():
     _grid = DATASET_GRIDS.setdefault(_ds, {}).setdefault("autoencoder", list(GRIDS["autoencoder"]))
     _grid += [{**_base, **c} for c in _changes]

@@ -52,7 +52,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # recency-frequency 0.206 [0.193, 0.220], frequency 0.206, recency half-life 180 days 0.202;
         # round E: serving the validated network without the refit (refit False) 0.196; round F
         # (2026-12-04 afternoon): an ensemble of 3 seeds (n_models 3) 0.215 [0.201, 0.230], 10,000
-        # items (max_items) 0.200
+        # items (max_items) 0.200; round G (after round F's test run, information only): 20,000 items 0.198
         "autoencoder": {"stride_days": 14.0, "hidden": 400, "min_epochs": 0, "val_windows": 2, "bias_init": "zero",
                         "encoding": "recency-frequency", "n_models": 3},
         # one candidate measured (10,000-item inverse); MovieLens and Online Retail both preferred
