@@ -100,11 +100,11 @@ def build(
 def fit(
     folder: Path = FOLDER,
     model: str | None = typer.Option(None, "--model", help="complex | distmult | transe | rotate. Default: the "
-                                     "engine default (ComplEx-64, chosen on AAN validation edges)."),
-    dim: int | None = typer.Option(None, "--dim", help="Graph embedding dimension (default 64)."),
-    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs over all edges (default 20)."),
+                                     "engine default (ComplEx-512, chosen on AAN validation edges)."),
+    dim: int | None = typer.Option(None, "--dim", help="Graph embedding dimension (default 512)."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs over all edges (default 3)."),
     weight: float | None = typer.Option(None, "--weight", help="Text weight in [0, 1] (0 = graph only, 1 = text "
-                                        "only; default 0.4)."),
+                                        "only; default 0.15)."),
     backend: str | None = typer.Option(None, "--backend", help="torch (built in, default) | pykeen"),
     sampler: str | None = typer.Option(None, "--sampler", help="Negatives: uniform | typed (entities seen in that "
                                        "position of the relation). Default: the engine default."),

@@ -61,25 +61,28 @@ def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFix
                  "--sampler", "typed", "--query-relation", "cites", "--no-progress"]) == 0
     fitted = json.loads(capsys.readouterr().out)
     assert fitted["sampler"] == "typed" and fitted["weight"] == 0
-    assert fitted["query_relation"] == "cites" and fitted["query_direction"] == "tail"
+    assert fitted["query_relation"] == "cites" and fitted["query_direction"] == "tail+head"  # the defaults
+    assert fitted["exclude_linked"] is True
     assert GraphFolder(g).load_similar().graph_query is not None  # saved with the engine
     assert main(["graph", "similar", "P1", "-g", str(g), "-k", "4", "--json"]) == 0
     sims = json.loads(capsys.readouterr().out)
     assert [s["rank"] for s in sims] == [1, 2, 3, 4] and all(s["id"] != "P1" for s in sims)
-    # the papers P1 cites or is cited by, from the store; --exclude-linked leaves them out
+    # the papers P1 cites or is cited by, from the store: left out by default, kept with --include-linked
     engine = GraphFolder(g).load_similar()
     linked = set(engine.ids[engine.linked(engine.position("P1"))].tolist())
-    assert linked and not engine.exclude_linked
+    assert linked and engine.exclude_linked
+    assert main(["graph", "similar", "P1", "-g", str(g), "-k", "19", "--include-linked", "--json"]) == 0
+    assert linked <= {s["id"] for s in json.loads(capsys.readouterr().out)}
+    assert main(["graph", "similar", "P1", "-g", str(g), "-k", "19", "--json"]) == 0
+    kept = {s["id"] for s in json.loads(capsys.readouterr().out)}
+    assert not linked & kept and len(kept) == 19 - len(linked)
+    # fitted with --include-linked, the engine keeps them by default; --exclude-linked per query
+    assert main(["graph", "fit", "-g", str(g), "--weight", "0", "--dim", "8", "--epochs", "2", "--threads", "1",
+                 "--include-linked", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["exclude_linked"] is False
     assert main(["graph", "similar", "P1", "-g", str(g), "-k", "19", "--json"]) == 0
     assert linked <= {s["id"] for s in json.loads(capsys.readouterr().out)}
     assert main(["graph", "similar", "P1", "-g", str(g), "-k", "19", "--exclude-linked", "--json"]) == 0
-    kept = {s["id"] for s in json.loads(capsys.readouterr().out)}
-    assert not linked & kept and len(kept) == 19 - len(linked)
-    # fitted with --exclude-linked, the engine leaves them out by default
-    assert main(["graph", "fit", "-g", str(g), "--weight", "0", "--dim", "8", "--epochs", "2", "--threads", "1",
-                 "--exclude-linked", "--no-progress"]) == 0
-    assert json.loads(capsys.readouterr().out)["exclude_linked"] is True
-    assert main(["graph", "similar", "P1", "-g", str(g), "-k", "19", "--json"]) == 0
     assert not linked & {s["id"] for s in json.loads(capsys.readouterr().out)}
     # tail and head queries, merged by score
     assert main(["graph", "fit", "-g", str(g), "--weight", "0", "--dim", "8", "--epochs", "2", "--threads", "1",
@@ -97,3 +100,17 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "graph build" in capsys.readouterr().err
     assert main(["graph", "build", "-g", str(tmp_path / "x")]) == 2
     assert "exactly one input" in capsys.readouterr().err
+
+
+def test_fit_defaults_follow_the_model(tmp_path: Path, hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    from discoverly.graph.workspace import DEFAULT_ENGINE
+
+    build_graph_folder(Papers.from_records(tiny_records(8)), tmp_path / "g", n_topics=2)
+    engine = fit_similar(tmp_path / "g", dim=8, epochs=1, encoder=hash_encoder, threads=1)
+    assert engine.config["loss"] == DEFAULT_ENGINE["loss"] == "softmax" and engine.exclude_linked
+    assert engine.config["query_direction"] == "tail+head" and engine.graph_query_2 is not None
+    # TransE cannot use the softmax loss: without an explicit loss it trains with the logistic one
+    transe = fit_similar(tmp_path / "g", model="transe", dim=8, epochs=1, encoder=hash_encoder, threads=1,
+                         query_direction="tail")
+    emb = KGEmbedding.load(GraphFolder(tmp_path / "g").kge)
+    assert transe.config["loss"] == "logistic" and emb.config["negatives"] == 64
