@@ -376,9 +376,12 @@ def main() -> None:
     ap.add_argument("--weights", default="0.3,0.5,0.7")
     ap.add_argument("--queries", default="none",
                     help="Graph query modes tried on validation, comma-separated: none (a paper's own vector) "
-                         "or relation:direction (e.g. cites:both, cites:tail).")
+                         "or relation:direction (e.g. cites:both, cites:tail, cites:tail+head).")
     ap.add_argument("--select-on", default="cocited", choices=("cocited", "direct"),
                     help="Relevance definition of the validation score that picks the configuration.")
+    ap.add_argument("--exclude-linked", action="store_true",
+                    help="Protocol: score filtered lists (papers linked to the source by a visible citation left "
+                         "out), as the engine option exclude_linked does; the saved engine gets that setting.")
     ap.add_argument("--results", default="graph.json", help="Results file (in benchmarks/results) of the main stages.")
     ap.add_argument("--max-seconds", type=float, default=None, help="Bound on each graph-model training.")
     ap.add_argument("--wait-text", type=float, default=0.0,
@@ -468,7 +471,8 @@ def main() -> None:
         queries = [None if q == "none" else (q.split(":")[0], [*q.split(":"), "both"][1])
                    for q in args.queries.split(",")]
         proto = run_protocol(graph, get_text, candidates=candidates, weights=weights, k=10, rng=args.seed,
-                             threads=args.threads, queries=queries, select_on=args.select_on, **bound)
+                             threads=args.threads, queries=queries, select_on=args.select_on,
+                             exclude_linked=args.exclude_linked, **bound)
         out["protocol"] = proto.to_dict()
         out["protocol"]["seconds_total"] = time.perf_counter() - clock.wall
         out["protocol"]["clock"] = clock.done()
@@ -490,9 +494,18 @@ def main() -> None:
         assert isinstance(emb, KGEmbedding)
         query = str(proto.chosen["query"])
         relation, _, direction = query.partition(":")
-        gq = None if query == "own vector" else emb.relation_queries(relation, direction, entities=np.arange(n))
+        gq = gq2 = None
+        if direction == "tail+head":  # two searches merged by score
+            gq = emb.relation_queries(relation, "tail", entities=np.arange(n))
+            gq2 = emb.relation_queries(relation, "head", entities=np.arange(n))
+        elif query != "own vector":
+            gq = emb.relation_queries(relation, direction, entities=np.arange(n))
+        shown = graph.without_edges("cites", proto.split.test[:, 0], proto.split.test[:, 1]).edges
+        shown = shown.filter(pl.col("relation") == "cites")
         engine = SimilarItems(graph.keys(np.arange(n)), text=get_text(), graph=emb.entity_vectors()[:n],
-                              weight=float(proto.chosen["weight"]), graph_query=gq)  # type: ignore[arg-type]
+                              weight=float(proto.chosen["weight"]), graph_query=gq, graph_query_2=gq2,
+                              links=np.stack([shown["src"].to_numpy(), shown["dst"].to_numpy()], axis=1),
+                              exclude_linked=args.exclude_linked)
         emb.save(gf.kge)
         engine.config.update(proto.chosen)
         if gq is not None:
