@@ -153,13 +153,7 @@ def test_typed_sampler_learns_block_structure() -> None:
                      sampler="typed").fit(h[train], r[train], t[train], 40, 1, rng=0)
     # typed negatives only contrast a head's tails with other tails (entities 10-19 and 30-39), so
     # rank among those: the held-out tail's block must outscore the other block
-    tails = np.r_[10:20, 30:40]
-    separated = []
-    for hh, tt in zip(h[test_idx], t[test_idx], strict=True):
-        s = emb.score(np.full(20, hh), np.zeros(20, np.int64), tails)
-        right = (tails >= 30) == (tt >= 30)
-        separated.append(s[right].min() > s[~right].max())
-    assert np.mean(separated) > 0.8
+    assert _block_separation(emb, h[test_idx], t[test_idx]) > 0.8
     with pytest.raises(ConfigError):
         KGETrainer(sampler="hard")
 
@@ -221,13 +215,7 @@ def test_softmax_loss_learns_block_structure(model: str, sampler: str) -> None:
     known = np.stack([h, r, t], axis=1)
     # rank among the entities that can be tails (typed negatives never contrast heads with tails)
     metrics = rank_triples(emb, known[test_idx], known, candidates=np.r_[0:40])
-    tails = np.r_[10:20, 30:40]
-    separated = []
-    for hh, tt in zip(h[test_idx], t[test_idx], strict=True):
-        s = emb.score(np.full(20, hh), np.zeros(20, np.int64), tails)
-        right = (tails >= 30) == (tt >= 30)
-        separated.append(s[right].min() > s[~right].max())
-    assert np.mean(separated) > 0.8, metrics
+    assert _block_separation(emb, h[test_idx], t[test_idx]) > 0.8, metrics
 
 
 def test_softmax_loss_uses_single_relation_batches_and_masks_the_true_entity(
@@ -259,3 +247,14 @@ def test_softmax_loss_is_only_for_bilinear_models() -> None:
         KGETrainer(model="transe", loss="softmax")
     with pytest.raises(ConfigError, match="loss"):
         KGETrainer(model="complex", loss="hinge")
+
+
+def _block_separation(emb: KGEmbedding, heads: np.ndarray, tails_true: np.ndarray) -> float:
+    """Share of held-out triples whose tail block (10-19 or 30-39) outscores the other block."""
+    tails = np.r_[10:20, 30:40]
+    separated = []
+    for hh, tt in zip(heads, tails_true, strict=True):
+        s = emb.score(np.full(20, hh), np.zeros(20, np.int64), tails)
+        right = (tails >= 30) == (tt >= 30)
+        separated.append(s[right].min() > s[~right].max())
+    return float(np.mean(separated))
