@@ -14,7 +14,7 @@ unfiltered and filtered, with 95% bootstrap intervals, and paired fused - graph-
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/explore_text_finetune.py [--pairs 20000] [--batch 64] \\
         [--epochs 1] [--lr 5e-5] [--max-seq-length 32] [--graph sm_cx512_e3] [--name ft_p20000]
 
-Writes ``benchmarks/results/graph_text_finetune.json``.
+Writes ``benchmarks/results/graph_text_finetune.json`` (one entry of ``runs`` per fine-tuned model name).
 """
 
 from __future__ import annotations
@@ -209,8 +209,13 @@ def main() -> None:
            "eval_cpu_s": round(time.process_time() - c1, 1), "eval_wall_s": round(time.perf_counter() - t1, 1),
            "graph": args.graph, "split": split.to_dict(), "sources": {k: len(v) for k, v in rels.items()},
            "rows": rows, "paired": paired}
-    RESULTS.write_text(json.dumps(out, indent=1))
-    print("wrote", RESULTS, flush=True)
+    prev = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    runs = prev.get("runs", {})
+    if "rows" in prev:  # a file of the first version (one run at top level)
+        runs[Path(prev["model_dir"]).name] = {k: v for k, v in prev.items() if k != "what"}
+    runs[name] = {k: v for k, v in out.items() if k != "what"}
+    RESULTS.write_text(json.dumps({"what": out["what"], "runs": runs}, indent=1))
+    print("wrote", RESULTS, "run", name, flush=True)
 
 
 if __name__ == "__main__":
