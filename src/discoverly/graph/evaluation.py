@@ -336,7 +336,4 @@ def _graph_queries(emb: object, query: tuple[str, str] | None,
     if query is None:
         return None, None
     assert isinstance(emb, KGEmbedding)
-    if query[1] == "tail+head":
-        return (emb.relation_queries(query[0], "tail", entities=np.arange(n)),
-                emb.relation_queries(query[0], "head", entities=np.arange(n)))
-    return emb.relation_queries(query[0], query[1], entities=np.arange(n)), None
+    return emb.query_pair(query[0], query[1], entities=np.arange(n))

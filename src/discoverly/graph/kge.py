@@ -123,6 +123,16 @@ class KGEmbedding:
             out = np.concatenate([er * c - ei * s, er * s + ei * c], axis=-1)
         return out.astype(np.float32)
 
+    def query_pair(self, relation: int | str, direction: str,
+                   entities: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The query vectors of :meth:`relation_queries`, and for ``direction="tail+head"`` the tail
+        queries first and the head queries second (two searches, merged by score in
+        ``SimilarItems(graph_query=..., graph_query_2=...)``); the second is ``None`` otherwise."""
+        if direction == "tail+head":
+            return (self.relation_queries(relation, "tail", entities),
+                    self.relation_queries(relation, "head", entities))
+        return self.relation_queries(relation, direction, entities), None
+
     def score(self, h: np.ndarray, r: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Plausibility of triples (numpy; for inspection and tests)."""
         torch = require("torch", extra="graph", purpose="knowledge-graph embeddings")

@@ -189,14 +189,8 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
     emb = train_embedding(graph, model=cfg["model"], dim=cfg["dim"], epochs=cfg["epochs"], backend=cfg["backend"],
                           sampler=cfg["sampler"], rng=rng, progress=progress, **train_options)
     emb.save(gf.kge)
-    gq = gq2 = None
-    if cfg["query_relation"] is not None:
-        rel, direction = cfg["query_relation"], cfg["query_direction"]
-        if direction == "tail+head":  # two queries, lists merged by score (SimilarItems)
-            gq = emb.relation_queries(rel, "tail", entities=np.arange(n))
-            gq2 = emb.relation_queries(rel, "head", entities=np.arange(n))
-        else:
-            gq = emb.relation_queries(rel, direction, entities=np.arange(n))
+    gq, gq2 = (None, None) if cfg["query_relation"] is None else \
+        emb.query_pair(cfg["query_relation"], cfg["query_direction"], entities=np.arange(n))
     cites = graph.edges.filter((pl.col("relation") == "cites") & (pl.col("src") < n) & (pl.col("dst") < n))
     links = np.stack([cites["src"].to_numpy(), cites["dst"].to_numpy()], axis=1)
     engine = SimilarItems(papers.table["id"].to_list(), text=text, graph=emb.entity_vectors()[:n],
