@@ -264,12 +264,9 @@ class KGETrainer:
             with torch.no_grad():
                 rel.uniform_(-math.pi, math.pi, generator=torch_gen)
         opt = torch.optim.Adam([ent, rel], lr=self.lr)
-        score = _SCORES[self.model]
-        gamma = self.gamma if distance else 0.0
         H, R, T = (torch.from_numpy(x) for x in (h, r, t))
         pools = _typed_pools(h, r, t, n_entities, n_relations, torch) if self.sampler == "typed" else None
         n = h.size
-        k = self.negatives
         losses: list[float] = []
         started = time.perf_counter()
         bar = _progress(progress, self.epochs, f"training {self.model}")
@@ -277,46 +274,8 @@ class KGETrainer:
             for epoch in range(self.epochs):
                 if self.loss == "softmax":
                     total = self._softmax_epoch(ent, rel, opt, H, R, T, pools, n_entities, torch_gen, torch)
-                    losses.append(total / n)
-                    if bar is not None:
-                        bar.update(1)
-                    if self.max_seconds is not None and time.perf_counter() - started > self.max_seconds:
-                        log.info("%s: stopped after %d epochs (max_seconds=%s)", self.model, epoch + 1,
-                                 self.max_seconds)
-                        break
-                    continue
-                perm = torch.randperm(n, generator=torch_gen)
-                total = 0.0
-                for a in range(0, n, self.batch_size):
-                    idx = perm[a:a + self.batch_size]
-                    bh, br, bt = H[idx], R[idx], T[idx]
-                    m = idx.numel()
-                    half = m // 2  # the batch is a random sample: corrupt the heads of its first half
-                    if pools is None:
-                        neg = torch.randint(0, n_entities, (m, k), generator=torch_gen)
-                    else:
-                        neg = torch.cat([_draw(pools[0], br[:half], k, torch_gen, torch),
-                                         _draw(pools[1], br[half:], k, torch_gen, torch)])
-                    eh, er, et = ent[bh], rel[br], ent[bt]
-                    en = ent[neg]
-                    pos = score(eh, er, et, gamma)
-                    negs = torch.cat([_corrupted(self.model, en[:half], eh[:half], er[:half], et[:half], "head",
-                                                 gamma, torch),
-                                      _corrupted(self.model, en[half:], eh[half:], er[half:], et[half:], "tail",
-                                                 gamma, torch)])
-                    if self.adversarial_temperature > 0:
-                        w = torch.softmax(negs.detach() * self.adversarial_temperature, dim=1)
-                    else:
-                        w = torch.full_like(negs, 1.0 / k)
-                    pos_loss = -torch.nn.functional.logsigmoid(gamma + pos)
-                    neg_loss = -(w * torch.nn.functional.logsigmoid(-gamma - negs)).sum(1)
-                    loss = (pos_loss + neg_loss).mean() / 2
-                    if self.weight_decay and not distance:
-                        loss = loss + self.weight_decay * (eh.pow(2).sum() + et.pow(2).sum() + er.pow(2).sum()) / m
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    total += float(loss.detach()) * m
+                else:
+                    total = self._logistic_epoch(ent, rel, opt, H, R, T, pools, n_entities, torch_gen, torch)
                 losses.append(total / n)
                 if bar is not None:
                     bar.update(1)
@@ -333,6 +292,48 @@ class KGETrainer:
         return KGEmbedding(self.model, ent.detach().numpy().astype(np.float32),
                            rel.detach().numpy().astype(np.float32), config, seconds, losses)
 
+
+    def _logistic_epoch(self, ent: Any, rel: Any, opt: Any, H: Any, R: Any, T: Any, pools: Any, n_entities: int,
+                        gen: Any, torch: Any) -> float:
+        """One epoch of the self-adversarial logistic loss (module docstring); returns the summed loss."""
+        distance = self.model in ("transe", "rotate")
+        gamma = self.gamma if distance else 0.0
+        score = _SCORES[self.model]
+        n = H.numel()
+        k = self.negatives
+        perm = torch.randperm(n, generator=gen)
+        total = 0.0
+        for a in range(0, n, self.batch_size):
+            idx = perm[a:a + self.batch_size]
+            bh, br, bt = H[idx], R[idx], T[idx]
+            m = idx.numel()
+            half = m // 2  # the batch is a random sample: corrupt the heads of its first half
+            if pools is None:
+                neg = torch.randint(0, n_entities, (m, k), generator=gen)
+            else:
+                neg = torch.cat([_draw(pools[0], br[:half], k, gen, torch),
+                                 _draw(pools[1], br[half:], k, gen, torch)])
+            eh, er, et = ent[bh], rel[br], ent[bt]
+            en = ent[neg]
+            pos = score(eh, er, et, gamma)
+            negs = torch.cat([_corrupted(self.model, en[:half], eh[:half], er[:half], et[:half], "head",
+                                         gamma, torch),
+                              _corrupted(self.model, en[half:], eh[half:], er[half:], et[half:], "tail",
+                                         gamma, torch)])
+            if self.adversarial_temperature > 0:
+                w = torch.softmax(negs.detach() * self.adversarial_temperature, dim=1)
+            else:
+                w = torch.full_like(negs, 1.0 / k)
+            pos_loss = -torch.nn.functional.logsigmoid(gamma + pos)
+            neg_loss = -(w * torch.nn.functional.logsigmoid(-gamma - negs)).sum(1)
+            loss = (pos_loss + neg_loss).mean() / 2
+            if self.weight_decay and not distance:
+                loss = loss + self.weight_decay * (eh.pow(2).sum() + et.pow(2).sum() + er.pow(2).sum()) / m
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * m
+        return total
 
     def _softmax_epoch(self, ent: Any, rel: Any, opt: Any, H: Any, R: Any, T: Any, pools: Any, n_entities: int,
                        gen: Any, torch: Any) -> float:
