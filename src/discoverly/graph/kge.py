@@ -208,6 +208,9 @@ class KGETrainer:
     ``loss`` is ``"logistic"`` (self-adversarial logistic loss over ``negatives`` corruptions per
     triple) or ``"softmax"`` (DistMult, ComplEx: sampled softmax cross-entropy over ``negatives``
     corruptions shared by a single-relation mini-batch, both directions; module docstring).
+    ``threads`` sets torch's thread count. A seed gives bit-identical vectors with ``threads=1``;
+    with more threads the logistic loss's gradient sums may add up in a different order from run
+    to run, so vectors can differ in the last bits.
     """
 
     model: str = "transe"
@@ -327,12 +330,7 @@ class KGETrainer:
             pos_loss = -torch.nn.functional.logsigmoid(gamma + pos)
             neg_loss = -(w * torch.nn.functional.logsigmoid(-gamma - negs)).sum(1)
             loss = (pos_loss + neg_loss).mean() / 2
-            if self.weight_decay and not distance:
-                loss = loss + self.weight_decay * (eh.pow(2).sum() + et.pow(2).sum() + er.pow(2).sum()) / m
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * m
+            total += self._step(opt, loss, eh, er, et, decay=not distance)
         return total
 
     def _softmax_epoch(self, ent: Any, rel: Any, opt: Any, H: Any, R: Any, T: Any, pools: Any, n_entities: int,
@@ -366,13 +364,19 @@ class KGETrainer:
                 logits = logits.masked_fill(neg.unsqueeze(0) == true_id.unsqueeze(1), float("-inf"))
                 both = torch.cat([pos, logits], dim=1)
                 loss = loss + F.cross_entropy(both, torch.zeros(m, dtype=torch.long)) / 2
-            if self.weight_decay:
-                loss = loss + self.weight_decay * (eh.pow(2).sum() + et.pow(2).sum() + er.pow(2).sum()) / m
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * m
+            total += self._step(opt, loss, eh, er, et, decay=True)
         return total
+
+    def _step(self, opt: Any, loss: Any, eh: Any, er: Any, et: Any, *, decay: bool) -> float:
+        """Adds the weight decay of the batch's vectors (``decay``), takes one optimiser step and
+        returns the batch's summed loss."""
+        m = eh.shape[0]
+        if decay and self.weight_decay:
+            loss = loss + self.weight_decay * (eh.pow(2).sum() + et.pow(2).sum() + er.pow(2).sum()) / m
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return float(loss.detach()) * m
 
 
 def _relation_query(model: str, e: Any, r: Any, side: str, torch: Any) -> Any:
