@@ -23,6 +23,15 @@ examples with different seeds (each with its own early stopping and refit), and 
 averaged. The average is itself one network with ``n_models * hidden`` bottleneck units (the
 encoders side by side, the decoders divided by ``n_models``), so scoring and the artifact format
 do not change; only fit time, artifact size and scoring cost grow with ``n_models``.
+
+With ``wide="learned"`` or ``"ease"`` the network has an item-item linear path beside the
+bottleneck: ``logits = decoder(encoder(x)) + binary(x) · W_wide + trend + bias``, ``W_wide`` an
+items × items matrix with a zero diagonal, trained on the same time-aware targets with the same
+softmax loss. ``"learned"`` trains ``W_wide`` from zero with the L2 penalty ``wide_l2``;
+``"ease"`` freezes it at EASE's ``B`` (:func:`~discoverly.recommend.ease.ease_weights` with
+penalty ``ease_l2``) computed on the binary history of the training interactions (for early
+stopping: the events before the validation windows) and learns only its scale. It is stored
+(already scaled) beside the other weights: 4·items² bytes more (36 MB for 3,000 items).
 """
 
 from __future__ import annotations
@@ -51,8 +60,9 @@ from discoverly.recommend.autoencoder_examples import (
     trend_features,
     validation_plan,
 )
-from discoverly.recommend.autoencoder_training import TrainResult, TrainSettings, train_autoencoder
+from discoverly.recommend.autoencoder_training import WIDE_KINDS, TrainResult, TrainSettings, train_autoencoder
 from discoverly.recommend.base import BaseRecommender
+from discoverly.recommend.ease import ease_weights
 from discoverly.recommend.history import History
 
 __all__ = ["Autoencoder"]
@@ -81,13 +91,16 @@ def _average(results: list[TrainResult], feats: np.ndarray) -> tuple[dict[str, n
     logits: encoders side by side (``len(results) * hidden`` units), decoders divided by their number."""
     n = len(results)
     offset = np.mean([r.trend_offset(feats) for r in results], axis=0).astype(np.float32)
+    names = (*_WEIGHT_NAMES, "W_wide") if "W_wide" in results[0].weights else _WEIGHT_NAMES
     if n == 1:
-        return {k: results[0].weights[k] for k in _WEIGHT_NAMES}, offset
+        return {k: results[0].weights[k] for k in names}, offset
     w = [r.weights for r in results]
     weights = {"W_in": np.concatenate([x["W_in"] for x in w], axis=1),
                "b_h": np.concatenate([x["b_h"] for x in w]),
                "W_out": np.concatenate([x["W_out"] for x in w], axis=1) / np.float32(n),
                "b_out": np.mean([x["b_out"] for x in w], axis=0)}
+    if "W_wide" in names:
+        weights["W_wide"] = np.mean([x["W_wide"] for x in w], axis=0)
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}, offset
 
 
@@ -108,7 +121,9 @@ class Autoencoder(BaseRecommender):
     log frequency of the training targets, i.e. all-time popularity is added); ``lr``,
     ``weight_decay`` (on the personal part: encoder and decoder weights), ``train_batch_size``;
     ``refit`` on all data with the chosen epoch count; ``n_models`` networks with different seeds
-    averaged (logits; 1: a single network);
+    averaged (logits; 1: a single network); ``wide`` item-item linear path beside the bottleneck
+    ("none"; "learned": trained from zero with L2 penalty ``wide_l2``; "ease": EASE's ``B`` with
+    penalty ``ease_l2`` on the training interactions, frozen, times a learned scale);
     ``rng`` seed; ``n_threads`` torch threads; ``progress`` bar while training.
     """
 
@@ -122,7 +137,8 @@ class Autoencoder(BaseRecommender):
                  trend: bool = True, epochs: int = 20, patience: int = 3, min_epochs: int = 1,
                  val_windows: int = 1, bias_init: Literal["targets", "zero"] = "targets", lr: float = 3e-3,
                  weight_decay: float = 0.0, train_batch_size: int = 512, refit: bool = True,
-                 n_models: int = 1, rng: int | np.random.Generator | None = 0, n_threads: int = 1,
+                 n_models: int = 1, wide: Literal["none", "learned", "ease"] = "none", wide_l2: float = 0.0,
+                 ease_l2: float = 100.0, rng: int | np.random.Generator | None = 0, n_threads: int = 1,
                  progress: bool = False) -> None:
         super().__init__()
         if mode not in ("time-aware", "reconstruct"):
@@ -137,6 +153,12 @@ class Autoencoder(BaseRecommender):
                 raise ConfigError(f"{label} must be at least 1, got {value}")
         if bias_init not in ("targets", "zero"):
             raise ConfigError(f"bias_init must be 'targets' or 'zero', got {bias_init!r}")
+        if wide not in WIDE_KINDS:
+            raise ConfigError(f"wide must be one of {', '.join(repr(k) for k in WIDE_KINDS)}, got {wide!r}")
+        if not wide_l2 >= 0:
+            raise ConfigError(f"wide_l2 must be 0 or more, got {wide_l2}")
+        if not ease_l2 > 0:
+            raise ConfigError(f"ease_l2 must be positive (it makes the Gram matrix invertible), got {ease_l2}")
         if min_epochs not in (0, 1):
             raise ConfigError(f"min_epochs must be 0 (the untrained network is a candidate) or 1, got {min_epochs}")
         if user_cutoffs < 0:
@@ -172,6 +194,9 @@ class Autoencoder(BaseRecommender):
         self.train_batch_size = int(train_batch_size)
         self.refit = bool(refit)
         self.n_models = int(n_models)
+        self.wide = wide
+        self.wide_l2 = float(wide_l2)
+        self.ease_l2 = float(ease_l2)
         self.rng = _seed(rng)
         self.n_threads = int(n_threads)
         self.progress = bool(progress)
@@ -191,14 +216,22 @@ class Autoencoder(BaseRecommender):
                 "bias_init": self.bias_init,
                 "lr": self.lr, "weight_decay": self.weight_decay,
                 "train_batch_size": self.train_batch_size, "refit": self.refit, "n_models": self.n_models,
-                "rng": self.rng,
+                "wide": self.wide, "wide_l2": self.wide_l2, "ease_l2": self.ease_l2, "rng": self.rng,
                 "n_threads": self.n_threads}
 
     def _settings(self, member: int = 0) -> TrainSettings:
         return TrainSettings(hidden=self.hidden, dropout=self.dropout, lr=self.lr, weight_decay=self.weight_decay,
                              epochs=self.epochs, patience=self.patience, batch_size=self.train_batch_size,
                              trend=self.trend, n_threads=self.n_threads, seed=self.rng + MEMBER_SEED_STEP * member,
-                             min_epochs=self.min_epochs, bias_init=self.bias_init)
+                             min_epochs=self.min_epochs, bias_init=self.bias_init, wide=self.wide,
+                             wide_l2=self.wide_l2)
+
+    def _wide_prior(self, interactions: Interactions, cols: np.ndarray) -> np.ndarray | None:
+        """EASE's ``B`` over ``cols`` on the binary history of ``interactions`` (``wide="ease"`` only)."""
+        if self.wide != "ease":
+            return None
+        x = interactions.matrix("binary")[:, cols]
+        return ease_weights((x.T @ x).toarray(), self.ease_l2).astype(np.float32)
 
     # -- training ---------------------------------------------------------------------------
     def _examples(self, interactions: Interactions, cols: np.ndarray, last_cutoff: int, end: int) -> ExampleSet:
@@ -243,25 +276,34 @@ class Autoencoder(BaseRecommender):
                 log.info("autoencoder (%s): %d training examples over %d cutoffs, %d validation users, %d items, "
                          "%d network(s)", self.mode, len(train), len(train.cutoffs), len(val), len(cols),
                          self.n_models)
+                prior = self._wide_prior(early, cols)
                 for j in range(self.n_models):
-                    result = train_autoencoder(train, val, self._settings(j), progress=self.progress)
+                    result = train_autoencoder(train, val, self._settings(j), progress=self.progress,
+                                               wide_prior=prior)
                     results[j] = result
                     records[j] |= {"examples": len(train), "cutoffs": len(train.cutoffs), "validation_users": len(val),
                                    "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                                    "val_hit_rate": result.val_metric, "val_hit_rate_epoch0": result.val_metric_epoch0,
                                    "train_loss": result.train_loss}
+                    if "wide_scale" in result.weights:
+                        records[j]["wide_scale"] = float(result.weights["wide_scale"][0])
         if results[0] is None:
             log.warning("no validation examples in the last %g days of %s: training the autoencoder for a fixed %d "
                         "epochs without early stopping", self.window_days, interactions, self.epochs)
         if results[0] is None or self.refit:
             cols = select_items(interactions, self.max_items)
             train = self._examples(interactions, cols, v, end)
+            prior = self._wide_prior(interactions, cols)
             for j in range(self.n_models):
                 early_result = results[j]
                 epochs = self.epochs if early_result is None else max(self.min_epochs, early_result.best_epoch)
-                results[j] = train_autoencoder(train, None, self._settings(j), epochs=epochs, progress=self.progress)
+                refitted = train_autoencoder(train, None, self._settings(j), epochs=epochs, progress=self.progress,
+                                             wide_prior=prior)
+                results[j] = refitted
                 records[j] |= {"refit_examples": len(train), "refit_cutoffs": len(train.cutoffs),
                                "refit_epochs": epochs}
+                if "wide_scale" in refitted.weights:
+                    records[j]["refit_wide_scale"] = float(refitted.weights["wide_scale"][0])
         feats = trend_features(interactions, end, cols, first_sales(interactions))
         final = [r for r in results if r is not None]
         self.cols_ = cols.astype(np.int64)
@@ -275,6 +317,10 @@ class Autoencoder(BaseRecommender):
     def _hidden(self, history: History) -> np.ndarray:
         """The bottleneck activations ``(n, hidden)`` for the histories (the network's encoder in
         numpy, written for small batches: one sparse product, no per-call scipy reshuffling)."""
+        return self._hidden_of(self._inputs(history))
+
+    def _inputs(self, history: History) -> sp.csr_matrix:
+        """The encoded input values ``(n, len(cols_))`` of the histories (CSR, un-normalised)."""
         assert self.cols_ is not None
         if self._pos is None or len(self._pos) != history.n_items:
             self._pos = np.full(history.n_items, -1, dtype=np.int64)
@@ -291,12 +337,11 @@ class Autoencoder(BaseRecommender):
                 last_time = last.data[keep]
             else:  # different patterns (not from one History): the general path
                 x = input_values(days.tocsr(), last.tocsr(), history.now, self.encoding, self.half_life_days)
-                return self._hidden_of(x[:, self.cols_].tocsr())
+                return sp.csr_matrix(x[:, self.cols_].tocsr(), dtype=np.float32)
             values *= np.exp2(-(np.maximum(history.now - last_time, 0.0) / DAY) / self.half_life_days)
         kept = np.concatenate([[0], np.cumsum(keep)])
         indptr = kept[days.indptr]  # kept entries before each row start
-        x = sp.csr_matrix((values.astype(np.float32), pos[keep], indptr), shape=(len(history), len(self.cols_)))
-        return self._hidden_of(x)
+        return sp.csr_matrix((values.astype(np.float32), pos[keep], indptr), shape=(len(history), len(self.cols_)))
 
     def _hidden_of(self, x: sp.csr_matrix) -> np.ndarray:
         w = self.weights_
@@ -309,7 +354,11 @@ class Autoencoder(BaseRecommender):
     def _score(self, history: History) -> np.ndarray:
         assert self.cols_ is not None and self.offset_ is not None
         w = self.weights_
-        logits = self._hidden(history) @ w["W_out"].T + (w["b_out"] + self.offset_)
+        x = self._inputs(history)
+        logits = self._hidden_of(x) @ w["W_out"].T + (w["b_out"] + self.offset_)
+        if "W_wide" in w:  # the item-item path reads the binary history
+            binary = sp.csr_matrix((np.ones(len(x.indices), dtype=np.float32), x.indices, x.indptr), shape=x.shape)
+            logits += np.asarray(binary @ w["W_wide"])
         out = np.full((len(history), history.n_items), -np.inf, dtype=np.float32)
         out[:, self.cols_] = logits
         out[history.lengths() == 0] = -np.inf  # no history: the base class answers with bestsellers
@@ -330,7 +379,7 @@ class Autoencoder(BaseRecommender):
         missing = [k for k in (*_WEIGHT_NAMES, "cols", "offset") if k not in tensors]
         if missing:
             raise ArtifactError(f"{WEIGHTS_FILE} lacks the tensors {', '.join(missing)}")
-        self.weights_ = {k: tensors[k] for k in _WEIGHT_NAMES}
+        self.weights_ = {k: tensors[k] for k in (*_WEIGHT_NAMES, "W_wide") if k in tensors}
         self.cols_ = tensors["cols"].astype(np.int64)
         self.offset_ = tensors["offset"]
 

@@ -6,6 +6,12 @@ Mult-DAE, with the targets of :mod:`~discoverly.recommend.autoencoder_examples`)
 ``trend`` term is a tiny per-item MLP over the item's recent sales at the example's cutoff, so the
 model knows what is selling *now* when it predicts the next two weeks.
 
+The optional **wide** path adds an item-item linear term beside the bottleneck,
+``logits += binary(x) · W_wide`` (``W_wide`` items × items with a zero diagonal; the whole history,
+no dropout): with ``wide="learned"`` ``W_wide`` starts at zero and is trained with the rest (L2
+penalty ``wide_l2``); with ``wide="ease"`` it is a frozen item-item matrix given by the caller (EASE's
+``B`` on the training interactions) times one learned scale, which starts at 1.
+
 Deterministic for a seed and a thread count: every random draw (initialisation, shuffling, input
 dropout) comes from one local ``torch.Generator``.
 """
@@ -23,9 +29,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from discoverly.dependencies import require
+from discoverly.errors import ConfigError
 from discoverly.recommend.autoencoder_examples import TREND_FEATURES, ExampleSet
 
-__all__ = ["TrainSettings", "TrainResult", "train_autoencoder", "hit_rate_at"]
+__all__ = ["TrainSettings", "TrainResult", "train_autoencoder", "hit_rate_at", "WIDE_KINDS"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,11 @@ log = logging.getLogger(__name__)
 MIN_STEPS = 16
 #: ... but batches never get smaller than this
 MIN_BATCH = 32
+#: learning rate of the wide path's scale (``wide="ease"``): one scalar, which has to travel from 1
+#: to the logits' scale within the epoch or two that early stopping usually keeps
+WIDE_SCALE_LR = 0.05
+#: the wide path's settings
+WIDE_KINDS = ("none", "learned", "ease")
 
 
 @dataclass(frozen=True)
@@ -58,12 +70,18 @@ class TrainSettings:
     bias_init: str = "targets"
     #: the validation metric's list length (HitRate@k, as in the evaluation protocol)
     val_k: int = 6
+    #: the item-item wide path: "none", "learned" (trained from zero) or "ease" (a given frozen
+    #: matrix times a learned scale); see the module docstring
+    wide: str = "none"
+    #: L2 penalty (Adam weight decay) on the learned wide matrix
+    wide_l2: float = 0.0
 
 
 @dataclass
 class TrainResult:
     """Weights as numpy arrays (``W_in (n, h)``, ``b_h``, ``W_out (n, h)``, ``b_out``), the trend MLP
-    (``trend_*`` arrays, empty without trend), and the training record."""
+    (``trend_*`` arrays, empty without trend), the wide path (``W_wide (n, n)``: input item ×
+    output item, absent without it), and the training record."""
 
     weights: dict[str, np.ndarray]
     best_epoch: int
@@ -94,8 +112,10 @@ def _threads(n: int) -> Iterator[Any]:
         torch.set_num_threads(before)
 
 
-def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any, bias: np.ndarray) -> Any:
+def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any, bias: np.ndarray,
+               wide_prior: np.ndarray | None = None) -> Any:
     nn = torch.nn
+    functional = torch.nn.functional
 
     class Net(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
@@ -106,10 +126,22 @@ def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any
             self.trend: Any = (nn.Sequential(nn.Linear(n_feat, s.trend_hidden), nn.ReLU(),
                                              nn.Linear(s.trend_hidden, 1)) if s.trend else None)
             self.trend_linear: Any = nn.Linear(n_feat, 1) if s.trend else None
+            # the wide path: a learned items x items matrix, or a frozen one (not a parameter, not
+            # in the state dict) times a learned scale
+            self.wide: Any = nn.EmbeddingBag(n_items, n_items, mode="sum") if s.wide == "learned" else None
+            self.wide_prior: Any = None if wide_prior is None else torch.from_numpy(
+                np.ascontiguousarray(wide_prior, dtype=np.float32))
+            self.wide_scale: Any = nn.Parameter(torch.ones(())) if s.wide == "ease" else None
 
         def forward(self, idx: Any, offsets: Any, weights: Any, trend_off: Any | None) -> Any:
             h = torch.tanh(self.encoder(idx, offsets, per_sample_weights=weights) + self.b_h)
             logits = self.decoder(h)
+            # the wide path reads the whole history (``idx``), binary, whatever the input dropout kept
+            if self.wide is not None:
+                logits = logits + self.wide(idx, offsets)
+            if self.wide_scale is not None:
+                logits = logits + self.wide_scale * functional.embedding_bag(idx, self.wide_prior, offsets,
+                                                                             mode="sum")
             return logits if trend_off is None else logits + trend_off
 
         def trend_offset(self, feats: Any) -> Any:
@@ -131,6 +163,8 @@ def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any
             net.trend_linear.weight.zero_()
             net.trend_linear.weight[0, TREND_FEATURES.index("buyers_14d")] = 1.0
             net.trend_linear.bias.zero_()
+        if net.wide is not None:
+            net.wide.weight.zero_()  # starts as the network without the wide path
     return net
 
 
@@ -191,23 +225,40 @@ def _progress(enabled: bool, total: int) -> Any:
 
 
 def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: TrainSettings, *,
-                      epochs: int | None = None, progress: bool = False) -> TrainResult:
+                      epochs: int | None = None, progress: bool = False,
+                      wide_prior: np.ndarray | None = None) -> TrainResult:
     """Train on ``train``; with a non-empty ``val``, stop early on its HitRate@``val_k`` and return
     the best epoch's weights (with ``min_epochs=0`` possibly the untrained network, ``best_epoch``
-    0), else train ``epochs`` (default ``settings.epochs``; 0 returns the untrained network) epochs."""
+    0), else train ``epochs`` (default ``settings.epochs``; 0 returns the untrained network) epochs.
+    ``wide_prior`` is the frozen item-item matrix of ``wide="ease"`` (items × items over
+    ``train``'s columns; required then, refused otherwise)."""
     s = settings
     n_items = train.inputs.shape[1]
+    if s.wide not in WIDE_KINDS:
+        raise ConfigError(f"wide must be one of {', '.join(WIDE_KINDS)}, got {s.wide!r}")
+    if (wide_prior is not None) != (s.wide == "ease"):
+        raise ConfigError("wide_prior is required with wide='ease' and only then")
+    if wide_prior is not None and wide_prior.shape != (n_items, n_items):
+        raise ConfigError(f"wide_prior must be {n_items} x {n_items} (the model's items), got {wide_prior.shape}")
     with _threads(s.n_threads) as torch:
         gen = torch.Generator().manual_seed(int(s.seed))
         counts = np.asarray(train.targets.sum(axis=0)).ravel() + 1e-3
         bias = (np.log(counts / counts.sum()) if s.bias_init == "targets" else np.zeros(n_items)).astype(np.float32)
-        net = _build_net(torch, n_items, train.trend.shape[2], s, gen, bias)
+        net = _build_net(torch, n_items, train.trend.shape[2], s, gen, bias, wide_prior)
         # weight decay on the personal part only (encoder and decoder weights): it pulls the model
-        # towards its bias and trend term, which it starts from
+        # towards its bias and trend term, which it starts from; the wide matrix has its own L2,
+        # the wide scale its own learning rate
         personal = [net.encoder.weight, net.decoder.weight]
-        rest = [p for p in net.parameters() if all(p is not q for q in personal)]
-        opt = torch.optim.Adam([{"params": personal, "weight_decay": s.weight_decay},
-                                {"params": rest, "weight_decay": 0.0}], lr=s.lr, foreach=True)
+        wide = [net.wide.weight] if net.wide is not None else []
+        scale = [net.wide_scale] if net.wide_scale is not None else []
+        rest = [p for p in net.parameters() if all(p is not q for q in (*personal, *wide, *scale))]
+        groups: list[dict[str, Any]] = [{"params": personal, "weight_decay": s.weight_decay},
+                                        {"params": rest, "weight_decay": 0.0}]
+        if wide:
+            groups.append({"params": wide, "weight_decay": s.wide_l2})
+        if scale:
+            groups.append({"params": scale, "weight_decay": 0.0, "lr": WIDE_SCALE_LR})
+        opt = torch.optim.Adam(groups, lr=s.lr, foreach=True)
         trend_train = torch.from_numpy(train.trend)
         trend_val = torch.from_numpy(val.trend) if val is not None else None
         use_val = val is not None and len(val) > 0
@@ -241,6 +292,9 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
+                    if net.wide is not None:  # an item never predicts itself
+                        with torch.no_grad():
+                            net.wide.weight.fill_diagonal_(0.0)
                     total += loss.item() * len(rows)
                     weight += len(rows)
                     bar.update(task, advance=1, description=f"epoch {epoch} loss {total / weight:.4f}")
@@ -283,4 +337,9 @@ def _numpy_weights(net: Any) -> dict[str, np.ndarray]:
               "trend_b2": net.trend[2].bias.detach().numpy().copy(),
               "trend_lin_w": net.trend_linear.weight.detach().numpy().copy(),
               "trend_lin_b": net.trend_linear.bias.detach().numpy().copy()}
+    if net.wide is not None:
+        w["W_wide"] = net.wide.weight.detach().numpy().copy()
+    elif net.wide_scale is not None:
+        w["W_wide"] = float(net.wide_scale.detach()) * net.wide_prior.numpy()
+        w["wide_scale"] = np.array([float(net.wide_scale.detach())])
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in w.items()}

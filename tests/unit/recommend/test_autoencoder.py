@@ -28,6 +28,7 @@ from discoverly.recommend.autoencoder_examples import (
     validation_plan,
 )
 from discoverly.recommend.autoencoder_training import TrainSettings, hit_rate_at, train_autoencoder
+from discoverly.recommend.ease import ease_weights
 
 from .conftest import shop_log
 
@@ -394,3 +395,79 @@ def test_ensemble_is_deterministic_and_round_trips(shop: Interactions, tmp_path:
 def test_bad_ensemble_size_raises_a_config_error() -> None:
     with pytest.raises(ConfigError, match="n_models"):
         Autoencoder(n_models=0)
+
+
+# -- the wide item-item path (wide) ---------------------------------------------------------------
+@pytest.mark.parametrize("wide", ["learned", "ease"])
+def test_wide_path_has_the_item_item_shape_a_zero_diagonal_and_is_deterministic(shop: Interactions,
+                                                                                wide: str) -> None:
+    a = Autoencoder(**FAST, wide=wide, rng=2).fit(shop)  # type: ignore[arg-type]
+    b = Autoencoder(**FAST, wide=wide, rng=2).fit(shop)  # type: ignore[arg-type]
+    assert a.cols_ is not None
+    w = a.weights_["W_wide"]
+    assert w.shape == (len(a.cols_), len(a.cols_)) and w.dtype == np.float32
+    assert not np.diag(w).any() and np.abs(w).sum() > 0
+    hist = History.of(shop, np.arange(shop.n_users))
+    np.testing.assert_array_equal(a._score(hist), b._score(hist))
+    assert a.config()["wide"] == wide
+
+
+def test_ease_wide_path_is_eases_matrix_times_the_learned_scale(shop: Interactions) -> None:
+    model = Autoencoder(**FAST, wide="ease", ease_l2=30.0).fit(shop)
+    assert model.cols_ is not None
+    x = shop.matrix("binary")[:, model.cols_]
+    b = ease_weights((x.T @ x).toarray(), 30.0)
+    scale = model.training_["refit_wide_scale"]
+    assert scale != 1.0 and model.training_["wide_scale"] != 1.0  # the scale was trained
+    np.testing.assert_allclose(model.weights_["W_wide"], scale * b, rtol=1e-4, atol=1e-6)
+
+
+def test_wide_path_changes_the_scores_and_numpy_scoring_matches_the_network(shop: Interactions) -> None:
+    """The served (numpy) model reproduces the hit rate the training loop recorded with the wide
+    path, and removing the wide matrix from the served model changes its scores."""
+    model = Autoencoder(**FAST, trend=False, refit=False, wide="learned", wide_l2=1e-4).fit(shop)
+    v = model.training_["validation_cutoff"]
+    assert model.cols_ is not None
+    val = build_examples(shop, model.cols_, np.array([v]), mode="time-aware", window_days=14,
+                         input_kind=model.encoding, half_life_days=model.half_life_days)
+    hist = History.of(shop.before(v), val.users, now=v)
+    scores = model._score(hist)[:, model.cols_]
+    recorded = model.training_["val_hit_rate"][model.training_["best_epoch"] - 1]
+    assert hit_rate_at(scores, val.inputs, val.targets, 6).mean() == pytest.approx(recorded)
+    without = Autoencoder(**FAST, trend=False, refit=False, wide="learned", wide_l2=1e-4).fit(shop)
+    without.weights_.pop("W_wide")
+    assert not np.allclose(without._score(hist)[:, model.cols_], scores)
+
+
+def test_wide_path_round_trips_and_averages_in_an_ensemble(shop: Interactions, tmp_path: Path) -> None:
+    from discoverly.recommend.autoencoder import MEMBER_SEED_STEP
+
+    pair = Autoencoder(**FAST, wide="learned", n_models=2, rng=3).fit(shop)
+    first = Autoencoder(**FAST, wide="learned", rng=3).fit(shop)
+    second = Autoencoder(**FAST, wide="learned", rng=3 + MEMBER_SEED_STEP).fit(shop)
+    np.testing.assert_allclose(pair.weights_["W_wide"], (first.weights_["W_wide"] + second.weights_["W_wide"]) / 2,
+                               rtol=1e-5, atol=1e-6)
+    back = BaseRecommender.load(pair.save(tmp_path / "wide"))
+    assert isinstance(back, Autoencoder) and back.wide == "learned" and "W_wide" in back.weights_
+    hist = History.of(shop, np.arange(shop.n_users))
+    np.testing.assert_array_equal(back._score(hist), pair._score(hist))
+
+
+@pytest.mark.parametrize("bad", [{"wide": "deep"}, {"wide_l2": -1.0}, {"ease_l2": 0.0}])
+def test_bad_wide_settings_raise_config_errors(bad: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        Autoencoder(**bad)  # type: ignore[arg-type]
+
+
+def test_train_autoencoder_wants_the_ease_matrix_exactly_with_wide_ease() -> None:
+    train, _ = _release_sets()
+    n = train.inputs.shape[1]
+    settings = TrainSettings(hidden=8, epochs=1, batch_size=64, n_threads=1)
+    with pytest.raises(ConfigError, match="wide_prior"):
+        train_autoencoder(train, None, replace(settings, wide="ease"))
+    with pytest.raises(ConfigError, match="wide_prior"):
+        train_autoencoder(train, None, settings, wide_prior=np.zeros((n, n), dtype=np.float32))
+    with pytest.raises(ConfigError, match="must be"):
+        train_autoencoder(train, None, replace(settings, wide="ease"), wide_prior=np.zeros((n, 1), dtype=np.float32))
+    with pytest.raises(ConfigError, match="wide must be"):
+        train_autoencoder(train, None, replace(settings, wide="wider"))
