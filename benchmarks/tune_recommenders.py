@@ -118,6 +118,20 @@ for _ds, (_preset, _changes) in ROUND_F.items():
 #: round G (after round F's test run, for information only, not adopted whatever it scores):
 #: 20,000 items on Complete Journey, the other size the round-F brief named
 ROUND_C["complete-journey"][1].append({**ROUND_F["complete-journey"][0], "max_items": 20_000})
+#: round H (2026-12-04 evening), around each data set's round-F preset (written out, so that a
+#: preset change does not rename the candidates): the item-item "wide" path beside the bottleneck,
+#: either EASE's B on the training interactions (frozen, with the data set's EASE penalty) times a
+#: learned scale, or a matrix learned from zero on the time-aware targets (L2 ``wide_l2``)
+ROUND_H: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
+    "complete-journey": ({**ROUND_F["complete-journey"][0], "n_models": 3},
+                         [{"wide": "ease", "ease_l2": 100.0}, {"wide": "learned"},
+                          {"wide": "learned", "wide_l2": 1e-3}]),
+    "movielens-100k": ({**ROUND_F["movielens-100k"][0], "n_models": 3},
+                       [{"wide": "ease", "ease_l2": 20.0}, {"wide": "learned"}]),
+    "online-retail-2011": (ROUND_F["online-retail-2011"][0], [{"wide": "ease", "ease_l2": 50.0}, {"wide": "learned"}]),
+}
+for _ds, (_preset, _changes) in ROUND_H.items():
+    ROUND_C[_ds][1].extend({**_preset, **c} for c in _changes)
 for _ds, (_base, _changes) in ROUND_C.items():
     _grid = DATASET_GRIDS.setdefault(_ds, {}).setdefault("autoencoder", list(GRIDS["autoencoder"]))
     _grid += [{**_base, **c} for c in _changes]
