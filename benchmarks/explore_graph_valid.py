@@ -110,7 +110,8 @@ def _cached(engine: SimilarItems, sources: np.ndarray, depth: int) -> SimilarIte
     return c
 
 
-def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tuple[str, ...] = QUERIES) -> None:
+def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tuple[str, ...] = QUERIES,
+             hops: tuple[int, ...] = (0,)) -> None:
     gf, papers, (graph, split) = _load()
     n = len(papers)
     ids = graph.keys(np.arange(n))
@@ -121,8 +122,9 @@ def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tu
     out["what"] = ("validation-only exploration (seed-0 split; models trained without validation and test edges); "
                    "Recall@10 on the validation edges")
     out["command"] = "OMP_NUM_THREADS=1 nice -n 10 python benchmarks/explore_graph_valid.py eval " + " ".join(names)
-    redo = {(nm, q, w) for nm in names for q in queries for w in weights}
-    rows = [r for r in out["rows"] if (r["name"], r["query"], r["weight"]) not in redo]  # others are kept
+    redo = {(nm, q, w, h) for nm in names for q in queries for w in weights for h in hops}
+    rows = [r for r in out["rows"]  # others are kept
+            if (r["name"], r["query"], r["weight"], r.get("text_hops", 0)) not in redo]
 
     sources = np.unique(np.concatenate([np.fromiter(r.keys(), np.int64) for r in rels.values()]))
     adj = np.zeros(n, np.int64)
@@ -151,18 +153,20 @@ def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tu
         link = _link(emb, graph, split, n)
         extra = {"config": cfg, "train": emb.config.get("explore_train"), "valid_link": link}
         print(name, cfg, "validation link prediction", link, flush=True)
-        for q in queries:
-            for w in weights:
-                if q == "tail+head":
-                    a = SimilarItems(ids, text=text, graph=g, weight=w,
-                                     graph_query=emb.relation_queries("cites", "tail", entities=np.arange(n)))
-                    b = SimilarItems(ids, text=text, graph=g, weight=w,
-                                     graph_query=emb.relation_queries("cites", "head", entities=np.arange(n)))
-                    eng = _merged(a, b)
-                else:
-                    gq = None if q == "own" else emb.relation_queries("cites", q, entities=np.arange(n))
-                    eng = SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq)
-                score(name, eng, q, w, extra)
+        for h, q, w in ((h, q, w) for h in hops for q in queries for w in weights):
+            if h and w == 0:
+                continue  # text_hops changes only the text part
+            spread = {"text_hops": h, "links": split.train if h else None}  # text over the visible citations
+            if q == "tail+head":
+                a = SimilarItems(ids, text=text, graph=g, weight=w, **spread,
+                                 graph_query=emb.relation_queries("cites", "tail", entities=np.arange(n)))
+                b = SimilarItems(ids, text=text, graph=g, weight=w, **spread,
+                                 graph_query=emb.relation_queries("cites", "head", entities=np.arange(n)))
+                eng = _merged(a, b)
+            else:
+                gq = None if q == "own" else emb.relation_queries("cites", q, entities=np.arange(n))
+                eng = SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq, **spread)
+            score(name, eng, q, w, {**extra, "text_hops": h})
         out["rows"] = rows
         out["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         RESULTS.write_text(json.dumps(out, indent=1))
@@ -269,11 +273,12 @@ if __name__ == "__main__":
     cmd, *rest = sys.argv[1:]
     if cmd == "train":
         train(rest[0], rest[1:])
-    elif cmd == "eval":  # EXPLORE_QUERIES / EXPLORE_WEIGHTS (comma-separated) narrow the grid
+    elif cmd == "eval":  # EXPLORE_QUERIES / EXPLORE_WEIGHTS / EXPLORE_HOPS (comma-separated) set the grid
         import os
 
         evaluate(rest, tuple(float(w) for w in os.environ.get("EXPLORE_WEIGHTS", "").split(",") if w) or WEIGHTS,
-                 tuple(q for q in os.environ.get("EXPLORE_QUERIES", "").split(",") if q) or QUERIES)
+                 tuple(q for q in os.environ.get("EXPLORE_QUERIES", "").split(",") if q) or QUERIES,
+                 tuple(int(h) for h in os.environ.get("EXPLORE_HOPS", "").split(",") if h) or (0,))
     elif cmd == "link":  # validation link prediction only (cheap)
         _, papers_, (graph_, split_) = _load()
         for name in rest:

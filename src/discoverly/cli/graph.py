@@ -119,6 +119,9 @@ def fit(
                                                help="Whether `similar` leaves out the papers a paper cites or is "
                                                "cited by (they are on its page already). Default: the engine "
                                                "default."),
+    text_hops: int | None = typer.Option(None, "--text-hops", help="Spread the text vectors over the citations "
+                                         "before fusing: 0 = a paper's own text, 1 = plus the texts of the papers "
+                                         "it cites and is cited by. Default: the engine default."),
     loss: str | None = typer.Option(None, "--loss", help="KGE loss: softmax (sampled softmax over shared negatives; "
                                     "bilinear models) | logistic (self-adversarial). Default: the engine default."),
     negatives: int | None = typer.Option(None, "--negatives", help="Negatives per triple (logistic) or shared by "
@@ -142,7 +145,8 @@ def fit(
         extra["negatives"] = negatives
     engine = fit_similar(folder, model=model, dim=dim, epochs=epochs, weight=weight, backend=backend, sampler=sampler,
                          query_relation=query_relation, query_direction=query_direction, exclude_linked=exclude_linked,
-                         encoder=TextEncoder(threads=threads), rng=seed, progress=_progress(progress), **extra)
+                         text_hops=text_hops, encoder=TextEncoder(threads=threads), rng=seed,
+                         progress=_progress(progress), **extra)
     typer.echo(json.dumps({"engine": str(folder / "similar"), "papers": len(engine), **engine.config,
                            "seconds": round(time.perf_counter() - started, 1)}, indent=2))
 

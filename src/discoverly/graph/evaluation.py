@@ -201,7 +201,8 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
                  weights: tuple[float, ...] = (0.3, 0.5, 0.7), k: int = 10, test: float = 0.1, valid: float = 0.1,
                  rng: int = 0, progress: bool = False, link_sample: int = 2000,
                  queries: Sequence[tuple[str, str] | None] = (None,), select_on: str = "cocited",
-                 exclude_linked: bool = False, **train_options: object) -> ProtocolResult:
+                 exclude_linked: bool = False, text_hops: Sequence[int] = (0,),
+                 **train_options: object) -> ProtocolResult:
     """The whole protocol of the module docstring on a paper graph (papers are nodes 0..n-1).
 
     ``candidates`` are graph-model settings (``model``, ``dim``, ``epochs``, optional ``backend``
@@ -218,7 +219,11 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     A query direction ``"tail+head"`` searches with both queries, lists merged by score
     (``SimilarItems(graph_query_2=...)``). ``exclude_linked=True`` scores filtered lists: the
     papers linked to the source by a visible citation are removed first (``evaluate_similar``'s
-    ``exclude_visible``; the engine option of the same name).
+    ``exclude_visible``; the engine option of the same name). ``text_hops`` are the settings of
+    ``SimilarItems(text_hops=)`` tried for the fused engines (text spread over the visible
+    citations: the training edges on validation, training and validation edges on test); with a
+    choice above 0 the test also scores, for reference, the fused engine with the papers' own text
+    (``"fused, own text"``) and the spread text alone (``"text over citations"``).
     """
     import time
 
@@ -243,7 +248,8 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     rel_valid = proxy_relevance(split.train, split.valid, n, cocited=select_on == "cocited")
     seconds: dict[str, float] = {}
     selection: list[dict[str, object]] = []
-    best: tuple[float, dict[str, object], float, tuple[str, str] | None] | None = None
+    best: tuple[float, dict[str, object], float, tuple[str, str] | None, int] | None = None
+    hops_tried = tuple(int(h) for h in text_hops) or (0,)
     t0 = time.perf_counter()
     trained = []  # every candidate is trained before the text vectors are needed (they may be computed lazily)
     for i, cand in enumerate(candidates):
@@ -264,23 +270,25 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
         gvec = sel_emb.entity_vectors()[:n]
         for query in queries:
             gq, gq2 = _graph_queries(sel_emb, query, n)
-            for w in (0.0, *weights):
-                if w > 0 and text is None:
-                    continue
-                res = evaluate_similar(SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=gq,
-                                                    graph_query_2=gq2), rel_valid, k=k, name="valid",
-                               visible=split.train, exclude_visible=exclude_linked)
-                row = {**c, "query": _query_name(query), "weight": w, f"valid_recall@{k}": res.recall.value,
+            for h, w in ((h, w) for h in hops_tried for w in (0.0, *weights)):
+                if (w > 0 and text is None) or (h > 0 and w == 0):
+                    continue  # text_hops changes only the text part
+                eng = SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=gq, graph_query_2=gq2,
+                                   links=split.train if h else None, text_hops=h)
+                res = evaluate_similar(eng, rel_valid, k=k, name="valid", visible=split.train,
+                                       exclude_visible=exclude_linked)
+                row = {**c, "query": _query_name(query), "weight": w, "text_hops": h,
+                       f"valid_recall@{k}": res.recall.value,
                        "valid_mrr": res.mrr.value, "train_seconds": train_seconds, "epochs_run": epochs_run,
                        "select_on": select_on, "exclude_linked": exclude_linked}
                 selection.append(row)
                 log.info("selection %s", row)
                 score = res.recall.value
                 if (w > 0 or text is None) and (best is None or score > best[0]):
-                    best = (score, c, w, query)
+                    best = (score, c, w, query, h)
     seconds["selection"] = time.perf_counter() - t0
     assert best is not None
-    _, chosen, weight, query = best
+    _, chosen, weight, query, hops = best
     t0 = time.perf_counter()
     g_test = graph.without_edges("cites", split.test[:, 0], split.test[:, 1])
     emb = train_embedding(g_test, model=str(chosen.get("model", "transe")), dim=int(chosen.get("dim", 64)),  # type: ignore[call-overload]
@@ -292,17 +300,22 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     gvec = emb.entity_vectors()[:n]
     gq, gq2 = _graph_queries(emb, query, n)
     none = (None, None)
-    engines: dict[str, tuple[float, tuple[np.ndarray | None, np.ndarray | None]]] = {"graph-only": (0.0, (gq, gq2))}
+    Setting = tuple[float, tuple[np.ndarray | None, np.ndarray | None], int]  # weight, graph queries, text_hops
+    engines: dict[str, Setting] = {"graph-only": (0.0, (gq, gq2), 0)}
     if text is not None:
-        engines = {"text-only": (1.0, none), "graph-only": (0.0, (gq, gq2)), "fused": (weight, (gq, gq2))}
+        engines = {"text-only": (1.0, none, 0), "graph-only": (0.0, (gq, gq2), 0), "fused": (weight, (gq, gq2), hops)}
     if query is not None:  # the same embedding with plain queries, for reference
-        engines["graph-only, plain query"] = (0.0, none)
+        engines["graph-only, plain query"] = (0.0, none, 0)
         if text is not None:
-            engines["fused, plain query"] = (weight, none)
+            engines["fused, plain query"] = (weight, none, hops)
+    if hops and text is not None:  # what the spread text adds, for reference
+        engines["fused, own text"] = (weight, (gq, gq2), 0)
+        engines["text over citations"] = (1.0, none, hops)
     rel_direct = proxy_relevance(visible, split.test, n, cocited=False)
     results, direct = {}, {}
-    for name, (w, (q, q2)) in engines.items():
-        eng = SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=q, graph_query_2=q2)
+    for name, (w, (q, q2), h) in engines.items():
+        eng = SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=q, graph_query_2=q2,
+                           links=visible if h else None, text_hops=h)
         results[name] = evaluate_similar(eng, rel_test, k=k, name=name, rng=rng, visible=visible,
                                          exclude_visible=exclude_linked)
         direct[name] = evaluate_similar(eng, rel_direct, k=k, name=name, rng=rng, visible=visible,
@@ -319,7 +332,7 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     lm = rank_triples(emb, np.stack([sample[:, 0], np.full(len(sample), ci), sample[:, 1]], axis=1), known,
                       candidates=np.arange(n))
     return ProtocolResult(split, selection, {**chosen, "query": _query_name(query), "weight": weight,
-                                             "exclude_linked": exclude_linked}, results,
+                                             "text_hops": hops, "exclude_linked": exclude_linked}, results,
                           compare_engines(results, rng=rng), lm.to_dict(), seconds, emb, direct)
 
 

@@ -34,7 +34,7 @@ from discoverly.dependencies import require
 from discoverly.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from discoverly.graph.papers import Papers
 
-__all__ = ["SimilarItems", "paper_text_vectors", "normalise_rows", "fuse"]
+__all__ = ["SimilarItems", "paper_text_vectors", "normalise_rows", "fuse", "propagate_text"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,21 @@ def fuse(text: np.ndarray | None, graph: np.ndarray | None, weight: float) -> np
         raise DataError(f"text and graph vectors must have one row per item; got {sorted(n)} rows")
     out = np.concatenate([np.sqrt(w) * v for _, v, w in parts], axis=1).astype(np.float32)
     return normalise_rows(out)  # rows missing one part are rescaled to the part they have
+
+
+def propagate_text(text: np.ndarray, links: sp.spmatrix, hops: int = 1) -> np.ndarray:
+    """Text vectors spread over links: each hop replaces an item's vector by the normalised sum of its
+    own and its linked items' vectors (``links`` a symmetric 0/1 item x item matrix), so a paper is
+    described by its title and the titles of the papers it cites and is cited by. ``hops=0`` returns
+    the normalised text vectors unchanged."""
+    if hops < 0:
+        raise ConfigError(f"text_hops must be >= 0, got {hops}")
+    out = normalise_rows(text)
+    if links.shape != (out.shape[0], out.shape[0]):
+        raise DataError(f"links must be a {out.shape[0]} x {out.shape[0]} matrix, got {links.shape}")
+    for _ in range(hops):
+        out = normalise_rows(links @ out + out)
+    return out
 
 
 def _texts_hash(fields: dict[str, list[str]], model: str) -> str:
@@ -159,6 +174,12 @@ class SimilarItems:
     already shows its references and citing papers, so "similar" shows other papers); this is the
     "filtered" ranking of link prediction. ``similar``/``similar_positions`` take the setting per
     call too. Links are saved with the engine.
+
+    ``text_hops`` (needs ``links``) spreads the text vectors over the links before they are fused
+    (:func:`propagate_text`): with ``text_hops=1`` the text part of a paper is its own title vector
+    plus those of the papers linked to it, so "similar" also reaches papers whose titles resemble
+    those of a paper's references and citing papers. ``text`` keeps the vectors as given; with
+    ``weight=1`` and ``text_hops>0`` the engine is text over the graph, not text only.
     """
 
     def __init__(self, ids: Sequence[Any] | np.ndarray, *, text: np.ndarray | None = None,
@@ -166,7 +187,7 @@ class SimilarItems:
                  threads: int = 1, index: str = "flat", hnsw_m: int = 32, ef_search: int = 128,
                  graph_query: np.ndarray | None = None, graph_query_2: np.ndarray | None = None,
                  links: np.ndarray | None = None,
-                 exclude_linked: bool = False) -> None:
+                 exclude_linked: bool = False, text_hops: int = 0) -> None:
         if index not in INDEXES:
             raise ConfigError(f"unknown index {index!r}; use one of {INDEXES}")
         if hnsw_m < 2 or ef_search < 1:
@@ -177,7 +198,25 @@ class SimilarItems:
         self.weight = float(weight)
         self.text = None if text is None else normalise_rows(text)
         self.graph = None if graph is None else normalise_rows(graph)
-        self.vectors = fuse(self.text, self.graph, self.weight)
+        self.links: sp.csr_matrix | None = None
+        if links is not None:
+            e = np.asarray(links, dtype=np.int64).reshape(-1, 2)
+            if e.size and (e.min() < 0 or e.max() >= self.ids.size):
+                raise DataError(f"links refer to rows outside 0..{self.ids.size - 1}")
+            m = sp.csr_matrix((np.ones(2 * len(e), np.int8), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
+                              shape=(self.ids.size, self.ids.size))
+            m.sum_duplicates()
+            m.data[:] = 1
+            self.links = m
+        if text_hops < 0:
+            raise ConfigError(f"text_hops must be >= 0, got {text_hops}")
+        if text_hops and (self.links is None or self.text is None):
+            raise ConfigError("text_hops > 0 needs text vectors and the links to spread them over")
+        self.text_hops = int(text_hops)
+        fused_text = self.text
+        if self.text is not None and self.links is not None and self.text_hops:
+            fused_text = propagate_text(self.text, self.links.astype(np.float32), self.text_hops)
+        self.vectors = fuse(fused_text, self.graph, self.weight)
         if self.vectors.shape[0] != self.ids.size:
             raise DataError(f"{self.ids.size} ids but {self.vectors.shape[0]} vectors; give one vector per id")
         self.graph_query: np.ndarray | None = None
@@ -189,7 +228,7 @@ class SimilarItems:
             if gq.shape != self.graph.shape:
                 raise DataError(f"graph_query must have the graph vectors' shape {self.graph.shape}, got {gq.shape}")
             self.graph_query = gq
-            self.queries = fuse(self.text, gq, self.weight)
+            self.queries = fuse(fused_text, gq, self.weight)
         self.graph_query_2: np.ndarray | None = None
         self.queries_2: np.ndarray | None = None  # fused second query vectors (merged by score)
         if graph_query_2 is not None:
@@ -200,17 +239,7 @@ class SimilarItems:
                 raise DataError(f"graph_query_2 must have graph_query's shape {self.graph_query.shape}, "
                                 f"got {gq2.shape}")
             self.graph_query_2 = gq2
-            self.queries_2 = fuse(self.text, gq2, self.weight)
-        self.links: sp.csr_matrix | None = None
-        if links is not None:
-            e = np.asarray(links, dtype=np.int64).reshape(-1, 2)
-            if e.size and (e.min() < 0 or e.max() >= self.ids.size):
-                raise DataError(f"links refer to rows outside 0..{self.ids.size - 1}")
-            m = sp.csr_matrix((np.ones(2 * len(e), np.int8), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
-                              shape=(self.ids.size, self.ids.size))
-            m.sum_duplicates()
-            m.data[:] = 1
-            self.links = m
+            self.queries_2 = fuse(fused_text, gq2, self.weight)
         if exclude_linked and self.links is None:
             raise ConfigError("exclude_linked=True needs the links (e.g. citation edges) to exclude")
         self.exclude_linked = bool(exclude_linked)
@@ -308,7 +337,7 @@ class SimilarItems:
             upper = sp.triu(self.links, k=1).tocoo()  # each link once (the matrix is symmetric)
             arrays["links"] = np.stack([upper.row, upper.col], axis=1).astype(np.int64)
         manifest = {"kind": "similar-items", "weight": self.weight, "n": len(self), "config": self.config,
-                    "exclude_linked": self.exclude_linked,
+                    "exclude_linked": self.exclude_linked, "text_hops": self.text_hops,
                     "index": {"kind": self.index, "hnsw_m": self.hnsw_m, "ef_search": self.ef_search}}
         return write_artifact(path, manifest, arrays, {"ids": pl.DataFrame({"id": self.ids})})
 
@@ -324,7 +353,8 @@ class SimilarItems:
                    index=index or saved.get("kind", "flat"), hnsw_m=int(saved.get("hnsw_m", 32)),
                    ef_search=int(saved.get("ef_search", 128)), graph_query=art.arrays.get("graph_query"),
                    graph_query_2=art.arrays.get("graph_query_2"),
-                   links=art.arrays.get("links"), exclude_linked=bool(art.manifest.get("exclude_linked", False)))
+                   links=art.arrays.get("links"), exclude_linked=bool(art.manifest.get("exclude_linked", False)),
+                   text_hops=int(art.manifest.get("text_hops", 0)))
 
 
 def _merge(s1: np.ndarray, p1: np.ndarray, s2: np.ndarray, p2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

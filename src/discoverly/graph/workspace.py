@@ -150,7 +150,7 @@ def train_embedding(graph: KnowledgeGraph, *, model: str = "transe", dim: int = 
 def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None = None, epochs: int | None = None,
                 weight: float | None = None, backend: str | None = None, sampler: str | None = None,
                 query_relation: str | None = None, query_direction: str | None = None,
-                exclude_linked: bool | None = None,
+                exclude_linked: bool | None = None, text_hops: int | None = None,
                 encoder: Any = None, rng: int | None = 0, progress: bool = False, **options: Any) -> SimilarItems:
     """Train the graph embedding, embed the texts (cached) and save the fused similar-paper engine.
 
@@ -160,7 +160,9 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
     turns it off. ``query_direction="tail+head"`` searches with the tail and the head query and
     merges the two lists by score (``SimilarItems(graph_query_2=...)``). ``exclude_linked`` stores
     the citations with the engine and makes ``similar(p)`` leave out the papers ``p`` cites or is
-    cited by (``SimilarItems``). Settings left ``None`` take :data:`DEFAULT_ENGINE` (chosen on the
+    cited by (``SimilarItems``). ``text_hops`` spreads the text vectors over the citations before
+    fusing them (``SimilarItems(text_hops=)``: 1 = a paper's title plus those of the papers it cites
+    and is cited by). Settings left ``None`` take :data:`DEFAULT_ENGINE` (chosen on the
     AAN validation split); its trainer settings (e.g. ``loss``, ``negatives``) apply unless
     ``options`` give others."""
     gf = GraphFolder(Path(folder))
@@ -168,14 +170,15 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
                                                    "backend": backend, "sampler": sampler,
                                                    "query_relation": query_relation,
                                                    "query_direction": query_direction,
-                                                   "exclude_linked": exclude_linked}.items() if v is not None}}
+                                                   "exclude_linked": exclude_linked,
+                                                   "text_hops": text_hops}.items() if v is not None}}
     cfg.update(options)
     if cfg["model"] not in ("distmult", "complex") and "loss" not in options:
         cfg["loss"] = "logistic"  # the default softmax loss is for the bilinear models; TransE/RotatE: logistic
     if cfg.get("loss") == "logistic" and "negatives" not in options:
         cfg.pop("negatives", None)  # the trainer's default (64 per triple), not the softmax's shared 1,024
     engine_keys = ("model", "dim", "epochs", "weight", "backend", "sampler", "query_relation", "query_direction",
-                   "exclude_linked")
+                   "exclude_linked", "text_hops")
     train_options = {k: v for k, v in cfg.items() if k not in engine_keys}
     if cfg["query_relation"] in ("none", ""):
         cfg["query_relation"] = None
@@ -196,6 +199,7 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
     engine = SimilarItems(papers.table["id"].to_list(), text=text, graph=emb.entity_vectors()[:n],
                           weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds}, graph_query=gq,
                           graph_query_2=gq2,
-                          links=links, exclude_linked=bool(cfg["exclude_linked"]))
+                          links=links, exclude_linked=bool(cfg["exclude_linked"]),
+                          text_hops=int(cfg.get("text_hops", 0)) if text is not None else 0)
     engine.save(gf.similar)
     return engine

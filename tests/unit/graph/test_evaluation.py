@@ -130,3 +130,26 @@ def test_protocol_with_two_queries_and_filtered_lists(hash_encoder) -> None:  # 
     # the same engines and relevant papers; only the visible neighbours are removed from the lists
     assert filtered.test["fused"].recall.n == plain.test["fused"].recall.n
     assert any(filtered.test[name].recall.value != plain.test[name].recall.value for name in filtered.test)
+
+
+def test_protocol_tries_text_spread_over_citations(hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    papers = Papers.from_records(tiny_records(12))
+    graph = build_paper_graph(papers, concepts=None, topics=None)
+    text = hash_encoder.encode(papers.full_texts())
+    kw = {"candidates": [{"model": "distmult", "dim": 8, "epochs": 1}], "weights": (0.5,), "k": 5, "rng": 0,
+          "threads": 1, "batch_size": 64, "negatives": 4, "exclude_linked": True}
+    result = run_protocol(graph, text, text_hops=(0, 1), **kw)
+    # text-only + graph-only + one weight with own text + one weight with spread text (no graph-only twin)
+    assert [(r.get("weight"), r.get("text_hops")) for r in result.selection] == [(1.0, None), (0.0, 0), (0.5, 0),
+                                                                               (0.5, 1)]
+    assert result.chosen["text_hops"] in (0, 1)
+    if result.chosen["text_hops"] == 1:
+        assert {"fused, own text", "text over citations"} <= set(result.test)
+        assert result.selection[3]["valid_recall@5"] >= result.selection[2]["valid_recall@5"]
+    else:
+        assert "fused, own text" not in result.test
+    forced = run_protocol(graph, text, text_hops=(1,), **kw)
+    assert forced.chosen["text_hops"] == 1 and "text over citations" in forced.test
+    # the spread text differs from the own text, so its lists differ somewhere
+    assert any(forced.test[a].recall.value != forced.test[b].recall.value
+               for a, b in (("fused", "fused, own text"), ("text over citations", "text-only")))

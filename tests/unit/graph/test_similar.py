@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from discoverly.errors import ConfigError, DataError, UnknownIdError
 from discoverly.graph.papers import Papers
-from discoverly.graph.similar import SimilarItems, fuse, normalise_rows, paper_text_vectors
+from discoverly.graph.similar import SimilarItems, fuse, normalise_rows, paper_text_vectors, propagate_text
 
 
 @settings(max_examples=40, deadline=None)
@@ -187,3 +187,41 @@ def test_two_graph_queries_merge_by_the_higher_score(tmp_path: Path) -> None:
     assert back.similar("i7", k=8)["id"].to_list() == eng.similar("i7", k=8)["id"].to_list()
     with pytest.raises(ConfigError):
         SimilarItems(["a"], graph=graph[:1], weight=0.0, graph_query_2=q2[:1])
+
+
+def test_propagate_text_sums_own_and_linked_vectors_per_hop() -> None:
+    rng = np.random.default_rng(2)
+    t = normalise_rows(rng.normal(size=(5, 3)))
+    links = np.zeros((5, 5), np.float32)
+    for a, b in ((0, 1), (1, 2)):  # a chain 0 - 1 - 2; 3 and 4 unlinked
+        links[a, b] = links[b, a] = 1
+    one = propagate_text(t, links, 1)
+    np.testing.assert_allclose(one[0], normalise_rows((t[0] + t[1])[None])[0], rtol=1e-5)
+    np.testing.assert_allclose(one[1], normalise_rows((t[0] + t[1] + t[2])[None])[0], rtol=1e-5)
+    np.testing.assert_allclose(one[3:], t[3:], rtol=1e-5)  # nothing linked: unchanged
+    two = propagate_text(t, links, 2)
+    np.testing.assert_allclose(two[0], normalise_rows((one[0] + one[1])[None])[0], rtol=1e-5)
+    np.testing.assert_allclose(propagate_text(t, links, 0), t)
+    with pytest.raises(ConfigError):
+        propagate_text(t, links, -1)
+    with pytest.raises(DataError):
+        propagate_text(t, links[:4, :4], 1)
+
+
+def test_text_hops_reaches_the_papers_whose_text_resembles_a_neighbours(tmp_path: Path) -> None:
+    # p0's own text is unlike p3's, but p0 cites p1 whose text is p3's: one hop finds p3 for p0
+    text = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0.05], [0.7, 0, -0.7]], dtype=np.float32)
+    ids = [f"p{i}" for i in range(5)]
+    links = np.array([[0, 1]])
+    own = SimilarItems(ids, text=text, weight=1.0, links=links, exclude_linked=True)
+    assert own.similar("p0", k=1)["id"].to_list() == ["p4"]
+    spread = SimilarItems(ids, text=text, weight=1.0, links=links, exclude_linked=True, text_hops=1)
+    assert spread.similar("p0", k=1)["id"].to_list() == ["p3"]
+    np.testing.assert_allclose(spread.text, normalise_rows(text))  # the given text is kept as it is
+    spread.save(tmp_path / "e")
+    back = SimilarItems.load(tmp_path / "e")
+    assert back.text_hops == 1 and back.similar("p0", k=2)["id"].to_list() == spread.similar("p0", k=2)["id"].to_list()
+    with pytest.raises(ConfigError, match="text_hops"):
+        SimilarItems(ids, text=text, weight=1.0, text_hops=1)  # no links to spread over
+    with pytest.raises(ConfigError, match="text_hops"):
+        SimilarItems(ids, text=text, weight=1.0, links=links, text_hops=-1)
