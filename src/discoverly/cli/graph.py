@@ -104,7 +104,7 @@ def fit(
     dim: int | None = typer.Option(None, "--dim", help="Graph embedding dimension (default 512)."),
     epochs: int | None = typer.Option(None, "--epochs", help="Training epochs over all edges (default 3)."),
     weight: float | None = typer.Option(None, "--weight", help="Text weight in [0, 1] (0 = graph only, 1 = text "
-                                        "only; default 0.15)."),
+                                        "only; default 0.4)."),
     backend: str | None = typer.Option(None, "--backend", help="torch (built in, default) | pykeen"),
     sampler: str | None = typer.Option(None, "--sampler", help="Negatives: uniform | typed (entities seen in that "
                                        "position of the relation). Default: the engine default."),

@@ -3,7 +3,7 @@ fusing text and knowledge-graph embeddings.
 
     papers = load_aan()                                    # or read_papers("papers.jsonl"), load_cord19(...)
     graph, _ = build_graph_folder(papers, "aan-graph")      # concepts, topics, SQLite store
-    engine = fit_similar("aan-graph")                       # TransE + MiniLM, fused, saved
+    engine = fit_similar("aan-graph")                       # ComplEx + MiniLM over citations, fused, saved
     engine.similar("P02-1040", k=10)
     GraphQuery(GraphStore("aan-graph/graph.sqlite")).top_cited(["machine translation", "alignment"])
 

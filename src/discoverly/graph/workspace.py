@@ -38,12 +38,14 @@ __all__ = ["GraphFolder", "build_graph_folder", "fit_similar", "train_embedding"
 
 log = logging.getLogger(__name__)
 
-#: the engine settings chosen on the AAN validation split (benchmarks/graph.md, 2026-12-04 afternoon):
+#: the engine settings chosen on the AAN validation split (benchmarks/graph.md, 2026-12-04):
 #: ComplEx-512 trained 3 epochs with a sampled softmax over 1,024 shared typed negatives; tail and
-#: head citation queries merged by score; text weight 0.15; papers already linked by a citation left out
-DEFAULT_ENGINE: dict[str, Any] = {"model": "complex", "dim": 512, "epochs": 3, "weight": 0.15, "backend": "torch",
+#: head citation queries merged by score; papers already linked by a citation left out; the text
+#: spread over the citations by one hop (evening), text weight 0.4
+DEFAULT_ENGINE: dict[str, Any] = {"model": "complex", "dim": 512, "epochs": 3, "weight": 0.4, "backend": "torch",
                                   "sampler": "typed", "loss": "softmax", "negatives": 1024,
-                                  "query_relation": "cites", "query_direction": "tail+head", "exclude_linked": True}
+                                  "query_relation": "cites", "query_direction": "tail+head", "exclude_linked": True,
+                                  "text_hops": 1}
 
 
 @dataclass(frozen=True)
