@@ -258,3 +258,25 @@ def _block_separation(emb: KGEmbedding, heads: np.ndarray, tails_true: np.ndarra
         right = (tails >= 30) == (tt >= 30)
         separated.append(s[right].min() > s[~right].max())
     return float(np.mean(separated))
+
+
+@pytest.mark.parametrize("model", ["distmult", "complex"])
+@pytest.mark.parametrize("side", ["tail", "head"])
+def test_training_and_serving_query_formulas_agree(model: str, side: str) -> None:
+    # training (torch, kge._relation_query) and serving (numpy, KGEmbedding.relation_queries) build the
+    # same query vectors, and <query, e_x> is the model's score of the triple
+    import torch
+
+    from discoverly.graph.kge import _SCORES, _relation_query
+
+    rng = np.random.default_rng(3)
+    ent, rel = rng.normal(size=(7, 6)).astype(np.float32), rng.normal(size=(2, 6)).astype(np.float32)
+    emb = KGEmbedding(model, ent, rel)
+    served = emb.relation_queries(1, side)
+    trained = _relation_query(model, torch.from_numpy(ent), torch.from_numpy(rel[1]).expand(7, 6), side, torch)
+    np.testing.assert_allclose(served, trained.numpy(), rtol=1e-5, atol=1e-5)
+    e, r = torch.from_numpy(ent), torch.from_numpy(rel[1])
+    for p in range(7):
+        h, t = (e[p].expand(7, 6), e) if side == "tail" else (e, e[p].expand(7, 6))
+        score = _SCORES[model](h, r.expand(7, 6), t, 0.0).numpy()
+        np.testing.assert_allclose(served[p] @ ent.T, score, rtol=1e-4, atol=1e-4)
