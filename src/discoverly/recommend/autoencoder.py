@@ -29,8 +29,9 @@ bottleneck: ``logits = decoder(encoder(x)) + binary(x) · W_wide + trend + bias`
 items × items matrix with a zero diagonal, trained on the same time-aware targets with the same
 softmax loss. ``"learned"`` trains ``W_wide`` from zero with the L2 penalty ``wide_l2``;
 ``"ease"`` freezes it at EASE's ``B`` (:func:`~discoverly.recommend.ease.ease_weights` with
-penalty ``ease_l2``) computed on the binary history of the training interactions (for early
-stopping: the events before the validation windows) and learns only its scale. It is stored
+penalty ``ease_l2``) and learns only its scale; ``B`` is computed per cutoff, for every training
+and validation cutoff on the binary histories of the events before it (so a training example's
+prior never contains its own target window) and for serving on the whole log. It is stored
 (already scaled) beside the other weights: 4·items² bytes more (36 MB for 3,000 items).
 """
 
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -53,6 +55,7 @@ from discoverly.recommend.autoencoder_examples import (
     add_user_cutoffs,
     build_examples,
     check_input,
+    ease_priors,
     first_sales,
     input_values,
     select_items,
@@ -62,7 +65,6 @@ from discoverly.recommend.autoencoder_examples import (
 )
 from discoverly.recommend.autoencoder_training import WIDE_KINDS, TrainResult, TrainSettings, train_autoencoder
 from discoverly.recommend.base import BaseRecommender
-from discoverly.recommend.ease import ease_weights
 from discoverly.recommend.history import History
 
 __all__ = ["Autoencoder"]
@@ -123,7 +125,7 @@ class Autoencoder(BaseRecommender):
     ``refit`` on all data with the chosen epoch count; ``n_models`` networks with different seeds
     averaged (logits; 1: a single network); ``wide`` item-item linear path beside the bottleneck
     ("none"; "learned": trained from zero with L2 penalty ``wide_l2``; "ease": EASE's ``B`` with
-    penalty ``ease_l2`` on the training interactions, frozen, times a learned scale);
+    penalty ``ease_l2`` on the events before each cutoff, frozen, times a learned scale);
     ``rng`` seed; ``n_threads`` torch threads; ``progress`` bar while training.
     """
 
@@ -226,12 +228,12 @@ class Autoencoder(BaseRecommender):
                              min_epochs=self.min_epochs, bias_init=self.bias_init, wide=self.wide,
                              wide_l2=self.wide_l2)
 
-    def _wide_prior(self, interactions: Interactions, cols: np.ndarray) -> np.ndarray | None:
-        """EASE's ``B`` over ``cols`` on the binary history of ``interactions`` (``wide="ease"`` only)."""
-        if self.wide != "ease":
-            return None
-        x = interactions.matrix("binary")[:, cols]
-        return ease_weights((x.T @ x).toarray(), self.ease_l2).astype(np.float32)
+    def _with_priors(self, interactions: Interactions, cols: np.ndarray, ex: ExampleSet) -> ExampleSet:
+        """``ex`` with EASE's ``B`` over ``cols`` at each of its cutoffs, from the events of
+        ``interactions`` before it (``wide="ease"`` only; else ``ex``)."""
+        if self.wide != "ease" or not len(ex):
+            return ex
+        return replace(ex, wide=ease_priors(interactions, cols, ex.cutoffs, self.ease_l2))
 
     # -- training ---------------------------------------------------------------------------
     def _examples(self, interactions: Interactions, cols: np.ndarray, last_cutoff: int, end: int) -> ExampleSet:
@@ -276,10 +278,10 @@ class Autoencoder(BaseRecommender):
                 log.info("autoencoder (%s): %d training examples over %d cutoffs, %d validation users, %d items, "
                          "%d network(s)", self.mode, len(train), len(train.cutoffs), len(val), len(cols),
                          self.n_models)
-                prior = self._wide_prior(early, cols)
+                train = self._with_priors(early if self.mode == "reconstruct" else interactions, cols, train)
+                val = self._with_priors(interactions, cols, val)
                 for j in range(self.n_models):
-                    result = train_autoencoder(train, val, self._settings(j), progress=self.progress,
-                                               wide_prior=prior)
+                    result = train_autoencoder(train, val, self._settings(j), progress=self.progress)
                     results[j] = result
                     records[j] |= {"examples": len(train), "cutoffs": len(train.cutoffs), "validation_users": len(val),
                                    "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
@@ -293,12 +295,11 @@ class Autoencoder(BaseRecommender):
         if results[0] is None or self.refit:
             cols = select_items(interactions, self.max_items)
             train = self._examples(interactions, cols, v, end)
-            prior = self._wide_prior(interactions, cols)
+            train = self._with_priors(interactions, cols, train)
             for j in range(self.n_models):
                 early_result = results[j]
                 epochs = self.epochs if early_result is None else max(self.min_epochs, early_result.best_epoch)
-                refitted = train_autoencoder(train, None, self._settings(j), epochs=epochs, progress=self.progress,
-                                             wide_prior=prior)
+                refitted = train_autoencoder(train, None, self._settings(j), epochs=epochs, progress=self.progress)
                 results[j] = refitted
                 records[j] |= {"refit_examples": len(train), "refit_cutoffs": len(train.cutoffs),
                                "refit_epochs": epochs}
@@ -306,6 +307,10 @@ class Autoencoder(BaseRecommender):
                     records[j]["refit_wide_scale"] = float(refitted.weights["wide_scale"][0])
         feats = trend_features(interactions, end, cols, first_sales(interactions))
         final = [r for r in results if r is not None]
+        if self.wide == "ease":  # served: EASE's B on the whole log times each network's scale
+            serve = ease_priors(interactions, cols, np.array([end], dtype=np.int64), self.ease_l2)[0]
+            for r in final:
+                r.weights["W_wide"] = np.float32(r.weights["wide_scale"][0]) * serve
         self.cols_ = cols.astype(np.int64)
         self.weights_, self.offset_ = _average(final, feats)
         record = records[0]

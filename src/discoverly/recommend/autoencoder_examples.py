@@ -21,9 +21,10 @@ import scipy.sparse as sp
 
 from discoverly.data.interactions import Interactions
 from discoverly.errors import ConfigError
+from discoverly.recommend.ease import ease_weights
 
-__all__ = ["DAY", "INPUTS", "TREND_FEATURES", "ExampleSet", "add_user_cutoffs", "build_examples", "input_values",
-           "select_items", "trend_features", "validation_plan"]
+__all__ = ["DAY", "INPUTS", "TREND_FEATURES", "ExampleSet", "add_user_cutoffs", "build_examples", "ease_priors",
+           "input_values", "select_items", "trend_features", "validation_plan"]
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,9 @@ class ExampleSet:
     """Examples over the model's items (columns): one row per (user, cutoff).
 
     ``inputs`` are un-normalised input values, ``targets`` non-negative weights (rows sum to 1),
-    ``cutoff_id`` indexes ``cutoffs`` and the rows of ``trend`` (``n_cutoffs, n_cols, n_feat``).
+    ``cutoff_id`` indexes ``cutoffs`` and the rows of ``trend`` (``n_cutoffs, n_cols, n_feat``)
+    and of ``wide`` (``n_cutoffs, n_cols, n_cols``: the item-item prior of the wide path at each
+    cutoff, see :func:`ease_priors`; ``None`` without it).
     """
 
     inputs: sp.csr_matrix
@@ -136,9 +139,24 @@ class ExampleSet:
     users: np.ndarray
     #: each example's own cutoff time (a global cutoff, or a customer's event time)
     times: np.ndarray
+    wide: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
+
+
+def ease_priors(interactions: Interactions, cols: np.ndarray, cutoffs: np.ndarray, l2: float) -> np.ndarray:
+    """EASE's ``B`` over ``cols`` at each cutoff, ``(len(cutoffs), n, n)`` float32, each from the
+    binary histories of the events strictly before its cutoff only, so that a training example's
+    prior never contains the co-purchases of its own target window."""
+    first = interactions.matrix("first_time")[:, cols].tocsr()
+    out = np.empty((len(cutoffs), len(cols), len(cols)), dtype=np.float32)
+    for j, c in enumerate(np.asarray(cutoffs, dtype=np.int64)):
+        x = first.copy()
+        x.data = (x.data < c).astype(np.float32)
+        x.eliminate_zeros()
+        out[j] = ease_weights((x.T @ x).toarray(), l2)
+    return out
 
 
 def validation_plan(interactions: Interactions, window_days: float) -> tuple[int, int]:

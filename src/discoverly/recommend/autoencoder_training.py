@@ -9,8 +9,9 @@ model knows what is selling *now* when it predicts the next two weeks.
 The optional **wide** path adds an item-item linear term beside the bottleneck,
 ``logits += binary(x) · W_wide`` (``W_wide`` items × items with a zero diagonal; the whole history,
 no dropout): with ``wide="learned"`` ``W_wide`` starts at zero and is trained with the rest (L2
-penalty ``wide_l2``); with ``wide="ease"`` it is a frozen item-item matrix given by the caller (EASE's
-``B`` on the training interactions) times one learned scale, which starts at 1.
+penalty ``wide_l2``); with ``wide="ease"`` it is a frozen item-item matrix per cutoff, given by the
+caller in :attr:`ExampleSet.wide` (EASE's ``B`` on the events before that cutoff), times one
+learned scale, which starts at 1.
 
 Deterministic for a seed and a thread count: every random draw (initialisation, shuffling, input
 dropout) comes from one local ``torch.Generator``.
@@ -112,10 +113,8 @@ def _threads(n: int) -> Iterator[Any]:
         torch.set_num_threads(before)
 
 
-def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any, bias: np.ndarray,
-               wide_prior: np.ndarray | None = None) -> Any:
+def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any, bias: np.ndarray) -> Any:
     nn = torch.nn
-    functional = torch.nn.functional
 
     class Net(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
@@ -126,22 +125,20 @@ def _build_net(torch: Any, n_items: int, n_feat: int, s: TrainSettings, gen: Any
             self.trend: Any = (nn.Sequential(nn.Linear(n_feat, s.trend_hidden), nn.ReLU(),
                                              nn.Linear(s.trend_hidden, 1)) if s.trend else None)
             self.trend_linear: Any = nn.Linear(n_feat, 1) if s.trend else None
-            # the wide path: a learned items x items matrix, or a frozen one (not a parameter, not
-            # in the state dict) times a learned scale
+            # the wide path: a learned items x items matrix, or a frozen one per cutoff (computed
+            # outside, ``wide_off``) times a learned scale
             self.wide: Any = nn.EmbeddingBag(n_items, n_items, mode="sum") if s.wide == "learned" else None
-            self.wide_prior: Any = None if wide_prior is None else torch.from_numpy(
-                np.ascontiguousarray(wide_prior, dtype=np.float32))
             self.wide_scale: Any = nn.Parameter(torch.ones(())) if s.wide == "ease" else None
 
-        def forward(self, idx: Any, offsets: Any, weights: Any, trend_off: Any | None) -> Any:
+        def forward(self, idx: Any, offsets: Any, weights: Any, trend_off: Any | None,
+                    wide_off: Any | None = None) -> Any:
             h = torch.tanh(self.encoder(idx, offsets, per_sample_weights=weights) + self.b_h)
             logits = self.decoder(h)
             # the wide path reads the whole history (``idx``), binary, whatever the input dropout kept
             if self.wide is not None:
                 logits = logits + self.wide(idx, offsets)
-            if self.wide_scale is not None:
-                logits = logits + self.wide_scale * functional.embedding_bag(idx, self.wide_prior, offsets,
-                                                                             mode="sum")
+            if wide_off is not None:
+                logits = logits + self.wide_scale * wide_off
             return logits if trend_off is None else logits + trend_off
 
         def trend_offset(self, feats: Any) -> Any:
@@ -188,6 +185,20 @@ def _trend_offsets(torch: Any, net: Any, trend: Any, cut_ids: np.ndarray) -> Any
     return off[torch.from_numpy(inv.astype(np.int64))]
 
 
+def _wide_offsets(torch: Any, ex: ExampleSet, rows: np.ndarray | slice) -> Any | None:
+    """``binary(x) · prior[cutoff]`` for the examples ``rows`` (``wide="ease"``; else ``None``)."""
+    if ex.wide is None:
+        return None
+    x = ex.inputs[rows]
+    binary = sp.csr_matrix((np.ones(len(x.indices), dtype=np.float32), x.indices, x.indptr), shape=x.shape)
+    cut = ex.cutoff_id[rows]
+    out = np.empty(x.shape, dtype=np.float32)
+    for c in np.unique(cut):
+        mask = cut == c
+        out[mask] = binary[np.nonzero(mask)[0]] @ ex.wide[c]
+    return torch.from_numpy(out)
+
+
 def hit_rate_at(scores: np.ndarray, seen: sp.csr_matrix, targets: sp.csr_matrix, k: int) -> np.ndarray:
     """Per row, 1.0 when one of the top-``k`` unseen items is a target item."""
     scores = scores.copy()
@@ -207,7 +218,8 @@ def _logits(torch: Any, net: Any, ex: ExampleSet, trend: Any, batch_size: int) -
             x = ex.inputs[a:a + batch_size]
             idx, offsets, w = _batch_inputs(torch, x, 0.0, None)
             off = _trend_offsets(torch, net, trend, ex.cutoff_id[a:a + x.shape[0]])
-            out[a:a + x.shape[0]] = net(idx, offsets, w, off).numpy()
+            wide = _wide_offsets(torch, ex, slice(a, a + x.shape[0]))
+            out[a:a + x.shape[0]] = net(idx, offsets, w, off, wide).numpy()
         net.train()
     return out
 
@@ -225,26 +237,30 @@ def _progress(enabled: bool, total: int) -> Any:
 
 
 def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: TrainSettings, *,
-                      epochs: int | None = None, progress: bool = False,
-                      wide_prior: np.ndarray | None = None) -> TrainResult:
+                      epochs: int | None = None, progress: bool = False) -> TrainResult:
     """Train on ``train``; with a non-empty ``val``, stop early on its HitRate@``val_k`` and return
     the best epoch's weights (with ``min_epochs=0`` possibly the untrained network, ``best_epoch``
     0), else train ``epochs`` (default ``settings.epochs``; 0 returns the untrained network) epochs.
-    ``wide_prior`` is the frozen item-item matrix of ``wide="ease"`` (items × items over
-    ``train``'s columns; required then, refused otherwise)."""
+    With ``wide="ease"`` the example sets carry their per-cutoff priors (``ExampleSet.wide``,
+    ``n_cutoffs × items × items``); they are refused otherwise."""
     s = settings
     n_items = train.inputs.shape[1]
     if s.wide not in WIDE_KINDS:
         raise ConfigError(f"wide must be one of {', '.join(WIDE_KINDS)}, got {s.wide!r}")
-    if (wide_prior is not None) != (s.wide == "ease"):
-        raise ConfigError("wide_prior is required with wide='ease' and only then")
-    if wide_prior is not None and wide_prior.shape != (n_items, n_items):
-        raise ConfigError(f"wide_prior must be {n_items} x {n_items} (the model's items), got {wide_prior.shape}")
+    for label, ex in (("training", train), ("validation", val)):
+        if ex is None or not len(ex):
+            continue
+        if (ex.wide is not None) != (s.wide == "ease"):
+            raise ConfigError(f"the {label} examples need per-cutoff wide priors (ExampleSet.wide) with "
+                              "wide='ease' and only then")
+        if ex.wide is not None and ex.wide.shape != (len(ex.cutoffs), n_items, n_items):
+            raise ConfigError(f"the {label} examples' wide priors must be {len(ex.cutoffs)} x {n_items} x {n_items} "
+                              f"(cutoffs x items x items), got {ex.wide.shape}")
     with _threads(s.n_threads) as torch:
         gen = torch.Generator().manual_seed(int(s.seed))
         counts = np.asarray(train.targets.sum(axis=0)).ravel() + 1e-3
         bias = (np.log(counts / counts.sum()) if s.bias_init == "targets" else np.zeros(n_items)).astype(np.float32)
-        net = _build_net(torch, n_items, train.trend.shape[2], s, gen, bias, wide_prior)
+        net = _build_net(torch, n_items, train.trend.shape[2], s, gen, bias)
         # weight decay on the personal part only (encoder and decoder weights): it pulls the model
         # towards its bias and trend term, which it starts from; the wide matrix has its own L2,
         # the wide scale its own learning rate
@@ -286,7 +302,8 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
                     t = train.targets[rows]
                     t_rows = torch.from_numpy(np.repeat(np.arange(len(rows)), np.diff(t.indptr)))
                     t_cols = torch.from_numpy(t.indices.astype(np.int64))
-                    logits = net(idx, offsets, w, _trend_offsets(torch, net, trend_train, train.cutoff_id[rows]))
+                    logits = net(idx, offsets, w, _trend_offsets(torch, net, trend_train, train.cutoff_id[rows]),
+                                 _wide_offsets(torch, train, rows))
                     logp = torch.log_softmax(logits, dim=1)[t_rows, t_cols]
                     loss = -(logp * torch.from_numpy(t.data.astype(np.float32))).sum() / len(rows)
                     opt.zero_grad()
@@ -339,7 +356,6 @@ def _numpy_weights(net: Any) -> dict[str, np.ndarray]:
               "trend_lin_b": net.trend_linear.bias.detach().numpy().copy()}
     if net.wide is not None:
         w["W_wide"] = net.wide.weight.detach().numpy().copy()
-    elif net.wide_scale is not None:
-        w["W_wide"] = float(net.wide_scale.detach()) * net.wide_prior.numpy()
+    elif net.wide_scale is not None:  # the caller multiplies it with the prior it serves
         w["wide_scale"] = np.array([float(net.wide_scale.detach())])
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in w.items()}

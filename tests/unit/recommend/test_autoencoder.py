@@ -22,6 +22,7 @@ from discoverly.recommend.autoencoder_examples import (
     ExampleSet,
     add_user_cutoffs,
     build_examples,
+    ease_priors,
     input_values,
     select_items,
     training_cutoffs,
@@ -459,15 +460,30 @@ def test_bad_wide_settings_raise_config_errors(bad: dict[str, object]) -> None:
         Autoencoder(**bad)  # type: ignore[arg-type]
 
 
-def test_train_autoencoder_wants_the_ease_matrix_exactly_with_wide_ease() -> None:
-    train, _ = _release_sets()
+def test_train_autoencoder_wants_per_cutoff_priors_exactly_with_wide_ease() -> None:
+    train, val = _release_sets()
     n = train.inputs.shape[1]
+    priors = np.zeros((len(train.cutoffs), n, n), dtype=np.float32)
     settings = TrainSettings(hidden=8, epochs=1, batch_size=64, n_threads=1)
-    with pytest.raises(ConfigError, match="wide_prior"):
+    with pytest.raises(ConfigError, match="wide priors"):
         train_autoencoder(train, None, replace(settings, wide="ease"))
-    with pytest.raises(ConfigError, match="wide_prior"):
-        train_autoencoder(train, None, settings, wide_prior=np.zeros((n, n), dtype=np.float32))
+    with pytest.raises(ConfigError, match="wide priors"):
+        train_autoencoder(replace(train, wide=priors), None, settings)
+    with pytest.raises(ConfigError, match="validation examples"):
+        train_autoencoder(replace(train, wide=priors), val, replace(settings, wide="ease"))
     with pytest.raises(ConfigError, match="must be"):
-        train_autoencoder(train, None, replace(settings, wide="ease"), wide_prior=np.zeros((n, 1), dtype=np.float32))
+        train_autoencoder(replace(train, wide=priors[:, :, :1]), None, replace(settings, wide="ease"))
     with pytest.raises(ConfigError, match="wide must be"):
         train_autoencoder(train, None, replace(settings, wide="wider"))
+
+
+def test_ease_priors_use_only_the_events_before_each_cutoff(shop: Interactions) -> None:
+    cols = np.arange(0, shop.n_items, 2)
+    cuts = np.array([T0, int(shop.timestamp[len(shop) // 2]), int(shop.timestamp[-1]) + 1])
+    priors = ease_priors(shop, cols, cuts, 25.0)
+    assert priors.shape == (3, len(cols), len(cols)) and priors.dtype == np.float32
+    for j, c in enumerate(cuts[1:], start=1):
+        x = shop.before(int(c)).matrix("binary")[:, cols]
+        np.testing.assert_allclose(priors[j], ease_weights((x.T @ x).toarray(), 25.0), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(priors[1], priors[2])
+    assert not priors[0].any()  # nothing before the first cutoff: no item-item structure yet
