@@ -412,7 +412,8 @@ def main() -> None:
     meta = {"machine": machine, "discoverly": __version__, "seed": args.seed,
             "command": f"DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')} "
             "nice python benchmarks/bench_graph.py "
-            + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None)}
+            + " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")  # store_true flags alone
+                       for k, v in vars(args).items() if v is not None and v is not False)}
     main_stages = [x for x in stages if x in ("build", "protocol", "latency", "report")]
     out = _load(args.results) if main_stages else {}
     if main_stages:

@@ -196,6 +196,7 @@ def test(query: str, weight: float, opts: list[str], results: Path, exclude_link
     n = len(papers)
     ids = graph.keys(np.arange(n))
     kw = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
+    hops = int(kw.pop("text_hops", 0))  # an engine option, not a trainer one
     g_test = graph.without_edges("cites", split.test[:, 0], split.test[:, 1])
     c0, t0 = time.process_time(), time.perf_counter()
     emb = train_embedding(g_test, rng=1000, threads=1, **kw)
@@ -214,12 +215,18 @@ def test(query: str, weight: float, opts: list[str], results: Path, exclude_link
         gq2 = emb.relation_queries("cites", "head", entities=np.arange(n))
     elif query != "own":
         gq = emb.relation_queries("cites", query, entities=np.arange(n))
+    spread = {"text_hops": hops, "links": visible if hops else None}  # text over the visible citations
     engines = {"text-only": SimilarItems(ids, text=text, weight=1.0),
                "graph-only": SimilarItems(ids, text=text, graph=g, weight=0.0, graph_query=gq, graph_query_2=gq2),
-               "fused": SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq, graph_query_2=gq2)}
+               "fused": SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq, graph_query_2=gq2,
+                                     **spread)}
     if gq is not None:
         engines["graph-only, plain query"] = SimilarItems(ids, text=text, graph=g, weight=0.0)
-        engines["fused, plain query"] = SimilarItems(ids, text=text, graph=g, weight=weight)
+        engines["fused, plain query"] = SimilarItems(ids, text=text, graph=g, weight=weight, **spread)
+    if hops:  # references: the fused engine with the papers' own text, and the spread text alone
+        engines["fused, own text"] = SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq,
+                                                  graph_query_2=gq2)
+        engines["text over citations"] = SimilarItems(ids, text=text, weight=1.0, **spread)
     sources = np.unique(np.concatenate([np.fromiter(r.keys(), np.int64) for r in rels.values()]))
     deg = np.zeros(n, np.int64)
     np.add.at(deg, visible.ravel(), 1)
@@ -237,7 +244,7 @@ def test(query: str, weight: float, opts: list[str], results: Path, exclude_link
                 print(f"{key:18s} {name:24s} Recall@10 {r.recall}  MRR {r.mrr}", flush=True)
     paired = {}
     for key in table:
-        for other in ("text-only", "graph-only", "fused, plain query"):
+        for other in ("text-only", "graph-only", "fused, plain query", "fused, own text"):
             if f"{key}/{other}" in per:
                 t = paired_test(per[f"{key}/fused"], per[f"{key}/{other}"], rng=0)
                 paired[f"{key}: fused - {other}"] = t.to_dict()
@@ -250,7 +257,7 @@ def test(query: str, weight: float, opts: list[str], results: Path, exclude_link
     lm = rank_triples(emb, np.stack([sample[:, 0], np.full(len(sample), names.index("cites")), sample[:, 1]], axis=1),
                       known, candidates=np.arange(n))
     print("link prediction (filtered, 2,000 test citations):", lm.to_dict(), flush=True)
-    chosen = {**kw, "query": query, "weight": weight}
+    chosen = {**kw, "query": query, "weight": weight, "text_hops": hops}
     out = {"what": "test edges scored once with the configuration chosen on validation "
                    "(benchmarks/results/graph_explore_valid.json)",
            "command": "OMP_NUM_THREADS=1 nice -n 10 python benchmarks/explore_graph_valid.py test "
@@ -263,7 +270,7 @@ def test(query: str, weight: float, opts: list[str], results: Path, exclude_link
     cites = g_test.edges.filter(pl.col("relation") == "cites")
     engine = SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq, graph_query_2=gq2,
                           links=np.stack([cites["src"].to_numpy(), cites["dst"].to_numpy()], axis=1),
-                          exclude_linked=exclude_linked,
+                          exclude_linked=exclude_linked, text_hops=hops,
                           config={**chosen, "kge_seconds": emb.seconds, "query_relation": "cites",
                                   "query_direction": query, "exclude_linked": exclude_linked})
     engine.save(gf.similar)
