@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from discoverly.evaluate.stats import bootstrap_ci
 from discoverly.graph.similar import SimilarItems
@@ -108,8 +109,18 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
     sources = gen.choice(n, size=min(sample_size, n), replace=False)
     variants: dict[str, SimilarItems] = {}
     if engine.text is not None and engine.graph is not None:
-        variants = {"text-only": SimilarItems(engine.ids, text=engine.text, weight=1.0),
-                    "graph-only": SimilarItems(engine.ids, graph=engine.graph, weight=0.0)}
+        # the single sides with the engine's own settings (graph queries, left-out links), so the rows differ
+        # only in what is fused
+        links = None if engine.links is None else np.stack(sp.triu(engine.links, k=1).nonzero(), axis=1)
+        same: dict[str, Any] = {"links": links, "exclude_linked": engine.exclude_linked}
+        variants = {"text-only": SimilarItems(engine.ids, text=engine.text, weight=1.0, **same),
+                    "graph-only": SimilarItems(engine.ids, graph=engine.graph, weight=0.0,
+                                               graph_query=engine.graph_query, graph_query_2=engine.graph_query_2,
+                                               **same)}
+        if engine.text_hops:
+            variants["fused, own text"] = SimilarItems(engine.ids, text=engine.text, graph=engine.graph,
+                                                       weight=engine.weight, graph_query=engine.graph_query,
+                                                       graph_query_2=engine.graph_query_2, **same)
     variants["fused" if variants else "engine"] = engine
     neigh = {name: e.similar_positions(sources, k)[1] for name, e in variants.items()}
 
