@@ -500,12 +500,8 @@ def main() -> None:
         assert isinstance(emb, KGEmbedding)
         query = str(proto.chosen["query"])
         relation, _, direction = query.partition(":")
-        gq = gq2 = None
-        if direction == "tail+head":  # two searches merged by score
-            gq = emb.relation_queries(relation, "tail", entities=np.arange(n))
-            gq2 = emb.relation_queries(relation, "head", entities=np.arange(n))
-        elif query != "own vector":
-            gq = emb.relation_queries(relation, direction, entities=np.arange(n))
+        gq, gq2 = (None, None) if query == "own vector" else emb.query_pair(relation, direction,
+                                                                               entities=np.arange(n))
         shown = graph.without_edges("cites", proto.split.test[:, 0], proto.split.test[:, 1]).edges
         shown = shown.filter(pl.col("relation") == "cites")
         engine = SimilarItems(graph.keys(np.arange(n)), text=get_text(), graph=emb.entity_vectors()[:n],

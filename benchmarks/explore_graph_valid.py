@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bench_graph import _number  # the scripts run from benchmarks/, so the sibling imports
 from discoverly.graph.evaluation import evaluate_similar, proxy_relevance, split_citations
 from discoverly.graph.kge import KGEmbedding, rank_triples
 from discoverly.graph.similar import SimilarItems, paper_text_vectors
@@ -47,20 +48,11 @@ def _load() -> tuple[Any, Any, Any]:
     return gf, papers, (graph, split)
 
 
-def _value(v: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(v)
-        except ValueError:
-            pass
-    return v
-
-
 def train(name: str, opts: list[str]) -> None:
     _, _, (graph, split) = _load()
     hidden = np.concatenate([split.valid, split.test])
     g_sel = graph.without_edges("cites", hidden[:, 0], hidden[:, 1])
-    kw = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
+    kw = {k: _number(v) for k, v in (o.split("=", 1) for o in opts)}
     c0, t0 = time.process_time(), time.perf_counter()
     emb = train_embedding(g_sel, rng=0, threads=1, **kw)
     spent = {"cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0,
@@ -69,29 +61,6 @@ def train(name: str, opts: list[str]) -> None:
     emb.config["explore_train"] = spent
     emb.save(CACHE / "explore" / name)
     print(name, kw, spent, "last losses", emb.losses[-3:], flush=True)
-
-
-def _merged(eng_a: SimilarItems, eng_b: SimilarItems) -> SimilarItems:
-    """An engine whose ``similar_positions`` merges two engines' lists by score (max per item)."""
-
-    class Merged(SimilarItems):
-        def similar_positions(self, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-            sa, pa = eng_a.similar_positions(positions, k)
-            sb, pb = eng_b.similar_positions(positions, k)
-            s, p = np.concatenate([sa, sb], 1), np.concatenate([pa, pb], 1)
-            out_s = np.full((len(positions), k), -np.inf, np.float32)
-            out_p = np.full((len(positions), k), -1, np.int64)
-            for i in range(len(positions)):
-                order = np.argsort(-s[i], kind="stable")
-                _, first = np.unique(p[i][order], return_index=True)
-                keep = order[np.sort(first)]
-                keep = keep[p[i][keep] >= 0][:k]
-                out_s[i, :keep.size], out_p[i, :keep.size] = s[i][keep], p[i][keep]
-            return out_s, out_p
-
-    m = Merged.__new__(Merged)
-    m.__dict__.update(eng_a.__dict__)
-    return m
 
 
 def _cached(engine: SimilarItems, sources: np.ndarray, depth: int) -> SimilarItems:
@@ -157,15 +126,8 @@ def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tu
             if h and w == 0:
                 continue  # text_hops changes only the text part
             spread = {"text_hops": h, "links": split.train if h else None}  # text over the visible citations
-            if q == "tail+head":
-                a = SimilarItems(ids, text=text, graph=g, weight=w, **spread,
-                                 graph_query=emb.relation_queries("cites", "tail", entities=np.arange(n)))
-                b = SimilarItems(ids, text=text, graph=g, weight=w, **spread,
-                                 graph_query=emb.relation_queries("cites", "head", entities=np.arange(n)))
-                eng = _merged(a, b)
-            else:
-                gq = None if q == "own" else emb.relation_queries("cites", q, entities=np.arange(n))
-                eng = SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq, **spread)
+            gq, gq2 = (None, None) if q == "own" else emb.query_pair("cites", q, entities=np.arange(n))
+            eng = SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq, graph_query_2=gq2, **spread)
             score(name, eng, q, w, {**extra, "text_hops": h})
         out["rows"] = rows
         out["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -195,7 +157,7 @@ def test(query: str, weight: float, opts: list[str], results: Path, exclude_link
     gf, papers, (graph, split) = _load()
     n = len(papers)
     ids = graph.keys(np.arange(n))
-    kw = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
+    kw = {k: _number(v) for k, v in (o.split("=", 1) for o in opts)}
     hops = int(kw.pop("text_hops", 0))  # an engine option, not a trainer one
     g_test = graph.without_edges("cites", split.test[:, 0], split.test[:, 1])
     c0, t0 = time.process_time(), time.perf_counter()
@@ -209,12 +171,7 @@ def test(query: str, weight: float, opts: list[str], results: Path, exclude_link
     rels = {"cocited": proxy_relevance(visible, split.test, n), "direct": proxy_relevance(visible, split.test, n,
                                                                                           cocited=False)}
     g = emb.entity_vectors()[:n]
-    gq = gq2 = None
-    if query == "tail+head":  # two searches merged by score (SimilarItems graph_query_2)
-        gq = emb.relation_queries("cites", "tail", entities=np.arange(n))
-        gq2 = emb.relation_queries("cites", "head", entities=np.arange(n))
-    elif query != "own":
-        gq = emb.relation_queries("cites", query, entities=np.arange(n))
+    gq, gq2 = (None, None) if query == "own" else emb.query_pair("cites", query, entities=np.arange(n))
     spread = {"text_hops": hops, "links": visible if hops else None}  # text over the visible citations
     engines = {"text-only": SimilarItems(ids, text=text, weight=1.0),
                "graph-only": SimilarItems(ids, text=text, graph=g, weight=0.0, graph_query=gq, graph_query_2=gq2),
