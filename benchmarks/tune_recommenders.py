@@ -138,6 +138,15 @@ for _ds, (_preset, _changes) in ROUND_H.items():
 for _ds, (_base, _changes) in ROUND_C.items():
     _grid = DATASET_GRIDS.setdefault(_ds, {}).setdefault("autoencoder", list(GRIDS["autoencoder"]))
     _grid += [{**_base, **c} for c in _changes]
+#: round I (2026-12-04 night): Complete Journey's validation cutoffs moved to 2017-08-01 and 08-15
+#: (``seed_protocol.FORMER_VALIDATION`` says why), so every model is tuned there again; rounds A-H
+#: of its autoencoder stay in the JSON under the former cutoffs. The autoencoder candidates: the
+#: round-F and round-H presets, serving the validated networks (no refit) and a wider bottleneck
+ROUND_I_BASE = {**ROUND_F["complete-journey"][0], "stride_days": 14.0, "hidden": 400, "n_models": 3}
+DATASET_GRIDS["complete-journey"]["autoencoder"] = [
+    ROUND_I_BASE, {**ROUND_I_BASE, "wide": "learned", "wide_l2": 1e-2}, {**ROUND_I_BASE, "refit": False},
+    {**ROUND_I_BASE, "hidden": 800}]
+DATASET_GRIDS["complete-journey"]["autoencoder-reconstruct"] = [{}, {"hidden": 400}]
 
 #: settings every candidate of a data set starts from (fit-time budget: Complete Journey's weekly
 #: cutoffs give ~58,000 examples, so its autoencoder slides the cutoff by 14 days instead of 7)
@@ -147,7 +156,8 @@ BASE: dict[str, dict[str, dict[str, Any]]] = {
 
 
 def key(dataset: str, model: str, overrides: dict[str, Any]) -> str:
-    return f"{dataset}|{model}|{json.dumps(overrides, sort_keys=True)}"
+    """A candidate's cache key; it names the validation cutoffs, so a changed plan fits again."""
+    return f"{dataset}|{model}|{json.dumps(overrides, sort_keys=True)}|{','.join(PLAN[dataset]['validation'])}"
 
 
 def run_candidate(dataset: str, model: str, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -223,12 +233,12 @@ def save(k: str, result: dict[str, Any], store: dict[str, Any]) -> dict[str, Any
 
 
 def print_summary(results: dict[str, Any]) -> None:
-    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    rows: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in results.values():
-        rows.setdefault((r["dataset"], r["model"]), []).append(r)
-    for (dataset, model), rs in sorted(rows.items()):
+        rows.setdefault((r["dataset"], r["model"], ", ".join(r["cutoffs"])), []).append(r)
+    for (dataset, model, cutoffs), rs in sorted(rows.items()):
         rs.sort(key=lambda r: -r["HitRate@6"]["value"])
-        print(f"\n### {dataset} — {model} (validation cutoffs {', '.join(rs[0]['cutoffs'])})\n")
+        print(f"\n### {dataset} — {model} (validation cutoffs {cutoffs})\n")
         print("| overrides | HitRate@6 [95% CI] | Recall@20 | NDCG@20 | fit s |")
         print("|---|---|---|---|---|")
         for r in rs:
