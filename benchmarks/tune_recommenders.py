@@ -145,8 +145,16 @@ for _ds, (_base, _changes) in ROUND_C.items():
 ROUND_I_BASE = {**ROUND_F["complete-journey"][0], "stride_days": 14.0, "hidden": 400, "n_models": 3}
 DATASET_GRIDS["complete-journey"]["autoencoder"] = [
     ROUND_I_BASE, {**ROUND_I_BASE, "wide": "learned", "wide_l2": 1e-2}, {**ROUND_I_BASE, "refit": False},
-    {**ROUND_I_BASE, "hidden": 800}]
+    {**ROUND_I_BASE, "hidden": 800},
+    # the auxiliary reconstruction loss: on these cutoffs the reconstruction autoencoder (0.159)
+    # beats the time-aware one (0.143), so the time-aware model also learns from its own history
+    {**ROUND_I_BASE, "reconstruct_weight": 1.0}, {**ROUND_I_BASE, "reconstruct_weight": 5.0}]
 DATASET_GRIDS["complete-journey"]["autoencoder-reconstruct"] = [{}, {"hidden": 400}]
+#: ... and the peers' grids reach past the edge where their best candidate sat (EASE's penalty 500,
+#: ALS's 32 factors and alpha 1)
+DATASET_GRIDS["complete-journey"]["ease"] += [{"l2": 1500.0}, {"l2": 5000.0}]
+DATASET_GRIDS["complete-journey"]["als"] += [{"factors": f, "regularization": 1.0, "alpha": a}
+                                             for f, a in ((16, 1.0), (64, 1.0), (32, 0.5))]
 
 #: settings every candidate of a data set starts from (fit-time budget: Complete Journey's weekly
 #: cutoffs give ~58,000 examples, so its autoencoder slides the cutoff by 14 days instead of 7)
@@ -192,6 +200,8 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(PLAN))
     parser.add_argument("--models", default=",".join(GRIDS))
     parser.add_argument("--limit", type=int, default=None, help="only the first N candidates of each grid")
+    parser.add_argument("--start", type=int, default=0,
+                        help="skip the first N candidates of each grid (a second process on later candidates)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -203,7 +213,7 @@ def main() -> None:
     for dataset in args.datasets.split(","):
         for model in args.models.split(","):
             grid = DATASET_GRIDS.get(dataset, {}).get(model, GRIDS[model])
-            for candidate in grid[: args.limit]:
+            for candidate in grid[args.start: args.limit]:
                 overrides = {**BASE.get(dataset, {}).get(model, {}), **candidate}
                 k = key(dataset, model, overrides)
                 if k in results:

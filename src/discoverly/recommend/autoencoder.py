@@ -126,7 +126,8 @@ class Autoencoder(BaseRecommender):
     averaged (logits; 1: a single network); ``wide`` item-item linear path beside the bottleneck
     ("none"; "learned": trained from zero with L2 penalty ``wide_l2``; "ease": EASE's ``B`` with
     penalty ``ease_l2`` on the events before each cutoff, frozen, times a learned scale);
-    ``rng`` seed; ``n_threads`` torch threads; ``progress`` bar while training.
+    ``reconstruct_weight`` of an auxiliary loss that also reconstructs the example's own history
+    (time-aware mode; 0: off); ``rng`` seed; ``n_threads`` torch threads; ``progress`` bar while training.
     """
 
     name = "autoencoder"
@@ -140,7 +141,8 @@ class Autoencoder(BaseRecommender):
                  val_windows: int = 1, bias_init: Literal["targets", "zero"] = "targets", lr: float = 3e-3,
                  weight_decay: float = 0.0, train_batch_size: int = 512, refit: bool = True,
                  n_models: int = 1, wide: Literal["none", "learned", "ease"] = "none", wide_l2: float = 0.0,
-                 ease_l2: float = 100.0, rng: int | np.random.Generator | None = 0, n_threads: int = 1,
+                 ease_l2: float = 100.0, reconstruct_weight: float = 0.0,
+                 rng: int | np.random.Generator | None = 0, n_threads: int = 1,
                  progress: bool = False) -> None:
         super().__init__()
         if mode not in ("time-aware", "reconstruct"):
@@ -161,6 +163,11 @@ class Autoencoder(BaseRecommender):
             raise ConfigError(f"wide_l2 must be 0 or more, got {wide_l2}")
         if not ease_l2 > 0:
             raise ConfigError(f"ease_l2 must be positive (it makes the Gram matrix invertible), got {ease_l2}")
+        if not reconstruct_weight >= 0:
+            raise ConfigError(f"reconstruct_weight must be 0 or more, got {reconstruct_weight}")
+        if reconstruct_weight > 0 and mode == "reconstruct":
+            raise ConfigError("reconstruct_weight adds reconstruction to the time-aware targets; "
+                              "mode='reconstruct' already reconstructs")
         if min_epochs not in (0, 1):
             raise ConfigError(f"min_epochs must be 0 (the untrained network is a candidate) or 1, got {min_epochs}")
         if user_cutoffs < 0:
@@ -199,6 +206,7 @@ class Autoencoder(BaseRecommender):
         self.wide = wide
         self.wide_l2 = float(wide_l2)
         self.ease_l2 = float(ease_l2)
+        self.reconstruct_weight = float(reconstruct_weight)
         self.rng = _seed(rng)
         self.n_threads = int(n_threads)
         self.progress = bool(progress)
@@ -218,7 +226,8 @@ class Autoencoder(BaseRecommender):
                 "bias_init": self.bias_init,
                 "lr": self.lr, "weight_decay": self.weight_decay,
                 "train_batch_size": self.train_batch_size, "refit": self.refit, "n_models": self.n_models,
-                "wide": self.wide, "wide_l2": self.wide_l2, "ease_l2": self.ease_l2, "rng": self.rng,
+                "wide": self.wide, "wide_l2": self.wide_l2, "ease_l2": self.ease_l2,
+                "reconstruct_weight": self.reconstruct_weight, "rng": self.rng,
                 "n_threads": self.n_threads}
 
     def _settings(self, member: int = 0) -> TrainSettings:
@@ -226,7 +235,7 @@ class Autoencoder(BaseRecommender):
                              epochs=self.epochs, patience=self.patience, batch_size=self.train_batch_size,
                              trend=self.trend, n_threads=self.n_threads, seed=self.rng + MEMBER_SEED_STEP * member,
                              min_epochs=self.min_epochs, bias_init=self.bias_init, wide=self.wide,
-                             wide_l2=self.wide_l2)
+                             wide_l2=self.wide_l2, reconstruct_weight=self.reconstruct_weight)
 
     def _with_priors(self, interactions: Interactions, cols: np.ndarray, ex: ExampleSet) -> ExampleSet:
         """``ex`` with EASE's ``B`` over ``cols`` at each of its cutoffs, from the events of

@@ -6,6 +6,12 @@ Mult-DAE, with the targets of :mod:`~discoverly.recommend.autoencoder_examples`)
 ``trend`` term is a tiny per-item MLP over the item's recent sales at the example's cutoff, so the
 model knows what is selling *now* when it predicts the next two weeks.
 
+The optional auxiliary **reconstruction** loss (``reconstruct_weight``) adds the Mult-DAE objective
+of the example's own history, ``-mean_i∈history log softmax(logits)_i``, to the time-aware one: the
+same network also learns which items go together from every purchase, not only from the few new
+items of each target window (the targets and the history share one softmax; serving drops the
+history items anyway).
+
 The optional **wide** path adds an item-item linear term beside the bottleneck,
 ``logits += binary(x) · W_wide`` (``W_wide`` items × items with a zero diagonal; the whole history,
 no dropout): with ``wide="learned"`` ``W_wide`` starts at zero and is trained with the rest (L2
@@ -76,6 +82,9 @@ class TrainSettings:
     wide: str = "none"
     #: L2 penalty (Adam weight decay) on the learned wide matrix
     wide_l2: float = 0.0
+    #: weight of the auxiliary reconstruction loss: the mean log-likelihood of the example's own
+    #: history items under the same softmax (0: the time-aware targets alone)
+    reconstruct_weight: float = 0.0
 
 
 @dataclass
@@ -199,6 +208,16 @@ def _wide_offsets(torch: Any, ex: ExampleSet, rows: np.ndarray | slice) -> Any |
     return torch.from_numpy(out)
 
 
+def _reconstruction_loss(torch: Any, logp: Any, x: sp.csr_matrix) -> Any:
+    """``-mean over rows of (1/|history|) Σ_{i in history} log p_i``: the history items (binary,
+    whatever the input dropout removed) as a denoising target beside the time-aware one."""
+    lengths = np.diff(x.indptr)
+    rows = torch.from_numpy(np.repeat(np.arange(x.shape[0]), lengths))
+    cols = torch.from_numpy(x.indices.astype(np.int64))
+    per_item = torch.from_numpy(np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32))
+    return -(logp[rows, cols] * per_item).sum() / x.shape[0]
+
+
 def hit_rate_at(scores: np.ndarray, seen: sp.csr_matrix, targets: sp.csr_matrix, k: int) -> np.ndarray:
     """Per row, 1.0 when one of the top-``k`` unseen items is a target item."""
     scores = scores.copy()
@@ -304,8 +323,10 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
                     t_cols = torch.from_numpy(t.indices.astype(np.int64))
                     logits = net(idx, offsets, w, _trend_offsets(torch, net, trend_train, train.cutoff_id[rows]),
                                  _wide_offsets(torch, train, rows))
-                    logp = torch.log_softmax(logits, dim=1)[t_rows, t_cols]
-                    loss = -(logp * torch.from_numpy(t.data.astype(np.float32))).sum() / len(rows)
+                    logp = torch.log_softmax(logits, dim=1)
+                    loss = -(logp[t_rows, t_cols] * torch.from_numpy(t.data.astype(np.float32))).sum() / len(rows)
+                    if s.reconstruct_weight > 0:
+                        loss = loss + s.reconstruct_weight * _reconstruction_loss(torch, logp, x)
                     opt.zero_grad()
                     loss.backward()
                     opt.step()

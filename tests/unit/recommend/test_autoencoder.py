@@ -487,3 +487,57 @@ def test_ease_priors_use_only_the_events_before_each_cutoff(shop: Interactions) 
         np.testing.assert_allclose(priors[j], ease_weights((x.T @ x).toarray(), 25.0), rtol=1e-5, atol=1e-6)
     assert not np.allclose(priors[1], priors[2])
     assert not priors[0].any()  # nothing before the first cutoff: no item-item structure yet
+
+
+# -- the auxiliary reconstruction loss (reconstruct_weight) ---------------------------------------
+def test_reconstruction_loss_by_hand() -> None:
+    import torch
+
+    from discoverly.recommend.autoencoder_training import _reconstruction_loss
+
+    logp = torch.log_softmax(torch.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]]), dim=1)
+    x = sp.csr_matrix(np.array([[0.3, 0.0, 0.9], [0.0, 2.0, 0.0]], dtype=np.float32))  # values do not matter
+    expected = -((logp[0, 0] + logp[0, 2]) / 2 + logp[1, 1]) / 2
+    assert float(_reconstruction_loss(torch, logp, x)) == pytest.approx(float(expected), rel=1e-6)
+    # an empty history adds nothing (and does not divide by zero)
+    empty = sp.csr_matrix((2, 3), dtype=np.float32)
+    assert float(_reconstruction_loss(torch, logp, empty)) == 0.0
+
+
+def _history_log_likelihood(weights: dict[str, np.ndarray], x: sp.csr_matrix) -> float:
+    """Mean log-softmax of the examples' own history items under numpy weights (no trend term)."""
+    dense = x.toarray()
+    h = np.tanh(dense / np.linalg.norm(dense, axis=1, keepdims=True).clip(1e-12) @ weights["W_in"] + weights["b_h"])
+    logits = (h @ weights["W_out"].T + weights["b_out"]).astype(np.float64)
+    top = logits.max(axis=1, keepdims=True)
+    logp = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+    return float(logp[dense > 0].mean())
+
+
+def test_reconstruct_weight_teaches_the_history_items() -> None:
+    train, _ = _release_sets()
+    base = TrainSettings(hidden=16, epochs=5, batch_size=64, lr=0.02, n_threads=1, trend=False, dropout=0.0)
+    plain = train_autoencoder(train, None, base)
+    aux = train_autoencoder(train, None, replace(base, reconstruct_weight=2.0))
+    again = train_autoencoder(train, None, replace(base, reconstruct_weight=2.0))
+    for k in aux.weights:
+        np.testing.assert_array_equal(aux.weights[k], again.weights[k])
+    # the auxiliary loss raises the likelihood of what the customers already bought
+    gain = _history_log_likelihood(aux.weights, train.inputs) - _history_log_likelihood(plain.weights, train.inputs)
+    assert gain > 0.5  # measured: 3.4 nats with weight 2
+
+
+def test_reconstruct_weight_is_kept_by_the_model_and_round_trips(shop: Interactions, tmp_path: Path) -> None:
+    aux = Autoencoder(**FAST, rng=4, reconstruct_weight=1.0).fit(shop)
+    plain = Autoencoder(**FAST, rng=4).fit(shop)
+    hist = History.of(shop, np.arange(shop.n_users))
+    assert not np.allclose(aux._score(hist)[:, aux.cols_], plain._score(hist)[:, plain.cols_])
+    back = BaseRecommender.load(aux.save(tmp_path / "aux"))
+    assert isinstance(back, Autoencoder) and back.config()["reconstruct_weight"] == 1.0
+    np.testing.assert_array_equal(back._score(hist), aux._score(hist))
+
+
+@pytest.mark.parametrize("bad", [{"reconstruct_weight": -1.0}, {"reconstruct_weight": 1.0, "mode": "reconstruct"}])
+def test_bad_reconstruct_weight_raises_a_config_error(bad: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match="reconstruct"):
+        Autoencoder(**bad)  # type: ignore[arg-type]
