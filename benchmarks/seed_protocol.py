@@ -25,6 +25,16 @@ def every(start: str, stop: str, days: int) -> list[str]:
     return out
 
 
+# Complete Journey was tuned on 2017-07-01 and 08-01 until round H; round I (2026-12-04 night) moved it to
+# 08-01 and 08-15, the two most recent windows that close before the first test cutoff. Hit rates
+# drift down through this log as the households' histories grow (``validation_regimes.py``: ALS
+# 0.215-0.232 from April to June, 0.166-0.196 from mid-July), and ALS's lead over the recent bestseller
+# list grows with them; 07-01 was a window where the list tied ALS (0.221 vs 0.217) and the
+# autoencoder, which starts from that list, led both by 0.05-0.07. Its pooled validation lead over
+# ALS came from that one window (at 08-01 it trailed ALS in every round), and on the test cutoffs it
+# trailed ALS: the earlier plan did not rank the models as the test windows do. The move was made
+# after seeing that (a protocol change informed by earlier test rounds); no setting was chosen on a
+# test window.
 #: data set -> {"validation": cutoffs for tuning, "test": cutoffs for the reported figures}
 PLAN: dict[str, dict[str, list[str]]] = {
     "movielens-100k": {"validation": every("1997-11-20", "1997-12-18", 14),
@@ -34,14 +44,6 @@ PLAN: dict[str, dict[str, list[str]]] = {
     "complete-journey": {"validation": ["2017-08-01", "2017-08-15"],
                          "test": ["2017-09-01", "2017-11-01", "2017-12-01"]},
 }
-#: earlier validation cutoffs, kept so that the rows of earlier tuning rounds stay readable. Complete
-#: Journey was tuned on 2017-07-01 and 08-01 until round H; round I (2026-12-04 night) moved it to
-#: 08-01 and 08-15, the most recent windows that close before the first test cutoff, because the
-#: window after 07-01 (July 4th) is unlike the rest of the year: there the recent bestseller list
-#: ties ALS (0.221 vs 0.217), at 08-01 ALS leads it by 0.07 (0.194 vs 0.121), and the autoencoder's
-#: pooled validation lead over ALS came from 07-01 alone (at 08-01 it trailed ALS in every round;
-#: ``benchmarks/validation_regimes.py`` prints these levels from the cutoffs before the test only)
-FORMER_VALIDATION: dict[str, list[list[str]]] = {"complete-journey": [["2017-07-01", "2017-08-01"]]}
 
 
 def check_plan() -> None:

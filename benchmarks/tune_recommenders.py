@@ -139,7 +139,7 @@ for _ds, (_base, _changes) in ROUND_C.items():
     _grid = DATASET_GRIDS.setdefault(_ds, {}).setdefault("autoencoder", list(GRIDS["autoencoder"]))
     _grid += [{**_base, **c} for c in _changes]
 #: round I (2026-12-04 night): Complete Journey's validation cutoffs moved to 2017-08-01 and 08-15
-#: (``seed_protocol.FORMER_VALIDATION`` says why), so every model is tuned there again; rounds A-H
+#: (``seed_protocol.py`` says why), so every model is tuned there again; rounds A-H
 #: of its autoencoder stay in the JSON under the former cutoffs. The autoencoder candidates: the
 #: round-F and round-H presets, serving the validated networks (no refit) and a wider bottleneck
 ROUND_I_BASE = {**ROUND_F["complete-journey"][0], "stride_days": 14.0, "hidden": 400, "n_models": 3}
