@@ -156,7 +156,11 @@ DATASET_GRIDS["complete-journey"]["autoencoder"] = [
       for c in ({"refit": False}, {"hidden": 800}, {"wide": "learned", "wide_l2": 1e-2}, {"dropout": 0.2})),
     # dropout 0.2 was the best of those (0.172): no input dropout, and dropout 0.2 without the refit
     {**ROUND_I_BASE, "reconstruct_weight": 5.0, "dropout": 0.0},
-    {**ROUND_I_BASE, "reconstruct_weight": 5.0, "dropout": 0.2, "refit": False}]
+    {**ROUND_I_BASE, "reconstruct_weight": 5.0, "dropout": 0.2, "refit": False},
+    # round I2 (after round I's test run, around its preset): a smaller bottleneck, recency-only
+    # input, a larger weight, and 10,000 items (an option that adds cost: adopted only if significant)
+    *({**ROUND_I_BASE, "reconstruct_weight": 5.0, "dropout": 0.2, "refit": False, **c}
+      for c in ({"hidden": 200}, {"encoding": "recency"}, {"reconstruct_weight": 10.0}, {"max_items": 10_000}))]
 DATASET_GRIDS["complete-journey"]["autoencoder-reconstruct"] = [{}, {"hidden": 400}]
 #: ... and the auxiliary reconstruction loss around the other two data sets' presets (written out)
 for _ds, _preset in (("movielens-100k", {"user_cutoffs": 8, "hidden": 400, "dropout": 0.2, "val_windows": 3,

@@ -64,7 +64,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # refit 0.154, hidden 800 0.152; the auxiliary reconstruction loss, weight 1 / 5 / 20 / 50:
         # 0.157 / 0.167 / 0.163 / 0.165; weight 5 with no refit 0.165, hidden 800 0.150, the wide
         # path 0.168, dropout 0.2 0.172, dropout 0 0.168; weight 5, dropout 0.2, no refit 0.176
-        # [0.163, 0.190] (chosen)
+        # [0.163, 0.190] (chosen); round I2 (after round I's test run, around this preset; nothing
+        # better): hidden 200 0.167, recency input 0.168, weight 10 0.173, 10,000 items 0.168
         "autoencoder": {"stride_days": 14.0, "hidden": 400, "min_epochs": 0, "val_windows": 2, "bias_init": "zero",
                         "encoding": "recency-frequency", "n_models": 3, "reconstruct_weight": 5.0, "dropout": 0.2,
                         "refit": False},
