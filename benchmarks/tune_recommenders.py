@@ -142,7 +142,7 @@ for _ds, (_base, _changes) in ROUND_C.items():
 #: (``seed_protocol.py`` says why), so every model is tuned there again; rounds A-H
 #: of its autoencoder stay in the JSON under the former cutoffs. The autoencoder candidates: the
 #: round-F and round-H presets, serving the validated networks (no refit) and a wider bottleneck
-ROUND_I_BASE = {**ROUND_F["complete-journey"][0], "stride_days": 14.0, "hidden": 400, "n_models": 3}
+ROUND_I_BASE = {**ROUND_F["complete-journey"][0], "hidden": 400, "n_models": 3}  # BASE adds the 14-day stride
 DATASET_GRIDS["complete-journey"]["autoencoder"] = [
     ROUND_I_BASE, {**ROUND_I_BASE, "wide": "learned", "wide_l2": 1e-2}, {**ROUND_I_BASE, "refit": False},
     {**ROUND_I_BASE, "hidden": 800},

@@ -505,10 +505,12 @@ def test_reconstruction_loss_by_hand() -> None:
 
 
 def _history_log_likelihood(weights: dict[str, np.ndarray], x: sp.csr_matrix) -> float:
-    """Mean log-softmax of the examples' own history items under numpy weights (no trend term)."""
+    """Mean log-softmax of the examples' own history items under trained weights (no trend term),
+    through the served model's own encoder."""
+    served = Autoencoder()
+    served.weights_ = weights
+    logits = (served._hidden_of(x.tocsr()) @ weights["W_out"].T + weights["b_out"]).astype(np.float64)
     dense = x.toarray()
-    h = np.tanh(dense / np.linalg.norm(dense, axis=1, keepdims=True).clip(1e-12) @ weights["W_in"] + weights["b_h"])
-    logits = (h @ weights["W_out"].T + weights["b_out"]).astype(np.float64)
     top = logits.max(axis=1, keepdims=True)
     logp = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
     return float(logp[dense > 0].mean())
