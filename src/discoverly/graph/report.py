@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from discoverly.evaluate.stats import bootstrap_ci
 from discoverly.graph.similar import SimilarItems
@@ -111,8 +110,7 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
     if engine.text is not None and engine.graph is not None:
         # the single sides with the engine's own settings (graph queries, left-out links), so the rows differ
         # only in what is fused
-        links = None if engine.links is None else np.stack(sp.triu(engine.links, k=1).nonzero(), axis=1)
-        same: dict[str, Any] = {"links": links, "exclude_linked": engine.exclude_linked}
+        same: dict[str, Any] = {"links": engine.link_pairs(), "exclude_linked": engine.exclude_linked}
         variants = {"text-only": SimilarItems(engine.ids, text=engine.text, weight=1.0, **same),
                     "graph-only": SimilarItems(engine.ids, graph=engine.graph, weight=0.0,
                                                graph_query=engine.graph_query, graph_query_2=engine.graph_query_2,

@@ -287,6 +287,14 @@ class SimilarItems:
             return np.zeros(0, np.int64)
         return self.links.indices[self.links.indptr[position]:self.links.indptr[position + 1]].astype(np.int64)
 
+    def link_pairs(self) -> np.ndarray | None:
+        """The links as an ``(m, 2)`` array of row positions, each link once (what ``links=`` takes);
+        ``None`` without links."""
+        if self.links is None:
+            return None
+        upper = sp.triu(self.links, k=1).tocoo()  # the matrix is symmetric
+        return np.stack([upper.row, upper.col], axis=1).astype(np.int64)
+
     def similar_positions(self, positions: np.ndarray, k: int,
                           exclude_linked: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k neighbours of rows (excluding the row itself, and with ``exclude_linked`` — default:
@@ -333,9 +341,9 @@ class SimilarItems:
             arrays["graph_query"] = self.graph_query
         if self.graph_query_2 is not None:
             arrays["graph_query_2"] = self.graph_query_2
-        if self.links is not None:
-            upper = sp.triu(self.links, k=1).tocoo()  # each link once (the matrix is symmetric)
-            arrays["links"] = np.stack([upper.row, upper.col], axis=1).astype(np.int64)
+        links = self.link_pairs()
+        if links is not None:
+            arrays["links"] = links
         manifest = {"kind": "similar-items", "weight": self.weight, "n": len(self), "config": self.config,
                     "exclude_linked": self.exclude_linked, "text_hops": self.text_hops,
                     "index": {"kind": self.index, "hnsw_m": self.hnsw_m, "ef_search": self.ef_search}}

@@ -156,6 +156,9 @@ def test_exclude_linked_drops_linked_items_keeps_k_and_round_trips(tmp_path: Pat
     back = SimilarItems.load(tmp_path / "e")
     assert back.exclude_linked and back.similar("p5", k=3)["id"].to_list() == got
     assert back.linked(5).tolist() == [4, 6]
+    # each link once, lower row first, whichever direction it was given in
+    assert sorted(map(tuple, on.link_pairs().tolist())) == [(0, 11), (4, 5), (5, 6)]
+    assert SimilarItems(["a", "b"], graph=x[:2], weight=0.0).link_pairs() is None
     with pytest.raises(ConfigError, match="links"):
         SimilarItems(["a", "b"], graph=x[:2], weight=0.0, exclude_linked=True)
     with pytest.raises(ConfigError, match="links"):
