@@ -53,6 +53,7 @@ from discoverly.recommend.autoencoder_examples import (
     DAY,
     ExampleSet,
     add_user_cutoffs,
+    binary,
     build_examples,
     check_input,
     ease_priors,
@@ -371,8 +372,7 @@ class Autoencoder(BaseRecommender):
         x = self._inputs(history)
         logits = self._hidden_of(x) @ w["W_out"].T + (w["b_out"] + self.offset_)
         if "W_wide" in w:  # the item-item path reads the binary history
-            binary = sp.csr_matrix((np.ones(len(x.indices), dtype=np.float32), x.indices, x.indptr), shape=x.shape)
-            logits += np.asarray(binary @ w["W_wide"])
+            logits += np.asarray(binary(x) @ w["W_wide"])
         out = np.full((len(history), history.n_items), -np.inf, dtype=np.float32)
         out[:, self.cols_] = logits
         out[history.lengths() == 0] = -np.inf  # no history: the base class answers with bestsellers

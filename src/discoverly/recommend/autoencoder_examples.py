@@ -23,8 +23,8 @@ from discoverly.data.interactions import Interactions
 from discoverly.errors import ConfigError
 from discoverly.recommend.ease import ease_weights
 
-__all__ = ["DAY", "INPUTS", "TREND_FEATURES", "ExampleSet", "add_user_cutoffs", "build_examples", "ease_priors",
-           "input_values", "select_items", "trend_features", "validation_plan"]
+__all__ = ["DAY", "INPUTS", "TREND_FEATURES", "ExampleSet", "add_user_cutoffs", "binary", "build_examples",
+           "ease_priors", "input_values", "select_items", "trend_features", "validation_plan"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,11 @@ InputKind = Literal["binary", "recency", "frequency", "recency-frequency"]
 def check_input(kind: str) -> None:
     if kind not in INPUTS:
         raise ConfigError(f"unknown input encoding {kind!r}; expected one of {', '.join(INPUTS)}")
+
+
+def binary(x: sp.csr_matrix) -> sp.csr_matrix:
+    """The encoded inputs ``x`` as 0/1 (float32, same pattern): what the wide path reads."""
+    return sp.csr_matrix((np.ones(len(x.indices), dtype=np.float32), x.indices, x.indptr), shape=x.shape)
 
 
 def input_values(days: sp.csr_matrix, last: sp.csr_matrix, now: int | np.ndarray, kind: str,

@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from discoverly.dependencies import require
 from discoverly.errors import ConfigError
-from discoverly.recommend.autoencoder_examples import TREND_FEATURES, ExampleSet
+from discoverly.recommend.autoencoder_examples import TREND_FEATURES, ExampleSet, binary
 
 __all__ = ["TrainSettings", "TrainResult", "train_autoencoder", "hit_rate_at", "WIDE_KINDS"]
 
@@ -199,12 +199,12 @@ def _wide_offsets(torch: Any, ex: ExampleSet, rows: np.ndarray | slice) -> Any |
     if ex.wide is None:
         return None
     x = ex.inputs[rows]
-    binary = sp.csr_matrix((np.ones(len(x.indices), dtype=np.float32), x.indices, x.indptr), shape=x.shape)
+    ones = binary(x)
     cut = ex.cutoff_id[rows]
     out = np.empty(x.shape, dtype=np.float32)
     for c in np.unique(cut):
         mask = cut == c
-        out[mask] = binary[np.nonzero(mask)[0]] @ ex.wide[c]
+        out[mask] = ones[np.nonzero(mask)[0]] @ ex.wide[c]
     return torch.from_numpy(out)
 
 
