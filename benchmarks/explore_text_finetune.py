@@ -35,7 +35,7 @@ from discoverly.evaluate.stats import paired_test
 from discoverly.graph.evaluation import evaluate_similar, proxy_relevance
 from discoverly.graph.kge import KGEmbedding
 from discoverly.graph.similar import SimilarItems, paper_text_vectors
-from explore_graph_valid import CACHE, _cached, _load, _merged
+from explore_graph_valid import CACHE, _cached, _load
 
 RESULTS = Path(__file__).parent / "results" / "graph_text_finetune.json"
 WEIGHTS = (0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
@@ -156,8 +156,7 @@ def main() -> None:
     depth = 100 + int(adj.max())
     emb = KGEmbedding.load(CACHE / "explore" / args.graph)
     g = emb.entity_vectors()[:n]
-    gq_t = emb.relation_queries("cites", "tail", entities=np.arange(n))
-    gq_h = emb.relation_queries("cites", "head", entities=np.arange(n))
+    gq_t, gq_h = emb.query_pair("cites", "tail+head", entities=np.arange(n))
 
     rows: list[dict[str, Any]] = []
     per: dict[tuple[str, str, float, str], np.ndarray] = {}
@@ -176,9 +175,7 @@ def main() -> None:
         print(json.dumps({k: v for k, v in row.items() if not k.endswith("_ci")}), flush=True)
 
     def fused(text: np.ndarray, w: float) -> SimilarItems:
-        a = SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq_t)
-        b = SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq_h)
-        return _merged(a, b)
+        return SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq_t, graph_query_2=gq_h)
 
     c1, t1 = time.process_time(), time.perf_counter()
     score("-", fused(texts["base"], 0.0), "graph-only", 0.0)
