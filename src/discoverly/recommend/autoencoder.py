@@ -128,7 +128,9 @@ class Autoencoder(BaseRecommender):
     ("none"; "learned": trained from zero with L2 penalty ``wide_l2``; "ease": EASE's ``B`` with
     penalty ``ease_l2`` on the events before each cutoff, frozen, times a learned scale);
     ``reconstruct_weight`` of an auxiliary loss that also reconstructs the example's own history
-    (time-aware mode; 0: off); ``rng`` seed; ``n_threads`` torch threads; ``progress`` bar while training.
+    (time-aware mode; 0: off); ``mask_history`` leaves the history items out of the time-aware
+    loss's softmax (the ranking never shows them); ``rng`` seed; ``n_threads`` torch threads;
+    ``progress`` bar while training.
     """
 
     name = "autoencoder"
@@ -142,7 +144,7 @@ class Autoencoder(BaseRecommender):
                  val_windows: int = 1, bias_init: Literal["targets", "zero"] = "targets", lr: float = 3e-3,
                  weight_decay: float = 0.0, train_batch_size: int = 512, refit: bool = True,
                  n_models: int = 1, wide: Literal["none", "learned", "ease"] = "none", wide_l2: float = 0.0,
-                 ease_l2: float = 100.0, reconstruct_weight: float = 0.0,
+                 ease_l2: float = 100.0, reconstruct_weight: float = 0.0, mask_history: bool = False,
                  rng: int | np.random.Generator | None = 0, n_threads: int = 1,
                  progress: bool = False) -> None:
         super().__init__()
@@ -169,6 +171,9 @@ class Autoencoder(BaseRecommender):
         if reconstruct_weight > 0 and mode == "reconstruct":
             raise ConfigError("reconstruct_weight adds reconstruction to the time-aware targets; "
                               "mode='reconstruct' already reconstructs")
+        if mask_history and mode == "reconstruct":
+            raise ConfigError("mask_history masks the history in the time-aware loss; "
+                              "mode='reconstruct' predicts the history itself")
         if min_epochs not in (0, 1):
             raise ConfigError(f"min_epochs must be 0 (the untrained network is a candidate) or 1, got {min_epochs}")
         if user_cutoffs < 0:
@@ -208,6 +213,7 @@ class Autoencoder(BaseRecommender):
         self.wide_l2 = float(wide_l2)
         self.ease_l2 = float(ease_l2)
         self.reconstruct_weight = float(reconstruct_weight)
+        self.mask_history = bool(mask_history)
         self.rng = _seed(rng)
         self.n_threads = int(n_threads)
         self.progress = bool(progress)
@@ -228,7 +234,7 @@ class Autoencoder(BaseRecommender):
                 "lr": self.lr, "weight_decay": self.weight_decay,
                 "train_batch_size": self.train_batch_size, "refit": self.refit, "n_models": self.n_models,
                 "wide": self.wide, "wide_l2": self.wide_l2, "ease_l2": self.ease_l2,
-                "reconstruct_weight": self.reconstruct_weight, "rng": self.rng,
+                "reconstruct_weight": self.reconstruct_weight, "mask_history": self.mask_history, "rng": self.rng,
                 "n_threads": self.n_threads}
 
     def _settings(self, member: int = 0) -> TrainSettings:
@@ -236,7 +242,8 @@ class Autoencoder(BaseRecommender):
                              epochs=self.epochs, patience=self.patience, batch_size=self.train_batch_size,
                              trend=self.trend, n_threads=self.n_threads, seed=self.rng + MEMBER_SEED_STEP * member,
                              min_epochs=self.min_epochs, bias_init=self.bias_init, wide=self.wide,
-                             wide_l2=self.wide_l2, reconstruct_weight=self.reconstruct_weight)
+                             wide_l2=self.wide_l2, reconstruct_weight=self.reconstruct_weight,
+                             mask_history=self.mask_history)
 
     def _with_priors(self, interactions: Interactions, cols: np.ndarray, ex: ExampleSet) -> ExampleSet:
         """``ex`` with EASE's ``B`` over ``cols`` at each of its cutoffs, from the events of

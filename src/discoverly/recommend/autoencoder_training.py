@@ -12,6 +12,12 @@ same network also learns which items go together from every purchase, not only f
 items of each target window (the targets and the history share one softmax; serving drops the
 history items anyway).
 
+With ``mask_history`` the time-aware loss normalises over the items *outside* the example's history
+(the targets are always kept): ``-Σ_i t_i log softmax_{j ∉ history}(logits)_i``. The ranking never
+shows a history item, so the unmasked loss spends its gradient pushing the history below the
+targets, the more so the longer the history, and the reconstruction term pulls the same items up;
+masked, the two no longer pull against each other. Serving is unchanged.
+
 The optional **wide** path adds an item-item linear term beside the bottleneck,
 ``logits += binary(x) · W_wide`` (``W_wide`` items × items with a zero diagonal; the whole history,
 no dropout): with ``wide="learned"`` ``W_wide`` starts at zero and is trained with the rest (L2
@@ -50,6 +56,8 @@ MIN_BATCH = 32
 #: learning rate of the wide path's scale (``wide="ease"``): one scalar, which has to travel from 1
 #: to the logits' scale within the epoch or two that early stopping usually keeps
 WIDE_SCALE_LR = 0.05
+#: the logit a masked history item gets (``mask_history``): its softmax weight underflows to 0
+MASKED = -1e9
 #: the wide path's settings
 WIDE_KINDS = ("none", "learned", "ease")
 
@@ -85,6 +93,9 @@ class TrainSettings:
     #: weight of the auxiliary reconstruction loss: the mean log-likelihood of the example's own
     #: history items under the same softmax (0: the time-aware targets alone)
     reconstruct_weight: float = 0.0
+    #: leave the example's own history items (targets excepted) out of the time-aware loss's
+    #: softmax: the target window competes only with the items the ranking can show
+    mask_history: bool = False
 
 
 @dataclass
@@ -218,6 +229,17 @@ def _reconstruction_loss(torch: Any, logp: Any, x: sp.csr_matrix) -> Any:
     return -(logp[rows, cols] * per_item).sum() / x.shape[0]
 
 
+def _history_masked(torch: Any, logits: Any, x: sp.csr_matrix, t: sp.csr_matrix) -> Any:
+    """``logits`` with each row's history items (the pattern of ``x``), its targets ``t`` excepted,
+    at ``MASKED`` (a copy: the unmasked logits stay for the reconstruction term)."""
+    hist = binary(x)
+    hist = (hist - hist.multiply(binary(t))).tocsr()
+    hist.eliminate_zeros()
+    rows = torch.from_numpy(np.repeat(np.arange(x.shape[0]), np.diff(hist.indptr)))
+    cols = torch.from_numpy(hist.indices.astype(np.int64))
+    return logits.index_put((rows, cols), torch.tensor(MASKED, dtype=logits.dtype))
+
+
 def hit_rate_at(scores: np.ndarray, seen: sp.csr_matrix, targets: sp.csr_matrix, k: int) -> np.ndarray:
     """Per row, 1.0 when one of the top-``k`` unseen items is a target item."""
     scores = scores.copy()
@@ -324,7 +346,9 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
                     logits = net(idx, offsets, w, _trend_offsets(torch, net, trend_train, train.cutoff_id[rows]),
                                  _wide_offsets(torch, train, rows))
                     logp = torch.log_softmax(logits, dim=1)
-                    loss = -(logp[t_rows, t_cols] * torch.from_numpy(t.data.astype(np.float32))).sum() / len(rows)
+                    logp_t = (torch.log_softmax(_history_masked(torch, logits, x, t), dim=1)
+                              if s.mask_history else logp)
+                    loss = -(logp_t[t_rows, t_cols] * torch.from_numpy(t.data.astype(np.float32))).sum() / len(rows)
                     if s.reconstruct_weight > 0:
                         loss = loss + s.reconstruct_weight * _reconstruction_loss(torch, logp, x)
                     opt.zero_grad()

@@ -543,3 +543,59 @@ def test_reconstruct_weight_is_kept_by_the_model_and_round_trips(shop: Interacti
 def test_bad_reconstruct_weight_raises_a_config_error(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match="reconstruct"):
         Autoencoder(**bad)  # type: ignore[arg-type]
+
+
+# -- the history left out of the time-aware softmax (mask_history) ----------------------------------
+def test_history_masked_by_hand() -> None:
+    import torch
+
+    from discoverly.recommend.autoencoder_training import MASKED, _history_masked
+
+    logits = torch.tensor([[1.0, 2.0, 3.0, 4.0], [0.5, -1.0, 0.0, 2.0]])
+    x = sp.csr_matrix(np.array([[0.3, 0.0, 0.9, 0.0], [0.0, 2.0, 0.0, 1.0]], dtype=np.float32))
+    t = sp.csr_matrix(np.array([[0, 1, 0, 0], [0, 0, 0, 1]], dtype=np.float32))  # row 1: a target it had
+    masked = _history_masked(torch, logits, x, t)
+    expected = logits.clone()
+    expected[0, 0] = expected[0, 2] = expected[1, 1] = MASKED  # (1, 3) is history and a target: kept
+    assert torch.equal(masked, expected)
+    assert logits[0, 0] == 1.0  # the reconstruction term still reads the unmasked logits
+    logp = torch.log_softmax(masked, dim=1)
+    assert float(logp[0, 1]) == pytest.approx(float(torch.log_softmax(torch.tensor([2.0, 4.0]), 0)[0]), rel=1e-6)
+
+
+def test_mask_history_stops_pushing_the_history_down() -> None:
+    """Unmasked, the time-aware targets (items new to the customer) push every history item down
+    in the softmax; masked, nothing in the loss reads the history's logits, so the history keeps a
+    higher likelihood, and the time-aware targets' own likelihood among the unseen items is no worse."""
+    train, _ = _release_sets()
+    base = TrainSettings(hidden=16, epochs=5, batch_size=64, lr=0.02, n_threads=1, trend=False, dropout=0.0)
+    plain = train_autoencoder(train, None, base)
+    masked = train_autoencoder(train, None, replace(base, mask_history=True))
+    again = train_autoencoder(train, None, replace(base, mask_history=True))
+    for k in masked.weights:
+        np.testing.assert_array_equal(masked.weights[k], again.weights[k])
+    gain = _history_log_likelihood(masked.weights, train.inputs) - _history_log_likelihood(plain.weights, train.inputs)
+    assert gain > 0.5
+
+    def unseen_target_ll(weights: dict[str, np.ndarray]) -> float:
+        served = Autoencoder()
+        served.weights_ = weights
+        logits = (served._hidden_of(train.inputs) @ weights["W_out"].T + weights["b_out"]).astype(np.float64)
+        logits[train.inputs.toarray() > 0] = -np.inf
+        top = logits.max(axis=1, keepdims=True)
+        logp = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+        return float(logp[train.targets.toarray() > 0].mean())
+
+    assert unseen_target_ll(masked.weights) >= unseen_target_ll(plain.weights) - 0.05
+
+
+def test_mask_history_is_kept_by_the_model_and_round_trips(shop: Interactions, tmp_path: Path) -> None:
+    masked = Autoencoder(**FAST, rng=4, mask_history=True, reconstruct_weight=1.0).fit(shop)
+    plain = Autoencoder(**FAST, rng=4, reconstruct_weight=1.0).fit(shop)
+    hist = History.of(shop, np.arange(shop.n_users))
+    assert not np.allclose(masked._score(hist)[:, masked.cols_], plain._score(hist)[:, plain.cols_])
+    back = BaseRecommender.load(masked.save(tmp_path / "masked"))
+    assert isinstance(back, Autoencoder) and back.config()["mask_history"] is True
+    np.testing.assert_array_equal(back._score(hist), masked._score(hist))
+    with pytest.raises(ConfigError, match="mask_history"):
+        Autoencoder(mode="reconstruct", mask_history=True)
