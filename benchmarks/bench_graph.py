@@ -306,7 +306,7 @@ def _relevance_study(graph: Any, text: np.ndarray, n: int, rng: int) -> dict[str
     split = split_citations(*[graph.edges.filter(pl.col("relation") == "cites")[c].to_numpy()
                               for c in ("src", "dst")], rng=rng)
     visible = np.concatenate([split.train, split.valid])
-    engine = SimilarItems(graph.keys(np.arange(n)), text=text, weight=1.0)
+    engine = SimilarItems(graph.keys(np.arange(n)), text=text, weight=1.0, links=visible)  # filtered: its own filter
     co = proxy_relevance(visible, split.test, n)
     direct = proxy_relevance(visible, split.test, n, cocited=False)
     co_only = {p: x for p, r in co.items()
@@ -329,7 +329,7 @@ def _relevance_study(graph: Any, text: np.ndarray, n: int, rng: int) -> dict[str
     ]
     rows = []
     for name, rel, filtered in variants:
-        r = evaluate_similar(engine, rel, k=10, visible=visible, exclude_visible=filtered, rng=rng)
+        r = evaluate_similar(engine, rel, k=10, exclude_linked=filtered, rng=rng)
         sizes = np.array([len(x) for x in rel.values()])
         rows.append({"definition": name, "text_recall@10": r.recall.to_dict(), "text_mrr": r.mrr.to_dict(),
                      "sources": len(rel), "mean_relevant": float(sizes.mean()), "relevant_pairs": int(sizes.sum()),

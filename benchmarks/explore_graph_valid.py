@@ -63,14 +63,21 @@ def train(name: str, opts: list[str]) -> None:
     print(name, kw, spent, "last losses", emb.losses[-3:], flush=True)
 
 
-def _cached(engine: SimilarItems, sources: np.ndarray, depth: int) -> SimilarItems:
-    """The engine with the top-``depth`` lists of ``sources`` computed once (every evaluation reuses them)."""
-    s, p = engine.similar_positions(sources, depth)
+def _cached(engine: SimilarItems, sources: np.ndarray, depth: int = 100) -> SimilarItems:
+    """The engine with the top-``depth`` lists of ``sources`` computed once per ``exclude_linked``
+    setting (every evaluation reuses them). The lists are the engine's own, its filter of the
+    linked papers included; ``depth`` is ``evaluate_similar``'s."""
+    lists: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
     row = {int(x): i for i, x in enumerate(sources.tolist())}
 
     class Cached(SimilarItems):
-        def similar_positions(self, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        def similar_positions(self, positions: np.ndarray, k: int,
+                              exclude_linked: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
             assert k <= depth
+            exclude = engine.exclude_linked if exclude_linked is None else bool(exclude_linked)
+            if exclude not in lists:
+                lists[exclude] = engine.similar_positions(sources, depth, exclude_linked=exclude)
+            s, p = lists[exclude]
             i = np.array([row[int(x)] for x in positions])
             return s[i, :k], p[i, :k]
 
@@ -96,16 +103,13 @@ def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tu
             if (r["name"], r["query"], r["weight"], r.get("text_hops", 0)) not in redo]
 
     sources = np.unique(np.concatenate([np.fromiter(r.keys(), np.int64) for r in rels.values()]))
-    adj = np.zeros(n, np.int64)
-    np.add.at(adj, split.train.ravel(), 1)
-    depth = 100 + int(adj.max())
 
     def score(name: str, engine: SimilarItems, query: str, w: float, extra: dict[str, Any]) -> None:
         row: dict[str, Any] = {"name": name, "query": query, "weight": w, **extra}
-        eng = _cached(engine, sources, depth)
+        eng = _cached(engine, sources)  # the engines' links are the visible (training) citations
         for rname, rel in rels.items():
             for filt in (False, True):
-                r = evaluate_similar(eng, rel, k=10, visible=split.train, exclude_visible=filt)
+                r = evaluate_similar(eng, rel, k=10, exclude_linked=filt)
                 key = f"{rname}{'_filtered' if filt else ''}"
                 row[key] = round(r.recall.value, 4)
                 row[key + "_ci"] = [round(r.recall.low, 4), round(r.recall.high, 4)]
@@ -113,7 +117,7 @@ def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tu
         print(json.dumps({k: v for k, v in row.items() if not k.endswith("_ci")}), flush=True)
 
     if not any(r["name"] == "text-only" for r in rows):
-        score("text-only", SimilarItems(ids, text=text, weight=1.0), "-", 1.0, {})
+        score("text-only", SimilarItems(ids, text=text, weight=1.0, links=split.train), "-", 1.0, {})
     for name in names:
         emb = KGEmbedding.load(CACHE / "explore" / name)
         g = emb.entity_vectors()[:n]
@@ -125,7 +129,7 @@ def evaluate(names: list[str], weights: tuple[float, ...] = WEIGHTS, queries: tu
         for h, q, w in ((h, q, w) for h in hops for q in queries for w in weights):
             if h and w == 0:
                 continue  # text_hops changes only the text part
-            spread = {"text_hops": h, "links": split.train if h else None}  # text over the visible citations
+            spread = {"text_hops": h, "links": split.train}  # filtered lists; text over the visible citations
             gq, gq2 = (None, None) if q == "own" else emb.query_pair("cites", q, entities=np.arange(n))
             eng = SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq, graph_query_2=gq2, **spread)
             score(name, eng, q, w, {**extra, "text_hops": h})
@@ -172,30 +176,28 @@ def test(query: str, weight: float, opts: list[str], results: Path, exclude_link
                                                                                           cocited=False)}
     g = emb.entity_vectors()[:n]
     gq, gq2 = (None, None) if query == "own" else emb.query_pair("cites", query, entities=np.arange(n))
-    spread = {"text_hops": hops, "links": visible if hops else None}  # text over the visible citations
-    engines = {"text-only": SimilarItems(ids, text=text, weight=1.0),
-               "graph-only": SimilarItems(ids, text=text, graph=g, weight=0.0, graph_query=gq, graph_query_2=gq2),
+    spread = {"text_hops": hops, "links": visible}  # filtered lists; text over the visible citations
+    engines = {"text-only": SimilarItems(ids, text=text, weight=1.0, links=visible),
+               "graph-only": SimilarItems(ids, text=text, graph=g, weight=0.0, graph_query=gq, graph_query_2=gq2,
+                                          links=visible),
                "fused": SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq, graph_query_2=gq2,
                                      **spread)}
     if gq is not None:
-        engines["graph-only, plain query"] = SimilarItems(ids, text=text, graph=g, weight=0.0)
+        engines["graph-only, plain query"] = SimilarItems(ids, text=text, graph=g, weight=0.0, links=visible)
         engines["fused, plain query"] = SimilarItems(ids, text=text, graph=g, weight=weight, **spread)
     if hops:  # references: the fused engine with the papers' own text, and the spread text alone
         engines["fused, own text"] = SimilarItems(ids, text=text, graph=g, weight=weight, graph_query=gq,
-                                                  graph_query_2=gq2)
+                                                  graph_query_2=gq2, links=visible)
         engines["text over citations"] = SimilarItems(ids, text=text, weight=1.0, **spread)
     sources = np.unique(np.concatenate([np.fromiter(r.keys(), np.int64) for r in rels.values()]))
-    deg = np.zeros(n, np.int64)
-    np.add.at(deg, visible.ravel(), 1)
-    depth = 100 + int(deg.max())
     table: dict[str, Any] = {}
     per: dict[str, np.ndarray] = {}
     for name, engine in engines.items():
-        eng = _cached(engine, sources, depth)
+        eng = _cached(engine, sources)
         for rname, rel in rels.items():
             for filt in (False, True):
                 key = f"{rname}{'_filtered' if filt else ''}"
-                r = evaluate_similar(eng, rel, k=10, name=name, visible=visible, exclude_visible=filt, rng=0)
+                r = evaluate_similar(eng, rel, k=10, name=name, exclude_linked=filt, rng=0)
                 table.setdefault(key, {})[name] = {"recall@10": r.recall.to_dict(), "mrr": r.mrr.to_dict()}
                 per[f"{key}/{name}"] = r.per_paper_recall
                 print(f"{key:18s} {name:24s} Recall@10 {r.recall}  MRR {r.mrr}", flush=True)

@@ -151,9 +151,6 @@ def main() -> None:
     rels = {"direct": proxy_relevance(split.train, split.valid, n, cocited=False),
             "cocited": proxy_relevance(split.train, split.valid, n)}
     sources = np.unique(np.concatenate([np.fromiter(r.keys(), np.int64) for r in rels.values()]))
-    adj = np.zeros(n, np.int64)
-    np.add.at(adj, split.train.ravel(), 1)
-    depth = 100 + int(adj.max())
     emb = KGEmbedding.load(CACHE / "explore" / args.graph)
     g = emb.entity_vectors()[:n]
     gq_t, gq_h = emb.query_pair("cites", "tail+head", entities=np.arange(n))
@@ -163,10 +160,10 @@ def main() -> None:
 
     def score(text_name: str, engine: SimilarItems, kind: str, w: float) -> None:
         row: dict[str, Any] = {"text": text_name, "engine": kind, "weight": w}
-        eng = _cached(engine, sources, depth)
+        eng = _cached(engine, sources)  # the engines' links are the visible (training) citations
         for rname, rel in rels.items():
             for filt in (False, True):
-                r = evaluate_similar(eng, rel, k=10, visible=split.train, exclude_visible=filt, rng=0)
+                r = evaluate_similar(eng, rel, k=10, exclude_linked=filt, rng=0)
                 key = f"{rname}{'_filtered' if filt else ''}"
                 row[key] = round(r.recall.value, 4)
                 row[key + "_ci"] = [round(r.recall.low, 4), round(r.recall.high, 4)]
@@ -175,12 +172,13 @@ def main() -> None:
         print(json.dumps({k: v for k, v in row.items() if not k.endswith("_ci")}), flush=True)
 
     def fused(text: np.ndarray, w: float) -> SimilarItems:
-        return SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq_t, graph_query_2=gq_h)
+        return SimilarItems(ids, text=text, graph=g, weight=w, graph_query=gq_t, graph_query_2=gq_h,
+                            links=split.train)
 
     c1, t1 = time.process_time(), time.perf_counter()
     score("-", fused(texts["base"], 0.0), "graph-only", 0.0)
     for tname, text in texts.items():
-        score(tname, SimilarItems(ids, text=text, weight=1.0), "text-only", 1.0)
+        score(tname, SimilarItems(ids, text=text, weight=1.0, links=split.train), "text-only", 1.0)
         for w in weights:
             score(tname, fused(text, w), "fused", w)
     paired = {}

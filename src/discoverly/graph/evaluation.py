@@ -17,10 +17,12 @@ its *relevant set* holds the papers related to it only through hidden edges:
   a common paper) in the graph with the hidden edges, but not in the graph without them.
 
 Recall@k = |top-k ∩ relevant| / |relevant| per source paper; MRR = 1 / rank of the first relevant
-paper within the top ``depth`` (0 beyond). The source paper itself is never a candidate. With
-``exclude_visible=True`` the papers already linked to ``p`` by a visible citation are removed from
-its list first (a "filtered" ranking, as in link prediction); the default keeps them, which is
-what ``similar(p)`` returns to a user.
+paper within the top ``depth`` (0 beyond). The source paper itself is never a candidate. The
+ranked list scored is the engine's own ``similar_positions`` output, so it is exactly what
+``similar(p)`` returns to a user: with ``exclude_linked=True`` (an engine built with the visible
+citations as its ``links``) the papers already linked to ``p`` by a visible citation are left out
+(a "filtered" ranking, as in link prediction); ``exclude_linked=False`` keeps them; the default
+is the engine's own setting.
 """
 
 from __future__ import annotations
@@ -120,33 +122,31 @@ class ProxyResult:
 
 
 def evaluate_similar(engine: SimilarItems, relevance: Mapping[int, np.ndarray], *, name: str = "engine",
-                     k: int = 10, depth: int = 100, visible: np.ndarray | None = None, exclude_visible: bool = False,
+                     k: int = 10, depth: int = 100, exclude_linked: bool | None = None,
                      rng: int | np.random.Generator | None = 0, batch: int = 2048) -> ProxyResult:
-    """Score an engine on the proxy ground truth; rows of the engine are paper indices."""
+    """Score an engine on the proxy ground truth; rows of the engine are paper indices.
+
+    Each source paper's ranked list is the engine's top ``depth``
+    (``engine.similar_positions(..., depth, exclude_linked)``), with no filter of its own:
+    ``exclude_linked=True`` leaves out the rows linked to the source by the engine's ``links``
+    (give the engine the *visible* citations, never the hidden ones), ``False`` keeps them,
+    ``None`` follows the engine's ``exclude_linked`` setting.
+    """
     if k < 1 or depth < k:
         raise ConfigError(f"need 1 <= k <= depth; got k={k}, depth={depth}")
+    if exclude_linked and engine.links is None:
+        raise ConfigError("exclude_linked=True needs an engine with links: build it with "
+                          "SimilarItems(..., links=<the visible citation edges>)")
     sources = np.fromiter(relevance.keys(), np.int64)
     if sources.size == 0:
         raise DataError("no source papers with relevant papers to evaluate")
-    seen: sp.csr_matrix | None = None
-    extra = 0
-    if exclude_visible:
-        if visible is None:
-            raise ConfigError("exclude_visible=True needs the visible citation edges")
-        adj = _adjacency(visible, len(engine))
-        seen = (adj + adj.T).tocsr()
-        extra = int(np.diff(seen.indptr).max()) if seen.nnz else 0
     recall = np.zeros(sources.size)
     rr = np.zeros(sources.size)
     for a in range(0, sources.size, batch):
         chunk = sources[a:a + batch]
-        _, pos = engine.similar_positions(chunk, depth + extra)
+        _, pos = engine.similar_positions(chunk, depth, exclude_linked=exclude_linked)
         for i, p in enumerate(chunk.tolist()):
             ranked = pos[i][pos[i] >= 0]
-            if seen is not None:
-                drop = seen.indices[seen.indptr[p]:seen.indptr[p + 1]]
-                ranked = ranked[~np.isin(ranked, drop)]
-            ranked = ranked[:depth]
             hit = np.isin(ranked, relevance[p])
             recall[a + i] = hit[:k].sum() / len(relevance[p])
             first = np.flatnonzero(hit)
@@ -217,9 +217,10 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     ``select_on`` is the relevance definition of the validation score: ``"cocited"`` (the module's
     definition) or ``"direct"`` (hidden cites / cited-by only); the test reports both.
     A query direction ``"tail+head"`` searches with both queries, lists merged by score
-    (``SimilarItems(graph_query_2=...)``). ``exclude_linked=True`` scores filtered lists: the
-    papers linked to the source by a visible citation are removed first (``evaluate_similar``'s
-    ``exclude_visible``; the engine option of the same name). ``text_hops`` are the settings of
+    (``SimilarItems(graph_query_2=...)``). ``exclude_linked=True`` scores filtered lists: every
+    engine scored gets the visible citations as its ``links`` and its own ``exclude_linked`` filter
+    leaves out the papers linked to the source (``evaluate_similar(exclude_linked=)``), exactly as
+    a served engine with that setting does. ``text_hops`` are the settings of
     ``SimilarItems(text_hops=)`` tried for the fused engines (text spread over the visible
     citations: the training edges on validation, training and validation edges on test); with a
     choice above 0 the test also scores, for reference, the fused engine with the papers' own text
@@ -262,8 +263,8 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     if callable(text):
         text = text()
     if text is not None:
-        res = evaluate_similar(SimilarItems(ids, text=text, weight=1.0), rel_valid, k=k, name="valid",
-                               visible=split.train, exclude_visible=exclude_linked)
+        res = evaluate_similar(SimilarItems(ids, text=text, weight=1.0, links=split.train), rel_valid, k=k,
+                               name="valid", exclude_linked=exclude_linked)
         selection.append({"model": "text-only", "weight": 1.0, f"valid_recall@{k}": res.recall.value,
                           "valid_mrr": res.mrr.value, "select_on": select_on})
     for c, sel_emb, train_seconds, epochs_run in trained:
@@ -274,9 +275,8 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
                 if (w > 0 and text is None) or (h > 0 and w == 0):
                     continue  # text_hops changes only the text part
                 eng = SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=gq, graph_query_2=gq2,
-                                   links=split.train if h else None, text_hops=h)
-                res = evaluate_similar(eng, rel_valid, k=k, name="valid", visible=split.train,
-                                       exclude_visible=exclude_linked)
+                                   links=split.train, text_hops=h)
+                res = evaluate_similar(eng, rel_valid, k=k, name="valid", exclude_linked=exclude_linked)
                 row = {**c, "query": _query_name(query), "weight": w, "text_hops": h,
                        f"valid_recall@{k}": res.recall.value,
                        "valid_mrr": res.mrr.value, "train_seconds": train_seconds, "epochs_run": epochs_run,
@@ -315,11 +315,9 @@ def run_protocol(graph: object, text: np.ndarray | Callable[[], np.ndarray] | No
     results, direct = {}, {}
     for name, (w, (q, q2), h) in engines.items():
         eng = SimilarItems(ids, text=text, graph=gvec, weight=w, graph_query=q, graph_query_2=q2,
-                           links=visible if h else None, text_hops=h)
-        results[name] = evaluate_similar(eng, rel_test, k=k, name=name, rng=rng, visible=visible,
-                                         exclude_visible=exclude_linked)
-        direct[name] = evaluate_similar(eng, rel_direct, k=k, name=name, rng=rng, visible=visible,
-                                         exclude_visible=exclude_linked)
+                           links=visible, text_hops=h)
+        results[name] = evaluate_similar(eng, rel_test, k=k, name=name, rng=rng, exclude_linked=exclude_linked)
+        direct[name] = evaluate_similar(eng, rel_direct, k=k, name=name, rng=rng, exclude_linked=exclude_linked)
     seconds["test"] = time.perf_counter() - t0
     names = emb.config.get("relations", [])
     assert isinstance(names, list)

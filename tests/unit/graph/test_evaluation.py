@@ -53,13 +53,46 @@ def test_evaluate_similar_on_engineered_vectors() -> None:
     assert res3.per_paper_recall.tolist()[0] == 1.0
     assert 0 <= res3.mrr.low <= res3.mrr.value <= res3.mrr.high <= 1
     # filtering visible neighbours removes paper 1 and 5 from paper 0's list (0-1 and 0-5 visible) -> 1 not found
-    filt = evaluate_similar(engine, {0: np.array([1])}, k=3, depth=4, visible=np.array([[0, 1], [5, 0]]),
-                            exclude_visible=True)
+    linked = SimilarItems([str(i) for i in range(6)], graph=vecs, weight=0.0, links=np.array([[0, 1], [5, 0]]))
+    filt = evaluate_similar(linked, {0: np.array([1])}, k=3, depth=4, exclude_linked=True)
     assert filt.per_paper_recall.tolist() == [0.0]
+    assert evaluate_similar(linked, {0: np.array([1])}, k=3, depth=4).per_paper_recall.tolist() == [1.0]
+    # None (the default) follows the engine's own setting
+    on = SimilarItems([str(i) for i in range(6)], graph=vecs, weight=0.0, links=np.array([[0, 1], [5, 0]]),
+                      exclude_linked=True)
+    assert evaluate_similar(on, {0: np.array([1])}, k=3, depth=4).per_paper_recall.tolist() == [0.0]
+    assert evaluate_similar(on, {0: np.array([1])}, k=3, depth=4,
+                            exclude_linked=False).per_paper_recall.tolist() == [1.0]
+    with pytest.raises(ConfigError, match="links"):  # nothing to filter with
+        evaluate_similar(engine, rel, k=3, depth=4, exclude_linked=True)
     with pytest.raises(ConfigError):
         evaluate_similar(engine, rel, k=5, depth=2)
     with pytest.raises(DataError):
         evaluate_similar(engine, {}, k=1)
+
+
+@pytest.mark.parametrize("depth", [3, 12])
+def test_evaluated_lists_are_the_engines_filtered_lists(depth: int) -> None:
+    # the evaluation has no filter of its own: the list it scores for a source is exactly
+    # engine.similar_positions(..., depth, exclude_linked=True), read back through the reciprocal rank
+    # of one relevant paper at a time; paper 0 is a hub (linked to 6 papers) so the engine must over-fetch
+    gen = np.random.default_rng(1)
+    n = 12
+    links = np.array([[0, 1], [2, 0], [0, 3], [0, 4], [7, 0], [0, 9], [5, 6], [8, 5], [10, 11], [3, 4]])
+    engine = SimilarItems([f"p{i}" for i in range(n)], graph=gen.normal(size=(n, 4)), weight=0.0, links=links)
+    rank = np.zeros((n, n))  # rank[p, q]: 1-based rank of q in the evaluated list of p (0: not listed)
+    for q in range(n):
+        rel = {p: np.array([q]) for p in range(n) if p != q}
+        rr = evaluate_similar(engine, rel, k=1, depth=depth, exclude_linked=True, batch=5).per_paper_rr
+        for p, x in zip(rel, rr.tolist(), strict=True):
+            rank[p, q] = round(1 / x) if x else 0
+    _, expected = engine.similar_positions(np.arange(n), depth, exclude_linked=True)
+    for p in range(n):
+        listed = np.flatnonzero(rank[p])
+        evaluated = listed[np.argsort(rank[p, listed])]
+        assert evaluated.tolist() == expected[p][expected[p] >= 0].tolist()
+        assert evaluated.size == min(depth, n - 1 - engine.linked(p).size)  # still depth entries after filtering
+        assert not np.isin(evaluated, engine.linked(p)).any()
 
 
 def test_protocol_end_to_end_on_a_tiny_literature(hash_encoder) -> None:  # type: ignore[no-untyped-def]
