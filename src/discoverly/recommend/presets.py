@@ -28,7 +28,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # untrained network as a candidate 0.278 (bias_init "targets" or "zero"); lr 1e-3 0.272-0.327;
         # round F (2026-12-04 afternoon): an ensemble of 3 seeds 0.364 [0.296, 0.438], only the last 8
         # training cutoffs (max_cutoffs 8) 0.333; round I (2026-12-04 night): the auxiliary
-        # reconstruction loss, weight 1 0.395 [0.316, 0.479], weight 5 0.364
+        # reconstruction loss, weight 1 0.395 [0.316, 0.479], weight 5 0.364; round J: the history left
+        # out of the time-aware softmax (mask_history) 0.370
         "autoencoder": {"user_cutoffs": 8, "hidden": 400, "dropout": 0.2, "val_windows": 3, "n_models": 3,
                         "reconstruct_weight": 1.0},
         "ease": {"l2": 20.0},
@@ -40,7 +41,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # user_cutoffs 4: 0.369); round C: 2 validation windows, the untrained network (= the recent
         # bestseller list, bias_init "zero") as a candidate 0.373 [0.339, 0.408] (0.365 with bias "targets");
         # round F: an ensemble of 3 seeds (n_models 3) 0.368, every item (max_items None: 3,300-3,600) 0.348;
-        # round I: the auxiliary reconstruction loss, weight 1 0.382 [0.346, 0.417], weight 5 0.342
+        # round I: the auxiliary reconstruction loss, weight 1 0.382 [0.346, 0.417], weight 5 0.342;
+        # round J: mask_history 0.375
         "autoencoder": {"hidden": 400, "min_epochs": 0, "val_windows": 2, "bias_init": "zero",
                         "reconstruct_weight": 1.0},
         "ease": {"l2": 50.0},
@@ -65,7 +67,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # 0.157 / 0.167 / 0.163 / 0.165; weight 5 with no refit 0.165, hidden 800 0.150, the wide
         # path 0.168, dropout 0.2 0.172, dropout 0 0.168; weight 5, dropout 0.2, no refit 0.176
         # [0.163, 0.190] (chosen); round I2 (after round I's test run, around this preset; nothing
-        # better): hidden 200 0.167, recency input 0.168, weight 10 0.173, 10,000 items 0.168
+        # better): hidden 200 0.167, recency input 0.168, weight 10 0.173, 10,000 items 0.168; round J:
+        # mask_history 0.176 (a tie), with weight 10 or 20 0.171
         "autoencoder": {"stride_days": 14.0, "hidden": 400, "min_epochs": 0, "val_windows": 2, "bias_init": "zero",
                         "encoding": "recency-frequency", "n_models": 3, "reconstruct_weight": 5.0, "dropout": 0.2,
                         "refit": False},
