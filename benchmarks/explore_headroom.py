@@ -27,7 +27,6 @@ Writes ``benchmarks/results/explore_headroom.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 import time
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np
 
 from discoverly.data.datasets import load_dataset
+from discoverly.data.interactions import to_epoch_seconds
 from discoverly.evaluate import evaluate
 from discoverly.recommend.autoencoder_examples import build_examples, select_items, training_cutoffs
 from discoverly.recommend.autoencoder_training import hit_rate_at
@@ -58,10 +58,6 @@ LAMBDAS = (100.0, 1_000.0, 10_000.0, 100_000.0)
 BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def _ts(day: str) -> int:
-    return int(dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp())
-
-
 def standardise(scores: np.ndarray) -> np.ndarray:
     """Per row, (s - mean) / std over the finite scores; a row's missing scores go below its lowest."""
     s = np.where(np.isfinite(scores), scores, np.nan).astype(np.float64)
@@ -77,7 +73,7 @@ def linear(dataset: str) -> list[dict[str, Any]]:
     l2 = float(preset(dataset, "ease")["l2"])
     rows = []
     for day in PLAN[dataset]["validation"]:
-        c = _ts(day)
+        c = to_epoch_seconds(day)
         past = data.before(c)
         cols = select_items(past, LINEAR_ITEMS)
         val = build_examples(data, cols, np.array([c]), mode="time-aware", window_days=WINDOW_DAYS,
