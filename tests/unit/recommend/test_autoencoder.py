@@ -575,7 +575,7 @@ def test_mask_history_stops_pushing_the_history_down() -> None:
     for k in masked.weights:
         np.testing.assert_array_equal(masked.weights[k], again.weights[k])
     gain = _history_log_likelihood(masked.weights, train.inputs) - _history_log_likelihood(plain.weights, train.inputs)
-    assert gain > 0.5
+    assert gain > 0.3  # measured: 0.58 nats (0 if the mask changed nothing)
 
     def unseen_target_ll(weights: dict[str, np.ndarray]) -> float:
         served = Autoencoder()
@@ -586,7 +586,7 @@ def test_mask_history_stops_pushing_the_history_down() -> None:
         logp = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
         return float(logp[train.targets.toarray() > 0].mean())
 
-    assert unseen_target_ll(masked.weights) >= unseen_target_ll(plain.weights) - 0.05
+    assert unseen_target_ll(masked.weights) >= unseen_target_ll(plain.weights) - 0.05  # measured: -2.878 vs -2.877
 
 
 def test_mask_history_is_kept_by_the_model_and_round_trips(shop: Interactions, tmp_path: Path) -> None:
