@@ -345,11 +345,11 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
                     t_cols = torch.from_numpy(t.indices.astype(np.int64))
                     logits = net(idx, offsets, w, _trend_offsets(torch, net, trend_train, train.cutoff_id[rows]),
                                  _wide_offsets(torch, train, rows))
-                    logp = torch.log_softmax(logits, dim=1)
-                    logp_t = (torch.log_softmax(_history_masked(torch, logits, x, t), dim=1)
-                              if s.mask_history else logp)
+                    logp_t = torch.log_softmax(_history_masked(torch, logits, x, t) if s.mask_history else logits,
+                                               dim=1)
                     loss = -(logp_t[t_rows, t_cols] * torch.from_numpy(t.data.astype(np.float32))).sum() / len(rows)
-                    if s.reconstruct_weight > 0:
+                    if s.reconstruct_weight > 0:  # reads the unmasked log-softmax
+                        logp = torch.log_softmax(logits, dim=1) if s.mask_history else logp_t
                         loss = loss + s.reconstruct_weight * _reconstruction_loss(torch, logp, x)
                     opt.zero_grad()
                     loss.backward()
