@@ -79,7 +79,8 @@ def linear(dataset: str) -> list[dict[str, Any]]:
         val = build_examples(data, cols, np.array([c]), mode="time-aware", window_days=WINDOW_DAYS,
                              input_kind="binary", half_life_days=60.0)
         x = past.matrix("binary")[:, cols].astype(np.float64)
-        ease = np.asarray(val.inputs.astype(np.float64) @ ease_weights((x.T @ x).toarray(), l2))
+        xv = val.inputs.astype(np.float64)
+        ease = np.asarray(xv @ ease_weights((x.T @ x).toarray(), l2))
 
         def hit(scores: np.ndarray, val: Any = val) -> float:
             return float(hit_rate_at(scores.astype(np.float32), val.inputs, val.targets, 6).mean())
@@ -94,7 +95,7 @@ def linear(dataset: str) -> list[dict[str, Any]]:
                                "training_examples": len(train), "training_cutoffs": len(cuts),
                                "ease_l2": l2, "ease": hit(ease), "time_aware": {}}
         for lam in LAMBDAS:
-            ta = np.asarray(val.inputs.astype(np.float64) @ (np.linalg.solve(gram + lam * np.eye(len(cols)), xy)))
+            ta = np.asarray(xv @ np.linalg.solve(gram + lam * np.eye(len(cols)), xy))
             row["time_aware"][str(lam)] = {"alone": hit(ta),
                                            **{f"blend {a}": hit((1 - a) * standardise(ta) + a * standardise(ease))
                                               for a in BLEND_WEIGHTS[1:-1]}}
