@@ -115,7 +115,8 @@ class Autoencoder(BaseRecommender):
     "frequency", "recency-frequency") with ``half_life_days`` for recency; ``dropout`` on the
     input; ``window_days`` target window; ``stride_days`` between training cutoffs, at most
     ``max_cutoffs`` (most recent first), each with ``min_history_days`` of log before it;
-    ``user_cutoffs`` more cutoffs per customer at their own event times (0: none);
+    ``user_cutoffs`` more cutoffs per customer at their own event times (0: none), only times
+    the customer returns after at least ``user_cutoff_gap_days`` without events (0: any time);
     ``target`` ("new": items not bought before the cutoff, as the default evaluation; "any");
     ``trend`` features; ``epochs`` (max) and ``patience`` for early stopping on HitRate@6 pooled
     over ``val_windows`` consecutive validation windows that close the log, with ``min_epochs=0``
@@ -139,7 +140,7 @@ class Autoencoder(BaseRecommender):
                  max_items: int | None = 3000, encoding: str = "recency", half_life_days: float = 60.0,
                  dropout: float = 0.5, window_days: float = 14.0, stride_days: float = 7.0,
                  min_history_days: float = 7.0, max_cutoffs: int | None = 60, user_cutoffs: int = 0,
-                 target: Literal["new", "any"] = "new",
+                 user_cutoff_gap_days: float = 0.0, target: Literal["new", "any"] = "new",
                  trend: bool = True, epochs: int = 20, patience: int = 3, min_epochs: int = 1,
                  val_windows: int = 1, bias_init: Literal["targets", "zero"] = "targets", lr: float = 3e-3,
                  weight_decay: float = 0.0, train_batch_size: int = 512, refit: bool = True,
@@ -178,6 +179,8 @@ class Autoencoder(BaseRecommender):
             raise ConfigError(f"min_epochs must be 0 (the untrained network is a candidate) or 1, got {min_epochs}")
         if user_cutoffs < 0:
             raise ConfigError(f"user_cutoffs must be 0 (off) or more, got {user_cutoffs}")
+        if not user_cutoff_gap_days >= 0:
+            raise ConfigError(f"user_cutoff_gap_days must be 0 or more, got {user_cutoff_gap_days}")
         if max_items is not None and max_items < 1:
             raise ConfigError(f"max_items must be at least 1 or None, got {max_items}")
         if not 0 <= dropout < 1:
@@ -197,6 +200,7 @@ class Autoencoder(BaseRecommender):
         self.min_history_days = float(min_history_days)
         self.max_cutoffs = None if max_cutoffs is None else int(max_cutoffs)
         self.user_cutoffs = int(user_cutoffs)
+        self.user_cutoff_gap_days = float(user_cutoff_gap_days)
         self.target = target
         self.trend = bool(trend)
         self.epochs = int(epochs)
@@ -227,7 +231,8 @@ class Autoencoder(BaseRecommender):
         return {"mode": self.mode, "hidden": self.hidden, "max_items": self.max_items, "encoding": self.encoding,
                 "half_life_days": self.half_life_days, "dropout": self.dropout, "window_days": self.window_days,
                 "stride_days": self.stride_days, "min_history_days": self.min_history_days,
-                "max_cutoffs": self.max_cutoffs, "user_cutoffs": self.user_cutoffs, "target": self.target,
+                "max_cutoffs": self.max_cutoffs, "user_cutoffs": self.user_cutoffs,
+                "user_cutoff_gap_days": self.user_cutoff_gap_days, "target": self.target,
                 "trend": self.trend, "epochs": self.epochs,
                 "patience": self.patience, "min_epochs": self.min_epochs, "val_windows": self.val_windows,
                 "bias_init": self.bias_init,
@@ -264,7 +269,8 @@ class Autoencoder(BaseRecommender):
             ex = build_examples(interactions, cols, cutoffs, mode="time-aware", **common)
             if self.user_cutoffs:
                 ex = add_user_cutoffs(interactions, cols, ex, per_user=self.user_cutoffs, latest=last_cutoff,
-                                      rng=np.random.default_rng(self.rng), **common)
+                                      rng=np.random.default_rng(self.rng), min_gap_days=self.user_cutoff_gap_days,
+                                      **common)
             if len(ex):
                 return ex
             log.warning("the log (%s) is too short for time-aware examples with a %g-day window and %g days of "

@@ -252,16 +252,21 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 def add_user_cutoffs(interactions: Interactions, cols: np.ndarray, base: ExampleSet, *, per_user: int,
                      latest: int, window_days: float, input_kind: str, half_life_days: float,
-                     target: Literal["new", "any"], rng: np.random.Generator) -> ExampleSet:
+                     target: Literal["new", "any"], rng: np.random.Generator,
+                     min_gap_days: float = 0.0) -> ExampleSet:
     """``base`` plus examples at customer-specific cutoffs: for each customer, up to ``per_user``
     of their own event times (not their first, at most ``latest``, not before ``base``'s first
-    cutoff), drawn with ``rng``. Input: the customer's events before that time; target: their
-    events in the ``window_days`` after it. The trend features are those of the latest cutoff of
+    cutoff, and at least ``min_gap_days`` after the customer's previous event), drawn with
+    ``rng``. Input: the customer's events before that time; target: their events in the
+    ``window_days`` after it. The trend features are those of the latest cutoff of
     ``base`` at or before the example's time (so both kinds of example share one definition).
 
     Global cutoffs only see customers active on both sides of a few fixed dates; customer cutoffs
     also learn from customers who come back rarely, or whose whole history is one visit (the rest
     of the visit is the target), which matters where few customers return (MovieLens).
+    ``min_gap_days > 0`` keeps only the times a customer comes back after a pause: most event
+    times of a long visit lie inside it, while the customers a global cutoff evaluates mostly
+    return after days away.
     """
     if per_user <= 0 or len(base.cutoffs) == 0:
         return base
@@ -279,7 +284,8 @@ def add_user_cutoffs(interactions: Interactions, cols: np.ndarray, base: Example
     cand = np.unique(key)
     cand_u, cand_t = cand >> 32, cand & (2**32 - 1)
     first_of_user = np.r_[True, cand_u[1:] != cand_u[:-1]]
-    ok = ~first_of_user & (cand_t <= latest) & (cand_t >= base.cutoffs[0])
+    gap = np.r_[0, np.diff(cand_t)]
+    ok = ~first_of_user & (cand_t <= latest) & (cand_t >= base.cutoffs[0]) & (gap >= min_gap_days * DAY)
     cand_u, cand_t = cand_u[ok], cand_t[ok]
     if len(cand_u) == 0:
         return base

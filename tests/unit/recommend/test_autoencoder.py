@@ -125,6 +125,39 @@ def test_customer_cutoffs_equal_global_cutoffs_at_the_same_time() -> None:
     np.testing.assert_array_equal(same.times, both.times)
 
 
+def test_customer_cutoffs_with_a_gap_start_only_where_the_customer_comes_back() -> None:
+    """With ``min_gap_days`` every customer cutoff lies at least that long after the customer's
+    previous event (a return after a pause, not a moment inside a visit), and it is still the
+    example a global cutoff at that time gives."""
+    log = shop_log(rng=7, days=60)
+    cols = np.arange(log.n_items)
+    grid = np.array([T0 + 10 * DAY, T0 + 20 * DAY, T0 + 30 * DAY])
+    kw = {"window_days": 14.0, "input_kind": "binary", "half_life_days": 20.0, "target": "new"}
+    base = build_examples(log, cols, grid, mode="time-aware", **kw)
+    u, t = log.user_index.astype(np.int64), log.timestamp.astype(np.int64)
+
+    def gaps(ex: ExampleSet) -> np.ndarray:
+        extra = np.arange(len(base), len(ex))
+        return np.array([(ex.times[e] - t[(u == ex.users[e]) & (t < ex.times[e])].max()) / DAY for e in extra])
+
+    anytime = add_user_cutoffs(log, cols, base, per_user=50, latest=int(grid[-1]), rng=np.random.default_rng(0),
+                               **kw)
+    paused = add_user_cutoffs(log, cols, base, per_user=50, latest=int(grid[-1]), rng=np.random.default_rng(0),
+                              min_gap_days=3.0, **kw)
+    g_any, g_paused = gaps(anytime), gaps(paused)
+    assert (g_any < 3).sum() > 20  # without the gap, many cutoffs follow the customer's last event closely
+    assert len(g_paused) > 10 and (g_paused >= 3).all()
+    # every time of the customer that qualifies is taken (per_user is large) and none is lost
+    assert len(g_paused) == (g_any >= 3).sum()
+    for e in range(len(base), len(paused), max(1, (len(paused) - len(base)) // 10)):
+        one = build_examples(log, cols, np.array([int(paused.times[e])]), mode="time-aware", **kw)
+        row = int(np.nonzero(one.users == paused.users[e])[0][0])
+        np.testing.assert_array_equal(paused.targets[e].toarray(), one.targets[row].toarray())
+    with pytest.raises(ConfigError, match="user_cutoff_gap_days"):
+        Autoencoder(user_cutoffs=4, user_cutoff_gap_days=-1.0)
+    assert Autoencoder(user_cutoffs=4, user_cutoff_gap_days=2.0).config()["user_cutoff_gap_days"] == 2.0
+
+
 def test_training_cutoffs_leave_the_validation_window_alone() -> None:
     log = shop_log(rng=3, days=120)
     v, end = validation_plan(log, 14)
