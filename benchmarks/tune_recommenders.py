@@ -201,6 +201,8 @@ DATASET_GRIDS["complete-journey"]["autoencoder"] += [
 #: is the rest of that session
 DATASET_GRIDS["movielens-100k"]["autoencoder"] += [
     {**ROUND_J_PRESETS["movielens-100k"], "user_cutoff_gap_days": g} for g in (1.0, 3.0)]
+#: ... and, for the diagnosis on the test windows (round K in autoencoder.md), without customer cutoffs
+DATASET_GRIDS["movielens-100k"]["autoencoder"].append({**ROUND_J_PRESETS["movielens-100k"], "user_cutoffs": 0})
 DATASET_GRIDS["online-retail-2011"]["autoencoder"] += [
     {**ROUND_J_PRESETS["online-retail-2011"], "user_cutoffs": 8, "user_cutoff_gap_days": g} for g in (0.0, 1.0)]
 #: ... Online Retail's returning-customer cutoffs scored 0.393 vs the preset's 0.382 (and 0.373 for
