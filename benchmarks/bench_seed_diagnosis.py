@@ -8,7 +8,7 @@ much the test HitRate@6 depends on the epoch count the validation cutoff happene
 second block varies ``max_items`` (the model's item set) at the preset's settings. A third block
 (``--overrides``) fits the whole model (its own early stopping and refit) with one setting of the
 preset changed, next to the preset itself and the peers named by ``--peers``, over one or more
-cutoffs (pooled when several), with paired tests against the preset: it tests an explanation of a
+cutoffs (pooled when several), with paired tests against the preset and the peers: it tests an explanation of a
 gap on the test windows (round K: where do MovieLens's customer cutoffs lie). Nothing here
 changes a preset: the figures are on the TEST window and only explain the benchmark's results.
 
@@ -110,7 +110,8 @@ def main() -> None:
         models["preset"] = lambda: Autoencoder(**base)
     for o in variants:
         models[json.dumps(o, sort_keys=True)] = (lambda o=o: Autoencoder(**{**base, **o}))
-    for peer in [p for p in args.peers.split(",") if p]:
+    peers = [p for p in args.peers.split(",") if p]
+    for peer in peers:
         models[peer] = (lambda peer=peer: create(peer, **preset(args.dataset, peer)))
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -123,13 +124,14 @@ def main() -> None:
         row: dict[str, Any] = {"model": name, "HitRate@6": {"value": h.value, "ci": [h.low, h.high], "n": h.n},
                                "NDCG@20": m["NDCG@20"].value,
                                "fit_seconds": sum(ev.fit_seconds[(name, c)] for c in cutoffs)}
-        if variants and name != "preset":
-            pt = ev.paired(name, "preset", "HitRate@6", cutoff="pooled" if len(cutoffs) > 1 else None).test
-            d = pt.difference
-            row["vs_preset"] = {"diff": d.value, "ci": [d.low, d.high], "p": pt.p_value}
+        if variants and name != "preset" and name not in peers:
+            for other in ("preset", *peers):
+                pt = ev.paired(name, other, "HitRate@6", cutoff="pooled" if len(cutoffs) > 1 else None).test
+                d = pt.difference
+                row[f"vs_{other}"] = {"diff": d.value, "ci": [d.low, d.high], "p": pt.p_value}
         rows.append(row)
-        vs = row.get("vs_preset")
-        paired = f"{vs['diff']:+.3f} [{vs['ci'][0]:+.3f}, {vs['ci'][1]:+.3f}], p={vs['p']:.3f}" if vs else ""
+        paired = "; ".join(f"vs {k[3:]} {v['diff']:+.3f} [{v['ci'][0]:+.3f}, {v['ci'][1]:+.3f}], p={v['p']:.3f}"
+                           for k, v in row.items() if k.startswith("vs_"))
         print(f"| {name} | {h.value:.3f} [{h.low:.3f}, {h.high:.3f}] | {row['NDCG@20']:.3f} | "
               f"{row['fit_seconds']:.0f} | {paired} |", flush=True)
     pauses = {c: pause_days(data, ev.cell(next(iter(models)), c).users, c) for c in cutoffs}
