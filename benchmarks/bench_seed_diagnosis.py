@@ -113,10 +113,19 @@ def main() -> None:
     peers = [p for p in args.peers.split(",") if p]
     for peer in peers:
         models[peer] = (lambda peer=peer: create(peer, **preset(args.dataset, peer)))
+    fitted: dict[str, list[Any]] = {name: [] for name in models}
+
+    def kept(name: str, make: Any) -> Any:
+        """``make`` that also keeps each model it makes (one per cutoff, in the cutoffs' order)."""
+        def factory() -> Any:
+            fitted[name].append(make())
+            return fitted[name][-1]
+        return factory
+
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
-    ev = evaluate(data, models, cutoffs, window_days=14, variants="new-items", k=(6, 20), rng=0,
-                  dataset=args.dataset)
+    ev = evaluate(data, {name: kept(name, make) for name, make in models.items()}, cutoffs, window_days=14,
+                  variants="new-items", k=(6, 20), rng=0, dataset=args.dataset)
     rows = []
     for name in models:
         m = ev.pooled(name) if len(cutoffs) > 1 else ev.cell(name).metrics
@@ -129,6 +138,12 @@ def main() -> None:
                 pt = ev.paired(name, other, "HitRate@6", cutoff="pooled" if len(cutoffs) > 1 else None).test
                 d = pt.difference
                 row[f"vs_{other}"] = {"diff": d.value, "ci": [d.low, d.high], "p": pt.p_value}
+        # the autoencoder's training examples per cutoff (its first network; early stopping / refit)
+        examples = [{"cutoff": c, **{k: v for k, v in getattr(m, "training_", {}).items()
+                                   if k in ("examples", "refit_examples", "best_epoch", "refit_epochs")}}
+                    for c, m in zip(cutoffs, fitted[name], strict=True)]
+        if any(len(e) > 1 for e in examples):
+            row["training"] = examples
         rows.append(row)
         paired = "; ".join(f"vs {k[3:]} {v['diff']:+.3f} [{v['ci'][0]:+.3f}, {v['ci'][1]:+.3f}], p={v['p']:.3f}"
                            for k, v in row.items() if k.startswith("vs_"))
