@@ -155,6 +155,8 @@ def test_customer_cutoffs_with_a_gap_start_only_where_the_customer_comes_back() 
         np.testing.assert_array_equal(paused.targets[e].toarray(), one.targets[row].toarray())
     with pytest.raises(ConfigError, match="user_cutoff_gap_days"):
         Autoencoder(user_cutoffs=4, user_cutoff_gap_days=-1.0)
+    with pytest.raises(ConfigError, match="user_cutoffs=0 adds none"):
+        Autoencoder(user_cutoff_gap_days=1.0)
     assert Autoencoder(user_cutoffs=4, user_cutoff_gap_days=2.0).config()["user_cutoff_gap_days"] == 2.0
 
 
