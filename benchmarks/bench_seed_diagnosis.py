@@ -17,8 +17,8 @@ Run (from the repository root)::
     DISCOVERLY_DATA_DIR=/work/shared/data OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \\
         nice python benchmarks/bench_seed_diagnosis.py --dataset complete-journey --cutoff 2017-11-01
     # the preset with one setting changed, on MovieLens's eight test cutoffs pooled
-    nice python benchmarks/bench_seed_diagnosis.py --dataset movielens-100k --cutoff test --epochs "" \
-        --seeds "" --peers bestsellers --overrides '{"user_cutoff_gap_days": 1.0}' '{"user_cutoffs": 0}'
+    nice python benchmarks/bench_seed_diagnosis.py --dataset movielens-100k --cutoff test \
+        --peers bestsellers --overrides '{"user_cutoff_gap_days": 1.0}' '{"user_cutoffs": 0}'
 
 Results are merged into ``benchmarks/results/seed_diagnosis.json`` (one entry per data set and
 cutoff, or per data set and block of cutoffs); a markdown table is printed.
@@ -88,14 +88,18 @@ def main() -> None:
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--cutoff", required=True,
                         help="a date, dates separated by commas, or 'test' / 'validation': the plan's cutoffs")
-    parser.add_argument("--epochs", default="1,2,3,5")
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", default=None,
+                        help="comma-separated fixed epoch counts (default 1,2,3,5; none when --max-items or "
+                             "--overrides is given)")
+    parser.add_argument("--seeds", default="0,1,2", help="seeds of the fixed-epoch block")
     parser.add_argument("--max-items", default="", help="comma-separated max_items values to try (preset epochs)")
     parser.add_argument("--overrides", nargs="*", default=[],
                         help="JSON objects: the preset with these settings changed (own early stopping), "
                              "next to the preset itself")
     parser.add_argument("--peers", default="", help="comma-separated models fitted with their presets beside them")
     args = parser.parse_args()
+    if args.epochs is None:
+        args.epochs = "" if args.overrides or args.max_items else "1,2,3,5"
     data = load_dataset(args.dataset).interactions
     base = preset(args.dataset, "autoencoder")
     cutoffs = PLAN[args.dataset][args.cutoff] if args.cutoff in ("test", "validation") else args.cutoff.split(",")
