@@ -119,6 +119,10 @@ class LambdaRanker:
         curve = history.get("valid", {}).get("ndcg@10", [])
         self.valid_ndcg = float(curve[self.best_iteration - 1]) if curve else None
         log.info("lambdarank: %d trees, validation NDCG@10 %s", self.best_iteration, self.valid_ndcg)
+        if not booster.feature_importance("split", iteration=self.best_iteration).any():
+            log.warning("the ranker made no split on %d training rows (%d groups; min_data_in_leaf=%d): its "
+                        "scores are constant, so results keep the first stage's order. Train it on a larger log",
+                        X.shape[0], groups.size, c.min_data_in_leaf)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:

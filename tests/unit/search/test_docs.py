@@ -16,7 +16,8 @@ def test_the_page_has_examples() -> None:
 
 
 @pytest.mark.slow
-def test_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                      caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.chdir(tmp_path)
     scope: dict[str, object] = {"__name__": "__docs__"}
     exec(compile(BLOCKS[0], "docs/search.md example 1", "exec"), scope)
@@ -26,7 +27,9 @@ def test_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
     engine.save("artifacts/search")  # type: ignore[attr-defined]  # the second example loads what the first built
     exec(compile(BLOCKS[1], "docs/search.md example 2", "exec"), scope)
     assert scope["enc"].active_backend in ("onnx", "torch")  # type: ignore[attr-defined]
-    exec(compile(BLOCKS[2], "docs/search.md example 3", "exec"), scope)
+    with caplog.at_level("WARNING", logger="discoverly.search.ranker"):
+        exec(compile(BLOCKS[2], "docs/search.md example 3", "exec"), scope)
+    assert "made no split" in caplog.text  # the page says a three-row log gives constant scores, and a warning
     loaded = scope["engine"]
     assert loaded.ranker is not None and loaded.classifier is not None  # type: ignore[attr-defined]
     assert loaded.search("milk", user="u1", k=2).to_polars()["item"].to_list() in (  # type: ignore[attr-defined]

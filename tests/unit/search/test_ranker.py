@@ -33,6 +33,19 @@ def test_learns_the_signal_and_round_trips() -> None:
     np.testing.assert_allclose(again.predict(Xv), ranker.predict(Xv))
 
 
+def test_a_ranker_that_learned_nothing_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    X, y, g = _groups(3, 4, np.random.default_rng(0))  # 12 rows: no leaf can hold min_data_in_leaf=50
+    with caplog.at_level("WARNING", logger="discoverly.search.ranker"):
+        ranker = LambdaRanker(["a", "b", "c"]).fit(X, y, g, rng=0)
+    assert "made no split on 12 training rows (3 groups" in caplog.text
+    assert np.unique(ranker.predict(X)).size == 1
+    caplog.clear()
+    X, y, g = _groups(300, 10, np.random.default_rng(0))
+    with caplog.at_level("WARNING", logger="discoverly.search.ranker"):
+        LambdaRanker(["a", "b", "c"], RankerConfig(n_estimators=5, min_data_in_leaf=5)).fit(X, y, g, rng=0)
+    assert "no split" not in caplog.text
+
+
 def test_errors_are_explained() -> None:
     ranker = LambdaRanker(["a", "b"])
     with pytest.raises(DataError, match="feature columns"):
