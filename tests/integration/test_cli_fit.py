@@ -95,3 +95,14 @@ def test_related_items_of_an_item_to_item_model(log_files: tuple[Path, Path], tm
     assert items[0]["item"] == "saucer" and items[0]["title"] == "Blue saucer"
     assert main(["recommend", str(out), "--item", "kettle"]) == EXIT_CODES[UnknownIdError]
     assert "kettle" in capsys.readouterr().err
+
+
+def test_fit_refuses_to_replace_a_folder_that_is_not_a_model(log_files: tuple[Path, Path],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    events, catalog = log_files
+    # --out pointed at the data folder by mistake: refused, and the data are still there
+    assert main(fit_args(events, catalog, events.parent)) == EXIT_CODES[ArtifactError]
+    assert "not a discoverly artifact" in capsys.readouterr().err
+    assert events.is_file() and catalog.is_file()
+    assert main(fit_args(events, catalog, events)) == EXIT_CODES[ArtifactError]
+    assert events.is_file()

@@ -144,3 +144,22 @@ def test_persistence_errors(tiny_log: Interactions, tmp_path: Path) -> None:
         BaseRecommender.load(path)
     with pytest.raises(ArtifactError):
         BaseRecommender.load(tmp_path / "missing")
+
+
+def test_save_never_replaces_a_file_or_a_folder_that_is_not_an_artifact(tiny_log: Interactions,
+                                                                          tmp_path: Path) -> None:
+    model = Popularity().fit(tiny_log)
+    data = tmp_path / "events.csv"
+    data.write_text("user,item\n")
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    for target in (data, folder):
+        with pytest.raises(ArtifactError, match="replace"):
+            model.save(target)
+    assert data.read_text() == "user,item\n" and (folder / "notes.txt").read_text() == "keep me"
+    # an empty folder and an earlier artifact are replaced
+    (tmp_path / "empty").mkdir()
+    assert (model.save(tmp_path / "empty") / "manifest.json").is_file()
+    path = model.save(tmp_path / "pop")
+    assert model.save(path) == path and (path / "manifest.json").is_file()
