@@ -61,7 +61,7 @@ def _load(source: str, *, user: str, item: str, time: str, quantity: str | None,
         from discoverly.data.frames import require_columns, to_polars
         from discoverly.data.read import interactions_from_polars
 
-        frame = to_polars(path, what="the interaction log")
+        frame = to_polars(path, what="the interaction log", id_columns=(user, item))
         require_columns(frame, {"user": user, "item": item, "time": time, "quantity": quantity},
                         what="the interaction log")
         missing = {c: int(n) for c, n in frame.null_count().row(0, named=True).items()}

@@ -77,7 +77,7 @@ class Catalog:
 
 def read_catalog(source: Any, *, item: str = "item", **columns: str) -> Catalog:
     """Read a catalogue; map source columns to canonical ones, e.g. ``title="Description"``."""
-    frame = to_polars(source, what="the catalogue")
+    frame = to_polars(source, what="the catalogue", id_columns=(item,))
     unknown = set(columns) - set(CANONICAL)
     if unknown:
         raise DataError(f"unknown catalogue roles {sorted(unknown)}; expected some of {CANONICAL[1:]}")

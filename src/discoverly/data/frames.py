@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,18 @@ _READERS = {
 }
 
 
-def to_polars(source: Any, *, what: str = "input") -> pl.DataFrame:
-    """A polars DataFrame from a path (CSV, TSV, Parquet, JSONL), polars, pandas or Arrow table."""
+def to_polars(source: Any, *, what: str = "input", id_columns: Sequence[str | None] = ()) -> pl.DataFrame:
+    """A polars DataFrame from a path (CSV, TSV, Parquet, JSONL), polars, pandas or Arrow table.
+
+    In a CSV or TSV file, ``id_columns`` are read as text first and become integers only when
+    every value is a plain number without a leading zero, so ids such as ``"0042"`` stay distinct
+    from ``"42"``."""
     if isinstance(source, pl.DataFrame):
         frame = source
     elif isinstance(source, pl.LazyFrame):
         frame = source.collect()
     elif isinstance(source, (str, Path)):
-        frame = _read_file(Path(source), what)
+        frame = _read_file(Path(source), what, [c for c in id_columns if c])
     elif type(source).__module__.startswith("pandas"):
         frame = pl.from_pandas(source)
     elif type(source).__module__.startswith("pyarrow"):
@@ -39,7 +44,7 @@ def to_polars(source: Any, *, what: str = "input") -> pl.DataFrame:
     return frame
 
 
-def _read_file(path: Path, what: str) -> pl.DataFrame:
+def _read_file(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.DataFrame:
     if not path.exists():
         raise DataError(f"{what} file {str(path)!r} does not exist")
     kind = _READERS.get(path.suffix.lower())
@@ -53,12 +58,53 @@ def _read_file(path: Path, what: str) -> pl.DataFrame:
             with open(path, "rb") as fh:
                 first = fh.read(64).lstrip()
             return pl.read_json(path) if first.startswith(b"[") else pl.read_ndjson(path)
-        sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        return pl.read_csv(path, separator=sep, infer_schema_length=10_000, try_parse_dates=False)
+        sep = _separator(path, "\t" if path.suffix.lower() == ".tsv" else ",")
+        frame = pl.read_csv(path, separator=sep, infer_schema_length=10_000, try_parse_dates=False,
+                            schema_overrides={c: pl.String for c in id_columns})
+        return _numeric_ids(frame, id_columns)
     except DataError:
         raise
     except Exception as exc:  # polars raises many kinds; report them as one data error
+        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+            raise DataError(f"cannot read {what} file {str(path)!r}: it is not UTF-8 text ({exc}). Save it as "
+                            "UTF-8 first, e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv` or, in Excel, "
+                            "'CSV UTF-8'") from exc
         raise DataError(f"cannot read {what} file {str(path)!r}: {exc}") from exc
+
+
+_OTHER_SEPARATORS = (";", "\t", "|", ",")
+
+
+def _separator(path: Path, default: str) -> str:
+    """``default``, unless the header line lacks it and holds another common separator (e.g. the
+    semicolons of a CSV saved by a spreadsheet in a locale with decimal commas)."""
+    with open(path, "rb") as fh:
+        header = fh.readline(65_536).decode("utf-8", errors="replace").lstrip("\ufeff")
+    if default in header:
+        return default
+    counts = {sep: header.count(sep) for sep in _OTHER_SEPARATORS if sep != default}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else default
+
+
+_LEADING_ZERO = r"^\s*[+-]?0\d"
+
+
+def _numeric_ids(frame: pl.DataFrame, id_columns: Sequence[str]) -> pl.DataFrame:
+    """Id columns read as text become Int64 (or Float64, checked later) when every value is a
+    number without a leading zero, as polars would have inferred them; otherwise they stay text."""
+    for col in id_columns:
+        if col not in frame.columns or frame[col].dtype != pl.String:
+            continue
+        text = frame[col].str.strip_chars()
+        if text.str.contains(_LEADING_ZERO).any():
+            continue
+        for dtype in (pl.Int64, pl.Float64):
+            number = text.cast(dtype, strict=False)
+            if number.null_count() == frame[col].null_count():
+                frame = frame.with_columns(number.alias(col))
+                break
+    return frame
 
 
 _COLUMN_HINT = "Name the columns with user=, item=, time= (CLI: --user, --item, --time)."

@@ -37,7 +37,7 @@ def read_interactions(
     >>> read_interactions(log)
     Interactions(3 events, 2 users, 2 items, 2024-01-01..2024-01-03)
     """
-    frame = to_polars(source, what="the interaction log")
+    frame = to_polars(source, what="the interaction log", id_columns=(user, item))
     require_columns(frame, {"user": user, "item": item, "time": time, "quantity": quantity},
                     what="the interaction log")
     return interactions_from_polars(frame, user=user, item=item, time=time, quantity=quantity, negative=negative)

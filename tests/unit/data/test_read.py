@@ -202,6 +202,30 @@ def test_unknown_extension_missing_file_and_unreadable_source(tmp_path: Path) ->
         read_interactions(broken)
 
 
+def test_csv_ids_with_leading_zeros_stay_distinct(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("user,item,timestamp\n001,0042,2024-01-01\n1,42,2024-01-02\n002,0042,2024-01-03\n")
+    log = read_interactions(path)
+    assert list(log.users) == ["001", "002", "1"] and list(log.items) == ["0042", "42"]
+    catalog = tmp_path / "items.csv"
+    catalog.write_text("item,title\n0042,Mug\n42,Saucer\n")
+    assert read_catalog(catalog, item="item").titles(["0042", "42"]) == ["Mug", "Saucer"]
+    # plain numbers are still integer ids (and whole floats, as pandas writes them, too)
+    path.write_text("user,item,timestamp\n17850.0,10,2024-01-01\n13047.0,0,2024-01-02\n")
+    log = read_interactions(path)
+    assert list(log.users) == [13047, 17850] and list(log.items) == [0, 10]
+
+
+def test_csv_with_semicolons_a_bom_or_another_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_bytes("\ufeffuser;item;timestamp;qty\nu1;a;2011-11-01;1\nu2;b;2011-11-02;2\n".encode())
+    log = read_interactions(path, quantity="qty")
+    assert list(log.users) == ["u1", "u2"] and log.quantity.tolist() == [1.0, 2.0]
+    path.write_bytes("user,item,timestamp\nu1,caf\xe9,2011-11-01\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"not UTF-8 text.*iconv"):
+        read_interactions(path)
+
+
 def test_reading_never_writes(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     pl.DataFrame({**LOG, "qty": [1, -2, 3, 4]}).write_csv(path)
@@ -249,7 +273,7 @@ def test_catalog_errors() -> None:
 
 # -- properties -----------------------------------------------------------------------------------
 
-_ids = st.one_of(st.integers(0, 50).map(lambda i: f"u{i}"), st.sampled_from(["ä", "x y", "17", "a,b"]))
+_ids = st.one_of(st.integers(0, 50).map(lambda i: f"u{i}"), st.sampled_from(["ä", "x y", "17", "a,b", "007", "7"]))
 
 
 @settings(max_examples=25, deadline=None)
