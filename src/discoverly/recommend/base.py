@@ -29,7 +29,7 @@ from discoverly.recommend.history import History
 from discoverly.recommend.results import Recommendations
 from discoverly.recommend.topk import top_k
 
-__all__ = ["Recommender", "BaseRecommender", "check_save_target", "recent_bestsellers"]
+__all__ = ["Recommender", "BaseRecommender", "check_k", "check_save_target", "query_list", "recent_bestsellers"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,27 @@ def check_save_target(path: str | Path) -> None:
         what = "a folder that is not a discoverly artifact" if target.is_dir() else "a file"
         raise ArtifactError(f"cannot save the model to {str(target)!r}: it is {what}, and saving would replace "
                             "(delete) it. Choose a new path, e.g. models/<name>")
+
+
+def check_k(k: Any) -> int:
+    """``k`` as an int, or a :class:`ConfigError` when it is not a whole number of at least 1."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ConfigError(f"k must be a whole number of items, at least 1; got {k!r}")
+    if k < 1:
+        raise ConfigError(f"k must be at least 1, got {k}")
+    return int(k)
+
+
+def query_list(ids: Any, what: str) -> list[Any]:
+    """The external ids of a batch as a list; a single id (a string or a number) is an error, since
+    iterating it would ask for one user per character."""
+    if isinstance(ids, (str, bytes, int, float, np.integer, np.floating)):
+        raise ConfigError(f"expected a list of {what} ids, got the single {what} id {ids!r}; "
+                          f"pass a list, e.g. [{ids!r}]")
+    try:
+        return list(ids)
+    except TypeError:
+        raise ConfigError(f"expected a list of {what} ids, got a {type(ids).__name__}") from None
 
 
 class BaseRecommender:
@@ -150,8 +171,7 @@ class BaseRecommender:
         """Top-``k`` item indices and scores for each row of ``history`` (``-1``/``nan`` padded
         when the model has fewer than ``k`` opinions; no fallback filling)."""
         self._check_fitted()
-        if k < 1:
-            raise ConfigError(f"k must be at least 1, got {k}")
+        k = check_k(k)
         n = len(history)
         out_idx = np.full((n, k), -1, dtype=np.int64)
         out_sc = np.full((n, k), np.nan, dtype=np.float32)
@@ -177,7 +197,8 @@ class BaseRecommender:
         """
         self._check_fitted()
         assert self.users is not None and self.items is not None and self._fallback is not None
-        users = list(users)
+        users = query_list(users, "user")
+        k = check_k(k)
         if history is None:
             uidx = self.users.indices(users, missing=-1)
             known = uidx >= 0

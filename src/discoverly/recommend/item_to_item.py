@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from discoverly.data.interactions import Interactions
 from discoverly.errors import ConfigError
-from discoverly.recommend.base import BaseRecommender
+from discoverly.recommend.base import BaseRecommender, check_k, query_list
 from discoverly.recommend.history import History
 from discoverly.recommend.recency import recent_item_weights
 from discoverly.recommend.relatedness import SCORES, related_items
@@ -115,8 +115,8 @@ class ItemToItem(BaseRecommender):
         An unknown item raises :class:`~discoverly.errors.UnknownIdError`. An item without related
         items gets an empty list, or with ``fill`` the recent bestsellers (``fallback`` true).
         """
-        if k < 1:
-            raise ConfigError(f"k must be at least 1, got {k}")
+        items = query_list(items, "item")
+        k = check_k(k)
         idx = self._item_indices(items)
         assert self.similarity_ is not None and self.items is not None and self._fallback is not None
         out_idx = np.full((len(idx), k), -1, dtype=np.int64)

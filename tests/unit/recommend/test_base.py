@@ -163,3 +163,22 @@ def test_save_never_replaces_a_file_or_a_folder_that_is_not_an_artifact(tiny_log
     assert (model.save(tmp_path / "empty") / "manifest.json").is_file()
     path = model.save(tmp_path / "pop")
     assert model.save(path) == path and (path / "manifest.json").is_file()
+
+
+def test_a_single_id_or_a_fractional_k_is_a_clear_error(tiny_log: Interactions) -> None:
+    from discoverly.recommend.item_to_item import ItemToItem
+
+    model = ItemToItem("cosine", min_count=1).fit(tiny_log)
+    # a string was iterated as one user per character: "17" asked for users "1" and "7"
+    for bad in ("17", 0, np.int64(0)):
+        with pytest.raises(ConfigError, match="list of user ids"):
+            model.recommend(bad, k=3)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="list of item ids"):
+            model.related(bad, k=3)  # type: ignore[arg-type]
+    for k in (2.5, True, "3"):
+        with pytest.raises(ConfigError, match="k must be"):
+            model.recommend([0], k=k)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="k must be"):
+            model.related([0], k=k)  # type: ignore[arg-type]
+    assert model.recommend(np.array([0, 1]), k=np.int64(2)).indices.shape == (2, 2)
+    assert len(model.related((0,), k=2)) == 1
