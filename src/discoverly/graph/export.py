@@ -120,14 +120,37 @@ def _neo4j(graph: KnowledgeGraph, folder: Path) -> list[Path]:
     return files
 
 
+def _is_export_file(path: Path) -> bool:
+    name = path.name
+    return path.is_file() and (name in ("vertices.csv", "edges.csv", "import.sh")
+                               or (name.endswith(".csv") and name.startswith(("nodes_", "rels_"))))
+
+
+def _check_target(target: Path) -> None:
+    """Refuse a target that replacing would destroy: a file, or a folder holding anything but the
+    files of an earlier export."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise ConfigError(f"cannot export to {str(target)!r}: it is a file; give the path of a new folder")
+    others = sorted(p.name for p in target.iterdir() if not _is_export_file(p))
+    if others:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise ConfigError(f"cannot export to {str(target)!r}: the folder holds other files ({shown}), and the export "
+                          "replaces the whole folder. Give a new folder, e.g. neptune-csv")
+
+
 def export_graph(graph: KnowledgeGraph, folder: str | os.PathLike[str], *, format: str = "gremlin") -> list[Path]:
     """Write the graph into ``folder`` in a bulk-load format; returns the files written.
 
-    The folder is written to a temporary sibling first and renamed into place.
+    The folder is written to a temporary sibling first and renamed into place. An earlier export
+    (or an empty folder) at ``folder`` is replaced; a file or a folder holding anything else is
+    refused with :class:`~discoverly.errors.ConfigError`, since replacing it would delete it.
     """
     if format not in EXPORT_FORMATS:
         raise ConfigError(f"unknown export format {format!r}; choose one of {EXPORT_FORMATS}")
     target = Path(folder)
+    _check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

@@ -61,3 +61,21 @@ def test_unknown_format_and_overwrite(tmp_path: Path, graph) -> None:  # type: i
     export_graph(graph, tmp_path / "x", format="neo4j")
     export_graph(graph, tmp_path / "x", format="gremlin")
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["edges.csv", "vertices.csv"]
+
+
+def test_never_replaces_a_file_or_a_folder_of_other_things(tmp_path: Path, graph) -> None:  # type: ignore[no-untyped-def]
+    # `discoverly graph export . -g aan-graph` or the graph folder itself: refused, nothing deleted
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    (folder / "graph.sqlite").write_text("store")
+    with pytest.raises(ConfigError, match="other files"):
+        export_graph(graph, folder)
+    assert (folder / "notes.txt").read_text() == "keep me" and (folder / "graph.sqlite").is_file()
+    data = tmp_path / "papers.csv"
+    data.write_text("id,title\n")
+    with pytest.raises(ConfigError, match="is a file"):
+        export_graph(graph, data)
+    assert data.read_text() == "id,title\n"
+    (tmp_path / "empty").mkdir()
+    assert len(export_graph(graph, tmp_path / "empty", format="neo4j")) > 2
