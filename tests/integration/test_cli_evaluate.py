@@ -128,6 +128,8 @@ def test_the_leaderboard_is_printed_without_json(shop_frame: pl.DataFrame, tmp_p
     (["--compare", "popularity"], ConfigError, "--compare"),
     (["--dataset", "online-retail"], ConfigError, "exactly one of"),
     (["--time", "when"], DataError, "when"),
+    (["--window", "0"], ConfigError, "--window must be a positive number"),
+    (["--n-boot", "0"], ConfigError, "n_boot"),
 ])
 def test_bad_input_exit_codes(shop_frame: pl.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                               monkeypatch: pytest.MonkeyPatch, args: list[str], error: type[Exception],
@@ -158,3 +160,22 @@ def test_a_missing_file_and_a_negative_quantity(tmp_path: Path, capsys: pytest.C
     assert main(["evaluate", "--interactions", str(path), "--quantity", "qty", "--drop-negative",
                  "--cutoff", "2023-01-02", "--no-html"]) == EXIT_CODES[DataError]
     assert "choose an earlier cutoff" in capsys.readouterr().err
+
+
+def test_options_are_checked_before_the_log_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the log does not exist: a ConfigError proves the option failed first, before any model was fitted
+    base = ["evaluate", "--interactions", str(tmp_path / "absent.csv"), "--models", "popularity,bestsellers"]
+    assert main([*base, "--compare", "popularity,corrected"]) == EXIT_CODES[ConfigError]
+    assert "not among --models" in capsys.readouterr().err
+    assert main([*base, "--window", "-3"]) == EXIT_CODES[ConfigError]
+
+
+def test_a_log_too_short_for_the_default_cutoff_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "week.csv"
+    pl.DataFrame({"user": ["a", "a", "b", "b"], "item": ["x", "y", "x", "z"],
+                  "timestamp": ["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-07"]}).write_csv(path)
+    # it used to pick 2023-12-24 and then blame that cutoff ("choose a later cutoff") though none was given
+    assert main(["evaluate", "--interactions", str(path), "--models", "popularity", "--no-html"]) == \
+        EXIT_CODES[DataError]
+    err = capsys.readouterr().err
+    assert "too short for a default cutoff" in err and "6.0 days" in err and "--cutoff" in err

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from discoverly.cli.inputs import load_input, show_progress, split_list
-from discoverly.errors import ConfigError
+from discoverly.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from discoverly.evaluate.evaluation import Evaluation
@@ -59,10 +59,17 @@ def _ks(value: str) -> list[int]:
 
 
 def default_cutoff(log: Any, window_days: float) -> str:
-    """The last midnight that leaves a full window of events after it."""
+    """The last midnight that leaves a full window of events after it; a :class:`DataError` when
+    the log is too short to hold any events before that midnight."""
     end = int(log.timestamp[-1])
     t = end - int(window_days * DAY)
-    return dt.datetime.fromtimestamp(t - t % DAY, tz=dt.UTC).strftime("%Y-%m-%d")
+    t -= t % DAY
+    if t <= int(log.timestamp[0]):
+        days = (end - int(log.timestamp[0])) / DAY
+        raise DataError(f"the log spans {log.start:%Y-%m-%d %H:%M} .. {log.end:%Y-%m-%d %H:%M} ({days:.1f} days): too "
+                        f"short for a default cutoff, which needs events before it and a full {window_days:g}-day "
+                        "window after it. Give --cutoff DATE inside the log (and a shorter --window)")
+    return dt.datetime.fromtimestamp(t, tz=dt.UTC).strftime("%Y-%m-%d")
 
 
 def _cutoff_list(cutoff: str | None, cutoffs: str | None) -> list[str]:
@@ -110,15 +117,19 @@ def print_leaderboard(ev: Evaluation, console: Any, *, title_prefix: str = "") -
         console.print(table)
 
 
+def _compare_pair(compare: str, models: list[str]) -> tuple[str, str]:
+    pair = split_list(compare, "--compare")
+    if len(pair) != 2:
+        raise ConfigError(f"--compare takes two model names A,B; got {compare!r}")
+    for name in pair:
+        if name not in models:
+            raise ConfigError(f"--compare names {name!r}, which is not among --models ({', '.join(models)})")
+    return pair[0], pair[1]
+
+
 def _compare_pairs(ev: Evaluation, compare: str | None) -> list[tuple[str, str]]:
     if compare:
-        pair = split_list(compare, "--compare")
-        if len(pair) != 2:
-            raise ConfigError(f"--compare takes two model names A,B; got {compare!r}")
-        for name in pair:
-            if name not in ev.models:
-                raise ConfigError(f"--compare names {name!r}, which is not among --models ({', '.join(ev.models)})")
-        return [(pair[0], pair[1])]
+        return [_compare_pair(compare, ev.models)]
     best = str(ev.leaderboard()["model"][0])
     baselines: list[str] = [b for b in ("bestsellers", "popularity") if b in ev.models and b != best]
     return [(best, baselines[0])] if baselines else []
@@ -168,6 +179,10 @@ def evaluate(
     names = split_list(models, "--models")
     _check_models(names)
     ks = _ks(k)
+    if window <= 0:
+        raise ConfigError(f"--window must be a positive number of days, got {window:g}")
+    if compare:
+        _compare_pair(compare, names)  # before the models are fitted, not after
     from discoverly.evaluate.protocol import parse_variants
 
     variants = parse_variants(variant)

@@ -98,6 +98,11 @@ class Split:
         """The cutoff as an ISO date (or date-time when not at midnight UTC)."""
         return _iso(self.cutoff)
 
+    @staticmethod
+    def label_of(cutoff: int) -> str:
+        """The label a split at ``cutoff`` (epoch seconds) has."""
+        return _iso(cutoff)
+
     @property
     def n_users(self) -> int:
         return len(self.users)

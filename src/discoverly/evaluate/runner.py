@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from discoverly.data.interactions import Interactions, TimeLike
+from discoverly.data.interactions import Interactions, TimeLike, to_epoch_seconds
 from discoverly.errors import ConfigError
 from discoverly.evaluate.buckets import activity_buckets, bucket_hit_rates, popularity_buckets
 from discoverly.evaluate.evaluation import Cell, Evaluation, check_models
 from discoverly.evaluate.metrics import coverage_bootstrap, per_user_metrics
 from discoverly.evaluate.protocol import Split, Variant, parse_variants, split
-from discoverly.evaluate.stats import bootstrap_ci
+from discoverly.evaluate.stats import bootstrap_ci, check_n_boot
 from discoverly.recommend.base import BaseRecommender
 
 __all__ = ["ModelSpec", "evaluate", "recommend_top", "resolve_models"]
@@ -133,6 +133,10 @@ def evaluate(
     cut_list: list[TimeLike] = list(cutoffs) if isinstance(cutoffs, (list, tuple)) else [cutoffs]  # type: ignore[list-item]
     if not cut_list:
         raise ConfigError("no cutoff given; pass at least one date, e.g. cutoffs=['2011-11-01']")
+    seconds = [to_epoch_seconds(c) for c in cut_list]  # every cutoff is read before any model is fitted
+    for i, t in enumerate(seconds):
+        if t in seconds[:i]:
+            raise ConfigError(f"the cutoff {Split.label_of(t)} is given twice")
     ks = [int(k)] if isinstance(k, (int, np.integer)) else [int(x) for x in k]
     if not ks or min(ks) < 1:
         raise ConfigError(f"k must be one or more positive list lengths, got {k!r}")
@@ -141,6 +145,7 @@ def evaluate(
     specs = resolve_models(models)
     if not isinstance(rng, (int, np.integer)):
         raise ConfigError("rng must be an integer seed here, so every interval is reproducible")
+    check_n_boot(n_boot)  # before any model is fitted
     top_k = max(ks)
 
     cells: dict[tuple[str, str, Variant], Cell] = {}
@@ -153,8 +158,6 @@ def evaluate(
         for ci, cutoff in enumerate(cut_list):
             splits = {v: split(interactions, cutoff, window_days=window_days, variant=v) for v in var}
             first = splits[var[0]]
-            if first.label in labels:
-                raise ConfigError(f"the cutoff {first.label} is given twice")
             labels.append(first.label)
             for s in splits.values():
                 split_info[(s.label, s.variant)] = s.describe()

@@ -8,7 +8,7 @@ import numpy as np
 
 from discoverly.errors import ConfigError
 
-__all__ = ["Estimate", "PairedTest", "bootstrap_ci", "paired_test"]
+__all__ = ["Estimate", "PairedTest", "bootstrap_ci", "check_n_boot", "paired_test"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,14 @@ class Estimate:
         return f"{self.value:.4f} [{self.low:.4f}, {self.high:.4f}]"
 
 
+def check_n_boot(n_boot: object) -> int:
+    """The number of bootstrap resamples as an int; a :class:`ConfigError` unless it is at least 1."""
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ConfigError(f"n_boot (CLI: --n-boot) is the number of bootstrap resamples and must be a whole "
+                          f"number of at least 1, e.g. 2000; got {n_boot!r}")
+    return int(n_boot)
+
+
 def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
@@ -48,6 +56,7 @@ def bootstrap_ci(values: np.ndarray, *, level: float = 0.95, n_boot: int = 2000,
     v = np.asarray(values, dtype=np.float64).ravel()
     if not 0 < level < 1:
         raise ConfigError(f"level must be in (0, 1), got {level}")
+    check_n_boot(n_boot)
     if v.size == 0:
         return Estimate(float("nan"), float("nan"), float("nan"), 0, level)
     gen = _rng(rng)

@@ -12,6 +12,7 @@ Subclasses implement ``_fit(interactions)``, ``_score(history) -> (n, n_items) f
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,7 +70,7 @@ def recent_bestsellers(interactions: Interactions, *, window_days: float = 14, n
     return order, in_window[order]
 
 
-def check_save_target(path: str | Path) -> None:
+def check_save_target(path: str | os.PathLike[str]) -> None:
     """Refuse a save path that holds a file or a folder other than an artifact (or an empty folder):
     saving replaces what is there, so it would be deleted."""
     target = Path(path)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from discoverly.data import Interactions
-from discoverly.errors import ConfigError, UnknownIdError
+from discoverly.errors import ConfigError, DataError, UnknownIdError
 from discoverly.evaluate import evaluate
+from discoverly.recommend import BaseRecommender, create
 from discoverly.recommend.popularity import Popularity, RecentBestsellers
 
 from .conftest import CUTOFF, DAY
@@ -123,6 +124,23 @@ def test_bad_arguments_are_config_errors(hand_log: Interactions) -> None:
         evaluate(hand_log, ["popularity"], [CUTOFF, "2020-09-23"])
     with pytest.raises(ConfigError, match="no models"):
         evaluate(hand_log, [], [CUTOFF])
+    for n_boot in (0, -5, 2.5):  # was a raw IndexError / ValueError from numpy after the models were fitted
+        with pytest.raises(ConfigError, match="n_boot"):
+            evaluate(hand_log, ["popularity"], [CUTOFF], n_boot=n_boot)  # type: ignore[arg-type]
+
+
+def test_a_repeated_or_unreadable_cutoff_fails_before_any_model_is_fitted(hand_log: Interactions) -> None:
+    fitted: list[str] = []
+
+    def make() -> BaseRecommender:
+        fitted.append("popularity")
+        return create("popularity")
+
+    with pytest.raises(ConfigError, match="twice"):
+        evaluate(hand_log, {"p": make}, [CUTOFF, "2020-09-23T00:00:00"])
+    with pytest.raises(DataError, match="cannot read the time"):
+        evaluate(hand_log, {"p": make}, [CUTOFF, "2020-13-01"])
+    assert fitted == []
 
 
 def test_lookups_of_unknown_things_name_the_known_ones(hand_log: Interactions) -> None:

@@ -39,6 +39,11 @@ def test_empty_values_give_nan() -> None:
 def test_bad_level_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         bootstrap_ci(np.ones(3), level=1.5)
+    for n_boot in (0, -1):
+        with pytest.raises(ConfigError, match="n_boot"):
+            bootstrap_ci(np.ones(3), n_boot=n_boot)
+        with pytest.raises(ConfigError, match="n_boot"):
+            paired_test(np.ones(3), np.zeros(3), n_boot=n_boot)
 
 
 def test_cluster_bootstrap_is_wider_when_values_repeat_within_clusters() -> None:
