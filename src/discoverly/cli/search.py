@@ -63,9 +63,11 @@ def index_cmd(
     data_dir: Path | None = typer.Option(None, help="Folder of the public data sets (default DISCOVERLY_DATA_DIR)."),
 ) -> None:
     """Index a catalogue (and, given a log, popularity and customer profiles) into an engine artifact."""
+    from discoverly.recommend.base import check_save_target
     from discoverly.search.engine import SearchEngine
     from discoverly.search.index import IndexConfig
 
+    check_save_target(out)  # before any work: --out must not be a file or a folder of other things
     progress = show_progress()
     log = None
     if dataset is not None or interactions is not None:

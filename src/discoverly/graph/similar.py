@@ -332,6 +332,10 @@ class SimilarItems:
                              "rank": np.arange(1, int(keep.sum()) + 1)})
 
     def save(self, path: str | Path) -> Path:
+        """Write the engine as an artifact directory; refuses a file or a folder that is not an artifact."""
+        from discoverly.recommend.base import check_save_target
+
+        check_save_target(path)
         arrays: dict[str, np.ndarray] = {}
         if self.text is not None:
             arrays["text"] = self.text

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from discoverly.errors import ConfigError, DataError, UnknownIdError
+from discoverly.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from discoverly.graph.papers import Papers
 from discoverly.graph.similar import SimilarItems, fuse, normalise_rows, paper_text_vectors, propagate_text
 
@@ -228,3 +228,11 @@ def test_text_hops_reaches_the_papers_whose_text_resembles_a_neighbours(tmp_path
         SimilarItems(ids, text=text, weight=1.0, text_hops=1)  # no links to spread over
     with pytest.raises(ConfigError, match="text_hops"):
         SimilarItems(ids, text=text, weight=1.0, links=links, text_hops=-1)
+
+
+def test_save_never_replaces_a_folder_that_is_not_an_artifact(tmp_path: Path) -> None:
+    engine = SimilarItems(["a", "b"], text=np.eye(2), weight=1.0)
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(ArtifactError, match="replace"):
+        engine.save(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "keep me"

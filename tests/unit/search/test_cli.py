@@ -60,3 +60,12 @@ def test_evaluate_wands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["search", "evaluate", "--wands", str(tmp_path), "--no-dense", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["dataset"] == "wands" and result["results"][0]["queries"] == 3
+
+
+def test_index_refuses_to_replace_a_folder_that_is_not_an_engine(files: dict[str, Path],
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # --out pointed at the data folder by mistake: refused before any work, and the data are still there
+    data = files["catalog"].parent
+    assert main(["search", "index", "--catalog", str(files["catalog"]), "--no-dense", "--out", str(data)]) == 6
+    assert "not a discoverly artifact" in capsys.readouterr().err
+    assert files["catalog"].is_file() and files["log"].is_file()

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from discoverly.data import Catalog, Interactions
-from discoverly.errors import ConfigError, DataError, NotFittedError
+from discoverly.errors import ArtifactError, ConfigError, DataError, NotFittedError
 from discoverly.search.engine import EngineConfig, SearchEngine
 from discoverly.search.index import IndexConfig
 from discoverly.search.ranker import RankerConfig
@@ -117,6 +117,22 @@ def test_save_and_load_round_trip(engine: SearchEngine, tmp_path: Path, encoder:
         assert a.items == b.items
         np.testing.assert_allclose(a.scores, b.scores, rtol=1e-6)
     assert again.describe(again.understand("cokies")) == engine.describe(engine.understand("cokies"))
+
+
+def test_save_never_replaces_a_file_or_a_folder_that_is_not_an_artifact(engine: SearchEngine, tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    data = tmp_path / "products.csv"
+    data.write_text("item,title\n")
+    for target in (folder, data):
+        with pytest.raises(ArtifactError, match="replace"):
+            engine.save(target)
+        with pytest.raises(ArtifactError, match="replace"):
+            engine.index.save(target)
+    assert (folder / "notes.txt").read_text() == "keep me" and data.read_text() == "item,title\n"
+    path = engine.save(tmp_path / "engine")
+    assert engine.save(path) == path  # an earlier engine is replaced
 
 
 def test_untrained_engine_uses_the_fused_order(catalog: Catalog, encoder: Any) -> None:
