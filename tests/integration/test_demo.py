@@ -48,3 +48,18 @@ def test_demo_on_online_retail(shared_data: Path, tmp_path: Path, capsys: pytest
     assert "online-retail" in out and "cutoff 2011-11-01" in out
     assert "also bought" in out and out.count("customers who bought") == 3
     assert (tmp_path / "reports" / "demo-online-retail.html").is_file()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--related-model", "bestsellers"], "does not compute related items"),  # failed at the very end
+    (["--k", "0"], "--k must be at least 1"),  # failed after loading the data
+])
+def test_bad_options_fail_before_any_work(args: list[str], message: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from discoverly.errors import EXIT_CODES, ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--synthetic", *args]) == EXIT_CODES[ConfigError]
+    out = capsys.readouterr()
+    assert message in out.err and "1 · data" not in out.out
+    assert not (tmp_path / "reports").exists()

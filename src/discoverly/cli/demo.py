@@ -25,7 +25,7 @@ from typing import Any
 import typer
 
 from discoverly.cli.inputs import LoadedInput, show_progress, split_list
-from discoverly.errors import DatasetNotFoundError
+from discoverly.errors import ConfigError, DatasetNotFoundError
 
 __all__ = ["DEMO_MODELS", "demo", "load_demo_data"]
 
@@ -102,14 +102,20 @@ def demo(
     from discoverly.cli.evaluate import default_cutoff, print_leaderboard
     from discoverly.evaluate import evaluate, write_report
     from discoverly.evaluate.html import format_estimate
+    from discoverly.recommend.base import BaseRecommender
     from discoverly.recommend.registry import create
 
     t_start = time.perf_counter()
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     progress = show_progress()
     names = split_list(models, "--models")
-    for name in [*names, related_model]:
+    for name in names:
         create(name)  # unknown names fail now, before any work
+    if type(create(related_model)).related is BaseRecommender.related:
+        raise ConfigError(f"--related-model {related_model!r} does not compute related items; use an item-to-item "
+                          "model: corrected, cosine or naive")
+    if k < 1:
+        raise ConfigError(f"--k must be at least 1, got {k}")
     console.print(Rule("1 · data"))
     data = load_demo_data(data_dir, synthetic=synthetic, download=download, progress=progress, console=console)
     label = " [bold yellow](SYNTHETIC)[/]" if data.synthetic else ""
