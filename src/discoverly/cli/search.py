@@ -85,7 +85,10 @@ def index_cmd(
     if cat is None:
         raise DataError("the data set has no catalogue to index; give --catalog FILE")
     cache = _load_cache(embeddings) if embeddings is not None else None
-    config = IndexConfig(fields=tuple(split_list(fields, "--fields")) if fields else None, weights=_weights(weights),
+    # the catalogue's title column is renamed to 'title'; --fields and --weights may name it either way
+    renamed = {title: "title"} if title else {}
+    field_names = tuple(renamed.get(f, f) for f in split_list(fields, "--fields")) if fields else None
+    config = IndexConfig(fields=field_names, weights={renamed.get(f, f): w for f, w in _weights(weights).items()},
                          dense=dense, brand_aliases={"store brand": "Private", "national brand": "National"})
     engine = SearchEngine.build(cat, log, index_config=config, embeddings=cache, progress=progress)
     engine.save(out)

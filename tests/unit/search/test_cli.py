@@ -69,3 +69,19 @@ def test_index_refuses_to_replace_a_folder_that_is_not_an_engine(files: dict[str
     assert main(["search", "index", "--catalog", str(files["catalog"]), "--no-dense", "--out", str(data)]) == 6
     assert "not a discoverly artifact" in capsys.readouterr().err
     assert files["catalog"].is_file() and files["log"].is_file()
+
+
+def test_fields_and_weights_may_name_the_title_column(files: dict[str, Path], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # the documented call: --title name renames the column to 'title', --weights name=2 still names it
+    cat = tmp_path / "named.csv"
+    pl.read_csv(files["catalog"]).rename({"item": "sku", "title": "name"}).write_csv(cat)
+    out = tmp_path / "named"
+    assert main(["search", "index", "--catalog", str(cat), "--item", "sku", "--title", "name", "--no-dense",
+                 "--weights", "name=2", "--out", str(out)]) == 0, capsys.readouterr().err
+    assert main(["search", "index", "--catalog", str(cat), "--item", "sku", "--title", "name", "--no-dense",
+                 "--fields", "name,brand,category", "--out", str(out)]) == 0, capsys.readouterr().err
+    assert "fields title, brand, category" in capsys.readouterr().out
+    assert main(["search", "query", str(out), "frozen pizza", "-k", "2", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert {r["item"] for r in got["results"]} == {"D1", "D2"} and got["results"][0]["title"].startswith("Frozen")
