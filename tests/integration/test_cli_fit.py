@@ -90,7 +90,7 @@ def test_related_items_of_an_item_to_item_model(log_files: tuple[Path, Path], tm
     capsys.readouterr()
     assert main(["recommend", str(out), "--item", "mug", "--k", "2", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert res["kind"] == "item"
+    assert res["kind"] == "item" and res["model"] == "cosine"  # the name it was fitted as, not "item-to-item"
     items = res["results"][0]["items"]
     assert items[0]["item"] == "saucer" and items[0]["title"] == "Blue saucer"
     assert main(["recommend", str(out), "--item", "kettle"]) == EXIT_CODES[UnknownIdError]

@@ -304,6 +304,8 @@ class BaseRecommender:
         elif mf.get("class") != f"{cls.__module__}.{cls.__qualname__}":
             raise ArtifactError(f"{str(path)!r} holds a {mf.get('class')} model, not a {cls.__qualname__}")
         model = klass(**mf.get("config", {}))
+        if isinstance(mf.get("model"), str):
+            model.name = mf["model"]  # type: ignore[misc]  # the registry name it was created by, e.g. "corrected"
         model.users = Vocabulary(art.tables["users"]["id"], name="user")
         model.items = Vocabulary(art.tables["items"]["id"], name="item")
         shape = (len(model.users), len(model.items))
