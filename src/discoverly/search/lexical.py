@@ -39,6 +39,9 @@ class LexicalRetriever:
         unknown = set(weights or {}) - set(fields)
         if unknown:
             raise ConfigError(f"weights name fields that are not indexed: {sorted(unknown)}; fields are {list(fields)}")
+        bad = {f: w for f, w in (weights or {}).items() if not (np.isfinite(w) and w >= 0)}
+        if bad:
+            raise ConfigError(f"field weights must be finite and >= 0 (0 leaves a field out of the score), got {bad}")
         if k1 < 0 or not 0 <= b <= 1:
             raise ConfigError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
         self.fields = tuple(fields)
@@ -218,6 +221,9 @@ def _fast_bm25_class(bm25s: Any) -> type:
     key = id(bm25s)
     if key in _FAST_BM25:
         return _FAST_BM25[key]
+    # bm25s sets its own logger to DEBUG on import, which prints its debug lines wherever logging
+    # is configured (the CLI, the service); let it follow the application's level instead
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
     class VectorizedBM25(bm25s.BM25):  # type: ignore[misc,name-defined]
         def build_index_from_ids(self, unique_token_ids: Any, corpus_token_ids: Any,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import bm25s
 import numpy as np
 import pytest
@@ -76,6 +78,9 @@ def test_round_trip_through_arrays() -> None:
 def test_bad_configuration_is_explained() -> None:
     with pytest.raises(ConfigError, match="not indexed"):
         LexicalRetriever(["title"], weights={"brand": 2.0})
+    for w in (-1.0, float("nan"), float("inf")):  # each made every score non-positive: no results, silently
+        with pytest.raises(ConfigError, match="finite and >= 0"):
+            LexicalRetriever(["title"], weights={"title": w})
     with pytest.raises(ConfigError, match="one token list per item"):
         LexicalRetriever(["title", "category"]).fit({"title": [["a"]], "category": []})
     with pytest.raises(NotFittedError):
@@ -125,3 +130,21 @@ def test_coverage_by_brute_force(docs: list[list[str]], query: list[str]) -> Non
     for i, d in enumerate(docs):
         assert cover[0, i] == pytest.approx(len(set(d) & set(query)) / n_query)
         assert exact[0, i] == float(set(d) == set(query))
+
+
+def test_indexing_does_not_print_bm25s_debug_lines() -> None:
+    # bm25s sets its logger to DEBUG on import; with logging configured at WARNING (as the CLI does)
+    # its "Building index from IDs" lines reached stderr
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    try:
+        LexicalRetriever(["title", "category"]).fit(DOCS)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert not [r for r in records if r.name == "bm25s"]
