@@ -169,6 +169,10 @@ def train_cmd(
     progress = show_progress()
     engine = SearchEngine.load(engine_dir)
     frame = to_polars(log, what="the query log")
+    missing = [c for c in ("query", "item", "user") if c not in frame.columns]
+    if missing:
+        raise DataError(f"the query log {str(log)!r} has no column {', '.join(map(repr, missing))}; it needs "
+                        f"'query', 'item' (what was bought or clicked) and 'user', got {frame.columns}")
     loaded = load_input(dataset=dataset, interactions=interactions, user=user, item=item, time=time,
                         data_dir=data_dir, progress=progress)
     engine.fit_classifier(frame.select("query", "item"))

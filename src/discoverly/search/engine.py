@@ -474,6 +474,10 @@ class SearchEngine:
         profiles as of ``as_of`` (events before it), so a log after ``as_of`` never leaks into
         its own features; the engine's serving state is restored afterwards. Early stopping uses
         a validation share of the customers (:func:`group_split`)."""
+        need = {"query", "item"} | ({"user"} if personal and (interactions is not None or self.profiles is not None)
+                                    else set())
+        if not need <= set(log.columns):  # checked before the general ranker is trained, not after
+            raise DataError(f"the query log needs columns {sorted(need)}, got {log.columns}")
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         saved = (self.stats, self.profiles, self._prior)
         try:

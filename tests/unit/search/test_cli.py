@@ -85,3 +85,16 @@ def test_fields_and_weights_may_name_the_title_column(files: dict[str, Path], tm
     assert main(["search", "query", str(out), "frozen pizza", "-k", "2", "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert {r["item"] for r in got["results"]} == {"D1", "D2"} and got["results"][0]["title"].startswith("Frozen")
+
+
+def test_train_names_the_missing_columns_of_the_query_log(files: dict[str, Path], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "index", "--catalog", str(files["catalog"]), "--no-dense", "--out", str(files["out"])]) == 0
+    capsys.readouterr()
+    queries = pl.read_csv(files["queries"])
+    for name, frame in (("q.csv", queries.rename({"query": "q"})), ("nouser.csv", queries.drop("user"))):
+        path = tmp_path / name
+        frame.write_csv(path)
+        rc = main(["search", "train", str(files["out"]), "--log", str(path), "--interactions", str(files["log"])])
+        err = capsys.readouterr().err
+        assert rc == 3 and "needs 'query', 'item'" in err and "Traceback" not in err, err

@@ -135,6 +135,15 @@ def test_save_never_replaces_a_file_or_a_folder_that_is_not_an_artifact(engine: 
     assert engine.save(path) == path  # an earlier engine is replaced
 
 
+def test_fit_ranker_checks_the_log_columns_before_training(catalog: Catalog, purchases: Interactions,
+                                                            encoder: Any) -> None:
+    eng = SearchEngine.build(catalog, purchases, index_config=IndexConfig(fields=FIELDS, dense=False))
+    log = _log(purchases, int(purchases.timestamp[0]), int(purchases.timestamp[-1]) + 1).drop("user")
+    with pytest.raises(DataError, match="user"):
+        eng.fit_ranker(log, purchases)
+    assert eng.ranker is None  # nothing trained (the general ranker used to be, then the personal one failed)
+
+
 def test_untrained_engine_uses_the_fused_order(catalog: Catalog, encoder: Any) -> None:
     eng = SearchEngine.build(catalog, index_config=IndexConfig(fields=FIELDS), encoder=encoder)
     res = eng.search("cookies", k=3)
