@@ -95,6 +95,12 @@ def test_related_items_of_an_item_to_item_model(log_files: tuple[Path, Path], tm
     assert items[0]["item"] == "saucer" and items[0]["title"] == "Blue saucer"
     assert main(["recommend", str(out), "--item", "kettle"]) == EXIT_CODES[UnknownIdError]
     assert "kettle" in capsys.readouterr().err
+    # an item nobody bought with another one often enough: said in words, not an empty table
+    strict = out.parent / "strict"
+    assert main([*fit_args(*log_files, strict, model="cosine"), "--param", "min_count=10"]) == 0
+    capsys.readouterr()
+    assert main(["recommend", str(strict), "--item", "mug"]) == 0
+    assert "related to item mug (Blue mug): none — no other item was bought by enough" in capsys.readouterr().out
 
 
 def test_fit_refuses_to_replace_a_folder_that_is_not_a_model(log_files: tuple[Path, Path],

@@ -256,6 +256,10 @@ def recommend(
             head += f" ({titles[q]})"
         if row["fallback"]:
             head += " — no usable history: recent bestsellers"
+        if not row["items"]:
+            console.print(f"{head}: none" + (" — no other item was bought by enough of the same customers "
+                                              "(the model's min_count)" if recs.kind == "item" else ""))
+            continue
         table = Table(title=head, title_justify="left")
         for col, just in (("#", "right"), ("item", "left"), ("title", "left"), ("score", "right")):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
