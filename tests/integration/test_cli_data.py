@@ -80,6 +80,9 @@ def test_bad_files_exit_with_the_data_error_code(tmp_path: Path, capsys: pytest.
 def test_neither_file_nor_data_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "report", str(tmp_path / "nope.csv")]) == EXIT_CODES[DataError]
     assert "neither an existing file nor a built-in data set" in capsys.readouterr().err
+    # a misspelt data set name is an unknown name (exit 2, as docs/data.md says), with a suggestion
+    assert main(["data", "report", "online-retial"]) == EXIT_CODES[ConfigError]
+    assert "Did you mean online-retail" in capsys.readouterr().err
 
 
 def test_data_set_not_found_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
