@@ -34,7 +34,7 @@ import polars as pl
 from discoverly.artifacts import read_artifact, write_artifact
 from discoverly.data.catalog import Catalog
 from discoverly.data.interactions import Interactions, TimeLike
-from discoverly.errors import ConfigError, DataError, NotFittedError
+from discoverly.errors import ArtifactError, ConfigError, DataError, DiscoverlyError, NotFittedError
 from discoverly.search.classify import QueryClassifier
 from discoverly.search.dense import EmbeddingCache
 from discoverly.search.features import Candidates, ItemStats, QueryContext, feature_names, query_item_features
@@ -548,25 +548,32 @@ class SearchEngine:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, encoder: TextEncoder | None = None) -> SearchEngine:
-        """Read an engine written by :meth:`save`."""
+        """Read an engine written by :meth:`save`; :class:`~discoverly.errors.ArtifactError` when
+        a part is missing (an interrupted copy, a hand-edited manifest)."""
         art = read_artifact(path, kind=KIND)
-        m, a, t = art.manifest, art.arrays, art.tables
-        index = CatalogIndex.from_parts(m["index"], a, t, encoder=encoder)
-        config = EngineConfig.from_dict(m["engine"])
-        stats = ItemStats(a["stats.buyers"], a["stats.recent_buyers"], int(m["stats"]["now"]),
-                          int(m["stats"]["recent_days"]))
-        sp_table = t["speller"]
-        speller = SpellingCorrector(dict(zip(sp_table["word"].to_list(), sp_table["count"].to_list(), strict=True)))
-        classifier = None
-        if "classifier" in m:
-            classifier = QueryClassifier.from_arrays(m["classifier"], a, {
-                "classes": t["classifier_classes"]["value"].to_list(),
-                "features": t["classifier_features"]["value"].to_list()}, normalizer=index.normalizer)
-        profiles = CustomerProfiles.from_parts(m["profiles"], a, t, index) if "profiles" in m else None
-        rankers = {name: LambdaRanker.from_parts(m[name], a, name) if name in m else None
-                   for name in ("ranker", "personal_ranker")}
-        return cls(index, config=config, classifier=classifier, speller=speller, stats=stats, profiles=profiles,
-                   ranker=rankers["ranker"], personal_ranker=rankers["personal_ranker"])
+        try:
+            m, a, t = art.manifest, art.arrays, art.tables
+            index = CatalogIndex.from_parts(m["index"], a, t, encoder=encoder)
+            config = EngineConfig.from_dict(m["engine"])
+            stats = ItemStats(a["stats.buyers"], a["stats.recent_buyers"], int(m["stats"]["now"]),
+                              int(m["stats"]["recent_days"]))
+            sp_table = t["speller"]
+            speller = SpellingCorrector(dict(zip(sp_table["word"].to_list(), sp_table["count"].to_list(), strict=True)))
+            classifier = None
+            if "classifier" in m:
+                classifier = QueryClassifier.from_arrays(m["classifier"], a, {
+                    "classes": t["classifier_classes"]["value"].to_list(),
+                    "features": t["classifier_features"]["value"].to_list()}, normalizer=index.normalizer)
+            profiles = CustomerProfiles.from_parts(m["profiles"], a, t, index) if "profiles" in m else None
+            rankers = {name: LambdaRanker.from_parts(m[name], a, name) if name in m else None
+                       for name in ("ranker", "personal_ranker")}
+            return cls(index, config=config, classifier=classifier, speller=speller, stats=stats, profiles=profiles,
+                       ranker=rankers["ranker"], personal_ranker=rankers["personal_ranker"])
+        except KeyError as exc:
+            if isinstance(exc, DiscoverlyError):
+                raise
+            raise ArtifactError(f"{str(path)!r} is an incomplete search engine: it has no {exc.args[0]!r}. Write "
+                                "it again (`discoverly search index`, SearchEngine.save)") from exc
 
 
 def _rank_in(ranking: np.ndarray, items: np.ndarray) -> np.ndarray:

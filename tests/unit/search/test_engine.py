@@ -144,6 +144,17 @@ def test_fit_ranker_checks_the_log_columns_before_training(catalog: Catalog, pur
     assert eng.ranker is None  # nothing trained (the general ranker used to be, then the personal one failed)
 
 
+def test_load_of_an_incomplete_artifact_is_an_artifact_error(engine: SearchEngine, tmp_path: Path) -> None:
+    import json
+
+    path = engine.save(tmp_path / "engine")
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["stats"]  # an older or hand-edited manifest: was a bare KeyError
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"incomplete search engine.*'stats'"):
+        SearchEngine.load(path)
+
+
 def test_untrained_engine_uses_the_fused_order(catalog: Catalog, encoder: Any) -> None:
     eng = SearchEngine.build(catalog, index_config=IndexConfig(fields=FIELDS), encoder=encoder)
     res = eng.search("cookies", k=3)
