@@ -73,6 +73,11 @@ def test_errors(log_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.Cap
     assert main(fit_args(*log_files, out, model="no-such-model")) == EXIT_CODES[ConfigError]
     assert "known models" in capsys.readouterr().err
     assert main([*fit_args(*log_files, out), "--param", "nonsense=1"]) == EXIT_CODES[ConfigError]
+    assert "does not accept ['nonsense']" in capsys.readouterr().err
+    # a value of the wrong type was reported as "does not accept ['min_count']"
+    assert main([*fit_args(*log_files, out, model="cosine"), "--param", "min_count=three"]) == \
+        EXIT_CODES[ConfigError]
+    assert "wrong type (min_count='three'" in capsys.readouterr().err
     assert not out.exists()
     assert main(["recommend", str(tmp_path / "nothing"), "--user", "a"]) == EXIT_CODES[ArtifactError]
     assert main(fit_args(*log_files, out)) == 0
