@@ -68,18 +68,22 @@ def privatize(
 ) -> None:
     """Privatise a text column with metric differential privacy on word embeddings."""
     from discoverly.errors import ConfigError, DataError
-    from discoverly.privacy.mechanism import check_epsilon
+    from discoverly.privacy.mechanism import as_generator, check_epsilon
     from discoverly.privacy.tokenize import OOV_POLICIES
 
     eps = check_epsilon(epsilon)
+    rng = as_generator(seed)
     if oov not in OOV_POLICIES:
         raise ConfigError(f"--oov must be one of {', '.join(OOV_POLICIES)}, got {oov!r}")
     if missing not in ("error", "skip", "empty"):
         raise ConfigError(f"--missing must be error, skip or empty, got {missing!r}")
     if chunk_size < 1:
         raise ConfigError(f"--chunk-size must be at least 1, got {chunk_size}")
-    if not source.is_file():
+    if not source.exists():
         raise DataError(f"input file {str(source)!r} does not exist")
+    if not source.is_file():
+        raise DataError(f"{str(source)!r} is a directory, not a file; give the CSV, TSV, Parquet or JSONL file "
+                        "to privatise")
     if target.exists() and not overwrite:
         raise ConfigError(f"{str(target)!r} exists; pass --overwrite to replace it")
     if target.resolve() == source.resolve():
@@ -92,12 +96,10 @@ def privatize(
                       progress=show)
     mech.prepare(eps)
 
-    from discoverly.privacy.mechanism import as_generator
     from discoverly.privacy.progress import ticker
     from discoverly.privacy.statistics import TextStatistics
     from discoverly.privacy.stream import read_chunks, write_chunks
 
-    rng = as_generator(seed)
     statistics = TextStatistics(mech, eps, seed=seed)
     sep = separator or ("\t" if in_fmt == "tsv" else ",")
     total = _row_count(source, in_fmt)
@@ -115,6 +117,9 @@ def privatize(
                     raise DataError(f"column {column!r} is not in {str(source)!r}{hint}; columns: "
                                     f"{', '.join(frame.columns)}. Choose it with --column")
                 texts = frame[column]
+                if texts.dtype.is_nested():
+                    raise DataError(f"column {column!r} of {str(source)!r} holds {texts.dtype} values, not text; "
+                                    "choose a text column with --column")
                 if texts.dtype != pl.String:
                     texts = texts.cast(pl.String)
                 nulls = texts.is_null()
@@ -141,9 +146,11 @@ def privatize(
     summary_path = stats or target.with_name(target.name + ".privacy.json")
     written = statistics.write(summary_path)
     s = statistics.summary()
+    share = s["unchanged_share"]
+    unchanged = f"{share:.1%} of words unchanged" if share is not None else "no vocabulary words to change"
     typer.echo(f"privatised {s['texts']:,} texts ({s['tokens']:,} tokens, {s['out_of_vocabulary']:,} out of "
-               f"vocabulary -> {oov}) with {mech.name} at epsilon={eps:g}; {s['unchanged_share']:.1%} of words "
-               f"unchanged. Wrote {target} and {written}", err=True)
+               f"vocabulary -> {oov}) with {mech.name} at epsilon={eps:g}; {unchanged}. "
+               f"Wrote {target} and {written}", err=True)
 
 
 def _format(path: Path, given: str | None, fallback: str | None = None) -> str:
@@ -163,10 +170,16 @@ def _format(path: Path, given: str | None, fallback: str | None = None) -> str:
 
 
 def _row_count(path: Path, fmt: str) -> int | None:
+    from discoverly.errors import DataError
+
     if fmt == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"cannot read {str(path)!r} as parquet: {exc}") from exc
     return None
 
 

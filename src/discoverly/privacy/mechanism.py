@@ -40,8 +40,12 @@ def as_generator(rng: RngLike) -> np.random.Generator:
     """A numpy Generator from a seed, a Generator (used as is) or None (fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ConfigError(f"a seed must be a non-negative integer, got {rng}")
+        return np.random.default_rng(int(rng))
     raise ConfigError(f"rng must be an int seed, a numpy Generator or None, got {type(rng).__name__}")
 
 

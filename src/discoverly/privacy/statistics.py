@@ -202,7 +202,8 @@ class TextStatistics:
             "out_of_vocabulary": n_oov, "oov_rate": n_oov / self.tokens if self.tokens else 0.0,
             "oov_handling": dict(self.oov), "oov_kept": self.oov.get("keep", 0),
             "unchanged_tokens": int(self._same.sum()),
-            "unchanged_share": float(self._same.sum() / self.in_vocabulary) if self.in_vocabulary else float("nan"),
+            # None (JSON null, not the invalid NaN) when no token was a vocabulary word
+            "unchanged_share": float(self._same.sum() / self.in_vocabulary) if self.in_vocabulary else None,
         }
         per = self.per_word()
         if per.height:

@@ -79,6 +79,7 @@ def _csv(path: Path, chunk_size: int, separator: str, header: bool) -> Iterator[
     )
     pending: list[pl.DataFrame] = []
     rows = 0
+    yielded = False
     for batch in reader:
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
@@ -87,10 +88,13 @@ def _csv(path: Path, chunk_size: int, separator: str, header: bool) -> Iterator[
         while rows >= chunk_size:
             whole = pl.concat(pending)
             yield whole.head(chunk_size)
+            yielded = True
             rest = whole.slice(chunk_size)
             pending, rows = [rest], rest.height
     if rows:
         yield pl.concat(pending)
+    elif not yielded:  # a header without rows: an empty table that keeps its columns
+        yield pl.DataFrame(schema={n: pl.String for n in names})
 
 
 def write_chunks(chunks: Iterable[pl.DataFrame], target: Path, fmt: str, *, separator: str = ",") -> Path:
@@ -111,6 +115,7 @@ def write_chunks(chunks: Iterable[pl.DataFrame], target: Path, fmt: str, *, sepa
                     else:
                         frame.write_csv(fh, separator=separator, include_header=first)
                     first = False
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; the privatised table is meant to be shared
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

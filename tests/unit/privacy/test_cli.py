@@ -102,3 +102,40 @@ def test_headerless_tsv_like_the_sms_file(tmp_path: Path, vectors: Path) -> None
     assert main(args) == 0
     frame = pl.read_csv(out, separator="\t")
     assert frame.columns == ["column_1", "column_2"] and frame["column_1"].to_list() == ["ham", "spam"]
+
+
+def test_bad_inputs_are_clear_errors(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["privatize", "-e", "2", "--embeddings", str(vectors), "--no-progress"]
+    nested = tmp_path / "nested.jsonl"
+    nested.write_text('{"text": ["the", "food"]}\n')
+    assert main([*base, str(nested), str(tmp_path / "a.jsonl")]) == EXIT_CODES[DataError]  # was a polars traceback
+    assert "not text" in capsys.readouterr().err
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"garbage")
+    assert main([*base, str(broken), str(tmp_path / "b.csv")]) == EXIT_CODES[DataError]  # was a pyarrow traceback
+    assert "cannot read" in capsys.readouterr().err
+    assert main([*base, str(tmp_path), str(tmp_path / "c.csv")]) == EXIT_CODES[DataError]
+    assert "is a directory" in capsys.readouterr().err  # said "does not exist"
+    inp = tmp_path / "in.csv"
+    _write(_frame(), inp)
+    assert main([*base, "--seed", "-1", str(inp), str(tmp_path / "d.csv")]) == EXIT_CODES[ConfigError]
+    assert "non-negative" in capsys.readouterr().err  # was a numpy traceback
+
+
+def test_empty_inputs_give_empty_tables_and_valid_json(tmp_path: Path, vectors: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["privatize", "-e", "2", "--embeddings", str(vectors), "--no-progress"]
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("id,text\n")
+    assert main([*base, str(header_only), str(tmp_path / "out.csv")]) == 0
+    assert (tmp_path / "out.csv").read_text() == "id,text\n"  # was an empty file without its header
+    assert main([*base, str(header_only), str(tmp_path / "out.parquet")]) == 0  # was "no rows to write"
+    assert pl.read_parquet(tmp_path / "out.parquet").columns == ["id", "text"]
+    blank = tmp_path / "blank.csv"
+    blank.write_text('id,text\n1,""\n2,"   "\n')
+    assert main([*base, str(blank), str(tmp_path / "blank_out.csv")]) == 0
+    assert "no vocabulary words" in capsys.readouterr().err  # was "nan% of words unchanged"
+    stats = (tmp_path / "blank_out.csv.privacy.json").read_text()
+    assert json.loads(stats, parse_constant=lambda c: pytest.fail(f"invalid JSON constant {c}"))[
+        "unchanged_share"] is None
+    assert (tmp_path / "blank_out.csv").stat().st_mode & 0o777 == 0o644  # mkstemp's 0600 made it private

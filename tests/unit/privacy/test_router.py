@@ -61,9 +61,17 @@ def test_privatize(client) -> None:  # type: ignore[no-untyped-def]
         ({"texts": ["food", None], "epsilon": 1}, "texts"),
         ({"texts": ["food"], "epsilon": -1}, "epsilon"),
         ({"texts": ["a", "b", "c", "d"], "epsilon": 1}, "limit is 3"),
+        ({"texts": ["food"], "epsilon": True}, "true/false"),  # was accepted as epsilon = 1
+        ({"texts": ["food"], "epsilon": 1, "seed": -1}, "seed"),  # was a 500
     ],
 )
 def test_problems(client, body: dict[str, object], match: str) -> None:  # type: ignore[no-untyped-def]
     r = client.post("/privatize", json=body)
     assert r.status_code == 422
     assert match in json.dumps(r.json())
+
+
+def test_unpaired_surrogate_is_a_422_not_a_500(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/privatize", content=b'{"texts": ["\\ud800 food"], "epsilon": 1}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "surrogate" in r.json()["detail"]

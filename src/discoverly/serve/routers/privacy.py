@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from discoverly.errors import ConfigError
 from discoverly.privacy.mechanism import WordMechanism
@@ -72,7 +72,25 @@ class PrivatizeRequest(BaseModel):
     texts: list[str] = Field(min_length=1, description="the texts to privatise")
     epsilon: float = Field(gt=0, description="one of the offered privacy levels (GET /privatize/mechanisms)")
     mechanism: str | None = Field(default=None, description="default: the service's default mechanism")
-    seed: int | None = Field(default=None, description="for reproducible output; omit for fresh randomness")
+    seed: int | None = Field(default=None, ge=0, description="for reproducible output; omit for fresh randomness")
+
+    @field_validator("epsilon", "seed", mode="before")
+    @classmethod
+    def _not_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # JSON true would otherwise pass as 1
+            raise ValueError("must be a number, not true/false")
+        return value
+
+    @field_validator("texts")
+    @classmethod
+    def _unicode(cls, texts: list[str]) -> list[str]:
+        for i, text in enumerate(texts):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"texts[{i}] holds an unpaired surrogate ({text[exc.start]!r}), which is not "
+                                 "valid Unicode; send UTF-8 text") from None
+        return texts
 
 
 def _load_embeddings(config: PrivacyServiceConfig) -> WordEmbeddings:
