@@ -60,9 +60,12 @@ def analyze(
             window = window if window is not None else exp.window_days
     if url is None:
         raise ConfigError("say where the events are: --store URL, --artifacts DIR or --config FILE")
-    with open_store(url) as st:
+    window = 7.0 if window is None else window
+    if not 0 < window < 36_500:
+        raise ConfigError(f"--window-days must be a number of days > 0, got {window}")
+    with open_store(url, create=False) as st:
         exposures = st.exposures(name)
-        outcomes = st.outcomes(name, window_seconds=int((window or 7.0) * 86_400))
+        outcomes = st.outcomes(name, window_seconds=int(window * 86_400))
     result = analyze_experiment(exposures, outcomes, experiment=name, shares=expected, control=control, rng=seed)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -118,6 +121,6 @@ def list_experiments(
     url = store or (f"sqlite:///{(artifacts / 'events.db').as_posix()}" if artifacts else None)
     if url is None:
         raise ConfigError("say where the events are: --store URL or --artifacts DIR")
-    with open_store(url) as st:
+    with open_store(url, create=False) as st:
         for name in st.experiments():
             typer.echo(name)

@@ -101,6 +101,12 @@ class ServeConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _default_k(self) -> ServeConfig:
+        if self.default_k > self.max_k:  # else every request without ?k= would be refused
+            raise ValueError(f"default_k ({self.default_k}) must not be larger than max_k ({self.max_k})")
+        return self
+
+    @model_validator(mode="after")
     def _experiments(self) -> ServeConfig:
         names = [e.name for e in self.experiments]
         if len(set(names)) != len(names):
@@ -123,11 +129,18 @@ def load_config(path: str | Path | None = None, **overrides: object) -> ServeCon
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"config file {str(p)!r} does not exist")
-        text = p.read_text(encoding="utf-8")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {str(p)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                              "save it as UTF-8") from exc
         try:
             data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"cannot parse config file {str(p)!r}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {str(p)!r} holds a JSON {type(data).__name__}; expected an object of "
+                              'settings such as {"artifacts": "artifacts/"}')
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return ServeConfig.model_validate(data)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-__all__ = ["EventIn", "EventBatch", "IngestOut", "ScoredItem", "RecommendationsOut", "RelatedOut",
+__all__ = ["EventIn", "EventBatch", "EventsBody", "IngestOut", "ScoredItem", "RecommendationsOut", "RelatedOut",
            "ExperimentRef", "HealthOut", "ReloadIn", "ReloadOut", "Problem", "Id"]
 
 #: external ids are strings or integers (as in the training data); URLs carry them as strings
@@ -35,6 +35,13 @@ class EventIn(BaseModel):
                                                     "counted twice. Required unless the Idempotency-Key header "
                                                     "is sent")
 
+    @field_validator("user", "item", "timestamp", mode="before")
+    @classmethod
+    def _not_bool(cls, value: object) -> object:
+        if isinstance(value, bool):  # JSON true would otherwise be stored as the id 1, or as 1970
+            raise ValueError("a boolean (true/false) is not a valid value here")
+        return value
+
     @field_validator("user", "item")
     @classmethod
     def _id(cls, value: str | int) -> str | int:
@@ -43,6 +50,12 @@ class EventIn(BaseModel):
                 raise ValueError("ids must be 1 to 256 characters and not blank")
             if any(ord(c) < 32 for c in value):
                 raise ValueError("ids must not contain control characters")
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("ids must be valid Unicode (an unpaired surrogate such as \\ud800 is not)"
+                                     ) from None
         elif not -(2**63) <= value < 2**63:
             raise ValueError("integer ids must fit in 64 bits")
         return value
@@ -81,6 +94,16 @@ class EventBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[EventIn] = Field(min_length=1)
+
+
+def _body_shape(value: object) -> str:
+    return "EventBatch" if isinstance(value, dict) and "events" in value else "EventIn"
+
+
+#: the body of ``POST /events``: a batch when it has ``events``, else one event (so a validation error
+#: names the fields of the shape that was sent, not of both)
+EventsBody = Annotated[Annotated[EventIn, Tag("EventIn")] | Annotated[EventBatch, Tag("EventBatch")],
+                       Discriminator(_body_shape)]
 
 
 class IngestOut(BaseModel):

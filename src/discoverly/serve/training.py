@@ -42,6 +42,9 @@ def train_from_store(artifacts: str | Path, *, store: str | None = None, model: 
                      use_store: bool = True) -> TrainResult:
     """Fit ``model`` on the stored events (plus ``interactions`` if given) and publish a new version."""
     t0 = time.perf_counter()
+    if Path(artifacts).exists() and not Path(artifacts).is_dir():
+        raise ArtifactError(f"--artifacts {str(artifacts)!r} is a file; give the artifacts directory (models/ and "
+                            "CURRENT go there, created when missing)")
     Path(artifacts).mkdir(parents=True, exist_ok=True)
     versions = ModelStore(artifacts)
     bad = sorted(set(types) - set(EVENT_TYPES))

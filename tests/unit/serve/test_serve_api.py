@@ -143,6 +143,27 @@ def test_bad_events_get_422_and_nothing_is_stored(make_client: Client, body: byt
     assert c.app.state.service.store.count() == 0
 
 
+@pytest.mark.parametrize("body,fragment", [
+    ('{"user": true, "item": "i1", "type": "purchase", "timestamp": 1714557600, "idempotency_key": "k"}',
+     "body.EventIn.user"),  # was stored as the customer "1"
+    ('{"user": "u1", "item": "i1", "type": "purchase", "timestamp": true, "idempotency_key": "k"}',
+     "body.EventIn.timestamp"),  # was stored as 1970-01-01T00:00:01
+    ('{"user": "\\ud800", "item": "i1", "type": "purchase", "timestamp": 1714557600, "idempotency_key": "k"}',
+     "surrogate"),  # was a 500 from the store
+    ('{"events": []}', "body.EventBatch.events"),  # named the single event's fields first
+])
+def test_booleans_surrogates_and_shapes_are_named_in_the_422(make_client: Client, body: str, fragment: str) -> None:
+    c = make_client()
+    r = c.post("/events", content=body.encode(), headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert fragment in problem["detail"], problem
+    shape = problem["errors"][0]["loc"].split(".")[1]  # only the shape that was sent is reported
+    assert all(e["loc"].split(".")[1] == shape for e in problem["errors"]), problem
+    assert c.app.state.service.store.count() == 0
+
+
 def test_far_future_timestamp_is_refused(make_client: Client, clock: Clock) -> None:
     c = make_client()
     ok = event(t=int(clock.now) + 3600)

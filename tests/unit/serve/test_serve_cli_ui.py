@@ -42,6 +42,28 @@ def test_experiment_analyze_from_the_store(tmp_path: Path, capsys: pytest.Captur
     assert main(["experiment", "analyze", "nope", "--store", url]) == 3  # no exposures: DataError
 
 
+def test_experiment_commands_refuse_bad_windows_and_missing_stores(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    with open_store(url) as st:
+        st.add_exposure(Exposure("exp1", "A", "u1", "v1", 1000, ("i1",)))
+    for window in ("nan", "-3", "0"):  # nan was a traceback, -3 silently counted no conversions
+        assert main(["experiment", "analyze", "exp1", "--store", url, "--window-days", window]) == 2
+        assert "--window-days" in capsys.readouterr().err
+    typo = tmp_path / "typo" / "events.db"
+    for args in (["analyze", "exp1", "--store", str(typo)], ["list", "--artifacts", str(tmp_path / "typo")]):
+        assert main(["experiment", *args]) == 6  # was: an empty store created there, "no exposures yet"
+        assert "no SQLite event store" in capsys.readouterr().err
+    assert not typo.parent.exists()
+
+
+def test_train_into_a_file_is_an_artifact_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "orders.csv"
+    file.write_text("user,item,timestamp\nu1,i1,2024-01-01\n")
+    assert main(["train", "--interactions", str(file), "--model", "bestsellers", "--artifacts", str(file)]) == 6
+    assert "is a file" in capsys.readouterr().err  # was a FileExistsError traceback
+
+
 def test_train_publishes_versions(tmp_path: Path, log: Any, capsys: pytest.CaptureFixture[str]) -> None:
     arts = tmp_path / "arts"
     frame = log.to_polars()

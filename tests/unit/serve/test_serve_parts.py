@@ -76,6 +76,19 @@ def test_load_config_from_toml_and_json(tmp_path: Path) -> None:
         load_config(None, artifacts="a", history_types=["purchase", "hug"])
 
 
+def test_load_config_refuses_what_would_fail_later(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'artifacts = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="not UTF-8"):  # was a UnicodeDecodeError traceback
+        load_config(latin)
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="JSON list"):  # was an AttributeError traceback
+        load_config(listed)
+    with pytest.raises(ConfigError, match="default_k"):  # else every request without ?k= was a 422
+        load_config(None, artifacts="a", default_k=500)
+
+
 # -- fresh histories ----------------------------------------------------------------------------
 def test_fresh_history_merges_days_without_double_counting(log: Any) -> None:
     model = RecentBestsellers().fit(log)

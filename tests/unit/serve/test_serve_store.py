@@ -135,6 +135,19 @@ def test_open_store_urls(tmp_path: Path) -> None:
         open_store("sqlite://")
 
 
+def test_reading_never_creates_a_store_at_a_mistyped_path(tmp_path: Path) -> None:
+    from discoverly.serve.store import StoreUnavailableError
+
+    with pytest.raises(StoreUnavailableError, match="no SQLite event store"):
+        open_store(f"sqlite:///{tmp_path}/typo/events.db", create=False)
+    assert not (tmp_path / "typo").exists()
+    not_sqlite = tmp_path / "orders.csv"
+    not_sqlite.write_text("user,item\n1,2\n")
+    with pytest.raises(StoreUnavailableError) as info:
+        open_store(not_sqlite, create=False)
+    assert str(info.value).count("cannot open") == 1  # the reason is not repeated
+
+
 def test_unreachable_postgres_is_a_clear_503_error() -> None:
     pytest.importorskip("psycopg")
     from discoverly.serve.store import StoreUnavailableError

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header
 
 from discoverly.errors import DataError
-from discoverly.serve.schemas import EventBatch, EventIn, IngestOut
+from discoverly.serve.schemas import EventBatch, EventIn, EventsBody, IngestOut
 from discoverly.serve.state import ServiceState
 from discoverly.serve.store import Event
 
@@ -57,7 +57,7 @@ def ingest(state: ServiceState, body: EventIn | EventBatch, header_key: str | No
 
 
 @router.post("/events", response_model=IngestOut, responses=PROBLEMS, summary="Record events")
-def post_events(body: Annotated[EventIn | EventBatch, Body()], state: ServiceState = Depends(service),
+def post_events(body: Annotated[EventsBody, Body()], state: ServiceState = Depends(service),
                 idempotency_key: IdempotencyHeader = None) -> IngestOut:
     """Store one event or ``{"events": [...]}``, all or nothing. When the answer arrives the
     events are on disk; retrying with the same idempotency keys never double-counts."""

@@ -67,10 +67,14 @@ _EVENT_COLS = "key, user, item, type, ts, quantity, value"
 
 
 class SQLiteStore(EventStore):
-    """Events and exposures in one SQLite file (created when missing)."""
+    """Events and exposures in one SQLite file (created when missing, unless ``create=False``)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 30_000, create: bool = True) -> None:
         self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise StoreUnavailableError(f"there is no SQLite event store at {str(self.path)!r}; check the path "
+                                        "(--store, --artifacts or the config's store), or start the service once "
+                                        "to create it")
         self.url = f"sqlite:///{self.path}"
         self._timeout = busy_timeout_ms
         self._local = threading.local()
@@ -81,6 +85,8 @@ class SQLiteStore(EventStore):
             con = self._con()
             with self._lock:
                 con.executescript(_SCHEMA)
+        except StoreUnavailableError:
+            raise
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailableError(f"cannot open the SQLite event store {str(self.path)!r}: {exc}") from exc
 
