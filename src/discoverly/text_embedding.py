@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from discoverly.dependencies import require
-from discoverly.errors import ConfigError
+from discoverly.errors import ConfigError, DataError
 
 __all__ = ["TextEncoder", "DEFAULT_MODEL", "Backend", "onnx_cache_dir"]
 
@@ -64,6 +64,9 @@ class TextEncoder:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         if backend not in ("torch", "onnx", "auto"):
             raise ConfigError(f"backend must be 'torch', 'onnx' or 'auto', got {backend!r}")
+        if threads is not None and threads < 0:
+            raise ConfigError(f"threads must be a positive number of CPU threads (0 or None: the default), "
+                              f"got {threads}")
         self.model_path = model_path
         self.batch_size = batch_size
         self.threads = threads
@@ -139,6 +142,8 @@ class TextEncoder:
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Vectors of shape ``(len(texts), dim)``, float32, unit length (empty text -> zero vector)."""
+        if isinstance(texts, str):  # a str is a sequence too: it would be embedded letter by letter
+            raise DataError(f"encode takes a list of texts, got one string {texts[:40]!r}; pass [text]")
         texts = ["" if t is None else str(t) for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

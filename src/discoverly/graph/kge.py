@@ -245,6 +245,9 @@ class KGETrainer:
             raise ConfigError(f"dim must be >= 2 (and even for complex/rotate), got {self.dim}")
         if self.epochs < 1 or self.batch_size < 1 or self.negatives < 1:
             raise ConfigError("epochs, batch_size and negatives must be at least 1")
+        if self.threads is not None and self.threads < 0:
+            raise ConfigError(f"threads must be a positive number of CPU threads (0 or None: the default), "
+                              f"got {self.threads}")
 
     def fit(self, head: np.ndarray, relation: np.ndarray, tail: np.ndarray, n_entities: int, n_relations: int, *,
             rng: int | np.random.Generator | None = 0, progress: bool = False) -> KGEmbedding:

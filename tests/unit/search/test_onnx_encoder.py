@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discoverly.errors import ConfigError, MissingDependencyError
+from discoverly.errors import ConfigError, DataError, MissingDependencyError
 from discoverly.text_embedding import TextEncoder, _OnnxEncoder, onnx_cache_dir
 
 
@@ -20,6 +20,13 @@ def _no_onnxruntime(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unknown_backend_is_refused() -> None:
     with pytest.raises(ConfigError, match="backend"):
         TextEncoder(backend="tensorrt")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="threads"):  # was torch's RuntimeError at the first encode
+        TextEncoder(threads=-1)
+
+
+def test_one_string_is_refused_not_embedded_letter_by_letter() -> None:
+    with pytest.raises(DataError, match=r"pass \[text\]"):
+        TextEncoder().encode("milk")  # type: ignore[arg-type]
 
 
 def test_default_backend_stays_torch() -> None:
