@@ -32,7 +32,7 @@ def to_polars(source: Any, *, what: str = "input", id_columns: Sequence[str | No
     elif isinstance(source, (str, Path)):
         frame = _read_file(Path(source), what, [c for c in id_columns if c])
     elif type(source).__module__.startswith("pandas"):
-        frame = pl.from_pandas(source)
+        frame = _from_pandas(source, what)
     elif type(source).__module__.startswith("pyarrow"):
         frame = pl.from_arrow(source)  # type: ignore[assignment]
     else:
@@ -42,6 +42,22 @@ def to_polars(source: Any, *, what: str = "input", id_columns: Sequence[str | No
     if frame.height == 0:
         raise DataError(f"{what} is empty: it has no rows")
     return frame
+
+
+def _from_pandas(source: Any, what: str) -> pl.DataFrame:
+    try:
+        return pl.from_pandas(source)
+    except Exception as exc:  # pyarrow refuses e.g. an object column holding both ints and strings
+        kinds = {str(col): "/".join(sorted({type(v).__name__ for v in source[col].dropna()}))
+                 for col in source.columns if source[col].dtype == object}
+        mixed = [f"{col!r} ({types})" for col, types in kinds.items() if "/" in types]
+        if not mixed:
+            raise DataError(f"cannot read {what} from a pandas DataFrame: {exc}") from exc
+        col = next(c for c, types in kinds.items() if "/" in types)
+        raise DataError(
+            f"cannot read {what} from a pandas DataFrame: column(s) {', '.join(mixed)} mix value types, as "
+            "pandas.read_csv leaves them when it guesses types chunk by chunk. Convert them first, e.g. "
+            f"df[{col!r}] = df[{col!r}].astype(str), or read the file with dtype=str") from exc
 
 
 def _read_file(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.DataFrame:
@@ -124,6 +140,10 @@ def require_columns(frame: pl.DataFrame, columns: dict[str, str | None], *, what
     raise DataError(f"{what}: {'; '.join(parts)}. Columns present: {', '.join(frame.columns)}. {hint}")
 
 
+#: the epoch seconds of 0001-01-01 and 9999-12-31 23:59:59, the range of a Python datetime
+_MIN_EPOCH, _MAX_EPOCH = -62_135_596_800, 253_402_300_799
+
+
 def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
     """Epoch seconds (Int64) from datetimes, dates, ISO strings or epoch numbers; clear error on failure."""
     name = series.name
@@ -133,10 +153,19 @@ def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
     elif dtype == pl.Date:
         out = series.cast(pl.Datetime("us")).dt.epoch("s")
     elif dtype.is_numeric():
-        out = series.cast(pl.Float64)
+        out = series.cast(pl.Float64).fill_nan(None)  # NaN is a missing time (reported below)
         big = out.drop_nulls().abs().max()
-        if isinstance(big, (int, float)) and big > 1e11:  # milliseconds since the epoch
-            out = out / 1000.0
+        if isinstance(big, (int, float)):
+            # milliseconds, microseconds or nanoseconds since the epoch (1e11 s is the year 5138)
+            unit = next((u for limit, u in ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3)) if big > limit), 1.0)
+            out = out / unit
+        outside = (out < _MIN_EPOCH) | (out > _MAX_EPOCH)
+        if outside.any():
+            bad = outside.arg_true()
+            rows = ", ".join(str(i) for i in bad[:5].to_list())
+            raise DataError(f"{what}: {len(bad):,} value(s) of the time column {name!r} are not times between the "
+                            f"years 1 and 9999 (rows {rows}: {', '.join(repr(v) for v in series.gather(bad[:3]))}). "
+                            "Numbers are read as seconds, milliseconds, microseconds or nanoseconds since 1970")
         out = out.cast(pl.Int64)
     elif dtype == pl.String:
         try:

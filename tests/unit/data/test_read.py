@@ -226,6 +226,25 @@ def test_csv_with_semicolons_a_bom_or_another_encoding(tmp_path: Path) -> None:
         read_interactions(path)
 
 
+def test_epoch_numbers_in_any_unit_nan_and_out_of_range_times() -> None:
+    day = [1704067200, 1704153600]  # 2024-01-01, 2024-01-02
+    for scale in (1, 1_000, 1_000_000, 1_000_000_000):  # seconds .. nanoseconds (pandas' int64 datetimes)
+        log = read_interactions(pl.DataFrame({"user": [1, 2], "item": [1, 2], "timestamp": [t * scale for t in day]}))
+        assert log.timestamp.tolist() == day
+    # a NaN time was a raw polars error; a time outside the years 1..9999 failed later, in repr()
+    with pytest.raises(DataError, match=r"1 missing value\(s\) \(rows 0\)"):
+        read_interactions(pl.DataFrame({"user": [1, 2], "item": [1, 2], "timestamp": [float("nan"), 2.0]}))
+    with pytest.raises(DataError, match=r"not times between the years 1 and 9999 \(rows 0"):
+        read_interactions(pl.DataFrame({"user": [1, 2], "item": [1, 2], "timestamp": [-7e13, 1.0]}))
+
+
+def test_a_pandas_column_of_mixed_types_names_the_column() -> None:
+    # pandas.read_csv(low_memory=True) leaves object columns with both ints and strings
+    frame = pd.DataFrame({"user": ["u1", "u2"], "item": [85123, "85123A"], "timestamp": [1, 2]})
+    with pytest.raises(DataError, match=r"'item' \(int/str\) mix value types.*astype\(str\)"):
+        read_interactions(frame)
+
+
 def test_reading_never_writes(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     pl.DataFrame({**LOG, "qty": [1, -2, 3, 4]}).write_csv(path)
