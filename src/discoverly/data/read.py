@@ -76,6 +76,10 @@ def interactions_from_polars(
             rows = ", ".join(str(i) for i in q.is_null().arg_true()[:5].to_list())
             raise DataError(f"{what}: the quantity column {quantity!r} has {q.null_count():,} missing value(s) "
                             f"(rows {rows}); drop those rows or fill them in")
+        if q.dtype.is_float() and q.is_infinite().any():
+            rows = ", ".join(str(i) for i in q.is_infinite().arg_true()[:5].to_list())
+            raise DataError(f"{what}: the quantity column {quantity!r} has infinite value(s) (rows {rows}); "
+                            "drop those rows or fix them")
         neg = (q < 0)
         if neg.any() and negative == "error":
             rows = ", ".join(str(i) for i in neg.arg_true()[:5].to_list())

@@ -181,6 +181,7 @@ def test_negative_quantities_error_or_drop() -> None:
     (["1", "x", "2", "3"], "is not numeric"),
     ([1.0, None, 2.0, 3.0], r"1 missing value\(s\) \(rows 1\)"),
     ([1.0, float("nan"), 2.0, 3.0], r"1 missing value\(s\) \(rows 1\)"),
+    ([1.0, 2.0, float("inf"), 3.0], r"infinite value\(s\) \(rows 2\)"),
 ])
 def test_bad_quantities(values: list[object], match: str) -> None:
     with pytest.raises(DataError, match=match):
