@@ -142,8 +142,8 @@ def sample_ratio_check(observed: Mapping[str, int], shares: Mapping[str, float],
     """Chi-square goodness of fit of the arm sizes against the configured shares."""
     arms = list(shares)
     total_share = sum(shares.values())
-    if total_share <= 0:
-        raise ConfigError("the expected shares must be positive")
+    if not all(math.isfinite(v) and v > 0 for v in shares.values()):
+        raise ConfigError(f"the expected shares must be positive numbers, got {dict(shares)}")
     counts = np.array([observed.get(a, 0) for a in arms], dtype=np.float64)
     n = counts.sum()
     extra = set(observed) - set(shares)
@@ -221,9 +221,11 @@ def analyze_experiment(exposures: pl.DataFrame, outcomes: pl.DataFrame, *, exper
                       n_boot=n_boot, rng=rng, notes=notes)
 
 
-def _z(alpha: float, power: float) -> float:
+def _z(alpha: float, power: float, ratio: float) -> float:
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise ConfigError(f"alpha and power must be in (0, 1), got {alpha} and {power}")
+    if not (math.isfinite(ratio) and ratio > 0):
+        raise ConfigError(f"ratio (treatment size / control size) must be a number > 0, got {ratio}")
     return float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power))
 
 
@@ -238,15 +240,17 @@ def minimum_detectable_effect(n_per_arm: int, *, baseline: float | None = None, 
     if n_per_arm < 2:
         raise ConfigError(f"n_per_arm must be at least 2, got {n_per_arm}")
     sd = _sd(baseline, std)
-    return _z(alpha, power) * sd * math.sqrt(1 / n_per_arm + 1 / (ratio * n_per_arm))
+    z = _z(alpha, power, ratio)
+    return z * sd * math.sqrt(1 / n_per_arm + 1 / (ratio * n_per_arm))
 
 
 def sample_size(effect: float, *, baseline: float | None = None, std: float | None = None, alpha: float = 0.05,
                 power: float = 0.8, ratio: float = 1.0) -> int:
     """Customers needed in the control arm (the treatment needs ``ratio`` times as many) to
     detect an absolute difference ``effect`` with a two-sided test."""
-    if effect == 0:
-        raise ConfigError("the effect to detect must not be zero")
+    if effect == 0 or not math.isfinite(effect):
+        raise ConfigError(f"the effect to detect must be a non-zero number, got {effect}")
+    z = _z(alpha, power, ratio)
     if baseline is not None:
         p2 = baseline + effect
         if not 0 <= p2 <= 1:
@@ -254,7 +258,7 @@ def sample_size(effect: float, *, baseline: float | None = None, std: float | No
         var = baseline * (1 - baseline) + p2 * (1 - p2) / ratio
     else:
         var = _sd(None, std) ** 2 * (1 + 1 / ratio)
-    return math.ceil(_z(alpha, power) ** 2 * var / effect**2)
+    return math.ceil(z**2 * var / effect**2)
 
 
 def _sd(baseline: float | None, std: float | None) -> float:
@@ -265,6 +269,6 @@ def _sd(baseline: float | None, std: float | None) -> float:
             raise ConfigError(f"baseline must be a rate in (0, 1), got {baseline}")
         return math.sqrt(baseline * (1 - baseline))
     assert std is not None
-    if std <= 0:
-        raise ConfigError(f"std must be positive, got {std}")
+    if not (math.isfinite(std) and std > 0):
+        raise ConfigError(f"std must be a positive number, got {std}")
     return std

@@ -22,6 +22,25 @@ def test_experiment_plan(capsys: pytest.CaptureFixture[str]) -> None:
     assert "exactly one" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args", [["--baseline", "0.05", "--effect", "0.01", "--ratio", "0"],  # ZeroDivisionError
+                                  ["--baseline", "0.05", "--effect", "0.01", "--ratio", "nan"],  # traceback
+                                  ["--baseline", "0.05", "--effect", "0.01", "--ratio", "-1"],  # -698 customers
+                                  ["--std", "nan", "--n", "100"],  # printed "nan"
+                                  ["--std", "2", "--effect", "nan"]])  # traceback
+def test_experiment_plan_refuses_impossible_inputs(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "plan", *args]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_experiment_analyze_refuses_non_finite_shares(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    with open_store(url) as st:
+        for n in range(6):
+            st.add_exposure(Exposure("exp1", "AB"[n % 2], f"u{n}", "v1", 1000, ("i1",)))
+    assert main(["experiment", "analyze", "exp1", "--store", url, "--shares", "A=nan,B=0.5"]) == 2
+    assert "shares must be positive" in capsys.readouterr().err  # was chi2 = nan "(ok)"
+
+
 def test_experiment_analyze_from_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'events.db'}"
     with open_store(url) as st:
