@@ -10,7 +10,7 @@ import pytest
 
 from discoverly.cli.app import main
 from discoverly.cli.fit import parse_params
-from discoverly.errors import EXIT_CODES, ArtifactError, ConfigError, UnknownIdError
+from discoverly.errors import EXIT_CODES, ArtifactError, ConfigError, DataError, UnknownIdError
 
 
 @pytest.fixture
@@ -59,6 +59,9 @@ def test_fit_until_and_params(log_files: tuple[Path, Path], tmp_path: Path,
     assert "on 4 events" in capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"] == {"window_days": 1.0}
+    # a compact date is read as epoch seconds: the error says which moment that was
+    assert main([*fit_args(*log_files, out), "--until", "20240103"]) == EXIT_CODES[DataError]
+    assert "--until 20240103 (1970-08-23 06:15:03 UTC); the log starts 2024-01-01" in capsys.readouterr().err
 
 
 def test_parse_params() -> None:

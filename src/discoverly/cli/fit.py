@@ -128,11 +128,19 @@ def fit(
         console.print("[bold yellow]note:[/] the data are SYNTHETIC (generated), not a real log")
     log = data.interactions
     if until is not None:
+        import datetime as dt
+
+        from discoverly.data.interactions import to_epoch_seconds
         from discoverly.errors import DataError
 
-        log = log.before(int(until) if until.isdigit() else until)
+        cut = to_epoch_seconds(int(until) if until.isdigit() else until)
+        log = log.before(cut)
         if len(log) == 0:
-            raise DataError(f"no events before --until {until}; the log starts {data.interactions.start:%Y-%m-%d}")
+            # a plain number is epoch seconds: say which moment that is (20240101 is in 1970, not 2024)
+            when = dt.datetime.fromtimestamp(cut, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            raise DataError(f"no events before --until {until} ({when}); the log starts "
+                            f"{data.interactions.start:%Y-%m-%d}. Give an ISO date such as 2024-01-01 or epoch "
+                            "seconds")
     from discoverly.engine.memory import check_memory, estimate_fit_memory
 
     # the log is in memory now (and no longer in what is available): estimate what fitting adds
