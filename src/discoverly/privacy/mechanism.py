@@ -35,6 +35,9 @@ __all__ = ["Mechanism", "WordMechanism", "PrivatizedTexts", "RngLike", "as_gener
 
 RngLike = int | np.random.Generator | None
 
+#: the ε values accepted (distances are float32; ε·d beyond this range overflows to NaN or a degenerate draw)
+EPSILON_RANGE = (1e-30, 1e30)
+
 
 def as_generator(rng: RngLike) -> np.random.Generator:
     """A numpy Generator from a seed, a Generator (used as is) or None (fresh entropy)."""
@@ -57,6 +60,10 @@ def check_epsilon(epsilon: Any) -> float:
     if not math.isfinite(eps) or eps <= 0:
         raise ConfigError(f"epsilon must be a finite number > 0, got {eps}; larger ε means less noise "
                           "(weaker privacy). ε is stated per unit of distance on the vocabulary's vector scale")
+    if not EPSILON_RANGE[0] <= eps <= EPSILON_RANGE[1]:  # float32 distances × ε overflow outside it
+        raise ConfigError(f"epsilon={eps:g} is outside the range the mechanisms compute reliably "
+                          f"({EPSILON_RANGE[0]:g} to {EPSILON_RANGE[1]:g}); far inside it the output is already "
+                          "the input word (large ε) or independent of it (small ε)")
     return eps
 
 

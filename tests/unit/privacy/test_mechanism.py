@@ -146,3 +146,11 @@ def test_describe_records_the_scale_and_parameters(sentence_vocab: WordEmbedding
     assert "'unit' scale" in mech.guarantee(2.0)
     public = PublicTruncatedGumbel(make_embeddings(n=30, seed=2, scale=6.0), max_k=10)
     assert public.describe()["calibration"] == "public"
+
+
+@pytest.mark.parametrize("epsilon", [1e31, 1e308, 1e-31])
+def test_epsilon_outside_the_float32_range_is_refused(toy: WordEmbeddings, epsilon: float) -> None:
+    # 1e308 gave RuntimeWarnings, and above ~7e38 NaN output distributions and N_w; tiny ε sent every
+    # Laplace draw to row 0
+    with pytest.raises(ConfigError, match="outside the range"):
+        TruncatedGumbel(toy, max_k=8, band_k=16).output_distribution(0, epsilon)
