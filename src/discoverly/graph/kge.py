@@ -128,6 +128,8 @@ class KGEmbedding:
         """The query vectors of :meth:`relation_queries`, and for ``direction="tail+head"`` the tail
         queries first and the head queries second (two searches, merged by score in
         ``SimilarItems(graph_query=..., graph_query_2=...)``); the second is ``None`` otherwise."""
+        if direction not in ("tail", "head", "both", "tail+head"):
+            raise ConfigError(f"unknown query direction {direction!r}; use 'tail', 'head', 'both' or 'tail+head'")
         if direction == "tail+head":
             return (self.relation_queries(relation, "tail", entities),
                     self.relation_queries(relation, "head", entities))

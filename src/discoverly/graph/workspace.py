@@ -149,6 +149,18 @@ def train_embedding(graph: KnowledgeGraph, *, model: str = "transe", dim: int = 
     return emb
 
 
+def _check_query(cfg: dict[str, Any], relations: Sequence[str]) -> None:
+    if cfg["query_relation"] not in relations:
+        raise ConfigError(f"unknown query relation {cfg['query_relation']!r}; the graph has {list(relations)} "
+                          "(or 'none' for queries with the papers' own graph vectors)")
+    directions = ("tail", "head", "both", "tail+head")
+    if cfg["query_direction"] not in directions:
+        raise ConfigError(f"unknown query direction {cfg['query_direction']!r}; use one of {directions}")
+    if cfg["query_direction"] == "both" and cfg["model"] not in ("distmult", "complex"):
+        raise ConfigError(f"query direction 'both' is defined for the bilinear models (distmult, complex), not for "
+                          f"{cfg['model']}; use 'tail', 'head' or 'tail+head'")
+
+
 def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None = None, epochs: int | None = None,
                 weight: float | None = None, backend: str | None = None, sampler: str | None = None,
                 query_relation: str | None = None, query_direction: str | None = None,
@@ -186,6 +198,13 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
         cfg["query_relation"] = None
     with gf.open_store() as store:
         graph = store.graph()
+    if cfg["query_relation"] is not None:  # checked before training, not after it
+        if query_relation is None and cfg["query_relation"] not in graph.relations:
+            log.warning("the graph has no %r edges (the papers list no references among themselves); graph "
+                        "queries use the papers' own vectors", cfg["query_relation"])
+            cfg["query_relation"] = None
+        else:
+            _check_query(cfg, graph.relations)
     papers = gf.load_papers()
     n = len(papers)
     if graph.keys(np.arange(n)) != papers.table["id"].to_list():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from discoverly.cli.app import main
+from discoverly.errors import ConfigError
 from discoverly.graph.kge import KGEmbedding
 from discoverly.graph.papers import Papers
 from discoverly.graph.report import graph_report
@@ -114,3 +115,28 @@ def test_fit_defaults_follow_the_model(tmp_path: Path, hash_encoder) -> None:  #
                          query_direction="tail")
     emb = KGEmbedding.load(GraphFolder(tmp_path / "g").kge)
     assert transe.config["loss"] == "logistic" and emb.config["negatives"] == 64
+
+
+def test_fit_checks_the_query_settings_before_training(tmp_path: Path, hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    build_graph_folder(Papers.from_records(tiny_records(6)), tmp_path / "g", n_topics=2)
+    gf = GraphFolder(tmp_path / "g")
+    bad = ({"query_direction": "sideways"}, {"query_relation": "cited_by"},
+           {"model": "transe", "query_direction": "both"})
+    for settings in bad:  # each was found only after the embedding had been trained (and saved)
+        with pytest.raises(ConfigError, match="query"):
+            fit_similar(gf.root, dim=8, epochs=1, encoder=hash_encoder, threads=1, **settings)  # type: ignore[arg-type]
+        assert not gf.kge.exists()
+    with pytest.raises(ConfigError, match="tail\\+head"):
+        KGEmbedding("complex", np.ones((2, 4)), np.ones((1, 4))).query_pair(0, "sideways")
+
+
+def test_fit_without_citations_uses_the_papers_own_graph_vectors(tmp_path: Path, hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    # a papers file without references: the default relation-aware query (cites) has nothing to use,
+    # and `graph fit` failed after training with "unknown relation 'cites'"
+    records = [{**r, "references": []} for r in tiny_records(6)]
+    build_graph_folder(Papers.from_records(records), tmp_path / "g", n_topics=2)
+    engine = fit_similar(tmp_path / "g", dim=8, epochs=1, encoder=hash_encoder, threads=1)
+    assert engine.graph_query is None and engine.config["query_relation"] is None
+    assert engine.similar("P0", k=2).height == 2
+    with pytest.raises(ConfigError, match="unknown query relation 'cites'"):  # asked for explicitly: an error
+        fit_similar(tmp_path / "g", dim=8, epochs=1, encoder=hash_encoder, threads=1, query_relation="cites")
