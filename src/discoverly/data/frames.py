@@ -140,6 +140,35 @@ def require_columns(frame: pl.DataFrame, columns: dict[str, str | None], *, what
     raise DataError(f"{what}: {'; '.join(parts)}. Columns present: {', '.join(frame.columns)}. {hint}")
 
 
+_SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(.*)$"
+
+
+def _slash_dates_as_iso(series: pl.Series, what: str) -> pl.Series:
+    """A column of slash dates (``12/1/2010 8:26``) rewritten as ISO dates, or the column unchanged
+    when not every value is one. Day-first and month-first are told apart by a first or second
+    number above 12; a column where neither ever is cannot be read either way without guessing,
+    so it is an error (polars would silently guess day-first from the first value)."""
+    values = series.drop_nulls()
+    if values.len() == 0 or not values.head(1).str.contains(_SLASH_DATE).all() \
+            or not values.str.contains(_SLASH_DATE).all():
+        return series
+    parts = series.str.extract_groups(_SLASH_DATE)
+    first, second = (parts.struct.field(f).cast(pl.Int32) for f in ("1", "2"))
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    example = repr(values[0])
+    if day_first and month_first:
+        raise DataError(f"{what}: the time column {series.name!r} mixes day-first (DD/MM/YYYY) and month-first "
+                        f"(MM/DD/YYYY) dates, e.g. {example}; convert it to ISO dates (YYYY-MM-DD) first")
+    if not day_first and not month_first and not (first == second).all():
+        raise DataError(f"{what}: the time column {series.name!r} holds dates such as {example} where no day is "
+                        "above 12, so DD/MM/YYYY and MM/DD/YYYY cannot be told apart; convert it to ISO dates "
+                        "(YYYY-MM-DD) first")
+    day, month = (first, second) if day_first or not month_first else (second, first)
+    iso = pl.DataFrame({"y": parts.struct.field("3"), "m": month.cast(pl.String).str.zfill(2),
+                        "d": day.cast(pl.String).str.zfill(2), "rest": parts.struct.field("4")})
+    return iso.select(pl.format("{}-{}-{}{}", "y", "m", "d", "rest").alias(series.name)).to_series()
+
+
 #: the epoch seconds of 0001-01-01 and 9999-12-31 23:59:59, the range of a Python datetime
 _MIN_EPOCH, _MAX_EPOCH = -62_135_596_800, 253_402_300_799
 
@@ -169,7 +198,8 @@ def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
         out = out.cast(pl.Int64)
     elif dtype == pl.String:
         try:
-            parsed = series.str.strip_chars().str.to_datetime(strict=False, time_unit="us")
+            text = _slash_dates_as_iso(series, what)
+            parsed = text.str.strip_chars().str.to_datetime(strict=False, time_unit="us")
         except pl.exceptions.PolarsError:  # no format fits the first values, e.g. epoch seconds as text
             parsed = pl.Series(name, [None] * len(series), dtype=pl.Datetime("us"))
         if parsed.null_count() > series.null_count():

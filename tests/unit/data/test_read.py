@@ -239,6 +239,21 @@ def test_epoch_numbers_in_any_unit_nan_and_out_of_range_times() -> None:
         read_interactions(pl.DataFrame({"user": [1, 2], "item": [1, 2], "timestamp": [-7e13, 1.0]}))
 
 
+def test_slash_dates_are_read_by_the_order_their_numbers_show() -> None:
+    def times(values: list[str]) -> list[str]:
+        log = read_interactions(pl.DataFrame({"user": list(range(len(values))), "item": [1] * len(values),
+                                              "timestamp": values}))
+        return [f"{t:%Y-%m-%d %H:%M}" for t in log.to_polars()["timestamp"]]
+
+    # the UCI Online Retail CSV writes month first: polars guessed day-first and read 12 January 2010
+    assert times(["12/1/2010 8:26", "12/13/2010 9:00"]) == ["2010-12-01 08:26", "2010-12-13 09:00"]
+    assert times(["1/12/2010 8:26", "13/1/2011"]) == ["2010-12-01 08:26", "2011-01-13 00:00"]
+    with pytest.raises(DataError, match="cannot be told apart"):
+        times(["12/1/2010 8:26", "1/2/2011 10:00"])
+    with pytest.raises(DataError, match="mixes day-first"):
+        times(["13/1/2011", "1/13/2011"])
+
+
 def test_a_pandas_column_of_mixed_types_names_the_column() -> None:
     # pandas.read_csv(low_memory=True) leaves object columns with both ints and strings
     frame = pd.DataFrame({"user": ["u1", "u2"], "item": [85123, "85123A"], "timestamp": [1, 2]})
