@@ -47,6 +47,8 @@ def build(
                                         help="The AAN folder (default $DISCOVERLY_DATA_DIR/papers/aan)."),
     cord19: Path | None = typer.Option(None, "--cord19", help="A CORD-19 metadata.csv (document parses next to it are "
                                        "read when present)."),
+    id_column: str = typer.Option("id", "--id-column", help="The papers file's id column."),
+    title_column: str = typer.Option("title", "--title-column", help="The papers file's title column."),
     out: Path = FOLDER,
     topics: int = typer.Option(10, "--topics", help="Number of LDA topics."),
     concept_method: str = typer.Option("collocations", "--concepts", help="collocations | yake | none"),
@@ -71,7 +73,7 @@ def build(
         if papers is not None:
             from discoverly.graph.papers import read_papers
 
-            table = read_papers(papers)
+            table = read_papers(papers, id=id_column, title=title_column)
         elif cord19 is not None:
             from discoverly.graph.cord19 import load_cord19
 

@@ -15,6 +15,7 @@ embedding, embeds the texts and saves the fused engine. The CLI (``discoverly gr
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -78,8 +79,24 @@ class GraphFolder:
         for part in parts:
             path = getattr(self, part)
             if not path.exists():
+                self._check_not_an_artifact()
                 step = "discoverly graph build" if part in ("store", "papers") else "discoverly graph fit"
                 raise ArtifactError(f"{str(path)!r} is missing; run `{step}` for {str(self.root)!r} first")
+
+    def _check_not_an_artifact(self) -> None:
+        """A clear error when the folder is an artifact (a search engine, a model, a graph folder's
+        own ``similar/``) rather than a graph folder."""
+        from discoverly.artifacts import MANIFEST
+
+        try:
+            kind = json.loads((self.root / MANIFEST).read_text(encoding="utf-8")).get("kind")
+        except (OSError, ValueError, AttributeError):
+            return
+        inside = (kind in ("similar-items", "kg-embedding", "text-vectors")
+                  and (self.root.parent / "graph.sqlite").is_file())
+        hint = (f"give the graph folder it belongs to, {str(self.root.parent)!r}" if inside
+                else "give the folder written by `discoverly graph build`")
+        raise ArtifactError(f"{str(self.root)!r} holds a {kind!r} artifact, not a graph folder; {hint}")
 
     def load_papers(self) -> Papers:
         self.check("papers")

@@ -101,6 +101,26 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "graph build" in capsys.readouterr().err
     assert main(["graph", "build", "-g", str(tmp_path / "x")]) == 2
     assert "exactly one input" in capsys.readouterr().err
+    # the papers file's own column names (the error message of read_papers points at these options)
+    src = tmp_path / "papers.csv"
+    src.write_text("paper_id,name\np1,Dependency parsing\np2,Parsing with treebanks\n")
+    assert main(["graph", "build", "--papers", str(src), "-g", str(tmp_path / "x"), "--no-progress"]) == 3
+    assert "--id-column" in capsys.readouterr().err
+    assert main(["graph", "build", "--papers", str(src), "-g", str(tmp_path / "x"), "--id-column", "paper_id",
+                 "--title-column", "name", "--topics", "2", "--concepts", "none", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"]["paper"] == 2
+
+
+def test_an_artifact_given_as_the_graph_folder_is_named(folder: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    # a search engine, or the graph folder's own similar/: was "run `discoverly graph fit` for ... first"
+    from discoverly.artifacts import write_artifact
+
+    write_artifact(tmp_path / "search", {"kind": "search-engine"})
+    assert main(["graph", "similar", "P1", "-g", str(tmp_path / "search")]) == 6
+    assert "holds a 'search-engine' artifact, not a graph folder" in capsys.readouterr().err
+    assert main(["graph", "rank", "-g", str(folder / "similar")]) == 6
+    assert f"give the graph folder it belongs to, {str(folder)!r}" in capsys.readouterr().err
 
 
 def test_fit_defaults_follow_the_model(tmp_path: Path, hash_encoder) -> None:  # type: ignore[no-untyped-def]
