@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from discoverly.errors import ConfigError
 from discoverly.evaluate.stats import bootstrap_ci
 from discoverly.graph.similar import SimilarItems
 from discoverly.graph.workspace import DEFAULT_ENGINE, GraphFolder
@@ -86,6 +87,8 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
     ``protocol`` may be a ready :class:`~discoverly.graph.evaluation.ProtocolResult` (the benchmark
     passes its own); otherwise, with ``evaluate=True``, the protocol runs with the engine's settings.
     """
+    if samples < 0:  # a negative count sliced the sample to all but its last papers: thousands of them
+        raise ConfigError(f"samples must be >= 0 (the papers shown with their recommendations), got {samples}")
     gf = GraphFolder(Path(folder))
     engine = gf.load_similar()
     papers = gf.load_papers()

@@ -360,6 +360,9 @@ class SimilarItems:
         if "ids" not in art.tables:
             raise ArtifactError(f"{str(path)!r} has no id table")
         saved = dict(art.manifest.get("index") or {})
+        if "weight" not in art.manifest:
+            raise ArtifactError(f"{str(path)!r} is an incomplete similar-items engine: its manifest has no 'weight'; "
+                                "fit it again (`discoverly graph fit`)")
         return cls(art.tables["ids"]["id"].to_list(), text=art.arrays.get("text"), graph=art.arrays.get("graph"),
                    weight=float(art.manifest["weight"]), config=art.manifest.get("config", {}),
                    index=index or saved.get("kind", "flat"), hnsw_m=int(saved.get("hnsw_m", 32)),

@@ -44,6 +44,22 @@ def test_report_has_every_section(folder: Path, tmp_path: Path) -> None:
     assert text.count("<img") == 2 and "text-only" in text and "graph-only" in text
 
 
+def test_report_refuses_a_negative_sample_count(folder: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="samples"):  # was sources[:-1]: every sampled paper but one
+        graph_report(folder, tmp_path / "r.html", samples=-1, evaluate=False)
+
+
+def test_similar_engine_without_its_weight_is_an_artifact_error(folder: Path) -> None:
+    from discoverly.errors import ArtifactError
+
+    path = GraphFolder(folder).similar
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["weight"]  # was a bare KeyError
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="no 'weight'"):
+        GraphFolder(folder).load_similar()
+
+
 def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "papers.jsonl"
     src.write_text("\n".join(json.dumps(r) for r in tiny_records(10)))
