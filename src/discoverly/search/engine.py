@@ -319,6 +319,7 @@ class SearchEngine:
         """Item indices and scores of the best ``k`` items, and the method actually used."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
+        _check_method(method)
         row = self.user_row(user)
         has_history = self.profiles is not None and self.profiles.has_history(row)
         prior = self._prior if self.config.popularity_tiebreak else None
@@ -362,6 +363,7 @@ class SearchEngine:
         """Scores of the given items (index positions) for a query: re-ranking a fixed candidate
         list, e.g. ESCI task 1. Ranks in the lexical and dense lists are taken over the whole
         catalogue."""
+        _check_method(method)
         items = np.asarray(items, dtype=np.int64)
         fs = self.index.lexical.field_scores(ctx.tokens, ctx.token_ids)
         total = self.index.lexical.weights @ fs
@@ -574,6 +576,12 @@ class SearchEngine:
                 raise
             raise ArtifactError(f"{str(path)!r} is an incomplete search engine: it has no {exc.args[0]!r}. Write "
                                 "it again (`discoverly search index`, SearchEngine.save)") from exc
+
+
+def _check_method(method: str) -> None:
+    methods = ("auto", "lexical", "dense", "hybrid", "ltr", "personal")
+    if method not in methods:  # an unknown one ranked as "ltr", or failed on an assertion without a ranker
+        raise ConfigError(f"unknown search method {method!r}; use one of {methods}")
 
 
 def _rank_in(ranking: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -98,6 +98,10 @@ def test_bad_queries_are_answered_sensibly(engine: SearchEngine) -> None:
     assert len(engine.search("qwertyuiop", k=3, method="lexical")) == 0
     with pytest.raises(ConfigError):
         engine.search("milk", k=0)
+    with pytest.raises(ConfigError, match="unknown search method 'bm25'"):  # was ranked as 'ltr', silently
+        engine.search("milk", method="bm25")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unknown search method"):
+        engine.score_items(engine.understand("milk"), np.arange(3), method="bm25")  # type: ignore[arg-type]
 
 
 def test_score_items_reranks_a_fixed_list(engine: SearchEngine) -> None:
