@@ -52,15 +52,26 @@ def read_wands_queries(path: str | os.PathLike[str]) -> pl.DataFrame:
     root = Path(path)
     file = root if root.is_file() else _file(root, "query.csv")
     frame = _read(file, ("query_id", "query", "query_class"))
-    return frame.with_columns(pl.col("query_id").cast(pl.Int64))
+    return _integer_ids(frame, file, "query_id")
+
+
+def _integer_ids(frame: pl.DataFrame, path: Path, *columns: str) -> pl.DataFrame:
+    """``columns`` cast to integers, as WANDS publishes its ids; a clear error otherwise."""
+    for col in columns:
+        bad = frame.filter(pl.col(col).cast(pl.Int64, strict=False).is_null())[col].head(3).to_list()
+        if bad:
+            raise DataError(f"{path.name}: the WANDS ids in {col!r} are integers, got {bad}; is it the WANDS file?")
+    return frame.with_columns(pl.col(c).cast(pl.Int64) for c in columns)
 
 
 def load_wands(path: str | os.PathLike[str]) -> JudgedDataset:
     """Products, queries and judgements of WANDS as a :class:`JudgedDataset`."""
     root = Path(path)
-    products = _read(_file(root, "product.csv"), ("product_id", "product_name", "product_class"))
+    product_file, label_file = _file(root, "product.csv"), _file(root, "label.csv")
+    products = _integer_ids(_read(product_file, ("product_id", "product_name", "product_class")), product_file,
+                            "product_id")
     queries = read_wands_queries(root)
-    labels = _read(_file(root, "label.csv"), ("query_id", "product_id", "label"))
+    labels = _integer_ids(_read(label_file, ("query_id", "product_id", "label")), label_file, "query_id", "product_id")
     unknown = set(labels["label"].unique().to_list()) - set(WANDS_GAINS)
     if unknown:
         raise DataError(f"unknown WANDS labels {sorted(unknown)}; expected {sorted(WANDS_GAINS)}")

@@ -96,6 +96,14 @@ def test_wands_loader(tmp_path: Path) -> None:
     assert read_wands_queries(tmp_path / "dataset" / "query.csv")["query_class"].to_list()[0] == "Beds"
 
 
+def test_wands_ids_that_are_not_integers_are_named(tmp_path: Path) -> None:
+    d = _write_wands(tmp_path)
+    product = d / "product.csv"
+    product.write_text(product.read_text(encoding="utf-8").replace("\n0\tsolid", "\nx0\tsolid"), encoding="utf-8")
+    with pytest.raises(DataError, match=r"product.csv: .*'product_id' are integers, got \['x0'\]"):
+        load_wands(tmp_path)  # was polars' InvalidOperationError traceback
+
+
 def test_real_wands_queries_when_present(shared_data: Path) -> None:
     path = shared_data / "product_search" / "wands"
     if not (path / "query.csv").is_file():
