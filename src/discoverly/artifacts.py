@@ -12,6 +12,7 @@ import os
 import platform
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import polars as pl
 from discoverly._version import __version__
 from discoverly.errors import ArtifactError
 
-__all__ = ["Artifact", "write_artifact", "read_artifact", "MANIFEST"]
+__all__ = ["Artifact", "write_artifact", "read_artifact", "check_save_target", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -55,6 +56,17 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot write {type(obj).__name__} to a manifest")
 
 
+def check_save_target(path: str | os.PathLike[str]) -> None:
+    """Refuse a save path that holds a file, or a folder other than an artifact or an empty one:
+    writing an artifact replaces what is there, so it would be deleted. Commands call it before
+    their work starts; :func:`write_artifact` calls it again before it writes."""
+    target = Path(path)
+    if target.exists() and not (target / MANIFEST).is_file() and (not target.is_dir() or any(target.iterdir())):
+        what = "a folder that is not a discoverly artifact" if target.is_dir() else "a file"
+        raise ArtifactError(f"cannot save to {str(target)!r}: it is {what}, and saving would replace "
+                            "(delete) it. Choose a new path, e.g. models/<name>")
+
+
 def write_artifact(
     path: str | os.PathLike[str],
     manifest: Mapping[str, Any],
@@ -67,10 +79,13 @@ def write_artifact(
     """Write an artifact directory atomically (temp dir, then rename); returns its path.
 
     ``files`` are extra files written as given (e.g. ``{"weights.safetensors": data}``); their
-    names must be plain file names that do not clash with the manifest, arrays or tables."""
+    names must be plain file names that do not clash with the manifest, arrays or tables. An
+    earlier artifact (or an empty folder) at ``path`` is replaced; a file or a folder of other
+    things is refused with :class:`~discoverly.errors.ArtifactError` (:func:`check_save_target`)."""
     target = Path(path)
     if target.exists() and not overwrite:
         raise ArtifactError(f"{str(target)!r} exists; pass overwrite=True or choose another path")
+    check_save_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     full = {
         "format_version": FORMAT_VERSION,
@@ -121,6 +136,8 @@ def read_artifact(path: str | os.PathLike[str], *, kind: str | None = None) -> A
     """Read an artifact directory; ``kind`` checks the manifest's ``kind`` entry."""
     root = Path(path)
     mf = root / MANIFEST
+    if not root.exists():
+        raise ArtifactError(f"{str(root)!r} does not exist; expected a discoverly artifact folder")
     if not mf.is_file():
         raise ArtifactError(f"{str(root)!r} is not a discoverly artifact: {MANIFEST} is missing")
     try:
@@ -135,9 +152,10 @@ def read_artifact(path: str | os.PathLike[str], *, kind: str | None = None) -> A
     arrays: dict[str, np.ndarray] = {}
     if manifest.get("arrays"):
         try:
-            with np.load(root / "arrays.npz", allow_pickle=False) as npz:
+            # opened here, so that the file is closed when numpy fails on a damaged zip (it leaks it)
+            with open(root / "arrays.npz", "rb") as fh, np.load(fh, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:  # a truncated copy is a bad zip file
             raise ArtifactError(f"cannot read the arrays of {str(root)!r}: {exc}") from exc
     tables = {}
     for name in manifest.get("tables", []):

@@ -116,7 +116,7 @@ def fit(
                    until=until, master=master, driver_memory=driver_memory, console=console)
         return
     recommender = _create(model, params)
-    from discoverly.recommend.base import check_save_target
+    from discoverly.artifacts import check_save_target
 
     check_save_target(out)  # before any work: --out must not be a file or a folder of other things
     if interactions is not None and interactions.is_file():

@@ -63,7 +63,7 @@ def index_cmd(
     data_dir: Path | None = typer.Option(None, help="Folder of the public data sets (default DISCOVERLY_DATA_DIR)."),
 ) -> None:
     """Index a catalogue (and, given a log, popularity and customer profiles) into an engine artifact."""
-    from discoverly.recommend.base import check_save_target
+    from discoverly.artifacts import check_save_target
     from discoverly.search.engine import SearchEngine
     from discoverly.search.index import IndexConfig
 

@@ -147,9 +147,6 @@ class KGEmbedding:
 
     def save(self, path: str | Path) -> Path:
         """Write the embedding as an artifact directory; refuses a file or a folder that is not an artifact."""
-        from discoverly.recommend.base import check_save_target
-
-        check_save_target(path)
         manifest = {"kind": "kg-embedding", "model": self.model, "backend": self.backend, "config": self.config,
                     "seconds": self.seconds, "losses": self.losses}
         return write_artifact(path, manifest, {"entity": self.entity, "relation": self.relation})

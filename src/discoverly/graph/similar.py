@@ -333,9 +333,6 @@ class SimilarItems:
 
     def save(self, path: str | Path) -> Path:
         """Write the engine as an artifact directory; refuses a file or a folder that is not an artifact."""
-        from discoverly.recommend.base import check_save_target
-
-        check_save_target(path)
         arrays: dict[str, np.ndarray] = {}
         if self.text is not None:
             arrays["text"] = self.text

@@ -12,7 +12,6 @@ Subclasses implement ``_fit(interactions)``, ``_score(history) -> (n, n_items) f
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from discoverly.artifacts import MANIFEST, read_artifact, write_artifact
+from discoverly.artifacts import read_artifact, write_artifact
 from discoverly.data.interactions import Interactions
 from discoverly.data.vocabulary import Vocabulary
 from discoverly.errors import ArtifactError, ConfigError, DataError, NotFittedError
@@ -30,7 +29,7 @@ from discoverly.recommend.history import History
 from discoverly.recommend.results import Recommendations
 from discoverly.recommend.topk import top_k
 
-__all__ = ["Recommender", "BaseRecommender", "check_k", "check_save_target", "query_list", "recent_bestsellers"]
+__all__ = ["Recommender", "BaseRecommender", "check_k", "query_list", "recent_bestsellers"]
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +67,6 @@ def recent_bestsellers(interactions: Interactions, *, window_days: float = 14, n
     if limit is not None:
         order = order[:limit]
     return order, in_window[order]
-
-
-def check_save_target(path: str | os.PathLike[str]) -> None:
-    """Refuse a save path that holds a file or a folder other than an artifact (or an empty folder):
-    saving replaces what is there, so it would be deleted."""
-    target = Path(path)
-    if target.exists() and not (target / MANIFEST).is_file() and (not target.is_dir() or any(target.iterdir())):
-        what = "a folder that is not a discoverly artifact" if target.is_dir() else "a file"
-        raise ArtifactError(f"cannot save the model to {str(target)!r}: it is {what}, and saving would replace "
-                            "(delete) it. Choose a new path, e.g. models/<name>")
 
 
 def check_k(k: Any) -> int:
@@ -270,7 +259,6 @@ class BaseRecommender:
         replacing it would delete it."""
         self._check_fitted()
         assert self.users is not None and self.items is not None and self._history is not None
-        check_save_target(path)
         arrays, tables = self._state()
         for name, m in self._history.items():
             arrays[f"history_{name}_data"] = m.data

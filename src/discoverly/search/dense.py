@@ -54,9 +54,6 @@ class EmbeddingCache:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the cache as an artifact directory; refuses a file or a folder that is not an artifact."""
-        from discoverly.recommend.base import check_save_target
-
-        check_save_target(path)
         return write_artifact(path, {"kind": "text-embeddings", "model": self.model, "n": len(self)},
                               arrays={"vectors": self.vectors}, tables={"texts": pl.DataFrame({"text": self.texts})})
 

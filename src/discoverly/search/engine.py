@@ -519,9 +519,6 @@ class SearchEngine:
         An earlier artifact (or an empty folder) at ``path`` is replaced; a file or a folder with
         other content is refused with :class:`~discoverly.errors.ArtifactError`, since replacing it
         would delete it."""
-        from discoverly.recommend.base import check_save_target
-
-        check_save_target(path)
         manifest, arrays, tables = self.index.to_parts()
         manifest = {"kind": KIND, "index": manifest, "engine": self.config.to_dict(),
                     "stats": {"now": self.stats.now, "recent_days": self.stats.recent_days}}

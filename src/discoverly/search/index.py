@@ -238,9 +238,6 @@ class CatalogIndex:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the index as an artifact directory (atomically); refuses a file or a folder that
         is not an artifact, since replacing it would delete it."""
-        from discoverly.recommend.base import check_save_target
-
-        check_save_target(path)
         manifest, arrays, tables = self.to_parts()
         return write_artifact(path, {"kind": KIND, **manifest}, arrays, tables)
 
