@@ -21,8 +21,9 @@ from typing import Any
 
 from discoverly._version import __version__
 from discoverly.dependencies import require
+from discoverly.errors import ArtifactError
 
-__all__ = ["HtmlReport", "new_figure"]
+__all__ = ["HtmlReport", "check_report_target", "new_figure"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
@@ -95,14 +96,36 @@ class HtmlReport:
                 f"<p class='meta'>discoverly {__version__} · {now}</p>{''.join(self.parts)}</body></html>")
 
     def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the report (atomically: a temporary file, then a rename); a path that cannot be
+        written is an :class:`~discoverly.errors.ArtifactError`."""
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(self.render())
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a report is meant to be shared
-        os.replace(tmp, target)
+        check_report_target(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(self.render())
+                os.chmod(tmp, 0o644)  # mkstemp makes the file private; a report is meant to be shared
+                os.replace(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError as exc:
+            raise ArtifactError(f"cannot write the report to {str(target)!r}: {exc.strerror or exc}") from exc
         return target
+
+
+def check_report_target(path: str | os.PathLike[str]) -> None:
+    """Refuse a report path that is a folder, or lies below a file, before any work is done (the
+    commands call it first, so a long run does not end in a failed write)."""
+    target = Path(path)
+    if target.is_dir():
+        raise ArtifactError(f"cannot write the report to {str(target)!r}: it is a folder; "
+                            f"name a file, e.g. {str(target / 'report.html')!r}")
+    above = next((p for p in target.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise ArtifactError(f"cannot write the report to {str(target)!r}: {str(above)!r} is a file, not a folder")
 
 
 def _rows(frame: Any) -> tuple[list[dict[str, Any]], list[str]]:

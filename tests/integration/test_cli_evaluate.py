@@ -10,7 +10,7 @@ import pytest
 
 from discoverly.cli.app import main
 from discoverly.data.synthetic import synthetic_store
-from discoverly.errors import EXIT_CODES, ConfigError, DataError
+from discoverly.errors import EXIT_CODES, ArtifactError, ConfigError, DataError
 
 EXAMPLE_MODELS = "popularity,bestsellers,buy-again,cosine,naive,corrected"
 
@@ -168,6 +168,8 @@ def test_options_are_checked_before_the_log_is_read(tmp_path: Path, capsys: pyte
     assert main([*base, "--compare", "popularity,corrected"]) == EXIT_CODES[ConfigError]
     assert "not among --models" in capsys.readouterr().err
     assert main([*base, "--window", "-3"]) == EXIT_CODES[ConfigError]
+    assert main([*base, "--html", str(tmp_path)]) == EXIT_CODES[ArtifactError]  # a folder: refused before the run
+    assert "it is a folder" in capsys.readouterr().err
 
 
 def test_a_log_too_short_for_the_default_cutoff_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

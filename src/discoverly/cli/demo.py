@@ -116,6 +116,10 @@ def demo(
                           "model: corrected, cosine or naive")
     if k < 1:
         raise ConfigError(f"--k must be at least 1, got {k}")
+    if html is not None:
+        from discoverly.report import check_report_target
+
+        check_report_target(html)  # a folder or a path below a file fails now, not after the run
     console.print(Rule("1 · data"))
     data = load_demo_data(data_dir, synthetic=synthetic, download=download, progress=progress, console=console)
     label = " [bold yellow](SYNTHETIC)[/]" if data.synthetic else ""

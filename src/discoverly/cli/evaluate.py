@@ -183,6 +183,10 @@ def evaluate(
         raise ConfigError(f"--window must be a positive number of days, got {window:g}")
     if compare:
         _compare_pair(compare, names)  # before the models are fitted, not after
+    if html is not None and not no_html:
+        from discoverly.report import check_report_target
+
+        check_report_target(html)  # a folder or a path below a file fails now, not after the run
     from discoverly.evaluate.protocol import parse_variants
 
     variants = parse_variants(variant)

@@ -49,6 +49,10 @@ def analyze(
     from discoverly.serve.store import open_store
 
     expected = _shares(shares)
+    if report is not None:
+        from discoverly.report import check_report_target
+
+        check_report_target(report)  # before the analysis prints, not after
     window = window_days
     url = store
     if config is not None or artifacts is not None:

@@ -230,6 +230,8 @@ def report(
 ) -> None:
     """HTML report: popularity of recommendations, topic intersection, 2-D map, side-by-side samples, proxy metrics."""
     from discoverly.graph.report import graph_report
+    from discoverly.report import check_report_target
 
+    check_report_target(out)  # a folder or a path below a file fails now, not after the evaluation
     path = graph_report(folder, out, samples=samples, evaluate=evaluate, rng=seed, progress=_progress(progress))
     typer.echo(str(path))
