@@ -85,4 +85,7 @@ def read_catalog(source: Any, *, item: str = "item", **columns: str) -> Catalog:
                     hint="Name the columns with item=, title=, description=, category=, brand=, price= "
                          "(e.g. read_catalog(path, item='sku', title='name')).")
     renames = {src: dst for dst, src in {"item": item, **columns}.items() if src != dst}
-    return Catalog(frame.rename(renames))
+    # a column already named like a role that another column was mapped to (title="name" beside a
+    # "title" column) is not that role: the explicit mapping wins, the other column is left out
+    shadowed = [dst for dst in renames.values() if dst in frame.columns and dst not in renames]
+    return Catalog(frame.drop(shadowed).rename(renames))

@@ -281,6 +281,15 @@ def test_catalog_maps_canonical_columns_and_keeps_extras(tmp_path: Path) -> None
     assert cat.row("a")["aisle"] == 1 and "a" in cat and len(cat) == 2
 
 
+def test_an_explicit_mapping_wins_over_a_column_of_the_roles_name() -> None:
+    # title="name" beside a "title" column (e.g. a product line) used to be polars' DuplicateError
+    frame = pl.DataFrame({"item": ["a", "b"], "name": ["Apple", "Bread"], "title": ["Fruit", "Bakery"]})
+    cat = read_catalog(frame, title="name")
+    assert cat.columns == ["item", "title"] and cat.titles(["a", "b"]) == ["Apple", "Bread"]
+    swapped = read_catalog(frame, title="name", description="title")  # mapped both ways: both are kept
+    assert swapped.titles(["a"]) == ["Apple"] and swapped.row("a")["description"] == "Fruit"
+
+
 def test_catalog_aligned_to_a_vocabulary() -> None:
     from discoverly.data import Vocabulary
 
