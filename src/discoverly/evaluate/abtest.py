@@ -2,7 +2,9 @@
 
 The unit is the customer: a customer converted when they bought or clicked an item they were
 shown within the window after an exposure; their revenue is the summed ``value`` of those events.
-Per-arm rates carry 95% bootstrap intervals (:func:`~discoverly.evaluate.stats.bootstrap_ci`).
+Per-arm conversion rates carry 95% Wilson score intervals, which stay honest for small arms and
+for rates of 0 or 1 (a bootstrap of 0 conversions would say [0, 0]); revenue per customer carries
+a 95% bootstrap interval (:func:`~discoverly.evaluate.stats.bootstrap_ci`).
 Each arm is compared with the control by Welch's t-test on the per-customer values, whose
 interval and p-value agree with each other (for 0/1 conversions it is the unpooled two-proportion
 z-test). A sample-ratio mismatch (observed arm sizes against the configured shares, chi-square
@@ -26,7 +28,7 @@ from discoverly.errors import ConfigError, DataError
 from discoverly.evaluate.stats import Estimate, bootstrap_ci
 
 __all__ = ["ArmResult", "Comparison", "SampleRatioCheck", "ABTestResult", "analyze_ab", "analyze_experiment",
-           "welch_test", "sample_ratio_check", "minimum_detectable_effect", "sample_size"]
+           "welch_test", "rate_ci", "sample_ratio_check", "minimum_detectable_effect", "sample_size"]
 
 METRICS = ("conversion", "revenue")
 
@@ -158,6 +160,18 @@ def sample_ratio_check(observed: Mapping[str, int], shares: Mapping[str, float],
                             {a: float(shares[a]) for a in arms}, chi2, p, threshold)
 
 
+def rate_ci(values: np.ndarray, *, level: float = 0.95, n_boot: int = 2000,
+            rng: int | np.random.Generator | None = 0) -> Estimate:
+    """The mean of per-customer conversions with its Wilson score interval when they are 0/1 (the
+    bootstrap otherwise, e.g. for counts)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0 or not np.isin(values, (0.0, 1.0)).all():
+        return bootstrap_ci(values, level=level, n_boot=n_boot, rng=rng)
+    hits = int(values.sum())
+    low, high = sps.binomtest(hits, values.size).proportion_ci(confidence_level=level, method="wilson")
+    return Estimate(hits / values.size, float(low), float(high), int(values.size), level)
+
+
 def analyze_ab(conversion: Mapping[str, np.ndarray], revenue: Mapping[str, np.ndarray], *,
                shares: Mapping[str, float] | None = None, control: str | None = None, experiment: str = "",
                level: float = 0.95, n_boot: int = 2000, rng: int | np.random.Generator | None = 0,
@@ -174,8 +188,7 @@ def analyze_ab(conversion: Mapping[str, np.ndarray], revenue: Mapping[str, np.nd
     for a in arms:
         conv = np.asarray(conversion[a], dtype=np.float64)
         rev = np.asarray(revenue[a], dtype=np.float64)
-        results.append(ArmResult(a, int(conv.size), int(conv.sum()),
-                                 bootstrap_ci(conv, level=level, n_boot=n_boot, rng=gen),
+        results.append(ArmResult(a, int(conv.size), int(conv.sum()), rate_ci(conv, level=level, n_boot=n_boot, rng=gen),
                                  bootstrap_ci(rev, level=level, n_boot=n_boot, rng=gen)))
     comparisons = []
     for metric, values in (("conversion", conversion), ("revenue", revenue)):

@@ -14,6 +14,7 @@ from discoverly.evaluate.abtest import (
     analyze_ab,
     analyze_experiment,
     minimum_detectable_effect,
+    rate_ci,
     sample_ratio_check,
     sample_size,
     welch_test,
@@ -49,6 +50,17 @@ def test_two_proportion_hand_example() -> None:
     assert res.arms[0].conversion.low < 0.1 < res.arms[0].conversion.high
     assert not res.srm.mismatch
     assert "conversion" in res.to_text() and res.to_dict()["arms"][1]["conversions"] == 150
+
+
+def test_conversion_intervals_are_wilson_intervals() -> None:
+    # 0 of 19: a bootstrap says [0, 0]; Wilson's upper bound is z^2 / (n + z^2)
+    none = analyze_ab({"A": np.zeros(19), "B": np.ones(19)}, {"A": np.zeros(19), "B": np.ones(19)}, rng=0)
+    z2 = sps.norm.ppf(0.975) ** 2
+    assert none.arms[0].conversion.ci == pytest.approx((0.0, z2 / (19 + z2)))
+    assert none.arms[1].conversion.ci == pytest.approx((19 / (19 + z2), 1.0))
+    assert none.arms[1].revenue.ci == (1.0, 1.0)  # revenue keeps the bootstrap
+    counts = rate_ci(np.array([0.0, 2.0, 1.0, 3.0]), n_boot=200)  # not 0/1: the bootstrap
+    assert counts.value == 1.5 and counts.low < 1.5 < counts.high
 
 
 def test_sample_ratio_mismatch_is_flagged() -> None:
