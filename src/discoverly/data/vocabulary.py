@@ -82,8 +82,20 @@ class Vocabulary:
             alt = _coerce(key)
             if alt is not None and alt in self._lookup:
                 return self._lookup[alt]
+            near = self._near(key)
+            hint = f"; did you mean {near!r}?" if near is not None else ""
             raise UnknownIdError(
-                f"unknown {self.name} {key!r}: not among the {len(self):,} {self.name}s of this data") from None
+                f"unknown {self.name} {key!r}: not among the {len(self):,} {self.name}s of this data{hint}") from None
+
+    def _near(self, key: Any) -> Any:
+        """A known id that differs from ``key`` only in case or surrounding spaces (``85123a`` for
+        ``85123A``), else ``None``: a few dictionary lookups, cheap enough for every unknown id."""
+        if not isinstance(key, str):
+            return None
+        for variant in (key.strip(), key.strip().upper(), key.strip().lower()):
+            if variant != key and variant in self._lookup:
+                return variant
+        return None
 
     def indices(self, keys: Iterable[Any], *, missing: int | None = None) -> np.ndarray:
         """Indices of many ids; unknown ids raise, or give ``missing`` (e.g. ``-1``) when set."""

@@ -33,6 +33,17 @@ def test_unknown_id_raises_with_the_vocabulary_name() -> None:
     assert isinstance(UnknownIdError("x"), KeyError)
 
 
+def test_an_id_known_in_another_case_or_without_spaces_is_suggested() -> None:
+    v = Vocabulary(["85123A", "c1", 42], name="item")
+    with pytest.raises(UnknownIdError, match=r"unknown item '85123a'.*did you mean '85123A'\?"):
+        v.index("85123a")
+    with pytest.raises(UnknownIdError, match="did you mean 'c1'"):
+        v.index(" C1 ")
+    with pytest.raises(UnknownIdError, match=r"of this data$"):  # nothing close: no suggestion
+        v.index("zz")
+    assert v.indices(["85123a", "c1"], missing=-1).tolist() == [-1, 1]  # a suggestion, never a silent match
+
+
 def test_indices_with_missing_marker() -> None:
     v = Vocabulary(["x", "y"])
     assert v.indices(["y", "q", "x"], missing=-1).tolist() == [1, -1, 0]
