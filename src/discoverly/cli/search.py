@@ -127,7 +127,8 @@ def query_cmd(
     if method not in ("auto", "lexical", "dense", "hybrid", "ltr", "personal"):
         raise ConfigError(f"--method must be auto, lexical, dense, hybrid, ltr or personal, got {method!r}")
     engine = SearchEngine.load(engine_dir)
-    res = engine.search(query, user=_user_id(user), k=k, method=method)  # type: ignore[arg-type]
+    # the id as typed: the lookup finds "1234" among integer ids, and "007" stays itself (not 7)
+    res = engine.search(query, user=user, k=k, method=method)  # type: ignore[arg-type]
     if as_json:
         typer.echo(json.dumps({"query": query, "method": res.method, "personalized": res.personalized,
                                "understood": res.understood, "results": res.to_dicts()}, default=str))
@@ -143,10 +144,6 @@ def query_cmd(
     for r in res.to_dicts():
         table.add_row(str(r["rank"]), str(r["item"]), str(r["title"] or ""), f"{r['score']:.4f}")
     con.print(table)
-
-
-def _user_id(user: str | None) -> Any:
-    return None if user is None else (int(user) if user.lstrip("-").isdigit() else user)
 
 
 @app.command("train")
@@ -168,7 +165,7 @@ def train_cmd(
 
     progress = show_progress()
     engine = SearchEngine.load(engine_dir)
-    frame = to_polars(log, what="the query log")
+    frame = to_polars(log, what="the query log", id_columns=("user", "item"))
     missing = [c for c in ("query", "item", "user") if c not in frame.columns]
     if missing:
         raise DataError(f"the query log {str(log)!r} has no column {', '.join(map(repr, missing))}; it needs "

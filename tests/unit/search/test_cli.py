@@ -98,3 +98,23 @@ def test_train_names_the_missing_columns_of_the_query_log(files: dict[str, Path]
         rc = main(["search", "train", str(files["out"]), "--log", str(path), "--interactions", str(files["log"])])
         err = capsys.readouterr().err
         assert rc == 3 and "needs 'query', 'item'" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("width", [1, 3])  # customers 1, 2, ... (integer ids) and 001, 002, ... (text ids)
+def test_query_user_ids_as_typed(files: dict[str, Path], capsys: pytest.CaptureFixture[str], width: int) -> None:
+    renamed = pl.col("user").str.strip_prefix("u").cast(pl.Int64).cast(pl.String).str.zfill(width)
+    for name in ("log", "queries"):
+        pl.read_csv(files[name]).with_columns(renamed.alias("user")).write_csv(files[name])
+    rc = main(["search", "index", "--catalog", str(files["catalog"]), "--title", "title", "--no-dense",
+               "--interactions", str(files["log"]), "--out", str(files["out"])])
+    assert rc == 0, capsys.readouterr().err
+    rc = main(["search", "train", str(files["out"]), "--log", str(files["queries"]),
+               "--interactions", str(files["log"])])
+    assert rc == 0, capsys.readouterr().err
+    capsys.readouterr()
+    typed = "3".zfill(width)
+    assert main(["search", "query", str(files["out"]), "whole milk", "--user", typed, "-k", "3"]) == 0
+    assert "personalised" in capsys.readouterr().out  # "003" was read as 3 and lost its history
+    if width > 1:  # "3" is not customer "003"
+        assert main(["search", "query", str(files["out"]), "whole milk", "--user", "3", "-k", "3"]) == 0
+        assert "personalised" not in capsys.readouterr().out
