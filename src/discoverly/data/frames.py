@@ -19,18 +19,19 @@ _READERS = {
 }
 
 
-def to_polars(source: Any, *, what: str = "input", id_columns: Sequence[str | None] = ()) -> pl.DataFrame:
+def to_polars(source: Any, *, what: str = "input", id_columns: Sequence[str | None] = (),
+              text_columns: Sequence[str | None] = ()) -> pl.DataFrame:
     """A polars DataFrame from a path (CSV, TSV, Parquet, JSONL), polars, pandas or Arrow table.
 
     In a CSV or TSV file, ``id_columns`` are read as text first and become integers only when
     every value is a plain number without a leading zero, so ids such as ``"0042"`` stay distinct
-    from ``"42"``."""
+    from ``"42"``; ``text_columns`` are always read as text."""
     if isinstance(source, pl.DataFrame):
         frame = source
     elif isinstance(source, pl.LazyFrame):
         frame = source.collect()
     elif isinstance(source, (str, Path)):
-        frame = _read_file(Path(source), what, [c for c in id_columns if c])
+        frame = _read_file(Path(source), what, [c for c in id_columns if c], [c for c in text_columns if c])
     elif type(source).__module__.startswith("pandas"):
         frame = _from_pandas(source, what)
     elif type(source).__module__.startswith("pyarrow"):
@@ -60,7 +61,8 @@ def _from_pandas(source: Any, what: str) -> pl.DataFrame:
             f"df[{col!r}] = df[{col!r}].astype(str), or read the file with dtype=str") from exc
 
 
-def _read_file(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.DataFrame:
+def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_columns: Sequence[str] = ()
+               ) -> pl.DataFrame:
     if not path.exists():
         raise DataError(f"{what} file {str(path)!r} does not exist")
     kind = _READERS.get(path.suffix.lower())
@@ -76,7 +78,7 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = ()) -> pl.Data
             return pl.read_json(path) if first.startswith(b"[") else pl.read_ndjson(path)
         sep = _separator(path, "\t" if path.suffix.lower() == ".tsv" else ",")
         frame = pl.read_csv(path, separator=sep, infer_schema_length=10_000, try_parse_dates=False,
-                            schema_overrides={c: pl.String for c in id_columns})
+                            schema_overrides={c: pl.String for c in (*id_columns, *text_columns)})
         return _numeric_ids(frame, id_columns)
     except DataError:
         raise

@@ -152,6 +152,8 @@ def _split_list(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [p.strip() for p in value.split(";") if p.strip()]
+    if isinstance(value, (int, float)):  # one id as a number, e.g. "references": 42 in JSON
+        return [str(value)]
     return [str(v).strip() for v in value if v is not None and str(v).strip()]
 
 
@@ -201,7 +203,7 @@ def read_papers(
     The keyword arguments name the input column of each field. ``id`` and ``title`` are required;
     every other field is optional and filled with empty values when its column is absent.
     """
-    frame = to_polars(source, what="papers")
+    frame = to_polars(source, what="papers", text_columns=(id, references))  # ids are text: "0042" is not 42
     for role, col in (("id", id), ("title", title)):
         if col not in frame.columns:
             raise DataError(f"papers: the {role} column {col!r} is missing. Columns present: "

@@ -37,6 +37,17 @@ def test_jsonl_csv_and_parquet_read_alike(tmp_path: Path) -> None:
     assert from_csv.row("b")["authors"] == ["Roe, K", "Poe, E"]
 
 
+def test_csv_ids_with_leading_zeros_keep_them(tmp_path: Path) -> None:
+    csv = tmp_path / "p.csv"
+    csv.write_text("id,title,references\n0042,Alpha,42\n42,Beta,\n")  # two papers, not one id 42 twice
+    papers = read_papers(csv)
+    assert papers.table["id"].to_list() == ["0042", "42"]
+    src, dst = papers.citations()
+    assert (src.tolist(), dst.tolist()) == ([0], [1])
+    one = read_papers(pl.DataFrame({"id": ["1", "42"], "title": ["A", "B"], "references": [42, None]}))
+    assert one.row("1")["references"] == ["42"]  # a single numeric reference (was: 'int' object is not iterable)
+
+
 def test_duplicate_and_missing_ids_are_clear_errors() -> None:
     with pytest.raises(DataError, match="unique"):
         read_papers(pl.DataFrame({"id": ["a", "a"], "title": ["x", "y"]}))
