@@ -35,7 +35,7 @@ from discoverly.data.interactions import Interactions, TimeLike, to_epoch_second
 from discoverly.errors import ConfigError, DataError
 from discoverly.recommend.history import History
 
-__all__ = ["VARIANTS", "Split", "Variant", "parse_variants", "split"]
+__all__ = ["VARIANTS", "Split", "Variant", "check_cutoff", "parse_variants", "split"]
 
 log = logging.getLogger(__name__)
 
@@ -127,17 +127,10 @@ class Split:
                 "truncated_window": self.truncated}
 
 
-def split(interactions: Interactions, cutoff: TimeLike, *, window_days: float = 14,
-          variant: Variant = "new-items") -> Split:
-    """The test set of ``interactions`` at ``cutoff`` for one ``variant`` (see the module docs).
-
-    Raises :class:`~discoverly.errors.DataError` when the cutoff leaves nothing to train on or
-    nobody to test, naming the log's time span so a better cutoff is easy to pick.
-    """
-    if window_days <= 0:
-        raise ConfigError(f"window_days must be positive, got {window_days}")
-    if variant not in VARIANTS:
-        raise ConfigError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+def _around(interactions: Interactions, cutoff: TimeLike, window_days: float
+            ) -> tuple[int, int, Interactions, Interactions, np.ndarray]:
+    """The cutoff in epoch seconds, the window's end, the events before and in the window (views),
+    and the users active in both; a :class:`DataError` naming the log's span when one is empty."""
     if len(interactions) == 0:
         raise DataError("cannot evaluate on an empty interaction log")
     t = to_epoch_seconds(cutoff)
@@ -151,12 +144,32 @@ def split(interactions: Interactions, cutoff: TimeLike, *, window_days: float = 
     if len(window) == 0:
         raise DataError(f"no events in the {window_days:g} days from the cutoff {_iso(t)} ({span}); "
                         "choose an earlier cutoff")
-    before_users = train.active_users()
-    window_users = window.active_users()
-    users = np.intersect1d(before_users, window_users, assume_unique=True)
+    users = np.intersect1d(train.active_users(), window.active_users(), assume_unique=True)
     if len(users) == 0:
         raise DataError(f"no user was active both before {_iso(t)} and in the {window_days:g} days after it "
                         f"({span}); choose another cutoff or a longer window")
+    return t, end, train, window, users
+
+
+def check_cutoff(interactions: Interactions, cutoff: TimeLike, *, window_days: float = 14) -> None:
+    """The :class:`DataError` :func:`split` would raise for an empty side of ``cutoff``, without
+    building the test set: :func:`~discoverly.evaluate.evaluate` checks every cutoff with it
+    before fitting any model."""
+    _around(interactions, cutoff, window_days)
+
+
+def split(interactions: Interactions, cutoff: TimeLike, *, window_days: float = 14,
+          variant: Variant = "new-items") -> Split:
+    """The test set of ``interactions`` at ``cutoff`` for one ``variant`` (see the module docs).
+
+    Raises :class:`~discoverly.errors.DataError` when the cutoff leaves nothing to train on or
+    nobody to test, naming the log's time span so a better cutoff is easy to pick.
+    """
+    if window_days <= 0:
+        raise ConfigError(f"window_days must be positive, got {window_days}")
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    t, end, train, window, users = _around(interactions, cutoff, window_days)
     targets = window.matrix("binary")[users]
     n_repeat_only = 0
     if variant == "new-items":

@@ -21,7 +21,7 @@ from discoverly.errors import ConfigError
 from discoverly.evaluate.buckets import activity_buckets, bucket_hit_rates, popularity_buckets
 from discoverly.evaluate.evaluation import Cell, Evaluation, check_models
 from discoverly.evaluate.metrics import coverage_bootstrap, per_user_metrics
-from discoverly.evaluate.protocol import Split, Variant, parse_variants, split
+from discoverly.evaluate.protocol import Split, Variant, check_cutoff, parse_variants, split
 from discoverly.evaluate.stats import bootstrap_ci, check_n_boot
 from discoverly.recommend.base import BaseRecommender
 
@@ -137,7 +137,11 @@ def evaluate(
     for i, t in enumerate(seconds):
         if t in seconds[:i]:
             raise ConfigError(f"the cutoff {Split.label_of(t)} is given twice")
-    ks = [int(k)] if isinstance(k, (int, np.integer)) else [int(x) for x in k]
+    items = [k] if isinstance(k, (int, np.integer)) else list(k) if isinstance(k, (list, tuple, range, np.ndarray)) \
+        else None
+    if items is None or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in items):
+        raise ConfigError(f"k must be a list length or a list of them, e.g. k=6 or k=[6, 10]; got {k!r}")
+    ks = [int(x) for x in items]
     if not ks or min(ks) < 1:
         raise ConfigError(f"k must be one or more positive list lengths, got {k!r}")
     ks = list(dict.fromkeys(ks))
@@ -146,6 +150,10 @@ def evaluate(
     if not isinstance(rng, (int, np.integer)):
         raise ConfigError("rng must be an integer seed here, so every interval is reproducible")
     check_n_boot(n_boot)  # before any model is fitted
+    if window_days <= 0:
+        raise ConfigError(f"window_days must be positive, got {window_days}")
+    for c in cut_list:  # a later cutoff with nothing before or after it fails now, not after the first fits
+        check_cutoff(interactions, c, window_days=window_days)
     top_k = max(ks)
 
     cells: dict[tuple[str, str, Variant], Cell] = {}
