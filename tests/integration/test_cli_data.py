@@ -51,6 +51,17 @@ def test_report_json_on_a_csv_file(tmp_path: Path, capsys: pytest.CaptureFixture
     assert data["missing_values"] == {"customer": 0, "sku": 0, "ts": 0, "qty": 0}
 
 
+def test_a_catalogue_with_its_own_item_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _log(tmp_path)
+    cat = tmp_path / "products.csv"
+    pl.DataFrame({"product_id": ["a", "b"], "name": ["Apple", "Bread"]}).write_csv(cat)
+    assert main(["data", "report", str(path), *ARGS, "--catalog", str(cat), "--catalog-item", "product_id",
+                 "--catalog-title", "name", "--json", "--no-html"]) == 0
+    facts = json.loads(capsys.readouterr().out)["catalog"]
+    assert facts["catalog_items"] == 2 and facts["log_items_in_catalog"] == 2
+    assert facts["log_items_without_catalog_row"] == 1  # sku c
+
+
 def test_drop_negative(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _log(tmp_path, qty=[1, -2, 1, 5, 1, 2])
     html = tmp_path / "r.html"

@@ -47,7 +47,8 @@ def _is_dataset_name(source: str) -> bool:
 
 def _load(source: str, *, user: str, item: str, time: str, quantity: str | None, drop_negative: bool,
           data_dir: Path | None, download: bool, catalog: Path | None, catalog_title: str | None,
-          progress: bool) -> tuple[Any, Any, dict[str, int], dict[str, Any], str, Dataset | None]:
+          progress: bool, catalog_item: str | None = None
+          ) -> tuple[Any, Any, dict[str, int], dict[str, Any], str, Dataset | None]:
     """(interactions, catalog, missing values, cleaning notes, name, dataset) for a file or data set name."""
     path = Path(source)
     if path.exists() or not _is_dataset_name(source):
@@ -78,7 +79,7 @@ def _load(source: str, *, user: str, item: str, time: str, quantity: str | None,
         cat = None
         if catalog is not None:
             roles = {"title": catalog_title} if catalog_title else {}
-            cat = read_catalog(catalog, item=item, **roles)
+            cat = read_catalog(catalog, item=catalog_item or item, **roles)
         return log, cat, missing, cleaning, path.stem, None
     from discoverly.data.datasets import load_dataset
 
@@ -99,6 +100,8 @@ def report(
                                        help="Drop rows with a negative quantity (returns) instead of failing."),
     catalog: Path | None = typer.Option(None, "--catalog", help="An optional catalogue file for a log file."),
     catalog_title: str | None = typer.Option(None, "--catalog-title", help="The catalogue's title column."),
+    catalog_item: str | None = typer.Option(None, "--catalog-item",
+                                            help="The catalogue's item column (default: --item)."),
     html: Path | None = typer.Option(None, "--html", help="Where to write the HTML report "
                                      "[default: reports/data-<name>.html]."),
     no_html: bool = typer.Option(False, "--no-html", help="Do not write the HTML report."),
@@ -119,7 +122,8 @@ def report(
     try:
         log, cat, missing, cleaning, name, ds = _load(
             source, user=user, item=item, time=time, quantity=quantity, drop_negative=drop_negative,
-            data_dir=data_dir, download=download, catalog=catalog, catalog_title=catalog_title, progress=progress)
+            data_dir=data_dir, download=download, catalog=catalog, catalog_title=catalog_title, progress=progress,
+            catalog_item=catalog_item)
         if status is not None:
             status.update("profiling…")
         prof = profile(log, cat, name=name, missing_values=missing,
