@@ -111,11 +111,13 @@ class ServiceState:
         with self._reload_lock:
             if version is not None:
                 self.models.path(version)  # fails early on unknown versions
-                if not self.models.single:
-                    self.models.set_current(version)
             target = version or self.models.current()
             old = self.snapshot
             new = self._build(target, old)
+            # CURRENT names the version only once it has loaded: a broken one must not become what
+            # the other workers, a restart and `train --from-store` pick up
+            if version is not None and not self.models.single:
+                self.models.set_current(version)
             self.snapshot = new  # the atomic swap: one reference assignment
             self._marker = self.models.marker_state()
             self.metrics.set_model(target)

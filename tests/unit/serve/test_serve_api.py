@@ -216,6 +216,23 @@ def test_reload_switches_version_and_unknown_version_keeps_serving(make_client: 
     assert r.status_code == 422
 
 
+def test_a_version_that_cannot_load_does_not_become_current(make_client: Client, artifacts: Path) -> None:
+    """A failed reload keeps CURRENT on the serving version (else a restart, the other workers and
+    `train --from-store` would pick up the broken one: the service did not start again)."""
+    import shutil
+
+    from discoverly.serve import ServeConfig, create_app
+
+    shutil.copytree(artifacts / "models" / "v0002", artifacts / "models" / "v0009")
+    (artifacts / "models" / "v0009" / "arrays.npz").write_bytes(b"not a zip")
+    c = make_client()
+    r = c.post("/admin/reload", json={"version": "v0009"}, headers=ADMIN)
+    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json", r.text
+    assert (artifacts / "CURRENT").read_text().strip() == "v0001"
+    assert c.get("/health").json()["version"] == "v0001"
+    create_app(ServeConfig(artifacts=artifacts)).state.service.close()  # a restart still starts
+
+
 def test_no_cors_unless_configured(make_client: Client) -> None:
     origin = {"Origin": "https://shop.example"}
     r = make_client().get("/health", headers=origin)
