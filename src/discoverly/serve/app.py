@@ -44,7 +44,7 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
     from fastapi.middleware.cors import CORSMiddleware
 
     from discoverly.serve.middleware import BodyLimit, RequestMetrics
-    from discoverly.serve.problems import install_problem_handlers
+    from discoverly.serve.problems import install_problem_handlers, install_problem_schema
     from discoverly.serve.routers import admin, events, experiments, health, recommend
     from discoverly.serve.state import ServiceState
 
@@ -64,6 +64,7 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
                               "A/B experiments. Errors are RFC 9457 problem documents.")
     app.state.service = state
     install_problem_handlers(app)
+    install_problem_schema(app)
     for module in (recommend, events, admin, health, experiments):
         app.include_router(module.router)
     for name, path in config.capabilities.items():

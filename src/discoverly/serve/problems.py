@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -30,7 +31,7 @@ from discoverly.errors import (
 )
 from discoverly.serve.store.base import IdempotencyConflictError, StoreUnavailableError
 
-__all__ = ["install_problem_handlers", "problem", "STATUS", "PROBLEM_TYPE"]
+__all__ = ["install_problem_handlers", "install_problem_schema", "problem", "STATUS", "PROBLEM_TYPE"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,53 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+def install_problem_schema(app: FastAPI) -> None:
+    """Declare the error answers in ``/openapi.json`` as they are sent: every 4xx/5xx response of an
+    operation is an ``application/problem+json`` :class:`~discoverly.serve.schemas.Problem` (FastAPI
+    would declare no body, or its own ``{"detail": [...]}`` validation error); an operation with
+    parameters or a body may answer 422, one with a body 413; admin operations take a bearer token."""
+    from discoverly.serve.schemas import Problem
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:  # FastAPI's schema, completed once (it caches it)
+            _declare_problems(generate(), Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _declare_problems(schema: dict[str, Any], problem_schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = problem_schema
+    content = {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    admin = False
+    for operations in schema.get("paths", {}).values():
+        for op in operations.values():
+            responses = op.setdefault("responses", {})
+            if op.get("parameters") or op.get("requestBody"):
+                responses.setdefault("422", {"description": "invalid request"})
+            if op.get("requestBody"):
+                responses.setdefault("413", {"description": "the body is over the size limit"})
+            if "admin" in op.get("tags", []):
+                admin = True
+                op["security"] = [{"adminToken": []}]
+                responses.setdefault("401", {"description": "no or wrong bearer token"})
+                responses.setdefault("403", {"description": "admin endpoints are disabled (no admin token)"})
+            for code, response in responses.items():
+                if code[0] in "45":
+                    response["content"] = content
+                    if response.get("description") == "Validation Error":
+                        response["description"] = "invalid request (the problem lists the fields in errors)"
+    if admin:
+        components.setdefault("securitySchemes", {})["adminToken"] = {
+            "type": "http", "scheme": "bearer", "description": "the service's admin token (--admin-token)"}
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's own 422 body, replaced above
+        if f'"#/components/schemas/{unused}"' not in json.dumps(schema):
+            components["schemas"].pop(unused, None)
 
 
 def _title(status: int) -> str:

@@ -23,6 +23,41 @@ def test_health_and_openapi(make_client: Client) -> None:
         assert path in schema["paths"], path
 
 
+def test_openapi_declares_answers_and_problem_responses(make_client: Client) -> None:
+    """The answers' models (related and recommendations were declared as a bare string) and the
+    errors as they are sent: application/problem+json Problem documents, not FastAPI's
+    {"detail": [...]} validation error nor no body at all."""
+    c = make_client()
+    schema = c.get("/openapi.json").json()
+    paths = schema["paths"]
+
+    def ok_ref(path: str, method: str = "get") -> str:
+        return str(paths[path][method]["responses"]["200"]["content"]["application/json"]["schema"].get("$ref"))
+
+    assert ok_ref("/items/{item}/related").endswith("/RelatedOut")
+    assert ok_ref("/users/{user}/recommendations").endswith("/RecommendationsOut")
+    assert ok_ref("/events", "post").endswith("/IngestOut")
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    assert set(schema["components"]["schemas"]["Problem"]["required"]) == {"title", "status", "detail"}
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for path, ops in paths.items():
+        for method, op in ops.items():
+            for code, response in op["responses"].items():
+                if code >= "400":
+                    assert response["content"] == {"application/problem+json": {"schema": problem_ref}}, \
+                        (method, path, code)
+    assert {"401", "403", "404", "422", "503"} <= set(paths["/admin/reload"]["post"]["responses"])
+    assert {"401", "403", "413", "422"} <= set(paths["/admin/events"]["post"]["responses"])
+    assert paths["/admin/reload"]["post"]["security"] == [{"adminToken": []}]
+    assert schema["components"]["securitySchemes"]["adminToken"]["scheme"] == "bearer"
+    # what is sent matches what is declared
+    r = c.get("/items/nope/related")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert set(r.json()) <= set(schema["components"]["schemas"]["Problem"]["properties"])
+    body = c.get("/items/i1/related", params={"k": 3}).json()
+    assert set(body) == set(schema["components"]["schemas"]["RelatedOut"]["properties"])
+
+
 def test_recommendations_carry_titles_version_and_scores(make_client: Client) -> None:
     c = make_client()
     r = c.get("/users/u1/recommendations", params={"k": 5})

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from discoverly.serve.experiments import assign
@@ -71,10 +72,13 @@ def _plain(value: Any) -> str | int:
     return value.item() if hasattr(value, "item") else value
 
 
-class JSON(Response):
-    """A body already serialised by pydantic-core (skips FastAPI's second validation pass)."""
+class JSON(JSONResponse):
+    """A body already serialised by pydantic-core (skips FastAPI's second validation pass). A
+    JSONResponse, so that the OpenAPI schema shows the response model (a plain Response made
+    it ``{"type": "string"}``)."""
 
-    media_type = "application/json"
+    def render(self, content: Any) -> bytes:
+        return content.encode() if isinstance(content, str) else super().render(content)
 
 
 @router.get("/users/{user}/recommendations", response_model=RecommendationsOut, responses=PROBLEMS,
