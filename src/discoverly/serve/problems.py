@@ -78,6 +78,13 @@ def install_problem_handlers(app: FastAPI) -> None:
                    "type": str(e.get("type", ""))} for e in exc.errors()]
         first = errors[0] if errors else {"loc": "", "msg": "invalid request"}
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        ctype = request.headers.get("content-type", "")
+        if ctype and not _is_json(ctype) and any(e["loc"].startswith("body") for e in errors):
+            # FastAPI reads a body as JSON only when it is labelled so (curl -d sends a form type):
+            # "Input should be a valid dictionary" would blame a JSON object that was never parsed
+            return problem(422, "Invalid request", f"the body was sent as {ctype.split(';')[0]!r}; send JSON with "
+                           "the header 'Content-Type: application/json' (curl: -H 'Content-Type: "
+                           "application/json')", errors=errors)
         return problem(422, "Invalid request", f"{first['loc']}: {first['msg']}{more}", errors=errors)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -140,6 +147,11 @@ def _declare_problems(schema: dict[str, Any], problem_schema: dict[str, Any]) ->
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's own 422 body, replaced above
         if f'"#/components/schemas/{unused}"' not in json.dumps(schema):
             components["schemas"].pop(unused, None)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def _title(status: int) -> str:

@@ -199,6 +199,20 @@ def test_booleans_surrogates_and_shapes_are_named_in_the_422(make_client: Client
     assert c.app.state.service.store.count() == 0
 
 
+@pytest.mark.parametrize("ctype", ["application/x-www-form-urlencoded", "text/plain; charset=utf-8"])
+def test_a_json_body_without_the_json_content_type_is_named(make_client: Client, ctype: str) -> None:
+    """`curl -d '{...}'` without -H labels the body a form: the 422 said 'Input should be a valid
+    dictionary or object' about a JSON object; it names the Content-Type header to send instead."""
+    c = make_client()
+    r = c.post("/events", content=json.dumps(event()).encode(), headers={"content-type": ctype})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    detail = r.json()["detail"]
+    assert "Content-Type: application/json" in detail and ctype.split(";")[0] in detail, detail
+    assert c.app.state.service.store.count() == 0
+    r = c.post("/events", content=json.dumps(event()).encode(), headers={"content-type": "application/json"})
+    assert r.status_code == 200
+
+
 def test_far_future_timestamp_is_refused(make_client: Client, clock: Clock) -> None:
     c = make_client()
     ok = event(t=int(clock.now) + 3600)
