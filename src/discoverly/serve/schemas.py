@@ -79,6 +79,9 @@ class EventIn(BaseModel):
     @classmethod
     def _time(cls, value: int | dt.datetime) -> int | dt.datetime:
         if isinstance(value, int):
+            if 2**37 <= value < 2**37 * 1000:  # JavaScript's Date.now() and many loggers count milliseconds
+                raise ValueError(f"{value} is not epoch seconds (that would be after the year 6325): it looks like "
+                                 f"milliseconds; send seconds ({value // 1000})")
             if not 0 <= value < 2**37:
                 raise ValueError("epoch seconds must be between 0 (1970) and 2^37 (year 6325)")
         else:

@@ -221,6 +221,8 @@ def test_far_future_timestamp_is_refused(make_client: Client, clock: Clock) -> N
     r = c.post("/events", json={"events": [ok, future]})
     assert r.status_code == 422 and "event 1" in r.json()["detail"] and "future" in r.json()["detail"]
     assert c.post("/events", json=millis).status_code == 422
+    r = c.post("/events", json=event(t=int(clock.now) * 1000))  # Date.now(): the 422 says milliseconds
+    assert r.status_code == 422 and "milliseconds" in r.json()["detail"] and str(int(clock.now)) in r.json()["detail"]
     assert c.app.state.service.store.count() == 0
 
 
