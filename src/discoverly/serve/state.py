@@ -68,10 +68,11 @@ class ServiceState:
         self.clock = clock
         self.metrics = Metrics()
         self.models = ModelStore(config.artifacts)
-        self.store = store if store is not None else open_store(config.store_url)
         self._reload_lock = threading.Lock()
         self._marker = self.models.marker_state()
         self.snapshot = self._build(self.models.current(), None)
+        # the store is opened once the models load: a folder that is no artifacts directory gets no events.db
+        self.store = store if store is not None else open_store(config.store_url)
         self.metrics.set_model(self.snapshot.current.version)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None

@@ -39,9 +39,12 @@ class ModelStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise ArtifactError(f"the artifacts path {str(self.root)!r} is a file; give the artifacts directory "
+                                "(models/<version>/ and CURRENT) or a model directory written by `discoverly fit`")
         if not self.root.is_dir():
             raise ArtifactError(f"the artifacts directory {str(self.root)!r} does not exist; create it with "
-                                "`discoverly fit … --output DIR` or `discoverly train --from-store --artifacts DIR`")
+                                "`discoverly fit … --out DIR` or `discoverly train --from-store --artifacts DIR`")
         self.single = (self.root / MANIFEST).is_file()
 
     @property

@@ -105,6 +105,20 @@ def test_serve_refuses_a_missing_artifacts_dir(tmp_path: Path, capsys: pytest.Ca
     assert main(["serve", "--artifacts", str(tmp_path / "missing")]) == 6
     err = capsys.readouterr().err
     assert "does not exist" in err and len(err.strip().splitlines()) == 2  # message + the -v hint
+    assert "--out DIR" in err  # the flag `discoverly fit` has (it said --output)
+
+
+def test_serve_refuses_a_file_or_a_folder_without_models_and_creates_no_store(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "orders.csv"
+    log.write_text("user,item,timestamp\n")
+    assert main(["serve", "--artifacts", str(log)]) == 6
+    assert "is a file" in capsys.readouterr().err  # it said 'does not exist'
+    folder = tmp_path / "not-artifacts"
+    folder.mkdir()
+    assert main(["serve", "--artifacts", str(folder)]) == 6
+    assert "no model versions" in capsys.readouterr().err
+    assert list(folder.iterdir()) == []  # an empty events.db was left behind
 
 
 # -- web UI -------------------------------------------------------------------------------------
