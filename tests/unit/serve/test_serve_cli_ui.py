@@ -121,6 +121,23 @@ def test_serve_refuses_a_file_or_a_folder_without_models_and_creates_no_store(
     assert list(folder.iterdir()) == []  # an empty events.db was left behind
 
 
+def test_serve_names_the_catalogue_settings_when_its_columns_are_missing(
+        artifacts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog = tmp_path / "products.csv"
+    catalog.write_text("sku,name\ni1,Mug\n")
+    assert main(["serve", "--artifacts", str(artifacts), "--catalog", str(catalog)]) == 3
+    err = capsys.readouterr().err
+    assert "catalog_item" in err and "catalog_title" in err and "--config" in err, err
+    (tmp_path / "serve.toml").write_text(f'artifacts = "{artifacts.as_posix()}"\ncatalog = "{catalog.as_posix()}"\n'
+                                         'catalog_item = "sku"\ncatalog_title = "name"\n')
+    from discoverly.serve.config import load_config
+    from discoverly.serve.state import ServiceState
+
+    state = ServiceState(load_config(tmp_path / "serve.toml"))
+    assert state.snapshot.titles(["i1"]) == ["Mug"]
+    state.close()
+
+
 # -- web UI -------------------------------------------------------------------------------------
 def test_ui_pages(make_client: Any) -> None:
     exp = {"name": "e1", "arms": [{"name": "A", "version": "v0001", "share": 0.5},
