@@ -89,6 +89,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):  # FastAPI: "error parsing the body"
+            msg = f"the body is not UTF-8 text ({cause.reason} at byte {cause.start}); send JSON encoded as UTF-8"
+            return problem(422, "Invalid request", msg, errors=[{"loc": "body", "msg": msg, "type": "json_invalid"}])
         return problem(exc.status_code, _title(exc.status_code), str(exc.detail),
                        headers=dict(exc.headers) if exc.headers else None)
 

@@ -213,6 +213,17 @@ def test_a_json_body_without_the_json_content_type_is_named(make_client: Client,
     assert r.status_code == 200
 
 
+def test_a_body_that_is_not_utf8_is_a_422_that_says_so(make_client: Client) -> None:
+    """A Latin-1 body was a 400 'There was an error parsing the body' (the page promises 422 for
+    malformed JSON, and the message did not say what was wrong)."""
+    c = make_client()
+    body = json.dumps(event(user="Zoë"), ensure_ascii=False).encode("latin-1")
+    r = c.post("/events", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+    assert "UTF-8" in r.json()["detail"] and "byte" in r.json()["detail"]
+    assert c.app.state.service.store.count() == 0
+
+
 def test_far_future_timestamp_is_refused(make_client: Client, clock: Clock) -> None:
     c = make_client()
     ok = event(t=int(clock.now) + 3600)
