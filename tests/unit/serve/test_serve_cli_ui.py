@@ -161,3 +161,17 @@ def test_ui_pages(make_client: Any) -> None:
     page = c.get("/ui/experiments/e1")
     assert page.status_code == 200 and page.text.count("<svg") == 3
     assert c.get("/ui/experiments/zzz").status_code == 404
+
+
+def test_ui_customer_page_records_no_exposure(make_client: Any) -> None:
+    """Looking a customer up in the web UI showed the customer nothing: it must not count them as
+    exposed in the running experiment (it did, diluting the arm's conversion)."""
+    exp = {"name": "e1", "arms": [{"name": "A", "version": "v0001", "share": 0.5},
+                                  {"name": "B", "version": "v0003", "share": 0.5}]}
+    c = make_client(experiments=[exp])
+    page = c.get("/ui/users/u7")
+    assert page.status_code == 200 and "experiment e1, arm" in page.text
+    store = c.app.state.service.store
+    assert store.exposures("e1").height == 0
+    c.get("/users/u7/recommendations")
+    assert store.exposures("e1").height == 1

@@ -105,8 +105,10 @@ async def get_related(item: str, k: K = None, user: Annotated[str | None, Query(
     return JSON(out.model_dump_json())
 
 
-def recommendations(user: str, k: int | None, exclude_seen: bool, state: ServiceState) -> RecommendationsOut:
-    """The answer of ``GET /users/{user}/recommendations`` (also used by the web UI)."""
+def recommendations(user: str, k: int | None, exclude_seen: bool, state: ServiceState, *,
+                    record_exposure: bool = True) -> RecommendationsOut:
+    """The answer of ``GET /users/{user}/recommendations`` (also used by the web UI, which shows the
+    customer's arm but records no exposure: looking a customer up does not show them anything)."""
     k = _k(state, k)
     snap = state.snapshot
     served, ref, split = _pick(state, snap, "recommendations", user)
@@ -122,7 +124,7 @@ def recommendations(user: str, k: int | None, exclude_seen: bool, state: Service
     fallback = bool(recs.fallback[0]) or all(i.source == "bestsellers" for i in items)
     state.metrics.inc("discoverly_answers_total", endpoint="recommendations",
                       source="fallback" if fallback else "model")
-    if split is not None:
+    if split is not None and record_exposure:
         exp, arm = split
         state.store.add_exposure(Exposure(exp.name, arm.name, user, served.version, int(state.clock()),
                                           tuple(str(i.item) for i in items)))

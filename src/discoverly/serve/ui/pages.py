@@ -122,7 +122,7 @@ def item_page(item: str, k: int = Query(10, ge=1, le=100), state: ServiceState =
 @router.get("/ui/users/{user}", response_class=HTMLResponse)
 def user_page(user: str, k: int = Query(10, ge=1, le=100), state: ServiceState = Depends(service)) -> HTMLResponse:
     try:
-        out = recommendations(user, k, True, state)
+        out = recommendations(user, k, True, state, record_exposure=False)
     except DataError as exc:
         return _page("Cannot recommend", f"<p class='bad'>{_e(exc)}</p>", 422)
     snap = state.snapshot
