@@ -160,12 +160,16 @@ def sample_ratio_check(observed: Mapping[str, int], shares: Mapping[str, float],
                             {a: float(shares[a]) for a in arms}, chi2, p, threshold)
 
 
+def _binary(values: np.ndarray) -> bool:
+    return bool(values.size) and bool(np.isin(values, (0.0, 1.0)).all())
+
+
 def rate_ci(values: np.ndarray, *, level: float = 0.95, n_boot: int = 2000,
             rng: int | np.random.Generator | None = 0) -> Estimate:
     """The mean of per-customer conversions with its Wilson score interval when they are 0/1 (the
     bootstrap otherwise, e.g. for counts)."""
     values = np.asarray(values, dtype=np.float64)
-    if values.size == 0 or not np.isin(values, (0.0, 1.0)).all():
+    if not _binary(values):
         return bootstrap_ci(values, level=level, n_boot=n_boot, rng=rng)
     hits = int(values.sum())
     low, high = sps.binomtest(hits, values.size).proportion_ci(confidence_level=level, method="wilson")
@@ -196,7 +200,10 @@ def analyze_ab(conversion: Mapping[str, np.ndarray], revenue: Mapping[str, np.nd
         for a in arms:
             if a == control:
                 continue
-            diff, low, high, p = welch_test(base, np.asarray(values[a]), level=level)
+            other = np.asarray(values[a], dtype=np.float64)
+            diff, low, high, p = welch_test(base, other, level=level)
+            if _binary(base) and _binary(other):  # a difference of two rates lies in [-1, 1]; with a few
+                low, high = max(low, -1.0), min(high, 1.0)  # customers Welch's t alone reaches past it
             rel = diff / base.mean() if base.size and base.mean() != 0 else None
             comparisons.append(Comparison(metric, a, control, diff, low, high, p, rel))
     expected = dict(shares) if shares is not None else {a: 1.0 / len(arms) for a in arms}

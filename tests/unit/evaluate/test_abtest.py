@@ -63,6 +63,17 @@ def test_conversion_intervals_are_wilson_intervals() -> None:
     assert counts.value == 1.5 and counts.low < 1.5 < counts.high
 
 
+def test_a_difference_of_rates_stays_within_minus_one_and_one() -> None:
+    a, b = np.array([0.0, 1.0, 0.0]), np.array([1.0, 1.0, 0.0])  # 3 customers an arm: Welch's t has ~4 df
+    res = analyze_ab({"A": a, "B": b}, {"A": a * 50, "B": b * 50}, rng=0)
+    conv = next(c for c in res.comparisons if c.metric == "conversion")
+    raw = welch_test(a, b)
+    assert raw[1] < -1 or raw[2] > 1  # the unclipped interval reaches past what a rate difference can be
+    assert -1 <= conv.low < 0 < conv.high <= 1 and conv.p_value == raw[3]
+    rev = next(c for c in res.comparisons if c.metric == "revenue")
+    assert (rev.low, rev.high) == pytest.approx((50 * raw[1], 50 * raw[2]))  # revenue is not a rate: not clipped
+
+
 def test_sample_ratio_mismatch_is_flagged() -> None:
     assert sample_ratio_check({"A": 5000, "B": 5050}, {"A": 0.5, "B": 0.5}).mismatch is False
     bad = sample_ratio_check({"A": 5000, "B": 5600}, {"A": 0.5, "B": 0.5})
