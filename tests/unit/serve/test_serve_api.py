@@ -17,6 +17,8 @@ def test_health_and_openapi(make_client: Client) -> None:
     c = make_client()
     h = c.get("/health").json()
     assert h["status"] == "ok" and h["version"] == "v0001" and h["store"] == "sqlite"
+    head = c.head("/health")  # uptime checkers often send HEAD
+    assert head.status_code == 200 and head.content == b""
     schema = c.get("/openapi.json").json()
     for path in ("/items/{item}/related", "/users/{user}/recommendations", "/events", "/admin/reload",
                  "/health", "/metrics"):
