@@ -151,6 +151,12 @@ def _trainer(backend: str, **kw: Any) -> Any:
         allowed = {k: v for k, v in kw.items() if k in ("model", "dim", "epochs", "batch_size", "negatives", "lr",
                                                           "threads", "sampler", "loss", "gamma",
                                                           "adversarial_temperature")}
+        if allowed.get("loss") == "logistic":  # the torch backend's self-adversarial loss is PyKEEN's NSSA
+            allowed["loss"] = "nssa"
+        elif allowed.get("loss") == "softmax":
+            raise ConfigError("the sampled softmax loss is trained by the torch backend only; with the pykeen "
+                              "backend use loss 'logistic' (PyKEEN's self-adversarial NSSA, the default) or "
+                              "'default' (the model's PyKEEN loss)")
         return PyKEENTrainer(**allowed)
     raise ConfigError(f"unknown KG embedding backend {backend!r}; use 'torch' or 'pykeen'")
 
@@ -204,13 +210,17 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
                                                    "exclude_linked": exclude_linked,
                                                    "text_hops": text_hops}.items() if v is not None}}
     cfg.update(options)
-    if cfg["model"] not in ("distmult", "complex") and "loss" not in options:
-        cfg["loss"] = "logistic"  # the default softmax loss is for the bilinear models; TransE/RotatE: logistic
+    if (cfg["model"] not in ("distmult", "complex") or cfg["backend"] == "pykeen") and "loss" not in options:
+        # the default softmax loss is the torch backend's, for the bilinear models; TransE/RotatE and PyKEEN:
+        # the self-adversarial logistic loss (PyKEEN's NSSA)
+        cfg["loss"] = "logistic"
     if cfg.get("loss") == "logistic" and "negatives" not in options:
         cfg.pop("negatives", None)  # the trainer's default (64 per triple), not the softmax's shared 1,024
     engine_keys = ("model", "dim", "epochs", "weight", "backend", "sampler", "query_relation", "query_direction",
                    "exclude_linked", "text_hops")
     train_options = {k: v for k, v in cfg.items() if k not in engine_keys}
+    _trainer(cfg["backend"], model=cfg["model"], dim=cfg["dim"], epochs=cfg["epochs"], sampler=cfg["sampler"],
+             **train_options)  # backend, loss and model are checked before the texts are embedded, not after
     if cfg["query_relation"] in ("none", ""):
         cfg["query_relation"] = None
     with gf.open_store() as store:
