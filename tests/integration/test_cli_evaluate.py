@@ -119,6 +119,20 @@ def test_the_leaderboard_is_printed_without_json(shop_frame: pl.DataFrame, tmp_p
     assert (tmp_path / "reports" / "evaluate-events.html").is_file()
 
 
+def test_without_a_baseline_the_best_model_is_tested_against_the_runner_up(
+        shop_frame: pl.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # README's `--models bestsellers,corrected` printed no paired test when the bestsellers were best,
+    # and `--models cosine,corrected` never did: the default pair needed another baseline
+    path = tmp_path / "events.parquet"
+    shop_frame.write_parquet(path)
+    out = run_json(capsys, ["evaluate", "--interactions", str(path), "--user", "customer", "--item", "sku",
+                            "--time", "ts", "--cutoff", "2023-05-01", "--models", "cosine,corrected",
+                            "--variant", "new-items", "--n-boot", "200", "--no-html", "--json"])
+    hit = {m["name"]: m["metrics"]["HitRate@6"]["value"] for m in out["models"]}
+    (test,) = out["compare"]
+    assert {test["a"], test["b"]} == {"cosine", "corrected"} and hit[test["a"]] >= hit[test["b"]]
+
+
 @pytest.mark.parametrize(("args", "error", "message"), [
     (["--models", "popularity,nope"], ConfigError, "known models are"),
     (["--cutoff", "yesterday"], DataError, "cannot read the time"),

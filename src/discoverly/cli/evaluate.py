@@ -130,9 +130,11 @@ def _compare_pair(compare: str, models: list[str]) -> tuple[str, str]:
 def _compare_pairs(ev: Evaluation, compare: str | None) -> list[tuple[str, str]]:
     if compare:
         return [_compare_pair(compare, ev.models)]
-    best = str(ev.leaderboard()["model"][0])
-    baselines: list[str] = [b for b in ("bestsellers", "popularity") if b in ev.models and b != best]
-    return [(best, baselines[0])] if baselines else []
+    ranked = [str(m) for m in ev.leaderboard()["model"]]
+    best = ranked[0]
+    # the best model against a baseline; when no other baseline is among the models, against the runner-up
+    against = [b for b in ("bestsellers", "popularity") if b in ev.models and b != best] + ranked[1:2]
+    return [(best, against[0])] if against else []
 
 
 def evaluate(
@@ -163,7 +165,7 @@ def evaluate(
     seed: int = typer.Option(0, help="Seed of the bootstrap intervals and permutation tests."),
     n_boot: int = typer.Option(2000, help="Bootstrap resamples per interval."),
     compare: str | None = typer.Option(None, help="Paired test between two models, A,B (default: the best "
-                                       "model against bestsellers)."),
+                                       "model against bestsellers, else popularity, else the runner-up)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
 ) -> None:
     """Fit each model on the events before the cutoff; measure HitRate@6, Recall, NDCG and coverage
