@@ -241,7 +241,7 @@ def _print_protocol(con: Any, result: dict[str, Any]) -> None:
     from rich.table import Table
 
     for variant in ("query", "variant"):
-        table = Table(title=f"NDCG@10 / MRR / Recall@100 with 95% CI — {variant} queries")
+        table = Table(title=f"NDCG@10 [95% CI] / MRR / Recall@100 — {variant} queries (every interval: --out JSON)")
         table.add_column("system")
         subsets = list(dict.fromkeys(r["subset"] for r in result["rows"]))
         for s in subsets:
@@ -252,7 +252,9 @@ def _print_protocol(con: Any, result: dict[str, Any]) -> None:
             for s in subsets:
                 got = {r["metric"]: r for r in result["rows"]
                        if r["system"] == system and r["subset"] == s and r["variant"] == variant}
-                cells.append(" / ".join(f"{got[m]['value']:.3f}" for m in ("NDCG@10", "MRR", "Recall@100")))
+                low, high = got["NDCG@10"]["ci"]
+                cells.append(f"{got['NDCG@10']['value']:.3f} [{low:.3f}, {high:.3f}] / "
+                             + " / ".join(f"{got[m]['value']:.3f}" for m in ("MRR", "Recall@100")))
             table.add_row(system, *cells)
         con.print(table)
 

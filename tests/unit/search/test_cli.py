@@ -118,3 +118,16 @@ def test_query_user_ids_as_typed(files: dict[str, Path], capsys: pytest.CaptureF
     if width > 1:  # "3" is not customer "003"
         assert main(["search", "query", str(files["out"]), "whole milk", "--user", "3", "-k", "3"]) == 0
         assert "personalised" not in capsys.readouterr().out
+
+
+def test_the_protocol_table_shows_the_interval_its_title_names() -> None:
+    from rich.console import Console
+
+    from discoverly.cli.search import _print_protocol
+
+    rows = [{"system": "hybrid", "variant": v, "subset": "all", "metric": m, "value": x, "ci": [x - 0.01, x + 0.01],
+             "n": 50} for v in ("query", "variant") for m, x in (("NDCG@10", 0.5), ("MRR", 0.4), ("Recall@100", 0.9))]
+    con = Console(record=True, width=200)
+    _print_protocol(con, {"rows": rows})
+    text = con.export_text()
+    assert "NDCG@10 [95% CI]" in text and "0.500 [0.490, 0.510] / 0.400 / 0.900" in text
