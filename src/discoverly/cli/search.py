@@ -138,7 +138,8 @@ def query_cmd(
     con = _console()
     con.print(f"understood: {res.understood}")
     table = Table(title=f"{query!r} ({res.method}{', personalised' if res.personalized else ''}, "
-                        f"{res.seconds * 1000:.1f} ms)")
+                        f"{res.seconds * 1000:.1f} ms as a first query, warm-up included; a served engine answers in "
+                        "milliseconds)")
     for col in ("rank", "item", "title", "score"):
         table.add_column(col)
     for r in res.to_dicts():
