@@ -81,6 +81,10 @@ def test_errors(log_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.Cap
     assert main([*fit_args(*log_files, out, model="cosine"), "--param", "min_count=three"]) == \
         EXIT_CODES[ConfigError]
     assert "wrong type (min_count='three'" in capsys.readouterr().err
+    # a catalogue column that is not there: the advice names this command's flags, not read_catalog()
+    assert main([*fit_args(*log_files, out), "--catalog-title", "title"]) == EXIT_CODES[DataError]
+    err = capsys.readouterr().err
+    assert "--catalog-item and --catalog-title" in err and "read_catalog" not in err
     assert not out.exists()
     assert main(["recommend", str(tmp_path / "nothing"), "--user", "a"]) == EXIT_CODES[ArtifactError]
     assert main(fit_args(*log_files, out)) == 0

@@ -64,6 +64,7 @@ def _load(source: str, *, user: str, item: str, time: str, quantity: str | None,
             raise error(f"{source!r} is neither an existing file nor a built-in data set.{hint} Built-in data sets: "
                         f"{', '.join(DATASETS)} (see `discoverly data list`); files may be CSV, TSV, Parquet "
                         "or JSONL")
+        from discoverly.cli.inputs import CATALOG_HINT
         from discoverly.data.catalog import read_catalog
         from discoverly.data.frames import require_columns, to_polars
         from discoverly.data.read import interactions_from_polars
@@ -79,7 +80,7 @@ def _load(source: str, *, user: str, item: str, time: str, quantity: str | None,
         cat = None
         if catalog is not None:
             roles = {"title": catalog_title} if catalog_title else {}
-            cat = read_catalog(catalog, item=catalog_item or item, **roles)
+            cat = read_catalog(catalog, item=catalog_item or item, hint=CATALOG_HINT, **roles)
         return log, cat, missing, cleaning, path.stem, None
     from discoverly.data.datasets import load_dataset
 

@@ -14,7 +14,10 @@ if TYPE_CHECKING:
     from discoverly.data.catalog import Catalog
     from discoverly.data.interactions import Interactions
 
-__all__ = ["LoadedInput", "load_input", "show_progress", "split_list"]
+__all__ = ["CATALOG_HINT", "LoadedInput", "load_input", "show_progress", "split_list"]
+
+#: what a catalogue's missing-column error advises on the command line (fit, evaluate, data report)
+CATALOG_HINT = "Name its columns with --catalog-item and --catalog-title."
 
 
 @dataclass
@@ -80,6 +83,6 @@ def load_input(
     cat = None
     if catalog is not None:
         roles = {"title": catalog_title} if catalog_title else {}
-        cat = read_catalog(catalog, item=catalog_item or item, **roles)
+        cat = read_catalog(catalog, item=catalog_item or item, hint=CATALOG_HINT, **roles)
         notes["catalog"] = str(catalog)
     return LoadedInput(interactions.stem, log, cat, notes)

@@ -79,7 +79,8 @@ def index_cmd(
 
         if not catalog.exists():
             raise DataError(f"the catalogue {str(catalog)!r} does not exist")
-        cat = read_catalog(catalog, item=item, **({"title": title} if title else {}))
+        cat = read_catalog(catalog, item=item, hint="Name its columns with --item and --title.",
+                           **({"title": title} if title else {}))
     else:
         raise ConfigError("give --catalog FILE (optionally with --interactions FILE) or --dataset NAME")
     if cat is None:

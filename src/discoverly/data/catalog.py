@@ -75,15 +75,17 @@ class Catalog:
                                                 on="item", how="left", maintain_order="left")
 
 
-def read_catalog(source: Any, *, item: str = "item", **columns: str) -> Catalog:
-    """Read a catalogue; map source columns to canonical ones, e.g. ``title="Description"``."""
+def read_catalog(source: Any, *, item: str = "item", hint: str | None = None, **columns: str) -> Catalog:
+    """Read a catalogue; map source columns to canonical ones, e.g. ``title="Description"``.
+
+    ``hint`` replaces the advice a missing column's error gives (a command names its own flags)."""
     frame = to_polars(source, what="the catalogue", id_columns=(item,))
     unknown = set(columns) - set(CANONICAL)
     if unknown:
         raise DataError(f"unknown catalogue roles {sorted(unknown)}; expected some of {CANONICAL[1:]}")
     require_columns(frame, {"item": item, **columns}, what="the catalogue",
-                    hint="Name the columns with item=, title=, description=, category=, brand=, price= "
-                         "(e.g. read_catalog(path, item='sku', title='name')).")
+                    hint=hint or "Name the columns with item=, title=, description=, category=, brand=, price= "
+                                 "(e.g. read_catalog(path, item='sku', title='name')).")
     renames = {src: dst for dst, src in {"item": item, **columns}.items() if src != dst}
     # a column already named like a role that another column was mapped to (title="name" beside a
     # "title" column) is not that role: the explicit mapping wins, the other column is left out

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from discoverly.data.catalog import Catalog, read_catalog
-from discoverly.errors import ArtifactError, DataError, DiscoverlyError
+from discoverly.errors import ArtifactError, DiscoverlyError
 from discoverly.recommend.base import BaseRecommender
 from discoverly.serve.config import ExperimentConfig, ServeConfig
 from discoverly.serve.metrics import Metrics
@@ -104,12 +104,10 @@ class ServiceState:
             path = default
         if not Path(path).is_file():
             raise ArtifactError(f"the catalogue file {str(path)!r} does not exist")
-        try:
-            return read_catalog(path, item=self.config.catalog_item, title=self.config.catalog_title)
-        except DataError as exc:  # its hint is for Python (read_catalog(path, item=...)); the service has settings
-            raise DataError(f"{exc} The service reads the columns named by the settings catalog_item (now "
-                            f"{self.config.catalog_item!r}) and catalog_title (now {self.config.catalog_title!r}); "
-                            "set them in the --config file") from exc
+        return read_catalog(path, item=self.config.catalog_item, title=self.config.catalog_title,
+                            hint=f"The service reads the columns named by the settings catalog_item (now "
+                                 f"{self.config.catalog_item!r}) and catalog_title (now "
+                                 f"{self.config.catalog_title!r}); set them in the --config file.")
 
     def reload(self, version: str | None = None) -> tuple[str, str]:
         """Load ``version`` (or what ``CURRENT`` names) and swap it in; returns (previous, new).

@@ -51,6 +51,11 @@ def test_errors_are_one_line_messages(files: dict[str, Path], capsys: pytest.Cap
     assert main(["search", "index", "--catalog", str(files["catalog"]), "--fields", "nope", "--no-dense",
                  "--out", str(files["out"])]) == 2
     assert main(["search", "query", str(files["out"]), "milk"]) == 6  # no artifact there
+    capsys.readouterr()
+    assert main(["search", "index", "--catalog", str(files["catalog"]), "--item", "sku", "--no-dense",
+                 "--out", str(files["out"])]) == 3
+    err = capsys.readouterr().err
+    assert "--item and --title" in err and "read_catalog" not in err
     assert main(["search", "evaluate"]) == 2
 
 
