@@ -117,11 +117,13 @@ def _numeric_ids(frame: pl.DataFrame, id_columns: Sequence[str]) -> pl.DataFrame
         text = frame[col].str.strip_chars()
         if text.str.contains(_LEADING_ZERO).any():
             continue
-        for dtype in (pl.Int64, pl.Float64):
-            number = text.cast(dtype, strict=False)
-            if number.null_count() == frame[col].null_count():
-                frame = frame.with_columns(number.alias(col))
-                break
+        number = text.cast(pl.Int64, strict=False)
+        if number.null_count() != frame[col].null_count():  # e.g. 17850.0 as pandas writes an int column
+            number = text.cast(pl.Float64, strict=False)
+            exact = (number.abs() < 2.0**53) & (number == number.floor())  # an integral float names one id
+            if number.null_count() != frame[col].null_count() or not exact.fill_null(True).all():
+                continue  # text ids, or ids past Int64 whose float would merge neighbours: kept as text
+        frame = frame.with_columns(number.alias(col))
     return frame
 
 

@@ -215,6 +215,9 @@ def test_csv_ids_with_leading_zeros_stay_distinct(tmp_path: Path) -> None:
     path.write_text("user,item,timestamp\n17850.0,10,2024-01-01\n13047.0,0,2024-01-02\n")
     log = read_interactions(path)
     assert list(log.users) == [13047, 17850] and list(log.items) == [0, 10]
+    # ids past Int64 stay text: as floats, 18000000000000000001 and ...002 would be one customer
+    path.write_text("user,item,timestamp\n18000000000000000001,a,2024-01-01\n18000000000000000002,a,2024-01-02\n")
+    assert list(read_interactions(path).users) == ["18000000000000000001", "18000000000000000002"]
 
 
 def test_csv_with_semicolons_a_bom_or_another_encoding(tmp_path: Path) -> None:
