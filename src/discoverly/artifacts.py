@@ -155,7 +155,7 @@ def read_artifact(path: str | os.PathLike[str], *, kind: str | None = None) -> A
             # opened here, so that the file is closed when numpy fails on a damaged zip (it leaks it)
             with open(root / "arrays.npz", "rb") as fh, np.load(fh, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:  # a truncated copy is a bad zip file
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a truncated or empty copy
             raise ArtifactError(f"cannot read the arrays of {str(root)!r}: {exc}") from exc
     tables = {}
     for name in manifest.get("tables", []):

@@ -49,6 +49,7 @@ def test_reading_a_missing_or_damaged_artifact_is_explained(tmp_path: Path) -> N
     target = tmp_path / "a"
     write_artifact(target, {"kind": "k"}, {"x": np.arange(1000)})
     data = (target / "arrays.npz").read_bytes()
-    (target / "arrays.npz").write_bytes(data[: len(data) // 2])  # an interrupted copy
-    with pytest.raises(ArtifactError, match="cannot read the arrays"):
-        read_artifact(target)
+    for damaged in (data[: len(data) // 2], b""):  # an interrupted copy; an empty file
+        (target / "arrays.npz").write_bytes(damaged)
+        with pytest.raises(ArtifactError, match="cannot read the arrays"):
+            read_artifact(target)
