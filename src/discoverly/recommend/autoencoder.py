@@ -181,9 +181,9 @@ class Autoencoder(BaseRecommender):
             raise ConfigError(f"user_cutoffs must be 0 (off) or more, got {user_cutoffs}")
         if not user_cutoff_gap_days >= 0:
             raise ConfigError(f"user_cutoff_gap_days must be 0 or more, got {user_cutoff_gap_days}")
-        if user_cutoff_gap_days > 0 and user_cutoffs == 0:
-            raise ConfigError("user_cutoff_gap_days filters the customer cutoffs, but user_cutoffs=0 adds none; "
-                              "set user_cutoffs too, or leave the gap at 0")
+        if user_cutoff_gap_days > 0 and user_cutoffs == 0:  # a warning: a saved model's config must still load
+            log.warning("user_cutoff_gap_days=%g filters the customer cutoffs, but user_cutoffs=0 adds none: it has "
+                        "no effect; set user_cutoffs too, or leave the gap at 0", user_cutoff_gap_days)
         if max_items is not None and max_items < 1:
             raise ConfigError(f"max_items must be at least 1 or None, got {max_items}")
         if not 0 <= dropout < 1:

@@ -125,7 +125,7 @@ def test_customer_cutoffs_equal_global_cutoffs_at_the_same_time() -> None:
     np.testing.assert_array_equal(same.times, both.times)
 
 
-def test_customer_cutoffs_with_a_gap_start_only_where_the_customer_comes_back() -> None:
+def test_customer_cutoffs_with_a_gap_start_only_where_the_customer_comes_back(caplog: pytest.LogCaptureFixture) -> None:
     """With ``min_gap_days`` every customer cutoff lies at least that long after the customer's
     previous event (a return after a pause, not a moment inside a visit), and it is still the
     example a global cutoff at that time gives."""
@@ -155,8 +155,9 @@ def test_customer_cutoffs_with_a_gap_start_only_where_the_customer_comes_back() 
         np.testing.assert_array_equal(paused.targets[e].toarray(), one.targets[row].toarray())
     with pytest.raises(ConfigError, match="user_cutoff_gap_days"):
         Autoencoder(user_cutoffs=4, user_cutoff_gap_days=-1.0)
-    with pytest.raises(ConfigError, match="user_cutoffs=0 adds none"):
-        Autoencoder(user_cutoff_gap_days=1.0)
+    with caplog.at_level("WARNING", logger="discoverly.recommend.autoencoder"):
+        Autoencoder(user_cutoff_gap_days=1.0)  # no effect, said so; not an error: saved configs must load
+    assert "user_cutoffs=0 adds none" in caplog.text
     assert Autoencoder(user_cutoffs=4, user_cutoff_gap_days=2.0).config()["user_cutoff_gap_days"] == 2.0
 
 
