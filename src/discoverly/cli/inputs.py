@@ -59,8 +59,10 @@ def load_input(
     data_dir: Path | None = None,
     download: bool = False,
     progress: bool = False,
+    catalog_hint: str = CATALOG_HINT,
 ) -> LoadedInput:
-    """Load exactly one of a built-in data set or a log file (CSV, TSV, Parquet, JSONL)."""
+    """Load exactly one of a built-in data set or a log file (CSV, TSV, Parquet, JSONL);
+    ``catalog_hint`` is the advice for a catalogue column that is missing (the command's flags)."""
     if (dataset is None) == (interactions is None):
         raise ConfigError("give exactly one of --dataset NAME (e.g. online-retail) or --interactions FILE "
                           "(with --user/--item/--time naming its columns)")
@@ -83,6 +85,6 @@ def load_input(
     cat = None
     if catalog is not None:
         roles = {"title": catalog_title} if catalog_title else {}
-        cat = read_catalog(catalog, item=catalog_item or item, hint=CATALOG_HINT, **roles)
+        cat = read_catalog(catalog, item=catalog_item or item, hint=catalog_hint, **roles)
         notes["catalog"] = str(catalog)
     return LoadedInput(interactions.stem, log, cat, notes)

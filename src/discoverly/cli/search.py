@@ -27,6 +27,9 @@ __all__ = ["app"]
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Product search: index a catalogue, query it, train the ranker, evaluate.")
 
+#: what a catalogue's missing-column error advises here (search index names its columns so)
+_CATALOG_HINT = "Name its columns with --item and --title."
+
 
 def _console() -> Any:
     from rich.console import Console
@@ -72,15 +75,15 @@ def index_cmd(
     log = None
     if dataset is not None or interactions is not None:
         loaded = load_input(dataset=dataset, interactions=interactions, user=user, item=item, time=time,
-                            catalog=catalog, catalog_title=title, data_dir=data_dir, progress=progress)
+                            catalog=catalog, catalog_title=title, data_dir=data_dir, progress=progress,
+                            catalog_hint=_CATALOG_HINT)
         cat, log = loaded.catalog, loaded.interactions
     elif catalog is not None:
         from discoverly.data.catalog import read_catalog
 
         if not catalog.exists():
             raise DataError(f"the catalogue {str(catalog)!r} does not exist")
-        cat = read_catalog(catalog, item=item, hint="Name its columns with --item and --title.",
-                           **({"title": title} if title else {}))
+        cat = read_catalog(catalog, item=item, hint=_CATALOG_HINT, **({"title": title} if title else {}))
     else:
         raise ConfigError("give --catalog FILE (optionally with --interactions FILE) or --dataset NAME")
     if cat is None:

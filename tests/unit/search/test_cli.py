@@ -56,6 +56,9 @@ def test_errors_are_one_line_messages(files: dict[str, Path], capsys: pytest.Cap
                  "--out", str(files["out"])]) == 3
     err = capsys.readouterr().err
     assert "--item and --title" in err and "read_catalog" not in err
+    assert main(["search", "index", "--catalog", str(files["catalog"]), "--title", "name", "--no-dense",
+                 "--interactions", str(files["log"]), "--out", str(files["out"])]) == 3  # the same with a log
+    assert "--item and --title" in capsys.readouterr().err
     assert main(["search", "evaluate"]) == 2
 
 
