@@ -76,38 +76,43 @@ class Vocabulary:
 
     def index(self, key: Any) -> int:
         """The index of one external id; :class:`UnknownIdError` when unknown."""
-        try:
-            return self._lookup[key]
-        except KeyError:
-            alt = _coerce(key)
-            if alt is not None and alt in self._lookup:
-                return self._lookup[alt]
+        found = self._find(key)
+        if found < 0:
             near = self._near(key)
             hint = f"; did you mean {near!r}?" if near is not None else ""
             raise UnknownIdError(
-                f"unknown {self.name} {key!r}: not among the {len(self):,} {self.name}s of this data{hint}") from None
+                f"unknown {self.name} {key!r}: not among the {len(self):,} {self.name}s of this data{hint}")
+        return found
+
+    def _find(self, key: Any) -> int:
+        """The index of ``key`` (or of its string/int twin, see :func:`_coerce`), ``-1`` when unknown."""
+        found = self._lookup.get(key)
+        if found is None:
+            alt = _coerce(key)
+            found = self._lookup.get(alt, -1) if alt is not None else -1
+        return found
 
     def _near(self, key: Any) -> Any:
-        """A known id that differs from ``key`` only in case or surrounding spaces (``85123a`` for
-        ``85123A``), else ``None``: a few dictionary lookups, cheap enough for every unknown id."""
-        if not isinstance(key, str):
+        """A known id that differs from ``key`` only in case, surrounding spaces or leading zeros
+        (``85123a`` for ``85123A``, ``42`` for ``0042``), else ``None``; only for error messages."""
+        text = str(key).strip() if isinstance(key, (str, int, np.integer)) else None
+        if text is None:
             return None
-        for variant in (key.strip(), key.strip().upper(), key.strip().lower()):
-            if variant != key and variant in self._lookup:
+        variants = [text, text.upper(), text.lower()]
+        if text.isdigit():
+            variants += [text.lstrip("0") or "0"] + [text.zfill(w) for w in range(len(text) + 1, 13)]
+        for variant in variants:
+            if variant != key and self._find(variant) >= 0:
                 return variant
         return None
 
     def indices(self, keys: Iterable[Any], *, missing: int | None = None) -> np.ndarray:
         """Indices of many ids; unknown ids raise, or give ``missing`` (e.g. ``-1``) when set."""
-        out = []
-        for key in keys:
-            try:
-                out.append(self.index(key))
-            except UnknownIdError:
-                if missing is None:
-                    raise
-                out.append(missing)
-        return np.asarray(out, dtype=np.int64)
+        if missing is None:
+            return np.asarray([self.index(key) for key in keys], dtype=np.int64)
+        out = np.asarray([self._find(key) for key in keys], dtype=np.int64)
+        out[out < 0] = missing
+        return out
 
     def id(self, index: int) -> Any:
         """The external id at ``index``."""

@@ -42,6 +42,11 @@ def test_an_id_known_in_another_case_or_without_spaces_is_suggested() -> None:
     with pytest.raises(UnknownIdError, match=r"of this data$"):  # nothing close: no suggestion
         v.index("zz")
     assert v.indices(["85123a", "c1"], missing=-1).tolist() == [-1, 1]  # a suggestion, never a silent match
+    padded = Vocabulary(["0042", "7"], name="user")  # ids kept as text because of their leading zeros
+    with pytest.raises(UnknownIdError, match="did you mean '0042'"):
+        padded.index(42)
+    with pytest.raises(UnknownIdError, match="did you mean '7'"):
+        padded.index("007")
 
 
 def test_indices_with_missing_marker() -> None:
