@@ -126,10 +126,9 @@ def query_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Search an engine and print the results with what the engine understood."""
-    from discoverly.search.engine import SearchEngine
+    from discoverly.search.engine import SearchEngine, check_method
 
-    if method not in ("auto", "lexical", "dense", "hybrid", "ltr", "personal"):
-        raise ConfigError(f"--method must be auto, lexical, dense, hybrid, ltr or personal, got {method!r}")
+    check_method(method)  # before the engine is loaded
     engine = SearchEngine.load(engine_dir)
     # the id as typed: the lookup finds "1234" among integer ids, and "007" stays itself (not 7)
     res = engine.search(query, user=user, k=k, method=method)  # type: ignore[arg-type]

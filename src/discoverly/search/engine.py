@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import polars as pl
@@ -46,7 +46,7 @@ from discoverly.search.ranker import LambdaRanker, RankerConfig, group_split
 from discoverly.search.spelling import SpellingCorrector
 from discoverly.text_embedding import TextEncoder
 
-__all__ = ["EngineConfig", "SearchEngine", "SearchResult", "Method"]
+__all__ = ["EngineConfig", "SearchEngine", "SearchResult", "Method", "check_method"]
 
 logger = logging.getLogger(__name__)
 
@@ -319,7 +319,7 @@ class SearchEngine:
         """Item indices and scores of the best ``k`` items, and the method actually used."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
-        _check_method(method)
+        check_method(method)
         row = self.user_row(user)
         has_history = self.profiles is not None and self.profiles.has_history(row)
         prior = self._prior if self.config.popularity_tiebreak else None
@@ -363,7 +363,7 @@ class SearchEngine:
         """Scores of the given items (index positions) for a query: re-ranking a fixed candidate
         list, e.g. ESCI task 1. Ranks in the lexical and dense lists are taken over the whole
         catalogue."""
-        _check_method(method)
+        check_method(method)
         items = np.asarray(items, dtype=np.int64)
         fs = self.index.lexical.field_scores(ctx.tokens, ctx.token_ids)
         total = self.index.lexical.weights @ fs
@@ -575,10 +575,11 @@ class SearchEngine:
                                 "it again (`discoverly search index`, SearchEngine.save)") from exc
 
 
-def _check_method(method: str) -> None:
-    methods = ("auto", "lexical", "dense", "hybrid", "ltr", "personal")
+def check_method(method: str) -> None:
+    """A :class:`ConfigError` for a method that is not one of :data:`Method`."""
+    methods = get_args(Method)
     if method not in methods:  # an unknown one ranked as "ltr", or failed on an assertion without a ranker
-        raise ConfigError(f"unknown search method {method!r}; use one of {methods}")
+        raise ConfigError(f"unknown search method {method!r}; use one of {', '.join(methods)}")
 
 
 def _rank_in(ranking: np.ndarray, items: np.ndarray) -> np.ndarray:
