@@ -31,8 +31,8 @@ def write_report(result: ABTestResult, path: str | os.PathLike[str]) -> Path:
         ax.errorbar([e.value for e in ests], ys, xerr=err, fmt="o", capsize=4)
         ax.set_yticks(list(ys), [a.name for a in result.arms])
         ax.set_xlabel(f"{metric} (95% CI)")
-        kind = "Wilson" if attr == "conversion" else "bootstrap"
-        rep.figure(fig, caption=f"{metric} per arm with 95% {kind} intervals")
+        kind = "Wilson score intervals for 0/1 conversions" if attr == "conversion" else "bootstrap intervals"
+        rep.figure(fig, caption=f"{metric} per arm with 95% {kind}")
     rep.heading("Differences against the control")
     rep.table([{"metric": c.metric, "arm": c.arm, "control": c.control, "difference": c.difference,
                 "low": c.low, "high": c.high, "p-value": c.p_value} for c in result.comparisons])
