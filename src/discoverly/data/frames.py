@@ -153,10 +153,11 @@ def _slash_dates_as_iso(series: pl.Series, what: str) -> pl.Series:
     number above 12; a column where neither ever is cannot be read either way without guessing,
     so it is an error (polars would silently guess day-first from the first value)."""
     values = series.drop_nulls()
-    if values.len() == 0 or not values.head(1).str.contains(_SLASH_DATE).all() \
-            or not values.str.contains(_SLASH_DATE).all():
+    if values.len() == 0 or not values.head(1).str.contains(_SLASH_DATE).all():
         return series
-    parts = series.str.extract_groups(_SLASH_DATE)
+    parts = series.str.extract_groups(_SLASH_DATE)  # one pass: a value that is not a slash date gives nulls
+    if parts.struct.field("1").null_count() != series.null_count():
+        return series
     first, second = (parts.struct.field(f).cast(pl.Int32) for f in ("1", "2"))
     day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
     example = repr(values[0])
