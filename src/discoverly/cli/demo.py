@@ -102,7 +102,6 @@ def demo(
     from discoverly.cli.evaluate import default_cutoff, print_leaderboard
     from discoverly.evaluate import evaluate, write_report
     from discoverly.evaluate.html import format_estimate
-    from discoverly.recommend.base import BaseRecommender
     from discoverly.recommend.registry import create
 
     t_start = time.perf_counter()
@@ -111,7 +110,7 @@ def demo(
     names = split_list(models, "--models")
     for name in names:
         create(name)  # unknown names fail now, before any work
-    if type(create(related_model)).related is BaseRecommender.related:
+    if not create(related_model).computes_related():
         raise ConfigError(f"--related-model {related_model!r} does not compute related items; use an item-to-item "
                           "model: corrected, cosine or naive")
     if k < 1:

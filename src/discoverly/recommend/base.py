@@ -228,8 +228,13 @@ class BaseRecommender:
             sc[r, len(have):len(have) + len(extra)] = np.minimum(floor, 0.0) - 1.0 - np.arange(len(extra))
         return idx, sc
 
+    @classmethod
+    def computes_related(cls) -> bool:
+        """Whether the model answers :meth:`related` (item-to-item models do; the others raise)."""
+        return cls.related is not BaseRecommender.related
+
     def related(self, items: Sequence[Any], k: int = 10) -> Recommendations:
-        """Items related to each given item; only some models support it."""
+        """Items related to each given item; only some models support it (:meth:`computes_related`)."""
         raise ConfigError(f"{type(self).__name__} does not compute related items; use an item-to-item model")
 
     def _item_indices(self, items: Sequence[Any]) -> np.ndarray:

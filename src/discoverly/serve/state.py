@@ -39,7 +39,7 @@ class Served:
 
     @property
     def supports_related(self) -> bool:
-        return type(self.model).related is not BaseRecommender.related
+        return self.model.computes_related()
 
 
 @dataclass(frozen=True)
