@@ -111,5 +111,5 @@ class RequestMetrics:
             await self.app(scope, receive, tracking_send)
         finally:
             route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
+            path = getattr(route, "path_format", None) or "unmatched"  # /items/{item}/related, without ":path"
             self.metrics.observe_request(scope.get("method", ""), path, status, time.perf_counter() - t0)

@@ -348,3 +348,30 @@ def test_clock_is_used_for_exposures(make_client: Client, clock: Clock) -> None:
     assert x["timestamp"].to_list() == [int(clock.now)] and x["user"].to_list() == ["u7"]
     assert x["items"].to_list()[0] == [i["item"] for i in body["items"]]
     assert clock.now > T0
+
+
+def test_ids_with_a_slash_are_addressable(tmp_path: Path, clock: Clock) -> None:
+    """SKUs such as 'A/12' (and customers such as 'EU/7'): raw or percent-encoded in the path."""
+    import polars as pl
+    from fastapi.testclient import TestClient
+
+    from discoverly.data import read_interactions
+    from discoverly.recommend import create
+    from discoverly.serve import ServeConfig, create_app
+
+    rows = [(f"EU/{u}", item, T0 + (u * 3 + j) * DAY) for u in range(8)
+            for j, item in enumerate(("A/12", "B/7" if u % 2 else "C-3", "D/1"))]
+    log = read_interactions(pl.DataFrame(rows, schema=["user", "item", "timestamp"], orient="row"))
+    create("corrected", min_count=1).fit(log).save(tmp_path / "model")
+    with TestClient(create_app(ServeConfig(artifacts=tmp_path / "model"), clock=clock),
+                    raise_server_exceptions=False) as c:
+        for path in ("/items/A/12/related", "/items/A%2F12/related"):
+            r = c.get(path, params={"k": 2})
+            assert r.status_code == 200, r.text
+            assert r.json()["item"] == "A/12" and "D/1" in [x["item"] for x in r.json()["items"]]
+        r = c.get("/users/EU%2F3/recommendations", params={"k": 2})
+        assert r.status_code == 200 and r.json()["user"] == "EU/3" and not r.json()["fallback"]
+        assert c.get("/ui/items/A/12").status_code == 200 and c.get("/ui/users/EU/3").status_code == 200
+        text = c.get("/metrics").text  # the route label is still the template, not the id
+        assert 'route="/items/{item}/related",status="200"} 2' in text
+        assert "/items/{item}/related" in c.get("/openapi.json").json()["paths"]

@@ -81,7 +81,7 @@ class JSON(JSONResponse):
         return content.encode() if isinstance(content, str) else super().render(content)
 
 
-@router.get("/users/{user}/recommendations", response_model=RecommendationsOut, responses=PROBLEMS,
+@router.get("/users/{user:path}/recommendations", response_model=RecommendationsOut, responses=PROBLEMS,
             summary="Recommended for you", response_class=JSON)
 def get_recommendations(user: str, k: K = None, exclude_seen: bool = True,
                         state: ServiceState = Depends(service)) -> Response:
@@ -91,7 +91,7 @@ def get_recommendations(user: str, k: K = None, exclude_seen: bool = True,
     return JSON(recommendations(user, k, exclude_seen, state).model_dump_json())
 
 
-@router.get("/items/{item}/related", response_model=RelatedOut, responses=PROBLEMS,
+@router.get("/items/{item:path}/related", response_model=RelatedOut, responses=PROBLEMS,
             summary="Customers who bought this also bought", response_class=JSON)
 async def get_related(item: str, k: K = None, user: Annotated[str | None, Query(max_length=256)] = None,
                       state: ServiceState = Depends(service)) -> Response:

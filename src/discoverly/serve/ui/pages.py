@@ -106,7 +106,7 @@ def home(state: ServiceState = Depends(service), item: str | None = None, user: 
     return _page("discoverly", body)
 
 
-@router.get("/ui/items/{item}", response_class=HTMLResponse)
+@router.get("/ui/items/{item:path}", response_class=HTMLResponse)
 def item_page(item: str, k: int = Query(10, ge=1, le=100), state: ServiceState = Depends(service)) -> HTMLResponse:
     try:
         out = related(item, k, None, state)
@@ -119,7 +119,7 @@ def item_page(item: str, k: int = Query(10, ge=1, le=100), state: ServiceState =
     return _page(out.title or f"Item {out.item}", body)
 
 
-@router.get("/ui/users/{user}", response_class=HTMLResponse)
+@router.get("/ui/users/{user:path}", response_class=HTMLResponse)
 def user_page(user: str, k: int = Query(10, ge=1, le=100), state: ServiceState = Depends(service)) -> HTMLResponse:
     try:
         out = recommendations(user, k, True, state, record_exposure=False)
