@@ -25,6 +25,25 @@ def test_health_and_openapi(make_client: Client) -> None:
         assert path in schema["paths"], path
 
 
+def test_interactive_docs_load_nothing_from_the_internet(make_client: Client) -> None:
+    """/docs and /redoc used FastAPI's default pages, which fetch Swagger UI / ReDoc from a CDN:
+    blank on a machine without internet. Every script and stylesheet now comes from the service."""
+    import re
+
+    c = make_client()
+    for page in ("/docs", "/redoc"):
+        r = c.get(page)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), page
+        assets = re.findall(r'(?:src|href)=["\']([^"\']+)["\']', r.text)
+        assert assets, page
+        assert not [a for a in assets if a.startswith(("http:", "https:", "//"))], (page, assets)
+        for asset in assets:
+            if asset.endswith((".js", ".css")):
+                got = c.get(asset)
+                assert got.status_code == 200 and len(got.content) > 10_000, (page, asset)
+    assert "/static-offline-docs/swagger-ui-bundle.js" not in c.get("/openapi.json").json()["paths"]
+
+
 def test_openapi_declares_answers_and_problem_responses(make_client: Client) -> None:
     """The answers' models (related and recommendations were declared as a bare string) and the
     errors as they are sent: application/problem+json Problem documents, not FastAPI's
