@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from discoverly.errors import ConfigError, ResourceLimitError
+from discoverly.errors import ConfigError, DataError, ResourceLimitError
 
 __all__ = ["MemoryEstimate", "available_memory", "check_memory", "estimate_fit_memory", "file_facts", "parse_size"]
 
@@ -103,14 +103,19 @@ class MemoryEstimate:
 def file_facts(path: str | os.PathLike[str]) -> tuple[int | None, int | None]:
     """``(rows, decoded bytes)`` of a log file without reading its data — for Parquet, the rows
     from its footer and the decoded size from its schema (fixed-width columns at their width,
-    strings at ~24 bytes); ``(None, None)`` for other formats."""
+    strings at ~24 bytes); ``(None, None)`` for other formats. A ``.parquet`` file that is not one
+    (empty, truncated, CSV) raises :class:`~discoverly.errors.DataError`."""
     p = Path(path)
     if p.suffix.lower() not in (".parquet", ".pq"):
         return None, None
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(p)
+    try:
+        pf = pq.ParquetFile(p)
+    except (pa.ArrowException, OSError) as exc:  # empty, truncated, or another format named .parquet
+        raise DataError(f"cannot read the log file {str(p)!r} as Parquet: {str(exc).rstrip('.')}. Give a Parquet "
+                        "file (or name a CSV file .csv)") from None
     width = 0
     for field in pf.schema_arrow:
         try:

@@ -79,3 +79,16 @@ def test_fit_cli_refuses_before_reading(tmp_path: Path) -> None:
     assert main(["fit", "--interactions", str(path), "--model", "cosine", "--out", str(out),
                  "--max-memory", "64GB"]) == 0
     assert (out / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("content", [b"", b"user,item,timestamp\na,x,2024-01-01\n"])
+def test_file_facts_name_a_file_that_is_not_parquet(tmp_path: Path, content: bytes) -> None:
+    """An empty file, or a CSV saved as .parquet: a DataError naming the file, not pyarrow's ArrowInvalid."""
+    from discoverly.cli.app import main
+    from discoverly.errors import DataError
+
+    path = tmp_path / "log.parquet"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=r"cannot read the log file .*log\.parquet' as Parquet"):
+        file_facts(path)
+    assert main(["fit", "--interactions", str(path), "--model", "cosine", "--out", str(tmp_path / "m")]) == 3
