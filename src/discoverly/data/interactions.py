@@ -186,32 +186,42 @@ class Interactions:
         ``first_time`` / ``last_time`` (epoch seconds of the earliest / latest event, float64)."""
         if value in self._cache:
             return self._cache[value]
-        shape = (self.n_users, self.n_items)
         if value in ("last_time", "first_time", "days"):
-            key = self.user_index.astype(np.int64) * self.n_items + self.item_index
-            if value == "days":
-                day_key = np.unique(np.stack([key, self.timestamp // 86_400]), axis=1)[0]
-                uniq, cnt = np.unique(day_key, return_counts=True)
-                vals = cnt.astype(np.float64)
-            elif value == "last_time":  # data is sorted by time: the last occurrence is the latest
-                uniq, rev_first = np.unique(key[::-1], return_index=True)
-                vals = self.timestamp[len(key) - 1 - rev_first].astype(np.float64)
-            else:
-                uniq, first = np.unique(key, return_index=True)
-                vals = self.timestamp[first].astype(np.float64)
-            m = sp.csr_matrix((vals, (uniq // self.n_items, uniq % self.n_items)), shape=shape)
-        else:
-            data = {"binary": np.ones(len(self), dtype=np.float32), "count": np.ones(len(self), dtype=np.float32),
-                    "quantity": self.quantity}.get(value)
-            if data is None:
-                raise DataError(f"unknown matrix value {value!r}; expected binary, count, quantity or last_time")
-            m = sp.csr_matrix((data, (self.user_index, self.item_index)), shape=shape, dtype=np.float32)
-            m.sum_duplicates()
-            if value == "binary":
-                m.data[:] = 1.0
+            self._pair_matrices()
+            return self._cache[value]
+        data = {"binary": np.ones(len(self), dtype=np.float32), "count": np.ones(len(self), dtype=np.float32),
+                "quantity": self.quantity}.get(value)
+        if data is None:
+            raise DataError(f"unknown matrix value {value!r}; expected binary, count, quantity or last_time")
+        m = sp.csr_matrix((data, (self.user_index, self.item_index)), shape=(self.n_users, self.n_items),
+                          dtype=np.float32)
+        m.sum_duplicates()
+        if value == "binary":
+            m.data[:] = 1.0
         m.sort_indices()
         self._cache[value] = m
         return m
+
+    def _pair_matrices(self) -> None:
+        """Cache the ``days``, ``first_time`` and ``last_time`` matrices, built together from one
+        stable sort of the events by (user, item) pair, which keeps each pair's events in time order
+        (the histories of every recommender need all three)."""
+        key = self.user_index.astype(np.int64) * self.n_items + self.item_index
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else order[:0]
+        ends = np.append(starts[1:], len(key))[: len(starts)] - 1
+        time = self.timestamp[order]
+        day = time // 86_400
+        new_day = np.ones(len(day), dtype=np.int64)  # a pair's days ascend: count where they change
+        new_day[1:] = day[1:] != day[:-1]
+        new_day[starts] = 1
+        days = np.add.reduceat(new_day, starts) if len(starts) else new_day
+        rows, cols = key[starts] // self.n_items, key[starts] % self.n_items
+        for value, vals in (("days", days), ("first_time", time[starts]), ("last_time", time[ends])):
+            m = sp.csr_matrix((vals.astype(np.float64), (rows, cols)), shape=(self.n_users, self.n_items))
+            m.sort_indices()
+            self._cache.setdefault(value, m)
 
     def item_counts(self, distinct_users: bool = True) -> np.ndarray:
         """Per item: the number of distinct users (default) or of events."""

@@ -144,3 +144,23 @@ def test_matrix_and_slicing_invariants(rows: list[tuple[int, int, int]], cut: in
     assert len(head) + len(tail) == len(log)
     assert np.all(head.timestamp < T0 + cut) and np.all(tail.timestamp >= T0 + cut)
     assert np.all(np.diff(log.timestamp) >= 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 5), st.integers(-3 * DAY, 6 * DAY)), max_size=60))
+def test_days_first_last_equal_a_per_pair_reference(rows: list[tuple[int, int, int]]) -> None:
+    # the three history matrices come from one sort by pair; pin them to the plain definition, including
+    # pairs whose first day equals the previous pair's last day and times before 1970
+    u, i, t = (np.array(c, dtype=np.int64) for c in zip(*rows, strict=True)) if rows else (np.zeros(0, int),) * 3
+    log = Interactions.from_indices(u, i, t, n_users=5, n_items=6)
+    pairs: dict[tuple[int, int], list[int]] = {}
+    for uu, ii, tt in rows:
+        pairs.setdefault((uu, ii), []).append(tt)
+    days, first, last = (np.zeros((5, 6)) for _ in range(3))
+    for (uu, ii), times in pairs.items():
+        days[uu, ii] = len({x // DAY for x in times})
+        first[uu, ii], last[uu, ii] = min(times), max(times)
+    for value, want in (("days", days), ("first_time", first), ("last_time", last)):
+        m = log.matrix(value)
+        assert m.dtype == np.float64 and m.has_sorted_indices and m.nnz == len(pairs)
+        assert np.array_equal(m.toarray(), want), value
