@@ -27,12 +27,14 @@ router = APIRouter(include_in_schema=False)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:1.5em auto;padding:0 1em;
-color:#1d1d1f;line-height:1.45}header{display:flex;gap:1.2em;align-items:baseline;border-bottom:1px solid #ddd;
-margin-bottom:1em;padding-bottom:.5em}header a{color:#1a365d;text-decoration:none;font-weight:600}
+color:#1d1d1f;line-height:1.45}header{display:flex;flex-wrap:wrap;gap:.3em 1.2em;align-items:baseline;
+border-bottom:1px solid #ddd;margin-bottom:1em;padding-bottom:.5em}header a{color:#1a365d;text-decoration:none;
+font-weight:600}
 h1{font-size:1.5em}table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:.93em}
 th,td{padding:.3em .6em;border-bottom:1px solid #eee;text-align:left}th{background:#f5f5f7}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.tag{font-size:.8em;padding:.1em .45em;border-radius:4px;
-background:#fff3cd;color:#7a5b00}.meta{color:#666;font-size:.85em}form{margin:.4em 0 1em}
+.num{text-align:right;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}.tag{font-size:.8em;
+padding:.1em .45em;border-radius:4px;background:#fff3cd;color:#7a5b00}.meta{color:#666;font-size:.85em}
+form{margin:.4em 0 1em}
 input[type=text]{padding:.35em;width:16em}button{padding:.35em .9em}.note{background:#fff8e1;border-left:4px solid
 #f5b700;padding:.5em .8em}.bad{background:#fde8e8;border-left:4px solid #c53030;padding:.5em .8em}
 """
@@ -40,7 +42,8 @@ input[type=text]{padding:.35em;width:16em}button{padding:.35em .9em}.note{backgr
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     doc = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-           f"content='width=device-width,initial-scale=1'><title>{html.escape(title)} · discoverly</title>"
+           f"content='width=device-width,initial-scale=1'><link rel='icon' href='data:,'>"
+           f"<title>{html.escape(title)} · discoverly</title>"
            f"<style>{_CSS}</style></head><body><header><a href='/ui'>discoverly</a>"
            f"<a href='/ui#items'>items</a><a href='/ui#customers'>customers</a>"
            f"<a href='/ui#experiments'>experiments</a><a href='/docs'>API</a></header>"
@@ -63,7 +66,8 @@ def _items_table(items: list[ScoredItem]) -> str:
         f"<td class='num'>{'' if i.score is None else f'{i.score:.4g}'}</td>"
         f"<td>{'<span class=tag>bestseller fallback</span>' if i.source == 'bestsellers' else ''}</td></tr>"
         for i in items)
-    return f"<table><thead><tr><th>#</th><th>item</th><th>score</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+    return (f"<div class='scroll'><table><thead><tr><th class='num'>#</th><th>item</th><th class='num'>score</th>"
+            f"<th></th></tr></thead><tbody>{rows}</tbody></table></div>")
 
 
 def _when(ts: float) -> str:
@@ -141,8 +145,9 @@ def user_page(user: str, k: int = Query(10, ge=1, le=100), state: ServiceState =
     titles = snap.titles([r[1] for r in rows])
     hist = "".join(f"<tr><td>{_when(t)}</td><td>{_item_link(it, ti)}</td><td class='meta'>{_e(src)}</td></tr>"
                    for (t, it, src), ti in zip(rows, titles, strict=True))
-    hist_html = (f"<table><thead><tr><th>last time</th><th>item</th><th>source</th></tr></thead><tbody>{hist}"
-                 "</tbody></table>") if rows else "<p class='meta'>No history: an unknown or new customer.</p>"
+    hist_html = (f"<div class='scroll'><table><thead><tr><th>last time</th><th>item</th><th>source</th></tr></thead>"
+                 f"<tbody>{hist}</tbody></table></div>" if rows
+                 else "<p class='meta'>No history: an unknown or new customer.</p>")
     note = "<p class='note'>No usable history: these are the recent bestsellers.</p>" if out.fallback else ""
     exp = (f" · experiment {_e(out.experiment.name)}, arm {_e(out.experiment.arm)}" if out.experiment else "")
     body = (f"<p class='meta'>model version {_e(out.version)} · {out.fresh_events} event(s) since training{exp}</p>"
@@ -173,18 +178,22 @@ def experiment_page(name: str, state: ServiceState = Depends(service)) -> HTMLRe
                 "do not trust these results.</p>" if srm.mismatch else
                 f"<p class='meta'>Sample ratio check: p = {srm.p_value:.3g} (ok).</p>")
     charts = (interval_chart(arms, [a.conversion.value for a in res.arms], [a.conversion.low for a in res.arms],
-                             [a.conversion.high for a in res.arms], title="Conversion per arm (95% CI)")
+                             [a.conversion.high for a in res.arms], title="Conversion per arm (95% CI)",
+                             axis="share of the arm's customers who converted (0 to 1)")
               + interval_chart(arms, [a.revenue.value for a in res.arms], [a.revenue.low for a in res.arms],
                                [a.revenue.high for a in res.arms], title="Revenue per customer (95% CI)",
-                               fmt="{:.2f}"))
+                               fmt="{:.2f}", axis="revenue per customer (sum of event values)"))
     conv = [c for c in res.comparisons if c.metric == "conversion"]
     if conv:
         charts += interval_chart([f"{c.arm} − {c.control}" for c in conv], [c.difference for c in conv],
                                  [c.low for c in conv], [c.high for c in conv],
-                                 title="Conversion difference vs control (95% CI)", zero_line=True)
+                                 title="Conversion difference vs control (95% CI)", zero_line=True,
+                                 axis="difference in conversion (red line: no difference)")
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in res.notes)
-    body = (f"{srm_html}{notes}<table><thead><tr><th>arm</th><th>customers</th><th>converted</th>"
-            f"<th>conversion [95% CI]</th><th>revenue/customer [95% CI]</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<div>{charts}</div><h2>Differences</h2><table><thead><tr><th>metric</th><th>arms</th><th>difference</th>"
-            f"<th>95% CI</th><th>p-value</th><th></th></tr></thead><tbody>{comp}</tbody></table>")
+    body = (f"{srm_html}{notes}<div class='scroll'><table><thead><tr><th>arm</th><th class='num'>customers</th>"
+            f"<th class='num'>converted</th><th class='num'>conversion [95% CI]</th>"
+            f"<th class='num'>revenue/customer [95% CI]</th></tr></thead><tbody>{rows}</tbody></table></div>"
+            f"<div>{charts}</div><h2>Differences</h2><div class='scroll'><table><thead><tr><th>metric</th>"
+            f"<th>arms</th><th class='num'>difference</th><th class='num'>95% CI</th><th class='num'>p-value</th>"
+            f"<th></th></tr></thead><tbody>{comp}</tbody></table></div>")
     return _page(f"Experiment {name}", body)
