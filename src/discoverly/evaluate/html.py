@@ -43,6 +43,12 @@ def _colors(n: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(n)]
 
 
+def _model_colors(ev: Evaluation) -> dict[str, Any]:
+    """One colour per model, the same in every figure of the report (by the order the models were
+    given, not by their rank, which differs between variants and cutoffs)."""
+    return dict(zip(ev.models, _colors(len(ev.models)), strict=True))
+
+
 def _leaderboard_rows(ev: Evaluation, cutoff: str, variant: Variant) -> list[dict[str, Any]]:
     board = ev.leaderboard(cutoff, variant)
     names = [c for c in board.columns if c not in ("model", "fit seconds") and not c.endswith((" low", " high"))]
@@ -66,7 +72,7 @@ def _metric_figure(ev: Evaluation, cutoff: str, variant: Variant) -> Any:
     fig.clf()
     axs = fig.subplots(1, len(names), sharey=True)
     axs = np.atleast_1d(axs)
-    colors = dict(zip(board["model"].to_list(), _colors(len(models)), strict=True))
+    colors = _model_colors(ev)
     y = np.arange(len(models))
     rows = {r["model"]: r for r in board.to_dicts()}
     for ax, name in zip(axs, names, strict=True):
@@ -93,7 +99,9 @@ def _bucket_figure(ev: Evaluation, cutoff: str, variant: Variant, kind: str) -> 
     x = np.arange(len(labels))
     n = len(cells)
     offsets = (np.arange(n) - (n - 1) / 2) * (0.6 / max(1, n))
-    for off, color, cell in zip(offsets, _colors(n), cells, strict=True):
+    colors = _model_colors(ev)
+    for off, cell in zip(offsets, cells, strict=True):
+        color = colors[cell.model]
         b = cell.buckets[kind]
         v = np.array([e.value for e in b.estimates])
         lo = np.array([e.low for e in b.estimates])
@@ -114,7 +122,9 @@ def _bucket_figure(ev: Evaluation, cutoff: str, variant: Variant, kind: str) -> 
 def _cutoff_figure(ev: Evaluation, variant: Variant) -> Any:
     fig, ax = new_figure(width=7.0, height=3.8)
     x = np.arange(len(ev.cutoffs))
-    for color, m in zip(_colors(len(ev.models)), ev.models, strict=True):
+    colors = _model_colors(ev)
+    for m in ev.models:
+        color = colors[m]
         ests = [ev.metric(m, ev.primary_metric, c, variant) for c in ev.cutoffs]
         v = np.array([e.value for e in ests])
         ax.errorbar(x, v, yerr=[v - np.array([e.low for e in ests]), np.array([e.high for e in ests]) - v],

@@ -23,3 +23,27 @@ def test_report_holds_every_section(hand_log: Interactions, tmp_path: Path) -> N
     assert text.count("data:image/png;base64,") == 4  # metrics, 2 bucket plots, over cutoffs
     assert "Variant: new-items" not in text
     assert not list(path.parent.glob(".report.html.*"))  # no temp files left
+
+
+def test_a_model_has_one_colour_in_every_figure(hand_log: Interactions) -> None:
+    """The metric figure coloured models by their rank, the other figures by the order given: in one
+    report buy-again was blue in one plot and green in the next (and the colours changed between variants)."""
+    from matplotlib.colors import to_hex
+
+    from discoverly.evaluate.html import _bucket_figure, _metric_figure
+
+    ev = evaluate(hand_log, ["popularity", "bestsellers", "buy-again"], [CUTOFF], k=[1, 2], n_boot=50,
+                  variants="any-item")
+    assert ev.leaderboard(ev.primary_cutoff, "any-item")["model"].to_list()[0] == "buy-again"  # rank != order
+    metric = _metric_figure(ev, ev.primary_cutoff, "any-item")
+    ax = metric.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    in_metric = {labels[round(c.lines[0].get_ydata()[0])]: to_hex(c.lines[0].get_color()) for c in ax.containers}
+    bucket = _bucket_figure(ev, ev.primary_cutoff, "any-item", "activity")
+    assert bucket is not None
+    in_bucket = {c.get_label(): to_hex(c.lines[0].get_color()) for c in bucket.axes[0].containers}
+    assert in_metric == in_bucket and len(set(in_metric.values())) == 3
+    import matplotlib.pyplot as plt
+
+    plt.close(metric)
+    plt.close(bucket)
