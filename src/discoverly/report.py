@@ -15,6 +15,7 @@ import datetime as dt
 import html
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:11
 padding:0 1em;color:#1d1d1f;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.92em}th,td{padding:.3em .7em;border-bottom:1px solid #e5e5e5;
-text-align:right}th{background:#f5f5f7}td:first-child,th:first-child{text-align:left}
+text-align:left}th{background:#f5f5f7}.n{text-align:right;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}
 figure{margin:1em 0}figcaption{color:#555;font-size:.9em}img{max-width:100%}
 .meta{color:#666;font-size:.85em}.note{background:#fff8e1;border-left:4px solid #f5b700;padding:.5em .8em}
 """
@@ -69,13 +70,16 @@ class HtmlReport:
     def table(self, frame: Any, *, floats: str = "{:.4f}", max_rows: int = 200) -> None:
         """A table from a polars or pandas DataFrame or a list of dicts."""
         rows, cols = _rows(frame)
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
-        body = []
-        for r in rows[:max_rows]:
-            cells = "".join(f"<td>{html.escape(_fmt(r.get(c), floats))}</td>" for c in cols)
-            body.append(f"<tr>{cells}</tr>")
+        shown = [[_fmt(r.get(c), floats) for c in cols] for r in rows[:max_rows]]
+        # numbers are right-aligned (digits line up), text left (a right-aligned sentence is hard to read)
+        align = ["" if j == 0 or not all(_NUMBER.match(row[j]) or not row[j] for row in shown) else " class='n'"
+                 for j in range(len(cols))]
+        head = "".join(f"<th{a}>{html.escape(str(c))}</th>" for a, c in zip(align, cols, strict=True))
+        body = ["<tr>" + "".join(f"<td{a}>{html.escape(v)}</td>" for a, v in zip(align, row, strict=True)) + "</tr>"
+                for row in shown]
         more = f"<p class='meta'>… {len(rows) - max_rows:,} more rows</p>" if len(rows) > max_rows else ""
-        self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}")
+        self.parts.append(f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+                          f"</table></div>{more}")
 
     def figure(self, fig: Any, caption: str | None = None) -> None:
         """Embed a matplotlib figure as a PNG and close it."""
@@ -91,8 +95,9 @@ class HtmlReport:
 
     def render(self) -> str:
         now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-        return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(self.title)}"
-                f"</title><style>{_CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"
+        return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+                f"content='width=device-width,initial-scale=1'><title>{html.escape(self.title)}</title>"
+                f"<style>{_CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"
                 f"<p class='meta'>discoverly {__version__} · {now}</p>{''.join(self.parts)}</body></html>")
 
     def write(self, path: str | os.PathLike[str]) -> Path:
@@ -137,6 +142,9 @@ def _rows(frame: Any) -> tuple[list[dict[str, Any]], list[str]]:
     if hasattr(frame, "to_dict"):  # pandas
         return frame.to_dict("records"), [str(c) for c in frame.columns]
     raise TypeError(f"cannot render a {type(frame).__name__} as a table")
+
+
+_NUMBER = re.compile(r"[-+−]?(\d[\d,]*(\.\d*)?|\.\d+|nan|inf)(e[-+]?\d+)?%?( \[.*\])?$|–$")
 
 
 def _fmt(value: Any, floats: str) -> str:

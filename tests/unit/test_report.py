@@ -26,3 +26,21 @@ def test_paths_that_cannot_hold_a_report_are_refused(tmp_path: Path) -> None:
         with pytest.raises(ArtifactError, match=message):
             HtmlReport("t").write(target)
     check_report_target(tmp_path / "new" / "deeper" / "r.html")  # missing folders are created by write()
+
+
+def test_a_report_fits_a_phone_and_aligns_numbers_not_sentences(tmp_path: Path) -> None:
+    """Reports had no viewport meta (a phone drew them 980 px wide, shrunk) and right-aligned every
+    column but the first, sentences and file paths included."""
+    rep = HtmlReport("<Report> & co")
+    rep.table([{"what": "files", "value": "/data/a.parquet, /data/b.parquet", "n": 1067370},
+               {"what": "rows <read>", "value": "1,067,370", "n": 3}])
+    rep.table([{"model": "a", "HitRate@6": "0.277 [0.245, 0.312]", "p-value": 0.5, "fit seconds": "–"}])
+    text = rep.render()
+    assert "<meta name='viewport' content='width=device-width,initial-scale=1'>" in text
+    assert "<title>&lt;Report&gt; &amp; co</title>" in text and "rows &lt;read&gt;" in text
+    assert text.count("<div class='scroll'><table>") == 2  # a wide table scrolls, not the page
+    assert "<th>what</th><th>value</th><th class='n'>n</th>" in text
+    assert "<td>/data/a.parquet, /data/b.parquet</td><td class='n'>1067370</td>" in text
+    assert ("<th>model</th><th class='n'>HitRate@6</th><th class='n'>p-value</th><th class='n'>fit seconds</th>"
+            in text)
+    assert "http://" not in text and "https://" not in text
