@@ -58,6 +58,8 @@ def test_pages_in_a_real_browser(chromium: str, server: Callable[..., Server], t
         browser = p.chromium.launch(executable_path=chromium, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         page = browser.new_page(viewport={"width": 1100, "height": 900})
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
         page.goto(f"{s.url}/ui")
         assert page.title().startswith("discoverly")
         page.screenshot(path=str(shots / "home.png"), full_page=True)
@@ -81,7 +83,16 @@ def test_pages_in_a_real_browser(chromium: str, server: Callable[..., Server], t
         page.screenshot(path=str(shots / "experiment.png"), full_page=True)
         page.goto(f"{s.url}/ui/items/definitely-not-an-item")
         assert "Unknown item" in page.content()
+        # a phone: no page is wider than the screen (wide tables scroll inside, charts scale down)
+        phone = browser.new_page(viewport={"width": 390, "height": 800})
+        phone.on("request", lambda r: requested.append(r.url))
+        for path in ("/ui", f"/ui/items/{item}", "/ui/users/b0", "/ui/experiments/home-page"):
+            phone.goto(f"{s.url}{path}")
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path
+        phone.screenshot(path=str(shots / "experiment-phone.png"), full_page=True)
         browser.close()
+    assert all(u.startswith(s.url) for u in requested), [u for u in requested if not u.startswith(s.url)]
+    assert not any(u.endswith("/favicon.ico") for u in requested)
     for name in ("home", "item", "customer", "experiment"):
         assert (shots / f"{name}.png").stat().st_size > 5_000
     assert TOKEN

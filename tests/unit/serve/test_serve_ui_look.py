@@ -65,3 +65,15 @@ def test_titles_with_markup_are_shown_as_text(make_client: Any, artifacts: Path)
     for path in ("/ui", "/ui/items/i4", "/ui/users/u1", "/ui/users/stranger"):
         text = c.get(path).text
         assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt; Tom &amp; Jerry" in text, path
+
+
+def test_an_empty_lookup_says_so(make_client: Any) -> None:
+    """A form sent with only spaces showed 'Customer ' with the bestsellers, as if '' were a customer."""
+    c = make_client()
+    for params in ({"user": "  "}, {"item": " "}):
+        page = c.get("/ui", params=params, follow_redirects=False)
+        assert page.status_code == 200 and "the form was sent empty" in page.text
+    assert "the form was sent empty" not in c.get("/ui").text
+    page = c.get("/ui/users/")
+    assert page.status_code == 404 and "names no customer" in page.text
+    assert c.get("/ui", params={"user": " u1 "}, follow_redirects=False).headers["location"] == "/ui/users/u1"

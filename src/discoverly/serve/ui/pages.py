@@ -82,10 +82,13 @@ def root() -> RedirectResponse:
 @router.get("/ui", response_class=HTMLResponse)
 def home(state: ServiceState = Depends(service), item: str | None = None, user: str | None = None
          ) -> HTMLResponse:
-    if item:
+    if item and item.strip():
         return RedirectResponse(f"/ui/items/{quote(item.strip(), safe='')}", status_code=303)  # type: ignore[return-value]
-    if user:
+    if user and user.strip():
         return RedirectResponse(f"/ui/users/{quote(user.strip(), safe='')}", status_code=303)  # type: ignore[return-value]
+    # a form sent with only spaces in it asks for nothing: say so instead of looking up the id ''
+    blank = ("<p class='bad'>Type an id to look up (the form was sent empty).</p>"
+             if item is not None or user is not None else "")
     snap = state.snapshot
     model = snap.current.model
     assert model.items is not None
@@ -96,7 +99,7 @@ def home(state: ServiceState = Depends(service), item: str | None = None, user: 
                    f"<span class='meta'>{'active' if e.active else 'stopped'} · {e.endpoint} · "
                    f"{', '.join(f'{a.name} ({a.share:.0%}, {a.version})' for a in e.arms)}</span></li>"
                    for e in state.config.experiments) or "<li class='meta'>none configured</li>"
-    body = (f"<p>Serving model version <b>{_e(snap.current.version)}</b> "
+    body = (f"{blank}<p>Serving model version <b>{_e(snap.current.version)}</b> "
             f"({_e(type(model).__name__)}; {len(model.items):,} items). "
             f"Catalogue: {'loaded' if snap.catalog is not None else 'none (ids only)'}.</p>"
             "<h2 id='items'>Look up an item</h2><form action='/ui' method='get'>"
@@ -125,6 +128,9 @@ def item_page(item: str, k: int = Query(10, ge=1, le=100), state: ServiceState =
 
 @router.get("/ui/users/{user:path}", response_class=HTMLResponse)
 def user_page(user: str, k: int = Query(10, ge=1, le=100), state: ServiceState = Depends(service)) -> HTMLResponse:
+    if not user.strip():  # /ui/users/ names no customer: not a stranger to show bestsellers to
+        return _page("No customer id", "<p class='bad'>The address names no customer: look one up on "
+                     "<a href='/ui#customers'>the home page</a>.</p>", 404)
     try:
         out = recommendations(user, k, True, state, record_exposure=False)
     except DataError as exc:
