@@ -77,3 +77,10 @@ def test_an_empty_lookup_says_so(make_client: Any) -> None:
     page = c.get("/ui/users/")
     assert page.status_code == 404 and "names no customer" in page.text
     assert c.get("/ui", params={"user": " u1 "}, follow_redirects=False).headers["location"] == "/ui/users/u1"
+
+
+def test_the_lookup_fields_have_labels(make_client: Any) -> None:
+    """The inputs had only a placeholder (gone once you type) and an aria-label: no visible label."""
+    home = make_client().get("/ui").text
+    for field, name in (("item-id", "item"), ("user-id", "user")):
+        assert f"<label for='{field}'>" in home and f"id='{field}' name='{name}'" in home
