@@ -84,3 +84,8 @@ def test_the_lookup_fields_have_labels(make_client: Any) -> None:
     home = make_client().get("/ui").text
     for field, name in (("item-id", "item"), ("user-id", "user")):
         assert f"<label for='{field}'>" in home and f"id='{field}' name='{name}'" in home
+
+
+def test_history_times_name_their_time_zone(make_client: Any) -> None:
+    page = make_client().get("/ui/users/u1").text
+    assert "<th>last time (UTC)</th>" in page

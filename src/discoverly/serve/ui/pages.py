@@ -153,8 +153,8 @@ def user_page(user: str, k: int = Query(10, ge=1, le=100), state: ServiceState =
     titles = snap.titles([r[1] for r in rows])
     hist = "".join(f"<tr><td>{_when(t)}</td><td>{_item_link(it, ti)}</td><td class='meta'>{_e(src)}</td></tr>"
                    for (t, it, src), ti in zip(rows, titles, strict=True))
-    hist_html = (f"<div class='scroll'><table><thead><tr><th>last time</th><th>item</th><th>source</th></tr></thead>"
-                 f"<tbody>{hist}</tbody></table></div>" if rows
+    hist_html = (f"<div class='scroll'><table><thead><tr><th>last time (UTC)</th><th>item</th><th>source</th></tr>"
+                 f"</thead><tbody>{hist}</tbody></table></div>" if rows
                  else "<p class='meta'>No history: an unknown or new customer.</p>")
     note = "<p class='note'>No usable history: these are the recent bestsellers.</p>" if out.fallback else ""
     exp = (f" · experiment {_e(out.experiment.name)}, arm {_e(out.experiment.arm)}" if out.experiment else "")
