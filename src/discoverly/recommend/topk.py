@@ -6,6 +6,9 @@ import numpy as np
 
 __all__ = ["top_k"]
 
+#: entries per block whose maxima bound a row's k-th best score from below (see _top_k_candidates)
+_BLOCK = 64
+
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and scores of the ``k`` largest finite entries of each row, best first.
@@ -20,6 +23,9 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     out_idx = np.full((n, k), -1, dtype=np.int64)
     out_sc = np.full((n, k), np.nan, dtype=np.float32)
     if n == 0 or m == 0:
+        return out_idx, out_sc
+    if kk < m and m >= 2 * kk * _BLOCK and np.issubdtype(scores.dtype, np.floating) and \
+            _top_k_candidates(scores, kk, out_idx, out_sc):
         return out_idx, out_sc
     if kk < m:
         part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
@@ -43,3 +49,35 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     out_idx[:, :kk] = idx
     out_sc[:, :kk] = sc
     return out_idx, out_sc
+
+
+def _top_k_candidates(scores: np.ndarray, kk: int, out_idx: np.ndarray, out_sc: np.ndarray) -> bool:
+    """:func:`top_k` for wide rows by pruning: the ``kk``-th largest maximum of the row's blocks of
+    ``_BLOCK`` entries is at most the row's ``kk``-th best score (``kk`` blocks hold an entry at least
+    that large), so only entries at or above it can be chosen; those few are ranked by one sort.
+
+    Fills ``out_idx`` / ``out_sc`` and returns True, or returns False (nothing written) when a row
+    has nan or too many entries survive (e.g. a row of equal scores): the caller then partitions.
+    """
+    n, m = scores.shape
+    full = m // _BLOCK * _BLOCK
+    blocks = scores[:, :full].reshape(n, full // _BLOCK, _BLOCK).max(axis=2)
+    if full < m:
+        blocks = np.concatenate([blocks, scores[:, full:].max(axis=1, keepdims=True)], axis=1)
+    if np.isnan(blocks).any():
+        return False
+    floor = np.partition(blocks, blocks.shape[1] - kk, axis=1)[:, blocks.shape[1] - kk]
+    # -inf is never returned: a row with fewer than kk blocks holding a score keeps its finite entries
+    floor = np.maximum(floor, -np.finfo(scores.dtype).max)
+    rows, cols = np.nonzero(scores >= floor[:, None])
+    if len(rows) > n * m // 8:
+        return False
+    vals = scores[rows, cols]
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    counts = np.bincount(rows, minlength=n)
+    rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    keep = rank < kk
+    out_idx[rows[keep], rank[keep]] = cols[keep]
+    out_sc[rows[keep], rank[keep]] = vals[keep]
+    return True
