@@ -102,7 +102,7 @@ def test_read_events_checks_the_log(spark: Any, tmp_path: Path) -> None:
                                                                        1_700_000_200_000], "n": [1.0, -2.0, 3.0]})
     path = tmp_path / "log.parquet"
     good.write_parquet(path)
-    with pytest.raises(DataError, match=r"no user column 'user'.*c, p, ts, n"):
+    with pytest.raises(DataError, match=r"user column 'user' is missing.*Columns present: c, p, ts, n"):
         read_events(spark, str(path))
     with pytest.raises(DataError, match="negative 'n'"):
         read_events(spark, str(path), user="c", item="p", time="ts", quantity="n")

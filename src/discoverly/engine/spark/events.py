@@ -4,7 +4,9 @@ mapping -> events ``(user, item, t, q)`` with ``t`` in epoch seconds, checked th
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,19 @@ __all__ = ["read_events"]
 _WHAT = "the interaction log"
 
 
+def _unreadable(text: str, exc: Exception) -> DataError:
+    """Spark's failure to read ``text`` as Parquet, said in one line (its own message is a JVM stack)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    causes = [line.split(": ", 2)[-1] for line in lines if line.startswith("Caused by:")]  # the JVM's root cause
+    reason = causes[-1] if causes else lines[0] if lines else type(exc).__name__
+    return DataError(f"cannot read {_WHAT} {text!r} as Parquet ({reason[:300]}). The Spark engine reads a Parquet "
+                     "file or a folder of Parquet files; convert other formats first, e.g. polars: "
+                     "pl.read_csv(path).write_parquet('log.parquet')")
+
+
 def _frame(spark: Any, source: Any) -> Any:
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
     from pyspark.sql import DataFrame
 
     if isinstance(source, DataFrame):
@@ -24,77 +38,141 @@ def _frame(spark: Any, source: Any) -> Any:
         text = str(source)
         if "://" not in text:  # a local path: check it exists and is Parquet, for a clear message
             path = Path(text)
-            if not path.exists() and not any(ch in text for ch in "*?["):
+            pattern = any(ch in text for ch in "*?[")
+            if not path.exists() and not pattern:
                 raise DataError(f"{_WHAT} {text!r} does not exist; give a Parquet file or a folder of Parquet files")
+            if pattern and not path.exists() and not glob.glob(text):
+                raise DataError(f"no file matches {_WHAT} pattern {text!r}; give a Parquet file, a folder of Parquet "
+                                "files or a pattern that matches some")
             if path.is_file() and path.suffix.lower() not in (".parquet", ".pq"):
                 raise DataError(f"the Spark engine reads Parquet; {text!r} is not a .parquet file. Convert it first, "
                                 "e.g. polars: pl.read_csv(path).write_parquet('log.parquet')")
-        return spark.read.parquet(text)
+            if path.is_dir() and not any(p.is_file() and not p.name.startswith(("_", "."))
+                                         for p in path.rglob("*")):
+                raise DataError(f"{_WHAT} {text!r} is a folder without data files; give a Parquet file or a folder "
+                                "of Parquet files")
+        try:
+            return spark.read.parquet(text)
+        except (PySparkException, Py4JJavaError) as exc:
+            raise _unreadable(text, exc) from None
     raise DataError(f"{_WHAT}: expected a Parquet path or a Spark DataFrame, got {type(source).__name__}")
+
+
+#: a slash date such as ``12/1/2010 8:26`` (day-first or month-first), as the local reader reads them
+_SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(.*)$"
+#: epoch numbers above these are nanoseconds, microseconds, milliseconds (as the local reader reads them)
+_UNITS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
+#: the epoch seconds of 0001-01-01 and 9999-12-31 23:59:59 (the local reader's range)
+_MIN_EPOCH, _MAX_EPOCH = -62_135_596_800, 253_402_300_799
+
+
+def _slash_dates_as_iso(df: Any, time: str) -> Any:
+    """The time column as a Column of ISO text when every value is a slash date (``12/1/2010 8:26``),
+    day-first or month-first told apart as the local reader does (an error when they cannot be);
+    else the column unchanged. Costs one row's look unless the first value is a slash date."""
+    from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+
+    col = F.col(time)
+    head = df.select(time).where(col.isNotNull()).limit(1).collect()
+    if not head or not re.match(_SLASH_DATE, str(head[0][0])):
+        return col
+    slash = col.rlike(_SLASH_DATE)
+    first, second = (F.regexp_extract(col, _SLASH_DATE, k).try_cast("int") for k in (1, 2))
+    facts = df.where(col.isNotNull()).agg(
+        F.sum((~slash).cast("long")).alias("other"), F.max(F.when(slash, first > 12)).alias("day_first"),
+        F.max(F.when(slash, second > 12)).alias("month_first"), F.min(F.when(slash, first == second)).alias("same"),
+    ).first()
+    if facts["other"]:
+        return col
+    example = repr(head[0][0])
+    if facts["day_first"] and facts["month_first"]:
+        raise DataError(f"{_WHAT}: the time column {time!r} mixes day-first (DD/MM/YYYY) and month-first "
+                        f"(MM/DD/YYYY) dates, e.g. {example}; convert it to ISO dates (YYYY-MM-DD) first")
+    if not facts["day_first"] and not facts["month_first"] and not facts["same"]:
+        raise DataError(f"{_WHAT}: the time column {time!r} holds dates such as {example} where no day is "
+                        "above 12, so DD/MM/YYYY and MM/DD/YYYY cannot be told apart; convert it to ISO dates "
+                        "(YYYY-MM-DD) first")
+    day, month = (first, second) if facts["day_first"] or not facts["month_first"] else (second, first)
+    return F.concat(F.regexp_extract(col, _SLASH_DATE, 3), F.lit("-"), F.lpad(month.cast("string"), 2, "0"),
+                    F.lit("-"), F.lpad(day.cast("string"), 2, "0"), F.regexp_extract(col, _SLASH_DATE, 4))
 
 
 def read_events(spark: Any, source: Any, *, user: str = "user", item: str = "item", time: str = "timestamp",
                 quantity: str | None = None, negative: str = "error") -> Any:
     """The events of ``source`` as a DataFrame ``(user, item, t: long epoch seconds, q: double)``.
 
-    Times may be timestamps, dates, ISO strings or epoch seconds (or milliseconds). Missing ids or
-    times, non-id types and negative quantities raise :class:`~discoverly.errors.DataError` (with
-    ``negative="drop"`` such rows are skipped instead), as for a local log.
+    Times may be timestamps, dates, ISO strings, slash dates (``12/1/2010 8:26``) or epoch
+    seconds (or milli-, micro-, nanoseconds). Missing ids or times, non-id types, times outside the
+    years 1–9999, and negative or infinite quantities raise :class:`~discoverly.errors.DataError`
+    (with ``negative="drop"`` negative rows are skipped instead), as for a local log.
     """
     from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
     from pyspark.sql import types as T  # noqa: N812 (the PySpark convention)
+
+    from discoverly.data.frames import require_columns
 
     if negative not in ("error", "drop"):
         raise DataError(f"negative must be 'error' or 'drop', got {negative!r}")
     df = _frame(spark, source)
     roles = {"user": user, "item": item, "time": time, "quantity": quantity}
-    missing = {role: col for role, col in roles.items() if col is not None and col not in df.columns}
-    if missing:
-        named = ", ".join(f"{role} column {col!r}" for role, col in missing.items())
-        raise DataError(f"{_WHAT} has no {named}; its columns are {', '.join(df.columns)}. "
-                        "Name the right ones with --user/--item/--time/--quantity")
+    require_columns(df, roles, what=_WHAT)
     types = {f.name: f.dataType for f in df.schema.fields}
     ids = {}
+    floats = (T.FloatType, T.DoubleType)
     for role, col in (("user", user), ("item", item)):
         kind = types[col]
         if isinstance(kind, (T.StringType, T.IntegerType, T.LongType, T.ShortType, T.ByteType)):
             ids[role] = F.col(col).cast(T.LongType()) if not isinstance(kind, T.StringType) else F.col(col)
-        elif isinstance(kind, (T.FloatType, T.DoubleType, T.DecimalType)):
-            ids[role] = F.col(col)  # integral floats are accepted below, like the local reader does
+        elif isinstance(kind, floats):  # integral floats are accepted below, like the local reader does
+            ids[role] = F.when(~F.isnan(col), F.col(col))  # NaN is a missing id
+        elif isinstance(kind, T.DecimalType):
+            ids[role] = F.col(col)
         else:
             raise DataError(f"{_WHAT}: the {role} column {col!r} has type {kind.simpleString()}; "
                             "ids must be strings or integers")
     t_kind = types[time]
+    seconds, number = F.lit(None).cast(T.LongType()), F.lit(None).cast(T.DoubleType())
     if isinstance(t_kind, (T.TimestampType, T.TimestampNTZType)):
-        t = F.unix_seconds(F.col(time).cast(T.TimestampType()))
+        seconds = F.unix_seconds(F.col(time).cast(T.TimestampType()))
     elif isinstance(t_kind, T.DateType):
-        t = F.unix_date(F.col(time)).cast(T.LongType()) * 86_400
+        seconds = F.unix_date(F.col(time)).cast(T.LongType()) * 86_400
     elif isinstance(t_kind, T.NumericType):
-        t = F.col(time).cast(T.DoubleType())
+        number = F.col(time).cast(T.DoubleType())
     elif isinstance(t_kind, T.StringType):
-        parsed = F.try_to_timestamp(F.trim(F.col(time)))
+        seconds = F.unix_seconds(F.try_to_timestamp(F.trim(_slash_dates_as_iso(df, time))))
         number = F.trim(F.col(time)).try_cast(T.DoubleType())
-        t = F.when(parsed.isNotNull(), F.unix_seconds(parsed).cast(T.DoubleType())).otherwise(number)
     else:
         raise DataError(f"{_WHAT}: the time column {time!r} has type {t_kind.simpleString()}; expected "
                         "timestamps, ISO strings or epoch seconds")
-    q = F.lit(1.0) if quantity is None else F.col(quantity).cast(T.DoubleType())
-    out = df.select(ids["user"].alias("user"), ids["item"].alias("item"), t.alias("t"), q.alias("q"))
+    number = F.when(seconds.isNull() & ~F.isnan(number), number)  # NaN is a missing time
+    q = F.lit(1.0) if quantity is None else F.col(quantity).try_cast(T.DoubleType())
+    out = df.select(ids["user"].alias("user"), ids["item"].alias("item"), seconds.alias("ts"), number.alias("tn"),
+                    q.alias("q"), F.col(time).isNull().alias("no_time"))
     checks = [
         F.sum(F.col("user").isNull().cast("long")).alias("user_nulls"),
         F.sum(F.col("item").isNull().cast("long")).alias("item_nulls"),
-        F.sum(F.col("t").isNull().cast("long")).alias("time_nulls"),
+        F.sum(F.col("no_time").cast("long")).alias("time_missing"),
+        F.sum((F.col("ts").isNull() & F.col("tn").isNull()).cast("long")).alias("time_nulls"),
         F.sum((F.col("q").isNull() | F.isnan("q")).cast("long")).alias("q_nulls"),
+        F.sum(F.col("q").isin(float("inf"), float("-inf")).cast("long")).alias("q_infinite"),
         F.sum((F.col("q") < 0).cast("long")).alias("negative"),
-        F.max(F.abs(F.col("t").cast(T.DoubleType()))).alias("t_max"),
+        F.max(F.abs("tn")).alias("t_big"), F.min("tn").alias("t_min"), F.max("tn").alias("t_max"),
         F.count(F.lit(1)).alias("rows"),
     ]
     for role in ("user", "item"):
-        if isinstance(types[roles[role]], (T.FloatType, T.DoubleType, T.DecimalType)):
+        if isinstance(types[roles[role]], (*floats, T.DecimalType)):
             checks.append(F.sum((F.col(role) != F.round(F.col(role))).cast("long")).alias(f"{role}_fraction"))
-    facts = out.agg(*checks).first().asDict()
+    try:
+        facts = out.agg(*checks).first().asDict()
+    except Exception as exc:  # Spark reads the files here: a corrupt part shows now, not at spark.read
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        if isinstance(exc, (PySparkException, Py4JJavaError)) and isinstance(source, (str, os.PathLike)):
+            raise _unreadable(str(source), exc) from None
+        raise
     if not facts["rows"]:
-        raise DataError(f"{_WHAT} is empty; nothing to fit")
+        raise DataError(f"{_WHAT} is empty: it has no rows")
     for role in ("user", "item"):
         if facts[f"{role}_nulls"]:
             raise DataError(f"{_WHAT}: the {role} column {roles[role]!r} has {facts[f'{role}_nulls']:,} missing "
@@ -104,15 +182,31 @@ def read_events(spark: Any, source: Any, *, user: str = "user", item: str = "ite
                             "with fractional values; ids must be strings or integers")
         if f"{role}_fraction" in facts:
             out = out.withColumn(role, F.col(role).cast(T.LongType()))
+    missing = facts["time_nulls"] if isinstance(t_kind, T.NumericType) else facts["time_missing"]  # NaN is missing
+    if missing:
+        raise DataError(f"{_WHAT}: the time column {time!r} has {missing:,} missing value(s); drop those rows or "
+                        "fill them in")
     if facts["time_nulls"]:
-        raise DataError(f"{_WHAT}: {facts['time_nulls']:,} value(s) of the time column {time!r} are missing or "
-                        "cannot be read as times. Expected ISO strings such as '2011-11-01 08:26:00' or epoch seconds")
+        bad = (df.where(F.col(time).isNotNull() & seconds.isNull() & number.isNull()).select(time)
+               .limit(3).collect())
+        examples = ", ".join(repr(row[0]) for row in bad)
+        raise DataError(f"{_WHAT}: {facts['time_nulls']:,} value(s) of the time column {time!r} cannot be read as "
+                        f"times (e.g. {examples}). Expected ISO strings such as '2011-11-01 08:26:00' or epoch seconds")
     if quantity is not None and facts["q_nulls"]:
         raise DataError(f"{_WHAT}: the quantity column {quantity!r} has {facts['q_nulls']:,} missing or non-numeric "
                         "value(s); drop those rows or fill them in")
-    if not isinstance(t_kind, (T.TimestampType, T.TimestampNTZType, T.DateType)):
-        scale = 1000.0 if (facts["t_max"] or 0) > 1e11 else 1.0  # epoch milliseconds, as the local reader reads them
-        out = out.withColumn("t", (F.col("t") / scale).cast(T.LongType()))
+    if facts["q_infinite"]:
+        raise DataError(f"{_WHAT}: the quantity column {quantity!r} has {facts['q_infinite']:,} infinite value(s); "
+                        "drop those rows or fix them")
+    scale = next((unit for limit, unit in _UNITS if (facts["t_big"] or 0) > limit), 1.0)
+    if facts["t_max"] is not None and (facts["t_min"] / scale < _MIN_EPOCH or facts["t_max"] / scale > _MAX_EPOCH):
+        outside = (F.col("tn") / scale < _MIN_EPOCH) | (F.col("tn") / scale > _MAX_EPOCH)
+        n_out = out.where(outside).count()
+        examples = ", ".join(repr(row[0]) for row in out.where(outside).select("tn").limit(3).collect())
+        raise DataError(f"{_WHAT}: {n_out:,} value(s) of the time column {time!r} are not times between the years 1 "
+                        f"and 9999 (e.g. {examples}). Numbers are read as seconds, milliseconds, microseconds or "
+                        "nanoseconds since 1970")
+    out = out.select("user", "item", F.coalesce("ts", (F.col("tn") / scale).cast(T.LongType())).alias("t"), "q")
     if facts["negative"]:
         if negative == "error":
             raise DataError(f"{_WHAT}: {facts['negative']:,} row(s) have a negative {quantity!r}, e.g. returns or "

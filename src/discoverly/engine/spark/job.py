@@ -60,7 +60,11 @@ def _model(model: Any, params: dict[str, Any] | None) -> Any:
         try:
             return create(model, **(params or {}))
         except TypeError as exc:
-            raise ConfigError(f"model {model!r} does not accept {sorted(params or {})}: {exc}") from None
+            if "unexpected keyword" in str(exc):
+                raise ConfigError(f"model {model!r} does not accept {sorted(params or {})}: {exc}") from None
+            values = ", ".join(f"{key}={value!r}" for key, value in (params or {}).items())
+            raise ConfigError(f"model {model!r}: a setting has the wrong type ({values}: {exc}); numbers, "
+                              "true/false and null are read as JSON, e.g. --param min_count=3") from None
     if not isinstance(model, (ItemToItem, Popularity)) or not isinstance(model, BaseRecommender):
         raise ConfigError(f"the Spark engine fits Popularity, RecentBestsellers and ItemToItem models, "
                           f"not {type(model).__name__}")
@@ -161,6 +165,10 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
     from discoverly.recommend.popularity import RecentBestsellers
 
     recommender = _model(model, params)
+    if out is not None:
+        from discoverly.artifacts import check_save_target
+
+        check_save_target(out)  # before the job, not after it: --out must not be a file or a folder of other things
     t_start = time.perf_counter()
     if spark is None:
         from discoverly.dependencies import require

@@ -9,6 +9,7 @@ distinct items than the cap are removed before anything is counted.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,13 @@ def index_events(events: Any, *, until: int | None = None) -> IndexedLog:
     h = F.xxhash64("u", "i", "t", "q").cast("decimal(38,0)")
     facts = indexed.agg(F.count(F.lit(1)).alias("n"), F.sum(h).alias("h"), F.max("t").alias("t")).first()
     if not facts["n"]:
-        raise DataError(f"no events before --until {until}" if until is not None else "the log has no events")
+        if until is None:
+            raise DataError("the log has no events")
+        # a plain number is epoch seconds: say which moment that is (20240101 is in 1970, not 2024)
+        when = dt.datetime.fromtimestamp(int(until), tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        start = dt.datetime.fromtimestamp(int(events.agg(F.min("t")).first()[0]), tz=dt.UTC)
+        raise DataError(f"no events before --until {until} ({when}); the log starts {start:%Y-%m-%d}. Give an ISO "
+                        "date such as 2024-01-01 or epoch seconds")
     digest = hashlib.blake2b(f"{facts['n']}:{int(facts['h']) % (1 << 64)}:{n_users}:{n_items}".encode(),
                              digest_size=12).hexdigest()
     return IndexedLog(indexed, users, items, n_users, n_items, f"spark-{digest}", int(facts["n"]),

@@ -1,0 +1,158 @@
+"""Bad and unusual input through the Spark engine: the same DiscoverlyError class (and an equally
+helpful message) as the local reader, never a Spark exception (AnalysisException, Py4JJavaError);
+and, on logs with duplicate rows and ties, the same answers as the local path (local[2])."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from discoverly.data import read_interactions
+from discoverly.errors import ArtifactError, ConfigError, DataError
+from discoverly.recommend.base import BaseRecommender
+from discoverly.recommend.registry import create
+
+pytestmark = [pytest.mark.spark,
+              # py4j drops local result sockets without closing them (a ResourceWarning in __del__)
+              pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")]
+
+IDS = {"user": ["a", "a", "b", "b"], "item": ["x", "y", "x", "y"]}
+
+
+def _times(spark: Any, path: Path, **columns: Any) -> list[int]:
+    from discoverly.engine.spark.events import read_events
+
+    rows = read_events(spark, str(path), **columns).collect()
+    return sorted(r["t"] for r in rows)
+
+
+@pytest.mark.parametrize("times", [
+    [1_700_000_000_000_000 + k for k in range(4)],              # epoch microseconds
+    [1_700_000_000_000_000_000 + 10**9 * k for k in range(4)],  # epoch nanoseconds
+    ["12/1/2010 8:26", "13/1/2010 8:26", "12/2/2010 8:26", "1/3/2010 9:00"],  # day-first slash dates
+    ["12/1/2010 8:26", "12/13/2010 8:26", "1/2/2010", "3/3/2010"],            # month-first slash dates
+    ["1700000000", "1700000100", " 1700000200 ", "1700000300"],               # epoch seconds as text
+], ids=["us", "ns", "day-first", "month-first", "epoch-text"])
+def test_times_read_as_the_local_reader_reads_them(spark: Any, tmp_path: Path, times: list[Any]) -> None:
+    """Epoch micro/nanoseconds were divided by 1000 only (events in the year 55,000); slash dates,
+    which the local reader reads (Online Retail's CSV has them), were refused."""
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({**IDS, "timestamp": times}).write_parquet(path)
+    assert _times(spark, path) == sorted(read_interactions(path).timestamp.tolist())
+
+
+@pytest.mark.parametrize(("frame", "match"), [
+    ({**IDS, "timestamp": [1.7e9, float("nan"), 1.7e9, 1.7e9]}, "time column 'timestamp' has 1 missing"),
+    ({**IDS, "timestamp": [1.7e9, None, 1.7e9, 1.7e9]}, "time column 'timestamp' has 1 missing"),
+    ({**IDS, "timestamp": [1e25, 1.7e9, 1.7e9, 1.7e9]}, "not times between the years 1 and 9999"),
+    ({**IDS, "timestamp": ["2024-01-01", "yesterday", "2024-01-02", "2024-01-03"]},
+     r"cannot be read as times.*'yesterday'"),
+    ({**IDS, "timestamp": ["13/1/2010", "1/13/2010", "1/1/2010", "2/2/2010"]}, "mixes day-first"),
+    ({**IDS, "timestamp": ["12/1/2010", "1/12/2010", "1/1/2010", "2/2/2010"]}, "cannot be told apart"),
+    ({**IDS, "timestamp": [1.7e9] * 4, "q": [1.0, float("inf"), 1.0, 1.0]}, "'q' has .*infinite"),
+    ({**IDS, "timestamp": [1.7e9] * 4, "n": [1.0, 2.0, 3.0, 4.0]},
+     r"the user column 'usr' is missing \(did you mean 'user'\?\)"),
+], ids=["nan-time", "null-time", "year-3e17", "text", "mixed-slash", "ambiguous-slash", "inf-quantity",
+        "column-name"])
+def test_bad_logs_raise_what_the_local_reader_raises(spark: Any, tmp_path: Path, frame: dict[str, Any],
+                                                     match: str) -> None:
+    """NaN and out-of-range times were Spark ArithmeticExceptions (CAST_OVERFLOW); an infinite
+    quantity was accepted; a wrong column name got no suggestion."""
+    from discoverly.engine.spark.events import read_events
+
+    path = tmp_path / "log.parquet"
+    pl.DataFrame(frame).write_parquet(path)
+    columns = {"quantity": "q" if "q" in frame else None, "user": "usr" if "n" in frame else "user"}
+    with pytest.raises(DataError, match=match):
+        read_interactions(path, **columns)
+    with pytest.raises(DataError, match=match):
+        read_events(spark, str(path), **columns)
+
+
+def test_a_nan_id_is_a_missing_id(spark: Any, tmp_path: Path) -> None:
+    """It was cast to a number (a Spark CAST_OVERFLOW error)."""
+    from discoverly.engine.spark.events import read_events
+
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({"user": [1.0, float("nan"), 2.0, 2.0], "item": IDS["item"], "timestamp": [1.7e9] * 4}
+                 ).write_parquet(path)
+    with pytest.raises(DataError, match="user column 'user' has 1 missing"):
+        read_events(spark, str(path))
+
+
+def test_what_is_not_a_parquet_log_is_named(spark: Any, tmp_path: Path) -> None:
+    """An empty folder, a folder of CSV files, a CSV named .parquet, a pattern matching nothing, a
+    corrupt part among good ones: a DataError each (they were AnalysisException / Py4JJavaError)."""
+    from discoverly.engine.spark.events import read_events
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="folder without data files"):
+        read_events(spark, str(tmp_path / "empty"))
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "a.csv").write_text("user,item,timestamp\na,x,2024-01-01\n")
+    with pytest.raises(DataError, match=r"as Parquet \(.*not a Parquet file.*convert other formats"):
+        read_events(spark, str(tmp_path / "csv"))
+    (tmp_path / "fake.parquet").write_text("user,item,timestamp\na,x,2024-01-01\n")
+    with pytest.raises(DataError, match=r"'.*fake\.parquet' as Parquet \(.*not a Parquet file"):
+        read_events(spark, str(tmp_path / "fake.parquet"))
+    with pytest.raises(DataError, match="no file matches"):
+        read_events(spark, str(tmp_path / "nothing-*.parquet"))
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    pl.DataFrame({**IDS, "timestamp": [1.7e9] * 4}).write_parquet(parts / "part-0.parquet")
+    (parts / "part-1.parquet").write_bytes((parts / "part-0.parquet").read_bytes()[:-20])  # truncated
+    with pytest.raises(DataError, match="as Parquet"):
+        read_events(spark, str(parts))
+
+
+def test_fit_spark_refuses_before_the_job(spark: Any, tmp_path: Path) -> None:
+    """An --out that is a file was found only after the whole job; a wrongly typed setting was
+    reported as a setting the model does not accept; an --until before the log named no date."""
+    from discoverly.engine.spark import fit_spark
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ArtifactError, match="it is a file"):  # checked before the (missing) log is read
+        fit_spark("cosine", str(tmp_path / "missing.parquet"), out=tmp_path / "notes.txt", spark=spark)
+    with pytest.raises(ConfigError, match=r"wrong type \(neighbours='ten'"):
+        fit_spark("cosine", str(tmp_path / "missing.parquet"), params={"neighbours": "ten"}, spark=spark)
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({**IDS, "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]}).write_parquet(path)
+    with pytest.raises(DataError, match=r"before --until 20240101 \(1970-08-23 .*the log starts 2024-01-01"):
+        fit_spark("cosine", str(path), until=20240101, spark=spark)
+
+
+@pytest.fixture(scope="module")
+def ties(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, Path]:
+    """Six customers, five items, every row written three times (exact duplicates) and many ties:
+    a, b and c have three buyers each, and a's co-buyers b and c are tied, as are d's."""
+    rows = [("u0", "a"), ("u0", "b"), ("u1", "a"), ("u1", "c"), ("u2", "b"), ("u2", "d"), ("u3", "c"),
+            ("u3", "d"), ("u4", "a"), ("u4", "b"), ("u4", "c"), ("u5", "d"), ("u5", "e")]
+    frame = pl.DataFrame({"customer": [u for u, _ in rows] * 3, "sku": [i for _, i in rows] * 3,
+                          "ts": [1_700_000_000 + 3_600 * k for k in range(len(rows))] * 3})
+    path = tmp_path_factory.mktemp("ties") / "log.parquet"
+    frame.write_parquet(path)
+    return frame, path
+
+
+@pytest.mark.parametrize("model", ["cosine", "naive", "corrected", "popularity", "bestsellers"])
+def test_duplicates_and_ties_give_the_local_answers(spark: Any, ties: tuple[pl.DataFrame, Path], tmp_path: Path,
+                                                    model: str) -> None:
+    from discoverly.engine.spark import fit_spark
+
+    frame, path = ties
+    params = {"min_count": 1} if model in ("cosine", "naive", "corrected") else {}
+    fit_spark(model, str(path), out=tmp_path / "m", spark=spark, user="customer", item="sku", time_column="ts",
+              params=params)
+    got = BaseRecommender.load(tmp_path / "m")
+    want = create(model, **params).fit(read_interactions(frame, user="customer", item="sku", time="ts"))
+    users, items = ["u0", "u1", "u2", "u3", "u4", "u5", "stranger"], ["a", "b", "c", "d", "e"]
+    assert got.recommend(users, 4).to_polars().equals(want.recommend(users, 4).to_polars())
+    assert np.array_equal(got._fallback, want._fallback)
+    if model in ("cosine", "naive", "corrected"):
+        related = got.related(items, 4).to_polars()
+        assert related.equals(want.related(items, 4).to_polars())
+        assert related.filter(pl.col("item") == "a")["related_item"].to_list()[:2] == ["b", "c"]  # tie: lower index
