@@ -120,16 +120,21 @@ def _bucket_figure(ev: Evaluation, cutoff: str, variant: Variant, kind: str) -> 
 
 
 def _cutoff_figure(ev: Evaluation, variant: Variant) -> Any:
-    fig, ax = new_figure(width=7.0, height=3.8)
-    x = np.arange(len(ev.cutoffs))
+    n_cut, n = len(ev.cutoffs), len(ev.models)
+    fig, ax = new_figure(width=min(10.0, max(7.0, 0.95 * n_cut + 1.5)), height=3.8)  # room for the dates
+    x = np.arange(n_cut)
     colors = _model_colors(ev)
-    for m in ev.models:
-        color = colors[m]
+    offsets = (np.arange(n) - (n - 1) / 2) * (0.3 / max(1, n))  # models side by side: equal results stay visible
+    for off, m in zip(offsets, ev.models, strict=True):
         ests = [ev.metric(m, ev.primary_metric, c, variant) for c in ev.cutoffs]
         v = np.array([e.value for e in ests])
-        ax.errorbar(x, v, yerr=[v - np.array([e.low for e in ests]), np.array([e.high for e in ests]) - v],
-                    fmt="o-", color=color, capsize=2, label=m, lw=1, ms=4)
-    ax.set_xticks(x, ev.cutoffs)
+        lo, hi = np.array([e.low for e in ests]), np.array([e.high for e in ests])
+        ax.errorbar(x + off, v, yerr=[np.maximum(0, v - lo), np.maximum(0, hi - v)], fmt="o-", color=colors[m],
+                    capsize=2, label=m, lw=1, ms=4)
+    if n_cut > 8:
+        ax.set_xticks(x, ev.cutoffs, rotation=40, ha="right")
+    else:
+        ax.set_xticks(x, ev.cutoffs)
     ax.set_ylabel(ev.primary_metric)
     ax.set_xlabel("cutoff")
     ax.grid(axis="y", alpha=0.3)

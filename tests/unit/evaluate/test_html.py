@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from discoverly.data import Interactions
@@ -47,3 +48,28 @@ def test_a_model_has_one_colour_in_every_figure(hand_log: Interactions) -> None:
 
     plt.close(metric)
     plt.close(bucket)
+
+
+def test_the_cutoff_figure_keeps_dates_apart_and_equal_models_visible(hand_log: Interactions) -> None:
+    """With eight monthly cutoffs the dates ran into one another ('2011-04-012011-05-01...'), and two
+    models with equal results were drawn on the same spot, so one of them was invisible."""
+    import matplotlib.pyplot as plt
+
+    from discoverly.evaluate.html import _cutoff_figure
+
+    ev = evaluate(hand_log, ["popularity", "bestsellers"], [CUTOFF - i * DAY for i in range(7, -1, -1)],
+                  k=[1, 2], n_boot=20, variants="any-item")
+    fig = _cutoff_figure(ev, "any-item")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent() for t in ax.get_xticklabels()]
+    assert len(boxes) == 8 and not any(a.overlaps(b) for a, b in pairwise(boxes))
+    xs = [c.lines[0].get_xdata()[0] for c in ax.containers]
+    assert len(xs) == 2 and xs[0] != xs[1]
+    plt.close(fig)
+    hour = DAY // 24  # more cutoffs than fit side by side: the labels are slanted
+    ev = evaluate(hand_log, ["popularity"], [CUTOFF - i * hour for i in range(9, -1, -1)], k=[1], n_boot=20,
+                  variants="any-item")
+    fig = _cutoff_figure(ev, "any-item")
+    assert {t.get_rotation() for t in fig.axes[0].get_xticklabels()} == {40.0}
+    plt.close(fig)
