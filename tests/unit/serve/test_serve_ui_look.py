@@ -89,3 +89,15 @@ def test_the_lookup_fields_have_labels(make_client: Any) -> None:
 def test_history_times_name_their_time_zone(make_client: Any) -> None:
     page = make_client().get("/ui/users/u1").text
     assert "<th>last time (UTC)</th>" in page
+
+
+def test_an_all_fallback_list_has_no_empty_score_column(make_client: Any) -> None:
+    """A stranger's list showed an empty 'score' column and 'bestseller fallback' on every row, under
+    a note that already said so."""
+    c = make_client()
+    page = c.get("/ui/users/stranger").text
+    assert "No usable history" in page and "<th class='num'>score</th>" not in page
+    assert "bestseller fallback" not in page and page.count("<tr>") == 11  # header + 10 items
+    c.post("/admin/reload", json={"version": "v0003"}, headers={"Authorization": "Bearer s3cret"})
+    page = c.get("/ui/items/i4").text
+    assert "<th class='num'>score</th>" in page and "also bought" in page

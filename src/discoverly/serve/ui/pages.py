@@ -61,13 +61,18 @@ def _item_link(item: Any, title: str | None) -> str:
 
 
 def _items_table(items: list[ScoredItem]) -> str:
+    # a list that is all fallback has no scores and needs no tag on every row (the note above says it)
+    scored = any(i.score is not None for i in items)
+    tagged = any(i.source == "bestsellers" for i in items) and not all(i.source == "bestsellers" for i in items)
     rows = "".join(
         f"<tr><td class='num'>{i.rank}</td><td>{_item_link(i.item, i.title)}</td>"
-        f"<td class='num'>{'' if i.score is None else f'{i.score:.4g}'}</td>"
-        f"<td>{'<span class=tag>bestseller fallback</span>' if i.source == 'bestsellers' else ''}</td></tr>"
+        + (f"<td class='num'>{'' if i.score is None else f'{i.score:.4g}'}</td>" if scored else "")
+        + (f"<td>{'<span class=tag>bestseller fallback</span>' if i.source == 'bestsellers' else ''}</td>"
+           if tagged else "") + "</tr>"
         for i in items)
-    return (f"<div class='scroll'><table><thead><tr><th class='num'>#</th><th>item</th><th class='num'>score</th>"
-            f"<th></th></tr></thead><tbody>{rows}</tbody></table></div>")
+    head = ("<th class='num'>#</th><th>item</th>" + ("<th class='num'>score</th>" if scored else "")
+            + ("<th>note</th>" if tagged else ""))
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
 
 
 def _when(ts: float) -> str:
