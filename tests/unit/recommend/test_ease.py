@@ -61,6 +61,28 @@ def test_ease_weights_match_the_inverse_for_random_grams(n: int, lam: float, see
     np.testing.assert_allclose(ease_weights(g, lam), expected, rtol=1e-7, atol=1e-10)
 
 
+
+@pytest.mark.parametrize("n, block", [(1, 4), (7, 3), (9, 4), (10, 512)])
+def test_mirror_upper_copies_the_upper_triangle_exactly(n: int, block: int) -> None:
+    from discoverly.recommend.ease import _mirror_upper
+
+    upper = np.triu(np.random.default_rng(n).random((n, n)))
+    p = np.asfortranarray(upper + np.tril(np.full((n, n), np.nan), -1))  # the lower triangle is never read
+    _mirror_upper(p, block)
+    assert np.array_equal(p, upper + np.triu(upper, 1).T)
+
+
+def test_ease_weights_across_blocks_are_c_ordered_and_match_the_inverse() -> None:
+    n = 1_100  # three blocks of the in-place symmetrisation
+    x = (np.random.default_rng(3).random((400, n)) < 0.05).astype(float)
+    g = x.T @ x
+    b = ease_weights(g, 5.0)
+    p = np.linalg.inv(g + 5.0 * np.eye(n))
+    expected = -p / np.diag(p)[None, :]
+    np.fill_diagonal(expected, 0.0)
+    assert b.flags.c_contiguous  # scoring multiplies history rows by it
+    np.testing.assert_allclose(b, expected, rtol=1e-7, atol=1e-10)
+
 def test_large_catalogues_are_restricted_to_frequent_items_and_say_so(caplog: pytest.LogCaptureFixture) -> None:
     log = shop_log(rng=4)
     counts = log.item_counts()
