@@ -1,19 +1,24 @@
 """Artifact directories: ``manifest.json`` + arrays (``.npz``) + tables (Parquet); never pickle.
 
 Writes go to a temporary sibling directory that is renamed into place only when complete, so a
-failure never leaves a half-written artifact behind.
+failure never leaves a half-written artifact behind. An earlier artifact is swapped with the new
+one in one step where the system can (Linux), so its path always holds one complete artifact: for
+a reader, for a second writer, and after an interrupt or a kill at any moment.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
 import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +70,56 @@ def check_save_target(path: str | os.PathLike[str]) -> None:
         what = "a folder that is not a discoverly artifact" if target.is_dir() else "a file"
         raise ArtifactError(f"cannot save to {str(target)!r}: it is {what}, and saving would replace "
                             "(delete) it. Choose a new path, e.g. models/<name>")
+    above = next((p for p in target.parents if p.exists()), None)
+    if above is not None and not os.access(above, os.W_OK | os.X_OK):
+        raise ArtifactError(f"cannot save to {str(target)!r}: the folder {str(above)!r} is not writable "
+                            "(read-only or not yours). Choose a path in a folder you can write to")
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or the file system cannot, so the caller falls back to two renames."""
+    if not sys.platform.startswith("linux"):
+        return False
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:  # a C library older than glibc 2.28
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _move_into_place(tmp: Path, target: Path) -> Path | None:
+    """Put the complete artifact ``tmp`` at ``target``; returns where the artifact it replaced now
+    is (to be deleted), or None. Another process may be writing the same path at the same time:
+    the last one wins, and neither fails."""
+    for _ in range(100):
+        try:
+            if not target.exists():
+                os.rename(tmp, target)
+                return None
+            if _exchange(tmp, target):
+                return tmp
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, old)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                if not target.exists():  # put the earlier artifact back
+                    os.replace(old, target)
+                raise
+            return old
+        except OSError as exc:  # another writer got there between our check and our rename: again
+            if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    raise ArtifactError(f"cannot save to {str(target)!r}: other processes keep replacing it")
 
 
 def write_artifact(
@@ -86,7 +141,6 @@ def write_artifact(
     if target.exists() and not overwrite:
         raise ArtifactError(f"{str(target)!r} exists; pass overwrite=True or choose another path")
     check_save_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     full = {
         "format_version": FORMAT_VERSION,
         "discoverly_version": __version__,
@@ -99,7 +153,11 @@ def write_artifact(
     }
     if files:
         full["files"] = sorted(files)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
     try:
         if arrays:
             for name, arr in arrays.items():
@@ -119,31 +177,74 @@ def write_artifact(
             json.dump(full, fh, indent=2, default=_json_default)
             fh.flush()
             os.fsync(fh.fileno())
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
+        old = _move_into_place(tmp, target)
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, ArtifactError):
+            raise _write_error(target, exc) from exc
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return target
 
 
+def _write_error(target: Path, exc: OSError) -> ArtifactError:
+    """The error of a write the system refused (a read-only folder, a full disk, …)."""
+    return ArtifactError(f"cannot save to {str(target)!r}: {exc.strerror or exc}; nothing was written there "
+                         "(an earlier artifact at that path is unchanged). Free some space or choose another path")
+
+
+class _ReplacedError(Exception):
+    """The artifact was replaced (and the one being read deleted) while it was read."""
+
+
 def read_artifact(path: str | os.PathLike[str], *, kind: str | None = None) -> Artifact:
-    """Read an artifact directory; ``kind`` checks the manifest's ``kind`` entry."""
+    """Read an artifact directory; ``kind`` checks the manifest's ``kind`` entry. Its files are
+    read from one folder even when another process replaces the artifact meanwhile (and read again
+    when that deleted them), so the manifest, arrays and tables always come from one write."""
     root = Path(path)
-    mf = root / MANIFEST
+    for _ in range(10):
+        try:
+            return _read(root, kind)
+        except _ReplacedError:
+            continue
+    raise ArtifactError(f"cannot read {str(root)!r}: other processes keep replacing it; try again")
+
+
+def _read(root: Path, kind: str | None) -> Artifact:
     if not root.exists():
         raise ArtifactError(f"{str(root)!r} does not exist; expected a discoverly artifact folder")
-    if not mf.is_file():
+    if not (root / MANIFEST).is_file():
         raise ArtifactError(f"{str(root)!r} is not a discoverly artifact: {MANIFEST} is missing")
+    if os.open not in os.supports_dir_fd:
+        return _read_files(root, kind, lambda name, flags: os.open(root / name, flags))
     try:
-        manifest = json.loads(mf.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{str(mf)!r} is not valid JSON: {exc}") from exc
+        folder = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {str(root)!r}: {exc.strerror or exc}") from exc
+    try:  # every file is opened in this folder, even if another process renames a new artifact to its path
+        return _read_files(root, kind, lambda name, flags: os.open(name, flags, dir_fd=folder))
+    except ArtifactError:
+        held = os.fstat(folder)
+        try:
+            now = os.stat(root)
+        except OSError:
+            raise _ReplacedError from None
+        if (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+            raise _ReplacedError from None  # the folder read is no longer the artifact: read the new one
+        raise
+    finally:
+        os.close(folder)
+
+
+def _read_files(root: Path, kind: str | None, opener: Callable[[str, int], int]) -> Artifact:
+    try:
+        with open(MANIFEST, "rb", opener=opener) as raw:
+            manifest = json.loads(raw.read().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{str(root / MANIFEST)!r} is not valid JSON: {exc}") from exc
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {str(root / MANIFEST)!r}: {exc.strerror or exc}") from exc
     if manifest.get("format_version", 0) > FORMAT_VERSION:
         raise ArtifactError(f"{str(root)!r} was written by a newer discoverly "
                             f"({manifest.get('discoverly_version')}); upgrade discoverly to read it")
@@ -153,20 +254,22 @@ def read_artifact(path: str | os.PathLike[str], *, kind: str | None = None) -> A
     if manifest.get("arrays"):
         try:
             # opened here, so that the file is closed when numpy fails on a damaged zip (it leaks it)
-            with open(root / "arrays.npz", "rb") as fh, np.load(fh, allow_pickle=False) as npz:
+            with open("arrays.npz", "rb", opener=opener) as fh, np.load(fh, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a truncated or empty copy
             raise ArtifactError(f"cannot read the arrays of {str(root)!r}: {exc}") from exc
     tables = {}
     for name in manifest.get("tables", []):
         try:
-            tables[name] = pl.read_parquet(root / f"{name}.parquet")
+            with open(f"{name}.parquet", "rb", opener=opener) as fh:
+                tables[name] = pl.read_parquet(fh)
         except Exception as exc:  # polars raises several kinds
             raise ArtifactError(f"cannot read table {name!r} of {str(root)!r}: {exc}") from exc
     files = {}
     for name in manifest.get("files", []):
         try:
-            files[name] = (root / name).read_bytes()
+            with open(name, "rb", opener=opener) as fh:
+                files[name] = fh.read()
         except OSError as exc:
             raise ArtifactError(f"cannot read file {name!r} of {str(root)!r}: {exc}") from exc
     return Artifact(manifest=manifest, arrays=arrays, tables=tables, path=root, files=files)

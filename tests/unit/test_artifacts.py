@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
+from discoverly import artifacts
 from discoverly.artifacts import check_save_target, read_artifact, write_artifact
 from discoverly.errors import ArtifactError
 
@@ -53,3 +56,102 @@ def test_reading_a_missing_or_damaged_artifact_is_explained(tmp_path: Path) -> N
         (target / "arrays.npz").write_bytes(damaged)
         with pytest.raises(ArtifactError, match="cannot read the arrays"):
             read_artifact(target)
+
+
+def _assert_one_write(art_path: Path, n: int) -> None:
+    art = read_artifact(art_path)
+    assert art.manifest["n"] == n and art.tables["t"]["n"].to_list() == [n]
+    np.testing.assert_array_equal(art.arrays["x"], np.full(n, n))
+
+
+def _write(target: Path, n: int) -> Path:
+    return write_artifact(target, {"kind": "k", "n": n}, {"x": np.full(n, n)}, {"t": pl.DataFrame({"n": [n]})})
+
+
+def test_a_replace_interrupted_between_its_renames_keeps_the_earlier_artifact(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # where the system cannot swap two folders in one step, the earlier artifact is moved aside first:
+    # Ctrl-C (or a failure) before the new one is in place must put it back, not leave the path empty
+    target = _write(tmp_path / "a", 1)
+    monkeypatch.setattr(artifacts, "_exchange", lambda a, b: False)
+    replace = os.replace
+
+    def interrupted(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(dst) == target and ".old-" not in Path(src).name:  # the new copy's rename, not the way back
+            raise KeyboardInterrupt
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _write(target, 2)
+    monkeypatch.undo()
+    _assert_one_write(target, 1)
+    assert [p.name for p in tmp_path.iterdir()] == ["a"]  # neither the new copy nor the old one is left
+
+
+def test_a_second_writer_that_gets_there_first_does_not_fail_the_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # two `fit --out models/x` at once: the path appears between one writer's check and its rename
+    target = tmp_path / "a"
+    renames = {"rename": os.rename, "replace": os.replace}
+
+    def racing(name: str) -> object:
+        def move(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+            if Path(dst) == target and not target.exists() and Path(src).name.startswith(".a."):
+                with monkeypatch.context() as inner:  # the other writer, unhindered
+                    inner.setattr(os, "rename", renames["rename"])
+                    inner.setattr(os, "replace", renames["replace"])
+                    _write(target, 1)
+            renames[name](src, dst)
+        return move
+
+    monkeypatch.setattr(os, "rename", racing("rename"))
+    monkeypatch.setattr(os, "replace", racing("replace"))
+    _write(target, 2)  # was: OSError: [Errno 39] Directory not empty
+    monkeypatch.undo()
+    _assert_one_write(target, 2)  # the last one wins
+    assert [p.name for p in tmp_path.iterdir()] == ["a"]
+
+
+def test_a_reader_never_mixes_two_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the service (or `recommend`) loads a model while `fit` replaces it: the manifest, the arrays and
+    # the tables must come from one write (they came from two: a silent mismatch, or a raw error)
+    target = _write(tmp_path / "a", 1)
+    load = np.load
+    calls = []
+
+    def replaced_meanwhile(*args: object, **kwargs: object) -> object:
+        if not calls:
+            calls.append(1)
+            _write(target, 2)
+        return load(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(np, "load", replaced_meanwhile)
+    art = read_artifact(target)
+    monkeypatch.undo()
+    n = art.manifest["n"]
+    assert art.tables["t"]["n"].to_list() == [n]
+    np.testing.assert_array_equal(art.arrays["x"], np.full(n, n))
+    _assert_one_write(target, 2)
+
+
+def test_a_full_disk_or_a_read_only_folder_is_an_artifact_error(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    target = _write(tmp_path / "a", 1)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as m:
+        m.setattr(np, "savez", full)
+        with pytest.raises(ArtifactError, match="No space left on device; nothing was written there"):
+            _write(target, 2)
+    _assert_one_write(target, 1)
+    assert [p.name for p in tmp_path.iterdir()] == ["a"]
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != locked and access(p, mode))
+    for path in (locked / "model", locked / "deeper" / "model"):  # refused before any work is done
+        with pytest.raises(ArtifactError, match=r"the folder '.*locked' is not writable"):
+            check_save_target(path)
