@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -124,3 +127,36 @@ def test_fit_refuses_to_replace_a_folder_that_is_not_a_model(log_files: tuple[Pa
     assert events.is_file() and catalog.is_file()
     assert main(fit_args(events, catalog, events)) == EXIT_CODES[ArtifactError]
     assert events.is_file()
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_fit_leaves_the_earlier_model_and_no_half_written_copy(
+        log_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], sig: int, code: int) -> None:
+    # Ctrl-C, or the SIGTERM a job scheduler sends, while the new model is being written
+    out = tmp_path / "model"
+    assert main(fit_args(*log_files, out, model="bestsellers")) == 0
+    capsys.readouterr()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    script = ("import sys, time\n"
+              "import numpy as np\n"
+              "from discoverly.cli.app import main\n"
+              "savez = np.savez\n"
+              "def half_written(*args, **kwargs):\n"
+              "    savez(*args, **kwargs)\n"
+              "    print('started', flush=True)\n"
+              "    time.sleep(60)\n"
+              "np.savez = half_written\n"
+              f"sys.exit(main({fit_args(*log_files, out)!r}))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err  # SIGTERM killed the process on the spot (-15), leaving its temporary copy
+    assert "Traceback" not in err and ("terminated (SIGTERM)" in err) == (sig == signal.SIGTERM)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporary folder left behind
+    assert json.loads((out / "manifest.json").read_text())["model"] == "bestsellers"
+    assert main(["recommend", str(out), "--user", "d", "--json"]) == 0

@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import signal
 import sys
+import threading
+from types import FrameType
 from typing import Any
 
 import typer
@@ -76,11 +79,35 @@ def _register() -> None:
 _register()
 
 
+#: the exit code after SIGTERM (what a job scheduler sends): 128 + 15, as a shell reports it
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    # an exception, not the default sudden death: the code running cleans up (an artifact or a report
+    # being written deletes its temporary copy; what was at --out stays as it was)
+    raise SystemExit(EXIT_TERMINATED)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: runs the app, mapping discoverly errors to one-line messages and exit codes."""
+    """Entry point: runs the app, mapping discoverly errors to one-line messages and exit codes;
+    Ctrl-C exits with 130 and SIGTERM with 143, each after the running command cleaned up."""
+    args = sys.argv[1:] if argv is None else argv
+    if threading.current_thread() is not threading.main_thread():  # signal handlers live in the main thread
+        return _run(args)
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        code = _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if code == EXIT_TERMINATED:
+        typer.echo("terminated (SIGTERM)", err=True)
+    return code
+
+
+def _run(args: list[str]) -> int:
     from discoverly.errors import EXIT_CODES, DiscoverlyError
 
-    args = sys.argv[1:] if argv is None else argv
     verbose = any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
     try:
         app(args=args, prog_name="discoverly")
