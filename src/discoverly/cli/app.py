@@ -61,6 +61,11 @@ def _root(
                                  help="Print the version and exit."),
 ) -> None:
     ctx.obj = {"verbose": verbose}
+    import rich
+
+    # progress bars drawn without a console of their own (search, graph, privacy, …) draw on stderr: the
+    # commands switch them on when stderr is a terminal, and stdout carries the results (--json, redirects)
+    rich.reconfigure(stderr=True)
     logging.basicConfig(level=logging.WARNING if verbose == 0 else (logging.INFO if verbose == 1 else logging.DEBUG),
                         format="%(levelname)s %(name)s: %(message)s")
 

@@ -75,3 +75,17 @@ def test_registered_commands_name_existing_modules_or_are_hidden() -> None:
         assert help_text.endswith("."), name
         if importlib.util.find_spec(module) is not None:
             assert hasattr(importlib.import_module(module), attr), f"{module} lacks {attr}"
+
+
+def test_library_progress_bars_draw_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    # the commands switch progress on when stderr is a terminal; a bar drawn by the library without a
+    # console of its own (search embedding, graph training, privatize) went to stdout, into a
+    # redirected or piped result, and was missing from the terminal
+    from rich.progress import track
+
+    assert main(["data", "list", "--json"]) == 0
+    capsys.readouterr()
+    for _ in track(range(3), description="embedding"):  # what a command's library code does
+        pass
+    captured = capsys.readouterr()
+    assert "embedding" not in captured.out and "embedding" in captured.err
