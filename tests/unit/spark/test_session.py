@@ -49,3 +49,31 @@ def test_master_must_be_a_url() -> None:
     pytest.importorskip("pyspark")
     with pytest.raises(ConfigError, match="master"):
         spark_session("")
+
+
+@pytest.mark.parametrize(("master", "memory", "match"), [
+    ("local[0]", None, "not a local master URL"), ("local[abc]", None, "not a local master URL"),
+    ("local[2]", "4GB", "such as 4g or 512m"), ("local[2]", "lots", "such as 4g or 512m"),
+])
+def test_bad_master_or_driver_memory_is_refused_before_the_jvm(master: str, memory: str | None, match: str) -> None:
+    """Spark's JVM refused them with a Py4JJavaError / JAVA_GATEWAY_EXITED traceback (exit code 1)."""
+    pytest.importorskip("pyspark")
+    with pytest.raises(ConfigError, match=match):
+        spark_session(master, driver_memory=memory)
+
+
+def test_a_session_spark_cannot_start_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """E.g. master yarn without HADOOP_CONF_DIR, or an unreachable spark://: the JVM exits or the
+    context stops, and PySpark raises its own errors; the user gets one line naming --master."""
+    pytest.importorskip("pyspark")
+    if (java_version() or 0) < 17:
+        pytest.skip("needs Java 17+ (the check before starting Spark)")
+    from pyspark.errors import PySparkRuntimeError
+    from pyspark.sql import SparkSession
+
+    def refuse(self: object) -> None:
+        raise PySparkRuntimeError(errorClass="JAVA_GATEWAY_EXITED", messageParameters={})
+
+    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", refuse)
+    with pytest.raises(ConfigError, match=r"cannot start Spark on master 'yarn': \[JAVA_GATEWAY_EXITED\].*--master"):
+        spark_session("yarn")

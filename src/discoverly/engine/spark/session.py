@@ -65,12 +65,22 @@ def spark_session(master: str = "local[2]", *, app_name: str = "discoverly", dri
     if not master or not isinstance(master, str):
         raise ConfigError(f"master must be a Spark master URL such as 'local[2]' or 'spark://host:7077', "
                           f"got {master!r}")
+    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
+    if (master.startswith("local[") and not local) or (local and local.group(1) == "0"):
+        raise ConfigError(f"master {master!r} is not a local master URL: write local[N] (N threads, at least 1), "
+                          "local[*] (one per core) or local[N,F] (F retries)")
+    if driver_memory and not re.fullmatch(r"\d+[kKmMgGtT]?", str(driver_memory)):
+        # the JVM's -Xmx reads it in client mode: 4g or 4096m, not 4GB or 4 g (the JVM would not start)
+        raise ConfigError(f"driver memory must be a number with k, m, g or t, such as 4g or 512m; got "
+                          f"{driver_memory!r}")
     exe = java_executable()
     if exe is None:
         raise MissingDependencyError(f"no Java runtime found. {_JAVA_HINT}")
     version = java_version(exe)
     if version is not None and version < MIN_JAVA:
         raise MissingDependencyError(f"{exe} is Java {version}. {_JAVA_HINT}")
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
     from pyspark.sql import SparkSession
 
     settings: dict[str, Any] = {
@@ -81,7 +91,6 @@ def spark_session(master: str = "local[2]", *, app_name: str = "discoverly", dri
         "spark.sql.adaptive.skewJoin.enabled": "true",
         "spark.sql.execution.arrow.pyspark.enabled": "false",
     }
-    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
     if shuffle_partitions is None and local:
         cores = local.group(1)
         n = (os.cpu_count() or 2) if cores in (None, "*") else int(cores)
@@ -102,7 +111,14 @@ def spark_session(master: str = "local[2]", *, app_name: str = "discoverly", dri
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except (PySparkException, Py4JJavaError) as exc:  # a master Spark cannot parse or reach, a JVM that cannot start
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = next((line.split(": ", 1)[-1] for line in lines if line.startswith(": ")), lines[0] if lines else "")
+        raise ConfigError(f"cannot start Spark on master {master!r}: {reason[:300]} (Spark's own messages above say "
+                          "more). Check --master (local[N], spark://host:7077, yarn, k8s://...), that the cluster is "
+                          "reachable, and --driver-memory") from None
     spark.sparkContext.setLogLevel("ERROR")
     log.info("Spark %s session on %s", spark.version, spark.sparkContext.master)
     return spark
