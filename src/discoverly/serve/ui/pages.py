@@ -27,9 +27,9 @@ router = APIRouter(include_in_schema=False)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:1.5em auto;padding:0 1em;
-color:#1d1d1f;line-height:1.45}header{display:flex;flex-wrap:wrap;gap:.3em 1.2em;align-items:baseline;
-border-bottom:1px solid #ddd;margin-bottom:1em;padding-bottom:.5em}header a{color:#1a365d;text-decoration:none;
-font-weight:600}
+color:#1d1d1f;line-height:1.45;overflow-wrap:break-word}
+header{display:flex;flex-wrap:wrap;gap:.3em 1.2em;align-items:baseline;border-bottom:1px solid #ddd;margin-bottom:1em;
+padding-bottom:.5em}header a{color:#1a365d;text-decoration:none;font-weight:600}
 h1{font-size:1.5em}table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:.93em}
 th,td{padding:.3em .6em;border-bottom:1px solid #eee;text-align:left}th{background:#f5f5f7}
 .num{text-align:right;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}.tag{font-size:.8em;
