@@ -205,6 +205,8 @@ def evaluate_cmd(
     chosen = [x for x in (dataset, wands, esci) if x is not None]
     if len(chosen) != 1:
         raise ConfigError("give exactly one of --dataset complete-journey, --wands DIR or --esci DIR")
+    if out is not None:
+        _check_json_target(out)  # a folder or a read-only place fails now, not after the evaluation
     progress = show_progress()
     con = _console()
     if dataset is not None:
@@ -216,9 +218,46 @@ def evaluate_cmd(
                                   embeddings=embeddings, progress=progress)
         con.print_json(json.dumps(result))
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+        _write_json(out, result)
         con.print(f"results -> {out}")
+
+
+def _check_json_target(path: Path) -> None:
+    import os
+
+    from discoverly.errors import ArtifactError
+    from discoverly.report import check_report_target
+
+    if path.is_dir():
+        raise ArtifactError(f"cannot write the results to {str(path)!r}: it is a folder; name a file, "
+                            f"e.g. {str(path / 'search.json')!r}")
+    check_report_target(path)  # not below a file
+    above = next((p for p in path.parents if p.exists()), None)
+    if above is not None and not os.access(above, os.W_OK | os.X_OK):
+        raise ArtifactError(f"cannot write the results to {str(path)!r}: the folder {str(above)!r} is not writable")
+
+
+def _write_json(path: Path, result: dict[str, Any]) -> None:
+    """Write the results atomically (a temporary file, then a rename: an interrupt leaves no half-written
+    file); a path that cannot be written is an :class:`~discoverly.errors.ArtifactError`."""
+    import os
+    import tempfile
+
+    from discoverly.errors import ArtifactError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(result, indent=2, default=str))
+            os.chmod(tmp, 0o644)  # mkstemp makes the file private
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise ArtifactError(f"cannot write the results to {str(path)!r}: {exc.strerror or exc}") from exc
 
 
 def _evaluate_protocol(name: str, *, cutoff: str, n_test: int, dense: bool, embeddings: Path | None, seed: int,
