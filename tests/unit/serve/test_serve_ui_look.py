@@ -50,7 +50,7 @@ def test_pages_fit_a_phone_and_need_nothing_from_the_network(make_client: Any) -
     for path in ("/ui", "/ui/items/i4", "/ui/users/u1", "/ui/experiments/e1"):
         text = c.get(path).text
         assert "flex-wrap:wrap" in text  # the header's links wrap instead of widening the page
-        assert "overflow-wrap:break-word" in text  # so does a long id (a UUID) in the heading
+        assert "overflow-wrap:break-word" in text  # so does a long id (a hashed e-mail) in the heading
         assert "<link rel='icon' href='data:,'>" in text  # no /favicon.ico request (a 404 on every page)
         assert not re.search(r"(src|href)=['\"]?(https?:)?//", text), path
         assert text.count("<table") == text.count("<div class='scroll'><table"), path  # wide tables scroll
