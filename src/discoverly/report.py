@@ -28,7 +28,7 @@ __all__ = ["HtmlReport", "check_report_target", "new_figure"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#1d1d1f;line-height:1.45}
+padding:0 1em;color:#1d1d1f;line-height:1.45;overflow-wrap:break-word}
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.92em}th,td{padding:.3em .7em;border-bottom:1px solid #e5e5e5;
 text-align:left}th{background:#f5f5f7}.n{text-align:right;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}

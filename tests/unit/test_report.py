@@ -39,6 +39,7 @@ def test_a_report_fits_a_phone_and_aligns_numbers_not_sentences(tmp_path: Path) 
     assert "<meta name='viewport' content='width=device-width,initial-scale=1'>" in text
     assert "<title>&lt;Report&gt; &amp; co</title>" in text and "rows &lt;read&gt;" in text
     assert text.count("<div class='scroll'><table>") == 2  # a wide table scrolls, not the page
+    assert "overflow-wrap:break-word" in text  # and a long path in a sentence wraps
     assert "<th>what</th><th>value</th><th class='n'>n</th>" in text
     assert "<td>/data/a.parquet, /data/b.parquet</td><td class='n'>1067370</td>" in text
     assert ("<th>model</th><th class='n'>HitRate@6</th><th class='n'>p-value</th><th class='n'>fit seconds</th>"
