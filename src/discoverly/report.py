@@ -70,6 +70,9 @@ class HtmlReport:
     def table(self, frame: Any, *, floats: str = "{:.4f}", max_rows: int = 200) -> None:
         """A table from a polars or pandas DataFrame or a list of dicts."""
         rows, cols = _rows(frame)
+        if not rows:  # an empty table is a row of headers over nothing: say there is nothing instead
+            self.parts.append("<p class='meta'>No rows.</p>")
+            return
         shown = [[_fmt(r.get(c), floats) for c in cols] for r in rows[:max_rows]]
         # numbers are right-aligned (digits line up), text left (a right-aligned sentence is hard to read)
         align = ["" if j == 0 or not all(_NUMBER.match(row[j]) or not row[j] for row in shown) else " class='n'"
@@ -94,7 +97,7 @@ class HtmlReport:
                           f'src="data:image/png;base64,{data}">{cap}</figure>')
 
     def render(self) -> str:
-        now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+        now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")  # local time, named
         return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
                 f"content='width=device-width,initial-scale=1'><title>{html.escape(self.title)}</title>"
                 f"<style>{_CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,11 @@ def test_a_report_fits_a_phone_and_aligns_numbers_not_sentences(tmp_path: Path) 
     assert ("<th>model</th><th class='n'>HitRate@6</th><th class='n'>p-value</th><th class='n'>fit seconds</th>"
             in text)
     assert "http://" not in text and "https://" not in text
+
+
+def test_an_empty_table_and_the_time_say_what_they_are() -> None:
+    rep = HtmlReport("t")
+    rep.table([])
+    text = rep.render()
+    assert "<p class='meta'>No rows.</p>" in text and "<table>" not in text
+    assert re.search(r"discoverly \S+ · \d{4}-\d\d-\d\d \d\d:\d\d \S+</p>", text)  # the time has its zone
