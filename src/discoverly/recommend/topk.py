@@ -6,7 +6,7 @@ import numpy as np
 
 __all__ = ["top_k"]
 
-#: entries per block whose maxima bound a row's k-th best score from below (see _top_k_candidates)
+#: entries per group whose maxima bound a row's k-th best score from below (see _top_k_candidates)
 _BLOCK = 64
 
 
@@ -52,26 +52,30 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _top_k_candidates(scores: np.ndarray, kk: int, out_idx: np.ndarray, out_sc: np.ndarray) -> bool:
-    """:func:`top_k` for wide rows by pruning: the ``kk``-th largest maximum of the row's blocks of
-    ``_BLOCK`` entries is at most the row's ``kk``-th best score (``kk`` blocks hold an entry at least
-    that large), so only entries at or above it can be chosen; those few are ranked by one sort.
+    """:func:`top_k` for wide rows by pruning: split each row into groups of ``_BLOCK`` entries (the
+    entries ``j, j + g, j + 2g, ...`` for ``g`` groups, so one pass over contiguous memory takes their
+    maxima); the ``kk``-th largest group maximum is at most the row's ``kk``-th best score (``kk``
+    groups hold an entry at least that large), so only entries at or above it can be chosen, and
+    those few are ranked by one sort.
 
     Fills ``out_idx`` / ``out_sc`` and returns True, or returns False (nothing written) when a row
     has nan or too many entries survive (e.g. a row of equal scores): the caller then partitions.
     """
     n, m = scores.shape
-    full = m // _BLOCK * _BLOCK
-    blocks = scores[:, :full].reshape(n, full // _BLOCK, _BLOCK).max(axis=2)
+    groups = m // _BLOCK
+    full = groups * _BLOCK
+    maxima = scores[:, :full].reshape(n, _BLOCK, groups).max(axis=1)
     if full < m:
-        blocks = np.concatenate([blocks, scores[:, full:].max(axis=1, keepdims=True)], axis=1)
-    if np.isnan(blocks).any():
+        maxima = np.concatenate([maxima, scores[:, full:].max(axis=1, keepdims=True)], axis=1)
+    if np.isnan(maxima).any():
         return False
-    floor = np.partition(blocks, blocks.shape[1] - kk, axis=1)[:, blocks.shape[1] - kk]
-    # -inf is never returned: a row with fewer than kk blocks holding a score keeps its finite entries
+    floor = np.partition(maxima, maxima.shape[1] - kk, axis=1)[:, maxima.shape[1] - kk]
+    # -inf is never returned: a row with fewer than kk groups holding a score keeps its finite entries
     floor = np.maximum(floor, -np.finfo(scores.dtype).max)
-    rows, cols = np.nonzero(scores >= floor[:, None])
-    if len(rows) > n * m // 8:
+    flat = np.flatnonzero(scores >= floor[:, None])
+    if len(flat) > n * m // 8:
         return False
+    rows, cols = flat // m, flat % m
     vals = scores[rows, cols]
     order = np.lexsort((cols, -vals, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
