@@ -45,6 +45,25 @@ def test_times_read_as_the_local_reader_reads_them(spark: Any, tmp_path: Path, t
     assert _times(spark, path) == sorted(read_interactions(path).timestamp.tolist())
 
 
+def test_times_without_a_zone_are_utc_whatever_the_session_zone(spark: Any, tmp_path: Path) -> None:
+    """In a session with another time zone (a cluster's, a notebook's) naive datetimes and ISO
+    strings were read in that zone: every event an hour or two off the local path's."""
+    import datetime as dt
+
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({"user": ["a", "b"], "item": ["x", "y"], "at": [dt.datetime(2024, 1, 1, 12), dt.datetime(2024, 6, 1)],
+                  "iso": ["2024-01-01 12:00:00", "2024-06-01"]}).write_parquet(path)
+    key = "spark.sql.session.timeZone"
+    zone = spark.conf.get(key)
+    spark.conf.set(key, "Europe/Paris")
+    try:
+        for column in ("at", "iso"):
+            assert _times(spark, path, time=column) == read_interactions(path, time=column).timestamp.tolist()
+        assert spark.conf.get(key) == "Europe/Paris"  # the session's own setting is left as it was
+    finally:
+        spark.conf.set(key, zone)
+
+
 @pytest.mark.parametrize(("frame", "match"), [
     ({**IDS, "timestamp": [1.7e9, float("nan"), 1.7e9, 1.7e9]}, "time column 'timestamp' has 1 missing"),
     ({**IDS, "timestamp": [1.7e9, None, 1.7e9, 1.7e9]}, "time column 'timestamp' has 1 missing"),

@@ -7,6 +7,8 @@ from __future__ import annotations
 import glob
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +99,36 @@ def _slash_dates_as_iso(df: Any, time: str) -> Any:
                     F.lit("-"), F.lpad(day.cast("string"), 2, "0"), F.regexp_extract(col, _SLASH_DATE, 4))
 
 
+@contextmanager
+def _utc(spark: Any) -> Iterator[None]:
+    """The session's time zone set to UTC while a query is built: Spark binds it into the query's
+    time conversions then, so times without a zone read as UTC, as the local reader reads them,
+    whatever time zone the session has (a cluster's local one, say)."""
+    key = "spark.sql.session.timeZone"
+    zone = spark.conf.get(key)
+    spark.conf.set(key, "UTC")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, zone)
+
+
 def read_events(spark: Any, source: Any, *, user: str = "user", item: str = "item", time: str = "timestamp",
                 quantity: str | None = None, negative: str = "error") -> Any:
     """The events of ``source`` as a DataFrame ``(user, item, t: long epoch seconds, q: double)``.
 
     Times may be timestamps, dates, ISO strings, slash dates (``12/1/2010 8:26``) or epoch
-    seconds (or milli-, micro-, nanoseconds). Missing ids or times, non-id types, times outside the
-    years 1–9999, and negative or infinite quantities raise :class:`~discoverly.errors.DataError`
-    (with ``negative="drop"`` negative rows are skipped instead), as for a local log.
+    seconds (or milli-, micro-, nanoseconds); times without a zone are UTC, whatever the session's
+    time zone. Missing ids or times, non-id types, times outside the years 1–9999, and negative or
+    infinite quantities raise :class:`~discoverly.errors.DataError` (with ``negative="drop"``
+    negative rows are skipped instead), as for a local log.
     """
+    with _utc(spark):
+        return _read_events(spark, source, user=user, item=item, time=time, quantity=quantity, negative=negative)
+
+
+def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, quantity: str | None,
+                 negative: str) -> Any:
     from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
     from pyspark.sql import types as T  # noqa: N812 (the PySpark convention)
 
