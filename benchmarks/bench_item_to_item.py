@@ -123,9 +123,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="repetitions of each build timing")
     parser.add_argument("--scaling-repeats", type=int, default=1, help="repetitions in the scaling sweep")
     parser.add_argument("--memory", nargs=2, metavar=("KIND", "NPZ"), help=argparse.SUPPRESS)
+    parser.add_argument("--only-latency", action="store_true",
+                        help="re-measure only the recommend latency and update it in results/item_to_item.json")
     args = parser.parse_args()
     if args.memory:
         _memory_child(*args.memory)
+        return
+    if args.only_latency:
+        only_latency()
         return
     from discoverly.recommend.relatedness import related_items
 
@@ -163,6 +168,26 @@ def main() -> None:
     plot(report["scaling"], RESULTS / "item_to_item_scaling.png")
     print(f"\nmachine: {report['machine']}")
     print(f"wrote {RESULTS / 'item_to_item.json'} and {RESULTS / 'item_to_item_scaling.png'}")
+
+
+def only_latency() -> None:
+    """The ``recommend`` latency table alone (same users as a full run), written into the existing
+    results with the machine's state at this measurement."""
+    path = RESULTS / "item_to_item.json"
+    report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"datasets": {}}
+    rng = np.random.default_rng(0)  # drawn in the same order as a full run: the same customers
+    for name in DATASETS:
+        log = load(name)
+        entry = report["datasets"].setdefault(name, {})
+        entry["latency"] = {score: latency(log, score, rng) for score in ("cosine", "corrected")}
+        for score, lat in entry["latency"].items():
+            print(f"{name} recommend latency ({score}, k=10): wall p50 {lat['p50_ms']:.2f} ms, "
+                  f"p99 {lat['p99_ms']:.2f} ms; CPU p50 {lat['cpu_p50_ms']:.2f} ms, p99 {lat['cpu_p99_ms']:.2f} ms")
+    report["latency_machine"] = {**machine(), "command": "OMP_NUM_THREADS=1 nice python "
+                                 "benchmarks/bench_item_to_item.py --only-latency"}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1))
+    print(f"machine: {report['latency_machine']}\nupdated {path}")
 
 
 def scaling(log: Any, rng: np.random.Generator, repeats: int) -> dict[str, Any]:
