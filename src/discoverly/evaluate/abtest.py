@@ -226,9 +226,11 @@ def analyze_experiment(exposures: pl.DataFrame, outcomes: pl.DataFrame, *, exper
         notes.append(f"{mixed.height} customer(s) were exposed in more than one arm (was the split changed?) "
                      "and are left out")
         per_user = per_user.filter(pl.col("n_arms") == 1)
-    events = outcomes.unique(subset=["user", "key"]).group_by("user").agg(
-        pl.col("value").fill_null(0.0).sum().alias("revenue"))
-    units = per_user.join(events, on="user", how="left").with_columns(
+    events = (outcomes.unique(subset=["user", "key"]).sort("user", "key")
+              .group_by("user", maintain_order=True).agg(pl.col("value").fill_null(0.0).sum().alias("revenue")))
+    # sorted by customer: the bootstrap resamples each arm's array by position, so the same data must give
+    # the same arrays (group_by's order changes from run to run, and so did the intervals)
+    units = per_user.join(events, on="user", how="left").sort("user").with_columns(
         pl.col("revenue").is_not_null().cast(pl.Float64).alias("converted"), pl.col("revenue").fill_null(0.0))
     order = list(shares) if shares is not None else sorted(units["arm"].unique().to_list())
     present = set(units["arm"].to_list())

@@ -111,3 +111,19 @@ def test_analyze_experiment_joins_exposures_and_outcomes() -> None:
     assert any("more than one arm" in n for n in res2.notes)
     with pytest.raises(DataError, match="no recorded exposures"):
         analyze_experiment(exposures.head(0), outcomes, experiment="e")
+
+
+def test_analyze_experiment_does_not_depend_on_row_order() -> None:
+    """The same events in another order give the same intervals (group_by's order fed the
+    bootstrap, so the service's experiment page showed new intervals on every request)."""
+    rng = np.random.default_rng(3)
+    users = [f"u{i}" for i in range(400)]
+    exposures = pl.DataFrame({"user": users, "arm": rng.choice(["control", "new"], 400).tolist()})
+    buyers = rng.choice(users, 300).tolist()
+    outcomes = pl.DataFrame({"user": buyers, "key": [f"k{i}" for i in range(300)],
+                             "value": rng.gamma(2.0, 10.0, 300).round(2).tolist()})
+    first = analyze_experiment(exposures, outcomes, n_boot=300).to_dict()
+    for seed in range(3):
+        again = analyze_experiment(exposures.sample(fraction=1.0, shuffle=True, seed=seed),
+                                   outcomes.sample(fraction=1.0, shuffle=True, seed=seed), n_boot=300)
+        assert again.to_dict() == first
