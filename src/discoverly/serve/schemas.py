@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 __all__ = ["EventIn", "EventBatch", "EventsBody", "IngestOut", "ScoredItem", "RecommendationsOut", "RelatedOut",
-           "ExperimentRef", "HealthOut", "ReloadIn", "ReloadOut", "Problem", "Id"]
+           "ExperimentRef", "HealthOut", "ReloadIn", "ReloadOut", "Problem", "Id", "id_problem"]
 
 #: external ids are strings or integers (as in the training data); URLs carry them as strings
 Id = str | int
@@ -16,6 +16,20 @@ Id = str | int
 EventType = Literal["purchase", "view", "click", "rating"]
 
 _MIN_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def id_problem(value: str) -> str | None:
+    """What is wrong with a text id (in a body or a URL), or None: the rules every stored id keeps."""
+    if not value.strip() or len(value) > 256:
+        return "ids must be 1 to 256 characters and not blank"
+    if any(ord(c) < 32 for c in value):
+        return "ids must not contain control characters"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "ids must be valid Unicode (an unpaired surrogate such as \\ud800 is not)"
+    return None
 
 
 class EventIn(BaseModel):
@@ -46,16 +60,9 @@ class EventIn(BaseModel):
     @classmethod
     def _id(cls, value: str | int) -> str | int:
         if isinstance(value, str):
-            if not value.strip() or len(value) > 256:
-                raise ValueError("ids must be 1 to 256 characters and not blank")
-            if any(ord(c) < 32 for c in value):
-                raise ValueError("ids must not contain control characters")
-            if not value.isascii():
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise ValueError("ids must be valid Unicode (an unpaired surrogate such as \\ud800 is not)"
-                                     ) from None
+            problem = id_problem(value)
+            if problem:
+                raise ValueError(problem)
         elif not -(2**63) <= value < 2**63:
             raise ValueError("integer ids must fit in 64 bits")
         return value

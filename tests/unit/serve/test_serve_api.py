@@ -369,6 +369,27 @@ def test_clock_is_used_for_exposures(make_client: Client, clock: Clock) -> None:
     assert clock.now > T0
 
 
+def test_blank_customer_ids_are_refused_and_record_no_exposure(make_client: Client) -> None:
+    """GET /users//recommendations (and %20, or ?user= on related) was answered as customer ''
+    and stored an experiment exposure for it, inflating an arm."""
+    from discoverly.serve.config import ExperimentConfig
+
+    exps = [ExperimentConfig(name=f"e-{endpoint}", endpoint=endpoint,
+                             arms=[{"name": "A", "version": "v0001", "share": 0.5},
+                                   {"name": "B", "version": "v0002", "share": 0.5}])
+            for endpoint in ("recommendations", "related")]
+    c = make_client(experiments=exps)
+    item = c.get("/users/u7/recommendations").json()["items"][0]["item"]
+    for path, params in (("/users//recommendations", {}), ("/users/%20/recommendations", {}),
+                         ("/users/a%09b/recommendations", {}), (f"/items/{item}/related", {"user": " "})):
+        r = c.get(path, params=params)
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert "not blank" in r.json()["detail"] or "control characters" in r.json()["detail"], r.text
+    store = c.app.state.service.store
+    assert store.exposures("e-recommendations")["user"].to_list() == ["u7"]
+    assert store.exposures("e-related").height == 0
+
+
 def test_ids_with_a_slash_are_addressable(tmp_path: Path, clock: Clock) -> None:
     """SKUs such as 'A/12' (and customers such as 'EU/7'): raw or percent-encoded in the path."""
     import polars as pl

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from discoverly.serve.experiments import assign
 from discoverly.serve.freshness import fresh_history, training_history
-from discoverly.serve.schemas import ExperimentRef, RecommendationsOut, RelatedOut, ScoredItem
+from discoverly.serve.schemas import ExperimentRef, RecommendationsOut, RelatedOut, ScoredItem, id_problem
 from discoverly.serve.state import Served, ServiceState, Snapshot
 from discoverly.serve.store import Exposure
 
@@ -35,6 +35,16 @@ def _k(state: ServiceState, k: int | None) -> int:
     if k > state.config.max_k:
         raise ConfigError(f"k={k} is larger than the limit of {state.config.max_k}")
     return k
+
+
+def _check_customer(user: str | None) -> None:
+    """A blank or malformed customer id is a 422: answered as a customer, it would also be recorded
+    as an experiment exposure."""
+    from discoverly.errors import ConfigError
+
+    problem = None if user is None else id_problem(user)
+    if problem:
+        raise ConfigError(f"customer id {user!r}: {problem}")
 
 
 def _pick(state: ServiceState, snap: Snapshot, endpoint: str, user: str | None
@@ -109,6 +119,7 @@ def recommendations(user: str, k: int | None, exclude_seen: bool, state: Service
                     record_exposure: bool = True) -> RecommendationsOut:
     """The answer of ``GET /users/{user}/recommendations`` (also used by the web UI, which shows the
     customer's arm but records no exposure: looking a customer up does not show them anything)."""
+    _check_customer(user)
     k = _k(state, k)
     snap = state.snapshot
     served, ref, split = _pick(state, snap, "recommendations", user)
@@ -134,6 +145,7 @@ def recommendations(user: str, k: int | None, exclude_seen: bool, state: Service
 
 def related(item: str, k: int | None, user: str | None, state: ServiceState) -> RelatedOut:
     """The answer of ``GET /items/{item}/related`` (also used by the web UI)."""
+    _check_customer(user)
     k = _k(state, k)
     snap = state.snapshot
     served, ref, split = _pick(state, snap, "related", user)
