@@ -29,7 +29,7 @@ import polars as pl
 from discoverly._version import __version__
 from discoverly.errors import ArtifactError
 
-__all__ = ["Artifact", "write_artifact", "read_artifact", "check_save_target", "MANIFEST"]
+__all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "check_save_target", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -183,6 +183,24 @@ def write_artifact(
         if isinstance(exc, OSError) and not isinstance(exc, ArtifactError):
             raise _write_error(target, exc) from exc
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def replace_artifact(folder: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Move the complete artifact ``folder`` to ``target`` as :func:`write_artifact` puts its own
+    there (in one step where the system can; an earlier artifact is replaced and deleted, anything
+    else refused); returns ``target``. For an artifact written in parts, e.g. a model with the
+    catalogue stored inside it: write them to a sibling folder of ``target``, then move that."""
+    source, target = Path(folder), Path(target)
+    check_save_target(target)
+    try:
+        old = _move_into_place(source, target)
+    except OSError as exc:
+        if isinstance(exc, ArtifactError):
+            raise
+        raise _write_error(target, exc) from exc
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return target

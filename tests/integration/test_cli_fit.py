@@ -160,3 +160,30 @@ def test_an_interrupted_fit_leaves_the_earlier_model_and_no_half_written_copy(
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporary folder left behind
     assert json.loads((out / "manifest.json").read_text())["model"] == "bestsellers"
     assert main(["recommend", str(out), "--user", "d", "--json"]) == 0
+
+
+def test_a_fit_interrupted_before_its_catalogue_keeps_the_earlier_model_whole(
+        log_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # the model and its catalogue are one artifact: Ctrl-C after the model was saved but before its
+    # catalogue was left a new model without titles (and without the earlier model)
+    import discoverly.artifacts
+
+    out = tmp_path / "model"
+    assert main(fit_args(*log_files, out, model="bestsellers")) == 0
+    write = discoverly.artifacts.write_artifact
+
+    def interrupted(path: Path, *args: object, **kwargs: object) -> Path:
+        if Path(path).name == "catalog":
+            raise KeyboardInterrupt
+        return write(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(discoverly.artifacts, "write_artifact", interrupted)
+    assert main(fit_args(*log_files, out)) == 130
+    monkeypatch.undo()
+    assert json.loads((out / "manifest.json").read_text())["model"] == "bestsellers"
+    assert (out / "catalog" / "manifest.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "items.csv", "model"]
+    capsys.readouterr()
+    assert main(["recommend", str(out), "--user", "d", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["items"][0]["title"] == "Blue mug"

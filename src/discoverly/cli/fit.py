@@ -26,6 +26,8 @@ has a catalogue, its rows for the model's items are stored next to it in ``DIR/c
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -104,7 +106,7 @@ def fit(
     """Fit a recommender on a log and save it as an artifact directory."""
     from rich.console import Console
 
-    from discoverly.artifacts import write_artifact
+    from discoverly.artifacts import replace_artifact, write_artifact
 
     console = Console(stderr=True, highlight=False)
     params = parse_params(param)
@@ -148,10 +150,17 @@ def fit(
                  what=f"fitting {model}")
     with console.status(f"fitting {model} on {log!r}", spinner="dots") if show_progress() else nullcontext():
         recommender.fit(log)
-    path = recommender.save(out)
-    if data.catalog is not None:
-        table = data.catalog.aligned(recommender.items)
-        write_artifact(path / CATALOG_DIR, {"kind": "catalog", "dataset": data.name}, tables={"catalog": table})
+    # the model and its catalogue are put in place together: an interrupt (or a second `fit` to the same
+    # --out) never leaves a model without its catalogue, or with another run's
+    stage = out.with_name(f".{out.name}.fit-{os.getpid()}")
+    try:
+        recommender.save(stage)
+        if data.catalog is not None:
+            table = data.catalog.aligned(recommender.items)
+            write_artifact(stage / CATALOG_DIR, {"kind": "catalog", "dataset": data.name}, tables={"catalog": table})
+        path = replace_artifact(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     typer.echo(f"fitted {model} on {len(log):,} events ({log.n_users:,} users, {log.n_items:,} items) "
                f"in {recommender.fit_seconds:.2f}s; saved to {path}")
 
