@@ -177,6 +177,7 @@ def write_artifact(
             json.dump(full, fh, indent=2, default=_json_default)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o755)  # mkdtemp makes the folder private; a model is read by others too (the service)
         old = _move_into_place(tmp, target)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)

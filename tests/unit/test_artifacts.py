@@ -155,3 +155,10 @@ def test_a_full_disk_or_a_read_only_folder_is_an_artifact_error(tmp_path: Path,
     for path in (locked / "model", locked / "deeper" / "model"):  # refused before any work is done
         with pytest.raises(ArtifactError, match=r"the folder '.*locked' is not writable"):
             check_save_target(path)
+
+
+def test_an_artifact_folder_is_readable_by_others_like_any_folder(tmp_path: Path) -> None:
+    # the temporary folder it was written to is private (0700): a model saved by one user could not
+    # be loaded by the service running as another
+    target = _write(tmp_path / "a", 1)
+    assert target.stat().st_mode & 0o777 == 0o755
