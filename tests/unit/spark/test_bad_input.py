@@ -144,6 +144,34 @@ def test_fit_spark_refuses_before_the_job(spark: Any, tmp_path: Path) -> None:
         fit_spark("cosine", str(path), until=20240101, spark=spark)
 
 
+def test_a_failed_job_releases_what_it_cached(spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job that stops half-way (an error, Ctrl-C in a notebook) left its purchases and co-buyer
+    counts cached in the caller's session, which lives on."""
+    import discoverly.engine.spark.relatedness as relatedness
+    from discoverly.engine.spark import fit_spark
+
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({**IDS, "timestamp": [1.7e9] * 4}).write_parquet(path)
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    frame_type = type(spark.range(1))
+    persisted: list[Any] = []
+    persist = frame_type.persist
+
+    def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        persisted.append(self)
+        return persist(self, *args, **kwargs)
+
+    monkeypatch.setattr(frame_type, "persist", recorded)
+    monkeypatch.setattr(relatedness, "collect_relatedness", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fit_spark("cosine", str(path), spark=spark, params={"min_count": 1})
+    assert len(persisted) >= 4  # the purchases; the capped purchases, buyers and co-buyer counts
+    assert not any(frame.is_cached for frame in persisted)
+
+
 @pytest.fixture(scope="module")
 def ties(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, Path]:
     """Six customers, five items, every row written three times (exact duplicates) and many ties:

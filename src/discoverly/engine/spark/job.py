@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,7 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
     session = spark if spark is not None else spark_session(master, driver_memory=driver_memory)
     from pyspark import StorageLevel
 
+    cached: list[Any] = []  # what this job persisted, released however it ends (a session it did not start lives on)
     try:
         clock = _Stages(session)
         events = read_events(session, source, user=user, item=item, time=time_column, quantity=quantity,
@@ -190,6 +192,7 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
         indexed = index_events(events, until=until)
         clock.done("read_and_index")
         pairs = purchases(indexed.events).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(pairs)
         history = pl.from_arrow(pairs.select("u", "i", "first", "last", "days").toArrow())
         assert isinstance(history, pl.DataFrame)
         history = history.sort("u", "i")
@@ -207,10 +210,10 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
         arrays: dict[str, np.ndarray]
         if isinstance(recommender, ItemToItem):
             base = co_buyers(pairs, min_count=recommender.min_count, max_history=recommender.max_history)
+            cached.append(base)
             job = related_pairs(pairs, recommender.score, neighbours=recommender.neighbours,
                                 salt_buckets=salt_buckets, prepared=base)
             rel, _ = collect_relatedness(job, indexed.n_items)
-            base.unpersist()
             s = rel.scores
             arrays = {"similarity_data": s.data, "similarity_indices": s.indices, "similarity_indptr": s.indptr,
                       "counts_data": rel.counts.data}
@@ -241,9 +244,13 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
         if out is not None:
             path = recommender.save(out)
             _note_engine(path, session, clock, counts)
-        pairs.unpersist()
         return SparkFit(recommender, path, time.perf_counter() - t_start, clock.wall, counts, clock.cpu)
     finally:
+        from py4j.protocol import Py4JError
+
+        for frame in cached:
+            with suppress(Py4JError):  # a JVM that died with the job: nothing left to release
+                frame.unpersist()
         if own:
             session.stop()
 
