@@ -107,7 +107,7 @@ def _move_into_place(tmp: Path, target: Path) -> Path | None:
                 return None
             if _exchange(tmp, target):
                 return tmp
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            old = target.with_name(f".{target.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
             os.replace(target, old)
             try:
                 os.replace(tmp, target)
