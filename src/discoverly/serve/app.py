@@ -66,7 +66,12 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
                          description="Related items, recommendations, durable event ingestion, model versions "
                                      "and A/B experiments. Errors are RFC 9457 problem documents.")
     app.state.service = state
-    install_problem_handlers(app)
+    if config.ui:  # errors of the web pages are pages too
+        from discoverly.serve.ui.pages import error_page
+
+        install_problem_handlers(app, pages=error_page)
+    else:
+        install_problem_handlers(app)
     install_problem_schema(app)
     for module in (recommend, events, admin, health, experiments):
         app.include_router(module.router)

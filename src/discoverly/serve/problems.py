@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from discoverly.errors import (
     ArtifactError,
@@ -64,15 +66,29 @@ def status_of(exc: DiscoverlyError) -> tuple[int, str]:
     return next((code, title) for cls, code, title in STATUS if isinstance(exc, cls))
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    async def discoverly_error(request: Request, exc: Exception) -> JSONResponse:
+#: renders an error of a web page: (status, title, detail) -> an HTML response
+PageRenderer = Callable[[int, str, str], Response]
+
+
+def install_problem_handlers(app: FastAPI, *, pages: PageRenderer | None = None, page_prefix: str = "/ui") -> None:
+    """Answer errors as problem JSON; with ``pages``, errors of the web pages (paths under
+    ``page_prefix``) as HTML pages instead, so a person following a link sees a page, not JSON."""
+
+    def answer(request: Request, response: JSONResponse) -> Response:
+        path = request.url.path
+        if pages is None or not (path == page_prefix or path.startswith(page_prefix + "/")):
+            return response
+        body = json.loads(bytes(response.body))
+        return pages(body["status"], body["title"], body["detail"])
+
+    async def discoverly_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DiscoverlyError)
         code, title = status_of(exc)
         if code >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
-        return problem(code, title, str(exc))
+        return answer(request, problem(code, title, str(exc)))
 
-    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = [{"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": str(e.get("msg", "")),
                    "type": str(e.get("type", ""))} for e in exc.errors()]
@@ -82,23 +98,26 @@ def install_problem_handlers(app: FastAPI) -> None:
         if ctype and not _is_json(ctype) and any(e["loc"].startswith("body") for e in errors):
             # FastAPI reads a body as JSON only when it is labelled so (curl -d sends a form type):
             # "Input should be a valid dictionary" would blame a JSON object that was never parsed
-            return problem(422, "Invalid request", f"the body was sent as {ctype.split(';')[0]!r}; send JSON with "
-                           "the header 'Content-Type: application/json' (curl: -H 'Content-Type: "
-                           "application/json')", errors=errors)
-        return problem(422, "Invalid request", f"{first['loc']}: {first['msg']}{more}", errors=errors)
+            msg = (f"the body was sent as {ctype.split(';')[0]!r}; send JSON with the header 'Content-Type: "
+                   "application/json' (curl: -H 'Content-Type: application/json')")
+            return answer(request, problem(422, "Invalid request", msg, errors=errors))
+        return answer(request, problem(422, "Invalid request", f"{first['loc']}: {first['msg']}{more}",
+                                       errors=errors))
 
-    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         cause = exc.__cause__
         if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):  # FastAPI: "error parsing the body"
             msg = f"the body is not UTF-8 text ({cause.reason} at byte {cause.start}); send JSON encoded as UTF-8"
-            return problem(422, "Invalid request", msg, errors=[{"loc": "body", "msg": msg, "type": "json_invalid"}])
-        return problem(exc.status_code, _title(exc.status_code), str(exc.detail),
-                       headers=dict(exc.headers) if exc.headers else None)
+            return answer(request, problem(422, "Invalid request", msg,
+                                           errors=[{"loc": "body", "msg": msg, "type": "json_invalid"}]))
+        return answer(request, problem(exc.status_code, _title(exc.status_code), str(exc.detail),
+                                       headers=dict(exc.headers) if exc.headers else None))
 
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "the server failed unexpectedly; the error was logged")
+        return answer(request, problem(500, "Internal error",
+                                       "the server failed unexpectedly; the error was logged"))
 
     app.add_exception_handler(DiscoverlyError, discoverly_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -44,6 +44,7 @@ def test_similar_rank_and_paper(client) -> None:  # type: ignore[no-untyped-def]
     assert paper["title"].startswith("Improved") and "authored_by" in paper["neighbours"]
     page = client.get("/ui/papers/P1")
     assert page.status_code == 200 and "Similar papers" in page.text and "Neighbourhood" in page.text
+    assert page.text.count("<div class='scroll'><table>") == 2  # tables scroll sideways on a phone
 
 
 def test_errors_are_problems(client) -> None:  # type: ignore[no-untyped-def]

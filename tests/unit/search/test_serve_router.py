@@ -55,4 +55,7 @@ def test_bad_input_gets_defined_answers(client: Any) -> None:
 def test_search_page(client: Any) -> None:
     page = client.get("/ui/search", params={"q": "cookies"})
     assert page.status_code == 200 and "Cookies" in page.text and "<form" in page.text
+    # labelled inputs (a placeholder disappears as you type) and a table that scrolls on a phone
+    assert "<label for='search-q'>" in page.text and "id='search-q'" in page.text
+    assert "<div class='scroll'><table>" in page.text
     assert client.get("/ui/search").status_code == 200

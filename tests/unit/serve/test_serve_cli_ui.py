@@ -175,3 +175,20 @@ def test_ui_customer_page_records_no_exposure(make_client: Any) -> None:
     assert store.exposures("e1").height == 0
     c.get("/users/u7/recommendations")
     assert store.exposures("e1").height == 1
+
+
+def test_ui_errors_are_pages_and_api_errors_stay_problems(make_client: Any) -> None:
+    """A bad link into the web UI (k=0, k=abc, an unknown page, a malformed customer id) answered
+    with problem JSON; a person following it now sees a page. The API keeps its problem JSON."""
+    c = make_client()
+    for path, params, status in (("/ui/items/i4", {"k": 0}, 422), ("/ui/items/i4", {"k": "abc"}, 422),
+                                 ("/ui/nope", {}, 404), ("/ui/users/a%09b", {}, 422),
+                                 ("/ui/experiments/zzz", {}, 404)):
+        r = c.get(path, params=params)
+        assert r.status_code == status, (path, params, r.status_code)
+        assert r.headers["content-type"].startswith("text/html"), (path, params, r.headers["content-type"])
+        assert "<title>" in r.text and "href='/ui'" in r.text
+    assert "query.k" in c.get("/ui/items/i4", params={"k": 0}).text
+    for path in ("/items/i4/related?k=0", "/nope", "/users/a%09b/recommendations"):
+        r = c.get(path)
+        assert r.headers["content-type"] == "application/problem+json", path

@@ -83,13 +83,13 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     @router.get("/ui/papers/{paper_id}", response_class=HTMLResponse, include_in_schema=False)
     def paper_page(paper_id: str, k: Annotated[int, Query(ge=1, le=100)] = 10) -> HTMLResponse:
         from discoverly.errors import UnknownIdError
-        from discoverly.serve.ui.pages import _page
+        from discoverly.serve.ui.pages import page
 
         try:
             p = paper(paper_id)
             sims = similar(paper_id, k)
         except UnknownIdError as exc:
-            return _page("Unknown paper", f"<p class='bad'>{html.escape(str(exc))}</p>", status=404)
+            return page("Unknown paper", f"<p class='bad'>{html.escape(str(exc))}</p>", status=404)
 
         def link(pid: str, label: str | None) -> str:
             return (f"<a href='/ui/papers/{quote(pid, safe='')}'>{html.escape(label or pid)}</a> "
@@ -107,9 +107,13 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
         body = (f"<p class='meta'>{html.escape(str(p.get('venue') or ''))} {p.get('year') or ''} · cited by "
                 f"{p['cited_by']} · cites {p['references']}</p>"
                 f"{'<p>' + html.escape(p['abstract']) + '</p>' if p.get('abstract') else ''}"
-                f"<h2>Neighbourhood</h2><table>{''.join(parts)}</table>"
-                f"<h2>Similar papers</h2><table><tr><th>#</th><th>paper</th><th>year</th><th>score</th></tr>{rows}"
-                f"</table>")
-        return _page(str(p.get("title") or paper_id), body)
+                f"<h2>Neighbourhood</h2>"
+                + (f"<div class='scroll'><table>{''.join(parts)}</table></div>" if parts
+                   else "<p class='meta'>No links to other papers, authors or concepts.</p>")
+                + "<h2>Similar papers</h2>"
+                + (f"<div class='scroll'><table><thead><tr><th>#</th><th>paper</th><th class='num'>year</th>"
+                   f"<th class='num'>score</th></tr></thead><tbody>{rows}</tbody></table></div>" if rows
+                   else "<p class='meta'>No similar papers.</p>"))
+        return page(str(p.get("title") or paper_id), body)
 
     return router

@@ -61,18 +61,19 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
 
     @router.get("/ui/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(q: str = "", user: str = "", k: Annotated[int, Query(ge=1, le=100)] = 20) -> HTMLResponse:
-        from discoverly.serve.ui.pages import _page
+        from discoverly.serve.ui.pages import page
 
-        form = (f"<form method='get' action='/ui/search'><input name='q' value='{html.escape(q)}' "
-                f"placeholder='search the catalogue' size='40' autofocus> "
-                f"<input name='user' value='{html.escape(user)}' placeholder='customer id (optional)' size='18'> "
-                f"<button type='submit'>Search</button></form>")
+        form = (f"<form method='get' action='/ui/search'><label for='search-q'>Search</label> "
+                f"<input type='text' id='search-q' name='q' value='{html.escape(q)}' "
+                f"placeholder='search the catalogue' autofocus> <label for='search-user'>Customer id</label> "
+                f"<input type='text' id='search-user' name='user' value='{html.escape(user)}' "
+                f"placeholder='optional, to personalise'> <button type='submit'>Search</button></form>")
         if not q.strip():
-            return _page("Search", form)
+            return page("Search", form)
         try:
             out = run(q, user or None, k, "auto")
         except (DataError, ConfigError) as exc:
-            return _page("Search", form + f"<p class='bad'>{html.escape(str(exc))}</p>", status=422)
+            return page("Search", form + f"<p class='bad'>{html.escape(str(exc))}</p>", status=422)
         u = out["understood"]
         cats = ", ".join(f"{html.escape(c)} ({p:.0%})" for c, p in u.get("categories", []))
         notes = [f"tokens: {html.escape(' '.join(u['tokens']))}"]
@@ -90,9 +91,11 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
             f"<tr><td class='num'>{r['rank']}</td><td><a href='/ui/items/{quote(str(r['item']), safe='')}'>"
             f"{html.escape(str(r['title'] or r['item']))}</a> <span class='meta'>({html.escape(str(r['item']))})"
             f"</span></td><td class='num'>{r['score']:.4g}</td></tr>" for r in out["results"])
-        body = (f"{form}<p class='meta'>{' · '.join(notes)} · {mode} · {out['took_ms']} ms</p>"
-                f"<table><thead><tr><th>#</th><th>item</th><th>score</th></tr></thead><tbody>{rows}</tbody></table>")
-        return _page(f"Search: {q[:60]}", body)
+        table = (f"<div class='scroll'><table><thead><tr><th>#</th><th>item</th><th class='num'>score</th></tr>"
+                 f"</thead><tbody>{rows}</tbody></table></div>" if rows
+                 else "<p class='note'>No item matches this query. Try fewer or other words.</p>")
+        body = f"{form}<p class='meta'>{' · '.join(notes)} · {mode} · {out['took_ms']} ms</p>{table}"
+        return page(f"Search: {q[:60]}", body)
 
     return router
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from discoverly._version import __version__
-from discoverly.errors import DataError, DiscoverlyError, UnknownIdError
+from discoverly.errors import ConfigError, DataError, DiscoverlyError, UnknownIdError
 from discoverly.serve.routers.deps import service
 from discoverly.serve.routers.experiments import analysis
 from discoverly.serve.routers.recommend import recommendations, related
@@ -21,7 +21,7 @@ from discoverly.serve.schemas import ScoredItem
 from discoverly.serve.state import ServiceState
 from discoverly.serve.ui.svg import interval_chart
 
-__all__ = ["router"]
+__all__ = ["router", "page", "error_page"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,7 +40,7 @@ input[type=text]{padding:.35em;width:16em}button{padding:.35em .9em}.note{backgr
 """
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     doc = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
            f"content='width=device-width,initial-scale=1'><link rel='icon' href='data:,'>"
            f"<title>{html.escape(title)} · discoverly</title>"
@@ -49,6 +49,12 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
            f"<a href='/ui#experiments'>experiments</a><a href='/docs'>API</a></header>"
            f"<h1>{html.escape(title)}</h1>{body}<p class='meta'>discoverly {__version__}</p></body></html>")
     return HTMLResponse(doc, status_code=status)
+
+
+def error_page(status: int, title: str, detail: str) -> HTMLResponse:
+    """An error of a /ui page as a page (the service answers API errors as problem JSON)."""
+    return page(title, f"<p class='bad'>{html.escape(detail)}</p><p><a href='/ui'>Back to the home page</a></p>",
+                status)
 
 
 def _e(value: Any) -> str:
@@ -117,7 +123,7 @@ def home(state: ServiceState = Depends(service), item: str | None = None, user: 
             "<button type='submit'>History and recommendations</button></form>"
             f"<h2>Recent bestsellers</h2><ol>{bestsellers}</ol>"
             f"<h2 id='experiments'>Experiments</h2><ul>{exps}</ul>")
-    return _page("discoverly", body)
+    return page("discoverly", body)
 
 
 @router.get("/ui/items/{item:path}", response_class=HTMLResponse)
@@ -125,23 +131,23 @@ def item_page(item: str, k: int = Query(10, ge=1, le=100), state: ServiceState =
     try:
         out = related(item, k, None, state)
     except UnknownIdError as exc:
-        return _page("Unknown item", f"<p class='bad'>{_e(exc)}</p>", 404)
+        return page("Unknown item", f"<p class='bad'>{_e(exc)}</p>", 404)
     note = ("<p class='note'>The model has no related items for this one; these are the recent bestsellers.</p>"
             if out.fallback else "")
     body = (f"<p class='meta'>item {_e(out.item)} · model version {_e(out.version)}</p>"
             f"<h2>Customers who bought this also bought</h2>{note}{_items_table(out.items)}")
-    return _page(out.title or f"Item {out.item}", body)
+    return page(out.title or f"Item {out.item}", body)
 
 
 @router.get("/ui/users/{user:path}", response_class=HTMLResponse)
 def user_page(user: str, k: int = Query(10, ge=1, le=100), state: ServiceState = Depends(service)) -> HTMLResponse:
     if not user.strip():  # /ui/users/ names no customer: not a stranger to show bestsellers to
-        return _page("No customer id", "<p class='bad'>The address names no customer: look one up on "
+        return page("No customer id", "<p class='bad'>The address names no customer: look one up on "
                      "<a href='/ui#customers'>the home page</a>.</p>", 404)
     try:
         out = recommendations(user, k, True, state, record_exposure=False)
-    except DataError as exc:
-        return _page("Cannot recommend", f"<p class='bad'>{_e(exc)}</p>", 422)
+    except (DataError, ConfigError) as exc:
+        return page("Cannot recommend", f"<p class='bad'>{_e(exc)}</p>", 422)
     snap = state.snapshot
     model = snap.versions[out.version].model
     assert model.users is not None and model.items is not None
@@ -165,7 +171,7 @@ def user_page(user: str, k: int = Query(10, ge=1, le=100), state: ServiceState =
     exp = (f" · experiment {_e(out.experiment.name)}, arm {_e(out.experiment.arm)}" if out.experiment else "")
     body = (f"<p class='meta'>model version {_e(out.version)} · {out.fresh_events} event(s) since training{exp}</p>"
             f"<h2>Recommended</h2>{note}{_items_table(out.items)}<h2>History (latest 50)</h2>{hist_html}")
-    return _page(f"Customer {user}", body)
+    return page(f"Customer {user}", body)
 
 
 @router.get("/ui/experiments/{name}", response_class=HTMLResponse)
@@ -173,9 +179,9 @@ def experiment_page(name: str, state: ServiceState = Depends(service)) -> HTMLRe
     try:
         res = analysis(state, name)
     except UnknownIdError as exc:
-        return _page("Unknown experiment", f"<p class='bad'>{_e(exc)}</p>", 404)
+        return page("Unknown experiment", f"<p class='bad'>{_e(exc)}</p>", 404)
     except DiscoverlyError as exc:
-        return _page(f"Experiment {name}", f"<p class='note'>Not enough data to analyse yet: {_e(exc)}</p>")
+        return page(f"Experiment {name}", f"<p class='note'>Not enough data to analyse yet: {_e(exc)}</p>")
     arms = [a.name for a in res.arms]
     rows = "".join(
         f"<tr><td>{_e(a.name)}</td><td class='num'>{a.users:,}</td><td class='num'>{a.conversions:,}</td>"
@@ -209,4 +215,4 @@ def experiment_page(name: str, state: ServiceState = Depends(service)) -> HTMLRe
             f"<div>{charts}</div><h2>Differences</h2><div class='scroll'><table><thead><tr><th>metric</th>"
             f"<th>arms</th><th class='num'>difference</th><th class='num'>95% CI</th><th class='num'>p-value</th>"
             f"<th></th></tr></thead><tbody>{comp}</tbody></table></div>")
-    return _page(f"Experiment {name}", body)
+    return page(f"Experiment {name}", body)
