@@ -45,6 +45,27 @@ def test_times_read_as_the_local_reader_reads_them(spark: Any, tmp_path: Path, t
     assert _times(spark, path) == sorted(read_interactions(path).timestamp.tolist())
 
 
+def test_nanosecond_timestamps_as_pandas_writes_them(spark: Any, tmp_path: Path) -> None:
+    """pandas' df.to_parquet keeps nanoseconds, a Parquet type Spark refused (PARQUET_TYPE_ILLEGAL,
+    an AnalysisException); the local reader reads it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from discoverly.engine.spark.events import read_events
+
+    path = tmp_path / "log.parquet"
+    nanos = [1_704_103_200_123_456_789, 1_704_153_600 * 10**9, 1_704_240_000 * 10**9, 1_704_326_400 * 10**9]
+    pq.write_table(pa.table({**IDS, "timestamp": pa.array(nanos, pa.timestamp("ns"))}), path, version="2.6")
+    assert _times(spark, path) == read_interactions(path).timestamp.tolist()
+    key = "spark.sql.legacy.parquet.nanosAsLong"
+    spark.conf.set(key, "false")  # a session not started by spark_session
+    try:
+        with pytest.raises(DataError, match=r"nanosecond timestamps .*coerce_timestamps='us'"):
+            read_events(spark, str(path))
+    finally:
+        spark.conf.set(key, "true")
+
+
 def test_times_without_a_zone_are_utc_whatever_the_session_zone(spark: Any, tmp_path: Path) -> None:
     """In a session with another time zone (a cluster's, a notebook's) naive datetimes and ISO
     strings were read in that zone: every event an hour or two off the local path's."""

@@ -24,6 +24,10 @@ def _unreadable(text: str, exc: Exception) -> DataError:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     causes = [line.split(": ", 2)[-1] for line in lines if line.startswith("Caused by:")]  # the JVM's root cause
     reason = causes[-1] if causes else lines[0] if lines else type(exc).__name__
+    if "TIMESTAMP(NANOS" in reason:
+        return DataError(f"{_WHAT} {text!r} has nanosecond timestamps (pandas writes them), which Spark reads only "
+                         "with spark.sql.legacy.parquet.nanosAsLong=true (spark_session sets it): set it on your "
+                         "session, or write microseconds, e.g. df.to_parquet(path, coerce_timestamps='us')")
     return DataError(f"cannot read {_WHAT} {text!r} as Parquet ({reason[:300]}). The Spark engine reads a Parquet "
                      "file or a folder of Parquet files; convert other formats first, e.g. polars: "
                      "pl.read_csv(path).write_parquet('log.parquet')")

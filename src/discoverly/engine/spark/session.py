@@ -90,6 +90,9 @@ def spark_session(master: str = "local[2]", *, app_name: str = "discoverly", dri
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.skewJoin.enabled": "true",
         "spark.sql.execution.arrow.pyspark.enabled": "false",
+        # pandas writes nanosecond timestamps, a Parquet type Spark refuses; read them as epoch
+        # nanoseconds, which read_events turns into seconds as the local reader does
+        "spark.sql.legacy.parquet.nanosAsLong": "true",
     }
     if shuffle_partitions is None and local:
         cores = local.group(1)
