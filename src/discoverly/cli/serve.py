@@ -48,6 +48,11 @@ def serve(
     os.environ[ENV] = cfg.model_dump_json()
     typer.echo(f"discoverly serving {cfg.artifacts} on http://{host}:{port} (store: {_redacted(cfg.store_url)}, "
                f"{workers} worker(s)); web UI at http://{host}:{port}/ui", err=True)
+    import signal
+
+    # the service stops gracefully on SIGTERM by itself (uvicorn), then ends by that signal as a service
+    # manager expects, not with the exit code 143 the batch commands end with
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     uvicorn.run("discoverly.serve.asgi:factory", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False)
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from discoverly.cli.app import COMMANDS, main
+from discoverly.data.interactions import Interactions
 from discoverly.errors import EXIT_CODES, ConfigError, DataError, DiscoverlyError
 
 
@@ -89,3 +95,33 @@ def test_library_progress_bars_draw_on_stderr(capsys: pytest.CaptureFixture[str]
         pass
     captured = capsys.readouterr()
     assert "embedding" not in captured.out and "embedding" in captured.err
+
+
+
+def test_sigterm_stops_the_service_by_the_signal_not_with_143(tiny_log: Interactions, tmp_path: Path) -> None:
+    # batch commands end with 143 after their cleanup; the service keeps uvicorn's graceful stop and then
+    # ends by the signal, which a service manager (systemd) counts as a clean stop (exit status 143 it does not)
+    pytest.importorskip("uvicorn")
+    from discoverly.recommend.registry import create
+
+    create("popularity").fit(tiny_log).save(tmp_path / "model")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "discoverly", "serve", "-a", str(tmp_path / "model"),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # started: the service answers
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr and proc.stderr.read()
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGTERM, err
+    assert "terminated (SIGTERM)" not in err and "Traceback" not in err
