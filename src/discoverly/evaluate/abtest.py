@@ -28,7 +28,7 @@ from discoverly.errors import ConfigError, DataError
 from discoverly.evaluate.stats import Estimate, bootstrap_ci
 
 __all__ = ["ArmResult", "Comparison", "SampleRatioCheck", "ABTestResult", "analyze_ab", "analyze_experiment",
-           "welch_test", "rate_ci", "sample_ratio_check", "minimum_detectable_effect", "sample_size"]
+           "welch_test", "rate_difference", "rate_ci", "sample_ratio_check", "minimum_detectable_effect", "sample_size"]
 
 METRICS = ("conversion", "revenue")
 
@@ -176,6 +176,37 @@ def rate_ci(values: np.ndarray, *, level: float = 0.95, n_boot: int = 2000,
     return Estimate(hits / values.size, float(low), float(high), int(values.size), level)
 
 
+def rate_difference(a: np.ndarray, b: np.ndarray, *, level: float = 0.95) -> tuple[float, float, float, float]:
+    """``rate(b) - rate(a)`` of two 0/1 arrays, its ``level`` interval and the two-sided p-value.
+
+    The interval is Newcombe's hybrid score interval, built from the arms' Wilson intervals: it stays
+    within [-1, 1] and has an honest width when an arm has no (or only) conversions, where Welch's t
+    gives a zero-width interval and p = 0 (0 of 2 against 2 of 2). The p-value is the pooled
+    two-proportion z-test, or Fisher's exact test when an expected count of the 2x2 table is below 5
+    (the normal approximation's usual limit)."""
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if x.size < 2 or y.size < 2:
+        raise DataError(f"each arm needs at least 2 customers to compare, got {x.size} and {y.size}")
+    n1, n2 = int(x.size), int(y.size)
+    h1, h2 = int(x.sum()), int(y.sum())
+    p1, p2 = h1 / n1, h2 / n2
+    l1, u1 = sps.binomtest(h1, n1).proportion_ci(confidence_level=level, method="wilson")
+    l2, u2 = sps.binomtest(h2, n2).proportion_ci(confidence_level=level, method="wilson")
+    diff = p2 - p1
+    low = diff - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    high = diff + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    pooled = (h1 + h2) / (n1 + n2)
+    if pooled in (0.0, 1.0):  # every customer alike: no evidence of a difference
+        return diff, max(low, -1.0), min(high, 1.0), 1.0
+    if min(n1, n2) * min(pooled, 1 - pooled) < 5:
+        p = float(sps.fisher_exact([[h2, n2 - h2], [h1, n1 - h1]]).pvalue)
+    else:
+        z = diff / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        p = float(2 * sps.norm.sf(abs(z)))
+    return diff, max(low, -1.0), min(high, 1.0), min(p, 1.0)
+
+
 def analyze_ab(conversion: Mapping[str, np.ndarray], revenue: Mapping[str, np.ndarray], *,
                shares: Mapping[str, float] | None = None, control: str | None = None, experiment: str = "",
                level: float = 0.95, n_boot: int = 2000, rng: int | np.random.Generator | None = 0,
@@ -201,9 +232,8 @@ def analyze_ab(conversion: Mapping[str, np.ndarray], revenue: Mapping[str, np.nd
             if a == control:
                 continue
             other = np.asarray(values[a], dtype=np.float64)
-            diff, low, high, p = welch_test(base, other, level=level)
-            if _binary(base) and _binary(other):  # a difference of two rates lies in [-1, 1]; with a few
-                low, high = max(low, -1.0), min(high, 1.0)  # customers Welch's t alone reaches past it
+            binary = _binary(base) and _binary(other)
+            diff, low, high, p = (rate_difference if binary else welch_test)(base, other, level=level)
             rel = diff / base.mean() if base.size and base.mean() != 0 else None
             comparisons.append(Comparison(metric, a, control, diff, low, high, p, rel))
     expected = dict(shares) if shares is not None else {a: 1.0 / len(arms) for a in arms}

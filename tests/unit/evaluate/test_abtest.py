@@ -1,4 +1,4 @@
-"""A/B analysis: Welch intervals and p-values, SRM, planning formulas, and the experiment join."""
+"""A/B analysis: Welch and two-proportion intervals and p-values, SRM, planning formulas, and the experiment join."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from discoverly.evaluate.abtest import (
     analyze_experiment,
     minimum_detectable_effect,
     rate_ci,
+    rate_difference,
     sample_ratio_check,
     sample_size,
     welch_test,
@@ -38,18 +39,28 @@ def test_welch_degenerate_and_too_small() -> None:
 
 
 def test_two_proportion_hand_example() -> None:
-    # control 100/1000, treatment 150/1000: unpooled z = 0.05 / sqrt(.09/1000 + .1275/1000)
+    # control 100/1000, treatment 150/1000: pooled z = 0.05 / sqrt(.125 * .875 * (1/1000 + 1/1000))
     a = np.r_[np.ones(100), np.zeros(900)]
     b = np.r_[np.ones(150), np.zeros(850)]
     res = analyze_ab({"A": a, "B": b}, {"A": a * 10, "B": b * 10}, rng=0)
     conv = next(c for c in res.comparisons if c.metric == "conversion")
-    se = math.sqrt(0.1 * 0.9 / 999 + 0.15 * 0.85 / 999)
     assert conv.difference == pytest.approx(0.05)
-    assert conv.p_value == pytest.approx(2 * sps.norm.sf(0.05 / se), rel=0.02)
+    assert conv.p_value == pytest.approx(2 * sps.norm.sf(0.05 / math.sqrt(0.125 * 0.875 * 0.002)), rel=1e-9)
     assert conv.relative == pytest.approx(0.5)
     assert res.arms[0].conversion.low < 0.1 < res.arms[0].conversion.high
     assert not res.srm.mismatch
     assert "conversion" in res.to_text() and res.to_dict()["arms"][1]["conversions"] == 150
+
+
+def test_rate_difference_is_newcombes_interval() -> None:
+    # Newcombe (1998), Statistics in Medicine 17:873, table II, example (b): 56/70 - 48/80,
+    # method 10 (hybrid score): 0.0524 to 0.3339
+    a = np.r_[np.ones(48), np.zeros(32)]
+    b = np.r_[np.ones(56), np.zeros(14)]
+    diff, low, high, p = rate_difference(a, b)
+    assert diff == pytest.approx(0.2)
+    assert (low, high) == pytest.approx((0.0524, 0.3339), abs=1e-4)
+    assert p < 0.05
 
 
 def test_conversion_intervals_are_wilson_intervals() -> None:
@@ -68,10 +79,22 @@ def test_a_difference_of_rates_stays_within_minus_one_and_one() -> None:
     res = analyze_ab({"A": a, "B": b}, {"A": a * 50, "B": b * 50}, rng=0)
     conv = next(c for c in res.comparisons if c.metric == "conversion")
     raw = welch_test(a, b)
-    assert raw[1] < -1 or raw[2] > 1  # the unclipped interval reaches past what a rate difference can be
-    assert -1 <= conv.low < 0 < conv.high <= 1 and conv.p_value == raw[3]
+    assert raw[1] < -1 or raw[2] > 1  # Welch's interval reaches past what a rate difference can be
+    assert -1 <= conv.low < 0 < conv.high <= 1
     rev = next(c for c in res.comparisons if c.metric == "revenue")
-    assert (rev.low, rev.high) == pytest.approx((50 * raw[1], 50 * raw[2]))  # revenue is not a rate: not clipped
+    assert (rev.low, rev.high) == pytest.approx((50 * raw[1], 50 * raw[2]))  # revenue is not a rate: Welch
+
+
+def test_a_few_customers_alike_within_each_arm_are_not_significant() -> None:
+    """0 of 2 against 2 of 2: Welch's t saw no variance and said p = 0 with a zero-width interval."""
+    a, b = np.zeros(2), np.ones(2)
+    assert welch_test(a, b)[1:] == (1.0, 1.0, 0.0)
+    res = analyze_ab({"A": a, "B": b}, {"A": a, "B": b * 5}, rng=0)
+    conv = next(c for c in res.comparisons if c.metric == "conversion")
+    assert conv.difference == 1.0 and conv.p_value == pytest.approx(1 / 3)  # Fisher's exact test
+    assert 0 < conv.low < 0.5 and conv.high == 1.0 and not conv.significant
+    assert rate_difference(np.zeros(5), np.zeros(7)) == (0.0, pytest.approx(-0.435, abs=1e-3),
+                                                         pytest.approx(0.354, abs=1e-3), 1.0)
 
 
 def test_sample_ratio_mismatch_is_flagged() -> None:
