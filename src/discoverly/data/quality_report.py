@@ -59,10 +59,17 @@ def _distribution_table(p: DataProfile) -> list[dict[str, Any]]:
     for label, d in dists:
         if d is None:
             continue
-        out.append({"distribution": label, "mean": d.mean, "p25": d.p25, "median": d.median, "p75": d.p75,
-                    "p90": d.p90, "p99": d.p99, "max": d.max, "top 1% share": d.top1_share,
-                    "top 10% share": d.top10_share, "Gini": d.gini})
+        counts = {"mean": d.mean, "p25": d.p25, "median": d.median, "p75": d.p75, "p90": d.p90, "p99": d.p99,
+                  "max": d.max}
+        out.append({"distribution": label, **{k: _count(v) for k, v in counts.items()},
+                    "top 1% share": f"{d.top1_share:.1%}", "top 10% share": f"{d.top10_share:.1%}",
+                    "Gini": f"{d.gini:.3f}"})
     return out
+
+
+def _count(value: float) -> str:
+    """A count or a statistic of counts: whole numbers without decimals (12,694, not 12,694.000)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def quality_report(p: DataProfile, path: str | os.PathLike[str]) -> Path:
@@ -78,17 +85,17 @@ def quality_report(p: DataProfile, path: str | os.PathLike[str]) -> Path:
         rep.heading("Cleaning")
         rep.text("Rows read from the source, and the rows each cleaning step dropped, in order "
                  "(each step counts the rows left by the step before).")
-        rows = [{"step": "rows read", "rows": p.cleaning.get("rows_read", "")}]
-        rows += [{"step": f"dropped: {k.replace('_', ' ')}", "rows": v}
+        rows = [{"step": "rows read", "rows": _fmt(p.cleaning.get("rows_read", ""))}]
+        rows += [{"step": f"dropped: {k.replace('_', ' ')}", "rows": _fmt(v)}
                  for k, v in (p.cleaning.get("dropped") or {}).items()]
-        rows.append({"step": "events kept", "rows": p.n_events})
+        rows.append({"step": "events kept", "rows": _fmt(p.n_events)})
         rep.table(rows)
         files = p.cleaning.get("files") or []
         if files:
             rep.text("Source files: " + ", ".join(str(f) for f in files))
     rep.heading("Missing values in the source")
     if p.missing_values:
-        rep.table([{"column": k, "missing": v} for k, v in p.missing_values.items()])
+        rep.table([{"column": k, "missing": _fmt(v)} for k, v in p.missing_values.items()])
     else:
         rep.text("No missing-value counts were recorded for this source.")
     rep.heading("Events over time")
@@ -101,14 +108,14 @@ def quality_report(p: DataProfile, path: str | os.PathLike[str]) -> Path:
     rep.figure(_lorenz(p), caption="Lorenz curves: cumulative share of events held by the least active share "
                                    "of items and of customers (Gini in the legend)")
     rep.heading("Distributions")
-    rep.table(_distribution_table(p), floats="{:,.3f}")
+    rep.table(_distribution_table(p))
     if p.catalog is not None:
         rep.heading("Catalogue")
         facts = {k: v for k, v in p.catalog.items() if k not in ("columns", "missing_values")}
         rep.table([{"figure": k.replace("_", " "), "value": _fmt(v)} for k, v in facts.items()])
         rep.text("Columns: " + ", ".join(p.catalog.get("columns", [])))
         if p.catalog.get("missing_values"):
-            rep.table([{"catalogue column": k, "missing": v} for k, v in p.catalog["missing_values"].items()])
+            rep.table([{"catalogue column": k, "missing": _fmt(v)} for k, v in p.catalog["missing_values"].items()])
     return rep.write(path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -98,3 +99,20 @@ def test_bad_input() -> None:
         profile(Interactions.from_indices([], [], np.array([], dtype=np.int64), n_users=1, n_items=1))
     with pytest.raises(DataError, match="takes Interactions or a Dataset"):
         profile("events.csv")  # type: ignore[arg-type]
+
+
+def test_html_report_tables_read_as_counts_and_shares(tiny_log: Interactions, tmp_path: Path) -> None:
+    """The distributions table printed whole counts with 3 decimals (max 12,694.000) and shares as
+    fractions; the cleaning table printed 1067370."""
+    from discoverly.data.quality_report import _distribution_table, quality_report
+
+    p = profile(tiny_log)
+    row = next(r for r in _distribution_table(p) if r["distribution"] == "events per customer")
+    # events per customer 3, 2, 4, 1: median 2.5, max 4
+    assert (row["median"], row["max"], row["mean"]) == ("2.50", "4", "2.50")
+    assert row["top 10% share"].endswith("%") and row["Gini"] == f"{p.per_customer.gini:.3f}"
+    import dataclasses
+
+    cleaned = dataclasses.replace(p, cleaning={"rows_read": 1_067_370, "dropped": {"cancelled": 19_494}})
+    text = quality_report(cleaned, tmp_path / "r.html").read_text()
+    assert "1,067,370" in text and "19,494" in text and "1067370" not in text
