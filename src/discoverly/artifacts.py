@@ -180,13 +180,23 @@ def write_artifact(
         os.chmod(tmp, 0o755)  # mkdtemp makes the folder private; a model is read by others too (the service)
         old = _move_into_place(tmp, target)
     except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, ArtifactError):
             raise _write_error(target, exc) from exc
         raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     return target
+
+
+def _remove(folder: Path) -> None:
+    """Delete a temporary or replaced folder, also when Ctrl-C (or SIGTERM) arrives meanwhile: the
+    interrupt is raised once the folder is gone, so no hidden copy is left next to the artifact."""
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def replace_artifact(folder: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
@@ -203,7 +213,7 @@ def replace_artifact(folder: str | os.PathLike[str], target: str | os.PathLike[s
             raise
         raise _write_error(target, exc) from exc
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     return target
 
 

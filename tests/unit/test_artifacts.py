@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import polars as pl
 import pytest
 
 from discoverly import artifacts
-from discoverly.artifacts import check_save_target, read_artifact, write_artifact
+from discoverly.artifacts import MANIFEST, check_save_target, read_artifact, write_artifact
 from discoverly.errors import ArtifactError
 
 
@@ -162,3 +163,24 @@ def test_an_artifact_folder_is_readable_by_others_like_any_folder(tmp_path: Path
     # be loaded by the service running as another
     target = _write(tmp_path / "a", 1)
     assert target.stat().st_mode & 0o777 == 0o755
+
+
+def test_ctrl_c_while_the_replaced_artifact_is_deleted_leaves_no_hidden_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = _write(tmp_path / "a", 1)
+    rmtree = shutil.rmtree
+    calls = []
+
+    def interrupted(path: str | os.PathLike[str], *args: object, **kwargs: object) -> None:
+        if not calls:  # Ctrl-C halfway through deleting the earlier artifact
+            calls.append(path)
+            (Path(path) / MANIFEST).unlink()
+            raise KeyboardInterrupt
+        rmtree(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "rmtree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _write(target, 2)
+    monkeypatch.undo()
+    _assert_one_write(target, 2)  # the new artifact is in place
+    assert [p.name for p in tmp_path.iterdir()] == ["a"]  # and the earlier one is gone, not left as .a.xxxx
