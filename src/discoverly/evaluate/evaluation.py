@@ -110,6 +110,7 @@ class Evaluation:
     #: models fitted at the primary cutoff when ``evaluate(..., keep_models=True)`` (not serialised)
     fitted: dict[str, Any] = field(default_factory=dict, repr=False)
     _pooled: dict[tuple[str, Variant], dict[str, Estimate]] = field(default_factory=dict, repr=False)
+    _paired: dict[tuple[str, str, str, str, Variant], PairedResult] = field(default_factory=dict, repr=False)
 
     # -- addressing ---------------------------------------------------------------------------
     @property
@@ -185,6 +186,13 @@ class Evaluation:
         metric = metric or self.primary_metric
         v = self._key(a, None, variant)[2]
         self._key(b, None, v)
+        # each test seeds its own generator: asked again (the JSON, then the HTML report), it is the same
+        memo = (a, b, metric, POOLED if cutoff == POOLED else self.cell(a, cutoff, v).cutoff, v)
+        if memo not in self._paired:
+            self._paired[memo] = self._paired_test(a, b, metric, cutoff, v)
+        return self._paired[memo]
+
+    def _paired_test(self, a: str, b: str, metric: str, cutoff: str | None, v: Variant) -> PairedResult:
         if cutoff == POOLED:
             xa, groups = self._pooled_values(a, metric, v)
             xb, _ = self._pooled_values(b, metric, v)

@@ -34,6 +34,9 @@ def test_known_answers_in_both_variants(hand_log: Interactions) -> None:
     assert ev.metric("bestsellers", "HitRate@2", variant="any-item").value == pytest.approx(2 / 3)
     p = ev.paired("popularity", "bestsellers", "HitRate@2", variant="any-item")
     assert p.test.p_value == 1.0 and p.test.difference.value == 0.0
+    # computed once (the JSON and the HTML report both ask), the same as a fresh computation
+    assert ev.paired("popularity", "bestsellers", "HitRate@2", ev.primary_cutoff, "any-item") is p
+    assert ev._paired_test("popularity", "bestsellers", "HitRate@2", None, "any-item") == p
 
 
 def test_json_has_the_documented_shape(hand_log: Interactions) -> None:
