@@ -187,3 +187,27 @@ def test_a_fit_interrupted_before_its_catalogue_keeps_the_earlier_model_whole(
     capsys.readouterr()
     assert main(["recommend", str(out), "--user", "d", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["results"][0]["items"][0]["title"] == "Blue mug"
+
+
+def test_a_full_disk_is_one_line_naming_out_and_keeps_the_earlier_model(
+        log_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+    import os
+
+    import numpy as np
+
+    out = tmp_path / "model"
+    assert main(fit_args(*log_files, out, model="bestsellers")) == 0
+    capsys.readouterr()
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "savez", full)
+    assert main(fit_args(*log_files, out)) == EXIT_CODES[ArtifactError]  # was a raw OSError traceback
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert f"cannot save to {str(out)!r}: No space left on device" in err and ".fit-" not in err
+    assert json.loads((out / "manifest.json").read_text())["model"] == "bestsellers"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "items.csv", "model"]

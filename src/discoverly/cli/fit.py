@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from discoverly.cli.inputs import load_input, show_progress
-from discoverly.errors import ConfigError
+from discoverly.errors import ArtifactError, ConfigError
 
 if TYPE_CHECKING:
     from discoverly.recommend.results import Recommendations
@@ -159,6 +159,8 @@ def fit(
             table = data.catalog.aligned(recommender.items)
             write_artifact(stage / CATALOG_DIR, {"kind": "catalog", "dataset": data.name}, tables={"catalog": table})
         path = replace_artifact(stage, out)
+    except ArtifactError as exc:  # a full disk: name --out, not the hidden folder written first
+        raise ArtifactError(str(exc).replace(str(stage), str(out))) from exc
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     typer.echo(f"fitted {model} on {len(log):,} events ({log.n_users:,} users, {log.n_items:,} items) "
