@@ -165,6 +165,14 @@ def test_fit_spark_refuses_before_the_job(spark: Any, tmp_path: Path) -> None:
         fit_spark("cosine", str(path), until=20240101, spark=spark)
 
 
+def test_params_with_a_model_object_are_refused() -> None:
+    """They were silently ignored: the model was fitted with its own settings."""
+    from discoverly.engine.spark import fit_spark
+
+    with pytest.raises(ConfigError, match=r"params \['neighbours'\] go with a model name"):
+        fit_spark(create("cosine"), "log.parquet", params={"neighbours": 5})
+
+
 def test_a_failed_job_releases_what_it_cached(spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A job that stops half-way (an error, Ctrl-C in a notebook) left its purchases and co-buyer
     counts cached in the caller's session, which lives on."""

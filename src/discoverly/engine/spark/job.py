@@ -69,6 +69,10 @@ def _model(model: Any, params: dict[str, Any] | None) -> Any:
     if not isinstance(model, (ItemToItem, Popularity)) or not isinstance(model, BaseRecommender):
         raise ConfigError(f"the Spark engine fits Popularity, RecentBestsellers and ItemToItem models, "
                           f"not {type(model).__name__}")
+    if params:  # they would be ignored: the object has its settings already
+        raise ConfigError(f"params {sorted(params)} go with a model name; this {type(model).__name__} has its "
+                          "settings already. Pass the name (fit_spark('corrected', ..., params=...)) or create "
+                          "the model with them (create('corrected', neighbours=50))")
     return model
 
 
