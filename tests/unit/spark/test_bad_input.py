@@ -173,6 +173,26 @@ def test_params_with_a_model_object_are_refused() -> None:
         fit_spark(create("cosine"), "log.parquet", params={"neighbours": 5})
 
 
+def test_a_missing_or_csv_log_is_named_before_spark_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check came after the JVM's start (10-30 s and its log lines for a typo in the path)."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    import discoverly.engine.spark.session as session
+    from discoverly.engine.spark import fit_spark
+
+    def no_jvm(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a Spark session was started")
+
+    monkeypatch.setattr(SparkSession, "getActiveSession", staticmethod(lambda: None))
+    monkeypatch.setattr(session, "spark_session", no_jvm)
+    with pytest.raises(DataError, match="does not exist"):
+        fit_spark("cosine", tmp_path / "typo.parquet")
+    (tmp_path / "log.csv").write_text("user,item,timestamp\na,x,2024-01-01\n")
+    with pytest.raises(DataError, match="reads Parquet"):
+        fit_spark("cosine", str(tmp_path / "log.csv"))
+
+
 def test_a_failed_job_releases_what_it_cached(spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A job that stops half-way (an error, Ctrl-C in a notebook) left its purchases and co-buyer
     counts cached in the caller's session, which lives on."""

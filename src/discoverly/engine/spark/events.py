@@ -14,7 +14,7 @@ from typing import Any
 
 from discoverly.errors import DataError
 
-__all__ = ["read_events"]
+__all__ = ["check_path", "read_events"]
 
 _WHAT = "the interaction log"
 
@@ -33,6 +33,27 @@ def _unreadable(text: str, exc: Exception) -> DataError:
                      "pl.read_csv(path).write_parquet('log.parquet')")
 
 
+def check_path(source: str | os.PathLike[str]) -> None:
+    """A local path that does not exist, is not Parquet or is an empty folder raises a
+    :class:`~discoverly.errors.DataError` (no Spark needed, so before a JVM starts); URLs pass."""
+    text = str(source)
+    if "://" in text:
+        return
+    path = Path(text)
+    pattern = any(ch in text for ch in "*?[")
+    if not path.exists() and not pattern:
+        raise DataError(f"{_WHAT} {text!r} does not exist; give a Parquet file or a folder of Parquet files")
+    if pattern and not path.exists() and not glob.glob(text):
+        raise DataError(f"no file matches {_WHAT} pattern {text!r}; give a Parquet file, a folder of Parquet "
+                        "files or a pattern that matches some")
+    if path.is_file() and path.suffix.lower() not in (".parquet", ".pq"):
+        raise DataError(f"the Spark engine reads Parquet; {text!r} is not a .parquet file. Convert it first, "
+                        "e.g. polars: pl.read_csv(path).write_parquet('log.parquet')")
+    if path.is_dir() and not any(p.is_file() and not p.name.startswith(("_", ".")) for p in path.rglob("*")):
+        raise DataError(f"{_WHAT} {text!r} is a folder without data files; give a Parquet file or a folder "
+                        "of Parquet files")
+
+
 def _frame(spark: Any, source: Any) -> Any:
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
@@ -42,21 +63,7 @@ def _frame(spark: Any, source: Any) -> Any:
         return source
     if isinstance(source, (str, os.PathLike)):
         text = str(source)
-        if "://" not in text:  # a local path: check it exists and is Parquet, for a clear message
-            path = Path(text)
-            pattern = any(ch in text for ch in "*?[")
-            if not path.exists() and not pattern:
-                raise DataError(f"{_WHAT} {text!r} does not exist; give a Parquet file or a folder of Parquet files")
-            if pattern and not path.exists() and not glob.glob(text):
-                raise DataError(f"no file matches {_WHAT} pattern {text!r}; give a Parquet file, a folder of Parquet "
-                                "files or a pattern that matches some")
-            if path.is_file() and path.suffix.lower() not in (".parquet", ".pq"):
-                raise DataError(f"the Spark engine reads Parquet; {text!r} is not a .parquet file. Convert it first, "
-                                "e.g. polars: pl.read_csv(path).write_parquet('log.parquet')")
-            if path.is_dir() and not any(p.is_file() and not p.name.startswith(("_", "."))
-                                         for p in path.rglob("*")):
-                raise DataError(f"{_WHAT} {text!r} is a folder without data files; give a Parquet file or a folder "
-                                "of Parquet files")
+        check_path(text)  # a local path: check it exists and is Parquet, for a clear message
         try:
             return spark.read.parquet(text)
         except (PySparkException, Py4JJavaError) as exc:

@@ -174,6 +174,10 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
         from discoverly.artifacts import check_save_target
 
         check_save_target(out)  # before the job, not after it: --out must not be a file or a folder of other things
+    if isinstance(source, (str, os.PathLike)):
+        from discoverly.engine.spark.events import check_path
+
+        check_path(source)  # a missing or non-Parquet log is named before a JVM starts (10-30 s)
     t_start = time.perf_counter()
     if spark is None:
         from discoverly.dependencies import require
