@@ -134,6 +134,9 @@ def check_report_target(path: str | os.PathLike[str]) -> None:
     above = next((p for p in target.parents if p.exists()), None)
     if above is not None and not above.is_dir():
         raise ArtifactError(f"cannot write the report to {str(target)!r}: {str(above)!r} is a file, not a folder")
+    if above is not None and not os.access(above, os.W_OK | os.X_OK):
+        raise ArtifactError(f"cannot write the report to {str(target)!r}: the folder {str(above)!r} is not "
+                            "writable (read-only or not yours). Choose a path in a folder you can write to")
 
 
 def _rows(frame: Any) -> tuple[list[dict[str, Any]], list[str]]:

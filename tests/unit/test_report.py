@@ -29,6 +29,20 @@ def test_paths_that_cannot_hold_a_report_are_refused(tmp_path: Path) -> None:
     check_report_target(tmp_path / "new" / "deeper" / "r.html")  # missing folders are created by write()
 
 
+def test_a_report_in_a_folder_that_cannot_be_written_is_refused_before_the_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """evaluate / data report / graph report --html in a read-only place failed only after the run."""
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != locked and access(p, mode))
+    for target in (locked / "r.html", locked / "deeper" / "r.html"):
+        with pytest.raises(ArtifactError, match=r"the folder '.*locked' is not writable"):
+            check_report_target(target)
+
+
 def test_a_report_fits_a_phone_and_aligns_numbers_not_sentences(tmp_path: Path) -> None:
     """Reports had no viewport meta (a phone drew them 980 px wide, shrunk) and right-aligned every
     column but the first, sentences and file paths included."""
