@@ -2,8 +2,9 @@
 # Make sure a Java runtime (17 or newer) is there for the Spark engine (PySpark 4 needs Java 17+).
 # Idempotent: does nothing when `java -version` already reports 17+. Otherwise installs Debian's
 # default-jre-headless (Java 17 on Debian 12), or openjdk-17-jre-headless where the default is
-# older, with apt-get (as root, or through sudo when available). Exits non-zero with a message
-# when it cannot, so callers can skip the Spark tests with the reason.
+# older, with apt-get (as root, or through sudo when available). When JAVA_HOME is set it decides
+# which Java runs, so the script only checks it (installing would not help). Exits non-zero with a
+# message when it cannot, so callers can skip the Spark tests with the reason.
 set -euo pipefail
 
 java_major() {
@@ -16,6 +17,13 @@ java_major() {
 have=$(java_major)
 if [ "${have:-0}" -ge 17 ]; then
   exit 0
+fi
+if [ -n "${JAVA_HOME:-}" ]; then
+  # JAVA_HOME decides which Java Spark runs: installing Debian's would not change it
+  if [ "${have:-0}" -eq 0 ]; then found="no bin/java"; else found="Java $have"; fi
+  echo "java.sh: JAVA_HOME=$JAVA_HOME has $found; Spark needs Java 17+. Point JAVA_HOME to a Java 17+" \
+       "installation, or unset it to use (and install) Debian's" >&2
+  exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "java.sh: no Java 17+ found and no apt-get here; install a Java 17+ runtime and set JAVA_HOME" >&2

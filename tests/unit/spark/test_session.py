@@ -77,3 +77,24 @@ def test_a_session_spark_cannot_start_is_a_config_error(monkeypatch: pytest.Monk
     monkeypatch.setattr(SparkSession.Builder, "getOrCreate", refuse)
     with pytest.raises(ConfigError, match=r"cannot start Spark on master 'yarn': \[JAVA_GATEWAY_EXITED\].*--master"):
         spark_session("yarn")
+
+
+@pytest.mark.parametrize("banner", [None, 'openjdk version "11.0.2" 2019-01-15'])
+def test_java_sh_names_a_java_home_that_is_not_java_17(tmp_path: Path, banner: str | None) -> None:
+    """It went on to apt-get install Debian's Java, which JAVA_HOME then hid ("Java 0 after installing")."""
+    import os
+    import subprocess
+
+    home = tmp_path / "jdk"
+    if banner:
+        _fake_java(home, banner)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "apt-get").write_text("#!/bin/sh\necho APT-GET-RAN >&2\nexit 1\n")
+    (fake / "apt-get").chmod(0o755)
+    script = Path(__file__).resolve().parents[3] / "scripts" / "java.sh"
+    env = {**os.environ, "JAVA_HOME": str(home), "PATH": f"{fake}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert f"JAVA_HOME={home} has {'Java 11' if banner else 'no bin/java'}" in done.stderr
+    assert "APT-GET-RAN" not in done.stderr
