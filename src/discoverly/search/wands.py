@@ -80,7 +80,7 @@ def load_wands(path: str | os.PathLike[str]) -> JudgedDataset:
                "product_description": "description"}
     if hierarchy:
         renames[hierarchy] = "category_hierarchy"
-    table = products.rename(renames).with_columns(pl.col("item").cast(pl.Int64))
+    table = products.rename(renames, strict=False).with_columns(pl.col("item").cast(pl.Int64))  # optional columns
     for col in ("rating_count", "average_rating", "review_count"):
         if col in table.columns:
             table = table.with_columns(pl.col(col).cast(pl.Float64, strict=False))

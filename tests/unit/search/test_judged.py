@@ -96,6 +96,17 @@ def test_wands_loader(tmp_path: Path) -> None:
     assert read_wands_queries(tmp_path / "dataset" / "query.csv")["query_class"].to_list()[0] == "Beds"
 
 
+def test_wands_without_the_optional_columns_loads(tmp_path: Path) -> None:
+    """A product.csv without product_description (or the rating columns) was polars'
+    ColumnNotFoundError traceback; only id, name and class are needed."""
+    d = _write_wands(tmp_path)
+    product = d / "product.csv"
+    rows = [line.split("\t") for line in product.read_text(encoding="utf-8").splitlines()]
+    product.write_text("".join("\t".join(r[:4]) + "\n" for r in rows), encoding="utf-8")
+    data = load_wands(tmp_path)
+    assert "description" not in data.catalog.columns and data.catalog.row(0)["title"] == "solid wood platform bed"
+
+
 def test_wands_ids_that_are_not_integers_are_named(tmp_path: Path) -> None:
     d = _write_wands(tmp_path)
     product = d / "product.csv"
