@@ -56,7 +56,10 @@ def analyze(
     window = window_days
     url = store
     if config is not None or artifacts is not None:
-        cfg = load_config(config, artifacts=artifacts)
+        # with --store the artifacts folder does not matter (it only places the default events.db): a
+        # config that leaves it to `serve --artifacts` still gives the arms, shares and window
+        placeholder = Path(".") if store is not None and artifacts is None else None
+        cfg = load_config(config, artifacts=artifacts or placeholder)
         url = url or cfg.store_url
         exp = next((e for e in cfg.experiments if e.name == name), None)
         if exp is not None:

@@ -59,6 +59,13 @@ def test_experiment_analyze_from_the_store(tmp_path: Path, capsys: pytest.Captur
     assert main(["experiment", "list", "--store", url]) == 0
     assert capsys.readouterr().out.strip() == "exp1"
     assert main(["experiment", "analyze", "nope", "--store", url]) == 3  # no exposures: DataError
+    # the service's config (its arms and shares) with --store, the config leaving artifacts to the command
+    # line: was "invalid serve configuration: artifacts: Field required"
+    cfg = tmp_path / "serve.json"
+    cfg.write_text(json.dumps({"experiments": [{"name": "exp1", "arms": [
+        {"name": "A", "version": "v1", "share": 0.8}, {"name": "B", "version": "v2", "share": 0.2}]}]}))
+    assert main(["experiment", "analyze", "exp1", "--config", str(cfg), "--store", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sample_ratio"]["expected_shares"] == {"A": 0.8, "B": 0.2}
 
 
 def test_experiment_commands_refuse_bad_windows_and_missing_stores(tmp_path: Path,
