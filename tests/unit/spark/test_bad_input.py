@@ -113,6 +113,20 @@ def test_bad_logs_raise_what_the_local_reader_raises(spark: Any, tmp_path: Path,
         read_events(spark, str(path), **columns)
 
 
+def test_column_names_with_dots_spaces_and_backticks(spark: Any, tmp_path: Path) -> None:
+    """Spark read 'customer.id' as a field of a struct and refused 'ts`x' (AnalysisException)."""
+    from discoverly.engine.spark.events import read_events
+
+    path = tmp_path / "log.parquet"
+    columns = {"user": "customer.id", "item": "Stock Code", "time": "ts`x"}
+    pl.DataFrame({"customer.id": ["a", "a", "b"], "Stock Code": ["x", "y", "x"],
+                  "ts`x": ["12/1/2010 8:26", "13/1/2010", "14/1/2010"]}).write_parquet(path)
+    rows = sorted((r["user"], r["item"], r["t"]) for r in read_events(spark, str(path), **columns).collect())
+    log = read_interactions(path, **columns)
+    assert rows == sorted(zip(log.users.ids[log.user_index].tolist(), log.items.ids[log.item_index].tolist(),
+                              log.timestamp.tolist(), strict=True))
+
+
 def test_a_nan_id_is_a_missing_id(spark: Any, tmp_path: Path) -> None:
     """It was cast to a number (a Spark CAST_OVERFLOW error)."""
     from discoverly.engine.spark.events import read_events

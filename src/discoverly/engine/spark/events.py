@@ -33,6 +33,13 @@ def _unreadable(text: str, exc: Exception) -> DataError:
                      "pl.read_csv(path).write_parquet('log.parquet')")
 
 
+def _col(name: str) -> Any:
+    """The column ``name`` as it is written (a dot, a space or a backtick in it is part of the name)."""
+    from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
 def check_path(source: str | os.PathLike[str]) -> None:
     """A local path that does not exist, is not Parquet or is an empty folder raises a
     :class:`~discoverly.errors.DataError` (no Spark needed, so before a JVM starts); URLs pass."""
@@ -85,8 +92,8 @@ def _slash_dates_as_iso(df: Any, time: str) -> Any:
     else the column unchanged. Costs one row's look unless the first value is a slash date."""
     from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
-    col = F.col(time)
-    head = df.select(time).where(col.isNotNull()).limit(1).collect()
+    col = _col(time)
+    head = df.select(_col(time)).where(col.isNotNull()).limit(1).collect()
     if not head or not re.match(_SLASH_DATE, str(head[0][0])):
         return col
     slash = col.rlike(_SLASH_DATE)
@@ -156,32 +163,32 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
     for role, col in (("user", user), ("item", item)):
         kind = types[col]
         if isinstance(kind, (T.StringType, T.IntegerType, T.LongType, T.ShortType, T.ByteType)):
-            ids[role] = F.col(col).cast(T.LongType()) if not isinstance(kind, T.StringType) else F.col(col)
+            ids[role] = _col(col).cast(T.LongType()) if not isinstance(kind, T.StringType) else _col(col)
         elif isinstance(kind, floats):  # integral floats are accepted below, like the local reader does
-            ids[role] = F.when(~F.isnan(col), F.col(col))  # NaN is a missing id
+            ids[role] = F.when(~F.isnan(_col(col)), _col(col))  # NaN is a missing id
         elif isinstance(kind, T.DecimalType):
-            ids[role] = F.col(col)
+            ids[role] = _col(col)
         else:
             raise DataError(f"{_WHAT}: the {role} column {col!r} has type {kind.simpleString()}; "
                             "ids must be strings or integers")
     t_kind = types[time]
     seconds, number = F.lit(None).cast(T.LongType()), F.lit(None).cast(T.DoubleType())
     if isinstance(t_kind, (T.TimestampType, T.TimestampNTZType)):
-        seconds = F.unix_seconds(F.col(time).cast(T.TimestampType()))
+        seconds = F.unix_seconds(_col(time).cast(T.TimestampType()))
     elif isinstance(t_kind, T.DateType):
-        seconds = F.unix_date(F.col(time)).cast(T.LongType()) * 86_400
+        seconds = F.unix_date(_col(time)).cast(T.LongType()) * 86_400
     elif isinstance(t_kind, T.NumericType):
-        number = F.col(time).cast(T.DoubleType())
+        number = _col(time).cast(T.DoubleType())
     elif isinstance(t_kind, T.StringType):
         seconds = F.unix_seconds(F.try_to_timestamp(F.trim(_slash_dates_as_iso(df, time))))
-        number = F.trim(F.col(time)).try_cast(T.DoubleType())
+        number = F.trim(_col(time)).try_cast(T.DoubleType())
     else:
         raise DataError(f"{_WHAT}: the time column {time!r} has type {t_kind.simpleString()}; expected "
                         "timestamps, ISO strings or epoch seconds")
     number = F.when(seconds.isNull() & ~F.isnan(number), number)  # NaN is a missing time
-    q = F.lit(1.0) if quantity is None else F.col(quantity).try_cast(T.DoubleType())
+    q = F.lit(1.0) if quantity is None else _col(quantity).try_cast(T.DoubleType())
     out = df.select(ids["user"].alias("user"), ids["item"].alias("item"), seconds.alias("ts"), number.alias("tn"),
-                    q.alias("q"), F.col(time).isNull().alias("no_time"))
+                    q.alias("q"), _col(time).isNull().alias("no_time"))
     checks = [
         F.sum(F.col("user").isNull().cast("long")).alias("user_nulls"),
         F.sum(F.col("item").isNull().cast("long")).alias("item_nulls"),
@@ -221,7 +228,7 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
         raise DataError(f"{_WHAT}: the time column {time!r} has {missing:,} missing value(s); drop those rows or "
                         "fill them in")
     if facts["time_nulls"]:
-        bad = (df.where(F.col(time).isNotNull() & seconds.isNull() & number.isNull()).select(time)
+        bad = (df.where(_col(time).isNotNull() & seconds.isNull() & number.isNull()).select(_col(time))
                .limit(3).collect())
         examples = ", ".join(repr(row[0]) for row in bad)
         raise DataError(f"{_WHAT}: {facts['time_nulls']:,} value(s) of the time column {time!r} cannot be read as "
