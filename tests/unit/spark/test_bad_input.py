@@ -179,6 +179,21 @@ def test_fit_spark_refuses_before_the_job(spark: Any, tmp_path: Path) -> None:
         fit_spark("cosine", str(path), until=20240101, spark=spark)
 
 
+def test_until_takes_what_interactions_before_takes(spark: Any, tmp_path: Path) -> None:
+    """fit_spark(until="2024-01-03") raised a bare ValueError (int() of the string)."""
+    import datetime as dt
+
+    from discoverly.engine.spark import fit_spark
+
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({**IDS, "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]}).write_parquet(path)
+    for until in ("2024-01-03", dt.date(2024, 1, 3), 1_704_240_000):
+        result = fit_spark("popularity", str(path), spark=spark, until=until)
+        assert result.counts["events"] == 2
+    with pytest.raises(DataError, match="cannot read the time 'soon'"):
+        fit_spark("popularity", str(path), spark=spark, until="soon")
+
+
 def test_params_with_a_model_object_are_refused() -> None:
     """They were silently ignored: the model was fitted with its own settings."""
     from discoverly.engine.spark import fit_spark

@@ -18,13 +18,16 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
 from discoverly.errors import ConfigError
+
+if TYPE_CHECKING:
+    from discoverly.data.interactions import TimeLike
 
 __all__ = ["SPARK_MODELS", "SparkFit", "fit_spark"]
 
@@ -147,7 +150,7 @@ def _ids(vocabulary: Any) -> pl.Series:
 
 def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = None, user: str = "user",
               item: str = "item", time_column: str = "timestamp", quantity: str | None = None,
-              negative: str = "error", until: int | None = None, params: dict[str, Any] | None = None,
+              negative: str = "error", until: TimeLike | None = None, params: dict[str, Any] | None = None,
               master: str = "local[2]", spark: Any = None, driver_memory: str | None = None,
               salt_buckets: int = 4, progress: bool = False) -> SparkFit:
     """Fit ``model`` (a registry name from :data:`SPARK_MODELS` with ``params``, or an unfitted
@@ -156,7 +159,8 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
 
     ``spark`` is an existing session (default: the active one, else one is started on ``master``
     and stopped at the end);
-    ``until`` keeps the events before that epoch second. Results equal the local path's (see
+    ``until`` (epoch seconds, a datetime, date or ISO string, as ``Interactions.before`` takes) keeps
+    the events before that moment. Results equal the local path's (see
     docs/spark.md for what "equal" means for floating-point scores).
     """
     from discoverly.data.vocabulary import Vocabulary
@@ -170,6 +174,10 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
     from discoverly.recommend.popularity import RecentBestsellers
 
     recommender = _model(model, params)
+    if until is not None:
+        from discoverly.data.interactions import to_epoch_seconds
+
+        until = to_epoch_seconds(until)  # "2024-06-01" as locally (int() refused it with a ValueError)
     if out is not None:
         from discoverly.artifacts import check_save_target
 
