@@ -217,6 +217,10 @@ def test_a_missing_or_csv_log_is_named_before_spark_starts(tmp_path: Path, monke
     monkeypatch.setattr(session, "spark_session", no_jvm)
     with pytest.raises(DataError, match="does not exist"):
         fit_spark("cosine", tmp_path / "typo.parquet")
+    with pytest.raises(ConfigError, match="salt_buckets"):  # was found after reading the log and its purchases
+        fit_spark("cosine", tmp_path / "typo.parquet", salt_buckets=0)
+    with pytest.raises(DataError, match="negative must be"):
+        fit_spark("cosine", tmp_path / "typo.parquet", negative="skip")
     (tmp_path / "log.csv").write_text("user,item,timestamp\na,x,2024-01-01\n")
     with pytest.raises(DataError, match="reads Parquet"):
         fit_spark("cosine", str(tmp_path / "log.csv"))

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from discoverly.errors import ConfigError
+from discoverly.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from discoverly.data.interactions import TimeLike
@@ -174,6 +174,10 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
     from discoverly.recommend.popularity import RecentBestsellers
 
     recommender = _model(model, params)
+    if not isinstance(salt_buckets, int) or salt_buckets < 1:  # before the job, not after its first stages
+        raise ConfigError(f"salt_buckets must be a whole number of at least 1 (1 = no salting), got {salt_buckets!r}")
+    if negative not in ("error", "drop"):
+        raise DataError(f"negative must be 'error' or 'drop', got {negative!r}")  # as read_interactions says
     if until is not None:
         from discoverly.data.interactions import to_epoch_seconds
 
