@@ -13,7 +13,11 @@ path runs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -161,14 +165,59 @@ def related_top(item_ptr: np.ndarray, item_cust: np.ndarray, cust_ptr: np.ndarra
     """
     global _compiled
     if _compiled is None:
-        _compiled = _build()
+        _compiled = _warm()
     if coef is None or position is None or piece is None or u is None:
         coef = np.zeros((1, 1, 1))
         position = np.zeros(1)
         piece = np.zeros(1, dtype=np.int64)
         u = np.zeros(1)
-    out_x, out_y, out_s, out_n, total = _compiled(
-        item_ptr.astype(np.int64), item_cust.astype(np.int32), cust_ptr.astype(np.int64),
-        cust_item.astype(np.int32), rows.astype(np.int64), int(min_count), int(keep), SCORE_CODES[score],
-        buyers.astype(np.int64), float(customers), coef, position, piece.astype(np.int64), u, int(col_bits))
+    out_x, out_y, out_s, out_n, total = _compiled(*_typed(
+        item_ptr, item_cust, cust_ptr, cust_item, rows, min_count, keep, SCORE_CODES[score], buyers, customers,
+        coef, position, piece, u, col_bits))
     return out_x[:total], out_y[:total], out_s[:total], out_n[:total]
+
+
+def _typed(item_ptr: np.ndarray, item_cust: np.ndarray, cust_ptr: np.ndarray, cust_item: np.ndarray,
+           rows: np.ndarray, min_count: int, keep: int, score: int, buyers: np.ndarray, customers: float,
+           coef: np.ndarray, position: np.ndarray, piece: np.ndarray, u: np.ndarray, col_bits: int) -> tuple[Any, ...]:
+    """The kernel's arguments in the one signature it is compiled for (the warm-up's)."""
+    i32, i64, f64 = np.int32, np.int64, np.float64
+    return (np.ascontiguousarray(item_ptr, i64), np.ascontiguousarray(item_cust, i32),
+            np.ascontiguousarray(cust_ptr, i64), np.ascontiguousarray(cust_item, i32), np.ascontiguousarray(rows, i64),
+            int(min_count), int(keep), int(score), np.ascontiguousarray(buyers, i64), float(customers),
+            np.ascontiguousarray(coef, f64), np.ascontiguousarray(position, f64), np.ascontiguousarray(piece, i64),
+            np.ascontiguousarray(u, f64), int(col_bits))
+
+
+def _warm() -> Any:
+    """The kernel, loaded from numba's cache or compiled, with Ctrl-C and SIGTERM held meanwhile: an
+    interrupt raised inside numba's loading or compiling could crash the process with a segmentation
+    fault (about 1 in 8 interrupts in that second) instead of stopping it. The held signal takes
+    effect as soon as the kernel is ready."""
+    with _signals_held():
+        kernel = _build()
+        empty_i32, empty_i64 = np.zeros(0, np.int32), np.zeros(0, np.int64)
+        kernel(*_typed(np.zeros(2, np.int64), empty_i32, np.zeros(1, np.int64), empty_i32, empty_i64, 1, 1, 0,
+                       np.zeros(1, np.int64), 1.0, np.zeros((1, 1, 1)), np.zeros(1), np.zeros(1, np.int64),
+                       np.zeros(1), 1))
+    return kernel
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Note SIGINT / SIGTERM instead of acting on them, and raise them again after the block. (A
+    per-thread signal mask is not enough: the system hands the signal to another thread, e.g. one of
+    polars' pool, and Python still raises it in the main thread.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Python runs signal handlers in the main thread only: nothing interrupts this one
+        return
+    received: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {sig: signal.signal(sig, lambda sig, frame: received.append(sig)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():  # None: a handler installed outside Python
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for number in dict.fromkeys(received):
+            signal.raise_signal(number)

@@ -271,3 +271,31 @@ def test_numba_engine_on_the_hand_example(four_customers: sp.csr_matrix) -> None
 def test_unknown_engine(four_customers: sp.csr_matrix) -> None:
     with pytest.raises(ConfigError, match="engine"):
         R.related_items(four_customers, engine="cuda")  # type: ignore[arg-type]
+
+
+def test_an_interrupt_while_the_kernel_loads_waits_until_it_is_ready(four_customers: sp.csr_matrix,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C inside numba's cache loading or compiling crashed the process (segmentation fault,
+    about 1 in 8 interrupts there); it is now held until the kernel is ready, then raised."""
+    import os
+    import signal
+
+    from discoverly.recommend import relatedness_kernel as kernel_module
+
+    pytest.importorskip("numba")
+    real_build, done = kernel_module._build, []
+
+    def build_interrupted() -> object:
+        os.kill(os.getpid(), signal.SIGINT)  # arrives while numba loads the kernel
+        kernel = real_build()
+        done.append(True)
+        return kernel
+
+    monkeypatch.setattr(kernel_module, "_compiled", None)
+    monkeypatch.setattr(kernel_module, "_build", build_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        R.related_items(four_customers, "corrected", min_count=2, engine="numba")
+    assert done == [True]  # the interrupt came after the loading, not inside it
+    monkeypatch.setattr(kernel_module, "_build", real_build)
+    rel = R.related_items(four_customers, "corrected", min_count=2, engine="numba")
+    assert rel.scores[B, A] == pytest.approx((2 - 0.957) / math.sqrt(0.957), rel=1e-6)
