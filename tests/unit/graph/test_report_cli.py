@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from discoverly.cli.app import main
-from discoverly.errors import ConfigError
+from discoverly.errors import ArtifactError, ConfigError
 from discoverly.graph.kge import KGEmbedding
 from discoverly.graph.papers import Papers
 from discoverly.graph.report import graph_report
@@ -137,6 +137,17 @@ def test_an_artifact_given_as_the_graph_folder_is_named(folder: Path, tmp_path: 
     assert "holds a 'search-engine' artifact, not a graph folder" in capsys.readouterr().err
     assert main(["graph", "rank", "-g", str(folder / "similar")]) == 6
     assert f"give the graph folder it belongs to, {str(folder)!r}" in capsys.readouterr().err
+
+
+def test_a_rebuild_drops_the_engine_trained_on_the_previous_graph(folder: Path) -> None:
+    """`graph build` over a folder from other papers kept similar/ and kge/: `graph similar`
+    answered from the old graph (papers no longer in it, without titles)."""
+    build_graph_folder(Papers.from_records(tiny_records(8)), folder, n_topics=2)
+    gf = GraphFolder(folder)
+    assert not gf.similar.exists() and not gf.kge.exists() and gf.text.exists()  # text vectors: a keyed cache
+    assert len(gf.load_papers()) == 16 and not list(folder.glob(".*"))
+    with pytest.raises(ArtifactError, match="run `discoverly graph fit`"):
+        gf.load_similar()
 
 
 def test_fit_defaults_follow_the_model(tmp_path: Path, hash_encoder) -> None:  # type: ignore[no-untyped-def]
