@@ -157,6 +157,7 @@ def test_an_interrupted_fit_leaves_the_earlier_model_and_no_half_written_copy(
         proc.kill()
     assert proc.returncode == code, err  # SIGTERM killed the process on the spot (-15), leaving its temporary copy
     assert "Traceback" not in err and ("terminated (SIGTERM)" in err) == (sig == signal.SIGTERM)
+    assert ("interrupted" in err) == (sig == signal.SIGINT)  # typer ended Ctrl-C with exit 130 and no word
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporary folder left behind
     assert json.loads((out / "manifest.json").read_text())["model"] == "bestsellers"
     assert main(["recommend", str(out), "--user", "d", "--json"]) == 0

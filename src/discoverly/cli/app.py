@@ -117,7 +117,10 @@ def _run(args: list[str]) -> int:
     try:
         app(args=args, prog_name="discoverly")
     except SystemExit as exc:  # click's standalone mode ends every run with SystemExit
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == 130:  # typer turns Ctrl-C into exit 130 without a word
+            typer.echo("interrupted", err=True)
+        return code
     except DiscoverlyError as exc:
         if verbose:
             raise
