@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from discoverly.cli.inputs import load_input, show_progress
+from discoverly.cli.inputs import CATALOG_HINT, load_input, show_progress
 from discoverly.errors import ArtifactError, ConfigError
 
 if TYPE_CHECKING:
@@ -114,7 +114,8 @@ def fit(
         raise ConfigError(f"--engine must be local or spark, got {engine!r}")
     if engine == "spark":
         _fit_spark(model, params, out=out, dataset=dataset, interactions=interactions, user=user, item=item,
-                   time=time, quantity=quantity, drop_negative=drop_negative, data_dir=data_dir, download=download,
+                   time=time, quantity=quantity, drop_negative=drop_negative, catalog_file=catalog,
+                   catalog_title=catalog_title, catalog_item=catalog_item, data_dir=data_dir, download=download,
                    until=until, master=master, driver_memory=driver_memory, console=console)
         return
     recommender = _create(model, params)
@@ -178,12 +179,13 @@ def _check_local_memory(path: Path, max_memory: str | None) -> None:
 
 
 def _fit_spark(model: str, params: dict[str, Any], *, out: Path, dataset: str | None, interactions: Path | None,
-               user: str, item: str, time: str, quantity: str | None, drop_negative: bool, data_dir: Path | None,
+               user: str, item: str, time: str, quantity: str | None, drop_negative: bool,
+               catalog_file: Path | None, catalog_title: str | None, catalog_item: str | None, data_dir: Path | None,
                download: bool, until: str | None, master: str, driver_memory: str | None, console: Any) -> None:
     """``discoverly fit --engine spark``: the Spark job, the same artifact (and catalogue) as locally."""
     import tempfile
 
-    from discoverly.artifacts import write_artifact
+    from discoverly.artifacts import check_save_target, replace_artifact, write_artifact
     from discoverly.data.interactions import to_epoch_seconds
     from discoverly.engine.spark import SPARK_MODELS, fit_spark
 
@@ -191,31 +193,45 @@ def _fit_spark(model: str, params: dict[str, Any], *, out: Path, dataset: str | 
         raise ConfigError(f"--engine spark fits {', '.join(SPARK_MODELS)}; got {model!r}. Use --engine local for it")
     if (dataset is None) == (interactions is None):
         raise ConfigError("give exactly one of --dataset NAME or --interactions FILE.parquet")
+    check_save_target(out)  # before the data set loads and the JVM starts
     cutoff = None if until is None else (int(until) if until.isdigit() else to_epoch_seconds(until))
     catalog = None
-    with tempfile.TemporaryDirectory(prefix="discoverly-spark-") as tmp:
-        if dataset is not None:
-            data = load_input(dataset=dataset, interactions=None, data_dir=data_dir, download=download,
-                              progress=show_progress())
-            if data.synthetic:
-                console.print("[bold yellow]note:[/] the data are SYNTHETIC (generated), not a real log")
-            source: Any = Path(tmp) / "log.parquet"
-            data.interactions.to_polars().write_parquet(source)
-            user, item, time, quantity, catalog = "user", "item", "timestamp", "quantity", data.catalog
-        else:
-            source = interactions
-        with console.status(f"fitting {model} on Spark ({master})", spinner="dots") if show_progress() \
-                else nullcontext():
-            result = fit_spark(model, str(source), out=out, user=user, item=item, time_column=time,
-                               quantity=quantity, negative="drop" if drop_negative else "error", until=cutoff,
-                               params=params, master=master, driver_memory=driver_memory)
-    assert result.path is not None
-    if catalog is not None:
-        write_artifact(result.path / CATALOG_DIR, {"kind": "catalog", "dataset": dataset},
-                       tables={"catalog": catalog.aligned(result.model.items)})
+    if interactions is not None and catalog_file is not None:  # read first: a bad catalogue fails in a second
+        from discoverly.data.catalog import read_catalog
+
+        roles = {"title": catalog_title} if catalog_title else {}
+        catalog = read_catalog(catalog_file, item=catalog_item or item, hint=CATALOG_HINT, **roles)
+    # the model and its catalogue are put in place together, as by the local engine
+    stage = out.with_name(f".{out.name}.fit-{os.getpid()}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="discoverly-spark-") as tmp:
+            if dataset is not None:
+                data = load_input(dataset=dataset, interactions=None, data_dir=data_dir, download=download,
+                                  progress=show_progress())
+                if data.synthetic:
+                    console.print("[bold yellow]note:[/] the data are SYNTHETIC (generated), not a real log")
+                source: Any = Path(tmp) / "log.parquet"
+                data.interactions.to_polars().write_parquet(source)
+                user, item, time, quantity, catalog = "user", "item", "timestamp", "quantity", data.catalog
+            else:
+                source = interactions
+            with console.status(f"fitting {model} on Spark ({master})", spinner="dots") if show_progress() \
+                    else nullcontext():
+                result = fit_spark(model, str(source), out=stage, user=user, item=item, time_column=time,
+                                   quantity=quantity, negative="drop" if drop_negative else "error", until=cutoff,
+                                   params=params, master=master, driver_memory=driver_memory)
+        if catalog is not None:
+            label = dataset if dataset is not None else Path(str(interactions)).stem
+            write_artifact(stage / CATALOG_DIR, {"kind": "catalog", "dataset": label},
+                           tables={"catalog": catalog.aligned(result.model.items)})
+        path = replace_artifact(stage, out)
+    except ArtifactError as exc:  # a full disk: name --out, not the hidden folder written first
+        raise ArtifactError(str(exc).replace(str(stage), str(out))) from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     c = result.counts
     typer.echo(f"fitted {model} on Spark ({master}) on {c['events']:,} events ({c['users']:,} users, "
-               f"{c['items']:,} items) in {result.seconds:.2f}s; saved to {result.path}")
+               f"{c['items']:,} items) in {result.seconds:.2f}s; saved to {path}")
 
 
 def _titles(path: Path) -> dict[Any, str | None]:

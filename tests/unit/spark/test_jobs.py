@@ -11,7 +11,7 @@ import pytest
 
 from discoverly.data import read_interactions
 from discoverly.data.synthetic import synthetic_store
-from discoverly.errors import ConfigError, DataError
+from discoverly.errors import ArtifactError, ConfigError, DataError
 from discoverly.recommend.base import BaseRecommender
 from discoverly.recommend.registry import create
 from discoverly.recommend.relatedness import related_items
@@ -175,3 +175,18 @@ def test_cli_fit_with_the_spark_engine(spark: Any, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["fit", "--interactions", str(path), "--model", "ease", "--engine", "spark",
                               "--out", str(tmp_path / "x")])
     assert bad.exit_code != 0
+    # --catalog is stored with the model, as locally (it was dropped: answers without titles)
+    (tmp_path / "items.csv").write_text("sku,name\na,Blue mug\nb,Red mug\nc,Teapot\n", encoding="utf-8")
+    again = runner.invoke(app, ["fit", "--interactions", str(path), "--user", "customer", "--item", "sku",
+                                "--time", "ts", "--model", "cosine", "--param", "min_count=1", "--engine", "spark",
+                                "--catalog", str(tmp_path / "items.csv"), "--catalog-title", "name",
+                                "--out", str(tmp_path / "m")])
+    assert again.exit_code == 0, again.output
+    shown = runner.invoke(app, ["recommend", str(tmp_path / "m"), "--item", "a", "--json"])
+    assert "Red mug" in shown.output, shown.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.parquet", "items.csv", "m"]
+    # --out is checked before the JVM starts (and before a data set loads)
+    (tmp_path / "a_file").write_text("x")
+    refused = runner.invoke(app, ["fit", "--dataset", "synthetic", "--model", "cosine", "--engine", "spark",
+                                  "--out", str(tmp_path / "a_file")])
+    assert isinstance(refused.exception, ArtifactError) and "it is a file" in str(refused.exception)
