@@ -51,13 +51,15 @@ def interactions_from_polars(
     if negative not in ("error", "drop"):
         raise DataError(f"negative must be 'error' or 'drop', got {negative!r}")
     for role, col in (("user", user), ("item", item)):
+        if frame[col].dtype.is_float():  # a NaN id is a missing one (polars holds NaN equal to itself)
+            frame = frame.with_columns(pl.col(col).fill_nan(None))
         nulls = frame[col].null_count()
         if nulls:
             rows = ", ".join(str(i) for i in frame[col].is_null().arg_true()[:5].to_list())
             raise DataError(f"{what}: the {role} column {col!r} has {nulls:,} missing value(s) (rows {rows}); "
                             "drop those rows first")
         if frame[col].dtype not in (pl.String, pl.Categorical) and not frame[col].dtype.is_integer():
-            if frame[col].dtype.is_float() and (frame[col] == frame[col].round(0)).all():
+            if frame[col].dtype.is_float() and (frame[col].is_finite() & (frame[col] == frame[col].round(0))).all():
                 frame = frame.with_columns(pl.col(col).cast(pl.Int64))
             else:
                 raise DataError(f"{what}: the {role} column {col!r} has type {frame[col].dtype}; "

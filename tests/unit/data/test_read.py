@@ -85,6 +85,16 @@ def test_integer_and_whole_float_ids() -> None:
     assert list(log.users) == [13047, 17850] and list(log.items) == [1, 2]
 
 
+def test_nan_and_infinite_float_ids_are_named() -> None:
+    """A NaN id (pandas' missing value) was polars' InvalidOperationError traceback: polars holds NaN
+    equal to its rounding, so the column passed as whole numbers; inf likewise."""
+    frame = pl.DataFrame({"user": [17850.0, float("nan"), 3.0], "item": [1, 2, 3], "timestamp": [1, 2, 3]})
+    with pytest.raises(DataError, match=r"'user' has 1 missing value\(s\) \(rows 1\)"):
+        read_interactions(frame)
+    with pytest.raises(DataError, match="ids must be strings or integers"):
+        read_interactions(frame.with_columns(pl.Series("user", [1.0, float("inf"), 3.0])))
+
+
 def test_categorical_ids_are_encoded_by_value() -> None:
     frame = pl.DataFrame({"user": ["b", "a", "b"], "item": ["x", "y", "x"], "timestamp": [1, 2, 3]})
     log = read_interactions(frame.with_columns(pl.col("user").cast(pl.Categorical)))
