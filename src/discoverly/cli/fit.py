@@ -69,12 +69,11 @@ def _create(model: str, params: dict[str, Any]) -> Any:
         create(model)  # raises the ConfigError that lists the known names
     try:
         return create(model, **params)
-    except TypeError as exc:
-        if "unexpected keyword" in str(exc):
-            raise ConfigError(f"model {model!r} does not accept {sorted(params)}: {exc}") from None
-        values = ", ".join(f"{key}={value!r}" for key, value in params.items())
-        raise ConfigError(f"model {model!r}: a --param value has the wrong type ({values}: {exc}); numbers, "
-                          "true/false and null are read as JSON, e.g. --param min_count=3") from None
+    except ConfigError as exc:
+        if "wrong type" not in str(exc):
+            raise
+        raise ConfigError(f"{exc}; in --param, numbers, true/false and null are read as JSON, e.g. "
+                          "--param min_count=3") from None
 
 
 def fit(

@@ -49,7 +49,13 @@ def create(name: str, **overrides: Any) -> Any:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODELS)}.{hint}")
     module, cls, defaults, _ = MODELS[name]
-    model = getattr(importlib.import_module(module), cls)(**{**defaults, **overrides})
+    try:
+        model = getattr(importlib.import_module(module), cls)(**{**defaults, **overrides})
+    except TypeError as exc:  # a setting it does not have, or a value of the wrong type (neighbours="50")
+        if "unexpected keyword" in str(exc):
+            raise ConfigError(f"model {name!r} does not accept {sorted(overrides)}: {exc}") from exc
+        values = ", ".join(f"{key}={value!r}" for key, value in overrides.items())
+        raise ConfigError(f"model {name!r}: a setting has the wrong type ({values}): {exc}") from exc
     model.name = name
     return model
 

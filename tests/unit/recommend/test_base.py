@@ -182,3 +182,16 @@ def test_a_single_id_or_a_fractional_k_is_a_clear_error(tiny_log: Interactions) 
             model.related([0], k=k)  # type: ignore[arg-type]
     assert model.recommend(np.array([0, 1]), k=np.int64(2)).indices.shape == (2, 2)
     assert len(model.related((0,), k=2)) == 1
+
+
+def test_create_names_a_setting_of_the_wrong_type_or_unknown() -> None:
+    """create("corrected", neighbours="50") was a bare TypeError ('<' not supported between 'str'
+    and 'int'); the command line caught it, the Python API did not."""
+    from discoverly.recommend import create
+
+    with pytest.raises(ConfigError, match=r"'corrected': a setting has the wrong type \(neighbours='50'\)"):
+        create("corrected", neighbours="50")
+    with pytest.raises(ConfigError, match=r"wrong type \(min_count=None\)"):
+        create("cosine", min_count=None)
+    with pytest.raises(ConfigError, match=r"'corrected' does not accept \['neighbors'\]"):
+        create("corrected", neighbors=50)

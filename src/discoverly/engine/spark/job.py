@@ -61,14 +61,7 @@ def _model(model: Any, params: dict[str, Any] | None) -> Any:
         if model not in SPARK_MODELS:
             raise ConfigError(f"the Spark engine fits {', '.join(SPARK_MODELS)} (any settings); got {model!r}. "
                               "Fit other models with the local engine")
-        try:
-            return create(model, **(params or {}))
-        except TypeError as exc:
-            if "unexpected keyword" in str(exc):
-                raise ConfigError(f"model {model!r} does not accept {sorted(params or {})}: {exc}") from None
-            values = ", ".join(f"{key}={value!r}" for key, value in (params or {}).items())
-            raise ConfigError(f"model {model!r}: a setting has the wrong type ({values}: {exc}); numbers, "
-                              "true/false and null are read as JSON, e.g. --param min_count=3") from None
+        return create(model, **(params or {}))  # a setting it does not have, or of the wrong type: ConfigError
     if not isinstance(model, (ItemToItem, Popularity)) or not isinstance(model, BaseRecommender):
         raise ConfigError(f"the Spark engine fits Popularity, RecentBestsellers and ItemToItem models, "
                           f"not {type(model).__name__}")
