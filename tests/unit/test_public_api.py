@@ -34,3 +34,19 @@ def test_every_error_is_also_a_builtin() -> None:
     assert issubclass(errors.MissingDependencyError, ImportError)
     assert issubclass(errors.ArtifactError, OSError)
     assert str(errors.UnknownIdError("unknown item 'x'")) == "unknown item 'x'"
+
+
+def test_evaluate_is_callable_from_the_top_level_even_after_its_package_is_imported() -> None:
+    # importing discoverly.evaluate binds the package to discoverly.evaluate, shadowing the lazy
+    # function: dv.evaluate(...) was "TypeError: 'module' object is not callable" from the second use
+    import discoverly.evaluate.metrics
+    from discoverly import evaluate
+    from discoverly.data import Interactions
+
+    days = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-20", "2024-01-21", "2024-01-22"]
+    log = Interactions.from_indices([0, 1, 1, 2, 2, 0], [0, 0, 1, 1, 2, 2], days)
+    for fn in (discoverly.evaluate, evaluate):
+        assert callable(fn)
+        ev = fn(log, ["popularity"], cutoffs="2024-01-15", k=1, n_boot=10)
+        assert type(ev).__name__ == "Evaluation"
+    assert discoverly.evaluate.hit_rate is importlib.import_module("discoverly.evaluate.metrics").hit_rate

@@ -5,7 +5,15 @@ The usual entry point is :func:`evaluate`::
     from discoverly.evaluate import evaluate
     ev = evaluate(log, ["bestsellers", "corrected"], cutoffs=["2011-11-01"])
     ev.leaderboard(); ev.paired("corrected", "bestsellers"); write_report(ev, "report.html")
+
+``discoverly.evaluate`` names both this package and the function (``import discoverly as dv;
+dv.evaluate(log, [...])``); once the package is imported Python binds the name to the package, so
+the package itself is callable and calls :func:`evaluate`.
 """
+
+import sys
+import types
+from typing import Any
 
 from discoverly.evaluate.buckets import BucketResult, Buckets, activity_buckets, bucket_hit_rates, popularity_buckets
 from discoverly.evaluate.evaluation import Cell, Evaluation, PairedResult
@@ -53,3 +61,13 @@ __all__ = [
     "split",
     "write_report",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """This package, callable as :func:`evaluate` (so ``discoverly.evaluate(...)`` always works)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Evaluation:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
