@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +34,33 @@ class Recommendations:
 
     def __len__(self) -> int:
         return len(self.query)
+
+    def _summary(self) -> str:
+        k = self.indices.shape[1] if self.indices.ndim == 2 else 0
+        model = f", model={self.model!r}" if self.model else ""
+        n_fallback = int(np.count_nonzero(self.fallback))
+        fallback = f", {n_fallback:,} from the fallback" if n_fallback else ""
+        plural = "" if len(self) == 1 else "s"
+        return f"{len(self):,} {self.kind}{plural}, k={k}{model}{fallback}"
+
+    def __repr__(self) -> str:
+        """Short: the counts, and the first items of the first two rows (never the arrays)."""
+        rows = []
+        for r in range(min(2, len(self))):
+            ids = self.ids(r)
+            shown = ", ".join(repr(x) for x in ids[:3]) + (", …" if len(ids) > 3 else "")
+            rows.append(f"{_plain(self.query[r])!r}: [{shown}]")
+        more = ", …" if len(self) > 2 else ""
+        body = f"; {', '.join(rows)}{more}" if rows else ""
+        return f"Recommendations({self._summary()}{body})"
+
+    def _repr_html_(self, max_queries: int = 5) -> str:
+        """Jupyter: the first rows of :meth:`to_polars` (the first ``max_queries`` queries), escaped."""
+        head = replace(self, query=list(self.query[:max_queries]), indices=self.indices[:max_queries],
+                       scores=self.scores[:max_queries], fallback=self.fallback[:max_queries])
+        caption = html.escape(f"Recommendations({self._summary()})")
+        shown = "" if len(self) <= max_queries else f" (first {max_queries}; .to_polars() for all)"
+        return f"<div><p><code>{caption}</code>{shown}</p>{head.to_polars()._repr_html_()}</div>"
 
     def ids(self, row: int) -> list[Any]:
         """External item ids of row ``row``, best first (padding removed)."""
@@ -68,6 +96,11 @@ class Recommendations:
         """JSON-ready rows: ``{kind: id, "fallback": bool, "items": [{"item", "score", "rank"}]}``."""
         out = []
         for r, row in enumerate(self):
-            out.append({self.kind: self.query[r], "fallback": bool(self.fallback[r]),
+            out.append({self.kind: _plain(self.query[r]), "fallback": bool(self.fallback[r]),
                         "items": [{"item": it, "score": sc, "rank": j + 1} for j, (it, sc) in enumerate(row)]})
         return out
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar id (ids passed as a numpy array) as the Python value, so JSON can write it."""
+    return value.item() if isinstance(value, np.generic) else value
