@@ -20,6 +20,7 @@ primary cutoff; ``cutoffs`` every cell; ``pooled`` (only with several cutoffs) p
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import math
@@ -53,6 +54,13 @@ class Cell:
     metrics: dict[str, Estimate]
     coverage: dict[str, CoverageEstimate]
     buckets: dict[str, BucketResult] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Short: the cell's address, its users and its first metric (never the per-user arrays)."""
+        first = next(iter(self.metrics.items()), None)
+        metric = f"; {first[0]} {first[1]}" if first else ""
+        return (f"Cell({self.model!r} at {self.cutoff}, {self.variant}: {len(self.users):,} users{metric}; "
+                f"metrics: {', '.join([*self.metrics, *self.coverage])})")
 
     def summary(self) -> dict[str, dict[str, object]]:
         """Metric name -> ``{"value", "ci", "n"}`` (per-user metrics first, then coverage)."""
@@ -111,6 +119,37 @@ class Evaluation:
     fitted: dict[str, Any] = field(default_factory=dict, repr=False)
     _pooled: dict[tuple[str, Variant], dict[str, Estimate]] = field(default_factory=dict, repr=False)
     _paired: dict[tuple[str, str, str, str, Variant], PairedResult] = field(default_factory=dict, repr=False)
+
+    # -- display ------------------------------------------------------------------------------
+    def _summary(self) -> str:
+        plural = "" if len(self.models) == 1 else "s"
+        return (f"{len(self.models)} model{plural}, cutoffs {', '.join(self.cutoffs)}, "
+                f"variants {', '.join(self.variants)}, k={', '.join(map(str, self.ks))}")
+
+    def __repr__(self) -> str:
+        """Short: what was evaluated and the primary metric of each model, best first (the per-user
+        values stay inside; ``leaderboard()`` and ``to_dict()`` give every number)."""
+        try:
+            board = self.leaderboard()
+            name = self.primary_metric
+            rows = [f"{m} {_number(v)} [{_number(lo)}, {_number(hi)}]"
+                    for m, v, lo, hi in board.select("model", name, f"{name} low", f"{name} high").head(5).iter_rows()]
+            more = ", …" if len(board) > 5 else ""
+            best = f"; {name} at {self.primary_cutoff} ({self.primary_variant}): {', '.join(rows)}{more}"
+        except Exception:  # a repr never raises: an incomplete object still shows what it holds
+            best = ""
+        return f"Evaluation({self._summary()}{best})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the leaderboard at the primary cutoff and variant (values only, with the primary
+        metric's interval), escaped."""
+        board = self.leaderboard()
+        name = self.primary_metric
+        keep = ["model", name, f"{name} low", f"{name} high",
+                *[c for c in board.columns if c not in ("model", name) and not c.endswith((" low", " high"))]]
+        caption = html.escape(f"Evaluation({self._summary()}) at {self.primary_cutoff} ({self.primary_variant})"
+                              f"{'' if self.dataset is None else ' on ' + self.dataset}")
+        return f"<div><p><code>{caption}</code></p>{board.select(keep)._repr_html_()}</div>"
 
     # -- addressing ---------------------------------------------------------------------------
     @property
@@ -277,6 +316,10 @@ class Evaluation:
 
     def to_json(self, *, indent: int | None = 2, paired: bool = True) -> str:
         return json.dumps(self.to_dict(paired=paired), indent=indent, default=json_default)
+
+
+def _number(x: float | None) -> str:
+    return "nan" if x is None else f"{x:.4f}"
 
 
 def json_default(obj: Any) -> Any:
