@@ -23,7 +23,7 @@ from discoverly.evaluate.evaluation import Cell, Evaluation, check_models
 from discoverly.evaluate.metrics import coverage_bootstrap, per_user_metrics
 from discoverly.evaluate.protocol import Split, Variant, check_cutoff, parse_variants, split
 from discoverly.evaluate.stats import bootstrap_ci, check_n_boot
-from discoverly.recommend.base import BaseRecommender
+from discoverly.recommend.base import BaseRecommender, check_interactions
 
 __all__ = ["ModelSpec", "evaluate", "recommend_top", "resolve_models"]
 
@@ -130,6 +130,7 @@ def evaluate(
     reproducible). With ``keep_models`` the models fitted at the first cutoff are kept in
     ``evaluation.fitted`` (not serialised).
     """
+    check_interactions(interactions, "evaluate()")
     cut_list: list[TimeLike] = list(cutoffs) if isinstance(cutoffs, (list, tuple)) else [cutoffs]  # type: ignore[list-item]
     if not cut_list:
         raise ConfigError("no cutoff given; pass at least one date, e.g. cutoffs=['2011-11-01']")

@@ -90,6 +90,17 @@ def query_list(ids: Any, what: str) -> list[Any]:
         raise ConfigError(f"expected a list of {what} ids, got a {type(ids).__name__}") from None
 
 
+def check_interactions(obj: Any, what: str) -> Interactions:
+    """``obj`` when it is an :class:`Interactions`; else a :class:`DataError` saying how to build one
+    (a DataFrame, a path or a list passed straight to ``fit`` or ``evaluate``)."""
+    if isinstance(obj, Interactions):
+        return obj
+    package = type(obj).__module__.partition(".")[0]
+    got = type(obj).__name__ if package == "builtins" else f"{package} {type(obj).__name__}"
+    raise DataError(f"{what} expects an Interactions log, got a {got}; build one with "
+                    "discoverly.read_interactions(frame_or_path, user=..., item=..., time=...)")
+
+
 class BaseRecommender:
     """Shared machinery of discoverly's recommenders (see the module docstring)."""
 
@@ -120,6 +131,7 @@ class BaseRecommender:
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, interactions: Interactions) -> Self:
         """Fit on a log of events; returns ``self``."""
+        check_interactions(interactions, f"{type(self).__name__}.fit()")
         if len(interactions) == 0:
             raise DataError(f"cannot fit {type(self).__name__} on an empty interaction log")
         t0 = time.perf_counter()

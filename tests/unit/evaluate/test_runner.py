@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import polars as pl
 import pytest
 
 from discoverly.data import Interactions
@@ -161,3 +162,9 @@ def test_lookups_of_unknown_things_name_the_known_ones(hand_log: Interactions) -
         ev.metric("popularity", "HitRate@9")
     with pytest.raises(UnknownIdError, match="2020-09-23"):
         ev.cell("popularity", "2011-01-01")
+
+
+def test_a_data_frame_instead_of_interactions_is_a_data_error() -> None:
+    frame = pl.DataFrame({"user": [1, 2], "item": [3, 4], "ts": ["2024-01-01", "2024-01-02"]})
+    with pytest.raises(DataError, match=r"evaluate\(\) expects an Interactions log, got a polars DataFrame"):
+        evaluate(frame, ["popularity"], ["2024-01-02"])  # type: ignore[arg-type]

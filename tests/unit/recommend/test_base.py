@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from discoverly.data import Interactions
-from discoverly.errors import ArtifactError, ConfigError, NotFittedError
+from discoverly.errors import ArtifactError, ConfigError, DataError, NotFittedError
 from discoverly.recommend import BaseRecommender, History, recent_bestsellers
 from discoverly.recommend.popularity import Popularity, RecentBestsellers
 
@@ -195,3 +195,10 @@ def test_create_names_a_setting_of_the_wrong_type_or_unknown() -> None:
         create("cosine", min_count=None)
     with pytest.raises(ConfigError, match=r"'corrected' does not accept \['neighbors'\]"):
         create("corrected", neighbors=50)
+
+
+@pytest.mark.parametrize("not_a_log", [pl.DataFrame({"user": [1], "item": [2]}), [(1, 2)], None, "log.csv"])
+def test_fit_on_something_other_than_interactions_says_how_to_build_them(not_a_log: object) -> None:
+    # a DataFrame passed straight to fit() was "AttributeError: 'DataFrame' object has no attribute 'users'"
+    with pytest.raises(DataError, match=r"Popularity.fit\(\) expects an Interactions log, got a .*read_interactions"):
+        Popularity().fit(not_a_log)  # type: ignore[arg-type]
