@@ -22,3 +22,9 @@ def test_python_example_runs(index: int, tmp_path: Path, monkeypatch: pytest.Mon
     exec(compile(BLOCKS[index], f"{DOC.name}[python block {index}]", "exec"), {"__name__": "__doc_example__"})
     out = capsys.readouterr().out
     assert out.strip() and "False" not in out.splitlines()[-1]
+
+
+def test_the_quick_start_asks_for_customers_the_log_knows(capsys: pytest.CaptureFixture[str]) -> None:
+    # it asked for customers 0 and 1 of a store whose ids start at 10000: every list was the fallback
+    exec(compile(BLOCKS[0], f"{DOC.name}[python block 0]", "exec"), {"__name__": "__doc_example__"})
+    assert "[False, False, True]" in capsys.readouterr().out
