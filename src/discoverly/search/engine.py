@@ -108,6 +108,16 @@ class SearchResult:
     def __len__(self) -> int:
         return len(self.items)
 
+    def __repr__(self) -> str:
+        """Short: the query, how it was answered and the first three items (``to_polars()`` for all)."""
+        shown = ", ".join(f"{it!r} ({t})" if t else repr(it)
+                          for it, t in zip(self.items[:3], self.titles[:3], strict=False))
+        more = ", …" if len(self) > 3 else ""
+        personal = ", personalised" if self.personalized else ""
+        plural = "" if len(self) == 1 else "s"
+        return (f"SearchResult({self.query!r}: {len(self)} item{plural}, {self.method}{personal}, "
+                f"{self.seconds * 1000:.0f} ms; {shown}{more})")
+
     def to_dicts(self) -> list[dict[str, Any]]:
         return [{"rank": r + 1, "item": it, "title": t, "score": s}
                 for r, (it, t, s) in enumerate(zip(self.items, self.titles, self.scores, strict=True))]

@@ -11,7 +11,7 @@ import pytest
 
 from discoverly.data import Catalog, Interactions
 from discoverly.errors import ArtifactError, ConfigError, DataError, NotFittedError
-from discoverly.search.engine import EngineConfig, SearchEngine
+from discoverly.search.engine import EngineConfig, SearchEngine, SearchResult
 from discoverly.search.index import IndexConfig
 from discoverly.search.ranker import RankerConfig
 
@@ -165,3 +165,17 @@ def test_untrained_engine_uses_the_fused_order(catalog: Catalog, encoder: Any) -
     assert res.method == "hybrid" and set(res.items) <= {"C1", "C2", "C3"}
     with pytest.raises(NotFittedError):
         eng.search("cookies", method="ltr")
+
+
+def test_result_repr_is_short_whatever_k() -> None:
+    # the dataclass repr listed every item, score, title and the whole understood dict
+    n = 50
+    result = SearchResult("whole milk", [f"A{i}" for i in range(n)], [1.0 / (i + 1) for i in range(n)],
+                          [f"Whole Milk {i} GAL, a rather long product title" for i in range(n)],
+                          understood={"tokens": ["whole", "milk"], "categories": [("DAIRY", 1.0)] * 20},
+                          method="hybrid", seconds=0.0123)
+    text = repr(result)
+    assert text == ("SearchResult('whole milk': 50 items, hybrid, 12 ms; 'A0' (Whole Milk 0 GAL, a rather long "
+                    "product title), 'A1' (Whole Milk 1 GAL, a rather long product title), 'A2' (Whole Milk 2 GAL, "
+                    "a rather long product title), …)")
+    assert repr(SearchResult("x", ["B"], [0.5], [None])) == "SearchResult('x': 1 item, auto, 0 ms; 'B')"
