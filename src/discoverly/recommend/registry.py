@@ -42,7 +42,15 @@ def model_class(path_or_name: str) -> Any:
 
 
 def create(name: str, **overrides: Any) -> Any:
-    """A new, unfitted model by registry name, e.g. ``create("corrected", min_count=3)``."""
+    """A new, unfitted model by registry name, with settings that replace its defaults; fit it with
+    ``fit(interactions)``. Unknown names and settings are a :class:`ConfigError`.
+
+    >>> create("bestsellers", window_days=7.0)
+    RecentBestsellers(window_days=7.0)
+    """
+    if not isinstance(name, str):
+        raise ConfigError(f"the model name must be a string such as 'corrected', got {name!r}; "
+                          f"known models: {', '.join(MODELS)}")
     if name not in MODELS:
         import difflib
         close = difflib.get_close_matches(name, MODELS, n=3)

@@ -202,3 +202,12 @@ def test_fit_on_something_other_than_interactions_says_how_to_build_them(not_a_l
     # a DataFrame passed straight to fit() was "AttributeError: 'DataFrame' object has no attribute 'users'"
     with pytest.raises(DataError, match=r"Popularity.fit\(\) expects an Interactions log, got a .*read_interactions"):
         Popularity().fit(not_a_log)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", [5, ["corrected"], None])
+def test_create_with_a_name_that_is_not_a_string_is_a_config_error(name: object) -> None:
+    # create(["corrected"]) was "TypeError: unhashable type: 'list'", create(5) "'int' object is not iterable"
+    from discoverly.recommend import create
+
+    with pytest.raises(ConfigError, match=r"the model name must be a string such as 'corrected'.*known models: "):
+        create(name)  # type: ignore[arg-type]
