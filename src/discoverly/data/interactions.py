@@ -60,6 +60,12 @@ class Interactions:
 
     Arrays (read-only): ``user_index``, ``item_index`` (int32), ``timestamp`` (int64 epoch
     seconds, ascending), ``quantity`` (float32, 1.0 when the source has none).
+
+    >>> log = Interactions.from_indices([0, 0, 1], [0, 1, 1], ["2024-01-01", "2024-01-02", "2024-01-03"])
+    >>> log
+    Interactions(3 events, 2 users, 2 items, 2024-01-01..2024-01-03)
+    >>> len(log.before("2024-01-02")), log.matrix("binary").shape
+    (1, (2, 2))
     """
 
     __slots__ = ("_cache", "item_index", "items", "quantity", "timestamp", "user_index", "users")
@@ -251,4 +257,5 @@ class Interactions:
         })
 
     def to_pandas(self) -> Any:
+        """:meth:`to_polars` as a pandas DataFrame (needs pandas and pyarrow)."""
         return self.to_polars().to_pandas()

@@ -22,6 +22,14 @@ class Recommendations:
     ``indices`` and ``scores`` have shape ``(n_queries, k)``; rows shorter than ``k`` are padded
     with ``-1`` / ``nan``. ``fallback[i]`` is true when row ``i`` came from the fallback list
     (recent bestsellers) because the query had no usable history.
+
+    Returned by ``model.recommend(users, k)`` and ``model.related(items, k)``; read it as a table
+    (:meth:`to_polars`, :meth:`to_pandas`), as JSON-ready rows (:meth:`to_dicts`), row by row
+    (``for pairs in recs``: ``[(item, score), ...]``) or one row's ids (:meth:`ids`)::
+
+        recs = model.recommend(["C-42", "C-7"], k=5)
+        recs.to_pandas()        # columns user, rank, item, score, fallback
+        recs.ids(0)             # ['SKU-9', 'SKU-3', ...], best first
     """
 
     query: list[Any]
@@ -90,6 +98,7 @@ class Recommendations:
         })
 
     def to_pandas(self) -> Any:
+        """:meth:`to_polars` as a pandas DataFrame (needs pandas and pyarrow)."""
         return self.to_polars().to_pandas()
 
     def to_dicts(self) -> list[dict[str, Any]]:
