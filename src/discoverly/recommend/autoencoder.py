@@ -67,6 +67,7 @@ from discoverly.recommend.autoencoder_examples import (
 from discoverly.recommend.autoencoder_training import WIDE_KINDS, TrainResult, TrainSettings, train_autoencoder
 from discoverly.recommend.base import BaseRecommender
 from discoverly.recommend.history import History
+from discoverly.recommend.setting_checks import check_columns, check_shapes, flag, number, whole
 
 __all__ = ["Autoencoder"]
 
@@ -86,6 +87,8 @@ def _seed(rng: int | np.random.Generator | None) -> int:
         return int(rng.integers(0, 2**31 - 1))
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
         raise ConfigError(f"rng must be an integer seed or a numpy Generator, got {type(rng).__name__}")
+    if rng < 0:  # numpy refuses a negative seed (the customer cutoffs draw with it)
+        raise ConfigError(f"rng must be a seed of 0 or more, got {rng}")
     return int(rng)
 
 
@@ -152,17 +155,23 @@ class Autoencoder(BaseRecommender):
         if mode not in ("time-aware", "reconstruct"):
             raise ConfigError(f"mode must be 'time-aware' or 'reconstruct', got {mode!r}")
         check_input(encoding)
+        for label, bvalue in (("trend", trend), ("refit", refit), ("mask_history", mask_history),
+                              ("progress", progress)):
+            flag(label, bvalue)
         if target not in ("new", "any"):
             raise ConfigError(f"target must be 'new' or 'any', got {target!r}")
         for label, value in (("hidden", hidden), ("epochs", epochs), ("patience", patience),
                              ("val_windows", val_windows), ("train_batch_size", train_batch_size),
                              ("n_threads", n_threads), ("n_models", n_models)):
-            if int(value) < 1:
-                raise ConfigError(f"{label} must be at least 1, got {value}")
+            whole(label, value)
         if bias_init not in ("targets", "zero"):
             raise ConfigError(f"bias_init must be 'targets' or 'zero', got {bias_init!r}")
         if wide not in WIDE_KINDS:
             raise ConfigError(f"wide must be one of {', '.join(repr(k) for k in WIDE_KINDS)}, got {wide!r}")
+        for label, fvalue in (("wide_l2", wide_l2), ("ease_l2", ease_l2), ("reconstruct_weight", reconstruct_weight),
+                              ("user_cutoff_gap_days", user_cutoff_gap_days), ("min_history_days", min_history_days),
+                              ("weight_decay", weight_decay), ("dropout", dropout)):
+            number(label, fvalue)  # a number, and finite (inf and NaN made a network of NaN)
         if not wide_l2 >= 0:
             raise ConfigError(f"wide_l2 must be 0 or more, got {wide_l2}")
         if not ease_l2 > 0:
@@ -175,21 +184,23 @@ class Autoencoder(BaseRecommender):
         if mask_history and mode == "reconstruct":
             raise ConfigError("mask_history masks the history in the time-aware loss; "
                               "mode='reconstruct' predicts the history itself")
-        if min_epochs not in (0, 1):
-            raise ConfigError(f"min_epochs must be 0 (the untrained network is a candidate) or 1, got {min_epochs}")
-        if user_cutoffs < 0:
-            raise ConfigError(f"user_cutoffs must be 0 (off) or more, got {user_cutoffs}")
+        if min_epochs not in (0, 1) or isinstance(min_epochs, bool):
+            raise ConfigError(f"min_epochs must be 0 (the untrained network is a candidate) or 1, got {min_epochs!r}")
+        whole("user_cutoffs", user_cutoffs, minimum=0)
         if not user_cutoff_gap_days >= 0:
             raise ConfigError(f"user_cutoff_gap_days must be 0 or more, got {user_cutoff_gap_days}")
         if user_cutoff_gap_days > 0 and user_cutoffs == 0:  # a warning: a saved model's config must still load
             log.warning("user_cutoff_gap_days=%g filters the customer cutoffs, but user_cutoffs=0 adds none: it has "
                         "no effect; set user_cutoffs too, or leave the gap at 0", user_cutoff_gap_days)
-        if max_items is not None and max_items < 1:
-            raise ConfigError(f"max_items must be at least 1 or None, got {max_items}")
+        whole("max_items", max_items, optional=True)
+        whole("max_cutoffs", max_cutoffs, optional=True)  # 0 or fewer: no training cutoff at all
         if not 0 <= dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
+        number("min_history_days", min_history_days, at_least=0)
+        number("weight_decay", weight_decay, at_least=0)
         for label, fvalue in (("half_life_days", half_life_days), ("window_days", window_days),
                               ("stride_days", stride_days), ("lr", lr)):
+            number(label, fvalue)
             if not fvalue > 0:
                 raise ConfigError(f"{label} must be positive, got {fvalue}")
         self.mode = mode
@@ -276,9 +287,15 @@ class Autoencoder(BaseRecommender):
                                       **common)
             if len(ex):
                 return ex
-            log.warning("the log (%s) is too short for time-aware examples with a %g-day window and %g days of "
-                        "history; training the autoencoder to reconstruct histories instead", interactions,
-                        self.window_days, self.min_history_days)
+            if len(cutoffs):  # the log is long enough, but nobody comes back after a cutoff
+                log.warning("no time-aware examples in %s: at none of its %d training cutoffs does a customer with "
+                            "history buy %s in the following %g days (customers do not come back); training the "
+                            "autoencoder to reconstruct histories instead", interactions, len(cutoffs),
+                            "an item new to them" if self.target == "new" else "again", self.window_days)
+            else:
+                log.warning("the log (%s) is too short for time-aware examples with a %g-day window and %g days of "
+                            "history; training the autoencoder to reconstruct histories instead", interactions,
+                            self.window_days, self.min_history_days)
         return build_examples(interactions, cols, np.array([end], dtype=np.int64), mode="reconstruct", **common)
 
     def _fit(self, interactions: Interactions) -> None:
@@ -316,8 +333,10 @@ class Autoencoder(BaseRecommender):
                     if "wide_scale" in result.weights:
                         records[j]["wide_scale"] = float(result.weights["wide_scale"][0])
         if results[0] is None:
-            log.warning("no validation examples in the last %g days of %s: training the autoencoder for a fixed %d "
-                        "epochs without early stopping", self.window_days, interactions, self.epochs)
+            log.warning("no validation examples in the last %g days of %s (val_windows=%d of %g days; a validation "
+                        "example is a customer with history who buys an item in the window): training the autoencoder "
+                        "for a fixed %d epochs without early stopping", self.window_days * self.val_windows,
+                        interactions, self.val_windows, self.window_days, self.epochs)
         if results[0] is None or self.refit:
             cols = select_items(interactions, self.max_items)
             train = self._examples(interactions, cols, v, end)
@@ -405,10 +424,20 @@ class Autoencoder(BaseRecommender):
         if WEIGHTS_FILE not in files:
             raise ArtifactError(f"the autoencoder artifact has no {WEIGHTS_FILE}; it was not saved by discoverly")
         st = require("safetensors.numpy", extra="deep", purpose="loading the autoencoder's weights")
-        tensors = st.load(files[WEIGHTS_FILE])
+        try:
+            tensors = st.load(files[WEIGHTS_FILE])
+        except Exception as exc:  # safetensors' own error for a truncated or foreign file
+            raise ArtifactError(f"cannot read the autoencoder's {WEIGHTS_FILE} ({exc}); the file is damaged or not "
+                                "a safetensors file: fit and save the model again") from exc
         missing = [k for k in (*_WEIGHT_NAMES, "cols", "offset") if k not in tensors]
         if missing:
             raise ArtifactError(f"{WEIGHTS_FILE} lacks the tensors {', '.join(missing)}")
+        n, h = len(tensors["cols"]), tensors["b_h"].shape[0] if tensors["b_h"].ndim == 1 else -1
+        check_shapes("autoencoder", {name: (tensors[name], shape) for name, shape in (
+            ("W_in", (n, h)), ("b_h", (h,)), ("W_out", (n, h)), ("b_out", (n,)), ("offset", (n,)),
+            ("W_wide", (n, n))) if name in tensors})
+        if self.items is not None:
+            check_columns("autoencoder", tensors["cols"], len(self.items))
         self.weights_ = {k: tensors[k] for k in (*_WEIGHT_NAMES, "W_wide") if k in tensors}
         self.cols_ = tensors["cols"].astype(np.int64)
         self.offset_ = tensors["offset"]

@@ -333,6 +333,8 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
         n_batches = -(-len(train) // batch_size)
         with _progress(progress, n_epochs * n_batches) as bar:
             task = bar.add_task("starting", total=n_epochs * n_batches)
+            # no terminal (a log file, a pipe, a CI job): the bar would draw nothing, so one line per epoch
+            lines = progress and not bar.console.is_terminal and not bar.console.is_jupyter
             for epoch in range(1, n_epochs + 1):
                 order = torch.randperm(len(train), generator=gen).numpy()
                 total, weight = 0.0, 0
@@ -363,10 +365,16 @@ def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: Train
                 result.train_loss.append(total / max(weight, 1))
                 result.epochs_run = epoch
                 if not use_val:
+                    if lines:
+                        bar.console.print(f"autoencoder epoch {epoch}/{n_epochs}: loss {result.train_loss[-1]:.4f}",
+                                          markup=False, highlight=False)
                     continue
                 assert val is not None
                 metric = _val_metric(torch, net, val, trend_val, s.val_k)
                 result.val_metric.append(metric)
+                if lines:
+                    bar.console.print(f"autoencoder epoch {epoch}/{n_epochs}: loss {result.train_loss[-1]:.4f}, "
+                                      f"validation HitRate@{s.val_k} {metric:.4f}", markup=False, highlight=False)
                 log.info("epoch %d: loss %.4f, validation HitRate@%d %.4f", epoch, result.train_loss[-1], s.val_k,
                          metric)
                 if metric > best_metric:

@@ -21,6 +21,7 @@ from discoverly.data.interactions import Interactions
 from discoverly.errors import ConfigError
 from discoverly.recommend.base import BaseRecommender
 from discoverly.recommend.history import History
+from discoverly.recommend.setting_checks import check_columns, check_shapes, number, whole
 
 __all__ = ["EASE", "ease_weights"]
 
@@ -69,10 +70,10 @@ class EASE(BaseRecommender):
 
     def __init__(self, l2: float = 500.0, max_items: int | None = 10_000) -> None:
         super().__init__()
+        number("l2", l2)  # a number, and finite (l2=inf gave B = NaN: every list silently the bestsellers)
         if not l2 > 0:
             raise ConfigError(f"l2 must be positive (it makes the Gram matrix invertible), got {l2}")
-        if max_items is not None and max_items < 1:
-            raise ConfigError(f"max_items must be at least 1 or None, got {max_items}")
+        whole("max_items", max_items, optional=True)
         self.l2 = float(l2)
         self.max_items = None if max_items is None else int(max_items)
         self.cols_: np.ndarray | None = None
@@ -111,6 +112,10 @@ class EASE(BaseRecommender):
         return {"cols": self.cols_, "B": self.B_, "restricted": np.array(self.restricted_)}, {}
 
     def _set_state(self, arrays: dict[str, np.ndarray], tables: dict[str, pl.DataFrame]) -> None:
+        n = len(arrays["cols"])
+        check_shapes("EASE", {"B": (arrays["B"], (n, n))})
+        if self.items is not None:
+            check_columns("EASE", arrays["cols"], len(self.items))
         self.cols_ = arrays["cols"].astype(np.int64)
         self.B_ = arrays["B"]
         self.restricted_ = bool(arrays.get("restricted", False))

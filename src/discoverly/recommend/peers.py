@@ -32,6 +32,7 @@ from discoverly.dependencies import require
 from discoverly.errors import ConfigError
 from discoverly.recommend.base import BaseRecommender
 from discoverly.recommend.history import History
+from discoverly.recommend.setting_checks import check_shapes, number, whole
 
 __all__ = ["ImplicitALS", "ImplicitNeighbours", "fold_in"]
 
@@ -49,10 +50,13 @@ class ImplicitNeighbours(BaseRecommender):
         super().__init__()
         if kind not in _KINDS:
             raise ConfigError(f"unknown implicit neighbour model {kind!r}; expected one of {', '.join(_KINDS)}")
-        if K < 1:
-            raise ConfigError(f"K must be at least 1, got {K}")
-        if num_threads < 0:
+        whole("K", K)
+        if whole("num_threads", num_threads, minimum=-1) == -1:
             raise ConfigError(f"num_threads must be 0 (all cores) or more, got {num_threads}")
+        number("K1", K1, at_least=0)  # BM25's term-frequency saturation
+        number("B", B, at_least=0)  # BM25's length normalisation, a share
+        if B > 1:
+            raise ConfigError(f"B (BM25's length normalisation) must be between 0 and 1, got {B}")
         self.kind = kind
         self.K = int(K)
         self.K1 = float(K1)
@@ -95,6 +99,9 @@ class ImplicitNeighbours(BaseRecommender):
 
     def _set_state(self, arrays: dict[str, np.ndarray], tables: dict[str, pl.DataFrame]) -> None:
         n = len(arrays["similarity_indptr"]) - 1
+        if self.items is not None:
+            check_shapes("implicit neighbours", {"similarity_indptr": (arrays["similarity_indptr"],
+                                                                       (len(self.items) + 1,))})
         self.similarity_ = sp.csr_matrix((arrays["similarity_data"], arrays["similarity_indices"],
                                           arrays["similarity_indptr"]), shape=(n, n))
 
@@ -141,15 +148,18 @@ class ImplicitALS(BaseRecommender):
                  confidence: Literal["binary", "log-days"] = "binary", rng: int | None = 0,
                  n_threads: int = 2) -> None:
         super().__init__()
-        if factors < 1 or iterations < 1 or n_threads < 1:
-            raise ConfigError(f"factors, iterations and n_threads must be at least 1, got {factors}, {iterations}, "
-                              f"{n_threads}")
+        for label, value in (("factors", factors), ("iterations", iterations), ("n_threads", n_threads)):
+            whole(label, value)
+        number("regularization", regularization)  # finite: NaN or inf made implicit fail with NaN factors
+        number("alpha", alpha)
         if regularization < 0 or not alpha > 0:
             raise ConfigError(f"regularization must be >= 0 and alpha > 0, got {regularization} and {alpha}")
         if confidence not in ("binary", "log-days"):
             raise ConfigError(f"confidence must be 'binary' or 'log-days', got {confidence!r}")
         if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer))):
             raise ConfigError(f"rng must be an integer seed, got {type(rng).__name__}")
+        if rng is not None and rng < 0:  # implicit (numpy) refuses a negative seed
+            raise ConfigError(f"rng must be a seed of 0 or more, got {rng}")
         self.factors = int(factors)
         self.regularization = float(regularization)
         self.alpha = float(alpha)
@@ -203,6 +213,10 @@ class ImplicitALS(BaseRecommender):
         return {"item_factors": self.item_factors_, "known": self.known_}, {}
 
     def _set_state(self, arrays: dict[str, np.ndarray], tables: dict[str, pl.DataFrame]) -> None:
+        if self.items is not None:
+            n = len(self.items)
+            check_shapes("ALS", {"item_factors": (arrays["item_factors"], (n, self.factors)),
+                                 "known": (arrays["known"], (n,))})
         self.item_factors_ = arrays["item_factors"]
         self.known_ = arrays["known"].astype(bool)
         self._gram = None

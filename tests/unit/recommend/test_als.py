@@ -71,3 +71,34 @@ def test_log_days_confidence_and_save_load(log: Interactions, tmp_path: Path) ->
 def test_bad_settings(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         ImplicitALS(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad, name", [({"regularization": float("nan")}, "regularization"),
+                                       ({"alpha": float("inf")}, "alpha"), ({"factors": 2.5}, "factors"),
+                                       ({"iterations": "15"}, "iterations"), ({"rng": -1}, "rng")])
+def test_bad_types_and_non_finite_settings(bad: dict[str, object], name: str) -> None:
+    # NaN/inf failed inside implicit ("NaN encountered in factors"), a negative seed in numpy,
+    # and 2.5 factors were silently 2
+    with pytest.raises(ConfigError, match=name):
+        ImplicitALS(**bad)  # type: ignore[arg-type]
+
+
+def test_a_damaged_artifact_is_an_artifact_error_at_load(log: Interactions, tmp_path: Path) -> None:
+    from discoverly.errors import ArtifactError
+
+    path = ImplicitALS(factors=8, iterations=2).fit(log).save(tmp_path / "als")
+    arrays = dict(np.load(path / "arrays.npz"))
+    arrays["item_factors"] = arrays["item_factors"][:3]  # an IndexError at the first request before
+    np.savez(path / "arrays.npz", **arrays)
+    with pytest.raises(ArtifactError, match="damaged"):
+        BaseRecommender.load(path)
+
+
+def test_missing_implicit_is_a_missing_dependency_error(log: Interactions, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from discoverly.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "implicit.cpu.als", None)
+    with pytest.raises(MissingDependencyError, match=r"discoverly\[peers\]"):
+        ImplicitALS(factors=8, iterations=2).fit(log)

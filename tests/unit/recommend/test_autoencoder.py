@@ -325,6 +325,93 @@ def test_progress_bar_runs(shop: Interactions) -> None:
     assert model.training_["epochs_run"] == 1
 
 
+@pytest.mark.parametrize("bad", [{"hidden": "x"}, {"hidden": 2.5}, {"hidden": True}, {"epochs": "3"},
+                                 {"max_items": "100"}, {"max_items": 1.5}, {"user_cutoffs": float("nan")},
+                                 {"user_cutoffs": 1.5}, {"trend": "False"}, {"refit": "false"}, {"progress": "no"},
+                                 {"mask_history": "false"}])
+def test_settings_of_the_wrong_type_raise_config_errors_naming_them(bad: dict[str, object]) -> None:
+    # int("x") was a bare ValueError, 2.5 hidden units were silently 2, and refit="false" (what
+    # --param refit=False gives) was silently true
+    (name, value), = bad.items()
+    with pytest.raises(ConfigError, match=f"{name} has the wrong type.*{value!r}"):
+        Autoencoder(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [{"lr": float("inf")}, {"lr": float("nan")}, {"weight_decay": float("nan")},
+                                 {"weight_decay": -1.0}, {"half_life_days": float("inf")},
+                                 {"reconstruct_weight": float("inf")}, {"ease_l2": float("inf")},
+                                 {"wide_l2": float("inf")}, {"min_history_days": -5.0}, {"max_cutoffs": 0},
+                                 {"max_cutoffs": -1}, {"rng": -1}])
+def test_settings_out_of_range_raise_config_errors_naming_them(bad: dict[str, object]) -> None:
+    # lr, weight_decay, reconstruct_weight or ease_l2 of inf/NaN trained a network of NaN whose
+    # "personal" lists were silently the bestsellers; max_cutoffs <= 0 silently switched to
+    # reconstruction; a negative rng failed in numpy with user_cutoffs
+    (name, _), = bad.items()
+    with pytest.raises(ConfigError, match=name):
+        Autoencoder(**bad)  # type: ignore[arg-type]
+
+
+def test_whole_floats_and_numpy_numbers_are_accepted_as_before() -> None:
+    model = Autoencoder(hidden=16.0, epochs=np.int64(2), max_items=None, max_cutoffs=None,  # type: ignore[arg-type]
+                        trend=np.bool_(False), lr=np.float32(0.01))  # type: ignore[arg-type]
+    assert model.hidden == 16 and model.epochs == 2 and model.trend is False and model.max_cutoffs is None
+
+
+def test_progress_without_a_terminal_prints_one_line_per_epoch(shop: Interactions,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # the bar draws nothing when the output is not a terminal (a pipe, a log file): there were only blank lines
+    Autoencoder(hidden=8, epochs=2, patience=5, progress=True).fit(shop)
+    out = capsys.readouterr().out
+    assert "autoencoder epoch 1/2: loss" in out and "validation HitRate@6" in out
+    assert "autoencoder epoch 2/2: loss" in out
+    Autoencoder(hidden=8, epochs=1, refit=False).fit(shop)
+    assert "autoencoder epoch" not in capsys.readouterr().out
+
+
+def test_a_log_where_nobody_comes_back_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    # 40 customers, one visit each two days apart: long enough for cutoffs, but no customer with a
+    # history buys anything after a cutoff; the warning said the log was "too short"
+    users = np.repeat(np.arange(40), 2)
+    items = (users + np.tile([0, 1], 40)) % 9
+    times = T0 + users * 2 * DAY + np.tile([0, 60], 40)
+    log = Interactions.from_indices(users, items, times, n_users=40, n_items=9)
+    with caplog.at_level("WARNING"):
+        model = Autoencoder(**FAST).fit(log)
+    assert "customers do not come back" in caplog.text and "too short" not in caplog.text
+    assert model.recommend([0], k=2).indices.shape == (1, 2)
+
+
+def test_damaged_weights_raise_artifact_errors(fitted: Autoencoder, tmp_path: Path) -> None:
+    path = fitted.save(tmp_path / "ae")
+    weights = path / "weights.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 2])  # truncated: safetensors' own error before
+    with pytest.raises(ArtifactError, match=r"weights\.safetensors"):
+        BaseRecommender.load(path)
+    weights.write_bytes(b"not a safetensors file" * 10)
+    with pytest.raises(ArtifactError, match=r"weights\.safetensors"):
+        BaseRecommender.load(path)
+    st = pytest.importorskip("safetensors.numpy")
+    tensors = st.load(good)
+    tensors["cols"] = tensors["cols"][:-2].copy()  # loaded, then a matmul error at the first request
+    weights.write_bytes(st.save(tensors))
+    with pytest.raises(ArtifactError, match="damaged"):
+        BaseRecommender.load(path)
+    tensors = st.load(good)
+    tensors["cols"] = tensors["cols"] + 10_000  # positions past the catalogue: an IndexError before
+    weights.write_bytes(st.save(tensors))
+    with pytest.raises(ArtifactError, match="damaged"):
+        BaseRecommender.load(path)
+
+
+def test_missing_torch_is_a_missing_dependency_error(shop: Interactions, monkeypatch: pytest.MonkeyPatch) -> None:
+    from discoverly.errors import MissingDependencyError
+
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # import torch now raises ImportError
+    with pytest.raises(MissingDependencyError, match=r"discoverly\[deep\]"):
+        Autoencoder(**FAST).fit(shop)
+
+
 # -- early stopping options (issue 3 follow-up) -------------------------------------------------
 def _release_sets() -> tuple[ExampleSet, ExampleSet]:
     log = releases_log(rng=1)

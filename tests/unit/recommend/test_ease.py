@@ -112,3 +112,24 @@ def test_bad_settings() -> None:
         EASE(l2=0)
     with pytest.raises(ConfigError):
         EASE(max_items=0)
+
+
+@pytest.mark.parametrize("bad, name", [({"l2": float("inf")}, "l2"), ({"l2": float("nan")}, "l2"),
+                                       ({"l2": "500"}, "l2"), ({"max_items": 2.5}, "max_items"),
+                                       ({"max_items": "10"}, "max_items")])
+def test_bad_types_and_non_finite_settings(bad: dict[str, object], name: str) -> None:
+    # l2=inf gave B = NaN and every "personal" list was silently the bestsellers; max_items=2.5 was 2
+    with pytest.raises(ConfigError, match=name):
+        EASE(**bad)  # type: ignore[arg-type]
+
+
+def test_a_damaged_artifact_is_an_artifact_error_at_load(tmp_path: Path) -> None:
+    from discoverly.errors import ArtifactError
+
+    log = shop_log(rng=5)
+    path = EASE(l2=50.0).fit(log).save(tmp_path / "ease")
+    arrays = dict(np.load(path / "arrays.npz"))
+    arrays["B"] = arrays["B"][:3, :3]  # it loaded, then failed with a matmul error at the first request
+    np.savez(path / "arrays.npz", **arrays)
+    with pytest.raises(ArtifactError, match="damaged"):
+        BaseRecommender.load(path)

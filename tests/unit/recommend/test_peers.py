@@ -55,7 +55,30 @@ def test_save_and_load(shop: Interactions, tmp_path: Path) -> None:
     assert (back.similarity_ != model.similarity_).nnz == 0
 
 
-@pytest.mark.parametrize("kwargs", [{"kind": "als"}, {"K": 0}, {"num_threads": -1}])
+@pytest.mark.parametrize("kwargs", [{"kind": "als"}, {"K": 0}, {"num_threads": -1}, {"K": 2.5}, {"K": "100"},
+                                    {"kind": "bm25", "K1": float("nan")}, {"kind": "bm25", "K1": -1.0},
+                                    {"kind": "bm25", "B": 5.0}, {"num_threads": "all"}])
 def test_bad_parameters(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         ImplicitNeighbours(**kwargs)
+
+
+def test_a_damaged_artifact_is_an_artifact_error_at_load(shop: Interactions, tmp_path: Path) -> None:
+    from discoverly.errors import ArtifactError
+
+    path = ImplicitNeighbours("cosine", K=10, num_threads=1).fit(shop).save(tmp_path / "peer")
+    arrays = dict(np.load(path / "arrays.npz"))
+    arrays["similarity_indptr"] = arrays["similarity_indptr"][:5]  # a matmul error at the first request before
+    np.savez(path / "arrays.npz", **arrays)
+    with pytest.raises(ArtifactError, match="damaged"):
+        BaseRecommender.load(path)
+
+
+def test_missing_implicit_is_a_missing_dependency_error(shop: Interactions, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from discoverly.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "implicit.nearest_neighbours", None)
+    with pytest.raises(MissingDependencyError, match=r"discoverly\[peers\]"):
+        ImplicitNeighbours("bm25", num_threads=1).fit(shop)
