@@ -18,7 +18,7 @@ import polars as pl
 import scipy.linalg
 
 from discoverly.data.interactions import Interactions
-from discoverly.errors import ConfigError
+from discoverly.errors import ConfigError, ResourceLimitError
 from discoverly.recommend.base import BaseRecommender
 from discoverly.recommend.history import History
 from discoverly.recommend.setting_checks import check_columns, check_shapes, number, whole
@@ -59,6 +59,26 @@ def _mirror_upper(p: np.ndarray, block: int = 512) -> None:
         square[...] = np.triu(square) + np.triu(square, 1).T
 
 
+#: peak bytes per entry of the items × items matrices: the Gram matrix and its Cholesky copy in
+#: float64, then ``B`` in float32
+BYTES_PER_ENTRY = 20
+
+
+def _check_memory(n: int, max_items: int | None) -> None:
+    """Refuse, before allocating, an inverse that does not fit in the memory this machine has
+    (``max_items=None`` on a catalogue of 68,000 items wanted ~90 GB: the process was killed)."""
+    from discoverly.engine.memory import available_memory
+
+    need = BYTES_PER_ENTRY * n * n
+    free = available_memory()
+    if free is not None and need > free:
+        raise ResourceLimitError(
+            f"EASE over {n:,} items (max_items={max_items}) needs about {need / 2**30:.1f} GiB for its dense "
+            f"{n:,} x {n:,} inverse, more than the {free / 2**30:.1f} GiB this machine has available. Nothing was "
+            f"allocated. Restrict it to the most frequent items with max_items (10,000 items take "
+            f"{BYTES_PER_ENTRY * 10_000**2 / 2**30:.1f} GiB), or run it on a larger machine")
+
+
 class EASE(BaseRecommender):
     """EASE with L2 regularisation ``l2`` (λ) over at most ``max_items`` items (``None``: all).
 
@@ -94,6 +114,7 @@ class EASE(BaseRecommender):
             log.warning("EASE: %d items with events exceed max_items=%d; restricted to the %d most frequent "
                         "(%.1f%% of user-item pairs); other items get no score", int((counts > 0).sum()),
                         self.max_items, len(cols), 100 * share)
+        _check_memory(len(cols), self.max_items)
         x = interactions.matrix("binary")[:, cols]
         gram = (x.T @ x).toarray()
         self.cols_ = cols.astype(np.int64)

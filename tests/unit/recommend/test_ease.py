@@ -133,3 +133,18 @@ def test_a_damaged_artifact_is_an_artifact_error_at_load(tmp_path: Path) -> None
     np.savez(path / "arrays.npz", **arrays)
     with pytest.raises(ArtifactError, match="damaged"):
         BaseRecommender.load(path)
+
+
+def test_an_inverse_larger_than_the_memory_is_refused_before_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
+    from discoverly.engine import memory
+    from discoverly.errors import ResourceLimitError
+
+    log = shop_log(rng=5)
+    n = int((log.item_counts() > 0).sum())
+    monkeypatch.setattr(memory, "available_memory", lambda: 20 * n * n - 1)  # one byte short
+    with pytest.raises(ResourceLimitError, match="max_items"):
+        EASE(max_items=None).fit(log)
+    monkeypatch.setattr(memory, "available_memory", lambda: 20 * n * n)
+    assert EASE(max_items=None).fit(log).cols_ is not None
+    monkeypatch.setattr(memory, "available_memory", lambda: None)  # unknown: no check
+    assert EASE(max_items=None).fit(log).cols_ is not None
