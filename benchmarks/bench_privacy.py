@@ -44,7 +44,7 @@ from threadpoolctl import threadpool_limits
 from discoverly import __version__
 from discoverly.privacy.gumbel import TruncatedGumbel
 from discoverly.privacy.laplace import MultivariateLaplace, agreement
-from discoverly.privacy.neighbours import exact_neighbours, neighbours
+from discoverly.privacy.nearest import exact_neighbours, neighbours
 from discoverly.privacy.public_gumbel import PublicTruncatedGumbel
 from discoverly.privacy.statistics import plot_curves, privacy_curves, sample_words, summarize
 from discoverly.privacy.utility import (

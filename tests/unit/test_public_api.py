@@ -50,3 +50,20 @@ def test_evaluate_is_callable_from_the_top_level_even_after_its_package_is_impor
         ev = fn(log, ["popularity"], cutoffs="2024-01-15", k=1, n_boot=10)
         assert type(ev).__name__ == "Evaluation"
     assert discoverly.evaluate.hit_rate is importlib.import_module("discoverly.evaluate.metrics").hit_rate
+
+
+def test_no_public_name_is_shadowed_by_a_submodule_of_the_same_name() -> None:
+    """Importing ``pkg.name`` binds the submodule to ``pkg.name``: a public function of that name
+    then turns into a module (discoverly.privacy.neighbours did, and discoverly.evaluate)."""
+    import pkgutil
+    import types
+
+    skip = ("discoverly.engine.spark", "discoverly.serve", "discoverly.cli")
+    found = [info for info in pkgutil.walk_packages(discoverly.__path__, "discoverly.")
+             if not info.name.startswith(skip) and not info.name.endswith("__main__")]
+    for info in found:  # every submodule imported, as a long session ends up
+        importlib.import_module(info.name)
+    for package in [discoverly, *(importlib.import_module(i.name) for i in found if i.ispkg)]:
+        for name in getattr(package, "__all__", []):
+            value = getattr(package, name)
+            assert not isinstance(value, types.ModuleType) or callable(value), f"{package.__name__}.{name}"

@@ -39,8 +39,8 @@ __all__ = [
 
 _LAZY: dict[str, str] = {
     "WordEmbeddings": "discoverly.privacy.vocabulary",
-    "Neighbours": "discoverly.privacy.neighbours",
-    "neighbours": "discoverly.privacy.neighbours",
+    "Neighbours": "discoverly.privacy.nearest",
+    "neighbours": "discoverly.privacy.nearest",
     "Mechanism": "discoverly.privacy.mechanism",
     "WordMechanism": "discoverly.privacy.mechanism",
     "PrivatizedTexts": "discoverly.privacy.mechanism",

@@ -60,7 +60,7 @@ from scipy import stats
 from discoverly.artifacts import read_artifact, write_artifact
 from discoverly.errors import ArtifactError, ConfigError, DataError
 from discoverly.privacy.mechanism import RngLike, WordMechanism, as_generator, check_epsilon
-from discoverly.privacy.neighbours import Neighbours, distance_blocks, neighbours
+from discoverly.privacy.nearest import Neighbours, distance_blocks, neighbours
 from discoverly.privacy.progress import ticker
 from discoverly.privacy.tail import TailSampler
 from discoverly.privacy.vocabulary import WordEmbeddings
@@ -252,7 +252,7 @@ class TruncatedGumbel(WordMechanism):
         return np.stack([known[e][0] for e in epsilons]), np.stack([known[e][1] for e in epsilons])
 
     def _tail_cache_path(self) -> Any:
-        from discoverly.privacy.neighbours import cache_dir
+        from discoverly.privacy.nearest import cache_dir
 
         if self.cache is False:
             return None

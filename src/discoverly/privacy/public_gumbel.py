@@ -30,7 +30,7 @@ from scipy import special
 
 from discoverly.errors import ConfigError, DataError
 from discoverly.privacy.mechanism import RngLike, WordMechanism, as_generator, check_epsilon
-from discoverly.privacy.neighbours import Neighbours, neighbours
+from discoverly.privacy.nearest import Neighbours, neighbours
 from discoverly.privacy.vocabulary import WordEmbeddings
 
 __all__ = ["PublicTruncatedGumbel", "public_calibration"]

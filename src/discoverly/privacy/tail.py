@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from discoverly.privacy.neighbours import distance_blocks
+from discoverly.privacy.nearest import distance_blocks
 
 __all__ = ["TailSampler"]
 

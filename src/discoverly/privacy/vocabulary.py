@@ -269,7 +269,7 @@ class WordEmbeddings:
     def median_nn_distance(self) -> float:
         """The median distance between a word and its nearest other word, on this scale."""
         if self._nn_median is None:
-            from discoverly.privacy.neighbours import neighbours
+            from discoverly.privacy.nearest import neighbours
 
             self._nn_median = float(np.median(neighbours(self, 1).distances[:, 1]))
         return self._nn_median

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from discoverly.errors import ArtifactError, ConfigError
-from discoverly.privacy.neighbours import Neighbours, distance_blocks, exact_neighbours, neighbours
+from discoverly.privacy.nearest import Neighbours, distance_blocks, exact_neighbours, neighbours
 from discoverly.privacy.vocabulary import WordEmbeddings
 
 from .conftest import make_embeddings
