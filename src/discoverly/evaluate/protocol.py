@@ -159,8 +159,10 @@ def check_cutoff(interactions: Interactions, cutoff: TimeLike, *, window_days: f
 
 
 def split(interactions: Interactions, cutoff: TimeLike, *, window_days: float = 14,
-          variant: Variant = "new-items") -> Split:
+          variant: Variant = "new-items", warn: bool = True) -> Split:
     """The test set of ``interactions`` at ``cutoff`` for one ``variant`` (see the module docs).
+    ``warn=False`` leaves out the warning about a window that runs past the log's end (a caller
+    splitting one cutoff for several variants says it once).
 
     Raises :class:`~discoverly.errors.DataError` when the cutoff leaves nothing to train on or
     nobody to test, naming the log's time span so a better cutoff is easy to pick.
@@ -187,7 +189,7 @@ def split(interactions: Interactions, cutoff: TimeLike, *, window_days: float = 
     targets.sort_indices()
     history = History.of(train, users, now=t)
     truncated = bool(interactions.timestamp[-1] < end - DAY)
-    if truncated:
+    if truncated and warn:
         log.warning("the %g-day window after %s ends after the log's last event (%s); targets cover fewer days",
                     window_days, _iso(t), f"{interactions.end:%Y-%m-%d}")
     return Split(cutoff=t, window_days=float(window_days), variant=variant, train=train, users=users,

@@ -165,7 +165,8 @@ def evaluate(
     model_config: dict[str, dict[str, Any]] = {}
     with _progress_bar(progress, len(cut_list) * len(specs)) as advance:
         for ci, cutoff in enumerate(cut_list):
-            splits = {v: split(interactions, cutoff, window_days=window_days, variant=v) for v in var}
+            splits = {v: split(interactions, cutoff, window_days=window_days, variant=v, warn=v == var[0])
+                      for v in var}
             first = splits[var[0]]
             labels.append(first.label)
             for s in splits.values():

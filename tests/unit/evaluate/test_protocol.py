@@ -52,10 +52,16 @@ def test_a_shorter_window_tests_fewer_users(hand_log: Interactions) -> None:
     assert rows(s.targets) == [[1, 2], [0]]
 
 
-def test_truncated_window_is_reported(hand_log: Interactions) -> None:
+def test_truncated_window_is_reported(hand_log: Interactions, caplog: pytest.LogCaptureFixture) -> None:
     s = split(hand_log, CUTOFF + 10 * DAY, variant="any-item", window_days=14)
     assert s.truncated
     assert not split(hand_log, CUTOFF).truncated
+    # evaluate() says it once a cutoff, not once per variant
+    from discoverly.evaluate import evaluate
+
+    caplog.clear()
+    evaluate(hand_log, ["popularity", "bestsellers"], cutoffs=CUTOFF + 10 * DAY, k=1, n_boot=10)
+    assert sum("ends after the log's last event" in r.getMessage() for r in caplog.records) == 1
 
 
 @pytest.mark.parametrize(("cutoff", "message"), [
