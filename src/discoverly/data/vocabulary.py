@@ -115,7 +115,11 @@ class Vocabulary:
         return out
 
     def id(self, index: int) -> Any:
-        """The external id at ``index``."""
+        """The external id at ``index`` (0 to ``len - 1``; ``-1``, the "no item" of padded results,
+        is an error here, not the last id)."""
+        if not 0 <= index < len(self._ids):
+            raise IndexError(f"{self.name} index {index} is out of range: this vocabulary has {len(self._ids):,} "
+                             f"ids, indices 0 to {len(self._ids) - 1:,}")
         return self._ids[index].item() if hasattr(self._ids[index], "item") else self._ids[index]
 
     def ids_of(self, indices: np.ndarray) -> np.ndarray:

@@ -18,6 +18,11 @@ def test_index_and_id_round_trip() -> None:
     assert [v.id(i) for i in range(3)] == ["b", "a", "c"]
     assert len(v) == 3 and "a" in v and "z" not in v
     assert list(v) == ["b", "a", "c"]
+    # -1 is the "no item" of padded results: it gave the last id, "c"
+    for bad in (-1, 3):
+        with pytest.raises(IndexError, match=f"item index {bad} is out of range: .* indices 0 to 2"):
+            v.id(bad)
+    assert v.id(np.int64(1)) == "a"
 
 
 def test_from_values_sorts_unique_values() -> None:
