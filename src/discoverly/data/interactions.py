@@ -212,18 +212,26 @@ class Interactions:
         """Cache the ``days``, ``first_time`` and ``last_time`` matrices, built together from one
         stable sort of the events by (user, item) pair, which keeps each pair's events in time order
         (the histories of every recommender need all three)."""
+        # peak memory matters at 50M events: each temporary is freed as soon as it is used
         key = self.user_index.astype(np.int64) * self.n_items + self.item_index
         order = np.argsort(key, kind="stable")
         key = key[order]
-        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else order[:0]
-        ends = np.append(starts[1:], len(key))[: len(starts)] - 1
         time = self.timestamp[order]
+        del order
+        change = np.empty(len(key), dtype=bool)
+        change[:1] = True
+        np.not_equal(key[1:], key[:-1], out=change[1:])
+        starts = np.flatnonzero(change)
+        pairs = key[starts]
+        del key
+        ends = np.append(starts[1:], len(time))[: len(starts)] - 1
         day = time // 86_400
-        new_day = np.ones(len(day), dtype=np.int64)  # a pair's days ascend: count where they change
-        new_day[1:] = day[1:] != day[:-1]
-        new_day[starts] = 1
-        days = np.add.reduceat(new_day, starts) if len(starts) else new_day
-        rows, cols = key[starts] // self.n_items, key[starts] % self.n_items
+        np.not_equal(day[1:], day[:-1], out=change[1:])  # a pair's days ascend: count where they change
+        del day
+        change[starts] = True
+        days = np.add.reduceat(change, starts, dtype=np.int64) if len(starts) else np.zeros(0, np.int64)
+        del change
+        rows, cols = pairs // self.n_items, pairs % self.n_items
         for value, vals in (("days", days), ("first_time", time[starts]), ("last_time", time[ends])):
             m = sp.csr_matrix((vals.astype(np.float64), (rows, cols)), shape=(self.n_users, self.n_items))
             m.sort_indices()
