@@ -203,6 +203,9 @@ class Autoencoder(BaseRecommender):
             number(label, fvalue)
             if not fvalue > 0:
                 raise ConfigError(f"{label} must be positive, got {fvalue}")
+        for label, fvalue in (("window_days", window_days), ("stride_days", stride_days)):
+            if fvalue * DAY < 1:  # the cutoffs and windows are whole seconds: under one they are empty
+                raise ConfigError(f"{label} must be at least one second (1/86400 of a day), got {fvalue}")
         self.mode = mode
         self.hidden = int(hidden)
         self.max_items = None if max_items is None else int(max_items)

@@ -178,8 +178,8 @@ def training_cutoffs(interactions: Interactions, last_cutoff: int, *, stride_day
     ``min_history_days`` of history before them."""
     start = int(interactions.timestamp[0])
     step = int(stride_days * DAY)
-    if step <= 0:
-        raise ConfigError(f"stride_days must be positive, got {stride_days}")
+    if step <= 0:  # positive but under a second ("must be positive, got 1e-06" read as a contradiction)
+        raise ConfigError(f"stride_days must be at least one second (1/86400 of a day), got {stride_days}")
     out: list[int] = []
     c = last_cutoff
     while c - start >= min_history_days * DAY and (max_cutoffs is None or len(out) < max_cutoffs):

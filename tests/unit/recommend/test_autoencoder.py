@@ -341,6 +341,7 @@ def test_settings_of_the_wrong_type_raise_config_errors_naming_them(bad: dict[st
                                  {"weight_decay": -1.0}, {"half_life_days": float("inf")},
                                  {"reconstruct_weight": float("inf")}, {"ease_l2": float("inf")},
                                  {"wide_l2": float("inf")}, {"min_history_days": -5.0}, {"max_cutoffs": 0},
+                                 {"stride_days": 1e-6}, {"window_days": 1e-6},
                                  {"max_cutoffs": -1}, {"rng": -1}])
 def test_settings_out_of_range_raise_config_errors_naming_them(bad: dict[str, object]) -> None:
     # lr, weight_decay, reconstruct_weight or ease_l2 of inf/NaN trained a network of NaN whose
