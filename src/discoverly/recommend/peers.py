@@ -51,8 +51,7 @@ class ImplicitNeighbours(BaseRecommender):
         if kind not in _KINDS:
             raise ConfigError(f"unknown implicit neighbour model {kind!r}; expected one of {', '.join(_KINDS)}")
         whole("K", K)
-        if whole("num_threads", num_threads, minimum=-1) == -1:
-            raise ConfigError(f"num_threads must be 0 (all cores) or more, got {num_threads}")
+        whole("num_threads (0: all cores)", num_threads, minimum=0)
         number("K1", K1, at_least=0)  # BM25's term-frequency saturation
         number("B", B, at_least=0)  # BM25's length normalisation, a share
         if B > 1:
