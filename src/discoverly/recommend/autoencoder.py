@@ -48,7 +48,7 @@ import scipy.sparse as sp
 
 from discoverly.data.interactions import Interactions
 from discoverly.dependencies import require
-from discoverly.errors import ArtifactError, ConfigError
+from discoverly.errors import ArtifactError, ConfigError, ResourceLimitError
 from discoverly.recommend.autoencoder_examples import (
     DAY,
     ExampleSet,
@@ -272,7 +272,29 @@ class Autoencoder(BaseRecommender):
         ``interactions`` before it (``wide="ease"`` only; else ``ex``)."""
         if self.wide != "ease" or not len(ex):
             return ex
+        # one items x items float32 matrix per cutoff, plus EASE's float64 buffers while computing one
+        self._check_wide_memory(len(cols), 4 * len(cols) ** 2 * len(ex.cutoffs) + 20 * len(cols) ** 2,
+                                f"EASE's B at each of {len(ex.cutoffs)} cutoffs")
         return replace(ex, wide=ease_priors(interactions, cols, ex.cutoffs, self.ease_l2))
+
+    def _check_learned_wide(self, n: int) -> None:
+        if self.wide == "learned":  # the weights, their gradient and Adam's two moments, float32
+            self._check_wide_memory(n, 16 * n * n, "the learned items x items weights and their optimiser state")
+
+    def _check_wide_memory(self, n: int, need: int, what: str) -> None:
+        """Refuse, before allocating, a wide path that does not fit in the memory this machine has
+        (``max_items=None`` on a large catalogue, or many cutoffs with ``wide="ease"``: numpy's
+        MemoryError or torch's allocator error after minutes of work, or the OOM killer)."""
+        from discoverly.engine.memory import available_memory
+
+        free = available_memory()
+        cutoffs = "use fewer training cutoffs (max_cutoffs, stride_days) " if self.wide == "ease" else ""
+        if free is not None and need > free:
+            raise ResourceLimitError(
+                f"the autoencoder's wide path ({self.wide!r}) over {n:,} items needs about {need / 2**30:.1f} GiB "
+                f"for {what}, more than the {free / 2**30:.1f} GiB this machine has available. Nothing was "
+                f"allocated. Lower max_items (it costs items² per matrix), {cutoffs}or train without the wide path "
+                "(wide='none')")
 
     # -- training ---------------------------------------------------------------------------
     def _examples(self, interactions: Interactions, cols: np.ndarray, last_cutoff: int, end: int) -> ExampleSet:
@@ -315,6 +337,7 @@ class Autoencoder(BaseRecommender):
         results: list[TrainResult | None] = [None] * self.n_models
         if len(early):
             cols = select_items(early, self.max_items)
+            self._check_learned_wide(len(cols))
             val = build_examples(interactions, cols, val_cuts, mode="time-aware",
                                  window_days=self.window_days, input_kind=self.encoding,
                                  half_life_days=self.half_life_days, target=self.target)
@@ -342,6 +365,7 @@ class Autoencoder(BaseRecommender):
                         interactions, self.val_windows, self.window_days, self.epochs)
         if results[0] is None or self.refit:
             cols = select_items(interactions, self.max_items)
+            self._check_learned_wide(len(cols))
             train = self._examples(interactions, cols, v, end)
             train = self._with_priors(interactions, cols, train)
             for j in range(self.n_models):

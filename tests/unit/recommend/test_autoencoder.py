@@ -723,3 +723,18 @@ def test_mask_history_is_kept_by_the_model_and_round_trips(shop: Interactions, t
     np.testing.assert_array_equal(back._score(hist), masked._score(hist))
     with pytest.raises(ConfigError, match="mask_history"):
         Autoencoder(mode="reconstruct", mask_history=True)
+
+
+@pytest.mark.parametrize("wide", ["learned", "ease"])
+def test_a_wide_path_larger_than_the_memory_is_refused_before_allocating(shop: Interactions, wide: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # max_items=None on Complete Journey's 67,000 items wants ~67 GiB for the learned path and
+    # ~880 GiB for wide="ease" (4 * items² bytes per cutoff): an allocation failure deep in the fit
+    from discoverly.engine import memory
+    from discoverly.errors import ResourceLimitError
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 1_000)
+    with pytest.raises(ResourceLimitError, match="max_items"):
+        Autoencoder(**FAST, wide=wide).fit(shop)  # type: ignore[arg-type]
+    monkeypatch.setattr(memory, "available_memory", lambda: None)  # unknown: no check
+    assert "W_wide" in Autoencoder(**FAST, wide=wide).fit(shop).weights_  # type: ignore[arg-type]
