@@ -173,7 +173,11 @@ class BaseRecommender:
         """Top-``k`` item indices and scores for each row of ``history`` (``-1``/``nan`` padded
         when the model has fewer than ``k`` opinions; no fallback filling)."""
         self._check_fitted()
+        assert self.items is not None
         k = check_k(k)
+        if history.n_items != len(self.items):  # a raw IndexError or matmul error, model by model
+            raise ConfigError(f"history has {history.n_items:,} item columns but the model knows "
+                              f"{len(self.items):,} items; build it over the model's items (model.items)")
         n = len(history)
         out_idx = np.full((n, k), -1, dtype=np.int64)
         out_sc = np.full((n, k), np.nan, dtype=np.float32)
@@ -308,7 +312,11 @@ class BaseRecommender:
             klass = model_class(mf["class"])
         elif mf.get("class") != f"{cls.__module__}.{cls.__qualname__}":
             raise ArtifactError(f"{str(path)!r} holds a {mf.get('class')} model, not a {cls.__qualname__}")
-        model = klass(**mf.get("config", {}))
+        try:
+            model = klass(**mf.get("config", {}))
+        except (TypeError, ConfigError) as exc:  # a hand-edited manifest, or settings this version refuses
+            raise ArtifactError(f"{str(path)!r}: its saved settings do not make a model of class {klass.__qualname__} in this "
+                                f"version of discoverly ({exc}); fit the model again") from exc
         if isinstance(mf.get("model"), str):
             model.name = mf["model"]  # type: ignore[misc]  # the registry name it was created by, e.g. "corrected"
         model.users = Vocabulary(art.tables["users"]["id"], name="user")

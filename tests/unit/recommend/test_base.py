@@ -211,3 +211,21 @@ def test_create_with_a_name_that_is_not_a_string_is_a_config_error(name: object)
 
     with pytest.raises(ConfigError, match=r"the model name must be a string such as 'corrected'.*known models: "):
         create(name)  # type: ignore[arg-type]
+
+
+def test_a_history_over_other_items_or_a_manifest_that_fits_no_model_is_named(tiny_log: Interactions,
+                                                                              tmp_path: Path) -> None:
+    """A History of the wrong width was a raw IndexError or matmul error; saved settings that no
+    longer make the model (a hand-edited manifest) a raw TypeError at load."""
+    from discoverly.recommend.item_to_item import ItemToItem
+
+    model = ItemToItem("cosine", min_count=1).fit(tiny_log)
+    narrow = History.empty(2, len(model.items) - 1)
+    with pytest.raises(ConfigError, match=rf"{len(model.items) - 1} item columns but the model knows"):
+        model.recommend(list(model.users)[:2], k=2, history=narrow)
+    model.save(tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    manifest["config"]["no_such_setting"] = 1
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="saved settings do not make a model of class ItemToItem"):
+        BaseRecommender.load(tmp_path / "m")
