@@ -315,8 +315,9 @@ class BaseRecommender:
         try:
             model = klass(**mf.get("config", {}))
         except (TypeError, ConfigError) as exc:  # a hand-edited manifest, or settings this version refuses
-            raise ArtifactError(f"{str(path)!r}: its saved settings do not make a model of class {klass.__qualname__} in this "
-                                f"version of discoverly ({exc}); fit the model again") from exc
+            raise ArtifactError(f"{str(path)!r}: its saved settings do not make a model of class "
+                                f"{klass.__qualname__} in this version of discoverly ({exc}); fit the model again"
+                                ) from exc
         if isinstance(mf.get("model"), str):
             model.name = mf["model"]  # type: ignore[misc]  # the registry name it was created by, e.g. "corrected"
         model.users = Vocabulary(art.tables["users"]["id"], name="user")
