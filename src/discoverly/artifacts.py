@@ -29,7 +29,8 @@ import polars as pl
 from discoverly._version import __version__
 from discoverly.errors import ArtifactError
 
-__all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "check_save_target", "MANIFEST"]
+__all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "check_save_target", "write_text_file",
+           "MANIFEST"]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -120,6 +121,27 @@ def _move_into_place(tmp: Path, target: Path) -> Path | None:
             if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
                 raise
     raise ArtifactError(f"cannot save to {str(target)!r}: other processes keep replacing it")
+
+
+def write_text_file(path: str | os.PathLike[str], text: str, *, what: str = "the file") -> Path:
+    """Write one text file (a report, a JSON result) atomically: a temporary file, then a rename, so
+    an interrupt never leaves a half-written file; readable by others like any file. A path the
+    system refuses (a folder, a read-only place, a full disk) is an :class:`ArtifactError`."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o644)  # mkstemp makes the file private
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise ArtifactError(f"cannot write {what} to {str(target)!r}: {exc.strerror or exc}") from exc
+    return target
 
 
 def write_artifact(

@@ -16,7 +16,6 @@ import html
 import io
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -106,22 +105,10 @@ class HtmlReport:
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the report (atomically: a temporary file, then a rename); a path that cannot be
         written is an :class:`~discoverly.errors.ArtifactError`."""
-        target = Path(path)
-        check_report_target(target)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(self.render())
-                os.chmod(tmp, 0o644)  # mkstemp makes the file private; a report is meant to be shared
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        except OSError as exc:
-            raise ArtifactError(f"cannot write the report to {str(target)!r}: {exc.strerror or exc}") from exc
-        return target
+        from discoverly.artifacts import write_text_file
+
+        check_report_target(path)
+        return write_text_file(path, self.render(), what="the report")
 
 
 def check_report_target(path: str | os.PathLike[str]) -> None:

@@ -238,26 +238,11 @@ def _check_json_target(path: Path) -> None:
 
 
 def _write_json(path: Path, result: dict[str, Any]) -> None:
-    """Write the results atomically (a temporary file, then a rename: an interrupt leaves no half-written
-    file); a path that cannot be written is an :class:`~discoverly.errors.ArtifactError`."""
-    import os
-    import tempfile
+    """Write the results atomically (an interrupt leaves no half-written file); a path that cannot be
+    written is an :class:`~discoverly.errors.ArtifactError`."""
+    from discoverly.artifacts import write_text_file
 
-    from discoverly.errors import ArtifactError
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(result, indent=2, default=str))
-            os.chmod(tmp, 0o644)  # mkstemp makes the file private
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as exc:
-        raise ArtifactError(f"cannot write the results to {str(path)!r}: {exc.strerror or exc}") from exc
+    write_text_file(path, json.dumps(result, indent=2, default=str), what="the results")
 
 
 def _evaluate_protocol(name: str, *, cutoff: str, n_test: int, dense: bool, embeddings: Path | None, seed: int,
