@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
 import signal
 import sys
 import threading
@@ -61,11 +62,6 @@ def _root(
                                  help="Print the version and exit."),
 ) -> None:
     ctx.obj = {"verbose": verbose}
-    import rich
-
-    # progress bars drawn without a console of their own (search, graph, privacy, …) draw on stderr: the
-    # commands switch them on when stderr is a terminal, and stdout carries the results (--json, redirects)
-    rich.reconfigure(stderr=True)
     logging.basicConfig(level=logging.WARNING if verbose == 0 else (logging.INFO if verbose == 1 else logging.DEBUG),
                         format="%(levelname)s %(name)s: %(message)s")
 
@@ -103,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         code = _run(args)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    finally:  # None: a handler installed outside Python
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     if code == EXIT_TERMINATED:
         typer.echo("terminated (SIGTERM)", err=True)
     return code
@@ -136,4 +132,8 @@ def _run(args: list[str]) -> int:
 
 
 def entry() -> None:  # console_scripts entry point
-    sys.exit(main())
+    code = main()
+    if code == EXIT_TERMINATED:  # cleaned up: now end by the signal, as a service manager or a parent expects
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    sys.exit(code)

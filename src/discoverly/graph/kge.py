@@ -441,9 +441,10 @@ def _corrupted(model: str, en: Any, eh: Any, er: Any, et: Any, side: str, gamma:
 
 class _Bar:
     def __init__(self, total: int, label: str) -> None:
+        from rich.console import Console
         from rich.progress import Progress
 
-        self._p = Progress(transient=True)
+        self._p = Progress(transient=True, console=Console(stderr=True))
         self._p.start()
         self._task = self._p.add_task(label, total=total)
 

@@ -33,12 +33,13 @@ def ticker(description: str, total: float | None, *, enabled: bool, unit: str = 
     if not enabled:
         yield _Null()
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
     if unit:
         columns.append(TextColumn(unit))
     columns.append(TimeElapsedColumn())
-    with Progress(*columns, transient=False) as progress:
+    with Progress(*columns, transient=False, console=Console(stderr=True)) as progress:
         task = progress.add_task(description, total=total)
         yield _Rich(progress, task)

@@ -271,10 +271,11 @@ def _val_metric(torch: Any, net: Any, val: ExampleSet, trend_val: Any, k: int) -
 
 
 def _progress(enabled: bool, total: int) -> Any:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("[bold]autoencoder[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), disable=not enabled, transient=True)
+                    TimeElapsedColumn(), disable=not enabled, transient=True, console=Console(stderr=True))
 
 
 def train_autoencoder(train: ExampleSet, val: ExampleSet | None, settings: TrainSettings, *,

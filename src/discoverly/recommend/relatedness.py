@@ -517,9 +517,10 @@ def _progress(blocks: Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, np
     if not on:
         yield from blocks
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task("relatedness", total=n_items)
         done = 0
         for block in blocks:

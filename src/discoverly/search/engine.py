@@ -609,9 +609,10 @@ def _progress(rows: Iterable[Any], on: bool, total: int, what: str) -> Iterable[
     if not on:
         yield from rows
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task(what, total=total)
         for r in rows:
             yield r

@@ -84,23 +84,32 @@ def test_registered_commands_name_existing_modules_or_are_hidden() -> None:
 
 
 def test_library_progress_bars_draw_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
-    # the commands switch progress on when stderr is a terminal; a bar drawn by the library without a
-    # console of its own (search embedding, graph training, privatize) went to stdout, into a
-    # redirected or piped result, and was missing from the terminal
-    from rich.progress import track
+    # the commands switch progress on when stderr is a terminal; bars the library drew on rich's global
+    # console (search embedding, graph training, privatize, relatedness) went to stdout, into a
+    # redirected or piped result, and were missing from the terminal. Each now draws on stderr, and the
+    # command line leaves rich's global console as it found it.
+    import rich
 
+    from discoverly.privacy.progress import ticker
+    from discoverly.recommend.relatedness import _progress as relatedness_progress
+    from discoverly.search.engine import _progress as search_progress
+
+    console = rich.get_console()
     assert main(["data", "list", "--json"]) == 0
+    assert rich.get_console() is console
     capsys.readouterr()
-    for _ in track(range(3), description="embedding"):  # what a command's library code does
-        pass
+    with ticker("privatising", total=3, enabled=True) as t:
+        t.advance(3)
+    list(search_progress(range(3), True, 3, "embedding"))
+    list(relatedness_progress(iter([]), True, 3))
     captured = capsys.readouterr()
-    assert "embedding" not in captured.out and "embedding" in captured.err
-
+    assert "privatising" in captured.err and "privatising" not in captured.out
+    assert captured.out == ""
 
 
 def test_sigterm_stops_the_service_by_the_signal_not_with_143(tiny_log: Interactions, tmp_path: Path) -> None:
-    # batch commands end with 143 after their cleanup; the service keeps uvicorn's graceful stop and then
-    # ends by the signal, which a service manager (systemd) counts as a clean stop (exit status 143 it does not)
+    # the service keeps uvicorn's graceful stop and then ends by the signal, which a service manager
+    # (systemd) counts as a clean stop (an exit status of 143 it does not)
     pytest.importorskip("uvicorn")
     from discoverly.recommend.registry import create
 

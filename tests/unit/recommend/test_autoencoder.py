@@ -362,11 +362,11 @@ def test_progress_without_a_terminal_prints_one_line_per_epoch(shop: Interaction
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     # the bar draws nothing when the output is not a terminal (a pipe, a log file): there were only blank lines
     Autoencoder(hidden=8, epochs=2, patience=5, progress=True).fit(shop)
-    out = capsys.readouterr().out
-    assert "autoencoder epoch 1/2: loss" in out and "validation HitRate@6" in out
-    assert "autoencoder epoch 2/2: loss" in out
+    out = capsys.readouterr()
+    assert "autoencoder epoch 1/2: loss" in out.err and "validation HitRate@6" in out.err  # stderr, as progress
+    assert "autoencoder epoch 2/2: loss" in out.err and "autoencoder epoch" not in out.out
     Autoencoder(hidden=8, epochs=1, refit=False).fit(shop)
-    assert "autoencoder epoch" not in capsys.readouterr().out
+    assert "autoencoder epoch" not in capsys.readouterr().err
 
 
 def test_a_log_where_nobody_comes_back_says_so(caplog: pytest.LogCaptureFixture) -> None:

@@ -144,10 +144,11 @@ class _Progress:
         self._bar = None
         self._task = None
         if enabled:
+            from rich.console import Console
             from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
             self._bar = Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
-                                 transient=True)
+                                 transient=True, console=Console(stderr=True))
             self._task = self._bar.add_task(description, total=total)
 
     def __enter__(self) -> _Progress:
