@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import errno
+import functools
 import json
 import os
 import platform
@@ -29,8 +30,8 @@ import polars as pl
 from discoverly._version import __version__
 from discoverly.errors import ArtifactError
 
-__all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "check_save_target", "write_text_file",
-           "MANIFEST"]
+__all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "check_save_target", "check_file_target",
+           "write_text_file", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -71,9 +72,29 @@ def check_save_target(path: str | os.PathLike[str]) -> None:
         what = "a folder that is not a discoverly artifact" if target.is_dir() else "a file"
         raise ArtifactError(f"cannot save to {str(target)!r}: it is {what}, and saving would replace "
                             "(delete) it. Choose a new path, e.g. models/<name>")
+    _check_folder_above(target, "cannot save to")
+
+
+def check_file_target(path: str | os.PathLike[str], *, what: str = "the file") -> None:
+    """Refuse a path for one file (a report, a JSON result) that is a folder, lies below a file, or
+    in a folder that cannot be written, before any work is done (so a long run does not end in a
+    failed write)."""
+    target = Path(path)
+    if target.is_dir():
+        raise ArtifactError(f"cannot write {what} to {str(target)!r}: it is a folder; name a file, e.g. "
+                            f"{str(target / ('report.html' if what == 'the report' else 'results.json'))!r}")
+    _check_folder_above(target, f"cannot write {what} to")
+
+
+def _check_folder_above(target: Path, failure: str) -> None:
+    """The nearest existing folder above ``target`` must be a folder this process can write in."""
     above = next((p for p in target.parents if p.exists()), None)
-    if above is not None and not os.access(above, os.W_OK | os.X_OK):
-        raise ArtifactError(f"cannot save to {str(target)!r}: the folder {str(above)!r} is not writable "
+    if above is None:
+        return
+    if not above.is_dir():
+        raise ArtifactError(f"{failure} {str(target)!r}: {str(above)!r} is a file, not a folder")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise ArtifactError(f"{failure} {str(target)!r}: the folder {str(above)!r} is not writable "
                             "(read-only or not yours). Choose a path in a folder you can write to")
 
 
@@ -115,10 +136,13 @@ def _move_into_place(tmp: Path, target: Path) -> Path | None:
             except BaseException:
                 if not target.exists():  # put the earlier artifact back
                     os.replace(old, target)
+                else:  # another writer's newer artifact is in place: the earlier one is not needed
+                    _remove(old)
                 raise
             return old
         except OSError as exc:  # another writer got there between our check and our rename: again
-            if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
+            if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST) or not tmp.is_dir() \
+                    or not target.parent.is_dir():
                 raise
     raise ArtifactError(f"cannot save to {str(target)!r}: other processes keep replacing it")
 
@@ -134,7 +158,7 @@ def write_text_file(path: str | os.PathLike[str], text: str, *, what: str = "the
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
-            os.chmod(tmp, 0o644)  # mkstemp makes the file private
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; the user's umask decides
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
@@ -199,7 +223,8 @@ def write_artifact(
             json.dump(full, fh, indent=2, default=_json_default)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o755)  # mkdtemp makes the folder private; a model is read by others too (the service)
+        # mkdtemp makes the folder private; a model is read by others too (the service), as far as the umask allows
+        os.chmod(tmp, 0o777 & ~_umask())
         old = _move_into_place(tmp, target)
     except BaseException as exc:
         _remove(tmp)
@@ -209,6 +234,14 @@ def write_artifact(
     if old is not None:
         _remove(old)
     return target
+
+
+@functools.cache
+def _umask() -> int:
+    """The process's umask, read once (by setting it and putting it back: there is no other way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _remove(folder: Path) -> None:
@@ -227,8 +260,11 @@ def replace_artifact(folder: str | os.PathLike[str], target: str | os.PathLike[s
     else refused); returns ``target``. For an artifact written in parts, e.g. a model with the
     catalogue stored inside it: write them to a sibling folder of ``target``, then move that."""
     source, target = Path(folder), Path(target)
+    if not source.is_dir():
+        raise ArtifactError(f"cannot move {str(source)!r} to {str(target)!r}: it is not a folder")
     check_save_target(target)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         old = _move_into_place(source, target)
     except OSError as exc:
         if isinstance(exc, ArtifactError):

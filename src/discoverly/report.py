@@ -21,7 +21,6 @@ from typing import Any
 
 from discoverly._version import __version__
 from discoverly.dependencies import require
-from discoverly.errors import ArtifactError
 
 __all__ = ["HtmlReport", "check_report_target", "new_figure"]
 
@@ -112,18 +111,12 @@ class HtmlReport:
 
 
 def check_report_target(path: str | os.PathLike[str]) -> None:
-    """Refuse a report path that is a folder, or lies below a file, before any work is done (the
-    commands call it first, so a long run does not end in a failed write)."""
-    target = Path(path)
-    if target.is_dir():
-        raise ArtifactError(f"cannot write the report to {str(target)!r}: it is a folder; "
-                            f"name a file, e.g. {str(target / 'report.html')!r}")
-    above = next((p for p in target.parents if p.exists()), None)
-    if above is not None and not above.is_dir():
-        raise ArtifactError(f"cannot write the report to {str(target)!r}: {str(above)!r} is a file, not a folder")
-    if above is not None and not os.access(above, os.W_OK | os.X_OK):
-        raise ArtifactError(f"cannot write the report to {str(target)!r}: the folder {str(above)!r} is not "
-                            "writable (read-only or not yours). Choose a path in a folder you can write to")
+    """Refuse a report path that is a folder, lies below a file, or in a folder that cannot be
+    written, before any work is done (the commands call it first, so a long run does not end in a
+    failed write)."""
+    from discoverly.artifacts import check_file_target
+
+    check_file_target(path, what="the report")
 
 
 def _rows(frame: Any) -> tuple[list[dict[str, Any]], list[str]]:

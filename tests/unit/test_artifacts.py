@@ -114,6 +114,47 @@ def test_a_second_writer_that_gets_there_first_does_not_fail_the_first(
     assert [p.name for p in tmp_path.iterdir()] == ["a"]
 
 
+def test_a_writer_that_lands_between_the_two_renames_leaves_no_hidden_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # where folders cannot be swapped in one step: the earlier artifact was moved aside, then another
+    # writer put its own at the path before the new one's rename; the one moved aside was left behind
+    target = _write(tmp_path / "a", 1)
+    monkeypatch.setattr(artifacts, "_exchange", lambda a, b: False)
+    replace = os.replace
+    raced = []
+
+    def racing(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(dst) == target and not target.exists() and Path(src).name.startswith(".a.") and not raced:
+            raced.append(True)
+            with monkeypatch.context() as inner:  # the other writer, unhindered
+                inner.setattr(os, "replace", replace)
+                _write(target, 3)
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", racing)
+    _write(target, 2)
+    monkeypatch.undo()
+    assert raced
+    _assert_one_write(target, 2)  # the last one wins
+    assert [p.name for p in tmp_path.iterdir()] == ["a"]  # was also .a.old-<pid>-<hex>
+
+
+def test_replace_artifact_creates_the_parent_and_names_a_missing_source(tmp_path: Path) -> None:
+    # a missing source looped 100 times and said "other processes keep replacing it"
+    with pytest.raises(ArtifactError, match="it is not a folder"):
+        artifacts.replace_artifact(tmp_path / "missing", tmp_path / "a")
+    staged = _write(tmp_path / ".stage", 4)
+    assert artifacts.replace_artifact(staged, tmp_path / "new" / "deeper" / "a") == tmp_path / "new" / "deeper" / "a"
+    _assert_one_write(tmp_path / "new" / "deeper" / "a", 4)
+
+
+def test_files_and_folders_follow_the_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0755 / 0644 whatever the umask: customer ids in a model were readable by everyone under umask 077
+    monkeypatch.setattr(artifacts, "_umask", lambda: 0o077)
+    assert _write(tmp_path / "a", 1).stat().st_mode & 0o777 == 0o700
+    assert artifacts.write_text_file(tmp_path / "r.json", "{}").stat().st_mode & 0o777 == 0o600
+
+
 def test_a_reader_never_mixes_two_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the service (or `recommend`) loads a model while `fit` replaces it: the manifest, the arrays and
     # the tables must come from one write (they came from two: a silent mismatch, or a raw error)

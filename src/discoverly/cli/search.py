@@ -223,18 +223,9 @@ def evaluate_cmd(
 
 
 def _check_json_target(path: Path) -> None:
-    import os
+    from discoverly.artifacts import check_file_target
 
-    from discoverly.errors import ArtifactError
-    from discoverly.report import check_report_target
-
-    if path.is_dir():
-        raise ArtifactError(f"cannot write the results to {str(path)!r}: it is a folder; name a file, "
-                            f"e.g. {str(path / 'search.json')!r}")
-    check_report_target(path)  # not below a file
-    above = next((p for p in path.parents if p.exists()), None)
-    if above is not None and not os.access(above, os.W_OK | os.X_OK):
-        raise ArtifactError(f"cannot write the results to {str(path)!r}: the folder {str(above)!r} is not writable")
+    check_file_target(path, what="the results")
 
 
 def _write_json(path: Path, result: dict[str, Any]) -> None:
