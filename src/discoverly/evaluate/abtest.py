@@ -232,8 +232,9 @@ def analyze_ab(conversion: Mapping[str, np.ndarray], revenue: Mapping[str, np.nd
             if a == control:
                 continue
             other = np.asarray(values[a], dtype=np.float64)
-            binary = _binary(base) and _binary(other)
-            diff, low, high, p = (rate_difference if binary else welch_test)(base, other, level=level)
+            # conversion is a rate; revenue is a mean even when every value happens to be 0 or 1
+            rate = metric == "conversion" and _binary(base) and _binary(other)
+            diff, low, high, p = (rate_difference if rate else welch_test)(base, other, level=level)
             rel = diff / base.mean() if base.size and base.mean() != 0 else None
             comparisons.append(Comparison(metric, a, control, diff, low, high, p, rel))
     expected = dict(shares) if shares is not None else {a: 1.0 / len(arms) for a in arms}
@@ -256,7 +257,8 @@ def analyze_experiment(exposures: pl.DataFrame, outcomes: pl.DataFrame, *, exper
         notes.append(f"{mixed.height} customer(s) were exposed in more than one arm (was the split changed?) "
                      "and are left out")
         per_user = per_user.filter(pl.col("n_arms") == 1)
-    events = (outcomes.unique(subset=["user", "key"]).sort("user", "key")
+    events = (outcomes.sort("user", "key", "value", nulls_last=True)
+              .unique(subset=["user", "key"], keep="first", maintain_order=True)
               .group_by("user", maintain_order=True).agg(pl.col("value").fill_null(0.0).sum().alias("revenue")))
     # sorted by customer: the bootstrap resamples each arm's array by position, so the same data must give
     # the same arrays (group_by's order changes from run to run, and so did the intervals)

@@ -42,7 +42,6 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
     require("fastapi", extra="serve", purpose="the HTTP service")
     from fastapi import FastAPI
     from fastapi.middleware.cors import CORSMiddleware
-    from fastapi_offline import FastAPIOffline
 
     from discoverly.serve.middleware import BodyLimit, RequestMetrics
     from discoverly.serve.problems import install_problem_handlers, install_problem_schema
@@ -62,6 +61,7 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
 
     # /docs and /redoc serve Swagger UI and ReDoc from the installed package, not from a CDN, so they
     # work on a machine without internet.
+    FastAPIOffline = require("fastapi_offline", extra="serve", purpose="the HTTP service's /docs").FastAPIOffline
     app = FastAPIOffline(title="discoverly", version=__version__, lifespan=lifespan,
                          description="Related items, recommendations, durable event ingestion, model versions "
                                      "and A/B experiments. Errors are RFC 9457 problem documents.")

@@ -93,6 +93,10 @@ def test_a_few_customers_alike_within_each_arm_are_not_significant() -> None:
     conv = next(c for c in res.comparisons if c.metric == "conversion")
     assert conv.difference == 1.0 and conv.p_value == pytest.approx(1 / 3)  # Fisher's exact test
     assert 0 < conv.low < 0.5 and conv.high == 1.0 and not conv.significant
+    # revenue stays a mean even when every value is 0 (outcomes without a value): no interval around 0
+    none = analyze_ab({"A": a, "B": a}, {"A": a, "B": a}, rng=0)
+    rev = next(c for c in none.comparisons if c.metric == "revenue")
+    assert (rev.difference, rev.low, rev.high, rev.p_value) == (0.0, 0.0, 0.0, 1.0)
     assert rate_difference(np.zeros(5), np.zeros(7)) == (0.0, pytest.approx(-0.435, abs=1e-3),
                                                          pytest.approx(0.354, abs=1e-3), 1.0)
 
@@ -145,6 +149,8 @@ def test_analyze_experiment_does_not_depend_on_row_order() -> None:
     buyers = rng.choice(users, 300).tolist()
     outcomes = pl.DataFrame({"user": buyers, "key": [f"k{i}" for i in range(300)],
                              "value": rng.gamma(2.0, 10.0, 300).round(2).tolist()})
+    # the same event recorded twice with different values (a corrected price): which copy counts must not vary
+    outcomes = pl.concat([outcomes, outcomes.head(30).with_columns(pl.col("value") + 1.0)])
     first = analyze_experiment(exposures, outcomes, n_boot=300).to_dict()
     for seed in range(3):
         again = analyze_experiment(exposures.sample(fraction=1.0, shuffle=True, seed=seed),
