@@ -50,6 +50,9 @@ def test_evaluate_is_callable_from_the_top_level_even_after_its_package_is_impor
         ev = fn(log, ["popularity"], cutoffs="2024-01-15", k=1, n_boot=10)
         assert type(ev).__name__ == "Evaluation"
     assert discoverly.evaluate.hit_rate is importlib.import_module("discoverly.evaluate.metrics").hit_rate
+    import inspect
+
+    assert list(inspect.signature(discoverly.evaluate).parameters)[:2] == ["interactions", "models"]  # help()
 
 
 def test_no_public_name_is_shadowed_by_a_submodule_of_the_same_name() -> None:

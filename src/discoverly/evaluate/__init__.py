@@ -11,6 +11,7 @@ dv.evaluate(log, [...])``); once the package is imported Python binds the name t
 the package itself is callable and calls :func:`evaluate`.
 """
 
+import inspect
 import sys
 import types
 from typing import Any
@@ -70,4 +71,7 @@ class _CallablePackage(types.ModuleType):
         return evaluate(*args, **kwargs)
 
 
+_signature = inspect.signature(evaluate)  # for help() and editors: the package called is evaluate()
+_CallablePackage.__call__.__signature__ = _signature.replace(  # type: ignore[attr-defined]
+    parameters=[inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY), *_signature.parameters.values()])
 sys.modules[__name__].__class__ = _CallablePackage

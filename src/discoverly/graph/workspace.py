@@ -138,17 +138,22 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
     timings["graph_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     stale = [p for p in (gf.kge, gf.similar) if p.exists()]
-    for path in stale:  # trained on the previous build's graph: `graph similar` would answer from it
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
+    tmp = gf.papers.with_name(f".{gf.papers.name}.{os.getpid()}.tmp")
+    try:
+        for path in stale:  # trained on the previous build's graph: `graph similar` would answer from it
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        papers.table.write_parquet(tmp)
+        os.replace(tmp, gf.papers)  # in one step: never a half-written papers table
+    except OSError as exc:
+        raise ArtifactError(f"cannot write the graph folder {str(gf.root)!r}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     if stale:
         log.info("removed %s of the previous build of %s; run `discoverly graph fit` again",
                  " and ".join(f"{p.name}/" for p in stale), gf.root)
-    tmp = gf.papers.with_name(f".{gf.papers.name}.tmp")
-    papers.table.write_parquet(tmp)
-    os.replace(tmp, gf.papers)  # in one step: never a half-written papers table
     write_store(graph, gf.store, meta={"n_topics": n_topics, "concept_method": concept_method if concepts else None,
                                        "papers_fingerprint": papers.fingerprint()})
     timings["store_s"] = time.perf_counter() - t0

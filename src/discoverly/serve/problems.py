@@ -79,7 +79,11 @@ def install_problem_handlers(app: FastAPI, *, pages: PageRenderer | None = None,
         if pages is None or not (path == page_prefix or path.startswith(page_prefix + "/")):
             return response
         body = json.loads(bytes(response.body))
-        return pages(body["status"], body["title"], body["detail"])
+        page = pages(body["status"], body["title"], body["detail"])
+        for name, value in response.headers.items():  # e.g. Allow on a 405, Retry-After on a 503
+            if name not in ("content-type", "content-length"):
+                page.headers[name] = value
+        return page
 
     async def discoverly_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DiscoverlyError)

@@ -196,6 +196,8 @@ def test_ui_errors_are_pages_and_api_errors_stay_problems(make_client: Any) -> N
         assert r.headers["content-type"].startswith("text/html"), (path, params, r.headers["content-type"])
         assert "<title>" in r.text and "href='/ui'" in r.text
     assert "query.k" in c.get("/ui/items/i4", params={"k": 0}).text
+    wrong = c.post("/ui/items/i4")  # the page keeps the error's headers: Allow on a 405
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET" and "<title>" in wrong.text
     for path in ("/items/i4/related?k=0", "/nope", "/users/a%09b/recommendations"):
         r = c.get(path)
         assert r.headers["content-type"] == "application/problem+json", path
