@@ -11,7 +11,7 @@ import polars as pl
 
 from discoverly.errors import DataError
 
-__all__ = ["to_polars", "require_columns", "parse_time_column"]
+__all__ = ["to_polars", "require_columns", "parse_time_column", "SLASH_DATE", "EPOCH_UNITS", "MIN_EPOCH", "MAX_EPOCH"]
 
 _READERS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -144,7 +144,7 @@ def require_columns(frame: pl.DataFrame, columns: dict[str, str | None], *, what
     raise DataError(f"{what}: {'; '.join(parts)}. Columns present: {', '.join(frame.columns)}. {hint}")
 
 
-_SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(.*)$"
+SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(.*)$"
 
 
 def _slash_dates_as_iso(series: pl.Series, what: str) -> pl.Series:
@@ -153,9 +153,9 @@ def _slash_dates_as_iso(series: pl.Series, what: str) -> pl.Series:
     number above 12; a column where neither ever is cannot be read either way without guessing,
     so it is an error (polars would silently guess day-first from the first value)."""
     values = series.drop_nulls()
-    if values.len() == 0 or not values.head(1).str.contains(_SLASH_DATE).all():
+    if values.len() == 0 or not values.head(1).str.contains(SLASH_DATE).all():
         return series
-    parts = series.str.extract_groups(_SLASH_DATE)  # one pass: a value that is not a slash date gives nulls
+    parts = series.str.extract_groups(SLASH_DATE)  # one pass: a value that is not a slash date gives nulls
     if parts.struct.field("1").null_count() != series.null_count():
         return series
     first, second = (parts.struct.field(f).cast(pl.Int32) for f in ("1", "2"))
@@ -175,7 +175,10 @@ def _slash_dates_as_iso(series: pl.Series, what: str) -> pl.Series:
 
 
 #: the epoch seconds of 0001-01-01 and 9999-12-31 23:59:59, the range of a Python datetime
-_MIN_EPOCH, _MAX_EPOCH = -62_135_596_800, 253_402_300_799
+#: the epoch seconds of 0001-01-01 and 9999-12-31 23:59:59: the range every reader accepts
+MIN_EPOCH, MAX_EPOCH = -62_135_596_800, 253_402_300_799
+#: epoch numbers above these are nanoseconds, microseconds, milliseconds (1e11 s is the year 5138)
+EPOCH_UNITS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
 
 
 def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
@@ -191,9 +194,9 @@ def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
         big = out.drop_nulls().abs().max()
         if isinstance(big, (int, float)):
             # milliseconds, microseconds or nanoseconds since the epoch (1e11 s is the year 5138)
-            unit = next((u for limit, u in ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3)) if big > limit), 1.0)
+            unit = next((u for limit, u in EPOCH_UNITS if big > limit), 1.0)
             out = out / unit
-        outside = (out < _MIN_EPOCH) | (out > _MAX_EPOCH)
+        outside = (out < MIN_EPOCH) | (out > MAX_EPOCH)
         if outside.any():
             bad = outside.arg_true()
             rows = ", ".join(str(i) for i in bad[:5].to_list())

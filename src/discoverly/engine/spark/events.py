@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# the local reader's slash dates (12/1/2010 8:26), epoch units and time range: one definition for both
+from discoverly.data.frames import EPOCH_UNITS, MAX_EPOCH, MIN_EPOCH, SLASH_DATE
 from discoverly.errors import DataError
 
 __all__ = ["check_path", "read_events"]
@@ -78,12 +80,6 @@ def _frame(spark: Any, source: Any) -> Any:
     raise DataError(f"{_WHAT}: expected a Parquet path or a Spark DataFrame, got {type(source).__name__}")
 
 
-#: a slash date such as ``12/1/2010 8:26`` (day-first or month-first), as the local reader reads them
-_SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(.*)$"
-#: epoch numbers above these are nanoseconds, microseconds, milliseconds (as the local reader reads them)
-_UNITS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
-#: the epoch seconds of 0001-01-01 and 9999-12-31 23:59:59 (the local reader's range)
-_MIN_EPOCH, _MAX_EPOCH = -62_135_596_800, 253_402_300_799
 
 
 def _slash_dates_as_iso(df: Any, time: str) -> Any:
@@ -94,10 +90,10 @@ def _slash_dates_as_iso(df: Any, time: str) -> Any:
 
     col = _col(time)
     head = df.select(_col(time)).where(col.isNotNull()).limit(1).collect()
-    if not head or not re.match(_SLASH_DATE, str(head[0][0])):
+    if not head or not re.match(SLASH_DATE, str(head[0][0])):
         return col
-    slash = col.rlike(_SLASH_DATE)
-    first, second = (F.regexp_extract(col, _SLASH_DATE, k).try_cast("int") for k in (1, 2))
+    slash = col.rlike(SLASH_DATE)
+    first, second = (F.regexp_extract(col, SLASH_DATE, k).try_cast("int") for k in (1, 2))
     facts = df.where(col.isNotNull()).agg(
         F.sum((~slash).cast("long")).alias("other"), F.max(F.when(slash, first > 12)).alias("day_first"),
         F.max(F.when(slash, second > 12)).alias("month_first"), F.min(F.when(slash, first == second)).alias("same"),
@@ -113,8 +109,8 @@ def _slash_dates_as_iso(df: Any, time: str) -> Any:
                         "above 12, so DD/MM/YYYY and MM/DD/YYYY cannot be told apart; convert it to ISO dates "
                         "(YYYY-MM-DD) first")
     day, month = (first, second) if facts["day_first"] or not facts["month_first"] else (second, first)
-    return F.concat(F.regexp_extract(col, _SLASH_DATE, 3), F.lit("-"), F.lpad(month.cast("string"), 2, "0"),
-                    F.lit("-"), F.lpad(day.cast("string"), 2, "0"), F.regexp_extract(col, _SLASH_DATE, 4))
+    return F.concat(F.regexp_extract(col, SLASH_DATE, 3), F.lit("-"), F.lpad(month.cast("string"), 2, "0"),
+                    F.lit("-"), F.lpad(day.cast("string"), 2, "0"), F.regexp_extract(col, SLASH_DATE, 4))
 
 
 @contextmanager
@@ -239,9 +235,9 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
     if facts["q_infinite"]:
         raise DataError(f"{_WHAT}: the quantity column {quantity!r} has {facts['q_infinite']:,} infinite value(s); "
                         "drop those rows or fix them")
-    scale = next((unit for limit, unit in _UNITS if (facts["t_big"] or 0) > limit), 1.0)
-    if facts["t_max"] is not None and (facts["t_min"] / scale < _MIN_EPOCH or facts["t_max"] / scale > _MAX_EPOCH):
-        outside = (F.col("tn") / scale < _MIN_EPOCH) | (F.col("tn") / scale > _MAX_EPOCH)
+    scale = next((unit for limit, unit in EPOCH_UNITS if (facts["t_big"] or 0) > limit), 1.0)
+    if facts["t_max"] is not None and (facts["t_min"] / scale < MIN_EPOCH or facts["t_max"] / scale > MAX_EPOCH):
+        outside = (F.col("tn") / scale < MIN_EPOCH) | (F.col("tn") / scale > MAX_EPOCH)
         n_out = out.where(outside).count()
         examples = ", ".join(repr(row[0]) for row in out.where(outside).select("tn").limit(3).collect())
         raise DataError(f"{_WHAT}: {n_out:,} value(s) of the time column {time!r} are not times between the years 1 "
