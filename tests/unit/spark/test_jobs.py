@@ -39,6 +39,21 @@ def test_python_workers_run_this_interpreter(spark: Any) -> None:
     assert set(workers) == {sys.executable}
 
 
+def test_a_local_session_logs_errors_only(spark: Any) -> None:
+    """Spark's default log4j profile printed ~5 WARN lines (loopback hostname, native Hadoop library)
+    into the terminal on every run; local sessions take the packaged errors-only configuration."""
+    from pathlib import Path
+
+    import discoverly.engine.spark.session as session
+
+    options = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions")
+    config = Path(session.__file__).with_name("log4j2.properties")
+    assert f"-Dlog4j2.configurationFile={config.as_uri()}" in options and config.is_file()
+    assert "rootLogger.level = error" in config.read_text()
+    logger = spark.sparkContext._jvm.org.apache.logging.log4j.LogManager.getRootLogger()
+    assert str(logger.getLevel()) == "ERROR"
+
+
 def test_expectation_and_scores_on_a_hand_worked_example(spark: Any) -> None:
     """Four customers: c0 {A, B}, c1 {A, B, C}, c2 {A, C, D}, c3 {B}; 9 purchases.
 

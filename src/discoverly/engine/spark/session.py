@@ -106,6 +106,9 @@ def spark_session(master: str = "local[2]", *, app_name: str = "discoverly", dri
         # "python3", whatever is first on PATH); the config key alone is not enough.
         os.environ["PYSPARK_PYTHON"] = sys.executable
         settings["spark.pyspark.python"] = sys.executable
+    if local:  # the JVM logs errors only (Spark's default prints ~5 WARN lines a run); clusters keep their own
+        log4j = (Path(__file__).with_name("log4j2.properties")).as_uri()
+        settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={log4j}"
     if driver_memory:
         settings["spark.driver.memory"] = driver_memory
     if local_dir is not None:
