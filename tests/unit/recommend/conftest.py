@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +12,13 @@ from discoverly.data import Interactions
 
 DAY = 86_400
 T0 = 1_600_000_000
+
+
+def damage_saved_array(path: Path, name: str, cut: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Rewrite one array of a saved model's ``arrays.npz`` (e.g. cut short): a damaged artifact."""
+    arrays = dict(np.load(path / "arrays.npz"))
+    arrays[name] = cut(arrays[name])
+    np.savez(path / "arrays.npz", **arrays)
 
 
 def shop_log(rng: int = 0, n_users: int = 60, n_items: int = 40, days: int = 90) -> Interactions:
