@@ -93,7 +93,7 @@ def test_neither_file_nor_data_set(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "neither an existing file nor a built-in data set" in capsys.readouterr().err
     # a misspelt data set name is an unknown name (exit 2, as docs/data.md says), with a suggestion
     assert main(["data", "report", "online-retial"]) == EXIT_CODES[ConfigError]
-    assert "Did you mean online-retail" in capsys.readouterr().err
+    assert "Did you mean 'online-retail'" in capsys.readouterr().err  # the suggestion of dataset_spec's error
 
 
 def test_data_set_not_found_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -53,17 +53,14 @@ def _load(source: str, *, user: str, item: str, time: str, quantity: str | None,
     path = Path(source)
     if path.exists() or not _is_dataset_name(source):
         if not path.exists():
-            import difflib
-
             from discoverly.data.datasets import DATASETS
+            from discoverly.data.datasets.registry import did_you_mean
 
-            close = difflib.get_close_matches(source, list(DATASETS), n=2, cutoff=0.6)
-            hint = f" Did you mean {' or '.join(close)}?" if close else ""
             # a bare name (no folder, no extension) was meant as a data set: an unknown name is a bad option
             error = ConfigError if not path.suffix and len(path.parts) == 1 else DataError
-            raise error(f"{source!r} is neither an existing file nor a built-in data set.{hint} Built-in data sets: "
-                        f"{', '.join(DATASETS)} (see `discoverly data list`); files may be CSV, TSV, Parquet "
-                        "or JSONL")
+            raise error(f"{source!r} is neither an existing file nor a built-in data set.{did_you_mean(source)} "
+                        f"Built-in data sets: {', '.join(DATASETS)} (see `discoverly data list`); files may be "
+                        "CSV, TSV, Parquet or JSONL")
         from discoverly.cli.inputs import CATALOG_HINT
         from discoverly.data.catalog import read_catalog
         from discoverly.data.frames import require_columns, to_polars

@@ -14,7 +14,7 @@ from discoverly.data.datasets.download import fetch
 from discoverly.data.datasets.locate import default_cache_dir, find_files, locate, search_roots
 from discoverly.errors import ConfigError, DatasetNotFoundError
 
-__all__ = ["DATASETS", "load_dataset", "dataset_spec", "find_dataset"]
+__all__ = ["DATASETS", "load_dataset", "dataset_spec", "find_dataset", "did_you_mean"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,16 +84,25 @@ _ALIASES = {"ml-100k": "movielens-100k", "movielens": "movielens-100k", "complet
             "online-retail-ii": "online-retail", "synthetic": "synthetic-store"}
 
 
+def _key(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
 def dataset_spec(name: str) -> DatasetSpec:
     """The :class:`DatasetSpec` of a built-in data set; :class:`ConfigError` naming the choices otherwise."""
-    key = name.strip().lower().replace("_", "-")
-    key = _ALIASES.get(key, key)
+    key = _ALIASES.get(_key(name), _key(name))
     if key in DATASETS:
         return DATASETS[key]
-    close = difflib.get_close_matches(key, list(DATASETS) + list(_ALIASES), n=2, cutoff=0.5)
-    hint = f" Did you mean {' or '.join(repr(_ALIASES.get(c, c)) for c in close)}?" if close else ""
-    raise ConfigError(f"unknown data set {name!r}; the built-in data sets are {', '.join(DATASETS)}.{hint} "
-                      "To read your own log use read_interactions(path, user=, item=, time=)")
+    raise ConfigError(f"unknown data set {name!r}; the built-in data sets are {', '.join(DATASETS)}."
+                      f"{did_you_mean(name)} To read your own log use read_interactions(path, user=, item=, time=)")
+
+
+def did_you_mean(name: str) -> str:
+    """`` Did you mean 'online-retail'?`` naming the (at most two) built-in data sets nearest to an
+    unknown ``name``, aliases included; empty when none is near."""
+    close = difflib.get_close_matches(_key(name), list(DATASETS) + list(_ALIASES), n=4, cutoff=0.5)
+    names = list(dict.fromkeys(_ALIASES.get(c, c) for c in close))[:2]  # an alias and its data set: once
+    return f" Did you mean {' or '.join(map(repr, names))}?" if names else ""
 
 
 def find_dataset(name: str, data_dir: str | os.PathLike[str] | None = None, *,

@@ -29,6 +29,14 @@ def test_unknown_name_suggests_the_nearest() -> None:
         load_dataset("movielens-1m")
 
 
+def test_a_suggestion_names_a_data_set_once() -> None:
+    # 'movielens' (an alias) and 'movielens-100k' are both near: the data set is named once, not twice
+    with pytest.raises(ConfigError, match=r"Did you mean 'movielens-100k'\? To read"):
+        dataset_spec("movielen")
+    with pytest.raises(ConfigError, match=r"Did you mean 'online-retail' or 'online-retail-2011'\?"):
+        dataset_spec("online-retial")
+
+
 def test_unknown_option_is_rejected() -> None:
     with pytest.raises(ConfigError, match=r"unknown option.*'min_ratting'.*accepts: min_rating"):
         load_dataset("movielens-100k", min_ratting=4)
