@@ -143,6 +143,7 @@ def test_without_a_baseline_the_best_model_is_tested_against_the_runner_up(
     (["--dataset", "online-retail"], ConfigError, "exactly one of"),
     (["--time", "when"], DataError, "when"),
     (["--window", "0"], ConfigError, "--window must be a positive number"),
+    (["--window", "nan"], ConfigError, "--window must be a positive number"),
     (["--n-boot", "0"], ConfigError, "n_boot"),
 ])
 def test_bad_input_exit_codes(shop_frame: pl.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -181,7 +182,7 @@ def evaluate(
     names = split_list(models, "--models")
     _check_models(names)
     ks = _ks(k)
-    if window <= 0:
+    if not 0 < window < math.inf:  # NaN too (it compares false)
         raise ConfigError(f"--window must be a positive number of days, got {window:g}")
     if compare:
         _compare_pair(compare, names)  # before the models are fitted, not after

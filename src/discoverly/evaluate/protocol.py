@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -130,7 +131,10 @@ class Split:
 def _around(interactions: Interactions, cutoff: TimeLike, window_days: float
             ) -> tuple[int, int, Interactions, Interactions, np.ndarray]:
     """The cutoff in epoch seconds, the window's end, the events before and in the window (views),
-    and the users active in both; a :class:`DataError` naming the log's span when one is empty."""
+    and the users active in both; a :class:`DataError` naming the log's span when one is empty.
+    Every entry point (:func:`split`, :func:`check_cutoff`, ``evaluate()``) checks the window here."""
+    if not 0 < window_days < math.inf:  # NaN too (it compares false)
+        raise ConfigError(f"window_days must be a positive number of days, got {window_days}")
     if len(interactions) == 0:
         raise DataError("cannot evaluate on an empty interaction log")
     t = to_epoch_seconds(cutoff)
@@ -167,8 +171,6 @@ def split(interactions: Interactions, cutoff: TimeLike, *, window_days: float = 
     Raises :class:`~discoverly.errors.DataError` when the cutoff leaves nothing to train on or
     nobody to test, naming the log's time span so a better cutoff is easy to pick.
     """
-    if window_days <= 0:
-        raise ConfigError(f"window_days must be positive, got {window_days}")
     if variant not in VARIANTS:
         raise ConfigError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     t, end, train, window, users = _around(interactions, cutoff, window_days)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Self
 
 import numpy as np
@@ -42,8 +43,8 @@ class RecentBestsellers(Popularity):
 
     def __init__(self, window_days: float = 14.0) -> None:
         super().__init__()
-        if window_days <= 0:
-            raise ConfigError(f"window_days must be positive, got {window_days}")
+        if not 0 < window_days < math.inf:  # NaN too (it compares false)
+            raise ConfigError(f"window_days must be a positive number of days, got {window_days}")
         self.window_days = float(window_days)
 
     def config(self) -> dict[str, Any]:

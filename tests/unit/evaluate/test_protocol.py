@@ -7,7 +7,7 @@ import pytest
 
 from discoverly.data import Interactions
 from discoverly.errors import ConfigError, DataError
-from discoverly.evaluate.protocol import VARIANTS, parse_variants, split
+from discoverly.evaluate.protocol import VARIANTS, check_cutoff, parse_variants, split
 
 from .conftest import CUTOFF, DAY
 
@@ -94,3 +94,12 @@ def test_parse_variants(hand_log: Interactions) -> None:
         parse_variants("old-items")
     with pytest.raises(ConfigError):
         split(hand_log, CUTOFF, window_days=0)
+
+
+@pytest.mark.parametrize("window_days", [0, -3, float("nan"), float("inf")])
+def test_a_window_that_is_no_number_of_days_is_refused_by_every_entry_point(hand_log: Interactions,
+                                                                              window_days: float) -> None:
+    # check_cutoff said 'no events in the 0 days' (a DataError); NaN and infinity were a raw ValueError/OverflowError
+    for entry in (split, check_cutoff):
+        with pytest.raises(ConfigError, match=r"window_days must be a positive number of days, got"):
+            entry(hand_log, CUTOFF, window_days=window_days)

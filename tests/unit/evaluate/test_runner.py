@@ -146,8 +146,9 @@ def test_a_repeated_or_unreadable_cutoff_fails_before_any_model_is_fitted(hand_l
         evaluate(hand_log, {"p": make}, [CUTOFF, "2020-13-01"])
     with pytest.raises(DataError, match="choose an earlier cutoff"):  # a later cutoff past the log's end
         evaluate(hand_log, {"p": make}, [CUTOFF, "2031-01-01"])
-    with pytest.raises(ConfigError, match="window_days"):
-        evaluate(hand_log, {"p": make}, [CUTOFF], window_days=0)
+    for window_days in (0, float("nan")):
+        with pytest.raises(ConfigError, match="window_days must be a positive number of days"):
+            evaluate(hand_log, {"p": make}, [CUTOFF], window_days=window_days)
     for k in ("6,10", 6.5, [6, "x"]):
         with pytest.raises(ConfigError, match=r"e\.g\. k=6 or k=\[6, 10\]"):
             evaluate(hand_log, {"p": make}, [CUTOFF], k=k)  # type: ignore[arg-type]

@@ -116,8 +116,9 @@ def test_popularity_and_bestsellers_by_hand(tiny_log: Interactions) -> None:
     assert pop.recommend([3], k=2).ids(0) == [1, 2]  # user 3 has item 0
     best = RecentBestsellers(window_days=2).fit(tiny_log)  # last event day 9: window days 8..9
     assert best.recommend([99], k=2).ids(0) == [0, 4]
-    with pytest.raises(ConfigError):
-        RecentBestsellers(window_days=0)
+    for window_days in (0, float("nan"), float("inf")):  # NaN and infinity failed at fit, with a raw error
+        with pytest.raises(ConfigError, match="window_days must be a positive number of days"):
+            RecentBestsellers(window_days=window_days)
 
 
 def test_results_export(tiny_log: Interactions) -> None:
