@@ -53,3 +53,11 @@ def test_errors_are_problems(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/papers/P1/similar", params={"k": 500}).status_code == 422
     assert client.get("/papers/P1/similar", params={"k": 0}).status_code == 422
     assert client.get("/ui/papers/nope").status_code == 404
+
+
+def test_rank_refuses_more_concepts_than_it_can_intersect(client) -> None:  # type: ignore[no-untyped-def]
+    """Each ``about`` is one SQL condition: a thousand repeats made SQLite refuse the query (a 500)."""
+    concept = client.get("/papers/P1").json()["neighbours"]["associated_concept"][0]["key"]
+    assert client.get("/papers/rank", params=[("about", concept)] * 20).status_code == 200
+    r = client.get("/papers/rank", params=[("about", concept)] * 1200)
+    assert r.status_code == 422 and "at most 20" in r.json()["detail"], r.text

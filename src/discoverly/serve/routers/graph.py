@@ -26,6 +26,10 @@ __all__ = ["create_router"]
 PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown paper, topic or concept"},
                                              422: {"description": "invalid parameters"}}
 
+#: concepts one ``/papers/rank`` request may intersect (each is one SQL condition; SQLite refuses a query of
+#: about a thousand, which was a 500)
+MAX_ABOUT = 20
+
 
 def create_router(path: Path, state: ServiceState) -> APIRouter:
     """Routes over the graph folder at ``path`` (loaded once, read-only)."""
@@ -62,7 +66,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
 
     @router.get("/papers/rank", responses=PROBLEMS, summary="Most cited papers, by topic or concept")
     def rank(topic: str | None = None, concept: str | None = None,
-             about: Annotated[list[str] | None, Query(description="only papers about all these concepts")] = None,
+             about: Annotated[list[str] | None, Query(max_length=MAX_ABOUT, description="only papers about all "
+                                                      f"these concepts (at most {MAX_ABOUT})")] = None,
              k: Annotated[int, Query(ge=1, le=10_000)] = 20) -> dict[str, Any]:
         """Papers by number of citing papers; ``topic``/``concept`` restrict the citing papers;
         ``about`` (repeatable) restricts the ranked papers to those with all the concepts."""
