@@ -165,15 +165,12 @@ def train_cmd(
 ) -> None:
     """Train the learning-to-rank models (non-personalised and personalised) from a query log."""
     from discoverly.data.frames import to_polars
-    from discoverly.search.engine import SearchEngine
+    from discoverly.search.engine import SearchEngine, check_query_log
 
     progress = show_progress()
     engine = SearchEngine.load(engine_dir)
     frame = to_polars(log, what="the query log", id_columns=("user", "item"))
-    missing = [c for c in ("query", "item", "user") if c not in frame.columns]
-    if missing:
-        raise DataError(f"the query log {str(log)!r} has no column {', '.join(map(repr, missing))}; it needs "
-                        f"'query', 'item' (what was bought or clicked) and 'user', got {frame.columns}")
+    check_query_log(frame, ("query", "item", "user"), what=f"the query log {str(log)!r}")
     loaded = load_input(dataset=dataset, interactions=interactions, user=user, item=item, time=time,
                         data_dir=data_dir, progress=progress)
     engine.fit_classifier(frame.select("query", "item"))

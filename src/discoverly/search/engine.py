@@ -33,6 +33,7 @@ import polars as pl
 
 from discoverly.artifacts import read_artifact, write_artifact
 from discoverly.data.catalog import Catalog
+from discoverly.data.frames import require_columns
 from discoverly.data.interactions import Interactions, TimeLike
 from discoverly.errors import ArtifactError, ConfigError, DataError, DiscoverlyError, NotFittedError
 from discoverly.search.classify import QueryClassifier
@@ -46,11 +47,20 @@ from discoverly.search.ranker import LambdaRanker, RankerConfig, group_split
 from discoverly.search.spelling import SpellingCorrector
 from discoverly.text_embedding import TextEncoder
 
-__all__ = ["EngineConfig", "SearchEngine", "SearchResult", "Method", "check_method"]
+__all__ = ["EngineConfig", "SearchEngine", "SearchResult", "Method", "check_method", "check_query_log"]
 
 logger = logging.getLogger(__name__)
 
 KIND = "search-engine"
+
+_QUERY_LOG_HINT = ("A query log needs 'query', 'item' (what was bought or clicked) and, for the personalised ranker, "
+                   "'user': rename its columns to these names.")
+
+
+def check_query_log(log: pl.DataFrame, columns: Iterable[str], *, what: str = "the query log") -> None:
+    """A :class:`DataError` naming the ``columns`` missing from a query log, with the nearest names."""
+    require_columns(log, {c: c for c in columns}, what=what, hint=_QUERY_LOG_HINT)
+
 
 #: how :meth:`SearchEngine.rank` orders candidates
 Method = Literal["auto", "lexical", "dense", "hybrid", "ltr", "personal"]
@@ -207,8 +217,7 @@ class SearchEngine:
         labels += [names[c] for c in seen]
         weights += [1.0] * len(seen)
         if log is not None and log.height:
-            if not {"query", "item"} <= set(log.columns):
-                raise DataError(f"the query log needs columns 'query' and 'item', got {log.columns}")
+            check_query_log(log, ("query", "item"))
             pos = self.index.items.indices(log["item"].to_list(), missing=-1)
             ok = pos >= 0
             code = np.where(ok, cats[np.maximum(pos, 0)], -1)
@@ -434,9 +443,7 @@ class SearchEngine:
         candidates are left out unless ``keep_missing`` (then every log row gives a group, in
         order, for evaluation; with ``personal``, customers without history get personal
         features of ``nan``). Uses the engine's current popularity and profiles."""
-        need = {"query", "item"} | ({"user"} if personal else set())
-        if not need <= set(log.columns):
-            raise DataError(f"the query log needs columns {sorted(need)}, got {log.columns}")
+        check_query_log(log, ("query", "item", "user") if personal else ("query", "item"))
         targets = self.index.items.indices(log["item"].to_list(), missing=-1)
         users = log["user"].to_list() if "user" in log.columns else [None] * log.height
         contexts: dict[str, QueryContext] = {}
@@ -486,10 +493,9 @@ class SearchEngine:
         profiles as of ``as_of`` (events before it), so a log after ``as_of`` never leaks into
         its own features; the engine's serving state is restored afterwards. Early stopping uses
         a validation share of the customers (:func:`group_split`)."""
-        need = {"query", "item"} | ({"user"} if personal and (interactions is not None or self.profiles is not None)
-                                    else set())
-        if not need <= set(log.columns):  # checked before the general ranker is trained, not after
-            raise DataError(f"the query log needs columns {sorted(need)}, got {log.columns}")
+        personalised = personal and (interactions is not None or self.profiles is not None)
+        # the personalised ranker's 'user' is checked before the general ranker is trained, not after
+        check_query_log(log, ("query", "item", "user") if personalised else ("query", "item"))
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         saved = (self.stats, self.profiles, self._prior)
         try:

@@ -148,6 +148,18 @@ def test_fit_ranker_checks_the_log_columns_before_training(catalog: Catalog, pur
     assert eng.ranker is None  # nothing trained (the general ranker used to be, then the personal one failed)
 
 
+def test_every_use_of_a_query_log_names_its_missing_columns_alike(catalog: Catalog, purchases: Interactions,
+                                                                  encoder: Any) -> None:
+    # fit_classifier, training_groups and fit_ranker had a message each; none suggested the misnamed column
+    eng = SearchEngine.build(catalog, purchases, index_config=IndexConfig(fields=FIELDS, dense=False))
+    log = _log(purchases, int(purchases.timestamp[0]), int(purchases.timestamp[-1]) + 1).rename({"query": "Query"})
+    for use in (lambda: eng.fit_classifier(log), lambda: eng.training_groups(log, personal=False),
+                lambda: eng.fit_ranker(log, purchases)):
+        with pytest.raises(DataError, match=r"^the query log: the query column 'query' is missing \(did you mean "
+                                            r"'Query'.*Columns present: .*A query log needs 'query', 'item'"):
+            use()
+
+
 def test_load_of_an_incomplete_artifact_is_an_artifact_error(engine: SearchEngine, tmp_path: Path) -> None:
     import json
 
