@@ -94,7 +94,7 @@ def install_problem_handlers(app: FastAPI, *, pages: PageRenderer | None = None,
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = [{"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": str(e.get("msg", "")),
+        errors = [{"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": _message(e),
                    "type": str(e.get("type", ""))} for e in exc.errors()]
         first = errors[0] if errors else {"loc": "", "msg": "invalid request"}
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -111,8 +111,18 @@ def install_problem_handlers(app: FastAPI, *, pages: PageRenderer | None = None,
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         cause = exc.__cause__
-        if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):  # FastAPI: "error parsing the body"
-            msg = f"the body is not UTF-8 text ({cause.reason} at byte {cause.start}); send JSON encoded as UTF-8"
+        if exc.status_code == 400 and isinstance(cause, (UnicodeDecodeError, RecursionError, ValueError)):
+            # FastAPI's "There was an error parsing the body": JSON that json.loads refuses other than by
+            # a JSONDecodeError (the body size limit keeps all of these small)
+            if isinstance(cause, UnicodeDecodeError):
+                msg = f"the body is not UTF-8 text ({cause.reason} at byte {cause.start}); send JSON encoded as UTF-8"
+            elif isinstance(cause, RecursionError):
+                msg = "the JSON body is nested too deeply to read; send events as flat JSON objects"
+            elif "integer string conversion" in str(cause):
+                msg = ("the JSON body holds a number of more than 4,300 digits; integer ids and timestamps must fit "
+                       "in 64 bits")
+            else:
+                msg = f"the JSON body cannot be read: {cause}"
             return answer(request, problem(422, "Invalid request", msg,
                                            errors=[{"loc": "body", "msg": msg, "type": "json_invalid"}]))
         return answer(request, problem(exc.status_code, _title(exc.status_code), str(exc.detail),
@@ -174,6 +184,18 @@ def _declare_problems(schema: dict[str, Any], problem_schema: dict[str, Any]) ->
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's own 422 body, replaced above
         if f'"#/components/schemas/{unused}"' not in json.dumps(schema):
             components["schemas"].pop(unused, None)
+
+
+def _message(error: Any) -> str:
+    """A validation error's message; malformed JSON also says why and where (FastAPI's own message is only
+    "JSON decode error", under the location body.<character>)."""
+    msg = str(error.get("msg", ""))
+    reason = (error.get("ctx") or {}).get("error")
+    if error.get("type") == "json_invalid" and reason:
+        loc = error.get("loc", ())
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        msg = f"{msg}: {reason}{at}"
+    return msg
 
 
 def _is_json(content_type: str) -> bool:
