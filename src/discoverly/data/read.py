@@ -59,8 +59,16 @@ def interactions_from_polars(
             raise DataError(f"{what}: the {role} column {col!r} has {nulls:,} missing value(s) (rows {rows}); "
                             "drop those rows first")
         if frame[col].dtype not in (pl.String, pl.Categorical) and not frame[col].dtype.is_integer():
-            if frame[col].dtype.is_float() and (frame[col].is_finite() & (frame[col] == frame[col].round(0))).all():
-                frame = frame.with_columns(pl.col(col).cast(pl.Int64))
+            whole_floats = frame[col].dtype.is_float() and (frame[col].is_finite()
+                                                            & (frame[col] == frame[col].round(0))).all()
+            # decimal(38,0) ids, as databases and Spark write them, are whole numbers too
+            whole_decimals = frame[col].dtype.is_decimal() and (frame[col] == frame[col].round(0)).all()
+            if whole_floats or whole_decimals:
+                whole = frame[col].cast(pl.Int64, strict=False)
+                if whole.null_count():
+                    raise DataError(f"{what}: the {role} column {col!r} has ids beyond the 64-bit integer range; "
+                                    "cast them to strings first")
+                frame = frame.with_columns(whole.alias(col))
             else:
                 raise DataError(f"{what}: the {role} column {col!r} has type {frame[col].dtype}; "
                                 "ids must be strings or integers")

@@ -85,6 +85,25 @@ def test_integer_and_whole_float_ids() -> None:
     assert list(log.users) == [13047, 17850] and list(log.items) == [1, 2]
 
 
+def test_whole_decimal_ids_are_integers() -> None:
+    """decimal(38,0) ids, as databases and Spark write them, were refused ("ids must be strings or
+    integers") while the Spark engine read them."""
+    from decimal import Decimal
+
+    def log(users: list[str], scale: int = 0) -> pl.DataFrame:
+        return pl.DataFrame({"user": pl.Series([Decimal(u) for u in users], dtype=pl.Decimal(38, scale)),
+                             "item": [1, 2], "timestamp": [1, 2]})
+
+    assert list(read_interactions(log(["17850", "13047"])).users) == [13047, 17850]
+    assert list(read_interactions(log(["17850.0", "13047.0"], scale=1)).users) == [13047, 17850]
+    with pytest.raises(DataError, match="ids must be strings or integers"):
+        read_interactions(log(["17850.5", "13047.0"], scale=1))
+    with pytest.raises(DataError, match="beyond the 64-bit integer range; cast them to strings"):
+        read_interactions(log(["99999999999999999999", "1"]))
+    with pytest.raises(DataError, match="beyond the 64-bit integer range"):  # was polars' InvalidOperationError
+        read_interactions(pl.DataFrame({"user": [1e20, 2.0], "item": [1, 2], "timestamp": [1, 2]}))
+
+
 def test_nan_and_infinite_float_ids_are_named() -> None:
     """A NaN id (pandas' missing value) was polars' InvalidOperationError traceback: polars holds NaN
     equal to its rounding, so the column passed as whole numbers; inf likewise."""

@@ -138,6 +138,36 @@ def test_a_nan_id_is_a_missing_id(spark: Any, tmp_path: Path) -> None:
         read_events(spark, str(path))
 
 
+@pytest.mark.parametrize(("users", "scale", "match"), [
+    (["17850", "13047", "17850", "1"], 0, None),
+    (["17850.5", "13047", "17850", "1"], 1, "ids must be strings or integers"),
+    (["99999999999999999999", "13047", "17850", "1"], 0, "beyond the 64-bit integer range"),
+    ([1e20, 13047.0, 17850.0, 1.0], None, "beyond the 64-bit integer range"),
+    ([float("inf"), 13047.0, 17850.0, 1.0], None, "ids must be strings or integers"),
+], ids=["whole", "fraction", "wide", "wide-float", "inf-float"])
+def test_number_ids_as_the_local_reader_takes_them(spark: Any, tmp_path: Path, users: list[Any], scale: int | None,
+                                                   match: str | None) -> None:
+    """The local reader refused decimal(38,0) ids that Spark took; Spark took decimal(38,1) 17850.5 as
+    17850 (it compares it with round()'s 17851 as equal); an id past the 64-bit range was a
+    CAST_OVERFLOW error from the JVM (locally, a polars InvalidOperationError)."""
+    from decimal import Decimal
+
+    from discoverly.engine.spark.events import read_events
+
+    path = tmp_path / "log.parquet"
+    ids = pl.Series(users) if scale is None else pl.Series([Decimal(u) for u in users], dtype=pl.Decimal(38, scale))
+    pl.DataFrame({"user": ids, "item": IDS["item"], "timestamp": [1.7e9] * 4}).write_parquet(path)
+    if match is None:
+        log = read_interactions(path)
+        assert sorted(r["user"] for r in read_events(spark, str(path)).collect()) == sorted(
+            log.users.ids[log.user_index].tolist())
+        return
+    with pytest.raises(DataError, match=match):
+        read_interactions(path)
+    with pytest.raises(DataError, match=match):
+        read_events(spark, str(path))
+
+
 def test_what_is_not_a_parquet_log_is_named(spark: Any, tmp_path: Path) -> None:
     """An empty folder, a folder of CSV files, a CSV named .parquet, a pattern matching nothing, a
     corrupt part among good ones: a DataError each (they were AnalysisException / Py4JJavaError)."""

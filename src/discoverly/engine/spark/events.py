@@ -198,7 +198,11 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
     ]
     for role in ("user", "item"):
         if isinstance(types[roles[role]], (*floats, T.DecimalType)):
-            checks.append(F.sum((F.col(role) != F.round(F.col(role))).cast("long")).alias(f"{role}_fraction"))
+            # x % 1, not x != round(x): Spark compares decimal(38,1) 17850.5 with round()'s 17851 as equal
+            checks.append(F.sum((F.col(role) % 1 != 0).cast("long")).alias(f"{role}_fraction"))
+            # beyond a 64-bit integer: the cast below would be a CAST_OVERFLOW error from the JVM
+            wide = (F.col(role) > F.lit(2**63 - 1)) | (F.col(role) < F.lit(-(2**63)))
+            checks.append(F.sum(wide.cast("long")).alias(f"{role}_wide"))
     try:
         facts = out.agg(*checks).first().asDict()
     except Exception as exc:  # Spark reads the files here: a corrupt part shows now, not at spark.read
@@ -217,6 +221,9 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
         if facts.get(f"{role}_fraction"):
             raise DataError(f"{_WHAT}: the {role} column {roles[role]!r} has type {types[roles[role]].simpleString()} "
                             "with fractional values; ids must be strings or integers")
+        if facts.get(f"{role}_wide"):
+            raise DataError(f"{_WHAT}: the {role} column {roles[role]!r} has ids beyond the 64-bit integer range; "
+                            "cast them to strings first")
         if f"{role}_fraction" in facts:
             out = out.withColumn(role, F.col(role).cast(T.LongType()))
     missing = facts["time_nulls"] if isinstance(t_kind, T.NumericType) else facts["time_missing"]  # NaN is missing
