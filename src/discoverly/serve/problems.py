@@ -88,9 +88,14 @@ def install_problem_handlers(app: FastAPI, *, pages: PageRenderer | None = None,
     async def discoverly_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DiscoverlyError)
         code, title = status_of(exc)
+        detail = str(exc)
         if code >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
-        return answer(request, problem(code, title, str(exc)))
+            if not request.url.path.startswith("/admin/"):
+                # the message is for the operator: it names server paths, hosts and database errors, which
+                # an anonymous client must not see (an admin request has shown the token)
+                detail = f"{title.lower()}; the cause is in the service's log. Retry later"
+        return answer(request, problem(code, title, detail))
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

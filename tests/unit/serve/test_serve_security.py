@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from serve_helpers import ADMIN, event
 
 Client = Callable[..., Any]
 JSON = {"content-type": "application/json"}
@@ -33,3 +35,27 @@ def test_malformed_json_says_what_is_wrong_and_where(make_client: Client) -> Non
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["msg"] == "JSON decode error: Expecting value at character 23"  # was the first 3 words
     assert r.json()["detail"].startswith("body.23: JSON decode error: Expecting value")
+
+
+def test_server_errors_do_not_show_server_paths_to_anonymous_clients(make_client: Client, tmp_path: Path) -> None:
+    """A 503 said "cannot open the SQLite event store '/srv/…/events.db': unable to open database file" to
+    anyone (a PostgreSQL store's error names the host and the user); the log keeps the message."""
+    c = make_client()
+    state = c.app.state.service
+    state.store.close()
+    state.store.path = tmp_path / "gone" / "events.db"  # reconnects fail
+    for r in (c.post("/events", json=event()), c.get("/health"), c.get("/users/u1/recommendations"),
+              c.get("/ui/users/u1")):
+        assert r.status_code == 503, r.text
+        assert str(tmp_path) not in r.text and "database file" not in r.text, r.text
+        assert "event store unavailable" in r.text and "log" in r.text
+
+
+def test_admin_server_errors_keep_their_cause(make_client: Client, artifacts: Path) -> None:
+    """The admin token holder is the operator: a version that cannot load still says why."""
+    import shutil
+
+    shutil.copytree(artifacts / "models" / "v0002", artifacts / "models" / "v0009")
+    (artifacts / "models" / "v0009" / "arrays.npz").write_bytes(b"not a zip")
+    r = make_client().post("/admin/reload", json={"version": "v0009"}, headers=ADMIN)
+    assert r.status_code == 503 and "v0009" in r.json()["detail"], r.text
