@@ -33,6 +33,8 @@ DAY = 86_400
 INPUTS = ("binary", "recency", "frequency", "recency-frequency")
 #: per item and cutoff: distinct buyers in the last 7/14/28 days and before the cutoff (log1p),
 #: log1p of the days since the item's first sale, and whether it had no sale yet
+#: the most training cutoffs a fit builds (each holds an example per active customer): 27 years of daily cutoffs
+MAX_TRAINING_CUTOFFS = 10_000
 TREND_FEATURES = ("buyers_7d", "buyers_14d", "buyers_28d", "buyers_all", "age_days", "unsold")
 
 InputKind = Literal["binary", "recency", "frequency", "recency-frequency"]
@@ -180,6 +182,13 @@ def training_cutoffs(interactions: Interactions, last_cutoff: int, *, stride_day
     step = int(stride_days * DAY)
     if step <= 0:  # positive but under a second ("must be positive, got 1e-06" read as a contradiction)
         raise ConfigError(f"stride_days must be at least one second (1/86400 of a day), got {stride_days}")
+    room = last_cutoff - start - min_history_days * DAY
+    n = 0 if room < 0 else int(room // step) + 1
+    if max_cutoffs is not None:
+        n = min(n, max(max_cutoffs, 0))
+    if n > MAX_TRAINING_CUTOFFS:  # a stride of seconds made millions of cutoffs: the fit never ended
+        raise ConfigError(f"stride_days={stride_days:g} over this log makes {n:,} training cutoffs, more than "
+                          f"{MAX_TRAINING_CUTOFFS:,}; set max_cutoffs (default 60) or a longer stride_days")
     out: list[int] = []
     c = last_cutoff
     while c - start >= min_history_days * DAY and (max_cutoffs is None or len(out) < max_cutoffs):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -126,7 +127,10 @@ class TrainResult:
 def _threads(n: int) -> Iterator[Any]:
     torch = require("torch", purpose="the autoencoder recommender")
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(n)))
+    cpus = os.cpu_count() or 1
+    if n > cpus:  # more threads than CPUs only contend (n_threads=1000 made the fit crawl); a saved config still loads
+        log.warning("n_threads=%d is more than the %d CPUs here; training uses %d", n, cpus, cpus)
+    torch.set_num_threads(max(1, min(int(n), cpus)))
     try:
         yield torch
     finally:

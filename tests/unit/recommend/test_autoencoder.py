@@ -172,6 +172,10 @@ def test_training_cutoffs_leave_the_validation_window_alone() -> None:
     assert len(training_cutoffs(log, v - 14 * DAY, stride_days=7, min_history_days=7, max_cutoffs=3)) == 3
     with pytest.raises(ConfigError):
         training_cutoffs(log, v, stride_days=0, min_history_days=7, max_cutoffs=None)
+    # a stride of a minute with no cap: 160,000 cutoffs, each a pass over the log (the fit never ended)
+    with pytest.raises(ConfigError, match=r"makes 1\d\d,\d{3} training cutoffs, more than 10,000; set max_cutoffs"):
+        training_cutoffs(log, v - 14 * DAY, stride_days=1 / 1440, min_history_days=7, max_cutoffs=None)
+    assert len(training_cutoffs(log, v - 14 * DAY, stride_days=1 / 1440, min_history_days=7, max_cutoffs=50)) == 50
 
 
 def test_select_items_keeps_recent_risers() -> None:
@@ -738,3 +742,23 @@ def test_a_wide_path_larger_than_the_memory_is_refused_before_allocating(shop: I
         Autoencoder(**FAST, wide=wide).fit(shop)  # type: ignore[arg-type]
     monkeypatch.setattr(memory, "available_memory", lambda: None)  # unknown: no check
     assert "W_wide" in Autoencoder(**FAST, wide=wide).fit(shop).weights_  # type: ignore[arg-type]
+
+
+def test_more_threads_than_cpus_use_the_cpus(caplog: pytest.LogCaptureFixture) -> None:
+    """n_threads=1000 was handed to torch as it was: a thousand threads contending for two cores."""
+    import os
+
+    import torch
+
+    from discoverly.recommend.autoencoder_training import _threads
+
+    before = torch.get_num_threads()
+    cpus = os.cpu_count() or 1
+    with caplog.at_level("WARNING"), _threads(1000):
+        assert torch.get_num_threads() == cpus
+    assert f"n_threads=1000 is more than the {cpus} CPUs here" in caplog.text
+    assert torch.get_num_threads() == before
+    caplog.clear()
+    with _threads(1):
+        assert torch.get_num_threads() == 1
+    assert not caplog.text
