@@ -50,12 +50,28 @@ from discoverly.artifacts import read_artifact, write_artifact
 from discoverly.dependencies import require
 from discoverly.errors import ConfigError, DataError
 
-__all__ = ["KGETrainer", "KGEmbedding", "KGE_MODELS", "rank_triples", "LinkMetrics"]
+__all__ = ["KGETrainer", "KGEmbedding", "KGE_MODELS", "QUERY_DIRECTIONS", "check_query_direction", "rank_triples",
+           "LinkMetrics"]
 
 log = logging.getLogger(__name__)
 
 KGE_MODELS = ("transe", "distmult", "complex", "rotate")
 LOSSES = ("logistic", "softmax")
+#: the query directions of :meth:`KGEmbedding.query_pair` (:meth:`KGEmbedding.relation_queries`: the first three)
+QUERY_DIRECTIONS = ("tail", "head", "both", "tail+head")
+
+
+def check_query_direction(direction: str, model: str, choices: tuple[str, ...] = QUERY_DIRECTIONS) -> None:
+    """A :class:`ConfigError` unless ``direction`` is one of ``choices`` and defined for ``model``
+    (``"both"``, the sum of the two queries, only for the bilinear models)."""
+    def one_of(names: tuple[str, ...]) -> str:
+        return f"{', '.join(map(repr, names[:-1]))} or {names[-1]!r}"
+
+    if direction not in choices:
+        raise ConfigError(f"unknown query direction {direction!r}; use {one_of(choices)}")
+    if direction == "both" and model not in ("distmult", "complex"):
+        raise ConfigError(f"query direction 'both' is defined for the bilinear models (distmult, complex), not for "
+                          f"{model}; use {one_of(tuple(c for c in choices if c != 'both'))}")
 
 
 @dataclass
@@ -92,8 +108,7 @@ class KGEmbedding:
         approximates, and ``"both"`` is not defined. ``relation`` is an index or, when the
         embedding's config lists its relations (``train_embedding`` does), a name. ``entities``
         picks the rows (default: all). Returns float32 vectors of the entity dimension."""
-        if direction not in ("tail", "head", "both"):
-            raise ConfigError(f"unknown query direction {direction!r}; use 'tail', 'head' or 'both'")
+        check_query_direction(direction, self.model, QUERY_DIRECTIONS[:3])
         if isinstance(relation, str):
             names = list(self.config.get("relations") or [])
             if relation not in names:
@@ -111,9 +126,6 @@ class KGEmbedding:
             tail = np.concatenate([er * rr - ei * ri, er * ri + ei * rr], axis=-1)
             head = np.concatenate([rr * er + ri * ei, rr * ei - ri * er], axis=-1)
             out = {"tail": tail, "head": head, "both": tail + head}[direction]
-        elif direction == "both":
-            raise ConfigError(f"direction='both' is defined for the bilinear models (distmult, complex), "
-                              f"not for {self.model}; use 'tail' or 'head'")
         elif self.model == "transe":
             out = e + r if direction == "tail" else e - r
         else:  # rotate: rotate by the relation's phases (tail) or back (head)
@@ -128,8 +140,7 @@ class KGEmbedding:
         """The query vectors of :meth:`relation_queries`, and for ``direction="tail+head"`` the tail
         queries first and the head queries second (two searches, merged by score in
         ``SimilarItems(graph_query=..., graph_query_2=...)``); the second is ``None`` otherwise."""
-        if direction not in ("tail", "head", "both", "tail+head"):
-            raise ConfigError(f"unknown query direction {direction!r}; use 'tail', 'head', 'both' or 'tail+head'")
+        check_query_direction(direction, self.model)
         if direction == "tail+head":
             return (self.relation_queries(relation, "tail", entities),
                     self.relation_queries(relation, "head", entities))

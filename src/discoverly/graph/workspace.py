@@ -31,7 +31,7 @@ import polars as pl
 from discoverly.errors import ArtifactError, ConfigError
 from discoverly.graph.build import KnowledgeGraph, build_paper_graph
 from discoverly.graph.concepts import ConceptExtractor
-from discoverly.graph.kge import KGEmbedding, KGETrainer
+from discoverly.graph.kge import KGEmbedding, KGETrainer, check_query_direction
 from discoverly.graph.papers import Papers, read_papers
 from discoverly.graph.similar import SimilarItems, paper_text_vectors
 from discoverly.graph.store import GraphStore, write_store
@@ -194,12 +194,7 @@ def _check_query(cfg: dict[str, Any], relations: Sequence[str]) -> None:
     if cfg["query_relation"] not in relations:
         raise ConfigError(f"unknown query relation {cfg['query_relation']!r}; the graph has {list(relations)} "
                           "(or 'none' for queries with the papers' own graph vectors)")
-    directions = ("tail", "head", "both", "tail+head")
-    if cfg["query_direction"] not in directions:
-        raise ConfigError(f"unknown query direction {cfg['query_direction']!r}; use one of {directions}")
-    if cfg["query_direction"] == "both" and cfg["model"] not in ("distmult", "complex"):
-        raise ConfigError(f"query direction 'both' is defined for the bilinear models (distmult, complex), not for "
-                          f"{cfg['model']}; use 'tail', 'head' or 'tail+head'")
+    check_query_direction(cfg["query_direction"], cfg["model"])
 
 
 def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None = None, epochs: int | None = None,

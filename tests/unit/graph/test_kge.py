@@ -282,3 +282,20 @@ def test_training_and_serving_query_formulas_agree(model: str, side: str) -> Non
         h, t = (e[p].expand(7, 6), e) if side == "tail" else (e, e[p].expand(7, 6))
         score = _SCORES[model](h, r.expand(7, 6), t, 0.0).numpy()
         np.testing.assert_allclose(served[p] @ ent.T, score, rtol=1e-4, atol=1e-4)
+
+
+def test_query_directions_are_refused_alike_by_the_embedding_and_the_engine_settings() -> None:
+    from discoverly.graph.kge import check_query_direction
+
+    emb = KGEmbedding("transe", np.zeros((3, 4), np.float32), np.zeros((1, 4), np.float32))
+    both = r"query direction 'both' is defined for the bilinear models \(distmult, complex\), not for transe; use "
+    # query_pair offers 'tail+head' too (it said "use 'tail' or 'head'", its relation_queries' message)
+    for refuse in (lambda: emb.query_pair(0, "both"), lambda: check_query_direction("both", "transe")):
+        with pytest.raises(ConfigError, match=both + r"'tail', 'head' or 'tail\+head'$"):
+            refuse()
+    with pytest.raises(ConfigError, match=both + r"'tail' or 'head'$"):
+        emb.relation_queries(0, "both")
+    for refuse in (lambda: emb.query_pair(0, "sideways"), lambda: check_query_direction("sideways", "complex")):
+        with pytest.raises(ConfigError, match=r"unknown query direction 'sideways'; use 'tail', 'head', 'both' or "
+                                              r"'tail\+head'$"):
+            refuse()
