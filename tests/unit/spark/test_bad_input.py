@@ -249,6 +249,8 @@ def test_a_missing_or_csv_log_is_named_before_spark_starts(tmp_path: Path, monke
         fit_spark("cosine", tmp_path / "typo.parquet")
     with pytest.raises(ConfigError, match="salt_buckets"):  # was found after reading the log and its purchases
         fit_spark("cosine", tmp_path / "typo.parquet", salt_buckets=0)
+    with pytest.raises(ConfigError, match="salt_buckets"):  # True was taken as 1
+        fit_spark("cosine", tmp_path / "typo.parquet", salt_buckets=True)
     with pytest.raises(DataError, match="negative must be"):
         fit_spark("cosine", tmp_path / "typo.parquet", negative="skip")
     (tmp_path / "log.csv").write_text("user,item,timestamp\na,x,2024-01-01\n")
