@@ -167,7 +167,8 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
     from discoverly.recommend.popularity import RecentBestsellers
 
     recommender = _model(model, params)
-    if isinstance(salt_buckets, bool) or not isinstance(salt_buckets, int) or salt_buckets < 1:  # before the job, not after its first stages
+    # before the job, not after its first stages
+    if isinstance(salt_buckets, bool) or not isinstance(salt_buckets, int) or salt_buckets < 1:
         raise ConfigError(f"salt_buckets must be a whole number of at least 1 (1 = no salting), got {salt_buckets!r}")
     if negative not in ("error", "drop"):
         raise DataError(f"negative must be 'error' or 'drop', got {negative!r}")  # as read_interactions says
