@@ -4,6 +4,10 @@ Writes go to a temporary sibling directory that is renamed into place only when 
 failure never leaves a half-written artifact behind. An earlier artifact is swapped with the new
 one in one step where the system can (Linux), so its path always holds one complete artifact: for
 a reader, for a second writer, and after an interrupt or a kill at any moment.
+
+The temporary siblings are named ``.NAME.part-HOST-PID-…`` (and a replaced artifact on its way out
+``.NAME.old-HOST-PID-…``): a process killed outright (SIGKILL, the out-of-memory killer) cannot remove
+them, so the next write to ``NAME`` removes those of processes of this host that no longer run.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ import ctypes
 import datetime as dt
 import errno
 import functools
+import hashlib
 import json
 import os
 import platform
+import re
 import shutil
+import socket
 import sys
 import tempfile
 import zipfile
@@ -30,8 +37,8 @@ import polars as pl
 from discoverly._version import __version__
 from discoverly.errors import ArtifactError
 
-__all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "check_save_target", "check_file_target",
-           "write_text_file", "MANIFEST"]
+__all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "staging_folder", "check_save_target",
+           "check_file_target", "write_text_file", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -118,6 +125,51 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
+@functools.cache
+def _host_tag() -> str:
+    """A short tag of this host: temporary folders of another machine (a shared disk) are never swept."""
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _sibling_prefix(target: Path, role: str) -> str:
+    return f".{target.name}.{role}-{_host_tag()}-{os.getpid()}-"
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it runs
+        return True
+    return True
+
+
+def _sweep_killed_writes(target: Path) -> None:
+    """Remove the temporary siblings of ``target`` left by writers of this host that were killed."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.(?:part|old)-{_host_tag()}-(\d+)-[\w-]+")
+    try:
+        siblings = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in siblings:
+        match = pattern.fullmatch(entry.name)
+        if match and entry.is_dir(follow_symlinks=False) and not _running(int(match.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def staging_folder(target: str | os.PathLike[str]) -> Path:
+    """A new empty hidden sibling folder of ``target`` to write an artifact in before
+    :func:`replace_artifact` moves it into place (the caller removes it on failure). Folders that
+    writers killed outright left next to ``target`` are removed first."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_killed_writes(target)
+    return Path(tempfile.mkdtemp(prefix=_sibling_prefix(target, "part"), dir=target.parent))
+
+
 def _move_into_place(tmp: Path, target: Path) -> Path | None:
     """Put the complete artifact ``tmp`` at ``target``; returns where the artifact it replaced now
     is (to be deleted), or None. Another process may be writing the same path at the same time:
@@ -129,7 +181,7 @@ def _move_into_place(tmp: Path, target: Path) -> Path | None:
                 return None
             if _exchange(tmp, target):
                 return tmp
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
+            old = target.with_name(_sibling_prefix(target, "old") + os.urandom(4).hex())
             os.replace(target, old)
             try:
                 os.replace(tmp, target)
@@ -200,8 +252,7 @@ def write_artifact(
     if files:
         full["files"] = sorted(files)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        tmp = staging_folder(target)
     except OSError as exc:
         raise _write_error(target, exc) from exc
     try:

@@ -225,3 +225,27 @@ def test_ctrl_c_while_the_replaced_artifact_is_deleted_leaves_no_hidden_copy(
     monkeypatch.undo()
     _assert_one_write(target, 2)  # the new artifact is in place
     assert [p.name for p in tmp_path.iterdir()] == ["a"]  # and the earlier one is gone, not left as .a.xxxx
+
+
+def test_the_folders_of_a_killed_writer_go_at_the_next_write(tmp_path: Path) -> None:
+    """A writer killed outright (SIGKILL, the out-of-memory killer) left its hidden half-written
+    folder next to the artifact for good: the size of a model, never seen by `ls`."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "model"
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal, sys; from discoverly.artifacts import staging_folder; "
+         "d = staging_folder(sys.argv[1]); (d / 'weights.bin').write_bytes(b'x' * 1000); "
+         "os.kill(os.getpid(), signal.SIGKILL)", str(target)], check=False)
+    assert killed.returncode == -9
+    [left] = [p for p in tmp_path.iterdir() if p.name.startswith(".model.part-")]
+    mine = artifacts.staging_folder(target)  # a write of this (running) process
+    elsewhere = tmp_path / ".model.part-00000000-1-abc"  # another host's writer, on a shared disk
+    other = tmp_path / ".model.notes"  # not a discoverly folder at all
+    for folder in (elsewhere, other):
+        folder.mkdir()
+    write_artifact(target, {"kind": "k"})
+    assert not left.exists()
+    assert mine.is_dir() and elsewhere.is_dir() and other.is_dir()
+    assert read_artifact(target).manifest["kind"] == "k"
