@@ -43,7 +43,7 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
     from fastapi import FastAPI
     from fastapi.middleware.cors import CORSMiddleware
 
-    from discoverly.serve.middleware import BodyLimit, RequestMetrics
+    from discoverly.serve.middleware import BodyLimit, NoSniff, RequestMetrics
     from discoverly.serve.problems import install_problem_handlers, install_problem_schema
     from discoverly.serve.routers import admin, events, experiments, health, recommend
     from discoverly.serve.state import ServiceState
@@ -94,4 +94,5 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
     app.add_middleware(BodyLimit, limit=config.max_body_bytes,  # type: ignore[arg-type]
                        limits={"/admin/events": config.max_bulk_bytes})
     app.add_middleware(RequestMetrics, metrics=state.metrics)  # type: ignore[arg-type]
+    app.add_middleware(NoSniff)  # type: ignore[arg-type]  # added last: also on a 413
     return app

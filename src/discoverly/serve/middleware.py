@@ -9,7 +9,7 @@ from typing import Any
 
 from discoverly.serve.metrics import Metrics
 
-__all__ = ["BodyLimit", "RequestMetrics"]
+__all__ = ["BodyLimit", "RequestMetrics", "NoSniff"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -85,6 +85,26 @@ async def _too_large(send: Send, limit: int) -> None:
                 "headers": [(b"content-type", b"application/problem+json"),
                             (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+class NoSniff:
+    """``X-Content-Type-Options: nosniff`` on every answer: a browser renders a JSON or text answer that
+    carries an id like ``<script>…`` as what it is labelled, never as HTML."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-content-type-options", b"nosniff")]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
 
 
 class RequestMetrics:

@@ -60,6 +60,8 @@ def test_pages_in_a_real_browser(chromium: str, server: Callable[..., Server], t
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         requested: list[str] = []
         page.on("request", lambda r: requested.append(r.url))
+        console: list[str] = []  # a Content-Security-Policy violation is reported here
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
         page.goto(f"{s.url}/ui")
         assert page.title().startswith("discoverly")
         page.screenshot(path=str(shots / "home.png"), full_page=True)
@@ -92,6 +94,7 @@ def test_pages_in_a_real_browser(chromium: str, server: Callable[..., Server], t
             assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path
         phone.screenshot(path=str(shots / "experiment-phone.png"), full_page=True)
         browser.close()
+    assert not [m for m in console if "Content Security Policy" in m], console  # the style sheet still applies
     assert all(u.startswith(s.url) for u in requested), [u for u in requested if not u.startswith(s.url)]
     assert not any(u.endswith("/favicon.ico") for u in requested)
     for name in ("home", "item", "customer", "experiment"):

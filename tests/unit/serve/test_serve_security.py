@@ -59,3 +59,17 @@ def test_admin_server_errors_keep_their_cause(make_client: Client, artifacts: Pa
     (artifacts / "models" / "v0009" / "arrays.npz").write_bytes(b"not a zip")
     r = make_client().post("/admin/reload", json={"version": "v0009"}, headers=ADMIN)
     assert r.status_code == 503 and "v0009" in r.json()["detail"], r.text
+
+
+def test_answers_are_not_sniffed_and_pages_run_no_script(make_client: Client) -> None:
+    """No X-Content-Type-Options or Content-Security-Policy header was sent: the pages escape every id, and
+    the policy makes a slip in that harmless (no script runs, no other site frames a page)."""
+    c = make_client()
+    for r in (c.get("/items/i1/related"), c.get("/ui"), c.get("/ui/items/<script>"), c.get("/docs"),
+              c.post("/events", content=b"x" * 2_000_000, headers=JSON)):
+        assert r.headers["x-content-type-options"] == "nosniff", (r.request.url, r.headers)
+    for r in (c.get("/ui"), c.get("/ui/items/i1"), c.get("/ui/items/<script>"), c.get("/ui/nope")):
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp
+        assert "<script" not in r.text.lower()
+    assert "content-security-policy" not in c.get("/docs").headers  # Swagger UI runs its (local) scripts
