@@ -73,3 +73,14 @@ def test_answers_are_not_sniffed_and_pages_run_no_script(make_client: Client) ->
         assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp
         assert "<script" not in r.text.lower()
     assert "content-security-policy" not in c.get("/docs").headers  # Swagger UI runs its (local) scripts
+
+
+def test_the_home_page_escapes_the_experiments_model_versions(make_client: Client) -> None:
+    """An arm's version is any text in the config; a stopped experiment's is never loaded (nor checked),
+    and the home page showed it as HTML."""
+    from discoverly.serve.config import ExperimentConfig
+
+    exp = ExperimentConfig(name="old", active=False, arms=[
+        {"name": "a", "version": "v0001", "share": 0.5}, {"name": "b", "version": "<img src=x>", "share": 0.5}])
+    r = make_client(experiments=[exp]).get("/ui")
+    assert r.status_code == 200 and "<img" not in r.text and "&lt;img src=x&gt;" in r.text

@@ -115,7 +115,7 @@ def home(state: ServiceState = Depends(service), item: str | None = None, user: 
     bestsellers = "".join(f"<li>{_item_link(i, t)}</li>" for i, t in zip(ids, snap.titles(ids), strict=True))
     exps = "".join(f"<li><a href='/ui/experiments/{quote(e.name)}'>{_e(e.name)}</a> "
                    f"<span class='meta'>{'active' if e.active else 'stopped'} · {e.endpoint} · "
-                   f"{', '.join(f'{a.name} ({a.share:.0%}, {a.version})' for a in e.arms)}</span></li>"
+                   f"{', '.join(f'{_e(a.name)} ({a.share:.0%}, {_e(a.version)})' for a in e.arms)}</span></li>"
                    for e in state.config.experiments) or "<li class='meta'>none configured</li>"
     body = (f"{blank}<p>Serving model version <b>{_e(snap.current.version)}</b> "
             f"({_e(type(model).__name__)}; {len(model.items):,} items). "
