@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 __all__ = ["EventIn", "EventBatch", "EventsBody", "IngestOut", "ScoredItem", "RecommendationsOut", "RelatedOut",
-           "ExperimentRef", "HealthOut", "ReloadIn", "ReloadOut", "Problem", "Id", "id_problem"]
+           "ExperimentRef", "HealthOut", "ReloadIn", "ReloadOut", "Problem", "Id", "id_problem", "not_bool",
+           "unpaired_surrogate"]
 
 #: external ids are strings or integers (as in the training data); URLs carry them as strings
 Id = str | int
@@ -18,17 +19,34 @@ EventType = Literal["purchase", "view", "click", "rating"]
 _MIN_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def not_bool(value: object) -> object:
+    """The body of a ``mode="before"`` validator where a number or an id is expected: JSON ``true``/``false``
+    is refused (pydantic reads it as 1/0: an id "1", a time in 1970, an epsilon of 1)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean (true/false) is not a valid value here")
+    return value
+
+
+def unpaired_surrogate(text: str) -> str | None:
+    """The first unpaired surrogate in ``text``, or None. JSON can spell one (``"\\ud800"``); it is not
+    valid Unicode, so it cannot be encoded as UTF-8 for the store or a model."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return text[exc.start]
+    return None
+
+
 def id_problem(value: str) -> str | None:
     """What is wrong with a text id (in a body or a URL), or None: the rules every stored id keeps."""
     if not value.strip() or len(value) > 256:
         return "ids must be 1 to 256 characters and not blank"
     if any(ord(c) < 32 for c in value):
         return "ids must not contain control characters"
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "ids must be valid Unicode (an unpaired surrogate such as \\ud800 is not)"
+    if unpaired_surrogate(value) is not None:
+        return "ids must be valid Unicode (an unpaired surrogate such as \\ud800 is not)"
     return None
 
 
@@ -52,9 +70,7 @@ class EventIn(BaseModel):
     @field_validator("user", "item", "timestamp", mode="before")
     @classmethod
     def _not_bool(cls, value: object) -> object:
-        if isinstance(value, bool):  # JSON true would otherwise be stored as the id 1, or as 1970
-            raise ValueError("a boolean (true/false) is not a valid value here")
-        return value
+        return not_bool(value)
 
     @field_validator("user", "item")
     @classmethod

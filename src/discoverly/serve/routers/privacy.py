@@ -29,6 +29,7 @@ from discoverly.errors import ConfigError
 from discoverly.privacy.mechanism import WordMechanism
 from discoverly.privacy.registry import MECHANISMS, create_mechanism
 from discoverly.privacy.vocabulary import WordEmbeddings
+from discoverly.serve.schemas import not_bool, unpaired_surrogate
 from discoverly.serve.state import ServiceState
 
 __all__ = ["create_router", "PrivacyServiceConfig"]
@@ -77,19 +78,16 @@ class PrivatizeRequest(BaseModel):
     @field_validator("epsilon", "seed", mode="before")
     @classmethod
     def _not_bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):  # JSON true would otherwise pass as 1
-            raise ValueError("must be a number, not true/false")
-        return value
+        return not_bool(value)
 
     @field_validator("texts")
     @classmethod
     def _unicode(cls, texts: list[str]) -> list[str]:
         for i, text in enumerate(texts):
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ValueError(f"texts[{i}] holds an unpaired surrogate ({text[exc.start]!r}), which is not "
-                                 "valid Unicode; send UTF-8 text") from None
+            bad = unpaired_surrogate(text)
+            if bad is not None:
+                raise ValueError(f"texts[{i}] holds an unpaired surrogate ({bad!r}), which is not valid Unicode; "
+                                 "send UTF-8 text")
         return texts
 
 
