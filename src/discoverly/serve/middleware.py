@@ -107,6 +107,11 @@ class NoSniff:
         await self.app(scope, receive, send_with_header)
 
 
+#: methods counted by name; any other (a client may send any token) is counted as "other", so that the
+#: metrics cannot grow without bound
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class RequestMetrics:
     """Count requests and time them per route template (``/items/{item}/related``, not each id)."""
 
@@ -132,4 +137,6 @@ class RequestMetrics:
         finally:
             route = scope.get("route")
             path = getattr(route, "path_format", None) or "unmatched"  # /items/{item}/related, without ":path"
-            self.metrics.observe_request(scope.get("method", ""), path, status, time.perf_counter() - t0)
+            method = scope.get("method", "")
+            self.metrics.observe_request(method if method in _METHODS else "other", path, status,
+                                         time.perf_counter() - t0)

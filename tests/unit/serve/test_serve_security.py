@@ -84,3 +84,13 @@ def test_the_home_page_escapes_the_experiments_model_versions(make_client: Clien
         {"name": "a", "version": "v0001", "share": 0.5}, {"name": "b", "version": "<img src=x>", "share": 0.5}])
     r = make_client(experiments=[exp]).get("/ui")
     assert r.status_code == 200 and "<img" not in r.text and "&lt;img src=x&gt;" in r.text
+
+
+def test_made_up_methods_do_not_grow_the_metrics(make_client: Client) -> None:
+    """Each method name was its own series: a client sending random methods grew /metrics without bound
+    (an ASGI server with the h11 parser passes any token on)."""
+    c = make_client()
+    for n in range(50):
+        assert c.request(f"X{n}", "/health").status_code == 405
+    text = c.get("/metrics").text
+    assert 'method="other",route="/health",status="405"} 50' in text and 'method="X1"' not in text
