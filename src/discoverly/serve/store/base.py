@@ -131,8 +131,8 @@ class EventStore(abc.ABC):
     def outcomes(self, experiment: str, *, window_seconds: int,
                  types: Sequence[str] = ("purchase", "click")) -> pl.DataFrame:
         """Events of exposed customers on a shown item within ``window_seconds`` after the exposure:
-        columns ``exposure_id, arm, user, item, type, timestamp, quantity, value`` (one row per event
-        and exposure it follows)."""
+        columns ``exposure_id, arm, user, key, item, type, timestamp, quantity, value`` (one row per
+        event and exposure it follows; ``key`` the event's idempotency key)."""
 
     @abc.abstractmethod
     def experiments(self) -> list[str]:
@@ -160,4 +160,11 @@ def rows_to_events(rows: Sequence[Sequence[object]]) -> list[Event]:
 def events_frame(rows: Sequence[Sequence[object]]) -> pl.DataFrame:
     schema = {"key": pl.String, "user": pl.String, "item": pl.String, "type": pl.String,
               "timestamp": pl.Int64, "quantity": pl.Float64, "value": pl.Float64}
+    return pl.DataFrame(list(rows), schema=schema, orient="row")
+
+
+def outcomes_frame(rows: Sequence[Sequence[object]]) -> pl.DataFrame:
+    """The frame :meth:`EventStore.outcomes` returns, from its rows in column order."""
+    schema = {"exposure_id": pl.Int64, "arm": pl.String, "user": pl.String, "key": pl.String, "item": pl.String,
+              "type": pl.String, "timestamp": pl.Int64, "quantity": pl.Float64, "value": pl.Float64}
     return pl.DataFrame(list(rows), schema=schema, orient="row")

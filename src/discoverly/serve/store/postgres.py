@@ -25,9 +25,9 @@ from discoverly.serve.store.base import (
     check_batch,
     conflict,
     events_frame,
+    outcomes_frame,
     rows_to_events,
 )
-from discoverly.serve.store.sqlite import outcomes_frame
 
 __all__ = ["PostgresStore"]
 

@@ -25,6 +25,7 @@ from discoverly.serve.store.base import (
     check_batch,
     conflict,
     events_frame,
+    outcomes_frame,
     rows_to_events,
 )
 
@@ -250,9 +251,3 @@ class SQLiteStore(EventStore):
 def _rollback(con: sqlite3.Connection) -> None:
     if con.in_transaction:
         con.execute("ROLLBACK")
-
-
-def outcomes_frame(rows: Sequence[Sequence[object]]) -> pl.DataFrame:
-    schema = {"exposure_id": pl.Int64, "arm": pl.String, "user": pl.String, "key": pl.String, "item": pl.String,
-              "type": pl.String, "timestamp": pl.Int64, "quantity": pl.Float64, "value": pl.Float64}
-    return pl.DataFrame(list(rows), schema=schema, orient="row")
