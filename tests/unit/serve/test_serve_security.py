@@ -39,13 +39,19 @@ def test_malformed_json_says_what_is_wrong_and_where(make_client: Client) -> Non
 
 def test_server_errors_do_not_show_server_paths_to_anonymous_clients(make_client: Client, tmp_path: Path) -> None:
     """A 503 said "cannot open the SQLite event store '/srv/…/events.db': unable to open database file" to
-    anyone (a PostgreSQL store's error names the host and the user); the log keeps the message."""
-    c = make_client()
+    anyone (a PostgreSQL store's error names the host and the user); the log keeps the message. The
+    experiment page showed it as "Not enough data to analyse yet: …" with status 200."""
+    from discoverly.serve.config import ExperimentConfig
+
+    exp = ExperimentConfig(name="exp1", arms=[{"name": "a", "version": "v0001", "share": 0.5},
+                                              {"name": "b", "version": "v0002", "share": 0.5}])
+    c = make_client(experiments=[exp])
+    assert "Not enough data" in c.get("/ui/experiments/exp1").text  # no exposures yet: a note, not an error
     state = c.app.state.service
     state.store.close()
     state.store.path = tmp_path / "gone" / "events.db"  # reconnects fail
     for r in (c.post("/events", json=event()), c.get("/health"), c.get("/users/u1/recommendations"),
-              c.get("/ui/users/u1")):
+              c.get("/ui/users/u1"), c.get("/ui/experiments/exp1"), c.get("/experiments/exp1")):
         assert r.status_code == 503, r.text
         assert str(tmp_path) not in r.text and "database file" not in r.text, r.text
         assert "event store unavailable" in r.text and "log" in r.text

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from discoverly._version import __version__
-from discoverly.errors import ConfigError, DataError, DiscoverlyError, UnknownIdError
+from discoverly.errors import ConfigError, DataError, UnknownIdError
 from discoverly.serve.routers.deps import service
 from discoverly.serve.routers.experiments import analysis
 from discoverly.serve.routers.recommend import recommendations, related
@@ -187,7 +187,7 @@ def experiment_page(name: str, state: ServiceState = Depends(service)) -> HTMLRe
         res = analysis(state, name)
     except UnknownIdError as exc:
         return page("Unknown experiment", f"<p class='bad'>{_e(exc)}</p>", 404)
-    except DiscoverlyError as exc:
+    except (DataError, ConfigError) as exc:  # too few customers yet; a store that is down is the 503 page
         return page(f"Experiment {name}", f"<p class='note'>Not enough data to analyse yet: {_e(exc)}</p>")
     arms = [a.name for a in res.arms]
     rows = "".join(
