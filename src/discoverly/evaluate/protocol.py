@@ -156,9 +156,9 @@ def _around(interactions: Interactions, cutoff: TimeLike, window_days: float
 
 
 def check_cutoff(interactions: Interactions, cutoff: TimeLike, *, window_days: float = 14) -> None:
-    """The :class:`DataError` :func:`split` would raise for an empty side of ``cutoff``, without
-    building the test set: :func:`~discoverly.evaluate.evaluate` checks every cutoff with it
-    before fitting any model."""
+    """The error :func:`split` would raise for ``window_days`` (a :class:`ConfigError`) or an empty
+    side of ``cutoff`` (a :class:`DataError`), without building the test set:
+    :func:`~discoverly.evaluate.evaluate` checks every cutoff with it before fitting any model."""
     _around(interactions, cutoff, window_days)
 
 
