@@ -15,6 +15,7 @@ import polars as pl
 
 from discoverly.errors import ConfigError, UnknownIdError
 from discoverly.graph.store import GraphStore
+from discoverly.recommend.base import check_k
 
 __all__ = ["GraphQuery"]
 
@@ -98,9 +99,7 @@ class GraphQuery:
         sql = ("SELECT p.id, p.title, p.year, COUNT(*) AS citations FROM edges c JOIN papers p ON p.node = c.dst "
                f"WHERE c.relation = 'cites'{where} GROUP BY c.dst ORDER BY citations DESC, p.id")
         if k is not None:
-            if k < 1:
-                raise ConfigError(f"k must be at least 1, got {k}")
-            sql += f" LIMIT {int(k)}"
+            sql += f" LIMIT {check_k(k)}"
         return self.store.sql(sql, params)
 
     def top_cited(self, concepts: Sequence[str], *, k: int = 20, topic: str | None = None) -> pl.DataFrame:
@@ -110,8 +109,7 @@ class GraphQuery:
         """
         if not concepts and topic is None:
             raise ConfigError("give at least one concept (or a topic) to rank papers about")
-        if k < 1:
-            raise ConfigError(f"k must be at least 1, got {k}")
+        k = check_k(k)
         conds: list[str] = []
         params: list[object] = []
         for c in concepts:
@@ -135,4 +133,4 @@ class GraphQuery:
         """The concepts with most papers."""
         return self.store.sql("SELECT n.key AS concept, COUNT(e.src) AS papers FROM nodes n JOIN edges e "
                               "ON e.dst = n.node AND e.relation = 'associated_concept' WHERE n.kind = 'concept' "
-                              f"GROUP BY n.node ORDER BY papers DESC, n.key LIMIT {int(k)}")
+                              f"GROUP BY n.node ORDER BY papers DESC, n.key LIMIT {check_k(k)}")

@@ -33,6 +33,7 @@ from discoverly.artifacts import read_artifact, write_artifact
 from discoverly.dependencies import require
 from discoverly.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from discoverly.graph.papers import Papers
+from discoverly.recommend.base import check_k
 
 __all__ = ["SimilarItems", "paper_text_vectors", "normalise_rows", "fuse", "propagate_text"]
 
@@ -273,8 +274,7 @@ class SimilarItems:
 
     def search_vectors(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k rows by cosine for query vectors already in the fused space: (scores, positions)."""
-        if k < 1:
-            raise ConfigError(f"k must be at least 1, got {k}")
+        k = check_k(k)
         q = np.ascontiguousarray(np.asarray(queries, dtype=np.float32).reshape(-1, self.vectors.shape[1]))
         index = self._faiss()
         require("faiss", extra="graph", purpose="vector search").omp_set_num_threads(self.threads)
@@ -299,8 +299,7 @@ class SimilarItems:
                           exclude_linked: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k neighbours of rows (excluding the row itself, and with ``exclude_linked`` — default:
         the engine's setting — the rows linked to it): (scores, positions), -1 padded."""
-        if k < 1:
-            raise ConfigError(f"k must be at least 1, got {k}")
+        k = check_k(k)
         exclude = self.exclude_linked if exclude_linked is None else bool(exclude_linked)
         if exclude and self.links is None:
             raise ConfigError("exclude_linked=True needs an engine with links")

@@ -36,6 +36,7 @@ from discoverly.data.catalog import Catalog
 from discoverly.data.frames import require_columns
 from discoverly.data.interactions import Interactions, TimeLike
 from discoverly.errors import ArtifactError, ConfigError, DataError, DiscoverlyError, NotFittedError
+from discoverly.recommend.base import check_k
 from discoverly.search.classify import QueryClassifier
 from discoverly.search.dense import EmbeddingCache
 from discoverly.search.features import Candidates, ItemStats, QueryContext, feature_names, query_item_features
@@ -336,8 +337,7 @@ class SearchEngine:
     def rank(self, ctx: QueryContext, user: Any = None, k: int = 10, *, method: Method = "auto"
              ) -> tuple[np.ndarray, np.ndarray, str]:
         """Item indices and scores of the best ``k`` items, and the method actually used."""
-        if k < 1:
-            raise ConfigError(f"k must be at least 1, got {k}")
+        k = check_k(k)
         check_method(method)
         row = self.user_row(user)
         has_history = self.profiles is not None and self.profiles.has_history(row)

@@ -65,6 +65,11 @@ def test_nearest_neighbour_by_construction_and_round_trip(tmp_path: Path) -> Non
         engine.similar("zz")
     with pytest.raises(ConfigError):
         engine.similar("a", k=0)
+    # k read from a numpy array or a float column (a raw faiss or TypeError before)
+    assert engine.similar("a", k=np.int64(2))["id"].to_list() == engine.similar("a", k=2)["id"].to_list()
+    for k in (2.5, "2", True):
+        with pytest.raises(ConfigError, match="k must be a whole number of items, at least 1"):
+            engine.similar("a", k=k)  # type: ignore[arg-type]
     with pytest.raises(DataError):
         SimilarItems(["a", "a"], text=text[:2])
 

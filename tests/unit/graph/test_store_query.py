@@ -60,6 +60,17 @@ def test_top_cited_for_a_set_of_concepts(store: GraphStore) -> None:
         q.top_cited([])
 
 
+def test_list_lengths_are_checked_alike(store: GraphStore) -> None:
+    q = GraphQuery(store)
+    # concepts(k=0) was silently empty and k=-1 no limit at all (SQLite's LIMIT -1), k=2.5 a LIMIT 2
+    for ask in (lambda k: q.concepts(k=k), lambda k: q.citation_counts(k=k), lambda k: q.top_cited(["x"], k=k)):
+        for k in (0, -1):
+            with pytest.raises(ConfigError, match=f"k must be at least 1, got {k}"):
+                ask(k)
+        with pytest.raises(ConfigError, match="k must be a whole number of items"):
+            ask(2.5)
+
+
 def test_neighbours_paper_and_suggestions(store: GraphStore) -> None:
     q = GraphQuery(store)
     nb = q.neighbours("paper", "c")

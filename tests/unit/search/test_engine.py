@@ -98,6 +98,9 @@ def test_bad_queries_are_answered_sensibly(engine: SearchEngine) -> None:
     assert len(engine.search("qwertyuiop", k=3, method="lexical")) == 0
     with pytest.raises(ConfigError):
         engine.search("milk", k=0)
+    assert engine.search("milk", k=np.int64(2)).items == engine.search("milk", k=2).items
+    with pytest.raises(ConfigError, match="k must be a whole number of items"):  # a raw TypeError before
+        engine.search("milk", k="2")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="unknown search method 'bm25'"):  # was ranked as 'ltr', silently
         engine.search("milk", method="bm25")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="unknown search method"):
