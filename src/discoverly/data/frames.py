@@ -66,6 +66,14 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
     if not path.exists():
         raise DataError(f"{what} file {str(path)!r} does not exist")
     kind = _READERS.get(path.suffix.lower())
+    if path.is_dir():  # a folder of Parquet parts (as Spark writes them) is one log, whatever its name
+        if (path / "manifest.json").is_file():
+            raise DataError(f"{what}: {str(path)!r} is a saved discoverly artifact (it has a manifest.json), "
+                            "not a data file")
+        if not next(path.rglob("*.parquet"), None):
+            raise DataError(f"{what}: {str(path)!r} is a folder, not a log file, and holds no .parquet files; "
+                            f"give a file ({', '.join(sorted(_READERS))}) or a folder of Parquet files")
+        kind = "parquet"
     if kind is None:
         raise DataError(f"cannot tell the format of {str(path)!r} from its extension; "
                         f"use one of {', '.join(sorted(_READERS))}")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from discoverly.data import read_catalog, read_interactions
 from discoverly.errors import DataError
+from discoverly.recommend import create
 
 LOG = {"user": ["u1", "u1", "u2", "u3"], "item": ["a", "b", "a", "c"],
        "timestamp": ["2011-11-01 08:00:00", "2011-11-02 09:30:00", "2011-11-03", "2011-11-04T10:00:00"],
@@ -368,3 +369,26 @@ def test_any_log_round_trips_through_files(tmp_path_factory: pytest.TempPathFact
     assert got == sorted((u, i, t, float(q)) for u, i, t, q in rows)
     assert np.all(np.diff(log.timestamp) >= 0)
     assert log.n_users == len({r[0] for r in rows}) and log.n_items == len({r[1] for r in rows})
+
+
+def test_a_folder_is_a_parquet_log_or_named_as_a_folder(tmp_path: Path) -> None:
+    """A folder of Parquet parts (as Spark writes it: part files, _SUCCESS, .crc) is one log even
+    without a .parquet name; other folders said "cannot tell the format ... from its extension", and a
+    saved model's folder given as the log was a polars error about mixed file extensions."""
+    parts = tmp_path / "events"
+    parts.mkdir()
+    for n in range(2):
+        pl.DataFrame({"user": ["a", "b"], "item": ["x", "y"], "timestamp": [1 + n, 3 + n]}).write_parquet(
+            parts / f"part-{n:05d}.parquet")
+    (parts / "_SUCCESS").touch()
+    (parts / ".part-00000.parquet.crc").touch()
+    assert len(read_interactions(parts)) == 4
+    empty = tmp_path / "notes"
+    empty.mkdir()
+    (empty / "a.txt").write_text("x")
+    with pytest.raises(DataError, match=r"'.*notes' is a folder, not a log file, and holds no .parquet files"):
+        read_interactions(empty)
+    model = tmp_path / "model"
+    create("bestsellers").fit(read_interactions(parts)).save(model)
+    with pytest.raises(DataError, match=r"is a saved discoverly artifact .* not a data file"):
+        read_interactions(model)
