@@ -40,12 +40,13 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
     """The service as an ASGI app. ``clock`` (epoch seconds) is the server's notion of now (tests
     inject one); ``store`` overrides the configured event store; ``watch`` follows ``CURRENT``."""
     require("fastapi", extra="serve", purpose="the HTTP service")
-    from fastapi import FastAPI
+    from fastapi import Depends, FastAPI
     from fastapi.middleware.cors import CORSMiddleware
 
     from discoverly.serve.middleware import BodyLimit, NoSniff, RequestMetrics
     from discoverly.serve.problems import install_problem_handlers, install_problem_schema
     from discoverly.serve.routers import admin, events, experiments, health, recommend
+    from discoverly.serve.routers.deps import utf8_address
     from discoverly.serve.state import ServiceState
 
     state = ServiceState(config, clock=clock, store=store)
@@ -63,6 +64,7 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
     # work on a machine without internet.
     FastAPIOffline = require("fastapi_offline", extra="serve", purpose="the HTTP service's /docs").FastAPIOffline
     app = FastAPIOffline(title="discoverly", version=__version__, lifespan=lifespan,
+                         dependencies=[Depends(utf8_address)],
                          description="Related items, recommendations, durable event ingestion, model versions "
                                      "and A/B experiments. Errors are RFC 9457 problem documents.")
     app.state.service = state

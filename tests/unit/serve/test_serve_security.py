@@ -100,3 +100,20 @@ def test_made_up_methods_do_not_grow_the_metrics(make_client: Client) -> None:
         assert c.request(f"X{n}", "/health").status_code == 405
     text = c.get("/metrics").text
     assert 'method="other",route="/health",status="405"} 50' in text and 'method="X1"' not in text
+
+
+@pytest.mark.parametrize("url", ["/users/Zo%EB/recommendations", "/items/i1/related?user=Zo%EB",
+                                 "/users/%ED%A0%80/recommendations", "/ui/users/Zo%EB", "/ui?user=Zo%EB"])
+def test_ids_percent_encoded_in_another_encoding_than_utf8_are_refused(make_client: Client, url: str) -> None:
+    """A Latin-1 client's 'Zo%EB' was read as the customer 'Zo\\ufffd' (as was every id with such bytes):
+    bestsellers answered, and an experiment recorded all of them as one customer."""
+    from discoverly.serve.config import ExperimentConfig
+
+    exp = ExperimentConfig(name="exp1", endpoint="related", arms=[
+        {"name": "a", "version": "v0001", "share": 0.5}, {"name": "b", "version": "v0002", "share": 0.5}])
+    c = make_client(experiments=[exp])
+    r = c.get(url)
+    assert r.status_code == 422 and "UTF-8" in r.text and "Zo%C3%AB" in r.text, r.text
+    assert c.app.state.service.store.exposures("exp1").height == 0
+    assert c.get("/users/Zo%C3%AB/recommendations").json()["user"] == "Zoë"
+    assert c.get("/items/i1/related", params={"user": "Zoë"}).status_code == 200
