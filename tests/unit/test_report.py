@@ -68,3 +68,21 @@ def test_an_empty_table_and_the_time_say_what_they_are() -> None:
     text = rep.render()
     assert "<p class='meta'>No rows.</p>" in text and "<table>" not in text
     assert re.search(r"discoverly \S+ · \d{4}-\d\d-\d\d \d\d:\d\d \S+</p>", text)  # the time has its zone
+
+
+def test_every_part_of_a_report_shows_hostile_text_as_text() -> None:
+    """Item names, file names and experiment names reach reports: none may become markup."""
+    from discoverly.report import new_figure
+
+    bad = "</title><script>alert(1)</script>\"' onerror=x"
+    rep = HtmlReport(bad, subtitle=bad)
+    rep.heading(bad)
+    rep.text(bad, note=True)
+    rep.table([{bad: bad, "n": 1.5}])
+    fig, _ = new_figure(2, 1)
+    rep.figure(fig, caption=bad)
+    page = rep.render()
+    assert "<script" not in page and "</title><" not in page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert page.count("&lt;script&gt;") == 9  # title, h1, subtitle, heading, text, th, td, alt, figcaption
+    alt = re.search(r'<img alt="([^"]*)"', page)
+    assert alt is not None and alt.group(1).startswith("&lt;/title&gt;") and "onerror" in alt.group(1)
