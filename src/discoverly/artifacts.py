@@ -165,9 +165,14 @@ def staging_folder(target: str | os.PathLike[str]) -> Path:
     :func:`replace_artifact` moves it into place (the caller removes it on failure). Folders that
     writers killed outright left next to ``target`` are removed first."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_killed_writes(target)
-    return Path(tempfile.mkdtemp(prefix=_sibling_prefix(target, "part"), dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_killed_writes(target)
+        return Path(tempfile.mkdtemp(prefix=_sibling_prefix(target, "part"), dir=target.parent))
+    except OSError as exc:
+        if isinstance(exc, ArtifactError):
+            raise
+        raise _write_error(target, exc) from exc
 
 
 def _move_into_place(tmp: Path, target: Path) -> Path | None:
@@ -251,10 +256,7 @@ def write_artifact(
     }
     if files:
         full["files"] = sorted(files)
-    try:
-        tmp = staging_folder(target)
-    except OSError as exc:
-        raise _write_error(target, exc) from exc
+    tmp = staging_folder(target)
     try:
         if arrays:
             for name, arr in arrays.items():

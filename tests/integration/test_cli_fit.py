@@ -212,6 +212,6 @@ def test_a_full_disk_is_one_line_naming_out_and_keeps_the_earlier_model(
     assert main(fit_args(*log_files, out)) == EXIT_CODES[ArtifactError]  # was a raw OSError traceback
     monkeypatch.undo()
     err = capsys.readouterr().err
-    assert f"cannot save to {str(out)!r}: No space left on device" in err and ".fit-" not in err
+    assert f"cannot save to {str(out)!r}: No space left on device" in err and ".part-" not in err
     assert json.loads((out / "manifest.json").read_text())["model"] == "bestsellers"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "items.csv", "model"]

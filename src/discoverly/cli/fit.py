@@ -26,7 +26,6 @@ has a catalogue, its rows for the model's items are stored next to it in ``DIR/c
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from contextlib import nullcontext
@@ -105,7 +104,7 @@ def fit(
     """Fit a recommender on a log and save it as an artifact directory."""
     from rich.console import Console
 
-    from discoverly.artifacts import replace_artifact, write_artifact
+    from discoverly.artifacts import replace_artifact, staging_folder, write_artifact
 
     console = Console(stderr=True, highlight=False)
     params = parse_params(param)
@@ -152,7 +151,7 @@ def fit(
         recommender.fit(log)
     # the model and its catalogue are put in place together: an interrupt (or a second `fit` to the same
     # --out) never leaves a model without its catalogue, or with another run's
-    stage = out.with_name(f".{out.name}.fit-{os.getpid()}")
+    stage = staging_folder(out)
     try:
         recommender.save(stage)
         if data.catalog is not None:
@@ -184,7 +183,7 @@ def _fit_spark(model: str, params: dict[str, Any], *, out: Path, dataset: str | 
     """``discoverly fit --engine spark``: the Spark job, the same artifact (and catalogue) as locally."""
     import tempfile
 
-    from discoverly.artifacts import check_save_target, replace_artifact, write_artifact
+    from discoverly.artifacts import check_save_target, replace_artifact, staging_folder, write_artifact
     from discoverly.data.interactions import to_epoch_seconds
     from discoverly.engine.spark import SPARK_MODELS, fit_spark
 
@@ -201,7 +200,7 @@ def _fit_spark(model: str, params: dict[str, Any], *, out: Path, dataset: str | 
         roles = {"title": catalog_title} if catalog_title else {}
         catalog = read_catalog(catalog_file, item=catalog_item or item, hint=CATALOG_HINT, **roles)
     # the model and its catalogue are put in place together, as by the local engine
-    stage = out.with_name(f".{out.name}.fit-{os.getpid()}")
+    stage = staging_folder(out)
     try:
         with tempfile.TemporaryDirectory(prefix="discoverly-spark-") as tmp:
             if dataset is not None:

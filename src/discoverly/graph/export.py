@@ -18,11 +18,11 @@ import csv
 import logging
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import polars as pl
 
+from discoverly.artifacts import staging_folder
 from discoverly.errors import ConfigError
 from discoverly.graph.build import KnowledgeGraph
 
@@ -151,8 +151,7 @@ def export_graph(graph: KnowledgeGraph, folder: str | os.PathLike[str], *, forma
         raise ConfigError(f"unknown export format {format!r}; choose one of {EXPORT_FORMATS}")
     target = Path(folder)
     _check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = staging_folder(target)
     try:
         written = (_gremlin if format == "gremlin" else _neo4j)(graph, tmp)
         if target.exists():
