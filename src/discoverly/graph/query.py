@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 import polars as pl
 
@@ -59,6 +60,9 @@ class GraphQuery:
         """The nodes linked to ``(kind, key)``: columns direction, relation, kind, key, label."""
         if direction not in _DIRECTIONS:
             raise ConfigError(f"direction must be one of {_DIRECTIONS}, got {direction!r}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, Integral) or limit < 1):
+            # SQLite reads LIMIT -1 as no limit and LIMIT 0 as nothing: both said nothing of the mistake
+            raise ConfigError(f"limit must be a whole number of at least 1, or None for every neighbour; got {limit!r}")
         node = self.node(kind, key)
         parts: list[str] = []
         params: list[object] = []

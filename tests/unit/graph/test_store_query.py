@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -84,6 +85,10 @@ def test_neighbours_paper_and_suggestions(store: GraphStore) -> None:
         q.paper("zz")
     with pytest.raises(ConfigError):
         q.neighbours("paper", "c", direction="sideways")
+    assert len(q.neighbours("paper", "c", limit=2)) == len(q.neighbours("paper", "c", limit=np.int64(2))) == 2
+    for limit in (0, -1, 2.5, True):  # -1 was no limit, 0 an empty answer
+        with pytest.raises(ConfigError, match="limit must be a whole number of at least 1"):
+            q.neighbours("paper", "c", limit=limit)  # type: ignore[arg-type]
 
 
 def test_store_errors(tmp_path: Path) -> None:
