@@ -117,3 +117,12 @@ def test_ids_percent_encoded_in_another_encoding_than_utf8_are_refused(make_clie
     assert c.app.state.service.store.exposures("exp1").height == 0
     assert c.get("/users/Zo%C3%AB/recommendations").json()["user"] == "Zoë"
     assert c.get("/items/i1/related", params={"user": "Zoë"}).status_code == 200
+
+
+def test_a_422_lists_at_most_100_field_errors(make_client: Client) -> None:
+    """A 1 MB body of 90,000 unknown fields was answered with 8 MB (every one listed), in 1.6 s."""
+    body = "{" + ",".join(f'"a{i}": 1' for i in range(20_000)) + "}"
+    r = make_client().post("/events", content=body.encode(), headers=JSON)
+    assert r.status_code == 422 and len(r.json()["errors"]) == 100
+    assert "(and 20003 more)" in r.json()["detail"]  # 20,000 unknown fields and 4 missing ones, less the first
+    assert len(r.content) < 20_000
