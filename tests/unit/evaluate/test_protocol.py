@@ -7,7 +7,7 @@ import pytest
 
 from discoverly.data import Interactions
 from discoverly.errors import ConfigError, DataError
-from discoverly.evaluate.protocol import VARIANTS, check_cutoff, parse_variants, split
+from discoverly.evaluate.protocol import VARIANTS, Split, check_cutoff, parse_variants, split
 
 from .conftest import CUTOFF, DAY
 
@@ -103,3 +103,76 @@ def test_a_window_that_is_no_number_of_days_is_refused_by_every_entry_point(hand
     for entry in (split, check_cutoff):
         with pytest.raises(ConfigError, match=r"window_days must be a positive number of days, got"):
             entry(hand_log, CUTOFF, window_days=window_days)
+
+
+# --- closing mutation-testing gaps: labels, JSON counts, window edges, messages -----------------
+
+
+def test_labels_are_utc_dates_or_date_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")  # the machine's time zone must not leak into labels
+    time.tzset()
+    try:
+        assert Split.label_of(CUTOFF) == "2020-09-23"
+        assert Split.label_of(CUTOFF + DAY // 2 + 61) == "2020-09-23T12:01:01"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_describe_counts_for_reports_and_json(hand_log: Interactions) -> None:
+    s = split(hand_log, CUTOFF, variant="new-items")
+    assert s.describe() == {"cutoff": "2020-09-23", "variant": "new-items", "window_days": 14.0,
+                            "n_users": 2, "n_targets": 2, "n_repeat_only": 1, "train_events": 6,
+                            "truncated_window": False}
+    assert s.target_sizes().tolist() == [1, 1]
+    assert s.targets.data.tolist() == [1.0, 1.0]  # binary, whatever the counts
+    s = split(hand_log, CUTOFF, variant="any-item")
+    assert s.target_sizes().tolist() == [2, 1, 1] and set(s.targets.data.tolist()) == {1.0}
+
+
+def test_default_window_is_14_days() -> None:
+    # one returning customer whose window purchase is 14 days after the cutoff: outside [T, T + 14d)
+    log = Interactions.from_indices([0, 0], [0, 1], np.array([CUTOFF - DAY, CUTOFF + 14 * DAY]))
+    for entry in (split, check_cutoff):
+        with pytest.raises(DataError, match="no events in the 14 days from the cutoff 2020-09-23"):
+            entry(log, CUTOFF)
+    assert split(log, CUTOFF, window_days=14 + 1 / DAY).users.tolist() == [0]
+
+
+def test_a_half_day_window_is_a_window(hand_log: Interactions) -> None:
+    s = split(hand_log, CUTOFF + DAY, window_days=0.5, variant="any-item")  # day 11 until noon
+    assert s.users.tolist() == [0] and s.window_days == 0.5
+
+
+@pytest.mark.parametrize(("window_days", "truncated"), [(15, False), (16, False), (16 + 1 / DAY, True)])
+def test_truncated_means_the_last_day_of_the_window_has_no_events(hand_log: Interactions, window_days: float,
+                                                                 truncated: bool) -> None:
+    # the log's last event is on day 25; the window from day 10 ends on day 10 + window_days
+    assert split(hand_log, CUTOFF, window_days=window_days, variant="any-item").truncated is truncated
+
+
+def test_truncated_window_warning_names_the_dates(hand_log: Interactions,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    split(hand_log, CUTOFF + 10 * DAY, variant="any-item")  # warn=True by default
+    assert [r.getMessage() for r in caplog.records] == [
+        "the 14-day window after 2020-10-03 ends after the log's last event (2020-10-08); targets cover fewer days"]
+    caplog.clear()
+    split(hand_log, CUTOFF + 10 * DAY, variant="any-item", warn=False)
+    assert not caplog.records
+
+
+def test_error_messages_name_what_was_received(hand_log: Interactions) -> None:
+    with pytest.raises(DataError, match=r"nothing to fit on \(the log spans 2020-09-14 \.\. 2020-10-08\)"):
+        split(hand_log, CUTOFF - 30 * DAY)
+    with pytest.raises(DataError, match="cannot evaluate on an empty interaction log"):
+        split(Interactions.from_indices([], [], np.array([], dtype=np.int64)), CUTOFF)
+    with pytest.raises(DataError, match="cannot evaluate on an empty interaction log"):
+        check_cutoff(Interactions.from_indices([], [], np.array([], dtype=np.int64)), CUTOFF)
+    with pytest.raises(ConfigError, match=r"unknown variant 'old-items'; expected one of new-items, any-item$"):
+        split(hand_log, CUTOFF, variant="old-items")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="expected one of new-items, any-item or 'both'"):
+        parse_variants("old-items")
+    with pytest.raises(ConfigError, match="no evaluation variant given; expected new-items, any-item or both"):
+        parse_variants([])
