@@ -213,7 +213,8 @@ def write_text_file(path: str | os.PathLike[str], text: str, *, what: str = "the
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            # errors="replace": a file name that is not UTF-8 (caf\xe9.csv) named in a report becomes "caf?"
+            with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
                 fh.write(text)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; the user's umask decides
             os.replace(tmp, target)

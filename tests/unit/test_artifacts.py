@@ -249,3 +249,10 @@ def test_the_folders_of_a_killed_writer_go_at_the_next_write(tmp_path: Path) -> 
     assert not left.exists()
     assert mine.is_dir() and elsewhere.is_dir() and other.is_dir()
     assert read_artifact(target).manifest["kind"] == "k"
+
+
+def test_a_text_file_naming_a_file_that_is_not_utf8_is_written(tmp_path: Path) -> None:
+    """A report naming caf\\xe9.csv was a raw UnicodeEncodeError (surrogates not allowed)."""
+    name = os.fsdecode(b"caf\xe9")
+    written = artifacts.write_text_file(tmp_path / f"data-{name}.html", f"<h1>{name}</h1>")
+    assert written.read_text(encoding="utf-8") == "<h1>caf?</h1>"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +79,20 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
         raise DataError(f"cannot tell the format of {str(path)!r} from its extension; "
                         f"use one of {', '.join(sorted(_READERS))}")
     try:
-        if kind == "parquet":
-            return pl.read_parquet(path)
-        if kind == "ndjson":
-            with open(path, "rb") as fh:
-                first = fh.read(64).lstrip()
-            return pl.read_json(path) if first.startswith(b"[") else pl.read_ndjson(path)
-        sep = _separator(path, "\t" if path.suffix.lower() == ".tsv" else ",")
-        frame = pl.read_csv(path, separator=sep, infer_schema_length=10_000, try_parse_dates=False,
-                            schema_overrides={c: pl.String for c in (*id_columns, *text_columns)})
-        return _numeric_ids(frame, id_columns)
+        with ExitStack() as stack:
+            source: Any = path
+            if not path.is_dir() and not _utf8(str(path)):  # polars cannot open a name like caf\xe9.csv
+                source = stack.enter_context(open(path, "rb"))
+            if kind == "parquet":
+                return pl.read_parquet(source)
+            if kind == "ndjson":
+                with open(path, "rb") as fh:
+                    first = fh.read(64).lstrip()
+                return pl.read_json(source) if first.startswith(b"[") else pl.read_ndjson(source)
+            sep = _separator(path, "\t" if path.suffix.lower() == ".tsv" else ",")
+            frame = pl.read_csv(source, separator=sep, infer_schema_length=10_000, try_parse_dates=False,
+                                schema_overrides={c: pl.String for c in (*id_columns, *text_columns)})
+            return _numeric_ids(frame, id_columns)
     except DataError:
         raise
     except Exception as exc:  # polars raises many kinds; report them as one data error
@@ -96,6 +101,15 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
                             "UTF-8 first, e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv` or, in Excel, "
                             "'CSV UTF-8'") from exc
         raise DataError(f"cannot read {what} file {str(path)!r}: {exc}") from exc
+
+
+def _utf8(text: str) -> bool:
+    """Whether a path is valid UTF-8 (a name of another encoding holds surrogates once decoded)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _OTHER_SEPARATORS = (";", "\t", "|", ",")

@@ -392,3 +392,17 @@ def test_a_folder_is_a_parquet_log_or_named_as_a_folder(tmp_path: Path) -> None:
     create("bestsellers").fit(read_interactions(parts)).save(model)
     with pytest.raises(DataError, match=r"is a saved discoverly artifact .* not a data file"):
         read_interactions(model)
+
+
+def test_a_file_name_that_is_not_utf8_is_read(tmp_path: Path) -> None:
+    """polars cannot open such a name: 'Object does not have a .read() method' (a Latin-1 caf\\xe9.csv
+    copied from an old system)."""
+    import os
+
+    name = os.fsdecode(b"caf\xe9")
+    for suffix, write in ((".csv", pl.DataFrame.write_csv), (".parquet", pl.DataFrame.write_parquet),
+                          (".jsonl", pl.DataFrame.write_ndjson)):
+        path = tmp_path / (name + suffix)
+        with open(path, "wb") as fh:  # polars cannot write to such a name either
+            write(pl.DataFrame({"user": ["a", "b"], "item": ["x", "y"], "timestamp": [1, 2]}), fh)
+        assert len(read_interactions(path)) == 2
