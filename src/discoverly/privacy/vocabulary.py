@@ -163,7 +163,7 @@ class WordEmbeddings:
         ``"the"``/``"The"``, to one row; they become separate words with the same vector).
         """
         if isinstance(source, str):
-            spacy = require("spacy", extra="privacy", purpose="loading spaCy word vectors")
+            spacy = require("spacy", package="spacy", purpose="loading spaCy word vectors")
             source = spacy.load(source)
         vocab = getattr(source, "vocab", source)
         vectors = getattr(vocab, "vectors", None)

@@ -189,6 +189,7 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
         from discoverly.dependencies import require
 
         require("pyspark", extra="spark", purpose="the Spark engine")
+        require("pandas", extra="spark", purpose="the Spark engine (PySpark's Arrow functions)")
         from pyspark.sql import SparkSession
 
         spark = SparkSession.getActiveSession()  # a session already running here is reused, not stopped

@@ -62,6 +62,7 @@ def spark_session(master: str = "local[2]", *, app_name: str = "discoverly", dri
     :class:`~discoverly.errors.MissingDependencyError` when PySpark or Java is missing.
     """
     require("pyspark", extra="spark", purpose="the Spark engine")
+    require("pandas", extra="spark", purpose="the Spark engine (PySpark's Arrow functions)")
     if not master or not isinstance(master, str):
         raise ConfigError(f"master must be a Spark master URL such as 'local[2]' or 'spark://host:7077', "
                           f"got {master!r}")
