@@ -76,6 +76,9 @@ class ServiceState:
         self.metrics.set_model(self.snapshot.current.version)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        #: experiment analyses by (name, n_boot): (time.monotonic() when made, result); see routers.experiments
+        self.analyses: dict[tuple[str, int], tuple[float, Any]] = {}
+        self.analyses_lock = threading.Lock()
 
     # -- loading ------------------------------------------------------------------------------
     def _build(self, version: str, previous: Snapshot | None) -> Snapshot:

@@ -126,3 +126,27 @@ def test_a_422_lists_at_most_100_field_errors(make_client: Client) -> None:
     assert r.status_code == 422 and len(r.json()["errors"]) == 100
     assert "(and 20003 more)" in r.json()["detail"]  # 20,000 unknown fields and 4 missing ones, less the first
     assert len(r.content) < 20_000
+
+
+def test_an_experiment_is_analysed_at_most_every_few_seconds(make_client: Client,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anyone may GET /experiments/{name}, and each call read the store and ran 1,000 bootstrap
+    resamples (~1 s of CPU at 50,000 customers): a loop of requests kept the workers busy."""
+    import discoverly.serve.routers.experiments as experiments
+
+    exp = {"name": "e1", "arms": [{"name": "A", "version": "v0001", "share": 0.5},
+                                  {"name": "B", "version": "v0003", "share": 0.5}]}
+    c = make_client(experiments=[exp])
+    for n in range(40):
+        c.get(f"/users/p{n}/recommendations")
+    now = [1000.0]
+    monkeypatch.setattr(experiments.time, "monotonic", lambda: now[0])
+    calls = []
+    real = experiments.analyze_experiment
+    monkeypatch.setattr(experiments, "analyze_experiment", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = c.get("/experiments/e1").json()
+    assert c.get("/experiments/e1").json() == first and c.get("/ui/experiments/e1").status_code == 200
+    assert len(calls) == 1  # the page and the second answer reused it
+    c.get("/users/p99/recommendations")
+    now[0] += experiments.ANALYSIS_SECONDS
+    assert c.get("/experiments/e1").json() != first and len(calls) == 2  # then the new exposure counts
