@@ -14,7 +14,6 @@ from discoverly.data import Interactions, Vocabulary
 ROOT = Path(__file__).resolve().parents[3]
 T0 = 1_700_000_000
 DAY = 86_400
-ROOT = Path(__file__).resolve().parents[3]
 
 
 class Clock:
