@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from discoverly.dependencies import require
 from discoverly.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -113,6 +114,8 @@ def report(
     """Profile a log: counts, time span, missing values, heavy buyers, popularity skew, repeats; HTML with plots."""
     from discoverly.data.quality import profile
 
+    if not no_html:  # the report's figures: a missing matplotlib is named now, not after loading the log
+        require("matplotlib", extra="report", purpose="the HTML report (or pass --no-html)")
     progress = sys.stderr.isatty() and not as_json
     status = _console(stderr=True).status(f"loading {source}…") if progress else None
     if status is not None:

@@ -25,6 +25,7 @@ from typing import Any
 import typer
 
 from discoverly.cli.inputs import LoadedInput, show_progress, split_list
+from discoverly.dependencies import require
 from discoverly.errors import ConfigError, DatasetNotFoundError
 
 __all__ = ["DEMO_MODELS", "demo", "load_demo_data"]
@@ -119,6 +120,7 @@ def demo(
         from discoverly.report import check_report_target
 
         check_report_target(html)  # a folder or a path below a file fails now, not after the run
+    require("matplotlib", extra="report", purpose="the demo's HTML report")  # now, not after the evaluation
     console.print(Rule("1 · data"))
     data = load_demo_data(data_dir, synthetic=synthetic, download=download, progress=progress, console=console)
     label = " [bold yellow](SYNTHETIC)[/]" if data.synthetic else ""

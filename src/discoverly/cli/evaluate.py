@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from discoverly.cli.inputs import load_input, show_progress, split_list
+from discoverly.dependencies import require
 from discoverly.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -190,6 +191,8 @@ def evaluate(
         from discoverly.report import check_report_target
 
         check_report_target(html)  # a folder or a path below a file fails now, not after the run
+    if not no_html:  # the report's figures: a missing matplotlib is named now, not after the run
+        require("matplotlib", extra="report", purpose="the HTML report (or pass --no-html)")
     from discoverly.evaluate.protocol import parse_variants
 
     variants = parse_variants(variant)

@@ -99,6 +99,9 @@ class Recommendations:
 
     def to_pandas(self) -> Any:
         """:meth:`to_polars` as a pandas DataFrame (needs pandas and pyarrow)."""
+        from discoverly.dependencies import require
+
+        require("pandas", purpose="to_pandas()")
         return self.to_polars().to_pandas()
 
     def to_dicts(self) -> list[dict[str, Any]]:

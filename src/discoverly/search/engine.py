@@ -138,6 +138,9 @@ class SearchResult:
                              "score": self.scores}, strict=False)
 
     def to_pandas(self) -> Any:
+        from discoverly.dependencies import require
+
+        require("pandas", purpose="to_pandas()")
         return self.to_polars().to_pandas()
 
 
