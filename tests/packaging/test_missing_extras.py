@@ -123,6 +123,9 @@ def test_reports_without_matplotlib_fail_before_the_work(files: Path) -> None:
     done = run(blocked, "demo", "--synthetic", "--html", "demo.html", cwd=files)
     assert_missing(done, "report")
     assert "evaluation" not in done.stdout
+    done = run(blocked, "experiment", "analyze", "home-page", "--store", "sqlite:///events.db", "--report",
+               "ab.html", cwd=files)
+    assert_missing(done, "report")
 
 
 def test_to_pandas_without_pandas_names_the_extra(files: Path) -> None:

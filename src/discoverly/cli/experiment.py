@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from discoverly.dependencies import require
+
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -53,6 +55,7 @@ def analyze(
         from discoverly.report import check_report_target
 
         check_report_target(report)  # before the analysis prints, not after
+        require("matplotlib", extra="report", purpose="the --report HTML")
     window = window_days
     url = store
     if config is not None or artifacts is not None:
