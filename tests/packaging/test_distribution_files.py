@@ -5,6 +5,7 @@ data sets or caches."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,17 @@ def test_every_data_file_in_the_package_is_declared_package_data() -> None:
     data = {f for f in _package_files() if not f.endswith(".py")}
     assert "discoverly/py.typed" in data and "discoverly/engine/spark/log4j2.properties" in data
     assert data <= declared, f"not in [tool.setuptools.package-data]: {sorted(data - declared)}"
+
+
+def test_the_build_requirement_reads_the_license_field() -> None:
+    """``license = "MIT"`` (PEP 639) is a configuration error before setuptools 77: a build without
+    isolation (``pip install --no-build-isolation``, a distribution's packager) with an older one fails."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    if not isinstance(meta["project"].get("license"), str):
+        return
+    (setuptools,) = [r for r in meta["build-system"]["requires"] if r.startswith("setuptools")]
+    floor = re.fullmatch(r"setuptools>=(\d+)(?:\.\d+)*", setuptools.replace(" ", ""))
+    assert floor is not None and int(floor.group(1)) >= 77, setuptools
 
 
 def _build(tree: Path, what: str, out: Path) -> Path:
