@@ -27,10 +27,15 @@ from scipy import stats as sps
 from discoverly.errors import ConfigError, DataError
 from discoverly.evaluate.stats import Estimate, bootstrap_ci
 
-__all__ = ["ArmResult", "Comparison", "SampleRatioCheck", "ABTestResult", "analyze_ab", "analyze_experiment",
-           "welch_test", "rate_difference", "rate_ci", "sample_ratio_check", "minimum_detectable_effect", "sample_size"]
+__all__ = ["ArmResult", "Comparison", "SampleRatioCheck", "ABTestResult", "EXPERIMENT_N_BOOT", "analyze_ab",
+           "analyze_experiment", "welch_test", "rate_difference", "rate_ci", "sample_ratio_check",
+           "minimum_detectable_effect", "sample_size"]
 
 METRICS = ("conversion", "revenue")
+
+#: bootstrap resamples of an experiment's analysis: ``discoverly experiment analyze`` and the service's
+#: ``GET /experiments/{name}`` both use this, so that they report the same intervals for the same store
+EXPERIMENT_N_BOOT = 1000
 
 
 @dataclass(frozen=True)
@@ -244,10 +249,11 @@ def analyze_ab(conversion: Mapping[str, np.ndarray], revenue: Mapping[str, np.nd
 
 def analyze_experiment(exposures: pl.DataFrame, outcomes: pl.DataFrame, *, experiment: str = "",
                        shares: Mapping[str, float] | None = None, control: str | None = None,
-                       level: float = 0.95, n_boot: int = 2000,
+                       level: float = 0.95, n_boot: int = EXPERIMENT_N_BOOT,
                        rng: int | np.random.Generator | None = 0) -> ABTestResult:
     """Analyse an experiment from the event store's exposures (``user, arm``) and outcomes
-    (``user, key, value``: events on shown items within the window)."""
+    (``user, key, value``: events on shown items within the window). The defaults are those of the
+    command line and the service (:data:`EXPERIMENT_N_BOOT` resamples, seed 0)."""
     if exposures.height == 0:
         raise DataError(f"experiment {experiment!r} has no recorded exposures yet")
     notes = []
