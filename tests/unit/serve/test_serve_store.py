@@ -101,6 +101,29 @@ def test_ping(store: EventStore) -> None:
     store.ping()
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_connections_of_ended_threads_are_closed(store: EventStore) -> None:
+    """The service's thread pool ends idle threads and starts new ones for the next burst: each ended
+    thread's connection stayed open (2 files per SQLite connection, a socket and a server process per
+    PostgreSQL one), so a service left running ran out of files or of PostgreSQL connections."""
+    def burst() -> None:
+        threads = [threading.Thread(target=store.ping) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    burst()
+    open_files = len(list(Path("/proc/self/fd").iterdir()))
+    for _ in range(10):
+        burst()
+    # the last burst's connections close when the next thread opens one: at most those 8 stay open
+    # (2 files each); before, every burst added its 8 (+160 files with SQLite, +80 with PostgreSQL)
+    assert len(list(Path("/proc/self/fd").iterdir())) <= open_files + 16
+    store.ping()  # the store still answers, on a new connection and the old ones'
+    burst()
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from(["i1", "i2"])), min_size=1, max_size=12))
 def test_idempotency_property(tmp_path_factory: pytest.TempPathFactory,

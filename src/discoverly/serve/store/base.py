@@ -10,15 +10,17 @@ events are on disk: an acknowledged event survives a SIGKILL of the server right
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from discoverly.errors import ArtifactError, DataError
 
 __all__ = ["Event", "Exposure", "IngestResult", "EventStore", "IdempotencyConflictError",
-           "StoreUnavailableError", "EVENT_COLUMNS"]
+           "StoreUnavailableError", "EVENT_COLUMNS", "ThreadConnections"]
 
 #: columns of the frames :meth:`EventStore.events` returns
 EVENT_COLUMNS = ("key", "user", "item", "type", "timestamp", "quantity", "value")
@@ -68,6 +70,56 @@ class Exposure:
 class IngestResult:
     accepted: int
     duplicates: int
+
+
+class ThreadConnections:
+    """A store's connections, one per thread, each closed once its thread has ended.
+
+    The service's requests run on a thread pool whose threads come and go (anyio ends a thread after
+    10 s without work and starts new ones for the next burst of requests). Kept until the store closed,
+    every ended thread's connection stayed open: two file descriptors per SQLite connection, a server
+    process per PostgreSQL one, more after every lull, without bound. Opening a connection now closes
+    those of ended threads (and the one it replaces in its own thread), so a store holds about one per
+    live thread however long the service runs.
+    """
+
+    def __init__(self, close: Callable[[Any], None]) -> None:
+        self._close = close
+        self._local = threading.local()
+        self._open: dict[threading.Thread, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        """This thread's connection, or None."""
+        return getattr(self._local, "con", None)
+
+    def put(self, con: Any) -> None:
+        """Make ``con`` this thread's connection; close the ones nobody can use any more."""
+        me = threading.current_thread()
+        with self._lock:
+            stale = [c for c in [self._open.pop(me, None)] if c is not None and c is not con]
+            for thread in [t for t in self._open if not t.is_alive()]:
+                stale.append(self._open.pop(thread))
+            self._open[me] = con
+        self._local.con = con
+        for c in stale:
+            self._close(c)
+
+    def forget(self) -> None:
+        """This thread opens a new connection next time (its current one is broken)."""
+        self._local.con = None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def close_all(self) -> None:
+        with self._lock:
+            cons = list(self._open.values())
+            self._open.clear()
+        for c in cons:
+            self._close(c)
+        self._local = threading.local()
 
 
 def check_batch(events: Sequence[Event]) -> tuple[list[Event], int]:

@@ -22,6 +22,7 @@ from discoverly.serve.store.base import (
     Exposure,
     IngestResult,
     StoreUnavailableError,
+    ThreadConnections,
     check_batch,
     conflict,
     events_frame,
@@ -69,8 +70,7 @@ class PostgresStore(EventStore):
         self.psycopg: Any = require("psycopg", extra="postgres", purpose="the PostgreSQL event store")
         self.url = url
         self._timeout = connect_timeout
-        self._local = threading.local()
-        self._all: list[Any] = []
+        self._cons = ThreadConnections(lambda con: con.close())
         self._lock = threading.Lock()
         con = self._con()
         with self._lock, con.transaction():
@@ -82,23 +82,21 @@ class PostgresStore(EventStore):
         return f"PostgresStore({_redact(self.url)!r})"
 
     def _con(self) -> Any:
-        con = getattr(self._local, "con", None)
+        con = self._cons.get()
         if con is None or con.closed:
             try:
                 con = self.psycopg.connect(self.url, autocommit=True, connect_timeout=self._timeout)
             except self.psycopg.Error as exc:
                 raise StoreUnavailableError(
                     f"cannot connect to the PostgreSQL event store {_redact(self.url)}: {exc}".strip()) from exc
-            self._local.con = con
-            with self._lock:
-                self._all.append(con)
+            self._cons.put(con)
         return con
 
     def _run(self, fn: Any) -> Any:
         try:
             return fn(self._con())
         except self.psycopg.OperationalError as exc:
-            self._local.con = None
+            self._cons.forget()
             raise StoreUnavailableError(f"the PostgreSQL event store could not answer: {exc}") from exc
 
     # -- events -------------------------------------------------------------------------------
@@ -202,11 +200,7 @@ class PostgresStore(EventStore):
         self._run(lambda con: con.execute("DROP TABLE IF EXISTS discoverly_events, discoverly_exposures"))
 
     def close(self) -> None:
-        with self._lock:
-            for con in self._all:
-                con.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._cons.close_all()
 
 
 def _redact(url: str) -> str:

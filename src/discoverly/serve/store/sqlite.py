@@ -22,6 +22,7 @@ from discoverly.serve.store.base import (
     Exposure,
     IngestResult,
     StoreUnavailableError,
+    ThreadConnections,
     check_batch,
     conflict,
     events_frame,
@@ -78,8 +79,7 @@ class SQLiteStore(EventStore):
                                         "to create it")
         self.url = f"sqlite:///{self.path}"
         self._timeout = busy_timeout_ms
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._cons = ThreadConnections(_close)
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +96,7 @@ class SQLiteStore(EventStore):
 
     # -- connections --------------------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
-        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        con: sqlite3.Connection | None = self._cons.get()
         if con is None:
             try:
                 con = sqlite3.connect(self.path, isolation_level=None, timeout=self._timeout / 1000,
@@ -110,9 +110,7 @@ class SQLiteStore(EventStore):
             if str(mode).lower() != "wal":
                 raise StoreUnavailableError(f"{str(self.path)!r} cannot use WAL mode (got {mode!r}); "
                                             "put the event store on a local file system")
-            self._local.con = con
-            with self._lock:
-                self._all.append(con)
+            self._cons.put(con)
         return con
 
     @contextmanager
@@ -238,14 +236,14 @@ class SQLiteStore(EventStore):
         self._read("SELECT 1", [])
 
     def close(self) -> None:
-        with self._lock:
-            for con in self._all:
-                try:
-                    con.close()
-                except sqlite3.ProgrammingError:  # closed from another thread's view
-                    log.debug("connection already closed")
-            self._all.clear()
-        self._local = threading.local()
+        self._cons.close_all()
+
+
+def _close(con: sqlite3.Connection) -> None:
+    try:
+        con.close()
+    except sqlite3.ProgrammingError:  # closed from another thread's view
+        log.debug("connection already closed")
 
 
 def _rollback(con: sqlite3.Connection) -> None:
