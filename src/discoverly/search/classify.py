@@ -57,7 +57,8 @@ class QueryClassifier:
         rows: list[int] = []
         cols: list[int] = []
         for r, text in enumerate(texts):
-            for f in set(self._feature_strings(text)):
+            # first-occurrence order, not a set's: feature numbers must not depend on the process's string hashing
+            for f in dict.fromkeys(self._feature_strings(text)):
                 c = self._features.get(f)
                 if c is None and grow:
                     c = self._features[f] = len(self._features)

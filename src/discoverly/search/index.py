@@ -130,7 +130,9 @@ class CatalogIndex:
               embeddings: EmbeddingCache | None = None, progress: bool = False) -> CatalogIndex:
         """Index ``catalog``; ``embeddings`` reuses vectors of texts embedded before."""
         config = config or IndexConfig()
-        table = catalog.table
+        # by item id, not file order: ties (items with the same text) then rank the same however the
+        # catalogue's rows happen to be ordered
+        table = catalog.table.sort("item", maintain_order=True)
         if table.height == 0:
             raise DataError("the catalogue is empty; an index needs at least one item")
         text_cols = [c for c, t in table.schema.items() if c != "item" and t == pl.String]
