@@ -77,6 +77,8 @@ def test_exposures_and_outcomes(store: EventStore) -> None:
     x = store.exposures("exp")
     assert sorted(x["user"].to_list()) == ["u1", "u2"]
     assert x.filter(x["user"] == "u1")["items"].to_list() == [["i1", "i2"]]
+    # what the service's analysis reads: the same exposures without the shown items (SQLite read a row per item)
+    assert store.exposures("exp", items=False).equals(x.drop("items"))
     out = store.outcomes("exp", window_seconds=3600)
     assert out["key"].to_list() == ["k1"] and out["arm"].to_list() == ["A"] and out["value"].to_list() == [7.0]
     assert store.experiments() == ["exp", "other"]

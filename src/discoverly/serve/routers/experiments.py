@@ -41,7 +41,7 @@ def analysis(state: ServiceState, name: str, *, n_boot: int = 1000) -> ABTestRes
         made, result = state.analyses.get((name, n_boot), (-math.inf, None))
         if time.monotonic() - made < ANALYSIS_SECONDS:
             return cast(ABTestResult, result)
-        exposures = state.store.exposures(name)
+        exposures = state.store.exposures(name, items=False)  # who saw which arm; outcomes has the items
         outcomes = state.store.outcomes(name, window_seconds=int(exp.window_days * 86_400))
         result = analyze_experiment(exposures, outcomes, experiment=name, shares={a.name: a.share for a in exp.arms},
                                     n_boot=n_boot)

@@ -176,8 +176,10 @@ class EventStore(abc.ABC):
         """Record what an experiment arm showed a customer."""
 
     @abc.abstractmethod
-    def exposures(self, experiment: str) -> pl.DataFrame:
-        """An experiment's exposures: columns ``id, arm, user, version, timestamp, items`` (list)."""
+    def exposures(self, experiment: str, *, items: bool = True) -> pl.DataFrame:
+        """An experiment's exposures, oldest first: columns ``id, arm, user, version, timestamp, items``
+        (list). ``items=False`` leaves out ``items`` (the analysis needs only who saw which arm; SQLite
+        reads one row per shown item for them, 10 times the rows of a list of 10)."""
 
     @abc.abstractmethod
     def outcomes(self, experiment: str, *, window_seconds: int,

@@ -168,13 +168,15 @@ class PostgresStore(EventStore):
             (exposure.experiment, exposure.arm, exposure.user, exposure.version, exposure.timestamp,
              list(exposure.items))))
 
-    def exposures(self, experiment: str) -> pl.DataFrame:
+    def exposures(self, experiment: str, *, items: bool = True) -> pl.DataFrame:
+        cols = "id, arm, user_id, version, ts" + (", items" if items else "")
         rows = self._run(lambda con: con.execute(
-            "SELECT id, arm, user_id, version, ts, items FROM discoverly_exposures WHERE experiment = %s "
-            "ORDER BY id", (experiment,)).fetchall())
-        return pl.DataFrame(rows, schema={"id": pl.Int64, "arm": pl.String, "user": pl.String,
-                                          "version": pl.String, "timestamp": pl.Int64,
-                                          "items": pl.List(pl.String)}, orient="row")
+            f"SELECT {cols} FROM discoverly_exposures WHERE experiment = %s ORDER BY id", (experiment,)).fetchall())
+        schema: dict[str, Any] = {"id": pl.Int64, "arm": pl.String, "user": pl.String, "version": pl.String,
+                                  "timestamp": pl.Int64}
+        if items:
+            schema["items"] = pl.List(pl.String)
+        return pl.DataFrame(rows, schema=schema, orient="row")
 
     def outcomes(self, experiment: str, *, window_seconds: int,
                  types: Sequence[str] = ("purchase", "click")) -> pl.DataFrame:

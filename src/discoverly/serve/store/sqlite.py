@@ -200,7 +200,13 @@ class SQLiteStore(EventStore):
             con.executemany("INSERT INTO exposure_items (exposure_id, rank, item) VALUES (?,?,?)",
                             [(xid, r + 1, it) for r, it in enumerate(exposure.items)])
 
-    def exposures(self, experiment: str) -> pl.DataFrame:
+    def exposures(self, experiment: str, *, items: bool = True) -> pl.DataFrame:
+        if not items:
+            return pl.DataFrame(
+                self._read("SELECT id, arm, user, version, ts FROM exposures WHERE experiment = ? ORDER BY id",
+                           [experiment]),
+                schema={"id": pl.Int64, "arm": pl.String, "user": pl.String, "version": pl.String,
+                        "timestamp": pl.Int64}, orient="row")
         rows = self._read(
             "SELECT x.id, x.arm, x.user, x.version, x.ts, xi.item FROM exposures x "
             "LEFT JOIN exposure_items xi ON xi.exposure_id = x.id WHERE x.experiment = ? ORDER BY x.id, xi.rank",
