@@ -17,14 +17,14 @@ import pytest
 from discoverly.data.synthetic import synthetic_store
 
 ROOT = Path(__file__).resolve().parents[2]
-DEPENDENCIES: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-    "dependencies"]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+DEPENDENCIES: list[str] = PROJECT["dependencies"]
 
 
-def floors() -> list[str]:
-    """``numpy==1.26`` for ``numpy>=1.26``: each base dependency pinned to its lower bound."""
+def floors(requirements: list[str] = DEPENDENCIES) -> list[str]:
+    """``numpy==1.26`` for ``numpy>=1.26``: each requirement pinned to its lower bound."""
     pins = []
-    for req in DEPENDENCIES:
+    for req in requirements:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", req.split(";")[0].replace(" ", ""))
         assert match, f"a base dependency without a plain lower bound: {req!r}"
         pins.append(f"{match.group(1)}=={match.group(2)}")
@@ -64,7 +64,19 @@ def test_the_core_commands_run_on_the_lowest_allowed_versions(tmp_path: Path) ->
         done = subprocess.run([python, "-m", "discoverly", *args], cwd=tmp_path, capture_output=True, text=True,
                               timeout=600, check=False)
         assert done.returncode == 0, (args, done.stderr[-3000:])
+    # the extras of the pure-Python side at their floors too: peers, report, pandas
+    extras = floors([r for e in ("peers", "report", "pandas") for r in PROJECT["optional-dependencies"][e]])
+    got = subprocess.run([*pip, *floors(), *extras], capture_output=True, text=True, timeout=900, check=False)
+    assert got.returncode == 0, got.stderr[-3000:]
+    for args in (["fit", *files, "--model", "als", "--out", "als"],
+                 ["evaluate", *files, "--cutoff", "2023-02-10", "--models", "bestsellers,als", "--html", "ev.html"]):
+        done = subprocess.run([python, "-m", "discoverly", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600, check=False)
+        assert done.returncode == 0, (args, done.stderr[-3000:])
+    code = f"import discoverly as dv; print(type(dv.load_model('model').related([{item!r}], k=2).to_pandas()))"
+    done = subprocess.run([python, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert "pandas" in done.stdout and "DataFrame" in done.stdout, done.stderr[-3000:]
     installed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True,
                                check=True).stdout.lower().split()
-    for pin in floors():  # what ran is the floors, not newer versions
+    for pin in floors() + extras:  # what ran is the floors, not newer versions
         assert any(v == pin or v.startswith(pin + ".") for v in installed), (pin, installed)
