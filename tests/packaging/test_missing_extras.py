@@ -95,6 +95,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 LOG = ("--interactions", "log.csv", "--user", "customer", "--item", "sku", "--time", "ts")
 
 
+@pytest.mark.slow
 def test_the_base_install_runs_the_core_commands(files: Path) -> None:
     none = OPTIONAL_MODULES
     for args in (["--help"], ["--version"], ["data", "list"],
@@ -174,3 +175,11 @@ def test_the_postgres_store_without_psycopg_names_its_extra(files: Path) -> None
     done = run(("psycopg",), "serve", "--artifacts", "model", "--port", "0",
                "--store", "postgresql://nobody@127.0.0.1:1/none", cwd=files)
     assert_missing(done, "postgres")
+
+
+def test_python_m_discoverly_runs_the_command_and_importing_its_main_does_not(files: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "discoverly", "--version"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("discoverly "), done.stderr
+    done = run([], "--python", "import discoverly.__main__; print('imported')", cwd=files)
+    assert done.returncode == 0 and done.stdout == "imported\n", (done.stdout, done.stderr[-2000:])
