@@ -70,3 +70,26 @@ def test_query_classifier_is_the_same_in_every_process() -> None:
         digests.add(out.stdout.strip())
     assert len(digests) == 1, digests
     assert hashlib.sha1().hexdigest() not in digests
+
+
+def test_query_classifier_trained_from_the_catalogue_is_the_same_every_time() -> None:
+    """The catalogue's (text, category) pairs were grouped without keeping their order, so every
+    training (every `search index` run) numbered the classifier's features differently: five trainings
+    on the same catalogue gave five different artifacts."""
+    from discoverly.search.engine import SearchEngine
+
+    words = ["milk", "whole", "skim", "yogurt", "greek", "bread", "wheat", "cheese", "pizza", "juice", "apple"]
+    rng = np.random.default_rng(0)
+    n = 300
+    table = pl.DataFrame({"item": [f"P{i:04d}" for i in range(n)],
+                          "title": [" ".join(rng.choice(words, size=3)) for _ in range(n)],
+                          "kind": [" ".join(rng.choice(words, size=2)) for _ in range(n)],
+                          "category": [["DAIRY", "BAKERY", "FROZEN", "DRINKS"][i % 4] for i in range(n)]})
+    engine = SearchEngine(CatalogIndex.build(Catalog(table), IndexConfig(dense=False)))
+    trained = set()
+    for _ in range(5):
+        classifier = engine.train_classifier()
+        assert classifier is not None
+        _, arrays, lists = classifier.to_arrays()
+        trained.add((tuple(lists["features"]), arrays["classify.data"].tobytes()))
+    assert len(trained) == 1

@@ -212,7 +212,7 @@ class SearchEngine:
                 *[table[f].cast(pl.String).fill_null("").alias(f) for f in fields])
             for f in fields:
                 grouped = (frame.filter(pl.col("use") & (pl.col("label") >= 0) & (pl.col(f) != ""))
-                           .group_by(f, "label").len())
+                           .group_by(f, "label", maintain_order=True).len())  # run to run the same order
                 texts += grouped[f].to_list()
                 labels += [names[c] for c in grouped["label"].to_list()]
                 weights += np.log1p(grouped["len"].to_numpy()).tolist()
