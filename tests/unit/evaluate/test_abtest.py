@@ -20,6 +20,7 @@ from discoverly.evaluate.abtest import (
     sample_size,
     welch_test,
 )
+from discoverly.evaluate.stats import bootstrap_ci
 
 
 def test_welch_matches_scipy_and_ci_agrees_with_p() -> None:
@@ -156,3 +157,145 @@ def test_analyze_experiment_does_not_depend_on_row_order() -> None:
         again = analyze_experiment(exposures.sample(fraction=1.0, shuffle=True, seed=seed),
                                    outcomes.sample(fraction=1.0, shuffle=True, seed=seed), n_boot=300)
         assert again.to_dict() == first
+
+
+# --- closing mutation-testing gaps: every number against an independent reference -----------------
+
+
+def wilson(hits: int, n: int, level: float) -> tuple[float, float]:
+    """Wilson's score interval written out (Wilson 1927): centre (p + z²/2n) / (1 + z²/n)."""
+    z = sps.norm.ppf(0.5 + level / 2)
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+@pytest.mark.parametrize("level", [0.95, 0.8])
+def test_welch_interval_matches_scipy(level: float) -> None:
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(1, 2, 40), rng.normal(2, 1, 25)
+    _, low, high, _ = welch_test(a, b, level=level)
+    ref = sps.ttest_ind(b, a, equal_var=False)
+    assert (low, high) == pytest.approx(tuple(ref.confidence_interval(level)), rel=1e-9)
+    # one arm without variance: Welch's test is the one-sample t-test of the other arm (df = n - 1)
+    const = np.full(30, 2.0)
+    one = sps.ttest_1samp(b, 2.0)
+    ci = one.confidence_interval(level)
+    _, lo, hi, pv = welch_test(const, b, level=level)
+    assert (lo, hi, pv) == pytest.approx((ci.low - 2.0, ci.high - 2.0, one.pvalue), rel=1e-9)
+    _, lo, hi, pv = welch_test(b, const, level=level)
+    assert (lo, hi, pv) == pytest.approx((2.0 - ci.high, 2.0 - ci.low, one.pvalue), rel=1e-9)
+
+
+@pytest.mark.parametrize(("hits", "n", "level"), [(7, 40, 0.95), (7, 40, 0.8), (39, 40, 0.9)])
+def test_rate_ci_is_wilson_by_hand(hits: int, n: int, level: float) -> None:
+    est = rate_ci(np.r_[np.ones(hits), np.zeros(n - hits)], level=level)
+    assert est.value == hits / n and est.n == n and est.level == level
+    assert est.ci == pytest.approx(wilson(hits, n, level), rel=1e-12)
+
+
+def test_rate_ci_of_counts_is_the_bootstrap_with_the_given_settings() -> None:
+    counts = np.array([0.0, 2.0, 1.0, 3.0, 0.0, 1.0])
+    assert rate_ci(counts) == bootstrap_ci(counts, level=0.95, n_boot=2000, rng=0)
+    assert rate_ci(counts, level=0.8, n_boot=300, rng=4) == bootstrap_ci(counts, level=0.8, n_boot=300, rng=4)
+
+
+def newcombe(h1: int, n1: int, h2: int, n2: int, level: float) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for p2 - p1 from the two Wilson intervals (method 10)."""
+    p1, p2 = h1 / n1, h2 / n2
+    (l1, u1), (l2, u2) = wilson(h1, n1, level), wilson(h2, n2, level)
+    d = p2 - p1
+    return d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2), d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+
+
+def ones(h: int, n: int) -> np.ndarray:
+    return np.r_[np.ones(h), np.zeros(n - h)]
+
+
+@pytest.mark.parametrize(("h1", "n1", "h2", "n2", "test"), [
+    (4, 20, 6, 20, "z"),         # expected count 20 · 0.25 = 5: just enough for the normal approximation
+    (3, 20, 6, 20, "fisher"),    # 20 · 0.225 = 4.5 conversions expected: Fisher
+    (15, 20, 16, 20, "fisher"),  # 20 · 0.225 = 4.5 non-conversions expected: Fisher too
+    (2, 9, 7, 30, "fisher"),
+    (30, 100, 45, 100, "z"),
+])
+@pytest.mark.parametrize("level", [0.95, 0.9])
+def test_rate_difference_against_references(h1: int, n1: int, h2: int, n2: int, test: str, level: float) -> None:
+    diff, low, high, p = rate_difference(ones(h1, n1), ones(h2, n2), level=level)
+    assert diff == pytest.approx(h2 / n2 - h1 / n1)
+    assert (low, high) == pytest.approx(newcombe(h1, n1, h2, n2, level), rel=1e-12)
+    if test == "fisher":
+        expected = sps.fisher_exact([[h2, n2 - h2], [h1, n1 - h1]]).pvalue
+    else:
+        pooled = (h1 + h2) / (n1 + n2)
+        expected = 2 * sps.norm.sf(abs(diff) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)))
+    assert p == pytest.approx(expected, rel=1e-12)
+
+
+def test_rate_difference_needs_two_customers_in_each_arm() -> None:
+    for a, b in ((np.ones(1), np.ones(5)), (np.ones(5), np.ones(1))):
+        with pytest.raises(DataError, match=r"each arm needs at least 2 customers to compare, got \d and \d"):
+            rate_difference(a, b)
+
+
+def test_sample_ratio_check_is_scipys_chi_square_with_normalised_shares() -> None:
+    observed = {"A": 480, "B": 300, "C": 220}
+    shares = {"A": 2, "B": 1.5, "C": 1}  # weights need not sum to 1
+    res = sample_ratio_check(observed, shares)
+    total = sum(shares.values())
+    ref = sps.chisquare([480, 300, 220], [1000 * shares[a] / total for a in "ABC"])
+    assert (res.chi2, res.p_value) == pytest.approx((ref.statistic, ref.pvalue), rel=1e-12)
+    assert res.observed == observed and res.expected_shares == {"A": 2.0, "B": 1.5, "C": 1.0}
+    assert res.to_dict() == {"observed": observed, "expected_shares": {"A": 2.0, "B": 1.5, "C": 1.0},
+                             "chi2": res.chi2, "p_value": res.p_value, "mismatch": False}
+    # a configured arm nobody was exposed to counts as 0 (and is a mismatch)
+    empty_arm = sample_ratio_check({"A": 100, "B": 100}, {"A": 1, "B": 1, "C": 1})
+    ref = sps.chisquare([100, 100, 0])
+    assert (empty_arm.chi2, empty_arm.p_value) == pytest.approx((ref.statistic, ref.pvalue), rel=1e-12)
+    assert empty_arm.observed == {"A": 100, "B": 100, "C": 0} and empty_arm.mismatch
+    # nobody yet, or one arm only: nothing to test
+    none = sample_ratio_check({}, {"A": 0.5, "B": 0.5}, threshold=0.01)
+    assert (none.observed, none.expected_shares, none.chi2, none.p_value, none.threshold) == (
+        {}, {"A": 0.5, "B": 0.5}, 0.0, 1.0, 0.01)
+    one = sample_ratio_check({"A": 1}, {"A": 1.0})
+    assert (one.chi2, one.p_value, one.mismatch) == (0.0, 1.0, False)
+    assert sample_ratio_check({"A": 500, "B": 560}, {"A": 1, "B": 1}, threshold=0.1).threshold == 0.1
+    for bad in ({"A": 0.0, "B": 1.0}, {"A": float("inf"), "B": 1.0}, {"A": -1.0, "B": 2.0}):
+        with pytest.raises(ConfigError, match=r"the expected shares must be positive numbers, got \{'A'"):
+            sample_ratio_check({"A": 1, "B": 1}, bad)
+
+
+def test_analyze_ab_uses_the_configured_shares_level_and_bootstrap_settings() -> None:
+    a, b = ones(90, 900), ones(12, 100)
+    ra, rb = a * np.linspace(1, 3, 900), b * 4.0
+    res = analyze_ab({"A": a, "B": b}, {"A": ra, "B": rb}, shares={"A": 0.9, "B": 0.1}, level=0.9, n_boot=300,
+                     rng=5, experiment="exp")
+    assert not res.srm.mismatch and res.srm.expected_shares == {"A": 0.9, "B": 0.1}  # 900 / 100 is as configured
+    assert res.experiment == "exp" and res.notes == []
+    assert res.arms[0].conversion.ci == pytest.approx(wilson(90, 900, 0.9), rel=1e-12)
+    assert res.arms[1].conversion.level == 0.9 and res.arms[1].revenue.level == 0.9
+    gen = np.random.default_rng(5)  # one generator for the arms in order: conversion is Wilson, revenue the bootstrap
+    assert res.arms[0].revenue == bootstrap_ci(ra, level=0.9, n_boot=300, rng=gen)
+    assert res.arms[1].revenue == bootstrap_ci(rb, level=0.9, n_boot=300, rng=gen)
+    conv, rev = res.comparisons
+    assert (conv.arm, conv.control, rev.arm, rev.control) == ("B", "A", "B", "A")
+    assert (conv.low, conv.high) == pytest.approx(newcombe(90, 900, 12, 100, 0.9), rel=1e-12)
+    assert (rev.low, rev.high) == pytest.approx(welch_test(ra, rb, level=0.9)[1:3], rel=1e-12)
+    # without shares: equal shares, and the defaults are 2000 resamples from seed 0
+    plain = analyze_ab({"A": a, "B": b}, {"A": ra, "B": rb})
+    assert plain.srm.mismatch and plain.srm.expected_shares == {"A": 0.5, "B": 0.5}
+    assert plain.to_dict() == analyze_ab({"A": a, "B": b}, {"A": ra, "B": rb}, level=0.95, n_boot=2000,
+                                         rng=0).to_dict()
+    with pytest.raises(DataError, match=r"at least two arms with exposed customers, got \['A'\]"):
+        analyze_ab({"A": a}, {"A": ra})
+    with pytest.raises(ConfigError, match=r"the control arm 'C' is not among the arms \['A', 'B'\]"):
+        analyze_ab({"A": a, "B": b}, {"A": ra, "B": rb}, control="C")
+
+
+def test_analyze_experiment_without_mixed_customers_has_no_notes() -> None:
+    exposures = pl.DataFrame({"user": ["u1", "u2", "u3", "u4", "u1"], "arm": ["A", "A", "B", "B", "A"]})
+    outcomes = pl.DataFrame({"user": ["u1"], "key": ["k1"], "value": [3.0]})
+    res = analyze_experiment(exposures, outcomes, n_boot=50)
+    assert res.notes == [] and res.experiment == ""
+    assert [a.name for a in res.arms] == ["A", "B"] and res.srm.expected_shares == {"A": 0.5, "B": 0.5}
