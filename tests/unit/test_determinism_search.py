@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import polars as pl
+import pytest
 
 from discoverly.data import Catalog
 from discoverly.search.index import CatalogIndex, IndexConfig
@@ -93,3 +94,17 @@ def test_query_classifier_trained_from_the_catalogue_is_the_same_every_time() ->
         _, arrays, lists = classifier.to_arrays()
         trained.add((tuple(lists["features"]), arrays["classify.data"].tobytes()))
     assert len(trained) == 1
+
+
+def test_the_bm25s_peer_numbers_items_as_the_search_index_does() -> None:
+    """The purchase protocol compares the bm25s peer's positions with the search index's: both must
+    number the items alike for a catalogue in any row order (the index holds them by item id)."""
+    pytest.importorskip("bm25s")
+    from discoverly.search.benchmark import PlainBM25
+
+    catalog = _catalog(np.random.default_rng(4).permutation(len(PRODUCTS)))
+    index = CatalogIndex.build(catalog, IndexConfig(dense=False))
+    peer = PlainBM25(catalog, ["title", "brand"])
+    assert peer.items.to_list() == index.items.ids.tolist()
+    found = peer.search(["skim milk"], k=5)[0]
+    assert set(index.items.ids_of(found).tolist()) <= {p[0] for p in PRODUCTS if p[1] == "Skim Milk"}

@@ -116,7 +116,7 @@ class PlainBM25:
         missing = [c for c in columns if c not in catalog.columns]
         if missing:
             raise ConfigError(f"columns {missing} are not in the catalogue ({catalog.columns})")
-        table = catalog.table
+        table = catalog.table.sort("item", maintain_order=True)  # the order of CatalogIndex: positions compare
         text = table.select(pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator=" ",
                                           ignore_nulls=True).alias("t"))["t"].fill_null("").to_list()
         self._bm25s = bm25s
@@ -125,7 +125,8 @@ class PlainBM25:
         self.items = table["item"]
 
     def search(self, queries: Sequence[str], k: int = 100) -> list[np.ndarray]:
-        """Catalogue row positions of the top ``k`` of each query (fewer when few items match)."""
+        """Positions (in item-id order, as in the search index) of the top ``k`` of each query (fewer
+        when few items match)."""
         tokens = self._bm25s.tokenize(list(queries), stopwords="en", show_progress=False)
         out: list[np.ndarray] = []
         vocab_inv = {v: t for t, v in tokens.vocab.items()}
