@@ -245,13 +245,16 @@ class Interactions:
 
     # -- identity and export ----------------------------------------------------------------
     def fingerprint(self) -> str:
-        """A short content hash of the events and vocabularies (recorded in artifacts)."""
+        """A short content hash of the events (as a multiset: the rows of a log in any order give
+        the same hash) and the vocabularies' sizes, recorded in artifacts."""
         if "fingerprint" not in self._cache:
+            quantity = np.asarray(self.quantity, dtype=np.float64) + 0.0  # -0.0 is 0.0
+            row = _mix(self.user_index.astype(np.uint64))
+            for column in (self.item_index.astype(np.uint64), np.asarray(self.timestamp).astype(np.uint64),
+                           quantity.view(np.uint64)):
+                row = _mix(row ^ column)
             h = hashlib.blake2b(digest_size=12)
-            for arr in (self.user_index, self.item_index, self.timestamp, self.quantity):
-                h.update(np.ascontiguousarray(arr).tobytes())
-            h.update(str(len(self.users)).encode())
-            h.update(str(len(self.items)).encode())
+            h.update(f"{len(self)}:{int(row.sum(dtype=np.uint64))}:{len(self.users)}:{len(self.items)}".encode())
             self._cache["fingerprint"] = h.hexdigest()
         return self._cache["fingerprint"]
 
@@ -267,3 +270,11 @@ class Interactions:
     def to_pandas(self) -> Any:
         """:meth:`to_polars` as a pandas DataFrame (needs pandas and pyarrow)."""
         return self.to_polars().to_pandas()
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on every element (uint64, wrapping): a well-spread hash of each value."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -114,6 +115,22 @@ def test_fingerprint_is_stable_and_sensitive(tiny_log: Interactions) -> None:
     other = Interactions.from_indices(tiny_log.user_index, tiny_log.item_index, moved, n_users=4, n_items=5)
     assert other.fingerprint() != tiny_log.fingerprint()
     assert tiny_log.before(T0 + DAY).fingerprint() != tiny_log.fingerprint()
+
+
+
+def test_fingerprint_of_the_same_events_in_another_row_order() -> None:
+    """Events of equal times keep their file order, and the fingerprint hashed the rows in that order:
+    the same log shuffled was recorded in its model as other data."""
+    frame = pl.DataFrame({"user": ["a", "b", "c", "a", "b", "c"], "item": ["x", "y", "x", "z", "z", "y"],
+                          "timestamp": [1, 1, 1, 2, 2, 2], "quantity": [1.0, 2.0, 1.0, 1.0, 3.0, 1.0]})
+    a = read_interactions(frame, quantity="quantity")
+    b = read_interactions(frame.reverse(), quantity="quantity")
+    assert a.user_index.tolist() != b.user_index.tolist()  # the ties really are in another order
+    assert a.fingerprint() == b.fingerprint()
+    changed = frame.with_columns(pl.Series("quantity", [1.0, 2.0, 1.0, 1.0, 3.0, 2.0]))
+    duplicated = pl.concat([frame, frame.head(1)])
+    assert read_interactions(changed, quantity="quantity").fingerprint() != a.fingerprint()
+    assert read_interactions(duplicated, quantity="quantity").fingerprint() != a.fingerprint()
 
 
 def test_to_polars_round_trips_through_read_interactions(tiny_log: Interactions) -> None:
