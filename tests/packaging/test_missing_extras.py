@@ -181,5 +181,9 @@ def test_python_m_discoverly_runs_the_command_and_importing_its_main_does_not(fi
     done = subprocess.run([sys.executable, "-m", "discoverly", "--version"], capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0 and done.stdout.startswith("discoverly "), done.stderr
-    done = run([], "--python", "import discoverly.__main__; print('imported')", cwd=files)
-    assert done.returncode == 0 and done.stdout == "imported\n", (done.stdout, done.stderr[-2000:])
+    for module in ("discoverly.__main__", "discoverly.cli.__main__"):
+        done = run([], "--python", f"import {module}; print('imported')", cwd=files)
+        assert done.returncode == 0 and done.stdout == "imported\n", (module, done.stdout, done.stderr[-2000:])
+    done = subprocess.run([sys.executable, "-m", "discoverly.cli", "--version"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("discoverly "), done.stderr
