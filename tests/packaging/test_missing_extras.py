@@ -133,12 +133,13 @@ def test_to_pandas_without_pandas_names_the_extra(files: Path) -> None:
     code = ("import discoverly as dv\n"
             "log = dv.read_interactions('log.csv', user='customer', item='sku', time='ts')\n"
             "model = dv.create('corrected').fit(log)\n"
-            "try:\n"
-            "    model.related([model.items.ids[0]], k=3).to_pandas()\n"
-            "except dv.MissingDependencyError as exc:\n"
-            "    print(exc)\n")
+            "for table in (model.related([model.items.ids[0]], k=3), log):\n"
+            "    try:\n"
+            "        table.to_pandas()\n"
+            "    except dv.MissingDependencyError as exc:\n"
+            "        print(exc)\n")
     done = run(("pandas",), "--python", code, cwd=files)
-    assert "pip install 'discoverly[pandas]'" in done.stdout, (done.stdout, done.stderr[-2000:])
+    assert done.stdout.count("pip install 'discoverly[pandas]'") == 2, (done.stdout, done.stderr[-2000:])
 
 
 @pytest.mark.parametrize("extra,blocked,args", [

@@ -269,6 +269,9 @@ class Interactions:
 
     def to_pandas(self) -> Any:
         """:meth:`to_polars` as a pandas DataFrame (needs pandas and pyarrow)."""
+        from discoverly.dependencies import require
+
+        require("pandas", purpose="to_pandas()")  # else a raw ModuleNotFoundError from pyarrow
         return self.to_polars().to_pandas()
 
 
