@@ -164,6 +164,23 @@ def test_a_command_without_its_extra_names_it(files: Path, extra: str, blocked: 
     assert not out.exists() or not any(out.iterdir())  # (graph build leaves its empty folder)
 
 
+@pytest.mark.parametrize("extra,blocked,model", [
+    ("deep", ("torch", "safetensors"), "autoencoder"), ("peers", ("implicit",), "als"),
+    ("peers", ("implicit",), "implicit-bm25"),
+])
+def test_evaluate_names_a_missing_extra_before_fitting_the_other_models(
+        files: Path, extra: str, blocked: tuple[str, ...], model: str) -> None:
+    """`evaluate --models bestsellers,corrected,autoencoder` without torch fitted and scored the first
+    two, then ended in the missing extra at the autoencoder's fit."""
+    done = run(blocked, "evaluate", *LOG, "--cutoff", "2023-02-10", "--models", f"bestsellers,corrected,{model}",
+               "--no-html", cwd=files)
+    assert_missing(done, extra, also=f"the {model!r} model")
+    assert "Interactions(" not in done.stdout + done.stderr  # said before the log was even read
+    fitted = run((), "evaluate", *LOG, "--cutoff", "2023-02-10", "--models", "bestsellers,corrected", "--no-html",
+                 cwd=files)  # the cutoff itself is a good one
+    assert fitted.returncode == 0, fitted.stderr[-2000:]
+
+
 def test_spark_without_pandas_names_the_spark_extra_before_starting_spark(files: Path) -> None:
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
     done = run(("pandas",), "fit", "--interactions", "log.parquet", "--user", "customer", "--item", "sku",

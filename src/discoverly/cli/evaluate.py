@@ -42,12 +42,14 @@ DAY = 86_400
 
 
 def _check_models(names: list[str]) -> None:
-    from discoverly.recommend.registry import MODELS
+    from discoverly.recommend.registry import MODELS, check_requirements
 
     unknown = [n for n in names if n not in MODELS]
     if unknown:
         raise ConfigError(f"unknown model name(s) {', '.join(map(repr, unknown))}; the known models are: "
                           f"{', '.join(MODELS)}")
+    for name in names:  # a missing extra: now, not after loading the log and fitting the models before it
+        check_requirements(name)
 
 
 def _ks(value: str) -> list[int]:

@@ -6,19 +6,26 @@ Classes are imported only when a model is created, so listing names never import
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
+from discoverly.dependencies import require
 from discoverly.errors import ConfigError
 
-__all__ = ["MODELS", "create", "model_names", "model_class", "register"]
+__all__ = ["MODELS", "check_requirements", "create", "model_names", "model_class", "register"]
 
 #: name -> (module, class, default keyword arguments, one-line description)
 MODELS: dict[str, tuple[str, str, dict[str, Any], str]] = {}
+#: name -> the optional packages its fit needs (checked by :func:`create`, before anything is fitted)
+_REQUIRES: dict[str, tuple[str, ...]] = {}
 
 
-def register(name: str, module: str, cls: str, description: str, **defaults: Any) -> None:
-    """Add a model name (extensions may register their own)."""
+def register(name: str, module: str, cls: str, description: str, *, requires: tuple[str, ...] = (),
+             **defaults: Any) -> None:
+    """Add a model name (extensions may register their own); ``requires`` names the optional
+    packages it needs, so that a missing one is named when the model is created, not when fitted."""
     MODELS[name] = (module, cls, defaults, description)
+    _REQUIRES[name] = tuple(requires)
 
 
 def model_names() -> list[str]:
@@ -41,6 +48,15 @@ def model_class(path_or_name: str) -> Any:
         raise ConfigError(f"unknown model class {path_or_name!r}") from exc
 
 
+def check_requirements(name: str) -> None:
+    """A :class:`~discoverly.errors.MissingDependencyError` naming the extra to install when a
+    package the registered model ``name`` needs is missing (models import them lazily, at fit: this
+    says it before any work)."""
+    for package in _REQUIRES.get(name, ()):
+        if importlib.util.find_spec(package) is None:
+            require(package, purpose=f"the {name!r} model")
+
+
 def create(name: str, **overrides: Any) -> Any:
     """A new, unfitted model by registry name, with settings that replace its defaults; fit it with
     ``fit(interactions)``. Unknown names and settings are a :class:`ConfigError`.
@@ -57,6 +73,7 @@ def create(name: str, **overrides: Any) -> Any:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODELS)}.{hint}")
     module, cls, defaults, _ = MODELS[name]
+    check_requirements(name)
     try:
         model = getattr(importlib.import_module(module), cls)(**{**defaults, **overrides})
     except TypeError as exc:  # a setting it does not have, or a value of the wrong type (neighbours="50")
@@ -82,13 +99,15 @@ register("naive", "discoverly.recommend.item_to_item", "ItemToItem",
 register("corrected", "discoverly.recommend.item_to_item", "ItemToItem",
          "item-to-item, (N_XY - E_XY)/sqrt(E_XY) that discounts heavy buyers", score="corrected")
 register("implicit-cosine", "discoverly.recommend.peers", "ImplicitNeighbours",
-         "peer: implicit.nearest_neighbours.CosineRecommender", kind="cosine")
+         "peer: implicit.nearest_neighbours.CosineRecommender", requires=("implicit",), kind="cosine")
 register("implicit-bm25", "discoverly.recommend.peers", "ImplicitNeighbours",
-         "peer: implicit.nearest_neighbours.BM25Recommender", kind="bm25")
+         "peer: implicit.nearest_neighbours.BM25Recommender", requires=("implicit",), kind="bm25")
 register("autoencoder", "discoverly.recommend.autoencoder", "Autoencoder",
-         "time-aware autoencoder: history before a cutoff -> the next 14 days (torch)", mode="time-aware")
+         "time-aware autoencoder: history before a cutoff -> the next 14 days (torch)",
+         requires=("torch", "safetensors"), mode="time-aware")
 register("autoencoder-reconstruct", "discoverly.recommend.autoencoder", "Autoencoder",
-         "the same autoencoder trained to reconstruct its input (the seed's first attempt)", mode="reconstruct",
-         trend=False)
+         "the same autoencoder trained to reconstruct its input (the seed's first attempt)",
+         requires=("torch", "safetensors"), mode="reconstruct", trend=False)
 register("ease", "discoverly.recommend.ease", "EASE", "EASE, closed-form item-item regression (Steck 2019)")
-register("als", "discoverly.recommend.peers", "ImplicitALS", "peer: implicit's alternating least squares")
+register("als", "discoverly.recommend.peers", "ImplicitALS", "peer: implicit's alternating least squares",
+         requires=("implicit",))
