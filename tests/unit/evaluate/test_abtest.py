@@ -299,3 +299,39 @@ def test_analyze_experiment_without_mixed_customers_has_no_notes() -> None:
     res = analyze_experiment(exposures, outcomes, n_boot=50)
     assert res.notes == [] and res.experiment == ""
     assert [a.name for a in res.arms] == ["A", "B"] and res.srm.expected_shares == {"A": 0.5, "B": 0.5}
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0, 0.5])
+def test_sample_size_is_the_smallest_control_arm_with_the_power(ratio: float) -> None:
+    # normal-approximation power of a two-sided test with n in control and ratio · n in treatment
+    def power(n: int, var1: float, var2: float, effect: float) -> float:
+        return float(sps.norm.cdf(abs(effect) / math.sqrt(var1 / n + var2 / (ratio * n)) - sps.norm.ppf(0.975)))
+
+    n = sample_size(0.03, baseline=0.10, ratio=ratio)
+    var1, var2 = 0.10 * 0.90, 0.13 * 0.87
+    assert power(n, var1, var2, 0.03) >= 0.8 > power(n - 1, var1, var2, 0.03)
+    n = sample_size(-4.0, std=20.0, ratio=ratio, alpha=0.05, power=0.8)
+    assert power(n, 400, 400, 4.0) >= 0.8 > power(n - 1, 400, 400, 4.0)
+    # the minimum detectable effect at that size is the effect asked for (continuous metric: exact inverse)
+    mde = minimum_detectable_effect(n, std=20.0, ratio=ratio)
+    assert power(n, 400, 400, mde) == pytest.approx(0.8, abs=1e-9) and mde <= 4.0
+
+
+def test_planning_inputs_are_checked() -> None:
+    assert minimum_detectable_effect(2, std=1.0) > 0  # two customers an arm is the least
+    for kwargs, message in [
+        ({"n_per_arm": 1, "std": 1.0}, "n_per_arm must be at least 2, got 1"),
+        ({"n_per_arm": 100, "std": 1.0, "alpha": 0.0}, r"alpha and power must be in \(0, 1\), got 0.0 and 0.8"),
+        ({"n_per_arm": 100, "std": 1.0, "alpha": 1.0}, "alpha and power must be in"),
+        ({"n_per_arm": 100, "std": 1.0, "power": 0.0}, "alpha and power must be in"),
+        ({"n_per_arm": 100, "std": 1.0, "power": 1.0}, "alpha and power must be in"),
+        ({"n_per_arm": 100, "std": 1.0, "ratio": 0.0}, r"ratio \(treatment size / control size\) must be a number > 0"),
+        ({"n_per_arm": 100, "std": 1.0, "ratio": float("inf")}, "ratio"),
+        ({"n_per_arm": 100, "std": 0.0}, "std must be a positive number, got 0.0"),
+        ({"n_per_arm": 100, "baseline": 1.0}, r"baseline must be a rate in \(0, 1\), got 1.0"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            minimum_detectable_effect(**kwargs)  # type: ignore[arg-type]
+    assert sample_size(0.9, baseline=0.1) >= 1 and sample_size(-0.1, baseline=0.1) >= 1  # p2 = 1.0 and 0.0 are rates
+    with pytest.raises(ConfigError, match=r"baseline 0.1 \+ effect -0.2 is not a rate in"):
+        sample_size(-0.2, baseline=0.1)
