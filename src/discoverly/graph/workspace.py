@@ -15,6 +15,7 @@ embedding, embeds the texts and saves the fused engine. The CLI (``discoverly gr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -85,6 +86,22 @@ class GraphFolder:
                 step = "discoverly graph build" if part in ("store", "papers") else "discoverly graph fit"
                 raise ArtifactError(f"{str(path)!r} is missing; run `{step}` for {str(self.root)!r} first")
 
+    def check_build_target(self) -> None:
+        """Refuse, before any work, a folder ``graph build`` must not write into: a file, a folder of
+        other things (a rebuild removes ``kge/`` and ``similar/`` there), or one that cannot be written.
+        A new path, an empty folder or an earlier graph folder is fine."""
+        from discoverly.artifacts import check_file_target
+
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise ArtifactError(f"cannot build the graph in {str(root)!r}: it is a file; give a folder, e.g. graph/")
+        if root.is_dir() and any(root.iterdir()) and not (self.store.is_file() or self.papers.is_file()):
+            self._check_not_an_artifact()
+            shown = ", ".join(sorted(p.name for p in root.iterdir())[:5])
+            raise ArtifactError(f"cannot build the graph in {str(root)!r}: the folder holds other files ({shown}) "
+                                "and is not a graph folder; give a new or empty folder, e.g. graph/")
+        check_file_target(self.papers, what="the graph")
+
     def _check_not_an_artifact(self) -> None:
         """A clear error when the folder is an artifact (a search engine, a model, a graph folder's
         own ``similar/``) rather than a graph folder."""
@@ -121,7 +138,7 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
     ``vocabulary`` is a curated list of concept phrases to tag with instead of mining one.
     """
     gf = GraphFolder(Path(folder))
-    gf.root.mkdir(parents=True, exist_ok=True)
+    gf.check_build_target()
     timings: dict[str, float] = {}
     texts = papers.full_texts()
     t0 = time.perf_counter()
@@ -140,6 +157,7 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
     stale = [p for p in (gf.kge, gf.similar) if p.exists()]
     tmp = gf.papers.with_name(f".{gf.papers.name}.{os.getpid()}.tmp")
     try:
+        gf.root.mkdir(parents=True, exist_ok=True)  # only now: a build that fails before leaves no empty folder
         for path in stale:  # trained on the previous build's graph: `graph similar` would answer from it
             if path.is_dir():
                 shutil.rmtree(path)
@@ -150,7 +168,8 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
     except OSError as exc:
         raise ArtifactError(f"cannot write the graph folder {str(gf.root)!r}: {exc.strerror or exc}") from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     if stale:
         log.info("removed %s of the previous build of %s; run `discoverly graph fit` again",
                  " and ".join(f"{p.name}/" for p in stale), gf.root)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from discoverly.errors import ConfigError
+from discoverly.errors import ArtifactError, ConfigError
 from discoverly.graph.kge import KGEmbedding
 from discoverly.graph.papers import Papers
 from discoverly.graph.workspace import GraphFolder, build_graph_folder, fit_similar
@@ -36,3 +36,26 @@ def test_softmax_with_the_pykeen_backend_is_refused_before_any_work(tmp_path: Pa
     with pytest.raises(ConfigError, match="unknown KG embedding backend"):
         fit_similar(gf.root, dim=8, epochs=1, backend="nope", encoder=hash_encoder, threads=1)
     assert not gf.kge.exists() and not gf.text.exists()  # nothing embedded or trained
+
+
+def test_graph_build_refuses_a_file_or_a_folder_of_other_things_before_the_work(tmp_path: Path) -> None:
+    """A file as the graph folder was a raw NotADirectoryError after the mining; a folder of other
+    things was written into (and a `similar/` folder of the user's would have been deleted as stale);
+    a build that failed left an empty graph folder behind."""
+    papers = Papers.from_records(tiny_records(6))
+    file = tmp_path / "notes.txt"
+    file.write_text("keep")
+    with pytest.raises(ArtifactError, match="it is a file"):
+        build_graph_folder(papers, file, n_topics=2)
+    mine = tmp_path / "mine"
+    (mine / "similar").mkdir(parents=True)
+    (mine / "similar" / "photo.jpg").write_text("keep")
+    with pytest.raises(ArtifactError, match=r"holds other files \(similar\) and is not a graph folder"):
+        build_graph_folder(papers, mine, n_topics=2)
+    assert (mine / "similar" / "photo.jpg").read_text() == "keep"
+    with pytest.raises(ConfigError):  # a failure before writing leaves no folder
+        build_graph_folder(papers, tmp_path / "new", n_topics=0)
+    assert not (tmp_path / "new").exists()
+    build_graph_folder(papers, tmp_path / "g", n_topics=2)
+    build_graph_folder(papers, tmp_path / "g", n_topics=2)  # an earlier graph folder is rebuilt
+    assert GraphFolder(tmp_path / "g").store.is_file()
