@@ -440,6 +440,17 @@ def related_items(matrix: sp.spmatrix | sp.sparray | np.ndarray, score: ScoreNam
     if engine == "numba" and not relatedness_kernel.available():
         raise MissingDependencyError("engine='numba' needs numba. Install it with: pip install 'discoverly[fast]'")
     compiled = engine == "numba" or (engine == "auto" and relatedness_kernel.available())
+    if compiled:
+        try:
+            relatedness_kernel.ready()
+        except ImportError as exc:  # installed but broken, e.g. by a numpy newer than it supports
+            if engine == "numba":
+                raise MissingDependencyError(f"engine='numba': numba is installed but cannot be imported ({exc}); "
+                                             "reinstall it: pip install -U 'discoverly[fast]'") from exc
+            log.warning("numba is installed but cannot be imported (%s); item-to-item uses its numpy engine "
+                        "(identical results, 3-4x slower). Reinstall it: pip install -U 'discoverly[fast]'",
+                        relatedness_kernel.broken)
+            compiled = False
     stats = purchase_stats(matrix, max_history=max_history)
     n_items = stats.n_items
     col_bits = max(1, int(n_items - 1).bit_length())

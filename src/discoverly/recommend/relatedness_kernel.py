@@ -27,11 +27,25 @@ __all__ = ["available", "related_top"]
 SCORE_CODES = {"cosine": 0, "naive": 1, "corrected": 2}
 
 _compiled: Any = None
+#: why numba, though installed, could not be loaded (e.g. a numpy newer than it supports), or None
+broken: str | None = None
 
 
 def available() -> bool:
-    """Whether numba is installed (the compiled path can run)."""
-    return importlib.util.find_spec("numba") is not None
+    """Whether numba is installed (the compiled path can run) and did not fail to load."""
+    return broken is None and importlib.util.find_spec("numba") is not None
+
+
+def ready() -> None:
+    """Load (or compile) the kernel now; an ``ImportError`` when numba cannot be imported, which
+    :func:`available` then reports."""
+    global _compiled, broken
+    if _compiled is None:
+        try:
+            _compiled = _warm()
+        except ImportError as exc:
+            broken = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise
 
 
 def _build() -> Any:
@@ -163,9 +177,7 @@ def related_top(item_ptr: np.ndarray, item_cust: np.ndarray, cust_ptr: np.ndarra
     ``position`` in its ``piece`` of the ``u`` axis, and ``u``) is only needed for the corrected
     score.
     """
-    global _compiled
-    if _compiled is None:
-        _compiled = _warm()
+    ready()
     if coef is None or position is None or piece is None or u is None:
         coef = np.zeros((1, 1, 1))
         position = np.zeros(1)

@@ -299,3 +299,30 @@ def test_an_interrupt_while_the_kernel_loads_waits_until_it_is_ready(four_custom
     monkeypatch.setattr(kernel_module, "_build", real_build)
     rel = R.related_items(four_customers, "corrected", min_count=2, engine="numba")
     assert rel.scores[B, A] == pytest.approx((2 - 0.957) / math.sqrt(0.957), rel=1e-6)
+
+
+def test_a_numba_that_cannot_be_imported_falls_back_to_numpy(four_customers: sp.csr_matrix,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """numba installed but broken (a numpy newer than it supports: "Numba needs NumPy 2.2 or less") was
+    a raw ImportError from every item-to-item fit, although the numpy engine gives the same answers."""
+    from discoverly.errors import MissingDependencyError
+    from discoverly.recommend import relatedness_kernel as kernel_module
+
+    pytest.importorskip("numba")
+
+    def broken_numba() -> object:
+        raise ImportError("Numba needs NumPy 2.2 or less. Got NumPy 2.3.")
+
+    monkeypatch.setattr(kernel_module, "_compiled", None)
+    monkeypatch.setattr(kernel_module, "broken", None)
+    monkeypatch.setattr(kernel_module, "_build", broken_numba)
+    with caplog.at_level("WARNING"):
+        rel = R.related_items(four_customers, "corrected", min_count=2, engine="auto")
+    assert rel.params["engine"] == "numpy" and "numba is installed but cannot be imported" in caplog.text
+    expected = R.related_items(four_customers, "corrected", min_count=2, engine="numpy")
+    assert (rel.scores != expected.scores).nnz == 0
+    assert not kernel_module.available()  # tried once, not at every fit
+    monkeypatch.setattr(kernel_module, "broken", None)
+    with pytest.raises(MissingDependencyError, match="numba is installed but cannot be imported .*NumPy 2.2"):
+        R.related_items(four_customers, "corrected", min_count=2, engine="numba")
