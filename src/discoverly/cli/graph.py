@@ -130,7 +130,7 @@ def fit(
                                          "a mini-batch (softmax). Default: the engine default."),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop graph training after this long."),
     threads: int = typer.Option(2, "--threads", help="CPU threads for torch."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Random seed (the same seed gives the same result)."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress"),
 ) -> None:
     """Train the graph embedding, embed titles/abstracts/bodies, and save the similar-paper engine."""
@@ -225,7 +225,7 @@ def report(
     samples: int = typer.Option(5, "--samples", help="Sample papers shown side by side with their recommendations."),
     evaluate: bool = typer.Option(True, "--evaluate/--no-evaluate", help="Run the hidden-edge proxy evaluation "
                                   "(trains graph embeddings twice; minutes on AAN)."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Random seed (the same seed gives the same result)."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress"),
 ) -> None:
     """HTML report: popularity of recommendations, topic intersection, 2-D map, side-by-side samples, proxy metrics."""

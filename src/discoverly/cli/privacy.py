@@ -100,7 +100,7 @@ def privatize(
     from discoverly.privacy.statistics import TextStatistics
     from discoverly.privacy.stream import read_chunks, write_chunks
 
-    statistics = TextStatistics(mech, eps, seed=seed)
+    statistics = TextStatistics(mech, eps, seed=seed, chunk_size=chunk_size)
     sep = separator or ("\t" if in_fmt == "tsv" else ",")
     total = _row_count(source, in_fmt)
 

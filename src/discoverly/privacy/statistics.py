@@ -151,10 +151,13 @@ class TextStatistics:
     distinct words its occurrences became (so it grows with the word's count).
     """
 
-    def __init__(self, mechanism: WordMechanism, epsilon: float, *, seed: int | None = None) -> None:
+    def __init__(self, mechanism: WordMechanism, epsilon: float, *, seed: int | None = None,
+                 chunk_size: int | None = None) -> None:
         self.mechanism = mechanism
         self.epsilon = check_epsilon(epsilon)
         self.seed = seed
+        #: rows drawn per chunk: with the seed, what reproduces an output (the chunks share one generator)
+        self.chunk_size = chunk_size
         n = len(mechanism.embeddings)
         self._n = n
         self.texts = 0
@@ -197,7 +200,7 @@ class TextStatistics:
         n_oov = sum(self.oov.values())
         out: dict[str, Any] = {
             **self.mechanism.describe(), "epsilon": self.epsilon, "guarantee": self.mechanism.guarantee(self.epsilon),
-            "seed": self.seed,
+            "seed": self.seed, **({"chunk_size": self.chunk_size} if self.chunk_size is not None else {}),
             "texts": self.texts, "tokens": self.tokens, "in_vocabulary": self.in_vocabulary,
             "out_of_vocabulary": n_oov, "oov_rate": n_oov / self.tokens if self.tokens else 0.0,
             "oov_handling": dict(self.oov), "oov_kept": self.oov.get("keep", 0),

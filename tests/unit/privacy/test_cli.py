@@ -59,6 +59,7 @@ def test_formats(tmp_path: Path, vectors: Path, src: str, dst: str, capsys: pyte
     assert result["text"].to_list() != TEXTS
     stats = json.loads((tmp_path / f"out{dst}.privacy.json").read_text())
     assert stats["texts"] == 4 and stats["epsilon"] == 2.0 and stats["seed"] == 5
+    assert stats["chunk_size"] == 3  # with the seed, what reproduces the output
     assert stats["out_of_vocabulary"] >= 4  # got, 42, problems, multiline, quoted, text, ...
     assert "privatised 4 texts" in capsys.readouterr().err
     # the same seed gives the same file
