@@ -107,7 +107,7 @@ def load_aan(path: str | os.PathLike[str] | None = None) -> Papers:
     meta = parse_aan_metadata((folder / "acl-metadata.txt").read_bytes().decode("utf-8", errors="replace"))
     cites = parse_aan_citations((folder / "acl.txt").read_text(encoding="utf-8", errors="replace"))
     refs = cites.group_by("citing", maintain_order=True).agg(pl.col("cited").unique(maintain_order=True))
-    frame = meta.join(refs.rename({"citing": "id", "cited": "references"}), on="id", how="left")
+    frame = meta.join(refs.rename({"citing": "id", "cited": "references"}), on="id", how="left", maintain_order="left")
     papers = read_papers(frame)
     log.info("AAN: %d papers, %d citation lines", len(papers), cites.height)
     return papers

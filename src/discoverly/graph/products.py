@@ -55,7 +55,8 @@ def product_graph(interactions: Interactions, catalog: Catalog | None = None, *,
     if catalog is not None:
         table = catalog.table.with_columns(pl.col("item").cast(pl.String))
         present = [c for c in attributes if c in table.columns]
-        rows = pl.DataFrame({"item": [str(i) for i in item_ids.tolist()]}).join(table, on="item", how="left")
+        rows = pl.DataFrame({"item": [str(i) for i in item_ids.tolist()]}).join(table, on="item", how="left",
+                                                                               maintain_order="left")
         for col in present:
             values = rows[col].cast(pl.String).to_list()
             src = [i for i, v in enumerate(values) if v]
@@ -77,7 +78,7 @@ def product_texts(graph: KnowledgeGraph, catalog: Catalog | None) -> list[str]:
     if catalog is None:
         return ["" for _ in ids]
     table = catalog.table.with_columns(pl.col("item").cast(pl.String))
-    rows = pl.DataFrame({"item": ids}).join(table, on="item", how="left")
+    rows = pl.DataFrame({"item": ids}).join(table, on="item", how="left", maintain_order="left")
     if "title" in rows.columns:
         return rows["title"].fill_null("").to_list()
     cols = [c for c in DEFAULT_ATTRIBUTES if c in rows.columns]

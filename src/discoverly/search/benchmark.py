@@ -72,7 +72,8 @@ def purchase_queries(interactions: Interactions, catalog: Catalog, *, start: Tim
     events = pl.DataFrame({"user": interactions.users.ids_of(window.user_index).tolist(),
                            "item": interactions.items.ids_of(window.item_index).tolist(),
                            "time": window.timestamp})
-    events = events.join(words.with_columns(pl.col("item").cast(events["item"].dtype)), on="item", how="inner")
+    events = events.join(words.with_columns(pl.col("item").cast(events["item"].dtype)), on="item", how="inner",
+                         maintain_order="left")
     events = events.filter(pl.col("kind").is_not_null())
     if n is not None and events.height > n:
         events = events[np.sort(gen.choice(events.height, size=n, replace=False)).tolist()]

@@ -164,7 +164,8 @@ def run_protocol(interactions: Interactions, catalog: Catalog, *, transactions: 
     table = catalog.table
     if transactions is not None and "price" not in table.columns:
         prices = unit_prices(transactions, before=T)
-        table = table.join(prices.with_columns(pl.col("item").cast(table["item"].dtype)), on="item", how="left")
+        table = table.join(prices.with_columns(pl.col("item").cast(table["item"].dtype)), on="item", how="left",
+                           maintain_order="left")
         catalog = Catalog(table)
     index_config = IndexConfig(fields=cfg.fields, dense_fields=cfg.dense_fields, facets=cfg.facets, dense=cfg.dense,
                                brand_aliases=cfg.brand_aliases)
