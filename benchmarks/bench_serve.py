@@ -7,9 +7,14 @@ Scenarios (each a separate load-generator process against a real ``discoverly se
     recommendations — the goals of issue 4);
   * event ingestion into SQLite and PostgreSQL (wrk, unique idempotency keys, 1 and 100 events
     per request);
-  * kill-and-restart cycles: SIGKILL while events are in flight, restart, count lost events.
+  * kill-and-restart cycles: SIGKILL while events are in flight, restart, count lost events;
+  * ``--soak MINUTES`` (instead of the above): a server left running on a small synthetic model with an
+    A/B experiment, a paced mixed load in bursts with idle gaps (the thread pool's threads end after
+    10 s idle), a new model version published and an old one deleted every ``--soak-reload`` seconds,
+    and each process's RSS, open files and threads sampled every 5 s (``--soak-workers`` 1 or 2).
 
 Usage: nice python benchmarks/bench_serve.py [--seconds 60] [--cycles 20] [--quick]
+       nice python benchmarks/bench_serve.py --soak 12 --soak-workers 2 --output /tmp/soak.json
 Writes benchmarks/results/serve.json and prints a table. Every request targets 127.0.0.1; every
 loop is bounded in time and count.
 """
@@ -143,6 +148,179 @@ def build_artifacts(root: Path) -> dict[str, Any]:
             "model": "corrected", "fit_seconds": round(fit, 1)}
 
 
+SOAK_CONFIG = """
+artifacts = "{artifacts}"
+admin_token = "{token}"
+reload_poll_seconds = 1.0
+
+[[experiments]]
+name = "soak"
+endpoint = "recommendations"
+window_days = 7
+
+[[experiments.arms]]
+name = "control"
+version = "v0001"
+share = 0.5
+
+[[experiments.arms]]
+name = "treatment"
+version = "v0002"
+share = 0.5
+"""
+
+
+def proc_sample(pgid: int) -> list[dict[str, Any]]:
+    """RSS (MB), open file descriptors and threads of every process in a process group."""
+    rows = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            status = (stat.parent / "status").read_text()
+            rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+            threads = int(re.search(r"Threads:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+            fds = len(os.listdir(stat.parent / "fd"))
+        except (OSError, AttributeError):
+            continue
+        rows.append({"pid": int(stat.parent.name), "rss_mb": round(rss, 1), "fds": fds, "threads": threads})
+    return sorted(rows, key=lambda r: r["pid"])
+
+
+def soak(minutes: float, workers: int, reload_every: float, burst: float, idle: float, rate: float,
+         output: Path) -> None:
+    """A server left running (see the module docstring); writes samples and a summary to ``output``."""
+    import random
+    import threading
+    import uuid
+
+    import httpx
+    from serve_it_helpers import TOKEN, make_artifacts
+
+    from discoverly.data.datasets import load_dataset
+    from discoverly.recommend.registry import create
+    from discoverly.serve.versions import ModelStore
+
+    work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
+    arts = make_artifacts(work / "artifacts")
+    (work / "serve.toml").write_text(SOAK_CONFIG.format(artifacts=arts, token=TOKEN))
+    ds = load_dataset("synthetic-store", n_customers=300, n_items=120, days=90, rng=7)
+    users = [str(u) for u in ds.interactions.users.ids[:]] + [f"new-{i}" for i in range(50)]
+    items = [str(i) for i in ds.interactions.items.ids[:]]
+    s = Server(arts, workers=workers, extra=["--config", str(work / "serve.toml")]).start(timeout=300)
+    assert s.proc is not None
+    stop = threading.Event()
+    lock = threading.Lock()
+    lat: list[tuple[float, str, float, int]] = []  # (time, kind, seconds, status; 0 = no answer)
+    t_start = time.time()
+    end = t_start + minutes * 60
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+
+    def one(c: httpx.Client, rng: random.Random) -> None:
+        u, it = rng.choice(users), rng.choice(items)
+        kind = rng.choices(["related", "recs", "recs_new", "event", "metrics", "ui_user", "ui_item", "experiment",
+                            "health"], weights=[30, 30, 5, 15, 3, 5, 5, 2, 5])[0]
+        t0 = time.perf_counter()
+        try:
+            if kind == "related":
+                r = c.get(f"/items/{it}/related", params={"k": 10})
+            elif kind == "recs":
+                r = c.get(f"/users/{u}/recommendations", params={"k": 10})
+            elif kind == "recs_new":
+                r = c.get(f"/users/soak-{uuid.uuid4().hex[:12]}/recommendations", params={"k": 10})
+            elif kind == "event":
+                r = c.post("/events", json={"user": u, "item": it, "type": "purchase",
+                                            "timestamp": int(time.time()) - 1, "idempotency_key": uuid.uuid4().hex})
+            elif kind == "metrics":
+                r = c.get("/metrics")
+            elif kind == "ui_user":
+                r = c.get(f"/ui/users/{u}")
+            elif kind == "ui_item":
+                r = c.get(f"/ui/items/{it}")
+            elif kind == "experiment":
+                r = c.get("/experiments/soak")
+            else:
+                r = c.get("/health")
+            status = r.status_code
+        except httpx.HTTPError:
+            status = 0
+        with lock:
+            lat.append((time.time() - t_start, kind, time.perf_counter() - t0, status))
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        with httpx.Client(base_url=s.url, timeout=30) as c:
+            while not stop.is_set() and time.time() < end:
+                phase = (time.time() - t_start) % (burst + idle)
+                if phase >= burst:  # a lull: no traffic at all
+                    stop.wait(min(1.0, burst + idle - phase))
+                    continue
+                one(c, rng)
+                stop.wait(rng.expovariate(rate / 4))
+
+    samples: list[dict[str, Any]] = []
+    reloads: list[dict[str, Any]] = []
+    models = ModelStore(arts)
+    clients = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(4)]
+    for t in clients:
+        t.start()
+    next_reload = time.time() + reload_every
+    published: list[str] = []
+    try:
+        while time.time() < end:
+            wal = arts / "events.db-wal"
+            samples.append({"t": round(time.time() - t_start, 1), "procs": proc_sample(s.proc.pid),
+                            "load": os.getloadavg()[0], "db_mb": round((arts / "events.db").stat().st_size / 1e6, 2),
+                            "wal_mb": round(wal.stat().st_size / 1e6, 2) if wal.exists() else 0.0})
+            if time.time() >= next_reload:
+                next_reload = time.time() + reload_every
+                t0 = time.perf_counter()
+                model = create("corrected" if len(published) % 2 else "bestsellers").fit(ds.interactions)
+                v = models.publish(model)  # CURRENT switches: every worker reloads within a second
+                published.append(v)
+                if len(published) > 2:  # delete the version before the previous one (the operator's clean-up)
+                    shutil.rmtree(arts / "models" / published[-3])
+                reloads.append({"t": round(time.time() - t_start, 1), "version": v,
+                                "seconds": round(time.perf_counter() - t0, 2)})
+                if len(published) % 3 == 0:  # and once in a while the admin endpoint, back and forth
+                    httpx.post(f"{s.url}/admin/reload", json={"version": published[-2]}, headers=headers, timeout=30)
+                    httpx.post(f"{s.url}/admin/reload", json={"version": v}, headers=headers, timeout=30)
+            time.sleep(5)
+    finally:
+        stop.set()
+        for t in clients:
+            t.join(timeout=60)
+        s.stop()
+    by_pid: dict[int, list[dict[str, Any]]] = {}
+    for smp in samples:
+        for p in smp["procs"]:
+            by_pid.setdefault(p["pid"], []).append({"t": smp["t"], **p})
+    trend = {}
+    for pid, rows in by_pid.items():
+        q = max(1, len(rows) // 4)
+        first, last = rows[q:2 * q] or rows[:q], rows[-q:]  # the second quarter (after warm-up) against the last
+        trend[pid] = {k: {"second_quarter": round(sum(r[k] for r in first) / len(first), 1),
+                          "last_quarter": round(sum(r[k] for r in last) / len(last), 1),
+                          "max": max(r[k] for r in rows)} for k in ("rss_mb", "fds", "threads")}
+    statuses: dict[str, int] = {}
+    for _, kind, _, st in lat:
+        statuses[f"{kind}:{st}"] = statuses.get(f"{kind}:{st}", 0) + 1
+    ms = sorted(x[2] * 1000 for x in lat)
+    near = sorted(x[2] * 1000 for x in lat if any(0 <= x[0] - r["t"] <= 3 for r in reloads))
+    result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              "command": "nice python benchmarks/bench_serve.py " + " ".join(sys.argv[1:]),
+              "minutes": minutes, "workers": workers, "burst_s": burst, "idle_s": idle, "rate": rate,
+              "requests": len(lat), "statuses": statuses,
+              "errors": sum(1 for x in lat if x[3] == 0 or x[3] >= 500),
+              "p50_ms": ms[len(ms) // 2] if ms else None, "p99_ms": ms[int(len(ms) * 0.99)] if ms else None,
+              "p99_ms_within_3s_after_publish": near[int(len(near) * 0.99)] if near else None,
+              "reloads": reloads, "trend": trend, "samples": samples}
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps({k: v for k, v in result.items() if k not in ("samples", "reloads")}, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=60, help="duration of each load scenario")
@@ -151,7 +329,18 @@ def main() -> None:
     ap.add_argument("--only-latency", action="store_true", help="skip the ingestion and fault scenarios")
     ap.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "serve.json"), help="JSON result file")
     ap.add_argument("--postgres", default=None, help="PostgreSQL URL (default: start one with scripts/services.sh)")
+    ap.add_argument("--soak", type=float, default=None, metavar="MINUTES", help="run only the soak (see above)")
+    ap.add_argument("--soak-workers", type=int, default=2, help="workers of the soak's server")
+    ap.add_argument("--soak-reload", type=float, default=60, help="seconds between published versions in the soak")
+    ap.add_argument("--soak-burst", type=float, default=20, help="seconds of load per burst in the soak")
+    ap.add_argument("--soak-idle", type=float, default=12, help="seconds without load between bursts")
+    ap.add_argument("--soak-rate", type=float, default=40, help="requests per second during a burst")
     args = ap.parse_args()
+    if args.soak is not None:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        soak(args.soak, args.soak_workers, args.soak_reload, args.soak_burst, args.soak_idle, args.soak_rate,
+             Path(args.output))
+        return
     seconds, cycles = (10, 3) if args.quick else (args.seconds, args.cycles)
     for tool in ("wrk", "hey"):
         if shutil.which(tool) is None:
