@@ -324,5 +324,5 @@ def test_a_numba_that_cannot_be_imported_falls_back_to_numpy(four_customers: sp.
     assert (rel.scores != expected.scores).nnz == 0
     assert not kernel_module.available()  # tried once, not at every fit
     monkeypatch.setattr(kernel_module, "broken", None)
-    with pytest.raises(MissingDependencyError, match="numba is installed but cannot be imported .*NumPy 2.2"):
+    with pytest.raises(MissingDependencyError, match=r"numba is installed but cannot be imported .*NumPy 2.2"):
         R.related_items(four_customers, "corrected", min_count=2, engine="numba")
