@@ -150,3 +150,25 @@ def test_an_experiment_is_analysed_at_most_every_few_seconds(make_client: Client
     c.get("/users/p99/recommendations")
     now[0] += experiments.ANALYSIS_SECONDS
     assert c.get("/experiments/e1").json() != first and len(calls) == 2  # then the new exposure counts
+
+
+def test_while_an_analysis_is_made_other_requests_answer_with_the_previous(make_client: Client,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request for a stale analysis waited for the one being made, each holding a thread of the
+    pool: 40 clients polling an experiment page stalled every other request of that worker."""
+    import discoverly.serve.routers.experiments as experiments
+
+    exp = {"name": "e1", "arms": [{"name": "A", "version": "v0001", "share": 0.5},
+                                  {"name": "B", "version": "v0003", "share": 0.5}]}
+    c = make_client(experiments=[exp])
+    for n in range(40):
+        c.get(f"/users/p{n}/recommendations")
+    now = [1000.0]
+    monkeypatch.setattr(experiments.time, "monotonic", lambda: now[0])
+    first = c.get("/experiments/e1").json()
+    c.get("/users/p99/recommendations")
+    now[0] += experiments.ANALYSIS_SECONDS
+    state = c.app.state.service
+    with state.analyses_lock:  # another request is making the new analysis
+        assert c.get("/experiments/e1").json() == first  # answered at once, with the previous one
+    assert c.get("/experiments/e1").json() != first

@@ -9,7 +9,7 @@ from typing import Any, cast
 from fastapi import APIRouter, Depends
 
 from discoverly.errors import UnknownIdError
-from discoverly.evaluate.abtest import ABTestResult, analyze_experiment
+from discoverly.evaluate.abtest import EXPERIMENT_N_BOOT, ABTestResult, analyze_experiment
 from discoverly.serve.config import ExperimentConfig
 from discoverly.serve.state import ServiceState
 
@@ -33,20 +33,29 @@ def find(state: ServiceState, name: str) -> ExperimentConfig:
 ANALYSIS_SECONDS = 10.0
 
 
-def analysis(state: ServiceState, name: str, *, n_boot: int = 1000) -> ABTestResult:
-    """The analysis of experiment ``name``, at most :data:`ANALYSIS_SECONDS` old. Requests that come
-    while it is computed wait for it instead of computing it again."""
+def analysis(state: ServiceState, name: str, *, n_boot: int = EXPERIMENT_N_BOOT) -> ABTestResult:
+    """The analysis of experiment ``name``, at most :data:`ANALYSIS_SECONDS` old. While one request
+    makes a new one, the others answer with the previous one (or, when there is none yet, wait for it)
+    instead of each computing it, or each holding a thread of the pool while they wait."""
     exp = find(state, name)
-    with state.analyses_lock:
-        made, result = state.analyses.get((name, n_boot), (-math.inf, None))
+    key = (name, n_boot)
+    made, result = state.analyses.get(key, (-math.inf, None))
+    if time.monotonic() - made < ANALYSIS_SECONDS:
+        return cast(ABTestResult, result)
+    if not state.analyses_lock.acquire(blocking=result is None):
+        return cast(ABTestResult, result)  # another request is making the new one
+    try:
+        made, result = state.analyses.get(key, (-math.inf, None))  # made while this request waited?
         if time.monotonic() - made < ANALYSIS_SECONDS:
             return cast(ABTestResult, result)
         exposures = state.store.exposures(name, items=False)  # who saw which arm; outcomes has the items
         outcomes = state.store.outcomes(name, window_seconds=int(exp.window_days * 86_400))
         result = analyze_experiment(exposures, outcomes, experiment=name, shares={a.name: a.share for a in exp.arms},
                                     n_boot=n_boot)
-        state.analyses[(name, n_boot)] = (time.monotonic(), result)
+        state.analyses[key] = (time.monotonic(), result)
         return result
+    finally:
+        state.analyses_lock.release()
 
 
 @router.get("", summary="Configured experiments")
