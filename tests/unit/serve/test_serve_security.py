@@ -128,10 +128,8 @@ def test_a_422_lists_at_most_100_field_errors(make_client: Client) -> None:
     assert len(r.content) < 20_000
 
 
-def test_an_experiment_is_analysed_at_most_every_few_seconds(make_client: Client,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """Anyone may GET /experiments/{name}, and each call read the store and ran 1,000 bootstrap
-    resamples (~1 s of CPU at 50,000 customers): a loop of requests kept the workers busy."""
+def _exposed_experiment(make_client: Client, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[float]]:
+    """A client of a service with experiment e1 and 40 exposed customers, and its settable monotonic clock."""
     import discoverly.serve.routers.experiments as experiments
 
     exp = {"name": "e1", "arms": [{"name": "A", "version": "v0001", "share": 0.5},
@@ -141,6 +139,16 @@ def test_an_experiment_is_analysed_at_most_every_few_seconds(make_client: Client
         c.get(f"/users/p{n}/recommendations")
     now = [1000.0]
     monkeypatch.setattr(experiments.time, "monotonic", lambda: now[0])
+    return c, now
+
+
+def test_an_experiment_is_analysed_at_most_every_few_seconds(make_client: Client,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anyone may GET /experiments/{name}, and each call read the store and ran 1,000 bootstrap
+    resamples (~1 s of CPU at 50,000 customers): a loop of requests kept the workers busy."""
+    import discoverly.serve.routers.experiments as experiments
+
+    c, now = _exposed_experiment(make_client, monkeypatch)
     calls = []
     real = experiments.analyze_experiment
     monkeypatch.setattr(experiments, "analyze_experiment", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -158,17 +166,10 @@ def test_while_an_analysis_is_made_other_requests_answer_with_the_previous(make_
     pool: 40 clients polling an experiment page stalled every other request of that worker."""
     import discoverly.serve.routers.experiments as experiments
 
-    exp = {"name": "e1", "arms": [{"name": "A", "version": "v0001", "share": 0.5},
-                                  {"name": "B", "version": "v0003", "share": 0.5}]}
-    c = make_client(experiments=[exp])
-    for n in range(40):
-        c.get(f"/users/p{n}/recommendations")
-    now = [1000.0]
-    monkeypatch.setattr(experiments.time, "monotonic", lambda: now[0])
+    c, now = _exposed_experiment(make_client, monkeypatch)
     first = c.get("/experiments/e1").json()
     c.get("/users/p99/recommendations")
     now[0] += experiments.ANALYSIS_SECONDS
-    state = c.app.state.service
-    with state.analyses_lock:  # another request is making the new analysis
+    with c.app.state.service.analyses_lock:  # another request is making the new analysis
         assert c.get("/experiments/e1").json() == first  # answered at once, with the previous one
     assert c.get("/experiments/e1").json() != first
