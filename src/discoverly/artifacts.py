@@ -7,11 +7,13 @@ a reader, for a second writer, and after an interrupt or a kill at any moment.
 
 The temporary siblings are named ``.NAME.part-HOST-PID-…`` (and a replaced artifact on its way out
 ``.NAME.old-HOST-PID-…``): a process killed outright (SIGKILL, the out-of-memory killer) cannot remove
-them, so the next write to ``NAME`` removes those of processes of this host that no longer run.
+them, so the next write to ``NAME`` on this host removes those whose writer has ended: a writer holds a
+lock on its folder, which the system drops when the process ends, however it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime as dt
 import errno
@@ -25,8 +27,9 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +40,13 @@ import polars as pl
 from discoverly._version import __version__
 from discoverly.errors import ArtifactError
 
-__all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "staging_folder", "check_save_target",
-           "check_file_target", "write_text_file", "MANIFEST"]
+__all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "staging_folder", "staged",
+           "check_save_target", "check_file_target", "write_text_file", "MANIFEST"]
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: staging folders are not locked, and none are swept
+    fcntl = None  # type: ignore[assignment]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -135,44 +143,97 @@ def _sibling_prefix(target: Path, role: str) -> str:
     return f".{target.name}.{role}-{_host_tag()}-{os.getpid()}-"
 
 
-def _running(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+#: the staging folders this process is writing -> the descriptor holding the folder's lock
+_held: dict[str, int] = {}
+#: a staging folder younger than this is never swept (between its creation and its lock); a replaced
+#: artifact on its way out (``.old-``) lives for milliseconds, so one older than 10 minutes was abandoned
+_FRESH_SECONDS, _OLD_SECONDS = 60.0, 600.0
+
+
+def _lock(folder: Path) -> None:
+    """Hold an exclusive lock on ``folder`` while this process writes it: the system drops it when the
+    process ends, however it ends, which is how a sweep tells an abandoned folder from a live one
+    (process ids cannot tell: containers of one host may share a host name, not their process ids)."""
+    if fcntl is None:
+        return
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise
+    _held[str(folder)] = fd
+
+
+def _release(folder: Path) -> None:
+    fd = _held.pop(str(folder), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _abandoned(path: str, role: str) -> bool:
+    try:
+        age = time.time() - os.stat(path, follow_symlinks=False).st_mtime
+    except OSError:
         return False
-    except OSError:  # another user's process: it runs
-        return True
+    if role == "old":
+        return age > _OLD_SECONDS
+    if fcntl is None or age < _FRESH_SECONDS:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # its writer, alive, would hold it
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
     return True
 
 
 def _sweep_killed_writes(target: Path) -> None:
-    """Remove the temporary siblings of ``target`` left by writers of this host that were killed."""
-    pattern = re.compile(rf"\.{re.escape(target.name)}\.(?:part|old)-{_host_tag()}-(\d+)-[\w-]+")
+    """Remove the temporary siblings of ``target`` (and the folders nested in them: a model written
+    into a staging folder stages itself next to it) that writers of this host left when killed."""
+    pattern = re.compile(rf"\.+{re.escape(target.name)}\.(part|old)-{_host_tag()}-\d+-.+")
     try:
         siblings = list(os.scandir(target.parent))
     except OSError:
         return
     for entry in siblings:
         match = pattern.fullmatch(entry.name)
-        if match and entry.is_dir(follow_symlinks=False) and not _running(int(match.group(1))):
+        if match and entry.is_dir(follow_symlinks=False) and _abandoned(entry.path, match.group(1)):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def staging_folder(target: str | os.PathLike[str]) -> Path:
-    """A new empty hidden sibling folder of ``target`` to write an artifact in before
-    :func:`replace_artifact` moves it into place (the caller removes it on failure). Folders that
-    writers killed outright left next to ``target`` are removed first."""
+    """A new empty hidden sibling folder of ``target``, locked while this process lives, to write an
+    artifact in before :func:`replace_artifact` moves it into place. Folders that writers killed
+    outright left next to ``target`` are removed first. Prefer :func:`staged`, which also cleans up."""
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _sweep_killed_writes(target)
-        return Path(tempfile.mkdtemp(prefix=_sibling_prefix(target, "part"), dir=target.parent))
+        folder = Path(tempfile.mkdtemp(prefix=_sibling_prefix(target, "part"), dir=target.parent))
+        _lock(folder)
+        return folder
     except OSError as exc:
         if isinstance(exc, ArtifactError):
             raise
         raise _write_error(target, exc) from exc
+
+
+@contextlib.contextmanager
+def staged(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """``with staged(out) as stage:`` write an artifact in parts into ``stage``, then
+    ``replace_artifact(stage, out)``; whatever is left at ``stage`` (after a failure) is removed."""
+    folder = staging_folder(target)
+    try:
+        yield folder
+    finally:
+        _release(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _move_into_place(tmp: Path, target: Path) -> Path | None:
@@ -285,6 +346,8 @@ def write_artifact(
         if isinstance(exc, OSError) and not isinstance(exc, ArtifactError):
             raise _write_error(target, exc) from exc
         raise
+    finally:
+        _release(tmp)
     if old is not None:
         _remove(old)
     return target
@@ -320,6 +383,7 @@ def replace_artifact(folder: str | os.PathLike[str], target: str | os.PathLike[s
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         old = _move_into_place(source, target)
+        _release(source)
     except OSError as exc:
         if isinstance(exc, ArtifactError):
             raise

@@ -229,26 +229,52 @@ def test_ctrl_c_while_the_replaced_artifact_is_deleted_leaves_no_hidden_copy(
 
 def test_the_folders_of_a_killed_writer_go_at_the_next_write(tmp_path: Path) -> None:
     """A writer killed outright (SIGKILL, the out-of-memory killer) left its hidden half-written
-    folder next to the artifact for good: the size of a model, never seen by `ls`."""
+    folder next to the artifact for good: the size of a model, never seen by `ls`. Only folders no
+    live process holds are swept: a process id cannot tell (another container of the host may run it)."""
     import subprocess
     import sys
+    import time
 
     target = tmp_path / "model"
-    killed = subprocess.run(
-        [sys.executable, "-c", "import os, signal, sys; from discoverly.artifacts import staging_folder; "
-         "d = staging_folder(sys.argv[1]); (d / 'weights.bin').write_bytes(b'x' * 1000); "
-         "os.kill(os.getpid(), signal.SIGKILL)", str(target)], check=False)
-    assert killed.returncode == -9
-    [left] = [p for p in tmp_path.iterdir() if p.name.startswith(".model.part-")]
-    mine = artifacts.staging_folder(target)  # a write of this (running) process
-    elsewhere = tmp_path / ".model.part-00000000-1-abc"  # another host's writer, on a shared disk
-    other = tmp_path / ".model.notes"  # not a discoverly folder at all
-    for folder in (elsewhere, other):
-        folder.mkdir()
-    write_artifact(target, {"kind": "k"})
-    assert not left.exists()
-    assert mine.is_dir() and elsewhere.is_dir() and other.is_dir()
-    assert read_artifact(target).manifest["kind"] == "k"
+    writer = ("import os, signal, sys, time\n"
+              "from discoverly.artifacts import staging_folder\n"
+              "d = staging_folder(sys.argv[1])\n"
+              "if sys.argv[2] == 'nested':\n"
+              "    d = staging_folder(d)  # write_artifact(stage) stages next to the stage\n"
+              "(d / 'weights.bin').write_bytes(b'x' * 1000)\n"
+              "print(d, flush=True)\n"
+              "if sys.argv[2] == 'live':\n"
+              "    time.sleep(30)\n"
+              "os.kill(os.getpid(), signal.SIGKILL)\n")
+    for how in ("plain", "nested"):
+        killed = subprocess.run([sys.executable, "-c", writer, str(target), how], check=False, capture_output=True)
+        assert killed.returncode == -9, killed.stderr
+    live = subprocess.Popen([sys.executable, "-c", writer, str(target), "live"], stdout=subprocess.PIPE, text=True)
+    try:
+        printed = Path(live.stdout.readline().strip())  # type: ignore[union-attr]
+        # as another container of this host would see it: the writer's process id means nothing here
+        held = printed.with_name(printed.name.replace(f"-{live.pid}-", "-999999-"))
+        printed.rename(held)  # its lock is on the folder itself, not on its name
+        left = [p for p in tmp_path.iterdir() if p.name.startswith(".") and p != held]
+        assert len(left) == 3  # plain; nested: the stage and the folder staged next to it
+        long_ago = time.time() - 3600
+        for folder in [*left, held]:
+            os.utime(folder, (long_ago, long_ago))
+        mine = artifacts.staging_folder(target)  # a write of this (running) process
+        os.utime(mine, (long_ago, long_ago))
+        elsewhere = tmp_path / ".model.part-00000000-1-abc"  # another host's writer, on a shared disk
+        other = tmp_path / ".model.notes"  # not a discoverly folder at all
+        for folder in (elsewhere, other):
+            folder.mkdir()
+            os.utime(folder, (long_ago, long_ago))
+        write_artifact(target, {"kind": "k"})
+        assert not any(p.exists() for p in left)
+        assert held.is_dir() and mine.is_dir() and elsewhere.is_dir() and other.is_dir()
+        assert read_artifact(target).manifest["kind"] == "k"
+    finally:
+        live.kill()
+        live.wait()
+        live.stdout.close()  # type: ignore[union-attr]
 
 
 def test_a_text_file_naming_a_file_that_is_not_utf8_is_written(tmp_path: Path) -> None:

@@ -26,7 +26,6 @@ has a catalogue, its rows for the model's items are stored next to it in ``DIR/c
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -104,7 +103,7 @@ def fit(
     """Fit a recommender on a log and save it as an artifact directory."""
     from rich.console import Console
 
-    from discoverly.artifacts import replace_artifact, staging_folder, write_artifact
+    from discoverly.artifacts import replace_artifact, staged, write_artifact
 
     console = Console(stderr=True, highlight=False)
     params = parse_params(param)
@@ -151,17 +150,16 @@ def fit(
         recommender.fit(log)
     # the model and its catalogue are put in place together: an interrupt (or a second `fit` to the same
     # --out) never leaves a model without its catalogue, or with another run's
-    stage = staging_folder(out)
-    try:
-        recommender.save(stage)
-        if data.catalog is not None:
-            table = data.catalog.aligned(recommender.items)
-            write_artifact(stage / CATALOG_DIR, {"kind": "catalog", "dataset": data.name}, tables={"catalog": table})
-        path = replace_artifact(stage, out)
-    except ArtifactError as exc:  # a full disk: name --out, not the hidden folder written first
-        raise ArtifactError(str(exc).replace(str(stage), str(out))) from exc
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    with staged(out) as stage:
+        try:
+            recommender.save(stage)
+            if data.catalog is not None:
+                table = data.catalog.aligned(recommender.items)
+                write_artifact(stage / CATALOG_DIR, {"kind": "catalog", "dataset": data.name},
+                               tables={"catalog": table})
+            path = replace_artifact(stage, out)
+        except ArtifactError as exc:  # a full disk: name --out, not the hidden folder written first
+            raise ArtifactError(str(exc).replace(str(stage), str(out))) from exc
     typer.echo(f"fitted {model} on {len(log):,} events ({log.n_users:,} users, {log.n_items:,} items) "
                f"in {recommender.fit_seconds:.2f}s; saved to {path}")
 
@@ -183,7 +181,7 @@ def _fit_spark(model: str, params: dict[str, Any], *, out: Path, dataset: str | 
     """``discoverly fit --engine spark``: the Spark job, the same artifact (and catalogue) as locally."""
     import tempfile
 
-    from discoverly.artifacts import check_save_target, replace_artifact, staging_folder, write_artifact
+    from discoverly.artifacts import check_save_target, replace_artifact, staged, write_artifact
     from discoverly.data.interactions import to_epoch_seconds
     from discoverly.engine.spark import SPARK_MODELS, fit_spark
 
@@ -200,33 +198,31 @@ def _fit_spark(model: str, params: dict[str, Any], *, out: Path, dataset: str | 
         roles = {"title": catalog_title} if catalog_title else {}
         catalog = read_catalog(catalog_file, item=catalog_item or item, hint=CATALOG_HINT, **roles)
     # the model and its catalogue are put in place together, as by the local engine
-    stage = staging_folder(out)
-    try:
-        with tempfile.TemporaryDirectory(prefix="discoverly-spark-") as tmp:
-            if dataset is not None:
-                data = load_input(dataset=dataset, interactions=None, data_dir=data_dir, download=download,
-                                  progress=show_progress())
-                if data.synthetic:
-                    console.print("[bold yellow]note:[/] the data are SYNTHETIC (generated), not a real log")
-                source: Any = Path(tmp) / "log.parquet"
-                data.interactions.to_polars().write_parquet(source)
-                user, item, time, quantity, catalog = "user", "item", "timestamp", "quantity", data.catalog
-            else:
-                source = interactions
-            with console.status(f"fitting {model} on Spark ({master})", spinner="dots") if show_progress() \
-                    else nullcontext():
-                result = fit_spark(model, str(source), out=stage, user=user, item=item, time_column=time,
-                                   quantity=quantity, negative="drop" if drop_negative else "error", until=cutoff,
-                                   params=params, master=master, driver_memory=driver_memory)
-        if catalog is not None:
-            label = dataset if dataset is not None else Path(str(interactions)).stem
-            write_artifact(stage / CATALOG_DIR, {"kind": "catalog", "dataset": label},
-                           tables={"catalog": catalog.aligned(result.model.items)})
-        path = replace_artifact(stage, out)
-    except ArtifactError as exc:  # a full disk: name --out, not the hidden folder written first
-        raise ArtifactError(str(exc).replace(str(stage), str(out))) from exc
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    with staged(out) as stage:
+        try:
+            with tempfile.TemporaryDirectory(prefix="discoverly-spark-") as tmp:
+                if dataset is not None:
+                    data = load_input(dataset=dataset, interactions=None, data_dir=data_dir, download=download,
+                                      progress=show_progress())
+                    if data.synthetic:
+                        console.print("[bold yellow]note:[/] the data are SYNTHETIC (generated), not a real log")
+                    source: Any = Path(tmp) / "log.parquet"
+                    data.interactions.to_polars().write_parquet(source)
+                    user, item, time, quantity, catalog = "user", "item", "timestamp", "quantity", data.catalog
+                else:
+                    source = interactions
+                with console.status(f"fitting {model} on Spark ({master})", spinner="dots") if show_progress() \
+                        else nullcontext():
+                    result = fit_spark(model, str(source), out=stage, user=user, item=item, time_column=time,
+                                       quantity=quantity, negative="drop" if drop_negative else "error", until=cutoff,
+                                       params=params, master=master, driver_memory=driver_memory)
+            if catalog is not None:
+                label = dataset if dataset is not None else Path(str(interactions)).stem
+                write_artifact(stage / CATALOG_DIR, {"kind": "catalog", "dataset": label},
+                               tables={"catalog": catalog.aligned(result.model.items)})
+            path = replace_artifact(stage, out)
+        except ArtifactError as exc:  # a full disk: name --out, not the hidden folder written first
+            raise ArtifactError(str(exc).replace(str(stage), str(out))) from exc
     c = result.counts
     typer.echo(f"fitted {model} on Spark ({master}) on {c['events']:,} events ({c['users']:,} users, "
                f"{c['items']:,} items) in {result.seconds:.2f}s; saved to {path}")

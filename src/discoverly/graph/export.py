@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from discoverly.artifacts import staging_folder
+from discoverly.artifacts import staged
 from discoverly.errors import ConfigError
 from discoverly.graph.build import KnowledgeGraph
 
@@ -151,15 +151,11 @@ def export_graph(graph: KnowledgeGraph, folder: str | os.PathLike[str], *, forma
         raise ConfigError(f"unknown export format {format!r}; choose one of {EXPORT_FORMATS}")
     target = Path(folder)
     _check_target(target)
-    tmp = staging_folder(target)
-    try:
+    with staged(target) as tmp:
         written = (_gremlin if format == "gremlin" else _neo4j)(graph, tmp)
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     files = [target / p.name for p in written]
     log.info("exported %d files (%s) to %s", len(files), format, target)
     return files
