@@ -76,9 +76,17 @@ class ServiceState:
         self.metrics.set_model(self.snapshot.current.version)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
-        #: experiment analyses by (name, n_boot): (time.monotonic() when made, result); see routers.experiments
+        #: experiment analyses by (name, n_boot): (time.monotonic() when made, result or the error it ended
+        #: in), and the lock of each one's making; see routers.experiments
         self.analyses: dict[tuple[str, int], tuple[float, Any]] = {}
-        self.analyses_lock = threading.Lock()
+        self._analysis_locks: dict[tuple[str, int], threading.Lock] = {}
+        self._analysis_locks_lock = threading.Lock()
+
+    def analysis_lock(self, key: tuple[str, int]) -> threading.Lock:
+        """The lock held while experiment analysis ``key`` is made (one per analysis: making one does
+        not hold up requests for another)."""
+        with self._analysis_locks_lock:
+            return self._analysis_locks.setdefault(key, threading.Lock())
 
     # -- loading ------------------------------------------------------------------------------
     def _build(self, version: str, previous: Snapshot | None) -> Snapshot:

@@ -170,6 +170,31 @@ def test_while_an_analysis_is_made_other_requests_answer_with_the_previous(make_
     first = c.get("/experiments/e1").json()
     c.get("/users/p99/recommendations")
     now[0] += experiments.ANALYSIS_SECONDS
-    with c.app.state.service.analyses_lock:  # another request is making the new analysis
+    with c.app.state.service.analysis_lock(("e1", 1000)):  # another request is making the new analysis
         assert c.get("/experiments/e1").json() == first  # answered at once, with the previous one
     assert c.get("/experiments/e1").json() != first
+
+
+def test_a_store_that_is_down_is_not_asked_again_by_every_request(make_client: Client,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests for an experiment whose store was down waited in turn, each for its own failed attempt
+    (with PostgreSQL's connect timeout, 40 pollers held the thread pool for minutes)."""
+    import discoverly.serve.routers.experiments as experiments
+    from discoverly.serve.store.base import StoreUnavailableError
+
+    c, now = _exposed_experiment(make_client, monkeypatch)
+    state = c.app.state.service
+    attempts = []
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        attempts.append(1)
+        raise StoreUnavailableError("cannot reach the event store")
+
+    monkeypatch.setattr(state.store, "exposures", down)
+    assert [c.get("/experiments/e1").status_code for _ in range(3)] == [503, 503, 503]
+    assert len(attempts) == 1
+    now[0] += experiments.ANALYSIS_SECONDS
+    assert c.get("/experiments/e1").status_code == 503 and len(attempts) == 2
+    monkeypatch.undo()
+    monkeypatch.setattr(experiments.time, "monotonic", lambda: now[0] + experiments.ANALYSIS_SECONDS)
+    assert c.get("/experiments/e1").status_code == 200  # up again: answered once the error has aged
