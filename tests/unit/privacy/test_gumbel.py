@@ -3,11 +3,13 @@ samplers against the closed form, k's distribution, and monotonicity in ε."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
 
-from discoverly.errors import ConfigError
+from discoverly.errors import ConfigError, DataError
 from discoverly.privacy.gumbel import TruncatedGumbel
 from discoverly.privacy.vocabulary import WordEmbeddings
 
@@ -184,3 +186,118 @@ def _chi2(got: np.ndarray, p: np.ndarray, excluded: np.ndarray, n: int) -> None:
     counts = np.bincount(got, minlength=n)
     ok = p > 0
     assert stats.chisquare(counts[ok], p[ok] / p[ok].sum() * len(got)).pvalue > 1e-3
+
+
+def test_unchanged_probability_and_curve_are_the_definitions_diagonal(mech: TruncatedGumbel,
+                                                                     toy: WordEmbeddings) -> None:
+    grid = [0.5, EPS, 5.0]
+    diag = np.vstack([np.diag(reference_distribution(toy, e, 3.0, 0.8, 8)) for e in grid])
+    rows = np.array([0, 5, 21, 39])
+    np.testing.assert_allclose(mech.unchanged_curve(grid, rows=rows), diag[:, rows], rtol=2e-4)
+    np.testing.assert_allclose(mech.unchanged_curve(grid), diag, rtol=2e-4)
+    fresh = TruncatedGumbel(toy, mean_k=3.0, flatten=0.8, max_k=8, band_k=16, cache=False)
+    fresh.prepare(grid)  # several ε in one pass over the distances
+    for i, e in enumerate(grid):
+        np.testing.assert_allclose(fresh.unchanged_probability(e), diag[i], rtol=2e-4)
+
+
+def test_mean_k_zero_is_the_plain_exponential_mechanism(toy: WordEmbeddings) -> None:
+    # k = 0 always: nothing is flattened, P(y | w) ∝ exp(−ε d(w, y) / 2)
+    mech = TruncatedGumbel(toy, mean_k=0.0, flatten=0.8, max_k=8, band_k=16)
+    expected_k = np.zeros(9)
+    expected_k[0] = 1.0
+    np.testing.assert_array_equal(mech.k_distribution(), expected_k)
+    assert (mech.draw_k(1000, rng=0) == 0).all()
+    v = toy.vectors.astype(np.float64)
+    d = np.linalg.norm(v[:, None] - v[None], axis=2)
+    for w in (0, 17):
+        p = np.exp(-EPS * d[w] / 2)
+        np.testing.assert_allclose(mech.output_distribution(toy.words[w], EPS), p / p.sum(), rtol=2e-4)
+
+
+def test_flatten_zero_and_one_are_allowed_and_match_the_definition(toy: WordEmbeddings) -> None:
+    for alpha in (0.0, 1.0):
+        mech = TruncatedGumbel(toy, mean_k=2.0, flatten=alpha, max_k=8, band_k=16)
+        ref = reference_distribution(toy, EPS, 2.0, alpha, 8)
+        for w in (3, 30):
+            np.testing.assert_allclose(mech.output_distribution(w, EPS), ref[w], rtol=2e-4, atol=1e-12)
+
+
+def test_default_mean_k_and_description(toy: WordEmbeddings) -> None:
+    mech = TruncatedGumbel(toy, max_k=8, band_k=16)
+    assert mech.mean_k == pytest.approx(np.log(len(toy) - 1))
+    desc = mech.describe()
+    assert {"mean_k": mech.mean_k, "flatten": 0.98, "max_k": 8, "band_k": 16, "method": "table",
+            "gumbel_scale": "2/epsilon"}.items() <= desc.items()
+    assert TruncatedGumbel(toy, max_k=8, band_k=4).band_k == 8  # the band holds at least the listed words
+    assert TruncatedGumbel(toy, max_k=8, band_k=500).band_k == len(toy) - 1
+
+
+def test_more_parameter_checks(toy: WordEmbeddings) -> None:
+    for kwargs in ({"flatten": -0.01}, {"flatten": 1.01}, {"mean_k": float("nan")}, {"mean_k": float("inf")},
+                   {"max_k": 0}):
+        with pytest.raises(ConfigError, match=str(next(iter(kwargs)))):
+            TruncatedGumbel(toy, **kwargs)  # type: ignore[arg-type]
+    TruncatedGumbel(toy, max_k=1, band_k=1)
+    lists = TruncatedGumbel(toy, max_k=4, band_k=4).neighbour_lists
+    with pytest.raises(ConfigError, match="max_k=8 needs more"):
+        TruncatedGumbel(toy, max_k=8, neighbour_lists=lists)
+    with pytest.raises(ConfigError, match="another vocabulary"):
+        TruncatedGumbel(make_embeddings(seed=9), max_k=4, neighbour_lists=lists)
+    with pytest.raises(DataError, match="not a vocabulary word or row"):
+        TruncatedGumbel(toy, max_k=4).output_distribution(len(toy), EPS)
+
+
+def test_only_the_latest_tables_are_kept(toy: WordEmbeddings) -> None:
+    mech = TruncatedGumbel(toy, mean_k=3.0, flatten=0.8, max_k=8, band_k=16, max_tables=2)
+    for e in (1.0, 2.0, 3.0):
+        mech.unchanged_probability(e)
+    assert list(mech._tables) == [2.0, 3.0]
+
+
+def test_tail_masses_are_cached_and_a_broken_cache_is_ignored(toy: WordEmbeddings, tmp_path: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    ref = reference_distribution(toy, EPS, 3.0, 0.8, 8)[4]
+    first = TruncatedGumbel(toy, mean_k=3.0, flatten=0.8, max_k=8, band_k=16, cache=tmp_path)
+    np.testing.assert_allclose(first.output_distribution(4, EPS), ref, rtol=2e-4, atol=1e-12)
+    cached = list(tmp_path.glob("tails-*-8-16"))
+    assert len(cached) == 1
+    again = TruncatedGumbel(toy, mean_k=3.0, flatten=0.8, max_k=8, band_k=16, cache=tmp_path)
+    assert EPS in again._tail_cache_read()
+    np.testing.assert_allclose(again.output_distribution(4, EPS), ref, rtol=2e-4, atol=1e-12)
+    assert "tail masses" not in again.timings  # read, not recomputed
+    for f in cached[0].iterdir():
+        f.write_bytes(b"not an artifact")
+    broken = TruncatedGumbel(toy, mean_k=3.0, flatten=0.8, max_k=8, band_k=16, cache=tmp_path)
+    with caplog.at_level("WARNING"):
+        np.testing.assert_allclose(broken.output_distribution(4, EPS), ref, rtol=2e-4, atol=1e-12)
+    assert "ignoring a broken tail-mass cache" in caplog.text
+
+
+def test_k_redraws_keep_the_poisson_mean_when_most_draws_are_rejected(toy: WordEmbeddings) -> None:
+    # λ = 3 truncated to {0, 1, 2}: P(k) ∝ 3^k / k! = 1, 3, 4.5, so more than half the first draws are redrawn
+    mech = TruncatedGumbel(toy, mean_k=3.0, max_k=2, band_k=16)
+    pmf = np.array([1.0, 3.0, 4.5]) / 8.5
+    np.testing.assert_allclose(mech.k_distribution(), pmf, rtol=1e-12)
+    k = mech.draw_k(30_000, rng=1)
+    assert stats.chisquare(np.bincount(k, minlength=3), pmf * len(k)).pvalue > 1e-3
+    np.testing.assert_array_equal(mech.draw_k(500, rng=9), mech.draw_k(500, rng=9))  # the seed is used
+
+
+@pytest.mark.parametrize("method", ["table", "gumbel"])
+def test_a_seed_reproduces_the_draws(toy: WordEmbeddings, method: str) -> None:
+    mech = TruncatedGumbel(toy, mean_k=3.0, flatten=0.8, max_k=8, band_k=16, method=method)
+    idx = np.arange(len(toy)).repeat(20)
+    out = mech.privatize_indices(idx, 1.0, rng=6)
+    np.testing.assert_array_equal(mech.privatize_indices(idx, 1.0, rng=6), out)
+    assert (out != idx).any()
+
+
+def test_without_a_tail_the_curve_and_prepare_match_the_definition() -> None:
+    small = make_embeddings(n=12, seed=2)
+    mech = TruncatedGumbel(small, mean_k=2.0, flatten=0.5, max_k=50)  # K = n − 1: nothing beyond the list
+    mech.prepare(1.5)  # one ε, not a list
+    ref = [np.diag(reference_distribution(small, e, 2.0, 0.5, 11)) for e in (1.5, 4.0)]
+    np.testing.assert_allclose(mech.unchanged_probability(1.5), ref[0], rtol=2e-4)
+    np.testing.assert_allclose(mech.unchanged_curve([1.5, 4.0], rows=np.array([0, 11])),
+                               np.vstack(ref)[:, [0, 11]], rtol=2e-4)
