@@ -71,7 +71,7 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
         if (path / "manifest.json").is_file():
             raise DataError(f"{what}: {str(path)!r} is a saved discoverly artifact (it has a manifest.json), "
                             "not a data file")
-        if not next(path.rglob("*.parquet"), None):
+        if not _parquet_parts(path):
             raise DataError(f"{what}: {str(path)!r} is a folder, not a log file, and holds no .parquet files; "
                             f"give a file ({', '.join(sorted(_READERS))}) or a folder of Parquet files")
         kind = "parquet"
@@ -83,6 +83,12 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
             source: Any = path
             if not path.is_dir() and not _utf8(str(path)):  # polars cannot open a name like caf\xe9.csv
                 source = stack.enter_context(open(path, "rb"))
+            if kind == "parquet" and path.is_dir():
+                parts = _parquet_parts(path)
+                if _utf8(str(path)):  # partition folders (day=2024-01-01/) become columns, as in Spark
+                    return pl.read_parquet([str(p) for p in parts], hive_partitioning=True)
+                return pl.concat([pl.read_parquet(stack.enter_context(open(p, "rb"))) for p in parts],
+                                 how="vertical_relaxed")
             if kind == "parquet":
                 return pl.read_parquet(source)
             if kind == "ndjson":
@@ -101,6 +107,13 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
                             "UTF-8 first, e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv` or, in Excel, "
                             "'CSV UTF-8'") from exc
         raise DataError(f"cannot read {what} file {str(path)!r}: {exc}") from exc
+
+
+def _parquet_parts(folder: Path) -> list[Path]:
+    """The Parquet files of a folder and its subfolders, leaving out hidden and ``_`` entries (Spark's
+    ``.part-….crc`` checksums, ``_SUCCESS``, ``_temporary/``)."""
+    return [p for p in sorted(folder.rglob("*.parquet"))
+            if not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)]
 
 
 def _utf8(text: str) -> bool:

@@ -381,8 +381,15 @@ def test_a_folder_is_a_parquet_log_or_named_as_a_folder(tmp_path: Path) -> None:
         pl.DataFrame({"user": ["a", "b"], "item": ["x", "y"], "timestamp": [1 + n, 3 + n]}).write_parquet(
             parts / f"part-{n:05d}.parquet")
     (parts / "_SUCCESS").touch()
-    (parts / ".part-00000.parquet.crc").touch()
+    (parts / ".part-00000.parquet.crc").write_bytes(b"\x00\x01checksum")  # was refused: 'different extensions'
+    (parts / "_temporary").mkdir()
+    (parts / "_temporary" / "part-00009.parquet").write_bytes(b"half-written")
     assert len(read_interactions(parts)) == 4
+    days = tmp_path / "by_day"  # partitioned by day, as Spark's partitionBy writes it: the folder names are a column
+    for day in ("2024-01-01", "2024-01-02"):
+        (days / f"day={day}").mkdir(parents=True)
+        pl.DataFrame({"user": ["a", "b"], "item": ["x", "y"]}).write_parquet(days / f"day={day}" / "part-0.parquet")
+    assert sorted(set(read_interactions(days, time="day").timestamp.tolist())) == [1704067200, 1704153600]
     empty = tmp_path / "notes"
     empty.mkdir()
     (empty / "a.txt").write_text("x")
