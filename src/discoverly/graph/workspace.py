@@ -95,9 +95,11 @@ class GraphFolder:
         root = self.root
         if root.exists() and not root.is_dir():
             raise ArtifactError(f"cannot build the graph in {str(root)!r}: it is a file; give a folder, e.g. graph/")
-        if root.is_dir() and any(root.iterdir()) and not (self.store.is_file() or self.papers.is_file()):
+        # hidden entries do not count: .DS_Store, .gitkeep, or the temporary papers file of a killed build
+        visible = sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
+        if visible and not (self.store.is_file() or self.papers.is_file()):
             self._check_not_an_artifact()
-            shown = ", ".join(sorted(p.name for p in root.iterdir())[:5])
+            shown = ", ".join(visible[:5])
             raise ArtifactError(f"cannot build the graph in {str(root)!r}: the folder holds other files ({shown}) "
                                 "and is not a graph folder; give a new or empty folder, e.g. graph/")
         check_file_target(self.papers, what="the graph")

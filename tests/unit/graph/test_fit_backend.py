@@ -53,6 +53,11 @@ def test_graph_build_refuses_a_file_or_a_folder_of_other_things_before_the_work(
     with pytest.raises(ArtifactError, match=r"holds other files \(similar\) and is not a graph folder"):
         build_graph_folder(papers, mine, n_topics=2)
     assert (mine / "similar" / "photo.jpg").read_text() == "keep"
+    killed = tmp_path / "killed"  # a build killed while writing its papers table left only that
+    killed.mkdir()
+    (killed / ".papers.parquet.12345.tmp").write_bytes(b"half")
+    (killed / ".DS_Store").write_bytes(b"")
+    build_graph_folder(papers, killed, n_topics=2)
     with pytest.raises(ConfigError):  # a failure before writing leaves no folder
         build_graph_folder(papers, tmp_path / "new", n_topics=0)
     assert not (tmp_path / "new").exists()
