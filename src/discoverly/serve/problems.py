@@ -95,10 +95,11 @@ def install_problem_handlers(app: FastAPI, *, pages: PageRenderer | None = None,
         detail = str(exc)
         if code >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
-            if not request.url.path.startswith("/admin/"):
+            if not getattr(request.state, "admin", False):
                 # the message is for the operator: it names server paths, hosts and database errors, which
-                # an anonymous client must not see (an admin request has shown the token)
-                detail = f"{title.lower()}; the cause is in the service's log. Retry later"
+                # an anonymous client must not see (an admin request has shown the token: require_admin)
+                retry = ". Retry later" if isinstance(exc, StoreUnavailableError) else ""
+                detail = f"{title.lower()}; the error was logged{retry}"
         return answer(request, problem(code, title, detail))
 
     async def validation_error(request: Request, exc: Exception) -> Response:

@@ -54,7 +54,7 @@ def test_server_errors_do_not_show_server_paths_to_anonymous_clients(make_client
               c.get("/ui/users/u1"), c.get("/ui/experiments/exp1"), c.get("/experiments/exp1")):
         assert r.status_code == 503, r.text
         assert str(tmp_path) not in r.text and "database file" not in r.text, r.text
-        assert "event store unavailable" in r.text and "log" in r.text
+        assert "event store unavailable" in r.text and "log" in r.text and "Retry later" in r.text
 
 
 def test_admin_server_errors_keep_their_cause(make_client: Client, artifacts: Path) -> None:

@@ -29,6 +29,7 @@ def require_admin(request: Request) -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
         raise HTTPException(401, "a valid bearer token is required: send 'Authorization: Bearer <admin token>'",
                             headers={"WWW-Authenticate": "Bearer"})
+    request.state.admin = True  # its errors may show their cause (serve.problems)
 
 
 async def utf8_address(request: Request) -> None:
