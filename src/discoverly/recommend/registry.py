@@ -25,7 +25,7 @@ def register(name: str, module: str, cls: str, description: str, *, requires: tu
     """Add a model name (extensions may register their own); ``requires`` names the optional
     packages it needs, so that a missing one is named when the model is created, not when fitted."""
     MODELS[name] = (module, cls, defaults, description)
-    _REQUIRES[name] = tuple(requires)
+    _REQUIRES[name] = (requires,) if isinstance(requires, str) else tuple(requires)
 
 
 def model_names() -> list[str]:
@@ -104,10 +104,10 @@ register("implicit-bm25", "discoverly.recommend.peers", "ImplicitNeighbours",
          "peer: implicit.nearest_neighbours.BM25Recommender", requires=("implicit",), kind="bm25")
 register("autoencoder", "discoverly.recommend.autoencoder", "Autoencoder",
          "time-aware autoencoder: history before a cutoff -> the next 14 days (torch)",
-         requires=("torch", "safetensors"), mode="time-aware")
+         requires=("torch",), mode="time-aware")
 register("autoencoder-reconstruct", "discoverly.recommend.autoencoder", "Autoencoder",
          "the same autoencoder trained to reconstruct its input (the seed's first attempt)",
-         requires=("torch", "safetensors"), mode="reconstruct", trend=False)
+         requires=("torch",), mode="reconstruct", trend=False)
 register("ease", "discoverly.recommend.ease", "EASE", "EASE, closed-form item-item regression (Steck 2019)")
 register("als", "discoverly.recommend.peers", "ImplicitALS", "peer: implicit's alternating least squares",
          requires=("implicit",))

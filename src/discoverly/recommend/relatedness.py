@@ -437,6 +437,9 @@ def related_items(matrix: sp.spmatrix | sp.sparray | np.ndarray, score: ScoreNam
         raise ConfigError(f"unknown engine {engine!r}; expected 'auto', 'numpy' or 'numba'")
     from discoverly.recommend import relatedness_kernel
 
+    if engine == "numba" and relatedness_kernel.broken is not None:
+        raise MissingDependencyError(f"engine='numba': numba is installed but cannot be imported "
+                                     f"({relatedness_kernel.broken}); reinstall it: pip install -U 'discoverly[fast]'")
     if engine == "numba" and not relatedness_kernel.available():
         raise MissingDependencyError("engine='numba' needs numba. Install it with: pip install 'discoverly[fast]'")
     compiled = engine == "numba" or (engine == "auto" and relatedness_kernel.available())

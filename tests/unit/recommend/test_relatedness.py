@@ -323,6 +323,8 @@ def test_a_numba_that_cannot_be_imported_falls_back_to_numpy(four_customers: sp.
     expected = R.related_items(four_customers, "corrected", min_count=2, engine="numpy")
     assert (rel.scores != expected.scores).nnz == 0
     assert not kernel_module.available()  # tried once, not at every fit
+    with pytest.raises(MissingDependencyError, match=r"numba is installed but cannot be imported .*NumPy 2.2"):
+        R.related_items(four_customers, "corrected", min_count=2, engine="numba")  # (it said: install numba)
     monkeypatch.setattr(kernel_module, "broken", None)
     with pytest.raises(MissingDependencyError, match=r"numba is installed but cannot be imported .*NumPy 2.2"):
         R.related_items(four_customers, "corrected", min_count=2, engine="numba")
