@@ -10,6 +10,7 @@ events are on disk: an acknowledged event survives a SIGKILL of the server right
 from __future__ import annotations
 
 import abc
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from discoverly.errors import ArtifactError, DataError
 
 __all__ = ["Event", "Exposure", "IngestResult", "EventStore", "IdempotencyConflictError",
            "StoreUnavailableError", "EVENT_COLUMNS", "ThreadConnections"]
+
+log = logging.getLogger(__name__)
 
 #: columns of the frames :meth:`EventStore.events` returns
 EVENT_COLUMNS = ("key", "user", "item", "type", "timestamp", "quantity", "value")
@@ -103,7 +106,10 @@ class ThreadConnections:
             self._open[me] = con
         self._local.con = con
         for c in stale:
-            self._close(c)
+            try:
+                self._close(c)
+            except Exception as exc:  # an old connection that will not close must not fail this request
+                log.warning("could not close an unused event-store connection: %s", exc)
 
     def forget(self) -> None:
         """This thread opens a new connection next time (its current one is broken)."""
