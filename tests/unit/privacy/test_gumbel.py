@@ -301,3 +301,8 @@ def test_without_a_tail_the_curve_and_prepare_match_the_definition() -> None:
     np.testing.assert_allclose(mech.unchanged_probability(1.5), ref[0], rtol=2e-4)
     np.testing.assert_allclose(mech.unchanged_curve([1.5, 4.0], rows=np.array([0, 11])),
                                np.vstack(ref)[:, [0, 11]], rtol=2e-4)
+
+
+def test_word_mechanism_settings_reach_the_base_class(toy: WordEmbeddings) -> None:
+    mech = TruncatedGumbel(toy, max_k=8, band_k=16, oov="keep")
+    assert mech.describe()["oov"] == "keep"

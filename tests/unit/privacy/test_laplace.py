@@ -163,3 +163,8 @@ def test_a_seed_reproduces_the_noise_and_the_words(toy: WordEmbeddings) -> None:
     np.testing.assert_array_equal(mech.privatize_indices(idx, 0.5, rng=4), out)
     assert (out != idx).any()  # at ε = 0.5 the words do move, so equal outputs mean the seed was used
     assert mech.noisy_vectors(idx, 0.5, np.random.default_rng(0)).dtype == np.float32
+
+
+def test_word_mechanism_settings_reach_the_base_class(toy: WordEmbeddings) -> None:
+    mech = MultivariateLaplace(toy, oov="mask", mask_token="[X]")
+    assert (mech.describe()["oov"], mech.mask_token) == ("mask", "[X]")
