@@ -3,6 +3,7 @@ samplers against the closed form, k's distribution, and monotonicity in ε."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -306,3 +307,30 @@ def test_without_a_tail_the_curve_and_prepare_match_the_definition() -> None:
 def test_word_mechanism_settings_reach_the_base_class(toy: WordEmbeddings) -> None:
     mech = TruncatedGumbel(toy, max_k=8, band_k=16, oov="keep")
     assert mech.describe()["oov"] == "keep"
+
+
+def test_mean_k_one_is_a_truncated_poisson_not_a_special_case(toy: WordEmbeddings) -> None:
+    pmf = np.array([1 / math.factorial(k) for k in range(4)])  # λ = 1: P(k) ∝ 1/k! on {0..3}
+    mech = TruncatedGumbel(toy, mean_k=1.0, max_k=3, band_k=16)
+    np.testing.assert_allclose(mech.k_distribution(), pmf / pmf.sum(), rtol=1e-12)
+
+
+def test_tables_past_one_block_of_2048_words() -> None:
+    big = make_embeddings(n=2100, dim=3, seed=5)
+    mech = TruncatedGumbel(big, mean_k=2.0, flatten=0.8, max_k=6, band_k=12, cache=False)
+    rows = np.array([0, 2047, 2048, 2099])
+    v = big.vectors.astype(np.float64)
+    pi = stats.poisson.pmf(np.arange(7), 2.0)
+    pi /= pi.sum()
+    expected = []
+    for w in rows:  # P(w | w) from the definition, one row of distances at a time
+        d = np.linalg.norm(v - v[w], axis=1)
+        ds = np.sort(d)
+        p_w = 0.0
+        for k in range(7):
+            logits = -EPS * np.maximum(d, 0.2 * d + 0.8 * ds[k]) / 2
+            p = np.exp(logits - logits.max())
+            p_w += pi[k] * p[w] / p.sum()
+        expected.append(p_w)
+    np.testing.assert_allclose(mech.unchanged_probability(EPS)[rows], expected, rtol=2e-4)
+    np.testing.assert_allclose(mech.unchanged_curve([EPS])[0, rows], expected, rtol=2e-4)
