@@ -61,3 +61,17 @@ def test_a_saved_model_recommends_the_same(log: Interactions, tmp_path: Path,
     np.testing.assert_array_equal(loaded.item_scores_, model.item_scores_)
     for row in range(3):
         assert loaded.recommend([0, 3, 99], k=6).ids(row) == model.recommend([0, 3, 99], k=6).ids(row)
+
+
+def test_popularity_ranks_by_all_time_buyers_where_the_recent_bestsellers_differ() -> None:
+    """On a log whose recent bestsellers equal its all-time order, a blank Popularity score was masked by
+    the bestseller fallback (mutation testing: emptying Popularity._score survived)."""
+    # items 0 and 1 sold to many customers in the first days; items 2 and 3 to few, in the last ones
+    pairs = [(u, 0, u) for u in range(6)] + [(u, 1, u) for u in range(4)] + [(6, 2, 28), (7, 2, 28), (8, 3, 29)]
+    users, items, days = zip(*pairs, strict=True)
+    log = Interactions.from_indices(list(users), list(items), np.array([T0 + d * DAY for d in days]),
+                                    n_users=9, n_items=4)
+    assert Popularity().fit(log).recommend([8], k=3).ids(0) == [0, 1, 2]  # all time: 6, 4, 2 buyers
+    assert RecentBestsellers().fit(log).recommend([8], k=3).ids(0) == [2, 0, 1]  # the last 14 days first
+    half = RecentBestsellers(window_days=0.5).fit(log)  # a window shorter than a day is a window
+    assert half.recommend([99], k=2).ids(0) == [3, 0]  # day 29 only: item 3
