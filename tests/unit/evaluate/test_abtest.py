@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -335,3 +336,19 @@ def test_planning_inputs_are_checked() -> None:
     assert sample_size(0.9, baseline=0.1) >= 1 and sample_size(-0.1, baseline=0.1) >= 1  # p2 = 1.0 and 0.0 are rates
     with pytest.raises(ConfigError, match=r"baseline 0.1 \+ effect -0.2 is not a rate in"):
         sample_size(-0.2, baseline=0.1)
+
+
+def test_the_json_shape_users_script_against() -> None:
+    """The fields of `experiment analyze --json` and GET /experiments/{name}: renaming one breaks
+    dashboards and scripts (mutation testing: no key of the A/B results was pinned)."""
+    a = np.r_[np.ones(10), np.zeros(90)]
+    b = np.r_[np.ones(15), np.zeros(85)]
+    out = json.loads(json.dumps(analyze_ab({"A": a, "B": b}, {"A": a * 10, "B": b * 10}, rng=0).to_dict()))
+    assert list(out) == ["experiment", "arms", "comparisons", "sample_ratio", "notes"]
+    assert [list(arm) for arm in out["arms"]] == [["arm", "users", "conversions", "conversion", "revenue"]] * 2
+    assert [list(out["arms"][0][m]) for m in ("conversion", "revenue")] == [["value", "ci", "n"]] * 2
+    assert [(c["metric"], list(c)) for c in out["comparisons"]] == [
+        (metric, ["metric", "arm", "control", "difference", "ci", "p_value", "relative"])
+        for metric in ("conversion", "revenue")]
+    assert list(out["sample_ratio"]) == ["observed", "expected_shares", "chi2", "p_value", "mismatch"]
+    assert [out["arms"][1]["arm"], out["arms"][1]["users"], out["arms"][1]["conversions"]] == ["B", 100, 15]
