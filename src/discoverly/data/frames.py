@@ -67,11 +67,13 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
     if not path.exists():
         raise DataError(f"{what} file {str(path)!r} does not exist")
     kind = _READERS.get(path.suffix.lower())
+    parts: list[Path] = []
     if path.is_dir():  # a folder of Parquet parts (as Spark writes them) is one log, whatever its name
         if (path / "manifest.json").is_file():
             raise DataError(f"{what}: {str(path)!r} is a saved discoverly artifact (it has a manifest.json), "
                             "not a data file")
-        if not _parquet_parts(path):
+        parts = _parquet_parts(path)
+        if not parts:
             raise DataError(f"{what}: {str(path)!r} is a folder, not a log file, and holds no .parquet files; "
                             f"give a file ({', '.join(sorted(_READERS))}) or a folder of Parquet files")
         kind = "parquet"
@@ -83,8 +85,7 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
             source: Any = path
             if not path.is_dir() and not _utf8(str(path)):  # polars cannot open a name like caf\xe9.csv
                 source = stack.enter_context(open(path, "rb"))
-            if kind == "parquet" and path.is_dir():
-                parts = _parquet_parts(path)
+            if parts:
                 if _utf8(str(path)):  # partition folders (day=2024-01-01/) become columns, as in Spark
                     return pl.read_parquet([str(p) for p in parts], hive_partitioning=True)
                 return pl.concat([pl.read_parquet(stack.enter_context(open(p, "rb"))) for p in parts],
