@@ -57,7 +57,7 @@ class Recommendations:
         for r in range(min(2, len(self))):
             ids = self.ids(r)
             shown = ", ".join(repr(x) for x in ids[:3]) + (", …" if len(ids) > 3 else "")
-            rows.append(f"{_plain(self.query[r])!r}: [{shown}]")
+            rows.append(f"{plain_id(self.query[r])!r}: [{shown}]")
         more = ", …" if len(self) > 2 else ""
         body = f"; {', '.join(rows)}{more}" if rows else ""
         return f"Recommendations({self._summary()}{body})"
@@ -108,11 +108,11 @@ class Recommendations:
         """JSON-ready rows: ``{kind: id, "fallback": bool, "items": [{"item", "score", "rank"}]}``."""
         out = []
         for r, row in enumerate(self):
-            out.append({self.kind: _plain(self.query[r]), "fallback": bool(self.fallback[r]),
+            out.append({self.kind: plain_id(self.query[r]), "fallback": bool(self.fallback[r]),
                         "items": [{"item": it, "score": sc, "rank": j + 1} for j, (it, sc) in enumerate(row)]})
         return out
 
 
-def _plain(value: Any) -> Any:
+def plain_id(value: Any) -> Any:
     """A numpy scalar id (ids passed as a numpy array) as the Python value, so JSON can write it."""
     return value.item() if isinstance(value, np.generic) else value

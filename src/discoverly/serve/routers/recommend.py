@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from discoverly.recommend.results import plain_id
 from discoverly.serve.experiments import assign
 from discoverly.serve.freshness import fresh_history, training_history
 from discoverly.serve.schemas import ExperimentRef, RecommendationsOut, RelatedOut, ScoredItem, id_problem
@@ -73,13 +74,9 @@ def _items(served: Served, snap: Snapshot, idx: np.ndarray, scores: np.ndarray, 
                 taken.add(i)
     ids = model.items.ids_of(np.array([i for i, _, _ in chosen], dtype=np.int64)).tolist()
     titles = snap.titles(ids)
-    return [ScoredItem(item=_plain(it), title=t, score=s if math.isfinite(s) else None, rank=r + 1,
+    return [ScoredItem(item=plain_id(it), title=t, score=s if math.isfinite(s) else None, rank=r + 1,
                        source=src)  # type: ignore[arg-type]
             for r, (it, t, (_, s, src)) in enumerate(zip(ids, titles, chosen, strict=True))]
-
-
-def _plain(value: Any) -> str | int:
-    return value.item() if hasattr(value, "item") else value
 
 
 class JSON(JSONResponse):
@@ -152,7 +149,7 @@ def related(item: str, k: int | None, user: str | None, state: ServiceState) -> 
     model = served.model
     assert model.items is not None
     index = model.items.index(item)  # UnknownIdError -> 404
-    item_id = _plain(model.items.id(index))
+    item_id = plain_id(model.items.id(index))
     if served.supports_related:
         recs = model.related([item_id], k)
         idx, sc = recs.indices[0], recs.scores[0]
