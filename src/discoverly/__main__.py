@@ -1,6 +1,6 @@
 """``python -m discoverly``: the ``discoverly`` command."""
 
-from discoverly.cli.app import entry
+from discoverly._console import entry
 
 if __name__ == "__main__":  # importing this module (a documentation tool walking the package) runs nothing
     entry()

@@ -72,7 +72,7 @@ def test_the_wheel_and_the_sdist_hold_the_package_and_nothing_else(tmp_path: Pat
         entry_points = next(zf.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert {n for n in names if n.startswith("discoverly/")} == expected
     assert all(n.startswith(("discoverly/", "discoverly-")) for n in names), names
-    assert "discoverly = discoverly.cli.app:entry" in entry_points
+    assert "discoverly = discoverly._console:entry" in entry_points
 
     sdist = _build(tree, "sdist", tmp_path / "sdist")
     with tarfile.open(sdist) as tf:
