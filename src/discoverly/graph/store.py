@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import sqlite3
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from discoverly._version import __version__
+from discoverly.artifacts import staged
 from discoverly.errors import ArtifactError
 from discoverly.graph.build import KnowledgeGraph
 
@@ -52,10 +52,8 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 def write_store(graph: KnowledgeGraph, path: str | os.PathLike[str], *, meta: Mapping[str, Any] | None = None) -> Path:
     """Write ``graph`` to a SQLite file at ``path`` (atomically replacing an existing one)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
+    with staged(target) as stage:  # a writer killed outright leaves a folder the next write removes
+        tmp = stage / target.name
         con = sqlite3.connect(tmp)
         try:
             con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _DDL)
@@ -74,9 +72,6 @@ def write_store(graph: KnowledgeGraph, path: str | os.PathLike[str], *, meta: Ma
         finally:
             con.close()
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     log.info("wrote graph store %s (%d nodes, %d edges)", target, graph.n_nodes, graph.edges.height)
     return target
 

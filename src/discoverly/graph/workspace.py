@@ -15,7 +15,6 @@ embedding, embeds the texts and saves the fused engine. The CLI (``discoverly gr
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from discoverly.artifacts import staged
 from discoverly.errors import ArtifactError, ConfigError
 from discoverly.graph.build import KnowledgeGraph, build_paper_graph
 from discoverly.graph.concepts import ConceptExtractor
@@ -157,7 +157,6 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
     timings["graph_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     stale = [p for p in (gf.kge, gf.similar) if p.exists()]
-    tmp = gf.papers.with_name(f".{gf.papers.name}.{os.getpid()}.tmp")
     try:
         gf.root.mkdir(parents=True, exist_ok=True)  # only now: a build that fails before leaves no empty folder
         for path in stale:  # trained on the previous build's graph: `graph similar` would answer from it
@@ -165,13 +164,13 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
                 shutil.rmtree(path)
             else:
                 path.unlink()
-        papers.table.write_parquet(tmp)
-        os.replace(tmp, gf.papers)  # in one step: never a half-written papers table
+        with staged(gf.papers) as stage:  # a build killed outright leaves a folder the next build removes
+            papers.table.write_parquet(stage / gf.papers.name)
+            os.replace(stage / gf.papers.name, gf.papers)  # in one step: never a half-written papers table
+    except ArtifactError:
+        raise
     except OSError as exc:
         raise ArtifactError(f"cannot write the graph folder {str(gf.root)!r}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
     if stale:
         log.info("removed %s of the previous build of %s; run `discoverly graph fit` again",
                  " and ".join(f"{p.name}/" for p in stale), gf.root)

@@ -64,3 +64,34 @@ def test_graph_build_refuses_a_file_or_a_folder_of_other_things_before_the_work(
     build_graph_folder(papers, tmp_path / "g", n_topics=2)
     build_graph_folder(papers, tmp_path / "g", n_topics=2)  # an earlier graph folder is rebuilt
     assert GraphFolder(tmp_path / "g").store.is_file()
+
+
+def test_a_graph_build_killed_while_writing_leaves_nothing_the_next_build_keeps(tmp_path: Path) -> None:
+    """A build killed outright (SIGKILL, the out-of-memory killer) while writing its papers table or its
+    SQLite store left `.papers.parquet.PID.tmp` / `.graph.sqlite.XXXX.tmp` in the folder for good, the
+    size of the whole graph. Both now write through locked staging folders that the next build sweeps."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    gf = GraphFolder(tmp_path / "g")
+    build_graph_folder(Papers.from_records(tiny_records(6)), gf.root, n_topics=2)
+    writer = ("import os, signal, sys\n"
+              "from discoverly.artifacts import staging_folder\n"
+              "for target in sys.argv[1:]:\n"
+              "    d = staging_folder(target)\n"
+              "    (d / os.path.basename(target)).write_bytes(b'half' * 1000)\n"
+              "os.kill(os.getpid(), signal.SIGKILL)\n")
+    killed = subprocess.run([sys.executable, "-c", writer, str(gf.papers), str(gf.store)], check=False,
+                            capture_output=True)
+    assert killed.returncode == -9, killed.stderr
+    left = [p for p in gf.root.iterdir() if p.name.startswith(".")]
+    assert len(left) == 2
+    long_ago = time.time() - 3600  # a folder under a minute old may be a live writer's that has not locked it yet
+    for folder in left:
+        os.utime(folder, (long_ago, long_ago))
+    build_graph_folder(Papers.from_records(tiny_records(6)), gf.root, n_topics=2)
+    assert not any(p.exists() for p in left)
+    assert not [p.name for p in gf.root.iterdir() if p.name.startswith(".")]  # the build's own stages are gone too
+    assert GraphFolder(gf.root).store.is_file() and gf.papers.is_file()
