@@ -41,7 +41,7 @@ from discoverly._version import __version__
 from discoverly.errors import ArtifactError
 
 __all__ = ["Artifact", "write_artifact", "read_artifact", "replace_artifact", "staging_folder", "staged",
-           "check_save_target", "check_file_target", "write_text_file", "MANIFEST"]
+           "staged_file", "check_save_target", "check_file_target", "write_text_file", "MANIFEST"]
 
 try:
     import fcntl
@@ -235,6 +235,18 @@ def staged(target: str | os.PathLike[str]) -> Iterator[Path]:
         _release(folder)
         shutil.rmtree(folder, ignore_errors=True)
 
+
+
+@contextlib.contextmanager
+def staged_file(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """``with staged_file(out) as tmp:`` write one large file at ``tmp``; when the block ends without
+    an error it replaces ``out`` in one step. ``tmp`` lies in a :func:`staging_folder`, so a writer
+    killed outright (SIGKILL, the out-of-memory killer) leaves nothing the next write to ``out`` keeps."""
+    target = Path(target)
+    with staged(target) as stage:
+        tmp = stage / target.name
+        yield tmp
+        os.replace(tmp, target)
 
 def _move_into_place(tmp: Path, target: Path) -> Path | None:
     """Put the complete artifact ``tmp`` at ``target``; returns where the artifact it replaced now

@@ -24,7 +24,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from discoverly.artifacts import staged_file
 from discoverly.dependencies import require
 from discoverly.errors import ConfigError, DataError
 
@@ -244,19 +244,10 @@ class _OnnxEncoder:
         names = ["input_ids", "attention_mask", "token_type_ids"]
         dynamic = {n: {0: "batch", 1: "tokens"} for n in names}
         dynamic["embedding"] = {0: "batch"}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-        os.close(fd)
-        try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-                torch.onnx.export(Pooled(bert), tuple(sample[n] for n in names), tmp, input_names=names,
-                                  output_names=["embedding"], dynamic_axes=dynamic, opset_version=17,
-                                  dynamo=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with staged_file(path) as tmp, torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+            torch.onnx.export(Pooled(bert), tuple(sample[n] for n in names), str(tmp), input_names=names,
+                              output_names=["embedding"], dynamic_axes=dynamic, opset_version=17, dynamo=False)
         log.info("exported %s to %s", model_dir, path)
 
     def encode(self, texts: Sequence[str], batch_size: int, *, progress: bool = False) -> np.ndarray:

@@ -282,3 +282,42 @@ def test_a_text_file_naming_a_file_that_is_not_utf8_is_written(tmp_path: Path) -
     name = os.fsdecode(b"caf\xe9")
     written = artifacts.write_text_file(tmp_path / f"data-{name}.html", f"<h1>{name}</h1>")
     assert written.read_text(encoding="utf-8") == "<h1>caf?</h1>"
+
+
+def test_a_staged_file_replaces_its_target_in_one_step_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "out.parquet"
+    target.write_bytes(b"earlier")
+    with pytest.raises(RuntimeError), artifacts.staged_file(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("the writer failed")
+    assert target.read_bytes() == b"earlier" and sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]
+    with artifacts.staged_file(tmp_path / "new" / "out.csv") as tmp:  # a missing folder is made
+        assert tmp.name == "out.csv" and tmp.parent.name.startswith(".out.csv.part-")
+        tmp.write_text("a,b\n")
+    assert (tmp_path / "new" / "out.csv").read_text() == "a,b\n"
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["out.csv"]
+
+
+def test_a_staged_file_killed_outright_is_swept_by_the_next_write(tmp_path: Path) -> None:
+    """privatize, synthetic logs, downloads, the ONNX export and graph builds write one large file each:
+    a writer killed outright (SIGKILL, the out-of-memory killer) left a hidden temporary file the size of
+    the output for good."""
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "private.csv"
+    writer = ("import os, signal, sys\n"
+              "from discoverly.artifacts import staged_file\n"
+              "with staged_file(sys.argv[1]) as tmp:\n"
+              "    tmp.write_bytes(b'x' * 100_000)\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    killed = subprocess.run([sys.executable, "-c", writer, str(target)], check=False, capture_output=True)
+    assert killed.returncode == -9, killed.stderr
+    (left,) = tmp_path.iterdir()
+    assert left.name.startswith(".private.csv.part-") and (left / "private.csv").stat().st_size == 100_000
+    long_ago = time.time() - 3600  # under a minute old, it may be a live writer's that has not locked it yet
+    os.utime(left, (long_ago, long_ago))
+    with artifacts.staged_file(target) as tmp:
+        tmp.write_text("done")
+    assert [p.name for p in tmp_path.iterdir()] == ["private.csv"] and target.read_text() == "done"

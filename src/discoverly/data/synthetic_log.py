@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from discoverly.artifacts import staged_file
 from discoverly.data.interactions import TimeLike, to_epoch_seconds
 from discoverly.errors import ConfigError
 
@@ -265,28 +266,21 @@ def write_synthetic_log(path: str | os.PathLike[str], n_events: int, *, n_items:
     import pyarrow.parquet as pq
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     rows, users = 0, 0
-    writer = None
-    try:
-        for frame in synthetic_log_chunks(n_events, n_items=n_items, days=days, start=start, rng=rng,
-                                          chunk_events=chunk_events, **shape):
-            table = frame.to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table)
-            rows += frame.height
-            users = int(frame["user"].to_numpy().max()) - 100_000 + 1
-        if writer is not None:
-            writer.close()
-            writer = None
-        os.replace(tmp, target)
-    except BaseException:
-        if writer is not None:
-            writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
+    with staged_file(target) as tmp:  # a run killed outright leaves nothing the next run keeps
+        writer = None
+        try:
+            for frame in synthetic_log_chunks(n_events, n_items=n_items, days=days, start=start, rng=rng,
+                                              chunk_events=chunk_events, **shape):
+                table = frame.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+                rows += frame.height
+                users = int(frame["user"].to_numpy().max()) - 100_000 + 1
+        finally:
+            if writer is not None:
+                writer.close()
     spec = _shape(n_events, n_items, days, start, shape)
     facts = {"path": str(target), "events": rows, "customers": users, "items": spec.n_items,
              "start": dt.datetime.fromtimestamp(spec.start, tz=dt.UTC).date().isoformat(), "days": spec.days}

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
 
+from discoverly.artifacts import staged_file
 from discoverly.errors import DataError
 
 __all__ = ["read_chunks", "write_chunks"]
@@ -99,11 +98,7 @@ def _csv(path: Path, chunk_size: int, separator: str, header: bool) -> Iterator[
 
 def write_chunks(chunks: Iterable[pl.DataFrame], target: Path, fmt: str, *, separator: str = ",") -> Path:
     """Write every chunk to ``target`` (atomically: temp file, then rename); returns the path."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with staged_file(target) as tmp:  # a run killed outright leaves nothing the next run keeps
         if fmt == "parquet":
             _write_parquet(chunks, tmp)
         else:
@@ -115,11 +110,6 @@ def write_chunks(chunks: Iterable[pl.DataFrame], target: Path, fmt: str, *, sepa
                     else:
                         frame.write_csv(fh, separator=separator, include_header=first)
                     first = False
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; the privatised table is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return target
 
 

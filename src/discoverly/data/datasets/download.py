@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from discoverly.artifacts import staged, staged_file
 from discoverly.data.datasets.dataset import Download
 from discoverly.errors import ConfigError, DataError, DatasetNotFoundError
 
@@ -55,12 +54,9 @@ def download_file(url: str, dest: str | os.PathLike[str], *, checksum: str, prog
     if not url.startswith(("https://", "http://")):
         raise ConfigError(f"only http(s) addresses can be downloaded, got {url!r}")
     target = Path(dest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
     h = hashlib.new(algo)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with staged_file(target) as tmp:  # a download killed outright leaves nothing the next one keeps
+        with open(tmp, "wb") as out:
             try:
                 response = urllib.request.urlopen(url, timeout=timeout)  # http(s) only, checked above
             except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -81,9 +77,6 @@ def download_file(url: str, dest: str | os.PathLike[str], *, checksum: str, prog
             raise DataError(
                 f"the download of {url} has {algo} {actual}, expected {expected}: the file is corrupt or changed "
                 "upstream, so it was discarded. Retry; if it persists, download it by hand and check it")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     logger.info("downloaded %s to %s (%s verified)", url, target, algo)
     return target
 
@@ -111,9 +104,9 @@ def fetch(spec: Download, cache_dir: str | os.PathLike[str], *, progress: bool =
     final = cache / spec.target
     if final.is_dir():
         return final
-    cache.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".download-", dir=cache))
-    try:
+    # staged next to the target's first folder (movielens/ of movielens/ml-100k): a failed download leaves
+    # no empty folder, and one killed outright leaves nothing the next download keeps
+    with staged(cache / Path(spec.target).parts[0]) as work:
         archive_path = download_file(spec.url, work / "archive.zip", checksum=spec.checksum,
                                      progress=progress, timeout=timeout)
         try:
@@ -131,8 +124,6 @@ def fetch(spec: Download, cache_dir: str | os.PathLike[str], *, progress: bool =
         except OSError:
             if not final.is_dir():  # another process may have finished first; that is fine
                 raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     logger.info("extracted %s into %s", spec.url, final)
     return final
 
