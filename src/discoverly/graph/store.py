@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from discoverly._version import __version__
-from discoverly.artifacts import staged
+from discoverly.artifacts import staged_file
 from discoverly.errors import ArtifactError
 from discoverly.graph.build import KnowledgeGraph
 
@@ -52,8 +52,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 def write_store(graph: KnowledgeGraph, path: str | os.PathLike[str], *, meta: Mapping[str, Any] | None = None) -> Path:
     """Write ``graph`` to a SQLite file at ``path`` (atomically replacing an existing one)."""
     target = Path(path)
-    with staged(target) as stage:  # a writer killed outright leaves a folder the next write removes
-        tmp = stage / target.name
+    with staged_file(target) as tmp:
         con = sqlite3.connect(tmp)
         try:
             con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _DDL)
@@ -71,7 +70,6 @@ def write_store(graph: KnowledgeGraph, path: str | os.PathLike[str], *, meta: Ma
             con.commit()
         finally:
             con.close()
-        os.replace(tmp, target)
     log.info("wrote graph store %s (%d nodes, %d edges)", target, graph.n_nodes, graph.edges.height)
     return target
 

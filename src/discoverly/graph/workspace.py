@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from discoverly.artifacts import staged
+from discoverly.artifacts import staged_file
 from discoverly.errors import ArtifactError, ConfigError
 from discoverly.graph.build import KnowledgeGraph, build_paper_graph
 from discoverly.graph.concepts import ConceptExtractor
@@ -164,9 +163,8 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
                 shutil.rmtree(path)
             else:
                 path.unlink()
-        with staged(gf.papers) as stage:  # a build killed outright leaves a folder the next build removes
-            papers.table.write_parquet(stage / gf.papers.name)
-            os.replace(stage / gf.papers.name, gf.papers)  # in one step: never a half-written papers table
+        with staged_file(gf.papers) as tmp:  # in one step: never a half-written papers table
+            papers.table.write_parquet(tmp)
     except ArtifactError:
         raise
     except OSError as exc:
