@@ -42,8 +42,9 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
     require("fastapi", extra="serve", purpose="the HTTP service")
     from fastapi import Depends, FastAPI
     from fastapi.middleware.cors import CORSMiddleware
+    from starlette.routing import Mount
 
-    from discoverly.serve.middleware import BodyLimit, NoSniff, RequestMetrics
+    from discoverly.serve.middleware import BodyLimit, CacheControl, HeadAsGet, NoSniff, RequestMetrics
     from discoverly.serve.problems import install_problem_handlers, install_problem_schema
     from discoverly.serve.routers import admin, events, experiments, health, recommend
     from discoverly.serve.routers.deps import utf8_address
@@ -90,6 +91,7 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
         from discoverly.serve.ui.pages import router as ui_router
 
         app.include_router(ui_router)
+    app.add_middleware(HeadAsGet)  # type: ignore[arg-type]  # innermost: the routes see a GET
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
@@ -97,4 +99,6 @@ def create_app(config: ServeConfig, *, clock: Callable[[], float] = time.time, s
                        limits={"/admin/events": config.max_bulk_bytes})
     app.add_middleware(RequestMetrics, metrics=state.metrics)  # type: ignore[arg-type]
     app.add_middleware(NoSniff)  # type: ignore[arg-type]  # added last: also on a 413
+    static = tuple(r.path + "/" for r in app.routes if isinstance(r, Mount))  # the offline docs' files
+    app.add_middleware(CacheControl, static_prefixes=static)  # type: ignore[arg-type]
     return app

@@ -1,4 +1,5 @@
-"""ASGI middleware: request body size limits and request metrics (plain ASGI, no per-request tasks)."""
+"""ASGI middleware: request body size limits, request metrics, ``HEAD`` wherever ``GET`` answers, and the
+headers every answer carries (plain ASGI, no per-request tasks)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from discoverly.serve.metrics import Metrics
 
-__all__ = ["BodyLimit", "RequestMetrics", "NoSniff"]
+__all__ = ["BodyLimit", "RequestMetrics", "NoSniff", "CacheControl", "HeadAsGet", "NO_STORE", "STATIC"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -107,6 +108,67 @@ class NoSniff:
         await self.app(scope, receive, send_with_header)
 
 
+#: the Cache-Control of every answer but static files: answers are personal (a customer's recommendations,
+#: their experiment arm), need the admin token, or change with each model version, so no cache may keep them
+NO_STORE = "no-store"
+#: static files (the offline docs' scripts and styles): the same for every client until an upgrade
+STATIC = "public, max-age=86400"
+
+
+class CacheControl:
+    """``Cache-Control`` on every answer that does not set its own: ``static`` under the path prefixes
+    ``static_prefixes`` (mounted static files), :data:`NO_STORE` on everything else."""
+
+    def __init__(self, app: ASGIApp, static_prefixes: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.static_prefixes = static_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        value = (STATIC if any(path.startswith(p) for p in self.static_prefixes) else NO_STORE).encode()
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    message["headers"] = [*headers, (b"cache-control", value)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+class HeadAsGet:
+    """Answer ``HEAD`` wherever ``GET`` answers, with the same status and headers and no body (FastAPI's
+    routes answer only the methods they declare: ``curl -I /ui`` and load balancers' health checks got 405).
+    The application sees a ``GET``; the server keeps the ``HEAD`` of its own scope, and the routing's
+    results are copied back to it, so the metrics count a ``HEAD`` of the route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        inner = {**scope, "method": "GET"}
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.app(inner, receive, send_without_body)
+        finally:
+            scope.update({k: v for k, v in inner.items() if k != "method"})
+
+
 #: methods counted by name; any other (a client may send any token) is counted as "other", so that the
 #: metrics cannot grow without bound
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -135,8 +197,20 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, tracking_send)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path_format", None) or "unmatched"  # /items/{item}/related, without ":path"
+            path = getattr(_route(scope), "path_format", None) or "unmatched"  # /items/{item}/related, no ":path"
             method = scope.get("method", "")
             self.metrics.observe_request(method if method in _METHODS else "other", path, status,
                                          time.perf_counter() - t0)
+
+
+def _route(scope: Scope) -> Any:
+    """The route that answered: FastAPI's routes name themselves in the scope; Starlette's (``/docs``,
+    ``/openapi.json``) and mounts (the offline docs' static files) only their endpoint, looked up here."""
+    route = scope.get("route")
+    endpoint = scope.get("endpoint")
+    if route is not None or endpoint is None:
+        return route
+    for r in getattr(scope.get("app"), "routes", ()):
+        if getattr(r, "endpoint", None) is endpoint or getattr(r, "app", None) is endpoint:
+            return r
+    return None

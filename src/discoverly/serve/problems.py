@@ -31,9 +31,10 @@ from discoverly.errors import (
     NotFittedError,
     UnknownIdError,
 )
+from discoverly.serve.middleware import NO_STORE
 from discoverly.serve.store.base import IdempotencyConflictError, StoreUnavailableError
 
-__all__ = ["install_problem_handlers", "install_problem_schema", "problem", "STATUS", "PROBLEM_TYPE"]
+__all__ = ["install_problem_handlers", "install_problem_schema", "problem", "is_json", "STATUS", "PROBLEM_TYPE"]
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def install_problem_handlers(app: FastAPI, *, pages: PageRenderer | None = None,
         first = errors[0] if errors else {"loc": "", "msg": "invalid request"}
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         ctype = request.headers.get("content-type", "")
-        if ctype and not _is_json(ctype) and any(e["loc"].startswith("body") for e in errors):
+        if ctype and not is_json(ctype) and any(e["loc"].startswith("body") for e in errors):
             # FastAPI reads a body as JSON only when it is labelled so (curl -d sends a form type):
             # "Input should be a valid dictionary" would blame a JSON object that was never parsed
             msg = (f"the body was sent as {ctype.split(';')[0]!r}; send JSON with the header 'Content-Type: "
@@ -140,8 +141,9 @@ def install_problem_handlers(app: FastAPI, *, pages: PageRenderer | None = None,
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
-        return answer(request, problem(500, "Internal error",
-                                       "the server failed unexpectedly; the error was logged"))
+        # Starlette answers this one outside the middleware that add these headers to every other answer
+        return answer(request, problem(500, "Internal error", "the server failed unexpectedly; the error was logged",
+                                       headers={"X-Content-Type-Options": "nosniff", "Cache-Control": NO_STORE}))
 
     app.add_exception_handler(DiscoverlyError, discoverly_error)
     app.add_exception_handler(RequestValidationError, validation_error)
@@ -208,7 +210,8 @@ def _message(error: Any) -> str:
     return msg
 
 
-def _is_json(content_type: str) -> bool:
+def is_json(content_type: str) -> bool:
+    """Whether FastAPI reads a body of this ``Content-Type`` as JSON (a body without one is read so too)."""
     media = content_type.split(";")[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 

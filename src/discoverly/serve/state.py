@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from discoverly.artifacts import MANIFEST
 from discoverly.data.catalog import Catalog, read_catalog
 from discoverly.errors import ArtifactError, DiscoverlyError
 from discoverly.recommend.base import BaseRecommender
@@ -128,6 +129,15 @@ class ServiceState:
                 self.models.path(version)  # fails early on unknown versions
             target = version or self.models.current()
             old = self.snapshot
+            folder = self.models.models_dir / target
+            if version is None and not self.models.single and not (folder / MANIFEST).is_file():
+                # the served version is still in memory and would be "reloaded" from there: a 200 that
+                # hid a deleted folder (a restart would not start)
+                known = ", ".join(self.models.versions()) or "none"
+                raise ArtifactError(f"CURRENT names model version {target!r}, but its folder {str(folder)!r} is "
+                                    f"missing or has no {MANIFEST} (versions: {known}); "
+                                    f"still serving {old.current.version!r}. Point CURRENT at an existing version: "
+                                    'POST /admin/reload with {"version": "..."}')
             new = self._build(target, old)
             # CURRENT names the version only once it has loaded: a broken one must not become what
             # the other workers, a restart and `train --from-store` pick up

@@ -31,6 +31,21 @@ def test_real_server_answers_and_ingests(server: Callable[..., Server], artifact
         assert c.get("/ui").status_code == 200
 
 
+def test_head_on_a_real_server(server: Callable[..., Server]) -> None:
+    """HEAD answers as GET does, without a body, on one kept-alive connection (uvicorn checks that a body
+    matches its Content-Length unless the request is a HEAD: the app sees a GET, the server a HEAD)."""
+    s = server()
+    with httpx.Client(base_url=s.url, timeout=10) as c:
+        for path in ("/ui", "/ui/items/nope", "/items/nope/related", "/users/u1/recommendations", "/docs",
+                     "/static-offline-docs/swagger-ui.css", "/nope", "/health"):
+            get, head = c.get(path), c.head(path)
+            assert (head.status_code, head.content) == (get.status_code, b""), path
+            assert head.headers["cache-control"] == get.headers["cache-control"], path
+            if path != "/health":  # its uptime changes between the two
+                assert head.headers["content-length"] == get.headers["content-length"], path
+    assert "Traceback" not in s.log.read_text() and "ERROR" not in s.log.read_text()
+
+
 def test_reload_reaches_every_worker(server: Callable[..., Server]) -> None:
     s = server(workers=2)
     with httpx.Client(base_url=s.url, timeout=10) as c:

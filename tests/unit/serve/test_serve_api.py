@@ -177,6 +177,22 @@ def test_idempotency_header_keys_each_event(make_client: Client) -> None:
     assert c.post("/events", json=batch, headers={"Idempotency-Key": "req-1"}).json()["duplicates"] == 2
 
 
+@pytest.mark.parametrize("key,fragment", [("a\tb", "'\\t'"), ("order 991", "' '"), ("caf\u00e9", "not ASCII"),
+                                          ("k\x7f", "'\\x7f'"), ("x" * 201, "200")])
+def test_an_idempotency_key_header_is_visible_ascii(make_client: Client, key: str, fragment: str) -> None:
+    """A tab (and any other character a header can carry) made a key: a proxy that trims or folds it turns
+    a retry into a new request. A key is 1 to 200 visible ASCII characters; nothing is stored otherwise."""
+    c = make_client()
+    e = event()
+    del e["idempotency_key"]
+    r = c.post("/events", json=e, headers={"Idempotency-Key": key.encode("latin-1")})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == "header.Idempotency-Key", r.text
+    assert fragment in r.json()["detail"], r.text
+    assert c.app.state.service.store.count() == 0
+    for good in ("req-1", "0f8fad5b-d9cb-469f-a165-70867728950e", "!#$%&'*+.^_`|~:/=?@"):
+        assert c.post("/events", json=e, headers={"Idempotency-Key": good}).status_code == 200, good
+
+
 @pytest.mark.parametrize("body,status,fragment", [
     (b"{not json", 422, ""),
     (b"[]", 422, ""),
@@ -272,6 +288,24 @@ def test_oversized_batch_and_body(make_client: Client) -> None:
     assert c.app.state.service.store.count() == 0
 
 
+@pytest.mark.parametrize("path,limit", [("/events", "max_batch"), ("/admin/events", "max_bulk_batch")])
+def test_a_batch_over_the_limit_is_refused_before_its_events_are_validated(make_client: Client, path: str,
+                                                                           limit: str) -> None:
+    """The count was checked after every event had been validated: 560,000 events (a 64 MB bulk body)
+    took 5 s and 1 GB before the 422. Now the events are counted first: a batch of events that are each
+    invalid is refused for its size, and no event is validated."""
+    c = make_client(**{limit: 3})
+    bad = [event(type="teleport") for _ in range(4)]
+    r = c.post(path, json={"events": bad}, headers=ADMIN)
+    assert r.status_code == 422 and r.json()["detail"].startswith("the batch has 4 events; at most 3 "), r.text
+    assert ("admin bulk endpoint" in r.json()["detail"]) == (path == "/events")  # not advice to use itself
+    assert c.post(path, json={"events": bad[:3]}, headers=ADMIN).json()["errors"][0]["loc"].endswith("events.0.type")
+    assert c.post(path, json={"events": [event() for _ in range(3)]}, headers=ADMIN).json()["accepted"] == 3
+    for body in (b"", b"[]", b'{"events": 5}'):  # not a batch: the validation says what is wrong, as before
+        r = c.post(path, content=body, headers={**ADMIN, "content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["detail"], r.text
+
+
 def test_admin_needs_the_token(make_client: Client) -> None:
     c = make_client()
     assert c.post("/admin/reload").status_code == 401
@@ -297,6 +331,26 @@ def test_reload_switches_version_and_unknown_version_keeps_serving(make_client: 
     assert c.get("/users/u1/recommendations").json()["version"] == "v0002"
     r = c.post("/admin/reload", json={"version": "../../etc"}, headers=ADMIN)
     assert r.status_code == 422
+
+
+def test_a_reload_of_a_current_whose_folder_was_deleted_fails_and_keeps_serving(make_client: Client,
+                                                                               artifacts: Path) -> None:
+    """The served version is in memory: deleting its folder and asking for a reload "reloaded" it from
+    memory with a 200, hiding that CURRENT names a version that no restart can load."""
+    import shutil
+
+    c = make_client()
+    shutil.rmtree(artifacts / "models" / "v0001")
+    r = c.post("/admin/reload", headers=ADMIN)
+    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json", r.text
+    detail = r.json()["detail"]
+    assert "CURRENT names model version 'v0001'" in detail and str(artifacts / "models" / "v0001") in detail
+    assert "v0002, v0003" in detail and "still serving 'v0001'" in detail
+    assert c.get("/users/u1/recommendations").json()["version"] == "v0001"
+    (artifacts / "CURRENT").write_text("v0007\n")  # a version never on disk: the same answer
+    assert "CURRENT names model version 'v0007'" in c.post("/admin/reload", headers=ADMIN).json()["detail"]
+    r = c.post("/admin/reload", json={"version": "v0002"}, headers=ADMIN)  # the way out the detail names
+    assert r.status_code == 200 and r.json()["version"] == "v0002"
 
 
 def test_a_version_that_cannot_load_does_not_become_current(make_client: Client, artifacts: Path) -> None:
@@ -336,6 +390,36 @@ def test_metrics_count_requests_by_route_and_show_the_version(make_client: Clien
     assert 'discoverly_model_info{' in text and 'version="v0001"} 1' in text
     assert "discoverly_events_ingested_total" in text
     assert "discoverly_http_request_duration_seconds_bucket" in text
+
+
+def test_head_answers_wherever_get_does(make_client: Client) -> None:
+    """Only /health answered HEAD; `curl -I /ui` and a load balancer's HEAD check of any page got 405."""
+    c = make_client()
+    for path in ("/ui", "/ui/items/i1", "/ui/users/u1", "/items/i1/related", "/users/u1/recommendations",
+                 "/metrics", "/health", "/experiments", "/docs", "/openapi.json", "/items/nope/related", "/ui/nope"):
+        get, head = c.get(path), c.head(path)
+        assert head.status_code == get.status_code and head.content == b"", path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        if path not in ("/metrics", "/health"):  # these two change between the requests (counts, uptime)
+            assert head.headers["content-length"] == get.headers["content-length"], path
+    assert c.head("/events").status_code == 405  # no GET there either
+    text = c.get("/metrics").text
+    assert 'method="HEAD",route="/ui",status="200"} 1' in text
+
+
+def test_answers_say_which_may_be_cached(make_client: Client) -> None:
+    """No answer said whether it may be stored: a shared cache could keep one customer's recommendations
+    (or an admin answer) and hand it to the next. Everything but the offline docs' static files is
+    no-store, errors included."""
+    c = make_client()
+    for r in (c.get("/users/u1/recommendations"), c.get("/items/i1/related"), c.get("/ui/users/u1"), c.get("/ui"),
+              c.get("/health"), c.get("/metrics"), c.get("/experiments"), c.get("/openapi.json"), c.get("/docs"),
+              c.post("/events", json=event()), c.post("/admin/reload", headers=ADMIN), c.get("/items/nope/related"),
+              c.get("/nope"), c.post("/events", content=b"x" * 2_000_000, headers={"content-type": "application/json"}),
+              c.head("/ui")):
+        assert r.headers["cache-control"] == "no-store", (r.request.method, r.request.url)
+    r = c.get("/static-offline-docs/swagger-ui.css")
+    assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=86400"
 
 
 def test_unknown_route_and_method_are_problems(make_client: Client) -> None:

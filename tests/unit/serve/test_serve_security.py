@@ -81,6 +81,23 @@ def test_answers_are_not_sniffed_and_pages_run_no_script(make_client: Client) ->
     assert "content-security-policy" not in c.get("/docs").headers  # Swagger UI runs its (local) scripts
 
 
+def test_an_unexpected_server_error_carries_the_headers_of_every_answer(make_client: Client,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starlette answers an exception no handler maps outside the middleware: the 500 had no nosniff
+    (nor Cache-Control) header, which every other answer has."""
+    c = make_client()
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(c.app.state.service.store, "ping", broken)
+    monkeypatch.setattr(c.app.state.service.store, "user_events", broken)
+    for path in ("/health", "/ui/users/u1"):  # an API answer and a page
+        r = c.get(path)
+        assert r.status_code == 500 and "a bug" not in r.text, (path, r.text)
+        assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "no-store", path
+
+
 def test_the_home_page_escapes_the_experiments_model_versions(make_client: Client) -> None:
     """An arm's version is any text in the config; a stopped experiment's is never loaded (nor checked),
     and the home page showed it as HTML."""
@@ -100,6 +117,19 @@ def test_made_up_methods_do_not_grow_the_metrics(make_client: Client) -> None:
         assert c.request(f"X{n}", "/health").status_code == 405
     text = c.get("/metrics").text
     assert 'method="other",route="/health",status="405"} 50' in text and 'method="X1"' not in text
+
+
+def test_the_docs_pages_and_their_files_are_their_own_routes_in_the_metrics(make_client: Client) -> None:
+    """/docs, /redoc, /openapi.json and the offline docs' files were counted as "unmatched", with 404s."""
+    c = make_client()
+    for path in ("/docs", "/redoc", "/openapi.json", "/static-offline-docs/swagger-ui.css",
+                 "/static-offline-docs/redoc.standalone.js", "/nope"):
+        c.get(path)
+    text = c.get("/metrics").text
+    for route in ("/docs", "/redoc", "/openapi.json"):
+        assert f'method="GET",route="{route}",status="200"}} 1' in text, route
+    assert 'route="/static-offline-docs/{path}",status="200"} 2' in text
+    assert 'route="unmatched",status="404"} 1' in text
 
 
 @pytest.mark.parametrize("url", ["/users/Zo%EB/recommendations", "/items/i1/related?user=Zo%EB",

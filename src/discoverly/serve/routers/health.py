@@ -1,11 +1,11 @@
-"""``GET``/``HEAD /health`` and ``GET /metrics`` (Prometheus text format)."""
+"""``GET /health`` and ``GET /metrics`` (Prometheus text format); ``HEAD`` answers too (middleware.HeadAsGet)."""
 
 from __future__ import annotations
 
 import time
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse
 
 from discoverly.serve.metrics import CONTENT_TYPE
 from discoverly.serve.schemas import HealthOut
@@ -25,13 +25,6 @@ def health(state: ServiceState = Depends(service)) -> HealthOut:
     snap = state.snapshot
     return HealthOut(status="ok", version=snap.current.version, versions=sorted(snap.versions),
                      store=state.store.url.split(":", 1)[0], uptime_seconds=time.time() - state.metrics.started)
-
-
-@router.head("/health", include_in_schema=False)
-def health_head(state: ServiceState = Depends(service)) -> Response:
-    """The same check for uptime probes that send ``HEAD`` (no body)."""
-    health(state)
-    return Response(status_code=200)
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
