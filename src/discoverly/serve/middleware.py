@@ -10,7 +10,7 @@ from typing import Any
 
 from discoverly.serve.metrics import Metrics
 
-__all__ = ["BodyLimit", "RequestMetrics", "NoSniff", "CacheControl", "HeadAsGet", "NO_STORE", "STATIC"]
+__all__ = ["BodyLimit", "RequestMetrics", "NoSniff", "CacheControl", "HeadAsGet", "NO_STORE", "STATIC", "HEAD_KEY"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -143,6 +143,11 @@ class CacheControl:
         await self.app(scope, receive, send_with_header)
 
 
+#: set (True) in the scope of a ``HEAD`` answered as a ``GET``: nothing is shown to anyone, so no experiment
+#: exposure is recorded (routers.recommend)
+HEAD_KEY = "discoverly.head"
+
+
 class HeadAsGet:
     """Answer ``HEAD`` wherever ``GET`` answers, with the same status and headers and no body (FastAPI's
     routes answer only the methods they declare: ``curl -I /ui`` and load balancers' health checks got 405).
@@ -156,7 +161,7 @@ class HeadAsGet:
         if scope["type"] != "http" or scope.get("method") != "HEAD":
             await self.app(scope, receive, send)
             return
-        inner = {**scope, "method": "GET"}
+        inner = {**scope, "method": "GET", HEAD_KEY: True}
 
         async def send_without_body(message: Message) -> None:
             if message["type"] == "http.response.body":
@@ -166,7 +171,7 @@ class HeadAsGet:
         try:
             await self.app(inner, receive, send_without_body)
         finally:
-            scope.update({k: v for k, v in inner.items() if k != "method"})
+            scope.update({k: v for k, v in inner.items() if k not in ("method", HEAD_KEY)})
 
 
 #: methods counted by name; any other (a client may send any token) is counted as "other", so that the

@@ -407,6 +407,22 @@ def test_head_answers_wherever_get_does(make_client: Client) -> None:
     assert 'method="HEAD",route="/ui",status="200"} 1' in text
 
 
+@pytest.mark.parametrize("endpoint,path", [("recommendations", "/users/u7/recommendations"),
+                                           ("related", "/items/i1/related?user=u7")])
+def test_a_head_records_no_experiment_exposure(make_client: Client, endpoint: str, path: str) -> None:
+    """A HEAD is answered as a GET without the body: it shows the customer nothing, so it must not count
+    them as exposed (a link checker or a probe would fill the arms)."""
+    from discoverly.serve.config import ExperimentConfig
+
+    exp = ExperimentConfig(name="e1", endpoint=endpoint, arms=[{"name": "A", "version": "v0001", "share": 0.5},
+                                                               {"name": "B", "version": "v0002", "share": 0.5}])
+    c = make_client(experiments=[exp])
+    assert c.head(path).status_code == 200
+    assert len(c.app.state.service.store.exposures("e1")) == 0
+    assert c.get(path).status_code == 200
+    assert len(c.app.state.service.store.exposures("e1")) == 1
+
+
 def test_answers_say_which_may_be_cached(make_client: Client) -> None:
     """No answer said whether it may be stored: a shared cache could keep one customer's recommendations
     (or an admin answer) and hand it to the next. Everything but the offline docs' static files is

@@ -6,13 +6,14 @@ import math
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from discoverly.recommend.results import plain_id
 from discoverly.serve.experiments import assign
 from discoverly.serve.freshness import fresh_history, training_history
+from discoverly.serve.middleware import HEAD_KEY
 from discoverly.serve.schemas import ExperimentRef, RecommendationsOut, RelatedOut, ScoredItem, id_problem
 from discoverly.serve.state import Served, ServiceState, Snapshot
 from discoverly.serve.store import Exposure
@@ -90,25 +91,28 @@ class JSON(JSONResponse):
 
 @router.get("/users/{user:path}/recommendations", response_model=RecommendationsOut, responses=PROBLEMS,
             summary="Recommended for you", response_class=JSON)
-def get_recommendations(user: str, k: K = None, exclude_seen: bool = True,
+def get_recommendations(request: Request, user: str, k: K = None, exclude_seen: bool = True,
                         state: ServiceState = Depends(service)) -> Response:
     """A customer's top-k items from their history at training time plus their events since
     then (so new purchases count at once). Unknown or history-less customers get the recent
     bestsellers, labelled ``fallback``."""
-    return JSON(recommendations(user, k, exclude_seen, state).model_dump_json())
+    shown = not request.scope.get(HEAD_KEY, False)  # a HEAD shows no one anything: no exposure
+    return JSON(recommendations(user, k, exclude_seen, state, record_exposure=shown).model_dump_json())
 
 
 @router.get("/items/{item:path}/related", response_model=RelatedOut, responses=PROBLEMS,
             summary="Customers who bought this also bought", response_class=JSON)
-async def get_related(item: str, k: K = None, user: Annotated[str | None, Query(max_length=256)] = None,
+async def get_related(request: Request, item: str, k: K = None,
+                      user: Annotated[str | None, Query(max_length=256)] = None,
                       state: ServiceState = Depends(service)) -> Response:
     """Items related to ``item`` (404 when the model does not know it). Items the model has no
     related list for, or models without related items, are answered by the recent bestsellers,
     labelled ``fallback``. ``user`` (optional) puts the request into an active experiment."""
-    if user is not None and state.active_experiment("related") is not None:  # writes an exposure: off the loop
+    shown = not request.scope.get(HEAD_KEY, False)  # a HEAD shows no one anything: no exposure
+    if shown and user is not None and state.active_experiment("related") is not None:  # writes: off the loop
         out = await run_in_threadpool(related, item, k, user, state)
     else:  # pure computation on loaded arrays: cheaper on the event loop than a thread hop
-        out = related(item, k, user, state)
+        out = related(item, k, user, state, record_exposure=shown)
     return JSON(out.model_dump_json())
 
 
@@ -140,7 +144,8 @@ def recommendations(user: str, k: int | None, exclude_seen: bool, state: Service
                               experiment=ref, items=items)
 
 
-def related(item: str, k: int | None, user: str | None, state: ServiceState) -> RelatedOut:
+def related(item: str, k: int | None, user: str | None, state: ServiceState, *,
+            record_exposure: bool = True) -> RelatedOut:
     """The answer of ``GET /items/{item}/related`` (also used by the web UI)."""
     _check_customer(user)
     k = _k(state, k)
@@ -163,7 +168,7 @@ def related(item: str, k: int | None, user: str | None, state: ServiceState) -> 
     items = _items(served, snap, idx, sc, k, {index})
     fallback = all(i.source == "bestsellers" for i in items)
     state.metrics.inc("discoverly_answers_total", endpoint="related", source="fallback" if fallback else "model")
-    if split is not None and user is not None:
+    if split is not None and user is not None and record_exposure:
         exp, arm = split
         state.store.add_exposure(Exposure(exp.name, arm.name, user, served.version, int(state.clock()),
                                           tuple(str(i.item) for i in items)))
