@@ -16,7 +16,7 @@ that. Columns::
 
 ``read_papers`` accepts JSONL, CSV or Parquet files and polars/pandas frames. In JSONL/Parquet
 ``authors`` may be a list of names or a list of ``{"name": ..., "affiliation": ...}`` objects; in
-CSV ``authors``, ``affiliations`` and ``references`` are ``;``-separated strings.
+CSV ``authors``, ``affiliations`` and ``references`` are ``;``-separated strings or JSON lists.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -147,14 +148,42 @@ class Papers:
         return read_papers(pl.DataFrame(rows, infer_schema_length=None))
 
 
+def _json_list(value: str) -> list[Any] | None:
+    """A list written as JSON text, or None: a CSV cell like ``["a1", "a2"]``, or a JSONL column that
+    holds a list in some rows and a string in others (polars then reads every row as text)."""
+    if not value.lstrip().startswith("["):
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, list) else None
+
+
 def _split_list(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [p.strip() for p in value.split(";") if p.strip()]
+        parsed = _json_list(value)
+        if parsed is None:
+            return [p.strip() for p in value.split(";") if p.strip()]
+        value = parsed
     if isinstance(value, (int, float)):  # one id as a number, e.g. "references": 42 in JSON
         return [str(value)]
     return [str(v).strip() for v in value if v is not None and str(v).strip()]
+
+
+def _affiliations(value: Any) -> list[str]:
+    """One affiliation per author, in the authors' order: an empty one ("MIT;" for two authors) keeps its
+    place, so the second author is not given the first one's."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parsed = _json_list(value)
+        if parsed is None:
+            return [a.strip() for a in value.split(";")] if value.strip() else []
+        value = parsed
+    return ["" if a is None else str(a).strip() for a in value]
 
 
 def _authors(value: Any, affiliations: Any) -> tuple[list[str], list[str]]:
@@ -162,7 +191,11 @@ def _authors(value: Any, affiliations: Any) -> tuple[list[str], list[str]]:
     affs: list[str] = []
     if value is None:
         return names, affs
-    items: list[Any] = value.split(";") if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        parsed = _json_list(value)
+        items: list[Any] = value.split(";") if parsed is None else parsed
+    else:
+        items = list(value)
     for item in items:
         if isinstance(item, str) and item.lstrip().startswith("{"):
             # a JSONL column mixing objects and plain names arrives as JSON text
@@ -176,13 +209,29 @@ def _authors(value: Any, affiliations: Any) -> tuple[list[str], list[str]]:
         if name:
             names.append(name)
             affs.append(aff)
-    given = _split_list(affiliations) if isinstance(affiliations, str) else (
-        ["" if a is None else str(a).strip() for a in affiliations] if affiliations is not None else [])
+    given = _affiliations(affiliations)
     if given:
         if len(given) not in (1, len(names)):
             raise DataError(f"authors {names} have {len(given)} affiliations; give one per author or one for all")
         affs = given * len(names) if len(given) == 1 else given
     return names, affs
+
+
+_BAD_YEAR = -1
+_FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
+_NO_DATE = re.compile(r"n\.?\s*d\.?|no date", re.IGNORECASE)
+
+
+def _year(value: Any) -> int | None:
+    """The year in a value (2019, "2019", "2019a", "2019-05-03", 2019.0), None when empty or "n.d.", or
+    ``_BAD_YEAR`` when it holds no four-digit number ("soon", "19", 12345: not read as a wrong year)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    if not text or _NO_DATE.fullmatch(text):
+        return None
+    found = _FOUR_DIGITS.search(text)
+    return int(found.group()) if found else _BAD_YEAR
 
 
 def read_papers(
@@ -218,13 +267,13 @@ def read_papers(
 
     ids = ["" if v is None else str(v).strip() for v in column(id)]
     auth_aff = [_authors(a, f) for a, f in zip(column(authors), column(affiliations), strict=True)]
-    years: list[int | None] = []
-    for v in column(year):
-        try:
-            years.append(None if v is None or str(v).strip() == "" else int(float(str(v)[:4])))
-        except ValueError as exc:
-            raise DataError(f"papers: cannot read year {v!r} as a number; give a four-digit year or leave it empty"
-                            ) from exc
+    years = [_year(v) for v in column(year)]
+    bad = [(pid, v) for pid, v, y in zip(ids, column(year), years, strict=True) if y == _BAD_YEAR]
+    if bad:
+        shown = ", ".join(f"{pid!r}: {v!r}" for pid, v in bad[:3])
+        raise DataError(f"papers: cannot read the year of {len(bad)} paper(s) ({shown}): a year is a four-digit "
+                        "number such as 2019 (2019a and 2019-05-03 are read as 2019); give one or leave it empty "
+                        "(or 'n.d.') when it is not known")
     table = pl.DataFrame({
         "id": ids, "title": text(title), "abstract": text(abstract), "body": text(body),
         "authors": [a for a, _ in auth_aff], "affiliations": [f for _, f in auth_aff],

@@ -81,3 +81,50 @@ def test_texts_fields_and_fingerprint() -> None:
     with pytest.raises(UnknownIdError):
         p.row("nope")
     assert p.subset(["T1", "P0"]).table["id"].to_list() == ["T1", "P0"]
+
+
+def test_list_columns_written_as_json_text_are_lists(tmp_path: Path) -> None:
+    # a CSV exported with JSON lists, and a JSONL file whose authors/references are a list in some rows and
+    # a string in others (polars reads such a column as text): each list was one name or one unknown reference
+    csv = tmp_path / "p.csv"
+    csv.write_text('id,title,authors,affiliations,references\n'
+                   'a,Alpha,"[""Ann"", ""Bob""]","[""MIT"", null]","[""b""]"\n'
+                   'b,Beta,"[""Bob""]",,[]\n')
+    jsonl = tmp_path / "p.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "a", "title": "Alpha", "authors": [{"name": "Ann", "affiliation": "MIT"}, "Bob"], "references": ["b"]},
+        {"id": "b", "title": "Beta", "authors": "Bob", "references": "c"},
+        {"id": "c", "title": "Gamma", "authors": ["Cy"], "references": []},
+    ]))
+    from_csv, from_json = read_papers(csv), read_papers(jsonl)
+    assert from_csv.row("a")["authors"] == ["Ann", "Bob"]
+    assert from_csv.row("a")["affiliations"] == ["MIT", ""]
+    assert from_csv.row("b")["references"] == []
+    assert from_json.row("a")["authors"] == ["Ann", "Bob"]
+    assert from_json.row("a")["affiliations"] == ["MIT", ""]
+    assert from_json.row("b")["authors"] == ["Bob"]
+    assert from_json.row("c")["authors"] == ["Cy"]
+    assert [a.tolist() for a in from_csv.citations()] == [[0], [1]]
+    assert [a.tolist() for a in from_json.citations()] == [[0, 1], [1, 2]]
+    # not JSON: a ';'-separated name that happens to start with a bracket stays as given
+    odd = read_papers(pl.DataFrame({"id": ["a"], "title": ["x"], "authors": ["[Anon]; Bob"]}))
+    assert odd.row("a")["authors"] == ["[Anon]", "Bob"]
+
+
+def test_an_empty_affiliation_keeps_its_place() -> None:
+    # "MIT;" for two authors: the second author's affiliation is unknown, not MIT as well
+    p = read_papers(pl.DataFrame({"id": ["a", "b"], "title": ["x", "y"], "authors": ["Ann; Bob", "Cy; Di"],
+                                  "affiliations": ["MIT;", "ETH"]}))
+    assert p.row("a")["affiliations"] == ["MIT", ""]
+    assert p.row("b")["affiliations"] == ["ETH", "ETH"]  # one affiliation for all
+
+
+def test_years_as_a_bibliography_writes_them() -> None:
+    ys = ["2019a", "n.d.", "N.D.", "2019-05-03", "05/03/2019", "1850", 2001.0, None, ""]
+    p = read_papers(pl.DataFrame({"id": [str(i) for i in range(len(ys))], "title": ["x"] * len(ys),
+                                  "year": [str(y) if y is not None else None for y in ys]}))
+    assert p.table["year"].to_list() == [2019, None, None, 2019, 2019, 1850, 2001, None, None]
+    # no four-digit number: an error naming the paper, not the year 1234 (12345) or 19 (19)
+    for value in ("12345", "19"):
+        with pytest.raises(DataError, match=rf"'b': '{value}'.*four-digit"):
+            read_papers(pl.DataFrame({"id": ["a", "b"], "title": ["x", "y"], "year": ["2000", value]}))
