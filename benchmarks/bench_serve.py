@@ -11,10 +11,13 @@ Scenarios (each a separate load-generator process against a real ``discoverly se
   * ``--soak MINUTES`` (instead of the above): a server left running on a small synthetic model with an
     A/B experiment, a paced mixed load in bursts with idle gaps (the thread pool's threads end after
     10 s idle), a new model version published and an old one deleted every ``--soak-reload`` seconds,
-    and each process's RSS, open files and threads sampled every 5 s (``--soak-workers`` 1 or 2).
+    and each process's RSS, open files and threads sampled every 5 s (``--soak-workers`` 1 or 2);
+  * ``--bulk-over-limit EVENTS`` (instead of the above): one ``POST /admin/events`` of that many events
+    (over ``max_bulk_batch``) to a 1-worker server: the time to the 422 and the worker's peak RSS.
 
 Usage: nice python benchmarks/bench_serve.py [--seconds 60] [--cycles 20] [--quick]
        nice python benchmarks/bench_serve.py --soak 12 --soak-workers 2 --output /tmp/soak.json
+       nice python benchmarks/bench_serve.py --bulk-over-limit 560000 --output /tmp/bulk.json
 Writes benchmarks/results/serve.json and prints a table. Every request targets 127.0.0.1; every
 loop is bounded in time and count.
 """
@@ -321,6 +324,38 @@ def soak(minutes: float, workers: int, reload_every: float, burst: float, idle: 
     print(json.dumps({k: v for k, v in result.items() if k not in ("samples", "reloads")}, indent=1))
 
 
+def bulk_over_limit(n: int, output: Path) -> None:
+    """One ``POST /admin/events`` of ``n`` events to a fresh 1-worker server (see the module docstring)."""
+    import httpx
+    from serve_it_helpers import TOKEN, make_artifacts
+
+    work = Path(tempfile.mkdtemp(prefix="bench-bulk-"))
+    arts = make_artifacts(work / "artifacts")
+    event = '{"user":"u%d","item":"i1","type":"purchase","timestamp":1700000000,"idempotency_key":"k-%d"}'
+    body = ('{"events":[' + ",".join(event % (i % 1000, i) for i in range(n)) + "]}").encode()
+    s = Server(arts, workers=1).start(timeout=300)
+    assert s.proc is not None
+    try:
+        def peak_mb() -> int:  # VmHWM: the peak RSS of each process of the server's group
+            return max(int(re.search(r"VmHWM:\s+(\d+)", (Path("/proc") / str(p["pid"]) / "status").read_text())
+                           .group(1)) // 1024 for p in proc_sample(s.proc.pid))  # type: ignore[union-attr]
+
+        before = peak_mb()
+        t0 = time.perf_counter()
+        r = httpx.post(f"{s.url}/admin/events", content=body, timeout=300,
+                       headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+        result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                  "command": "nice python benchmarks/bench_serve.py " + " ".join(sys.argv[1:]),
+                  "events": n, "body_mb": round(len(body) / 1e6, 1), "status": r.status_code,
+                  "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb_idle": before,
+                  "peak_rss_mb": peak_mb(), "detail": r.json().get("detail")}
+    finally:
+        s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=60, help="duration of each load scenario")
@@ -335,7 +370,12 @@ def main() -> None:
     ap.add_argument("--soak-burst", type=float, default=20, help="seconds of load per burst in the soak")
     ap.add_argument("--soak-idle", type=float, default=12, help="seconds without load between bursts")
     ap.add_argument("--soak-rate", type=float, default=40, help="requests per second during a burst")
+    ap.add_argument("--bulk-over-limit", type=int, default=None, metavar="EVENTS",
+                    help="run only one over-limit POST /admin/events (see above)")
     args = ap.parse_args()
+    if args.bulk_over_limit is not None:
+        bulk_over_limit(args.bulk_over_limit, Path(args.output))
+        return
     if args.soak is not None:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         soak(args.soak, args.soak_workers, args.soak_reload, args.soak_burst, args.soak_idle, args.soak_rate,
