@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from discoverly.errors import ArtifactError, ConfigError
 from discoverly.graph.kge import KGEmbedding
-from discoverly.graph.papers import Papers
+from discoverly.graph.papers import Papers, read_papers
 from discoverly.graph.workspace import GraphFolder, build_graph_folder, fit_similar
 
 from .conftest import tiny_records
@@ -64,6 +65,24 @@ def test_graph_build_refuses_a_file_or_a_folder_of_other_things_before_the_work(
     build_graph_folder(papers, tmp_path / "g", n_topics=2)
     build_graph_folder(papers, tmp_path / "g", n_topics=2)  # an earlier graph folder is rebuilt
     assert GraphFolder(tmp_path / "g").store.is_file()
+
+
+def test_graph_build_does_not_replace_the_users_own_papers_parquet(tmp_path: Path) -> None:
+    """`--papers papers.parquet -g .` took the folder for a graph folder (it has a papers.parquet) and
+    replaced the user's file, extra columns and all, with the build's table."""
+    project = tmp_path / "project"
+    project.mkdir()
+    mine = project / "papers.parquet"
+    pl.DataFrame(tiny_records(6)).with_columns(doi=pl.lit("10.1/x")).write_parquet(mine)
+    before = mine.read_bytes()
+    with pytest.raises(ArtifactError, match=r"its papers\.parquet is not the papers table of a graph build"):
+        build_graph_folder(read_papers(mine), project, n_topics=2)
+    assert mine.read_bytes() == before and not (project / "graph.sqlite").exists()
+    killed = tmp_path / "killed"  # a build killed before its store left the papers table alone: rebuilt
+    killed.mkdir()
+    Papers.from_records(tiny_records(6)).table.write_parquet(killed / "papers.parquet")
+    build_graph_folder(read_papers(killed / "papers.parquet"), killed, n_topics=2)
+    assert (killed / "graph.sqlite").is_file()
 
 
 def test_a_graph_build_killed_while_writing_leaves_nothing_the_next_build_keeps(tmp_path: Path) -> None:
