@@ -40,10 +40,11 @@ METRICS = ("NDCG@10", "MRR", "Recall@100")
 
 def query_text(value: str | None) -> str:
     """A catalogue label as a shopper would type it: lower case, words only
-    (``"COOKIES: REGULAR"`` -> ``"cookies regular"``)."""
+    (``"COOKIES: REGULAR"`` -> ``"cookies regular"``; a decimal keeps its point: ``"6 PK .5 L"`` ->
+    ``"6 pk .5 l"``)."""
     if value is None:
         return ""
-    return " ".join(re.sub(r"[^a-z0-9.]+", " ", value.lower()).replace(" .", " ").split())
+    return " ".join(re.sub(r" \.(?!\d)", " ", re.sub(r"[^a-z0-9.]+", " ", value.lower())).split())
 
 
 def purchase_queries(interactions: Interactions, catalog: Catalog, *, start: TimeLike, end: TimeLike, n: int | None,
