@@ -39,11 +39,16 @@ def unpaired_surrogate(text: str) -> str | None:
     return None
 
 
+def control_character(text: str) -> str | None:
+    """The first control character in ``text`` (C0, DEL or C1: Unicode's category Cc), or None."""
+    return next((c for c in text if ord(c) < 32 or 127 <= ord(c) < 160), None)
+
+
 def id_problem(value: str) -> str | None:
     """What is wrong with a text id (in a body or a URL), or None: the rules every stored id keeps."""
     if not value.strip() or len(value) > 256:
         return "ids must be 1 to 256 characters and not blank"
-    if any(ord(c) < 32 for c in value):
+    if control_character(value) is not None:
         return "ids must not contain control characters"
     if unpaired_surrogate(value) is not None:
         return "ids must be valid Unicode (an unpaired surrogate such as \\ud800 is not)"
@@ -86,7 +91,7 @@ class EventIn(BaseModel):
     @field_validator("idempotency_key")
     @classmethod
     def _key(cls, value: str | None) -> str | None:
-        if value is not None and any(ord(c) < 32 for c in value):
+        if value is not None and control_character(value) is not None:
             raise ValueError("idempotency keys must not contain control characters")
         return value
 

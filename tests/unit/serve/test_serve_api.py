@@ -223,6 +223,10 @@ def test_bad_events_get_422_and_nothing_is_stored(make_client: Client, body: byt
     ('{"user": "\\ud800", "item": "i1", "type": "purchase", "timestamp": 1714557600, "idempotency_key": "k"}',
      "surrogate"),  # was a 500 from the store
     ('{"events": []}', "body.EventBatch.events"),  # named the single event's fields first
+    ('{"user": "u1", "item": "i\\u007f1", "type": "purchase", "timestamp": 1714557600, "idempotency_key": "k"}',
+     "control characters"),  # DEL and the C1 controls (U+0080-U+009F) were taken as text
+    ('{"user": "u1", "item": "i1", "type": "purchase", "timestamp": 1714557600, "idempotency_key": "k\\u0085"}',
+     "control characters"),
 ])
 def test_booleans_surrogates_and_shapes_are_named_in_the_422(make_client: Client, body: str, fragment: str) -> None:
     c = make_client()
@@ -481,7 +485,8 @@ def test_blank_customer_ids_are_refused_and_record_no_exposure(make_client: Clie
     c = make_client(experiments=exps)
     item = c.get("/users/u7/recommendations").json()["items"][0]["item"]
     for path, params in (("/users//recommendations", {}), ("/users/%20/recommendations", {}),
-                         ("/users/a%09b/recommendations", {}), (f"/items/{item}/related", {"user": " "})):
+                         ("/users/a%09b/recommendations", {}), (f"/items/{item}/related", {"user": " "}),
+                         ("/users/a%7Fb/recommendations", {}), ("/users/a%C2%85b/recommendations", {})):  # DEL, NEL
         r = c.get(path, params=params)
         assert r.status_code == 422, (path, r.status_code, r.text)
         assert "not blank" in r.json()["detail"] or "control characters" in r.json()["detail"], r.text
