@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from discoverly.errors import ConfigError
+from discoverly.errors import ConfigError, DataError
 from discoverly.evaluate.stats import bootstrap_ci
 from discoverly.graph.similar import SimilarItems
 from discoverly.graph.workspace import DEFAULT_ENGINE, GraphFolder
@@ -79,6 +79,20 @@ def _projection(vectors: np.ndarray, rng: int) -> np.ndarray:
                                     max_iter=500).fit_transform(reduced))
 
 
+def _check_evaluable(gf: GraphFolder) -> None:
+    """Refuse, before the report's work, a graph with too few citation edges for the proxy evaluation."""
+    from discoverly.graph.evaluation import split_citations
+
+    with gf.open_store() as store:
+        cites = store.sql("SELECT src, dst FROM edges WHERE relation = 'cites'")
+    try:
+        split_citations(cites["src"].to_numpy() if cites.height else np.zeros(0, np.int64),
+                        cites["dst"].to_numpy() if cites.height else np.zeros(0, np.int64))
+    except DataError as exc:
+        raise DataError(f"{exc} for the proxy evaluation (it hides 10% of the papers' citations of each other); "
+                        "write the report without it: evaluate=False (CLI: --no-evaluate)") from exc
+
+
 def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sample_size: int = 2000, k: int = 10,
                  evaluate: bool = True, rng: int = 0, progress: bool = False,
                  protocol: Any = None) -> Path:
@@ -92,6 +106,8 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
     gf = GraphFolder(Path(folder))
     engine = gf.load_similar()
     papers = gf.load_papers()
+    if protocol is None and evaluate:
+        _check_evaluable(gf)
     n = len(papers)
     gen = np.random.default_rng(rng)
     rep = HtmlReport("Similar papers: knowledge graph + text", subtitle=f"graph folder {gf.root}")
@@ -186,7 +202,8 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
         qdir = engine.config.get("query_direction", DEFAULT_ENGINE["query_direction"])
         query = None if not qrel else (str(qrel), str(qdir))
         protocol = run_protocol(graph, engine.text, candidates=[cand], weights=(engine.weight,), rng=rng,
-                                progress=progress, queries=(query,), exclude_linked=engine.exclude_linked)
+                                progress=progress, queries=(query,), exclude_linked=engine.exclude_linked,
+                                text_hops=(engine.text_hops,))
     if protocol is not None:
         rep.heading("Proxy evaluation: hidden citation edges")
         rep.text("10% of citation edges hidden before training; for each paper at an end of a hidden edge, the "

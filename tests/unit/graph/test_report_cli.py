@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from discoverly.cli.app import main
-from discoverly.errors import ArtifactError, ConfigError
+from discoverly.errors import ArtifactError, ConfigError, DataError
 from discoverly.graph.kge import KGEmbedding
 from discoverly.graph.papers import Papers
 from discoverly.graph.report import graph_report
@@ -47,6 +47,41 @@ def test_report_has_every_section(folder: Path, tmp_path: Path) -> None:
 def test_report_refuses_a_negative_sample_count(folder: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="samples"):  # was sources[:-1]: every sampled paper but one
         graph_report(folder, tmp_path / "r.html", samples=-1, evaluate=False)
+
+
+def test_report_on_too_few_citations_says_to_leave_out_the_evaluation(tmp_path: Path, hash_encoder) -> None:  # type: ignore[no-untyped-def]
+    """A graph with 3 citation edges failed at the end of the report, after its work, with 'too few to
+    hide a share of them' and no word of --no-evaluate."""
+    records = tiny_records(3)  # 3 papers a side, each citing the earlier ones of its side: 6 edges
+    build_graph_folder(Papers.from_records(records), tmp_path / "g", n_topics=2)
+    fit_similar(tmp_path / "g", dim=4, epochs=1, encoder=hash_encoder, threads=1)
+    with pytest.raises(DataError, match=r"only 6 citation edges.*--no-evaluate"):
+        graph_report(tmp_path / "g", tmp_path / "r.html", samples=1)
+    assert not (tmp_path / "r.html").exists()
+    assert graph_report(tmp_path / "g", tmp_path / "r.html", samples=1, evaluate=False).is_file()
+
+
+def test_report_evaluates_the_engine_with_its_own_text_hops(folder: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy evaluation of the report ran with the papers' own text (text_hops 0) while the fitted
+    engine spreads the text over the citations (the default, 1): it scored another engine."""
+    pytest.importorskip("matplotlib")
+    from discoverly.graph import evaluation
+
+    seen: dict[str, object] = {}
+
+    class StopError(Exception):
+        pass
+
+    def fake(*args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise StopError
+
+    monkeypatch.setattr(evaluation, "run_protocol", fake)
+    with pytest.raises(StopError):
+        graph_report(folder, tmp_path / "r.html", samples=1)
+    engine = GraphFolder(folder).load_similar()
+    assert engine.text_hops == 1 and seen["text_hops"] == (1,) and seen["exclude_linked"] is True
 
 
 def test_similar_engine_without_its_weight_is_an_artifact_error(folder: Path) -> None:
