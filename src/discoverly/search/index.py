@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -135,7 +136,8 @@ class CatalogIndex:
         table = catalog.table.sort("item", maintain_order=True)
         if table.height == 0:
             raise DataError("the catalogue is empty; an index needs at least one item")
-        text_cols = [c for c, t in table.schema.items() if c != "item" and t == pl.String]
+        # the price column is an attribute, not text to search, even when it holds "$3.99"
+        text_cols = [c for c, t in table.schema.items() if c not in ("item", config.price) and t == pl.String]
         fields = tuple(config.fields) if config.fields is not None else tuple(text_cols)
         if not fields:
             raise DataError(f"the catalogue has no text column to index (columns: {table.columns}); "
@@ -172,8 +174,8 @@ class CatalogIndex:
             size_dim, size_base = size_arrays(table[size_col].cast(pl.String).to_list(), norm)
         else:
             size_dim, size_base = np.zeros(table.height, np.int8), np.full(table.height, np.nan, np.float32)
-        price = (table[config.price].cast(pl.Float32).fill_null(float("nan")).to_numpy().astype(np.float32)
-                 if config.price is not None else np.full(table.height, np.nan, np.float32))
+        price = (_prices(table[config.price]) if config.price is not None
+                 else np.full(table.height, np.nan, np.float32))
         timings["attributes_seconds"] = time.perf_counter() - t0
         dense = None
         if config.dense:
@@ -256,6 +258,36 @@ def _codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
     lookup = {v: i for i, v in enumerate(values)}
     codes = np.array([lookup.get(v, -1) if v is not None else -1 for v in s.to_list()], dtype=np.int32)
     return codes, values
+
+
+def _price(text: str) -> float | None:
+    """The number a price written as text shows: ``"$3.99"``, ``"3,99 €"``, ``"1,299.00"``,
+    ``"1.299,00"``; ``None`` when it shows none."""
+    s = re.sub(r"[^\d.,-]", "", text)
+    if "," in s and "." in s:  # the later one is the decimal mark, the other groups thousands
+        s = s.replace(",", "") if s.rfind(".") > s.rfind(",") else s.replace(".", "").replace(",", ".")
+    elif "," in s:  # "3,99" is a decimal comma; "1,299" and "1,299,000" group thousands
+        s = s.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", s) else s.replace(",", ".", 1)
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def _prices(series: pl.Series) -> np.ndarray:
+    """Per-item prices as float32, ``nan`` where missing. A text column (a CSV export with "$3.99"
+    or "3,99") is read as the numbers it shows; a value that shows no number is missing, with a
+    warning naming a few."""
+    if series.dtype.is_numeric():
+        return series.cast(pl.Float32).fill_null(float("nan")).to_numpy().astype(np.float32)
+    text = series.cast(pl.String).str.strip_chars()
+    values = {v: _price(v) for v in text.drop_nulls().unique().to_list() if v}
+    bad = sorted(v for v, x in values.items() if x is None)
+    if bad:
+        log.warning("the price column %r has %d value(s) that are not prices, e.g. %s; those items count as "
+                    "having no price", series.name, len(bad), bad[:3])
+    out = [values.get(v) if v else None for v in text.to_list()]
+    return np.array([np.nan if x is None else x for x in out], dtype=np.float32)
 
 
 def _dense_texts(table: pl.DataFrame, columns: Sequence[str]) -> list[str]:

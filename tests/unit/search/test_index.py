@@ -64,6 +64,20 @@ def test_embeddings_are_reused_from_a_cache(catalog: Catalog, encoder: Any) -> N
     np.testing.assert_array_equal(second.dense.vectors, first.dense.vectors)
 
 
+def test_prices_written_as_text_are_read_as_numbers(caplog: pytest.LogCaptureFixture) -> None:
+    # a CSV export's price column is text ("$3.99", "3,99 €", a blank cell): it was a raw polars
+    # InvalidOperationError; now the numbers are read, and a value that shows none is missing, with a warning
+    table = pl.DataFrame({"item": ["a", "b", "c", "d", "e", "f"],
+                          "title": ["milk", "milk", "bread", "jam", "tea", "egg"],
+                          "price": ["$3.99", "3,99 €", "1,299.00", "", None, "n/a"]})
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        index = CatalogIndex.build(Catalog(table), IndexConfig(dense=False))
+    np.testing.assert_allclose(index.price[:3], [3.99, 3.99, 1299.0], rtol=1e-6)
+    assert np.isnan(index.price[3:]).all()
+    assert "'n/a'" in caplog.text and "no price" in caplog.text
+    assert index.fields == ("title",)  # the price is an attribute, not a text field to search
+
+
 def test_bad_input_is_explained(catalog: Catalog) -> None:
     with pytest.raises(ConfigError, match="not catalogue columns"):
         CatalogIndex.build(catalog, IndexConfig(fields=("title", "colour"), dense=False))
