@@ -499,6 +499,12 @@ class SearchEngine:
         personalised = personal and (interactions is not None or self.profiles is not None)
         # the personalised ranker's 'user' is checked before the general ranker is trained, not after
         check_query_log(log, ("query", "item", "user") if personalised else ("query", "item"))
+        unknown = self.index.items.indices(log["item"].to_list(), missing=-1) < 0
+        if unknown.any():  # left out below; say so, or a log keyed by other ids trains on a handful of rows
+            examples = log["item"].filter(pl.Series(unknown)).unique(maintain_order=True).head(3).to_list()
+            logger.warning("%d of the query log's %d rows name items that are not in the catalogue (e.g. %s); "
+                           "they are left out of the ranker's training. Check that the log uses the catalogue's "
+                           "item ids", int(unknown.sum()), log.height, examples)
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         saved = (self.stats, self.profiles, self._prior)
         try:

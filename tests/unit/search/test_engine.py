@@ -151,6 +151,23 @@ def test_fit_ranker_checks_the_log_columns_before_training(catalog: Catalog, pur
     assert eng.ranker is None  # nothing trained (the general ranker used to be, then the personal one failed)
 
 
+def test_fit_ranker_warns_about_log_items_not_in_the_catalogue(catalog: Catalog, purchases: Interactions,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    # rows naming unknown items were dropped without a word, and `search train` said it trained on all of them
+    eng = SearchEngine.build(catalog, purchases, index_config=IndexConfig(fields=FIELDS, dense=False))
+    log = _log(purchases, int(purchases.timestamp[0]), int(purchases.timestamp[-1]) + 1)
+    stray = pl.DataFrame({"user": log["user"].head(2), "item": ["ZZ9", "ZZ8"], "query": ["milk", "milk"]})
+    cfg = RankerConfig(n_estimators=5, min_data_in_leaf=3, early_stopping_rounds=0, threads=1)
+    with caplog.at_level("WARNING", logger="discoverly.search.engine"):
+        eng.fit_ranker(pl.concat([log, stray.select(log.columns)]), purchases, config=cfg)
+    assert f"2 of the query log's {log.height + 2} rows name items that are not in the catalogue" in caplog.text
+    assert "'ZZ9'" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="discoverly.search.engine"):
+        eng.fit_ranker(log, purchases, config=cfg)
+    assert "not in the catalogue" not in caplog.text
+
+
 def test_every_use_of_a_query_log_names_its_missing_columns_alike(catalog: Catalog, purchases: Interactions,
                                                                   encoder: Any) -> None:
     # fit_classifier, training_groups and fit_ranker had a message each; none suggested the misnamed column
