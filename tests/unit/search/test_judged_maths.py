@@ -5,6 +5,7 @@ real-engine test checks one hand value per mode and no graded gains)."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -20,28 +21,27 @@ from discoverly.search.judged import JudgedDataset, dcg, evaluate_judged
 IDS = ["a", "b", "c", "d", "e", "f"]
 
 
-class _Index:
-    items = Vocabulary(IDS, name="item")
-
-
 class StubEngine:
-    """Scores (rerank) and rankings (retrieve) fixed per query text."""
+    """Scores (rerank) and rankings (retrieve) fixed per query text, over the products ``ids``."""
 
-    index = _Index()
-
-    def __init__(self, scores: dict[str, dict[str, float]], ranking: dict[str, list[str]]) -> None:
-        self.scores, self.ranking = scores, ranking
+    def __init__(self, scores: dict[str, dict[str, float]], ranking: dict[str, list[str]],
+                 ids: list[str] = IDS) -> None:
+        self.scores, self.ranking, self.ids = scores, ranking, ids
+        self.index = SimpleNamespace(items=Vocabulary(ids, name="item"))
         self.depths: list[int] = []
+        self.methods: list[str] = []
 
     def understand(self, text: str) -> str:
         return text
 
     def score_items(self, ctx: str, items: np.ndarray, *, method: str) -> np.ndarray:
-        return np.array([self.scores[ctx][IDS[i]] for i in items])
+        self.methods.append(method)
+        return np.array([self.scores[ctx][self.ids[i]] for i in items])
 
     def rank(self, ctx: str, user: Any, k: int, *, method: str) -> tuple[np.ndarray, np.ndarray, str]:
         self.depths.append(k)
-        items = np.array([IDS.index(x) for x in self.ranking[ctx][:k]], dtype=np.int64)
+        self.methods.append(method)
+        items = np.array([self.ids.index(x) for x in self.ranking[ctx][:k]], dtype=np.int64)
         return items, np.zeros(items.size), method
 
 
@@ -82,6 +82,36 @@ def test_rerank_ndcg_by_hand() -> None:
     assert "Recall@100" not in got
     first = evaluate_judged(ENGINE, _data(), mode="rerank", limit=1)  # type: ignore[arg-type]
     assert first["queries"] == 1 and first["nDCG"]["value"] == pytest.approx(q1)
+
+
+def test_defaults_are_rerank_with_the_engines_own_method() -> None:
+    engine = StubEngine(ENGINE.scores, ENGINE.ranking)
+    got = evaluate_judged(engine, _data())  # type: ignore[arg-type]
+    assert got["mode"] == "rerank" and got["method"] == "auto" and engine.methods == ["auto", "auto"]
+    lexical = evaluate_judged(engine, _data(), mode="retrieve", method="lexical")  # type: ignore[arg-type]
+    assert lexical["method"] == "lexical" and engine.methods[2:] == ["lexical", "lexical"]
+    assert engine.depths == [100, 100] and {"nDCG@10", "Recall@100"} <= set(lexical)
+
+
+def test_integer_judged_ids_find_the_indexed_products() -> None:
+    # WANDS and ESCI ids may be read as integers while the index holds strings
+    rows = [("q1", "a", 3.0), ("q1", "c", 1.0)]
+    data = _data(rows)
+    ints = JudgedDataset("toy", data.catalog, data.queries,
+                         data.judgements.with_columns(pl.Series("item", [0, 2])))
+    numbered = StubEngine({"one": {"0": 0.1, "2": 0.9}}, {}, ids=["0", "b", "2", "d", "e", "f"])
+    got = evaluate_judged(numbered, ints)  # type: ignore[arg-type]
+    # ordered 2, 0: gains 1, 3 against the ideal 3, 1
+    assert got["queries"] == 1
+    assert got["nDCG"]["value"] == pytest.approx((1 + 3 / math.log2(3)) / (3 + 1 / math.log2(3)))
+
+
+def test_missing_columns_are_named() -> None:
+    data = _data()
+    with pytest.raises(DataError, match=r"^the queries of toy lack columns \['query'\]$"):
+        JudgedDataset("toy", data.catalog, data.queries.drop("query"), data.judgements)
+    with pytest.raises(DataError, match=r"^the judgements of toy lack columns \['gain', 'item'\]$"):
+        JudgedDataset("toy", data.catalog, data.queries, data.judgements.drop("gain", "item"))
 
 
 def test_rerank_ties_keep_the_judged_order() -> None:
