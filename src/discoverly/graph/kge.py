@@ -253,8 +253,11 @@ class KGETrainer:
             raise ConfigError(f"unknown KG embedding model {self.model!r}; choose one of {KGE_MODELS}")
         if self.dim < 2 or (self.model in ("complex", "rotate") and self.dim % 2):
             raise ConfigError(f"dim must be >= 2 (and even for complex/rotate), got {self.dim}")
-        if self.epochs < 1 or self.batch_size < 1 or self.negatives < 1:
-            raise ConfigError("epochs, batch_size and negatives must be at least 1")
+        low = {k: v for k, v in (("epochs", self.epochs), ("batch_size", self.batch_size),
+                                 ("negatives", self.negatives)) if v < 1}
+        if low:
+            got = ", ".join(f"{k}={v}" for k, v in low.items())
+            raise ConfigError(f"epochs, batch_size and negatives must be at least 1; got {got}")
         if self.threads is not None and self.threads < 0:
             raise ConfigError(f"threads must be a positive number of CPU threads (0 or None: the default), "
                               f"got {self.threads}")

@@ -82,6 +82,9 @@ class GraphFolder:
         for part in parts:
             path = getattr(self, part)
             if not path.exists():
+                if self.root.is_file():  # was "'papers.csv/similar' is missing; run `discoverly graph fit`"
+                    raise ArtifactError(f"{str(self.root)!r} is a file, not a graph folder; give the folder written "
+                                        "by `discoverly graph build` (-g)")
                 self._check_not_an_artifact()
                 step = "discoverly graph build" if part in ("store", "papers") else "discoverly graph fit"
                 raise ArtifactError(f"{str(path)!r} is missing; run `{step}` for {str(self.root)!r} first")

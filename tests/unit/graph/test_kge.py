@@ -85,6 +85,8 @@ def test_bad_settings_and_inputs() -> None:
         KGETrainer(model="rotate", dim=7)
     with pytest.raises(ConfigError, match="threads"):  # `graph fit --threads -1`: was torch's RuntimeError
         KGETrainer(threads=-1)
+    with pytest.raises(ConfigError, match=r"got negatives=0$"):  # `graph fit --negatives 0` named no setting
+        KGETrainer(negatives=0)
     with pytest.raises(DataError):
         KGETrainer(dim=4, epochs=1).fit(np.array([0]), np.array([0]), np.array([9]), 5, 1)
     with pytest.raises(DataError):

@@ -172,6 +172,11 @@ def test_an_artifact_given_as_the_graph_folder_is_named(folder: Path, tmp_path: 
     assert "holds a 'search-engine' artifact, not a graph folder" in capsys.readouterr().err
     assert main(["graph", "rank", "-g", str(folder / "similar")]) == 6
     assert f"give the graph folder it belongs to, {str(folder)!r}" in capsys.readouterr().err
+    papers = tmp_path / "papers.jsonl"  # the papers file given as the graph folder
+    papers.write_text('{"id": "p1", "title": "x"}\n')
+    for command in (["similar", "p1"], ["rank"], ["export", str(tmp_path / "out")]):
+        assert main(["graph", *command, "-g", str(papers)]) == 6
+        assert f"{str(papers)!r} is a file, not a graph folder" in capsys.readouterr().err
 
 
 def test_a_rebuild_drops_the_engine_trained_on_the_previous_graph(folder: Path) -> None:
