@@ -187,6 +187,8 @@ def rank(
     k: int = typer.Option(20, "-k", help="How many papers."),
     as_json: bool = typer.Option(False, "--json"),
     list_topics: bool = typer.Option(False, "--topics", help="List the topics and exit."),
+    list_concepts: bool = typer.Option(False, "--concepts", help="List the concepts with most papers (up to -k; "
+                                       "the names --about and --concept take) and exit."),
 ) -> None:
     """Most cited papers: overall, by citing papers of a topic/concept, or among papers about concepts."""
     from discoverly.graph.query import GraphQuery
@@ -196,6 +198,9 @@ def rank(
         q = GraphQuery(store)
         if list_topics:
             _print_table(q.topics(), as_json)
+            return
+        if list_concepts:
+            _print_table(q.concepts(k=k), as_json)
             return
         frame = (q.top_cited(about, k=k, topic=topic) if about
                  else q.citation_counts(topic=topic, concept=concept, k=k))

@@ -40,7 +40,19 @@ class GraphQuery:
         rows = self.store.con.execute(
             "SELECT key FROM nodes WHERE kind = ? AND key LIKE ? ORDER BY length(key) LIMIT 3",
             (kind, f"%{key}%")).fetchall()
-        return f"; did you mean {', '.join(repr(r[0]) for r in rows)}?" if rows else ""
+        if rows:
+            return f"; did you mean {', '.join(repr(r[0]) for r in rows)}?"
+        if kind not in ("topic", "concept"):
+            return ""
+        # no near name: show what there is (a topic or concept name is not something a user can guess)
+        names = [r[0] for r in self.store.con.execute(
+            "SELECT n.key FROM nodes n JOIN edges e ON e.dst = n.node WHERE n.kind = ? GROUP BY n.node "
+            "ORDER BY COUNT(*) DESC, n.key LIMIT 11", (kind,)).fetchall()]
+        if not names:
+            return f"; it has no {kind}s"
+        more = ", ..." if len(names) > 10 else ""
+        return (f"; its {kind}s with most papers are {', '.join(repr(n) for n in names[:10])}{more} "
+                f"(all of them: discoverly graph rank --{kind}s)")
 
     def paper(self, paper_id: str) -> dict[str, object]:
         """A paper's stored attributes plus its citation counts in both directions."""

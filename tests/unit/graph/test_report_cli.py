@@ -105,6 +105,9 @@ def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["graph", "rank", "-g", str(g), "-k", "3", "--json"]) == 0
     ranked = json.loads(capsys.readouterr().out)
     assert len(ranked) == 3 and ranked[0]["citations"] >= ranked[-1]["citations"]
+    assert main(["graph", "rank", "-g", str(g), "--concepts", "-k", "2", "--json"]) == 0  # the names --about takes
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == 2 and set(listed[0]) == {"concept", "papers"}
     assert main(["graph", "export", str(tmp_path / "neo"), "-g", str(g), "--format", "neo4j"]) == 0
     assert (tmp_path / "neo" / "nodes_paper.csv").exists()
     capsys.readouterr()

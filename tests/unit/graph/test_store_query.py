@@ -81,6 +81,12 @@ def test_neighbours_paper_and_suggestions(store: GraphStore) -> None:
     assert q.paper("c")["cited_by"] == 3
     with pytest.raises(UnknownIdError, match="did you mean 'parsing'"):
         q.citation_counts(topic="pars")
+    # no near name: the names there are (a topic is a mined word; the message said only "no topic 'nlp'")
+    with pytest.raises(UnknownIdError, match=r"no topic 'nlp'; its topics with most papers are '\w+', '\w+' "
+                                             r"\(all of them: discoverly graph rank --topics\)"):
+        q.citation_counts(topic="nlp")
+    with pytest.raises(UnknownIdError, match=r"no concept 'zz'; its concepts with most papers are 'x', 'y'"):
+        q.top_cited(["zz"])
     with pytest.raises(UnknownIdError):
         q.paper("zz")
     with pytest.raises(ConfigError):
