@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 
 from discoverly.dependencies import require
-from discoverly.errors import ConfigError, DatasetNotFoundError
+from discoverly.errors import ConfigError, DataError, DatasetNotFoundError
 from discoverly.evaluate.stats import bootstrap_ci, paired_test
 from discoverly.privacy.gumbel import TruncatedGumbel
 from discoverly.privacy.mechanism import RngLike, WordMechanism, as_generator, check_epsilon
@@ -228,6 +228,9 @@ def match_epsilons(mechanism: WordMechanism, tokens: np.ndarray, targets: Sequen
     for target in targets:
         if not 0 < target < 1:
             raise ConfigError(f"a target N_w must be in (0, 1), got {target}")
+    if len(tokens) == 0:
+        raise DataError("the corpus has no in-vocabulary tokens, so N_w (the share of them left unchanged) is "
+                        "undefined at every ε; give texts that share words with the vocabulary (same language)")
     grid = np.geomspace(lo, hi, 25)
     out: dict[float, tuple[float, float]] = {}
     if isinstance(mechanism, TruncatedGumbel):

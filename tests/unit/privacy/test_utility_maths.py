@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from discoverly.errors import ConfigError
+from discoverly.errors import ConfigError, DataError
 from discoverly.evaluate.stats import bootstrap_ci
 from discoverly.privacy.gumbel import TruncatedGumbel
 from discoverly.privacy.laplace import MultivariateLaplace
@@ -142,6 +142,16 @@ def test_gumbel_match_is_the_exact_expected_share_at_the_returned_epsilon(senten
     assert match_epsilon(mech, tokens, 0.5) == got[0.5]
     with pytest.raises(ConfigError, match="outside"):
         match_epsilons(mech, tokens, [0.001])
+
+
+def test_matching_needs_vocabulary_tokens(sentence_vocab: WordEmbeddings) -> None:
+    # texts with no vocabulary word (another language): was "N_w = 0.5 is outside [nan, nan]" for
+    # truncated Gumbel and numpy's "Mean of empty slice" warning for Laplace
+    for mech in (TruncatedGumbel(sentence_vocab), MultivariateLaplace(sentence_vocab)):
+        tokens = corpus_tokens(mech, ["zzz qqq", "xyzzy"])
+        assert tokens.size == 0
+        with pytest.raises(DataError, match="no in-vocabulary tokens"):
+            match_epsilons(mech, tokens, [0.5])
 
 
 def test_laplace_match_reaches_the_target_on_fresh_draws(sentence_vocab: WordEmbeddings) -> None:
