@@ -37,6 +37,12 @@ def _camel(kind: str) -> str:
     return "".join(part.capitalize() for part in kind.split("_"))
 
 
+def _one_line(text: str | None) -> str:
+    """A title on one line: neo4j-admin import refuses a field that spans lines (without
+    --multiline-fields), and a title copied from a PDF often has line breaks."""
+    return " ".join((text or "").split())
+
+
 def _node_table(graph: KnowledgeGraph) -> pl.DataFrame:
     nodes = graph.nodes
     if graph.papers is not None:
@@ -55,7 +61,7 @@ def _gremlin(graph: KnowledgeGraph, folder: Path) -> list[Path]:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["~id", "~label", "key:String", "name:String", "year:Int"])
         for _node, kind, key, label, year, _venue in nodes.iter_rows():
-            w.writerow([f"{kind}:{key}", kind, key, label or "", "" if year is None else int(year)])
+            w.writerow([f"{kind}:{key}", kind, key, _one_line(label), "" if year is None else int(year)])
     files.append(path)
     kinds = nodes["kind"].to_list()
     keys = nodes["key"].to_list()
@@ -86,7 +92,8 @@ def _neo4j(graph: KnowledgeGraph, folder: Path) -> list[Path]:
             head = [f"{kind}Id:ID({label})", "name"] + (["year:int", "venue"] if is_paper else []) + [":LABEL"]
             w.writerow(head)
             for _node, _kind, key, name, year, venue in sub.iter_rows():
-                row = [key, name or ""] + (["" if year is None else int(year), venue or ""] if is_paper else [])
+                row = [key, _one_line(name)] + (["" if year is None else int(year), _one_line(venue)] if is_paper
+                                                 else [])
                 w.writerow([*row, label])
         files.append(path)
         node_args.append(f"--nodes={path.name}")

@@ -55,6 +55,20 @@ def test_neo4j_admin_import_headers(tmp_path: Path, graph) -> None:  # type: ign
     assert "--nodes=nodes_paper.csv" in script and "--relationships=rels_cites.csv" in script
 
 
+def test_titles_with_line_breaks_are_one_line(tmp_path: Path) -> None:
+    """A title copied from a PDF ("Parsing\nwith treebanks") made a field spanning two lines, which
+    neo4j-admin import refuses without --multiline-fields."""
+    papers = Papers.from_records([{"id": "p1", "title": "Parsing\r\nwith  treebanks", "venue": "ACL\n2001"},
+                                  {"id": "p2", "title": "深度学习 🚀", "references": ["p1"]}])
+    graph = build_paper_graph(papers)
+    for fmt, name in (("gremlin", "vertices.csv"), ("neo4j", "nodes_paper.csv")):
+        export_graph(graph, tmp_path / fmt, format=fmt)
+        text = (tmp_path / fmt / name).read_text(encoding="utf-8")
+        assert "Parsing with treebanks" in text and "深度学习 🚀" in text
+        assert len(text.splitlines()) == len(rows(tmp_path / fmt / name))  # every record on one line
+    assert ["p1", "Parsing with treebanks", "", "ACL 2001", "Paper"] in rows(tmp_path / "neo4j" / "nodes_paper.csv")
+
+
 def test_unknown_format_and_overwrite(tmp_path: Path, graph) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="gremlin"):
         export_graph(graph, tmp_path / "x", format="graphml")
