@@ -1,8 +1,11 @@
 """Reading and writing tables of any size in chunks: CSV/TSV, Parquet and JSONL.
 
 CSV columns are read as text so nothing is reinterpreted on the way through (a ZIP code stays
-``"01234"``); Parquet keeps its schema; JSONL is parsed a block of lines at a time. Output goes to
-a temporary file next to the target and is renamed into place only when every chunk is written.
+``"01234"``); Parquet keeps its schema; JSONL is parsed a block of lines at a time. A TSV file is
+plain tab-separated lines without quoting (like the SMS collection, whose messages may start with a
+quote): a ``"`` is text; a tab-separated file with CSV quoting is read as ``csv`` with a tab
+separator. Output goes to a temporary file next to the target and is renamed into place only when
+every chunk is written.
 """
 
 from __future__ import annotations
@@ -29,11 +32,16 @@ def read_chunks(path: Path, fmt: str, *, chunk_size: int = 20_000, separator: st
         elif fmt == "jsonl":
             yield from _jsonl(path, chunk_size)
         else:
-            yield from _csv(path, chunk_size, separator, header)
+            yield from _csv(path, chunk_size, separator, header, quoted=fmt != "tsv")
     except DataError:
         raise
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
-        raise DataError(f"cannot read {str(path)!r} as {fmt}: {exc}") from exc
+        if "utf8" in str(exc).lower().replace("-", ""):
+            raise DataError(f"cannot read {str(path)!r}: it is not UTF-8 text ({exc}). Save it as UTF-8 first, "
+                            "e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv` or, in Excel, 'CSV UTF-8'") from exc
+        hint = (" If its fields are quoted like a CSV's, read it with --format csv --separator $'\\t'"
+                if fmt == "tsv" else "")
+        raise DataError(f"cannot read {str(path)!r} as {fmt}: {exc}.{hint}") from exc
 
 
 def _parquet(path: Path, chunk_size: int) -> Iterator[pl.DataFrame]:
@@ -58,12 +66,15 @@ def _jsonl(path: Path, chunk_size: int) -> Iterator[pl.DataFrame]:
         yield pl.read_ndjson(io.BytesIO(b"".join(buf)))
 
 
-def _csv(path: Path, chunk_size: int, separator: str, header: bool) -> Iterator[pl.DataFrame]:
+def _csv(path: Path, chunk_size: int, separator: str, header: bool, *, quoted: bool = True
+         ) -> Iterator[pl.DataFrame]:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        first = next(csv.reader(fh, delimiter=separator), None)
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        first = next(csv.reader(fh, delimiter=separator, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE),
+                     None)
     if first is None:
         raise DataError(f"{str(path)!r} is empty")
     names = first if header else [f"column_{i + 1}" for i in range(len(first))]
@@ -72,7 +83,9 @@ def _csv(path: Path, chunk_size: int, separator: str, header: bool) -> Iterator[
     reader = pcsv.open_csv(
         path,
         read_options=pcsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=1 << 22),
-        parse_options=pcsv.ParseOptions(delimiter=separator, newlines_in_values=True),
+        # one column: an empty line is an empty text, not nothing (rows keep their places)
+        parse_options=pcsv.ParseOptions(delimiter=separator, quote_char='"' if quoted else False,
+                                        newlines_in_values=quoted, ignore_empty_lines=len(names) > 1),
         convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                             strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
@@ -107,10 +120,24 @@ def write_chunks(chunks: Iterable[pl.DataFrame], target: Path, fmt: str, *, sepa
                 for frame in chunks:
                     if fmt == "jsonl":
                         frame.write_ndjson(fh)
+                    elif fmt == "tsv":  # plain lines, no quoting: what the TSV reader above reads back
+                        _check_tsv(frame)
+                        frame.write_csv(fh, separator=separator, include_header=first, quote_style="never")
                     else:
                         frame.write_csv(fh, separator=separator, include_header=first)
                     first = False
     return target
+
+
+def _check_tsv(frame: pl.DataFrame) -> None:
+    """A :class:`DataError` for a value a TSV file cannot hold (a tab or a line break)."""
+    for name, dtype in frame.schema.items():
+        if dtype == pl.String:
+            bad = frame[name].str.contains(r"[\t\r\n]").fill_null(False)
+            if bad.any():
+                raise DataError(f"column {name!r} has a value with a tab or a line break (e.g. "
+                                f"{frame[name].filter(bad)[0][:60]!r}), which a TSV file cannot hold; write CSV, "
+                                "Parquet or JSONL instead (the output's extension)")
 
 
 def _write_parquet(chunks: Iterable[pl.DataFrame], tmp: Path) -> None:

@@ -33,8 +33,11 @@ def _write(frame: pl.DataFrame, path: Path) -> None:
         frame.write_parquet(path)
     elif path.suffix == ".jsonl":
         frame.write_ndjson(path)
+    elif path.suffix == ".tsv":  # plain tab-separated lines: no quoting, so no line breaks in a value
+        frame.with_columns(pl.col(pl.String).str.replace_all("\n", " ")).write_csv(path, separator="\t",
+                                                                                     quote_style="never")
     else:
-        frame.write_csv(path, separator="\t" if path.suffix == ".tsv" else ",")
+        frame.write_csv(path)
 
 
 def _read(path: Path) -> pl.DataFrame:
@@ -42,7 +45,9 @@ def _read(path: Path) -> pl.DataFrame:
         return pl.read_parquet(path)
     if path.suffix == ".jsonl":
         return pl.read_ndjson(path)
-    return pl.read_csv(path, separator="\t" if path.suffix == ".tsv" else ",", infer_schema=False)
+    if path.suffix == ".tsv":
+        return pl.read_csv(path, separator="\t", quote_char=None, infer_schema=False)
+    return pl.read_csv(path, infer_schema=False)
 
 
 @pytest.mark.parametrize(("src", "dst"), [(".csv", ".csv"), (".tsv", ".parquet"), (".jsonl", ".jsonl"),
@@ -103,6 +108,51 @@ def test_headerless_tsv_like_the_sms_file(tmp_path: Path, vectors: Path) -> None
     assert main(args) == 0
     frame = pl.read_csv(out, separator="\t")
     assert frame.columns == ["column_1", "column_2"] and frame["column_1"].to_list() == ["ham", "spam"]
+
+
+def test_tsv_quotes_are_text_like_the_sms_file(tmp_path: Path, vectors: Path) -> None:
+    # the SMS collection is plain TSV: 54 messages start with a quote. Read with CSV quoting, their
+    # quotes vanished and an unclosed one swallowed the next lines (5,572 rows out of 5,574)
+    inp = tmp_path / "SMSCollection"
+    inp.write_text('ham\t"Happy day" I know its early\nham\t"the food was good\nspam\tcall 555 "now"\n',
+                   encoding="utf-8")
+    out = tmp_path / "out.tsv"
+    args = ["privatize", "-e", "1e6", "--oov", "keep", "-c", "column_2", "--format", "tsv", "--no-header",
+            "--embeddings", str(vectors), "--no-progress", str(inp), str(out)]
+    assert main(args) == 0
+    frame = pl.read_csv(out, separator="\t", quote_char=None)
+    assert frame["column_1"].to_list() == ["ham", "ham", "spam"]
+    assert [t.count('"') for t in frame["column_2"]] == [2, 1, 2]
+    # a tab-separated file with CSV quoting is read as csv; a value a TSV cannot hold is refused
+    quoted = tmp_path / "quoted.tsv"
+    quoted.write_text('text\tid\n"a\tb"\t1\n', encoding="utf-8")
+    base = ["privatize", "-e", "2", "--embeddings", str(vectors), "--no-progress"]
+    assert main([*base, str(quoted), str(tmp_path / "q.csv")]) == EXIT_CODES[DataError]
+    assert main([*base, "--format", "csv", "--separator", "\t", str(quoted), str(tmp_path / "q.csv")]) == 0
+    lines = tmp_path / "lines.csv"
+    lines.write_text('text\n"two\nlines"\n', encoding="utf-8")
+    assert main([*base, str(lines), str(tmp_path / "lines.tsv")]) == EXIT_CODES[DataError]
+    assert not (tmp_path / "lines.tsv").exists()
+
+
+def test_bom_blank_lines_and_latin1(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["privatize", "-e", "2", "--embeddings", str(vectors), "--no-progress"]
+    # Excel's "CSV UTF-8" starts with a byte-order mark: it was part of the first column's name
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufefftext,id\nthe food,1\n".encode())
+    assert main([*base, str(bom), str(tmp_path / "bom_out.csv")]) == 0
+    assert pl.read_csv(tmp_path / "bom_out.csv").columns == ["text", "id"]
+    # one text per line: a blank line is an empty text (it was dropped, moving every later row up)
+    lines = tmp_path / "lines.txt"
+    lines.write_bytes(b"the food\r\n\r\nthe staff\r\n")
+    assert main([*base, "--no-header", "-c", "column_1", str(lines), str(tmp_path / "lines.parquet")]) == 0
+    assert pl.read_parquet(tmp_path / "lines.parquet")["column_1"].to_list()[1] == ""
+    assert pl.read_parquet(tmp_path / "lines.parquet").height == 3
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("text\nthe café\n".encode("latin-1"))
+    capsys.readouterr()
+    assert main([*base, str(latin), str(tmp_path / "latin_out.csv")]) == EXIT_CODES[DataError]
+    assert "not UTF-8 text" in capsys.readouterr().err
 
 
 def test_bad_inputs_are_clear_errors(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
