@@ -93,9 +93,7 @@ class WordEmbeddings:
     @classmethod
     def from_npz(cls, path: str | os.PathLike[str], *, name: str | None = None) -> WordEmbeddings:
         """Arrays ``words`` and ``vectors`` (and optionally ``zipf``) from an ``.npz`` file (no pickle)."""
-        p = Path(path)
-        if not p.is_file():
-            raise DataError(f"word-vector file {str(p)!r} does not exist")
+        p = _vector_file(path)
         try:
             with np.load(p, allow_pickle=False) as npz:
                 missing = [k for k in ("words", "vectors") if k not in npz.files]
@@ -117,9 +115,7 @@ class WordEmbeddings:
         ``limit`` keeps the first ``limit`` words (these files list frequent words first). A word
         seen twice keeps its first vector.
         """
-        p = Path(path)
-        if not p.is_file():
-            raise DataError(f"word-vector file {str(p)!r} does not exist")
+        p = _vector_file(path)
         if limit is not None and limit < 2:
             raise ConfigError(f"limit must be at least 2 words, got {limit}")
         words: list[str] = []
@@ -281,3 +277,14 @@ class WordEmbeddings:
         labels = [f"<{edges[0]:g}"] + [f"{a:g}-{b:g}" for a, b in itertools.pairwise(edges)]
         labels.append(f"≥{edges[-1]:g}")
         return np.asarray(labels, dtype=object)[np.searchsorted(np.asarray(edges), self.zipf, side="right")]
+
+
+def _vector_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`Path`; a :class:`DataError` when it is missing or a folder."""
+    p = Path(path)
+    if p.is_dir():  # "does not exist" was wrong, and left a spaCy pipeline folder unexplained
+        raise DataError(f"{str(p)!r} is a folder, not a word-vector file; give a .npz file or a GloVe/word2vec "
+                        "text file (a spaCy pipeline's vectors: WordEmbeddings.from_spacy)")
+    if not p.is_file():
+        raise DataError(f"word-vector file {str(p)!r} does not exist")
+    return p

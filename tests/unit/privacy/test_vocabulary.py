@@ -111,6 +111,15 @@ def test_default_needs_the_data_folder(tmp_path: Path) -> None:
         WordEmbeddings.default(tmp_path)
 
 
+def test_a_folder_is_not_a_word_vector_file(tmp_path: Path) -> None:
+    # `privatize --embeddings some/folder` said the folder "does not exist"
+    for load in (WordEmbeddings.from_text, WordEmbeddings.from_npz):
+        with pytest.raises(DataError, match="is a folder, not a word-vector file"):
+            load(tmp_path)
+        with pytest.raises(DataError, match="does not exist"):
+            load(tmp_path / "nope.txt")
+
+
 @pytest.mark.data
 def test_default_vocabulary(shared_data: Path) -> None:
     emb = WordEmbeddings.default(shared_data)
