@@ -96,8 +96,10 @@ GENERIC_HEADS = frozenset([
     "sets", "pairs", "pair", "domain", "domains", "text", "texts", "words", "word", "language", "languages",
 ])
 
-_WORD = re.compile(r"[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*")
-_BREAK = re.compile(r"[^a-z0-9\s'-]+")
+# letters of any alphabet ("naïve", "schrödinger"): with [a-z] an accented letter split the word in two
+# ("naïve bayes" became the runs "na" and "ve bayes")
+_WORD = re.compile(r"[^\W\d_][^\W_]*(?:[-'][^\W_]+)*")
+_BREAK = re.compile(r"[^\w\s'-]+|_+")
 
 
 def candidate_runs(text: str) -> list[list[str]]:
@@ -255,6 +257,9 @@ class ConceptExtractor:
     def from_vocabulary(cls, phrases: Sequence[str], *, max_n: int | None = None) -> ConceptExtractor:
         """An extractor that tags with a given controlled vocabulary (e.g. one curated by hand)."""
         words = [" ".join(w for r in candidate_runs(p) for w in r) for p in phrases]
+        if not any(words):  # an empty file given as --vocabulary tagged nothing, silently
+            raise ConfigError(f"the concept vocabulary has no usable phrase ({len(phrases)} given): give phrases "
+                              "of content words, one a line, e.g. 'dependency parsing' (stop words alone are dropped)")
         longest = max((len(w.split()) for w in words if w), default=1)
         ext = cls(max_n=max_n or longest)
         ext.vocabulary = [w for w in dict.fromkeys(words) if w]

@@ -69,7 +69,8 @@ class TopicModel:
         docs = list(texts)
         min_df = self.min_df if len(docs) >= 10 * self.min_df else 1
         self._vectorizer = sk_text.CountVectorizer(
-            lowercase=True, stop_words=sorted(STOP_WORDS | GENERIC_WORDS), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b",
+            lowercase=True, stop_words=sorted(STOP_WORDS | GENERIC_WORDS),
+            token_pattern=r"(?u)\b[^\W\d_](?:[^\W\d_]|-)+\b",  # letters of any alphabet: "schrödinger" was dropped
             max_features=self.max_features, min_df=min_df, max_df=self.max_df if len(docs) >= 20 else 1.0)
         try:
             counts = self._vectorizer.fit_transform(docs)

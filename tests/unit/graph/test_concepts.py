@@ -52,6 +52,20 @@ def test_controlled_vocabulary_and_errors() -> None:
         ConceptExtractor(max_df=0)
 
 
+def test_words_of_any_alphabet_stay_whole() -> None:
+    # [a-z] split a word at an accented letter: "naïve bayes" became the runs "na" and "ve bayes"
+    assert candidate_runs("Naïve Bayes for Schrödinger equations, Gödel's theorem and word2vec_v2") == [
+        ["naïve", "bayes"], ["schrödinger", "equations"], ["gödel", "theorem"], ["word2vec"], ["v2"]]
+    ext = ConceptExtractor.from_vocabulary(["naïve Bayes", "café au lait"])
+    assert ext.transform(["NAÏVE BAYES in a café au lait", "a naive bayes"]) == [["naïve bayes", "café au lait"], []]
+
+
+def test_a_vocabulary_without_phrases_is_refused() -> None:
+    for phrases in ([], ["", "the", "  "]):  # an empty --vocabulary file tagged nothing, silently
+        with pytest.raises(ConfigError, match="no usable phrase"):
+            ConceptExtractor.from_vocabulary(phrases)
+
+
 def test_yake_peer_method() -> None:
     pytest.importorskip("yake")
     ext = ConceptExtractor(method="yake", min_df=5, max_df=0.9).fit(corpus())

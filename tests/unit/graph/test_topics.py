@@ -34,6 +34,14 @@ def test_two_clear_topics_are_found_labelled_and_assigned(settings: dict[str, ob
     assert len(tm.top_terms[0]) == tm.n_terms
 
 
+def test_words_of_any_alphabet_are_words() -> None:
+    # the token pattern [a-zA-Z] dropped "schrödinger" and "naïve" (and a corpus of them had no usable words)
+    docs = ["schrödinger équation énergie"] * 6 + ["naïve bayes classifieur"] * 6
+    tm = TopicModel(n_topics=2, rng=0).fit(docs)
+    assert set(tm.labels) <= {"schrödinger", "équation", "énergie", "naïve", "bayes", "classifieur"}
+    assert tm.dominant(docs[:1])[0] != tm.dominant(docs[-1:])[0]
+
+
 def test_errors() -> None:
     with pytest.raises(ConfigError):
         TopicModel(n_topics=1)
