@@ -114,7 +114,11 @@ class Papers:
         keep = (dst >= 0) & (src != dst)
         pairs = np.unique(np.stack([src[keep], dst[keep]], axis=1), axis=0) if keep.any() else np.zeros((0, 2))
         dropped = int((dst < 0).sum())
-        if dropped:
+        if dropped and not keep.any():  # e.g. references given as DOIs while the ids are the file's own
+            examples = ", ".join(repr(r) for r in exploded.filter(pl.Series(dst < 0))["references"].head(3))
+            log.warning("none of the %d references names another paper of the table (e.g. %s): references are "
+                        "matched to the paper ids, so the graph has no citations", len(dst), examples)
+        elif dropped:
             log.info("%d references name papers outside the table and are not citation edges", dropped)
         return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
 

@@ -128,3 +128,18 @@ def test_years_as_a_bibliography_writes_them() -> None:
     for value in ("12345", "19"):
         with pytest.raises(DataError, match=rf"'b': '{value}'.*four-digit"):
             read_papers(pl.DataFrame({"id": ["a", "b"], "title": ["x", "y"], "year": ["2000", value]}))
+
+
+def test_references_that_name_no_paper_of_the_file_are_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    # references as DOIs while the ids are the file's own: the graph had no citations, said only at INFO
+    p = Papers.from_records([{"id": "1", "title": "A", "references": ["10.1/abc", "1"]},
+                             {"id": "2", "title": "B", "references": ["10.1/xyz"]}])
+    with caplog.at_level("WARNING", logger="discoverly.graph.papers"):
+        src, _ = p.citations()
+    assert src.size == 0
+    assert "none of the 3 references names another paper of the table (e.g. '10.1/abc', '10.1/xyz')" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="discoverly.graph.papers"):
+        Papers.from_records([{"id": "1", "title": "A", "references": ["2", "elsewhere"]},
+                             {"id": "2", "title": "B"}]).citations()
+    assert caplog.text == ""  # some references outside the file are usual
