@@ -64,7 +64,12 @@ _NUMBER = r"(?:\d+\s+\d+/\d+|\d+/\d+|\d*\.\d+|\d+)"
 _QUANTITY_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-\s*)?({_UNIT_PATTERN})\.?(?![a-z0-9])")
 _WORD_QUANTITY_RE = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\s+(?:a\s+)?({_UNIT_PATTERN})\b")
 _PLAIN_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
-_TOKEN_RE = re.compile(r"\d+(?:\.\d+)?[a-z]+|\d*\.\d+|[a-z0-9]+")
+#: Chinese and Japanese characters: written without spaces, so each one is a token of its own
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_RE = re.compile(rf"[{_CJK}]|\d+(?:\.\d+)?[^\W\d_{_CJK}]+|\d*\.\d+|[^\W_{_CJK}]+")
+#: letters that have no accent to take off and would otherwise not match their ASCII spelling
+_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
+                       "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ı": "i", "\u2044": "/"})
 
 
 def format_number(text: str) -> str:
@@ -124,14 +129,18 @@ class TextNormalizer:
     _memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def clean(self, text: Any) -> str:
-        """Lower case, accents removed, units canonical, punctuation turned into spaces."""
+        """Lower case, accents removed, units canonical, punctuation turned into spaces; letters of
+        every script are kept."""
         if text is None:
             return ""
-        s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").lower()
+        s = unicodedata.normalize("NFKD", str(text))
+        if not s.isascii():  # accents and symbols off, as before; letters of other scripts are kept
+            s = "".join(c for c in s.translate(_FOLD) if c.isascii() or c.isalnum())
+        s = s.lower()
         s = s.replace("&", " and ").replace("'s ", " ").replace("'", "")
         s = _WORD_QUANTITY_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)}", s)
         s = _QUANTITY_RE.sub(self._quantity, s)
-        s = re.sub(r"[^a-z0-9.\s]+", " ", s)
+        s = re.sub(r"[^\w.\s]+|_+", " ", s)  # \w: letters and digits of any script
         s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
         return " ".join(s.split())
 

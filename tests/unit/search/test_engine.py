@@ -191,6 +191,15 @@ def test_load_of_an_incomplete_artifact_is_an_artifact_error(engine: SearchEngin
         SearchEngine.load(path)
 
 
+def test_a_catalogue_in_other_scripts_is_searched_lexically() -> None:
+    cat = Catalog(pl.DataFrame({"item": ["1", "2", "3", "4"],
+                                "title": ["Молоко цельное", "Хлеб белый", "全脂牛奶", "Kaffee Straße"]}))
+    eng = SearchEngine.build(cat, index_config=IndexConfig(dense=False))
+    assert eng.search("молоко", k=2, method="lexical").items == ["1"]
+    assert eng.search("牛奶", k=2, method="lexical").items == ["3"]
+    assert eng.search("strasse", k=2, method="lexical").items == ["4"]
+
+
 def test_untrained_engine_uses_the_fused_order(catalog: Catalog, encoder: Any) -> None:
     eng = SearchEngine.build(catalog, index_config=IndexConfig(fields=FIELDS), encoder=encoder)
     res = eng.search("cookies", k=3)

@@ -31,6 +31,13 @@ NORM = TextNormalizer()
     ("Ben & Jerry's", ["ben", "jerry"]),
     ("", []),
     (None, []),
+    # other scripts were dropped whole (an ASCII encode), so such a catalogue had no lexical search
+    ("Молоко цельное 1 л", ["молоко", "цельное", "1", "л"]),
+    ("Ελληνικό γιαούρτι", ["ελληνικο", "γιαουρτι"]),
+    ("全脂牛奶", ["全", "脂", "牛", "奶"]),  # no spaces between words: one token per character
+    ("Straße, æble", ["strasse", "aeble"]),  # were "strae", "ble"
+    ("½ gal", ["0.5gal"]),  # was "12gal"
+    ("Jerry’s “best”…", ["jerry", "best"]),  # symbols still vanish as before
 ])
 def test_tokens(text: str | None, tokens: list[str]) -> None:
     assert NORM.tokens(text) == tokens
