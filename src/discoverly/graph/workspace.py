@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -145,7 +146,15 @@ class GraphFolder:
 
     def load_similar(self) -> SimilarItems:
         self.check("similar")
-        return SimilarItems.load(self.similar)
+        engine = SimilarItems.load(self.similar)
+        fitted_on = engine.config.get("build")
+        if fitted_on is not None:  # engines fitted before builds were named are not checked
+            with self.open_store() as store:
+                built = store.meta.get("build")
+            if built != fitted_on:  # a `graph fit` still running when `graph build` replaced the graph saved it
+                raise ArtifactError(f"the similar-paper engine of {str(self.root)!r} was fitted on an earlier build of "
+                                    "the graph; run `discoverly graph fit` again")
+        return engine
 
 
 def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10, concept_method: str = "collocations",
@@ -190,7 +199,8 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
         log.info("removed %s of the previous build of %s; run `discoverly graph fit` again",
                  " and ".join(f"{p.name}/" for p in stale), gf.root)
     write_store(graph, gf.store, meta={"n_topics": n_topics, "concept_method": concept_method if concepts else None,
-                                       "papers_fingerprint": papers.fingerprint()})
+                                       "papers_fingerprint": papers.fingerprint(),
+                                       "build": os.urandom(8).hex()})  # the engine fitted on this build names it
     timings["store_s"] = time.perf_counter() - t0
     return graph, timings
 
@@ -273,6 +283,7 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
         cfg["query_relation"] = None
     with gf.open_store() as store:
         graph = store.graph()
+        build = store.meta.get("build")
     if cfg["query_relation"] is not None:  # checked before training, not after it
         if query_relation is None and cfg["query_relation"] not in graph.relations:
             log.warning("the graph has no %r edges (the papers list no references among themselves); graph "
@@ -293,7 +304,8 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
     cites = graph.edges.filter((pl.col("relation") == "cites") & (pl.col("src") < n) & (pl.col("dst") < n))
     links = np.stack([cites["src"].to_numpy(), cites["dst"].to_numpy()], axis=1)
     engine = SimilarItems(papers.table["id"].to_list(), text=text, graph=emb.entity_vectors()[:n],
-                          weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds}, graph_query=gq,
+                          weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds, "build": build},
+                          graph_query=gq,
                           graph_query_2=gq2,
                           links=links, exclude_linked=bool(cfg["exclude_linked"]),
                           text_hops=int(cfg.get("text_hops", 0)) if text is not None else 0)

@@ -193,6 +193,29 @@ def test_a_rebuild_drops_the_engine_trained_on_the_previous_graph(folder: Path) 
         gf.load_similar()
 
 
+def test_an_engine_fitted_while_the_graph_was_rebuilt_is_refused(tmp_path: Path, hash_encoder,  # type: ignore[no-untyped-def]
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`graph build` while a `graph fit` of the same folder ran: the build removed no engine (none yet),
+    the fit then saved one trained on the old graph, and `graph similar` answered from it."""
+    from discoverly.graph import workspace
+
+    folder = tmp_path / "g"
+    build_graph_folder(Papers.from_records(tiny_records(6)), folder, n_topics=2)
+    train = workspace.train_embedding
+
+    def rebuilt_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        build_graph_folder(Papers.from_records(tiny_records(6)), folder, n_topics=3)
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(workspace, "train_embedding", rebuilt_meanwhile)
+    fit_similar(folder, dim=4, epochs=1, encoder=hash_encoder, threads=1)
+    with pytest.raises(ArtifactError, match="fitted on an earlier build of the graph; run `discoverly graph fit`"):
+        GraphFolder(folder).load_similar()
+    monkeypatch.setattr(workspace, "train_embedding", train)
+    fit_similar(folder, dim=4, epochs=1, encoder=hash_encoder, threads=1)
+    assert len(GraphFolder(folder).load_similar()) == 12
+
+
 def test_fit_defaults_follow_the_model(tmp_path: Path, hash_encoder) -> None:  # type: ignore[no-untyped-def]
     from discoverly.graph.workspace import DEFAULT_ENGINE
 
