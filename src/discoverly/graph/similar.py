@@ -270,7 +270,10 @@ class SimilarItems:
         try:
             return self._pos[str(item)]
         except KeyError:
-            raise UnknownIdError(f"unknown id {item!r}; the engine holds {len(self):,} items") from None
+            key = str(item).strip().casefold()  # 'P02-1040 ' or 'p02-1040' for P02-1040: name the id meant
+            near = [i for i in self._pos if i.strip().casefold() == key][:3] if key else []
+            hint = f"; did you mean {', '.join(repr(i) for i in near)}?" if near else ""
+            raise UnknownIdError(f"unknown id {item!r}; the engine holds {len(self):,} items{hint}") from None
 
     def search_vectors(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k rows by cosine for query vectors already in the fused space: (scores, positions)."""

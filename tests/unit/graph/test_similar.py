@@ -63,6 +63,8 @@ def test_nearest_neighbour_by_construction_and_round_trip(tmp_path: Path) -> Non
     assert back.similar("d", k=3).equals(engine.similar("d", k=3))
     with pytest.raises(UnknownIdError):
         engine.similar("zz")
+    with pytest.raises(UnknownIdError, match=r"unknown id 'A '; the engine holds 4 items; did you mean 'a'\?"):
+        engine.similar("A ")  # an id typed in another case or copied with a space said only 'unknown id'
     with pytest.raises(ConfigError):
         engine.similar("a", k=0)
     # k read from a numpy array or a float column (a raw faiss or TypeError before)
