@@ -454,6 +454,7 @@ class SearchEngine:
         y_parts: list[np.ndarray] = []
         sizes: list[int] = []
         keys: list[Any] = []
+        without_history = 0
         rows = _progress(zip(log["query"].cast(pl.String).to_list(), users, targets.tolist(), strict=True),
                          progress, log.height, "ranker features")
         for q, user, target in rows:
@@ -470,6 +471,7 @@ class SearchEngine:
                 ctx = contexts[q] = self.understand(q)
             row = self.user_row(user) if personal else -1
             if personal and not keep_missing and not (self.profiles is not None and self.profiles.has_history(row)):
+                without_history += 1
                 continue
             cand = self.candidates(ctx, row, personal=personal)
             label = (cand.items == target).astype(np.float32)
@@ -483,6 +485,11 @@ class SearchEngine:
             sizes.append(cand.items.size)
             keys.append(user)
         if not sizes:
+            if without_history:  # not the items' fault: say what is missing (e.g. as_of before every purchase)
+                raise DataError(f"no query of the log can train the personalised ranker: {without_history:,} of "
+                                f"its {log.height:,} come from customers without purchases before the features' "
+                                "time (as_of), and the others' items are not catalogue items or not among the "
+                                "candidates; choose a later as_of (--as-of) or a purchase log with these customers")
             raise DataError("no query of the log has its bought item among the candidates; check that the log's "
                             "items are catalogue items and its queries describe them")
         return np.vstack(X_parts), np.concatenate(y_parts), np.asarray(sizes), np.asarray(keys, dtype=object)

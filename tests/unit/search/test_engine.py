@@ -168,6 +168,16 @@ def test_fit_ranker_warns_about_log_items_not_in_the_catalogue(catalog: Catalog,
     assert "not in the catalogue" not in caplog.text
 
 
+def test_as_of_before_every_purchase_is_explained(catalog: Catalog, purchases: Interactions) -> None:
+    # the personalised ranker had no customer with history and blamed the log's items and queries
+    eng = SearchEngine.build(catalog, purchases, index_config=IndexConfig(fields=FIELDS, dense=False))
+    log = _log(purchases, int(purchases.timestamp[0]), int(purchases.timestamp[-1]) + 1)
+    cfg = RankerConfig(n_estimators=5, min_data_in_leaf=3, early_stopping_rounds=0, threads=1)
+    with pytest.raises(DataError, match=rf"^no query of the log can train the personalised ranker: {log.height} of "
+                                        r"its .*without purchases before .*as_of.*choose a later as_of"):
+        eng.fit_ranker(log, purchases, as_of=int(purchases.timestamp[0]) - DAY, config=cfg)
+
+
 def test_every_use_of_a_query_log_names_its_missing_columns_alike(catalog: Catalog, purchases: Interactions,
                                                                   encoder: Any) -> None:
     # fit_classifier, training_groups and fit_ranker had a message each; none suggested the misnamed column
