@@ -39,7 +39,14 @@ from discoverly.errors import ArtifactError, ConfigError, DataError, DiscoverlyE
 from discoverly.recommend.base import check_k
 from discoverly.search.classify import QueryClassifier
 from discoverly.search.dense import EmbeddingCache
-from discoverly.search.features import Candidates, ItemStats, QueryContext, feature_names, query_item_features
+from discoverly.search.features import (
+    Candidates,
+    ItemStats,
+    QueryContext,
+    align_items,
+    feature_names,
+    query_item_features,
+)
 from discoverly.search.hybrid import rrf_scores
 from discoverly.search.index import CatalogIndex, IndexConfig
 from discoverly.search.lexical import ranked, top_positions
@@ -244,6 +251,12 @@ class SearchEngine:
         """Recompute popularity and customer profiles from the events before ``now`` (default:
         all); ``related`` is an items × items relatedness over the interactions' items (keeps
         the current one when ``None`` and the items are unchanged)."""
+        if len(interactions) and not (align_items(interactions, self.index) >= 0).any():
+            # e.g. the log says "42" where the catalogue says "SKU-42": everything below would be empty
+            logger.warning("none of the purchase log's %d items is a catalogue item (log: %s; catalogue: %s), so "
+                           "popularity and customer profiles stay empty. Check that both use the same item ids",
+                           interactions.n_items, interactions.items.ids[:3].tolist(),
+                           self.index.items.ids[:3].tolist())
         self.stats = ItemStats.fit(interactions, self.index, now=now, recent_days=self.config.recent_days)
         self._prior = self.stats.prior()
         keep_related = related is None and self.profiles is not None and self.profiles.related is not None

@@ -168,6 +168,23 @@ def test_fit_ranker_warns_about_log_items_not_in_the_catalogue(catalog: Catalog,
     assert "not in the catalogue" not in caplog.text
 
 
+def test_a_purchase_log_of_other_item_ids_is_reported(catalog: Catalog, purchases: Interactions,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    # a log keyed by other ids (SKU-A1 for A1) gave an engine with no popularity and no profiles, silently
+    from discoverly.data import read_interactions
+
+    other = read_interactions(pl.DataFrame({"user": ["u1", "u2"], "item": ["SKU-A1", "SKU-B1"],
+                                            "time": ["2024-01-02", "2024-01-03"]}), user="user", item="item",
+                              time="time")
+    with caplog.at_level("WARNING", logger="discoverly.search.engine"):
+        SearchEngine.build(catalog, other, index_config=IndexConfig(fields=FIELDS, dense=False))
+    assert "none of the purchase log's 2 items is a catalogue item" in caplog.text and "'SKU-A1'" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="discoverly.search.engine"):
+        SearchEngine.build(catalog, purchases, index_config=IndexConfig(fields=FIELDS, dense=False))
+    assert "catalogue item" not in caplog.text
+
+
 def test_as_of_before_every_purchase_is_explained(catalog: Catalog, purchases: Interactions) -> None:
     # the personalised ranker had no customer with history and blamed the log's items and queries
     eng = SearchEngine.build(catalog, purchases, index_config=IndexConfig(fields=FIELDS, dense=False))
