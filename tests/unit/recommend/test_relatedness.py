@@ -108,13 +108,137 @@ def test_cooccurrence_matrix(four_customers: sp.csr_matrix) -> None:
     assert (R.cooccurrence(four_customers, min_count=2).toarray() == expected * (expected >= 2)).all()
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [
-    ({"score": "jaccard"}, ConfigError), ({"min_count": 0}, ConfigError), ({"neighbours": 0}, ConfigError),
-    ({"max_history": 0}, ConfigError),
+def test_cooccurrence_matrix_with_a_history_cap_and_without_pairs(four_customers: sp.csr_matrix) -> None:
+    # max_history=3 removes c2 (4 items): c0 A B, c1 A C D, c3 B are left
+    capped = R.cooccurrence(four_customers, max_history=3).toarray()
+    assert capped.tolist() == [[0, 1, 1, 1], [1, 0, 0, 0], [1, 0, 0, 1], [1, 0, 1, 0]]
+    none = R.cooccurrence(four_customers, min_count=3)  # no pair has 3 co-buyers
+    assert none.shape == (4, 4) and none.nnz == 0 and none.dtype == np.int64
+
+
+def test_pair_scores_by_hand(four_customers: sp.csr_matrix) -> None:
+    """The scores of given pairs (the reference the Spark engine is checked against), by hand."""
+    stats = R.purchase_stats(four_customers)
+    x, y, n_xy = np.array([A, B, C]), np.array([B, A, D]), np.array([2, 2, 2])
+    cosine = R.pair_scores("cosine", stats, x, y, n_xy)
+    np.testing.assert_allclose(cosine, [2 / 3, 2 / 3, 1.0], rtol=1e-12)  # N_XY / sqrt(N_X N_Y)
+    naive = R.pair_scores("naive", stats, x, y, n_xy)
+    np.testing.assert_allclose(naive, [2 / 3 - 3 / 4, 2 / 3 - 3 / 4, 2 / 2 - 2 / 4], rtol=1e-12)
+    expected = [1.467, 0.957, 0.848]  # E_AB, E_BA, E_CD of test_expected_cobuyers_by_hand
+    corrected = R.pair_scores("corrected", stats, x, y, n_xy)
+    np.testing.assert_allclose(corrected, [(2 - e) / math.sqrt(e) for e in expected], rtol=1e-12)
+    given = R.pair_scores("corrected", stats, x, y, n_xy, expected=np.array([1.0, 4.0, 0.25]))
+    np.testing.assert_allclose(given, [1.0, -1.0, 3.5], rtol=1e-12)  # (2 - E) / sqrt(E) of the E handed in
+    with pytest.raises(ConfigError, match="unknown relatedness score 'lift'"):
+        R.pair_scores("lift", stats, x, y, n_xy)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"score": "jaccard"}, ConfigError,
+     "unknown relatedness score 'jaccard'; expected one of cosine, naive, corrected"),
+    ({"min_count": 0}, ConfigError, "min_count must be at least 1, got 0"),
+    ({"neighbours": 0}, ConfigError, "neighbours must be at least 1, got 0"),
+    ({"max_history": 0}, ConfigError, "max_history must be a positive number of items or None, got 0"),
 ])
-def test_bad_parameters(four_customers: sp.csr_matrix, kwargs: dict, error: type) -> None:
-    with pytest.raises(error):
+def test_bad_parameters(four_customers: sp.csr_matrix, kwargs: dict, error: type, message: str) -> None:
+    with pytest.raises(error, match=f"^{message}$"):
         R.related_items(four_customers, **kwargs)
+
+
+def test_defaults_and_params(four_customers: sp.csr_matrix) -> None:
+    """The documented defaults (min_count=2, 100 neighbours, no history cap) and what ``params`` records."""
+    rel = R.related_items(four_customers)
+    assert rel.params == {"score": "corrected", "min_count": 2, "neighbours": 100, "max_history": None,
+                          "customers": 4, "purchases": 10, "dropped_customers": 0, "engine": rel.params["engine"]}
+    assert rel.counts[B, C] == 0 and rel.counts[A, B] == 2  # N_BC = 1 < 2
+    assert rel.buyers.tolist() == [3, 3, 2, 2]
+    idx, sc = rel.neighbours_of(A)
+    assert idx.dtype == np.int64 and sc.dtype == np.float32
+
+
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_buyers_are_recorded_by_both_engines(four_customers: sp.csr_matrix, engine: str) -> None:
+    rel = R.related_items(four_customers, "cosine", min_count=1, engine=engine)  # type: ignore[arg-type]
+    assert rel.buyers.tolist() == [3, 3, 2, 2]  # N_X per item
+
+
+def test_numba_engine_without_numba_says_how_to_install_it(four_customers: sp.csr_matrix,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from discoverly.errors import MissingDependencyError
+    from discoverly.recommend import relatedness_kernel as kernel_module
+
+    monkeypatch.setattr(kernel_module, "broken", None)
+    monkeypatch.setattr(kernel_module, "available", lambda: False)
+    with pytest.raises(MissingDependencyError,
+                       match=r"^engine='numba' needs numba\. Install it with: pip install 'discoverly\[fast\]'$"):
+        R.related_items(four_customers, engine="numba")
+    assert R.related_items(four_customers, engine="auto").params["engine"] == "numpy"
+
+
+def test_blocks_are_the_longest_runs_of_rows_within_the_budget() -> None:
+    """Item rows are cut greedily into blocks whose co-occurrence entries (bounded by the rows'
+    customers' history lengths) stay within the budget; a row over it on its own is a block alone."""
+    # items x customers: every item bought by one customer with 2 items -> 2 entries per row
+    by_item = sp.csr_matrix(np.eye(4))
+    lengths = np.array([2, 2, 2, 2])
+    rows = np.arange(4)
+    assert [b.tolist() for b in R._blocks(by_item, lengths, rows, budget=4, max_rows=10)] == [[0, 1], [2, 3]]
+    assert [b.tolist() for b in R._blocks(by_item, lengths, rows, budget=5, max_rows=10)] == [[0, 1], [2, 3]]
+    assert [b.tolist() for b in R._blocks(by_item, lengths, rows, budget=6, max_rows=10)] == [[0, 1, 2], [3]]
+    assert [b.tolist() for b in R._blocks(by_item, lengths, rows, budget=1, max_rows=10)] == [[0], [1], [2], [3]]
+    assert [b.tolist() for b in R._blocks(by_item, lengths, rows, budget=100, max_rows=3)] == [[0, 1, 2], [3]]
+
+
+def test_two_items_are_enough_for_a_pair() -> None:
+    # two customers bought both items: N_01 = 2, the only pair there is
+    m = sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]]))
+    assert R.cooccurrence(m, min_count=2).toarray().tolist() == [[0, 2], [2, 0]]
+    for engine in ("numpy", "auto"):
+        rel = R.related_items(m, "cosine", min_count=2, engine=engine)  # type: ignore[arg-type]
+        assert rel.scores[0, 1] == pytest.approx(2 / math.sqrt(6), rel=1e-6)  # 2 / sqrt(3 · 2)
+        assert rel.scores[1, 0] == pytest.approx(2 / math.sqrt(6), rel=1e-6)
+
+
+def test_fast_expectation_of_one_piece_by_hand(four_customers: sp.csr_matrix) -> None:
+    stats = R.purchase_stats(four_customers)
+    table = R._ExpectationTable.build(stats)
+    assert table.coef.shape[1] == 1  # small u · n: one Chebyshev piece
+    np.testing.assert_allclose(table(np.array([A, B, C]), np.array([B, A, D])), [1.467, 0.957, 0.848], rtol=1e-12)
+    # rows 1..3 only (a later block of query items), all columns
+    np.testing.assert_allclose(table.dense(1, 4, np.arange(4))[0, A], 0.957, rtol=1e-12)  # E_BA
+
+
+def test_expected_cobuyers_of_an_item_whose_buyers_bought_nothing_else() -> None:
+    # c0: A B, c1: C only -> C's one buyer has n_c = 0: E_CY = 0 for every Y
+    m = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
+    stats = R.purchase_stats(m)
+    # E_AB = 1 - (1 - 1/3)^1 = 1/3; E_CA = 0
+    np.testing.assert_allclose(R.expected_cooccurrence(stats, np.array([A, C]), np.array([B, A])), [1 / 3, 0.0],
+                               atol=1e-15)
+
+
+def test_cooccurrence_matrix_keeps_the_catalogue_shape_and_integer_counts() -> None:
+    m = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))  # item 2: no co-buyer
+    c = R.cooccurrence(m)
+    assert c.shape == (3, 3) and c.dtype == np.int64
+    assert c.toarray().tolist() == [[0, 2, 0], [2, 0, 0], [0, 0, 0]]
+
+
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_corrected_on_a_wide_catalogue_matches_brute_force(engine: str) -> None:
+    """150 items, many with exactly ``min_count`` buyers, split into small blocks: the numpy engine's
+    dense expectation block, its column lookup and its later blocks against the definitions."""
+    rng = np.random.default_rng(11)
+    dense = (rng.random((40, 150)) < 0.08).astype(float)
+    dense[0, :] = 1.0  # a heavy buyer: every item has a buyer
+    dense[1, ::3] = 1.0
+    m = sp.csr_matrix(dense)
+    rel = R.related_items(m, "corrected", min_count=2, neighbours=4, block_entries=400,
+                          engine=engine)  # type: ignore[arg-type]
+    for i, row in enumerate(brute_force(m, "corrected", 2, 4)):
+        idx, sc = rel.neighbours_of(i)
+        assert idx.tolist() == [j for j, _ in row]
+        np.testing.assert_allclose(sc, [s for _, s in row], rtol=1e-5)
 
 
 def test_bad_matrices() -> None:
@@ -176,9 +300,11 @@ def purchase_matrices(draw: st.DrawFn) -> sp.csr_matrix:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(m=purchase_matrices(), score=st.sampled_from(R.SCORES), min_count=st.integers(1, 3),
        neighbours=st.integers(1, 6), block_entries=st.integers(1, 300))
+@pytest.mark.parametrize("engine", ["numpy", "auto"])  # "auto" is the compiled kernel where numba is installed
 def test_matches_brute_force(m: sp.csr_matrix, score: str, min_count: int, neighbours: int,
-                             block_entries: int) -> None:
-    rel = R.related_items(m, score, min_count=min_count, neighbours=neighbours, block_entries=block_entries)
+                             block_entries: int, engine: str) -> None:
+    rel = R.related_items(m, score, min_count=min_count, neighbours=neighbours, block_entries=block_entries,
+                          engine=engine)  # type: ignore[arg-type]
     expected = brute_force(m, score, min_count, neighbours)
     for i, row in enumerate(expected):
         idx, sc = rel.neighbours_of(i)
