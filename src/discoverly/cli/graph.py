@@ -49,6 +49,15 @@ def build(
                                        "read when present)."),
     id_column: str = typer.Option("id", "--id-column", help="The papers file's id column."),
     title_column: str = typer.Option("title", "--title-column", help="The papers file's title column."),
+    abstract_column: str = typer.Option("abstract", "--abstract-column", help="The papers file's abstract column."),
+    body_column: str = typer.Option("body", "--body-column", help="The papers file's full-text column."),
+    authors_column: str = typer.Option("authors", "--authors-column", help="The papers file's authors column."),
+    affiliations_column: str = typer.Option("affiliations", "--affiliations-column",
+                                            help="The papers file's affiliations column."),
+    venue_column: str = typer.Option("venue", "--venue-column", help="The papers file's venue column."),
+    year_column: str = typer.Option("year", "--year-column", help="The papers file's year column."),
+    references_column: str = typer.Option("references", "--references-column",
+                                          help="The papers file's references column (ids of cited papers)."),
     out: Path = FOLDER,
     topics: int = typer.Option(10, "--topics", help="Number of LDA topics."),
     concept_method: str = typer.Option("collocations", "--concepts", help="collocations | yake | none"),
@@ -73,7 +82,9 @@ def build(
         if papers is not None:
             from discoverly.graph.papers import read_papers
 
-            table = read_papers(papers, id=id_column, title=title_column)
+            table = read_papers(papers, id=id_column, title=title_column, abstract=abstract_column, body=body_column,
+                                authors=authors_column, affiliations=affiliations_column, venue=venue_column,
+                                year=year_column, references=references_column)
         elif cord19 is not None:
             from discoverly.graph.cord19 import load_cord19
 

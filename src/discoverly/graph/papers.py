@@ -238,6 +238,14 @@ def _year(value: Any) -> int | None:
     return int(found.group()) if found else _BAD_YEAR
 
 
+def _column_named(columns: Sequence[str], name: str | None) -> Any:
+    """``name``, or the one column equal to it but for case and surrounding spaces."""
+    if name is None or name in columns:
+        return name
+    same = [c for c in columns if c.strip().casefold() == name.strip().casefold()]
+    return same[0] if len(same) == 1 else name
+
+
 def read_papers(
     source: Any,
     *,
@@ -253,10 +261,19 @@ def read_papers(
 ) -> Papers:
     """Read a papers file (JSONL, CSV, Parquet) or frame; optional columns may be absent.
 
-    The keyword arguments name the input column of each field. ``id`` and ``title`` are required;
-    every other field is optional and filled with empty values when its column is absent.
+    The keyword arguments name the input column of each field (a column named so but for case, e.g.
+    ``Title``, is taken too). ``id`` and ``title`` are required; every other field is optional and
+    filled with empty values when its column is absent.
     """
-    frame = to_polars(source, what="papers", text_columns=(id, references))  # ids are text: "0042" is not 42
+    asked = (id, references)
+    frame = to_polars(source, what="papers", text_columns=asked)  # ids are text: "0042" is not 42
+    # a column named in another case ("Title", "Abstract", "Year" as spreadsheets write them) is that field:
+    # with id="ID", title="Title", the abstracts, authors, years and references were silently left out
+    id, title, abstract, body, authors, affiliations, venue, year, references = (
+        _column_named(frame.columns, c) for c in (id, title, abstract, body, authors, affiliations, venue, year,
+                                                  references))
+    if (id, references) != asked:  # read again, these as text
+        frame = to_polars(source, what="papers", text_columns=(id, references))
     for role, col in (("id", id), ("title", title)):
         if col not in frame.columns:
             raise DataError(f"papers: the {role} column {col!r} is missing. Columns present: "

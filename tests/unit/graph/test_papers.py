@@ -143,3 +143,19 @@ def test_references_that_name_no_paper_of_the_file_are_a_warning(caplog: pytest.
         Papers.from_records([{"id": "1", "title": "A", "references": ["2", "elsewhere"]},
                              {"id": "2", "title": "B"}]).citations()
     assert caplog.text == ""  # some references outside the file are usual
+
+
+def test_columns_named_in_another_case_are_read(tmp_path: Path) -> None:
+    # a spreadsheet's ID,Title,Abstract,...: with id="ID", title="Title" the other fields were silently empty,
+    # and the references column, read as numbers, lost the leading zero of 0042
+    csv = tmp_path / "p.csv"
+    csv.write_text("ID,Title,Abstract,Authors,Year,References\n"
+                   "0042,Parsing,We parse,Ann;Bob,2019,7\n"
+                   "7,Translation,We translate,Bob,2020,0042\n")
+    for papers in (read_papers(csv), read_papers(csv, id="ID", title="Title")):
+        assert papers.row("0042") == {"id": "0042", "title": "Parsing", "abstract": "We parse", "body": "",
+                                      "authors": ["Ann", "Bob"], "affiliations": ["", ""], "venue": "",
+                                      "year": 2019, "references": ["7"]}
+        assert [a.tolist() for a in papers.citations()] == [[0, 1], [1, 0]]
+    both = pl.DataFrame({"id": ["a"], "title": ["x"], "Year": ["2001"], "YEAR": ["2002"]})
+    assert read_papers(both).row("a")["year"] is None  # two candidates: neither is taken

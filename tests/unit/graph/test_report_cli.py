@@ -163,6 +163,18 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["graph", "build", "--papers", str(src), "-g", str(tmp_path / "x"), "--id-column", "paper_id",
                  "--title-column", "name", "--topics", "2", "--concepts", "none", "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["nodes"]["paper"] == 2
+    # every field's column can be named (a Zotero export: Author, Publication Year, Abstract Note, ...)
+    zotero = tmp_path / "zotero.csv"
+    zotero.write_text("Key,Title,Author,Publication Year,Abstract Note,Publication Title\n"
+                      'K1,Parsing with treebanks,"Smith, Ann; Roe, Bob",2019,We parse,ACL\n'
+                      'K2,Translation of parses,"Roe, Bob",2020,We translate,EMNLP\n')
+    assert main(["graph", "build", "--papers", str(zotero), "-g", str(tmp_path / "z"), "--id-column", "Key",
+                 "--authors-column", "Author", "--year-column", "Publication Year", "--abstract-column",
+                 "Abstract Note", "--venue-column", "Publication Title", "--topics", "2", "--concepts", "none",
+                 "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"] == {"author": 2, "paper": 2, "topic": 2, "venue": 2}
+    papers = GraphFolder(tmp_path / "z").load_papers()
+    assert papers.row("K1")["year"] == 2019 and papers.row("K1")["abstract"] == "We parse"
 
 
 def test_an_artifact_given_as_the_graph_folder_is_named(folder: Path, tmp_path: Path,
