@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from discoverly.data.frames import to_polars
+from discoverly.data.frames import require_columns, to_polars
 from discoverly.data.vocabulary import Vocabulary
 from discoverly.errors import DataError, UnknownIdError
 
@@ -278,6 +278,12 @@ def read_papers(
         if col not in frame.columns:
             raise DataError(f"papers: the {role} column {col!r} is missing. Columns present: "
                             f"{', '.join(frame.columns)}. Name it with {role}=... (CLI: --{role}-column)")
+    named = {role: col for role, col in (("abstract", abstract), ("body", body), ("authors", authors),
+                                         ("affiliations", affiliations), ("venue", venue), ("year", year),
+                                         ("references", references))
+             if col is not None and col.strip().casefold() != role}  # a column named on purpose must be there
+    require_columns(frame, named, what="papers", hint="Give each field's column by its name in the file "
+                    "(e.g. year=..., CLI: --year-column), or leave the field out")
     n = frame.height
 
     def column(col: str | None) -> list[Any]:

@@ -159,3 +159,7 @@ def test_columns_named_in_another_case_are_read(tmp_path: Path) -> None:
         assert [a.tolist() for a in papers.citations()] == [[0, 1], [1, 0]]
     both = pl.DataFrame({"id": ["a"], "title": ["x"], "Year": ["2001"], "YEAR": ["2002"]})
     assert read_papers(both).row("a")["year"] is None  # two candidates: neither is taken
+    # a column named on purpose that is not there is an error, not a field silently left empty
+    with pytest.raises(DataError, match=r"the year column 'Pub Yeer' is missing \(did you mean 'Pub Year'\?\)"):
+        read_papers(pl.DataFrame({"id": ["a"], "title": ["x"], "Pub Year": [2001]}), year="Pub Yeer")
+    assert read_papers(pl.DataFrame({"id": ["a"], "title": ["x"]}), year="Year").row("a")["year"] is None
