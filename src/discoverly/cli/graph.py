@@ -191,8 +191,10 @@ def similar(
 @app.command()
 def rank(
     folder: Path = FOLDER,
-    topic: str | None = typer.Option(None, "--topic", help="Count only citations from papers on this topic."),
-    concept: str | None = typer.Option(None, "--concept", help="Count only citations from papers with this concept."),
+    topic: str | None = typer.Option(None, "--topic", help="Count only citations from papers on this topic (with "
+                                     "--about: rank only papers on this topic)."),
+    concept: str | None = typer.Option(None, "--concept", help="Count only citations from papers with this concept "
+                                       "(not with --about)."),
     about: list[str] = typer.Option([], "--about",
                                     help="Only papers about this concept (repeat: papers about A and B)."),
     k: int = typer.Option(20, "-k", help="How many papers."),
@@ -202,6 +204,7 @@ def rank(
                                        "the names --about and --concept take) and exit."),
 ) -> None:
     """Most cited papers: overall, by citing papers of a topic/concept, or among papers about concepts."""
+    from discoverly.errors import ConfigError
     from discoverly.graph.query import GraphQuery
     from discoverly.graph.workspace import GraphFolder
 
@@ -213,6 +216,10 @@ def rank(
         if list_concepts:
             _print_table(q.concepts(k=k), as_json)
             return
+        if about and concept is not None:  # was silently left out
+            raise ConfigError("--concept (citations counted from papers with a concept) does not combine with --about "
+                              "(papers about concepts, all their citations counted); for papers about several "
+                              "concepts repeat --about")
         frame = (q.top_cited(about, k=k, topic=topic) if about
                  else q.citation_counts(topic=topic, concept=concept, k=k))
         _print_table(frame, as_json)

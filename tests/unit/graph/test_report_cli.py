@@ -108,6 +108,10 @@ def test_cli_build_rank_export_similar(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["graph", "rank", "-g", str(g), "--concepts", "-k", "2", "--json"]) == 0  # the names --about takes
     listed = json.loads(capsys.readouterr().out)
     assert len(listed) == 2 and set(listed[0]) == {"concept", "papers"}
+    # --concept was silently left out with --about
+    about, concept = listed[0]["concept"], listed[1]["concept"]
+    assert main(["graph", "rank", "-g", str(g), "--about", about, "--concept", concept]) == 2
+    assert "does not combine with --about" in capsys.readouterr().err
     assert main(["graph", "export", str(tmp_path / "neo"), "-g", str(g), "--format", "neo4j"]) == 0
     assert (tmp_path / "neo" / "nodes_paper.csv").exists()
     capsys.readouterr()
