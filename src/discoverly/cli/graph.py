@@ -59,7 +59,8 @@ def build(
     references_column: str = typer.Option("references", "--references-column",
                                           help="The papers file's references column (ids of cited papers)."),
     out: Path = FOLDER,
-    topics: int = typer.Option(10, "--topics", help="Number of LDA topics."),
+    topics: int = typer.Option(10, "--topics", help="Number of LDA topics (0: no topics, e.g. for papers "
+                               "without text)."),
     concept_method: str = typer.Option("collocations", "--concepts", help="collocations | yake | none"),
     vocabulary: Path | None = typer.Option(None, "--vocabulary", help="A file of concept phrases, one a line, "
                                            "to tag with instead of mining concepts."),
@@ -102,7 +103,8 @@ def build(
             phrases = [ln.strip() for ln in vocabulary.read_text(encoding="utf-8").splitlines() if ln.strip()]
         graph, timings = build_graph_folder(table, out, n_topics=topics, concept_method=concept_method
                                             if concept_method != "none" else "collocations",
-                                            concepts=concept_method != "none", vocabulary=phrases, rng=seed)
+                                            concepts=concept_method != "none", topics=topics != 0,
+                                            vocabulary=phrases, rng=seed)
     counts = {"nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
               "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())}
     typer.echo(json.dumps({"folder": str(out), **counts, "seconds": round(time.perf_counter() - started, 1),

@@ -75,7 +75,8 @@ class TopicModel:
         try:
             counts = self._vectorizer.fit_transform(docs)
         except ValueError as exc:  # empty vocabulary
-            raise DataError(f"cannot fit topics: the texts have no usable words ({exc}); give titles or abstracts"
+            raise DataError(f"cannot fit topics: the texts have no usable words ({exc}); give titles or abstracts, "
+                            "or build without topics (graph build --topics 0; build_graph_folder(topics=False))"
                             ) from exc
         self._lda = sk_lda.LatentDirichletAllocation(
             n_components=self.n_topics, max_iter=self.max_iter, learning_method=self.learning_method,

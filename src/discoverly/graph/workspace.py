@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from discoverly.artifacts import staged_file
-from discoverly.errors import ArtifactError, ConfigError
+from discoverly.errors import ArtifactError, ConfigError, DataError
 from discoverly.graph.build import KnowledgeGraph, build_paper_graph
 from discoverly.graph.concepts import ConceptExtractor
 from discoverly.graph.kge import KGEmbedding, KGETrainer, check_query_direction
@@ -293,6 +293,12 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
             _check_query(cfg, graph.relations)
     papers = gf.load_papers()
     n = len(papers)
+    if cfg["weight"] > 0 and not papers.text_fields():  # e.g. a file of ids, authors and references only
+        if weight is not None:
+            raise DataError(f"the papers of {str(gf.root)!r} have no text (title, abstract or body) for a text weight "
+                            f"of {weight}; fit a graph-only engine with weight=0 (CLI: --weight 0)")
+        log.warning("the papers have no text (title, abstract or body): the engine is graph only (weight 0)")
+        cfg["weight"] = 0.0
     if graph.keys(np.arange(n)) != papers.table["id"].to_list():
         raise ArtifactError(f"the store and papers table of {str(gf.root)!r} disagree; rebuild the folder")
     text = paper_text_vectors(papers, encoder=encoder, cache=gf.text, progress=progress) if cfg["weight"] > 0 else None

@@ -269,3 +269,22 @@ def test_fit_without_citations_uses_the_papers_own_graph_vectors(tmp_path: Path,
     assert engine.similar("P0", k=2).height == 2
     with pytest.raises(ConfigError, match="unknown query relation 'cites'"):  # asked for explicitly: an error
         fit_similar(tmp_path / "g", dim=8, epochs=1, encoder=hash_encoder, threads=1, query_relation="cites")
+
+
+def test_papers_without_text_build_and_fit_a_graph_only_engine(tmp_path: Path, hash_encoder,  # type: ignore[no-untyped-def]
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A file of ids, authors and references only: the build failed on the topics ('give titles or
+    abstracts') with no way to leave them out, and the fit with 'the papers have no text to embed'."""
+    src = tmp_path / "papers.jsonl"
+    src.write_text("\n".join(json.dumps({"id": f"n{i}", "title": "", "authors": [f"A{i % 3}"],
+                                         "references": [f"n{j}" for j in range(max(0, i - 2), i)]})
+                             for i in range(12)))
+    g = tmp_path / "g"
+    assert main(["graph", "build", "--papers", str(src), "-g", str(g), "--no-progress"]) == 3
+    assert "--topics 0" in capsys.readouterr().err
+    assert main(["graph", "build", "--papers", str(src), "-g", str(g), "--topics", "0", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"] == {"author": 3, "paper": 12}
+    with pytest.raises(DataError, match="weight=0"):  # a text weight asked for explicitly
+        fit_similar(g, weight=0.5, dim=4, epochs=1, encoder=hash_encoder, threads=1)
+    engine = fit_similar(g, dim=4, epochs=1, encoder=hash_encoder, threads=1)
+    assert engine.weight == 0.0 and engine.text is None and engine.similar("n5", k=3).height == 3
