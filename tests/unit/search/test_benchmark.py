@@ -40,6 +40,8 @@ def test_target_ranks_are_one_based_first_occurrence_and_zero_when_absent() -> N
     lists = [np.array([5, 3, 9]), np.array([3]), np.array([], dtype=np.int64), np.array([7, 8, 8]), [4, 2]]
     got = target_ranks(lists, [9, 3, 1, 8, 1])
     assert got.tolist() == [3, 1, 0, 2, 0] and got.dtype == np.int64
+    with pytest.raises(ValueError):  # one target per list, never silently cut short
+        target_ranks(lists, [9, 3])
 
 
 def test_metrics_by_hand() -> None:
@@ -69,6 +71,11 @@ def test_rerank_by_past_counts_is_stable() -> None:
     lists = [np.array([20, 30, 10, 40, 50]), np.array([1, 2, 3]), np.array([7, 6]), np.array([], dtype=np.int64)]
     got = rerank_by_counts(lists, counts, [0, 1, -1, 0])
     assert [g.tolist() for g in got] == [[10, 30, 20, 40, 50], [1, 2, 3], [7, 6], []]
+    # a customer with history at row 0 is re-ranked too; a single item stays as it is
+    assert rerank_by_counts([np.array([30, 10])], counts, [0])[0].tolist() == [10, 30]
+    assert rerank_by_counts([np.array([30])], counts, [0])[0].tolist() == [30]
+    with pytest.raises(ValueError):  # one customer row per list
+        rerank_by_counts(lists, counts, [0])
 
 
 def test_group_ranks_count_ties_half() -> None:
