@@ -185,3 +185,56 @@ def test_study_records_the_realised_share_and_fixed_epsilons(sentence_vocab: Wor
         assert row["test_accuracy"] == pytest.approx(correct.mean()) and correct.size == len(te[0])
     matched = runs.filter(pl.col("target") == 0.3)["epsilon"].unique().to_list()
     assert len(matched) == 1 and matched[0] == pytest.approx(match_epsilon(mech, corpus_tokens(mech, tr[0]), 0.3)[0])
+
+
+def test_c_is_chosen_on_validation_accuracy_first_best_wins() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from discoverly.privacy.utility import _logistic
+
+    gen = np.random.default_rng(0)
+    x = gen.normal(size=(90, 3))
+    y = (x[:, 0] + 0.8 * gen.normal(size=90) > 0).astype(int)
+    grid = (0.001, 0.01, 1.0, 100.0)
+    fit = _logistic(x[:50], y[:50], x[50:70], y[50:70], x[70:], y[70:], grid)
+    val = [float((LogisticRegression(C=c, max_iter=3000).fit(x[:50], y[:50]).predict(x[50:70]) == y[50:70]).mean())
+           for c in grid]
+    best = int(np.argmax(val))  # the first of equal accuracies
+    assert fit.val_accuracy == max(val) and fit.c == grid[best]
+    model = LogisticRegression(C=grid[best], max_iter=3000).fit(x[:50], y[:50])
+    assert fit.test_correct.tolist() == (model.predict(x[70:]) == y[70:]).tolist()
+
+
+class _CountingEncoder:
+    """Bag of words over a fixed word list; remembers how many texts each call encoded."""
+
+    words = ("great", "good", "awful", "bad", "the", "food")
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        return np.array([[t.split().count(w) for w in self.words] for t in texts], dtype=np.float32)
+
+
+def test_embedding_classifier_runs_on_its_share_and_targets(sentence_vocab: WordEmbeddings) -> None:
+    from discoverly.privacy.utility import OovOnly
+
+    tr, va, te = (_task(n, s) for n, s in ((80, 5), (30, 6), (40, 7)))
+    data = TextDataset("toy", tr[0], tr[1], va[0], va[1], te[0], te[1])
+    enc = _CountingEncoder()
+    study = run_utility_study([data], {"lap": MultivariateLaplace(sentence_vocab), "oov": OovOnly(sentence_vocab)},
+                              targets=[0.3, 0.6], seeds=[1], classifiers=("tfidf", "minilm"), encoder=enc,
+                              embedding_train=25, embedding_targets=[0.6])
+    emb = study.runs.filter(pl.col("classifier") == "minilm-logreg")
+    # clean, then Laplace at 0.6 only; never the OOV-only mechanism
+    assert list(zip(emb["mechanism"].to_list(), emb["target"].to_list(), strict=True)) == [("clean", 1.0),
+                                                                                        ("lap", 0.6)]
+    assert enc.calls == [30, 40, 25, 25]  # validation and test once, then the first 25 training texts per run
+    tfidf = study.runs.filter(pl.col("classifier") == "tfidf-logreg")
+    assert tfidf.height == 1 + 2 * 2 and set(tfidf["mechanism"]) == {"clean", "lap", "oov"}
+    oov = tfidf.filter(pl.col("mechanism") == "oov")
+    assert oov["epsilon"].to_list() == [1.0, 1.0] and oov["N_w"].to_list() == [1.0, 1.0]
+    for (_, clf, _, _), runs in study.correct.items():
+        assert all(c.size == 40 for c in runs) and clf in ("tfidf-logreg", "minilm-logreg")
