@@ -108,7 +108,8 @@ def privatize(
         import polars as pl
 
         with ticker("privatising", total, enabled=show, unit="rows") as bar:
-            for frame in read_chunks(source, in_fmt, chunk_size=chunk_size, separator=sep, header=not no_header):
+            for frame in read_chunks(source, in_fmt, chunk_size=chunk_size, separator=sep, header=not no_header,
+                                     new_fields=out_fmt == "jsonl"):
                 if column not in frame.columns:
                     import difflib
 

@@ -24,21 +24,27 @@ __all__ = ["read_chunks", "write_chunks"]
 
 
 def read_chunks(path: Path, fmt: str, *, chunk_size: int = 20_000, separator: str = ",",
-                header: bool = True) -> Iterator[pl.DataFrame]:
-    """Yield the table at ``path`` as polars frames of at most ``chunk_size`` rows."""
+                header: bool = True, new_fields: bool = True) -> Iterator[pl.DataFrame]:
+    """Yield the table at ``path`` as polars frames of at most ``chunk_size`` rows.
+
+    The rows of a JSON Lines file need not share their fields: every chunk has the fields seen so
+    far, in the order first seen (missing ones null). ``new_fields=False`` (a CSV or Parquet output,
+    whose columns are fixed by the first chunk) makes a field first seen after the first chunk a
+    :class:`DataError`."""
     try:
         if fmt == "parquet":
             yield from _parquet(path, chunk_size)
         elif fmt == "jsonl":
-            yield from _jsonl(path, chunk_size)
+            yield from _same_fields(path, _jsonl(path, chunk_size), new_fields)
         else:
             yield from _csv(path, chunk_size, separator, header, quoted=fmt != "tsv")
     except DataError:
         raise
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
         if "utf8" in str(exc).lower().replace("-", ""):
+            excel = " or, in Excel, 'CSV UTF-8'" if fmt in ("csv", "tsv") else ""
             raise DataError(f"cannot read {str(path)!r}: it is not UTF-8 text ({exc}). Save it as UTF-8 first, "
-                            "e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv` or, in Excel, 'CSV UTF-8'") from exc
+                            f"e.g. `iconv -f latin1 -t utf-8 IN > OUT`{excel}") from exc
         hint = (" If its fields are quoted like a CSV's, read it with --format csv --separator $'\\t'"
                 if fmt == "tsv" else "")
         raise DataError(f"cannot read {str(path)!r} as {fmt}: {exc}.{hint}") from exc
@@ -55,15 +61,60 @@ def _parquet(path: Path, chunk_size: int) -> Iterator[pl.DataFrame]:
 
 def _jsonl(path: Path, chunk_size: int) -> Iterator[pl.DataFrame]:
     buf: list[bytes] = []
+    numbers: list[int] = []  # the line number of each of buf (blank lines are skipped)
     with open(path, "rb") as fh:
-        for line in fh:
+        for number, line in enumerate(fh, start=1):
             if line.strip():
                 buf.append(line)
+                numbers.append(number)
             if len(buf) >= chunk_size:
-                yield pl.read_ndjson(io.BytesIO(b"".join(buf)))
-                buf = []
+                yield _ndjson(path, buf, numbers)
+                buf, numbers = [], []
     if buf:
-        yield pl.read_ndjson(io.BytesIO(b"".join(buf)))
+        yield _ndjson(path, buf, numbers)
+
+
+def _same_fields(path: Path, frames: Iterator[pl.DataFrame], new_fields: bool) -> Iterator[pl.DataFrame]:
+    """Every frame with the fields of the frames before it, in their order (absent ones null): a
+    CSV written chunk by chunk put a later chunk's values under the first chunk's header by
+    position, and a chunk whose rows lacked the text field was said not to have it at all."""
+    schema: dict[str, pl.DataType] = {}
+    rows = 0
+    for frame in frames:
+        new = [c for c in frame.columns if c not in schema]
+        if new and schema and not new_fields:
+            raise DataError(f"{str(path)!r}: the field(s) {new} first appear after row {rows:,}, but the output's "
+                            "columns are fixed by the first chunk of rows; pass a --chunk-size larger than the "
+                            "file's number of rows, or write JSON Lines")
+        schema.update({c: frame.schema[c] for c in new})
+        missing = [pl.lit(None, dtype=schema[c]).alias(c) for c in schema if c not in frame.columns]
+        rows += frame.height
+        yield frame.with_columns(missing).select(list(schema))
+
+
+def _ndjson(path: Path, lines: list[bytes], numbers: list[int]) -> pl.DataFrame:
+    """The JSON objects of ``lines``; a :class:`DataError` naming the first line that is not one
+    (polars says only "Syntax at character 0")."""
+    try:
+        return pl.read_ndjson(io.BytesIO(b"".join(lines)))
+    except pl.exceptions.PolarsError as exc:
+        if numbers[0] == 1 and lines[0].lstrip().startswith(b"["):
+            raise DataError(f"{str(path)!r} is a JSON array, not JSON Lines (one object per line); convert it, e.g. "
+                            "`jq -c '.[]' in.json > in.jsonl`") from exc
+        import json
+
+        for number, line in zip(numbers, lines, strict=True):
+            shown = line[:80].decode("utf-8", "replace").strip()
+            try:
+                value = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as bad:
+                raise DataError(f"cannot read {str(path)!r}: it is not UTF-8 text (line {number}: {bad}). Save it "
+                                "as UTF-8 first, e.g. `iconv -f latin1 -t utf-8 IN > OUT`") from exc
+            except ValueError as bad:
+                raise DataError(f"line {number} of {str(path)!r} is not valid JSON ({bad}): {shown!r}") from exc
+            if not isinstance(value, dict):
+                raise DataError(f"line {number} of {str(path)!r} is not a JSON object: {shown!r}") from exc
+        raise
 
 
 def _csv(path: Path, chunk_size: int, separator: str, header: bool, *, quoted: bool = True
@@ -141,6 +192,7 @@ def _check_tsv(frame: pl.DataFrame) -> None:
 
 
 def _write_parquet(chunks: Iterable[pl.DataFrame], tmp: Path) -> None:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     writer = None
@@ -149,7 +201,13 @@ def _write_parquet(chunks: Iterable[pl.DataFrame], tmp: Path) -> None:
             table = frame.to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table.cast(writer.schema))
+            try:
+                table = table.cast(writer.schema)
+            except (pa.ArrowException, ValueError) as exc:  # JSON Lines: a field's type changed after a chunk
+                raise DataError(f"a column changes type between chunks of the input ({exc}); a Parquet output "
+                                "needs one type per column: pass a --chunk-size larger than the file's number of "
+                                "rows, give the field one type in every row, or write JSON Lines or CSV") from exc
+            writer.write_table(table)
         if writer is None:
             raise DataError("the input has no rows to write")
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +154,43 @@ def test_bom_blank_lines_and_latin1(tmp_path: Path, vectors: Path, capsys: pytes
     capsys.readouterr()
     assert main([*base, str(latin), str(tmp_path / "latin_out.csv")]) == EXIT_CODES[DataError]
     assert "not UTF-8 text" in capsys.readouterr().err
+
+
+def test_json_lines_whose_rows_differ(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["privatize", "-e", "1e6", "--oov", "keep", "--embeddings", str(vectors), "--no-progress",
+            "--chunk-size", "1"]
+    # fields in another order in a later chunk: the CSV put them under the first chunk's header by position
+    order = tmp_path / "order.jsonl"
+    order.write_text('{"text": "the food", "id": 1}\n{"id": 2, "text": "the staff"}\n{"id": 3}\n', encoding="utf-8")
+    assert main([*base, "--missing", "skip", str(order), str(tmp_path / "order.csv")]) == 0  # row 3: no text
+    assert pl.read_csv(tmp_path / "order.csv").rows() == [("the food", 1), ("the staff", 2), (None, 3)]
+    # a field first seen after the first chunk cannot join a CSV or Parquet output; JSON Lines keeps it
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text('{"text": "the food"}\n{"text": "the staff", "stars": 3}\n', encoding="utf-8")
+    capsys.readouterr()
+    assert main([*base, str(extra), str(tmp_path / "extra.csv")]) == EXIT_CODES[DataError]
+    assert "['stars'] first appear after row 1" in capsys.readouterr().err
+    assert main([*base, str(extra), str(tmp_path / "extra_out.jsonl")]) == 0
+    # a type change between chunks was a raw pyarrow error from the Parquet writer
+    typed = tmp_path / "typed.jsonl"
+    typed.write_text('{"text": "the food", "id": 1}\n{"text": "the staff", "id": "a7"}\n', encoding="utf-8")
+    assert main([*base, str(typed), str(tmp_path / "typed.parquet")]) == EXIT_CODES[DataError]
+    assert "changes type between chunks" in capsys.readouterr().err
+    assert not (tmp_path / "typed.parquet").exists()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('[{"text": "the food"},\n {"text": "the staff"}]\n', "is a JSON array, not JSON Lines"),
+    ('{"text": "the food"}\n\n{"text": "the\n', "line 3 of .* is not valid JSON"),  # polars: "Syntax at character 0"
+    ('{"text": "the food"}\n5\n', "line 2 of .* is not a JSON object: '5'"),
+])
+def test_json_lines_errors_name_the_line(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str],
+                                         content: str, message: str) -> None:
+    inp = tmp_path / "in.json"
+    inp.write_text(content, encoding="utf-8")
+    args = ["privatize", "-e", "2", "--embeddings", str(vectors), "--no-progress", str(inp), str(tmp_path / "o.jsonl")]
+    assert main(args) == EXIT_CODES[DataError]
+    assert re.search(message, capsys.readouterr().err)
 
 
 def test_bad_inputs_are_clear_errors(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
