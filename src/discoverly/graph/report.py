@@ -63,6 +63,10 @@ def popularity_table(neigh: np.ndarray, cited_by: np.ndarray, sources: np.ndarra
     """Median and mean citation counts of sources vs. their recommendations."""
     rec = cited_by[neigh[neigh >= 0]]
     src = cited_by[sources]
+    if rec.size == 0:  # every paper linked to its source and left out (a tiny graph): no numbers, no NumPy warnings
+        nan = float("nan")
+        return {"sources_median": float(np.median(src)), "recommended_median": nan, "sources_mean": float(src.mean()),
+                "recommended_mean": nan, "recommended_share_top1pct": nan}
     return {"sources_median": float(np.median(src)), "recommended_median": float(np.median(rec)),
             "sources_mean": float(src.mean()), "recommended_mean": float(rec.mean()),
             "recommended_share_top1pct": float((rec >= np.quantile(cited_by, 0.99)).mean())}
@@ -163,7 +167,7 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
     rep.text("Share of a paper's top-k recommendations that share its dominant LDA topic (95% bootstrap CI over "
              "source papers), against the same share for k random papers.")
 
-    if labels:
+    if labels and n >= 3:  # t-SNE needs more papers than its smallest perplexity (2): was a raw ValueError
         rep.heading("Map of the fused vectors")
         sub = sources[: min(1500, sources.size)]
         xy = _projection(engine.vectors[sub], rng)

@@ -288,3 +288,16 @@ def test_papers_without_text_build_and_fit_a_graph_only_engine(tmp_path: Path, h
         fit_similar(g, weight=0.5, dim=4, epochs=1, encoder=hash_encoder, threads=1)
     engine = fit_similar(g, dim=4, epochs=1, encoder=hash_encoder, threads=1)
     assert engine.weight == 0.0 and engine.text is None and engine.similar("n5", k=3).height == 3
+
+
+@pytest.mark.parametrize("n_papers", [1, 2])
+def test_report_on_one_or_two_papers(tmp_path: Path, hash_encoder, n_papers: int) -> None:  # type: ignore[no-untyped-def]
+    """t-SNE of one or two papers was a raw 'perplexity (2.0) must be less than n_samples'; with no
+    recommendation left (the only other paper is linked) the popularity table warned 'Mean of empty slice'."""
+    pytest.importorskip("matplotlib")
+    records = [{"id": "a", "title": "Dependency parsing with treebanks"},
+               {"id": "b", "title": "Machine translation with phrase tables", "references": ["a"]}][:n_papers]
+    build_graph_folder(Papers.from_records(records), tmp_path / "g", n_topics=2)
+    fit_similar(tmp_path / "g", dim=4, epochs=1, encoder=hash_encoder, threads=1)
+    text = graph_report(tmp_path / "g", tmp_path / "r.html", samples=2, evaluate=False).read_text(encoding="utf-8")
+    assert "Popularity of recommended papers" in text and "Map of the fused vectors" not in text
