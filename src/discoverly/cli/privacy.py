@@ -115,6 +115,9 @@ def privatize(
 
                     close = difflib.get_close_matches(column, frame.columns, n=1)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    seps = [c for c in ";|\t," if len(frame.columns) == 1 and c in frame.columns[0] and c != sep]
+                    if seps:  # one column named "id;text": another separator
+                        hint = f" (its header looks separated by {seps[0]!r}: pass --separator {seps[0]!r})"
                     raise DataError(f"column {column!r} is not in {str(source)!r}{hint}; columns: "
                                     f"{', '.join(frame.columns)}. Choose it with --column")
                 texts = frame[column]

@@ -193,6 +193,16 @@ def test_json_lines_errors_name_the_line(tmp_path: Path, vectors: Path, capsys: 
     assert re.search(message, capsys.readouterr().err)
 
 
+def test_another_separator_is_suggested(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inp = tmp_path / "semi.csv"
+    inp.write_text("id;text\n1;the food\n", encoding="utf-8")
+    base = ["privatize", "-e", "2", "--embeddings", str(vectors), "--no-progress", str(inp)]
+    assert main([*base, str(tmp_path / "a.csv")]) == EXIT_CODES[DataError]
+    # it said: did you mean 'id;text'?
+    assert "its header looks separated by ';': pass --separator ';'" in capsys.readouterr().err
+    assert main([*base, "--separator", ";", str(tmp_path / "b.csv")]) == 0
+
+
 def test_bad_inputs_are_clear_errors(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["privatize", "-e", "2", "--embeddings", str(vectors), "--no-progress"]
     nested = tmp_path / "nested.jsonl"
