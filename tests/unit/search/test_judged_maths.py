@@ -140,3 +140,31 @@ def test_nothing_to_evaluate_and_bad_mode() -> None:
         evaluate_judged(ENGINE, _data([("q2", "e", 0.0), ("q1", "x", 1.0)]))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="'rerank' or 'retrieve'"):
         evaluate_judged(ENGINE, _data(), mode="both")  # type: ignore[arg-type]
+
+
+def _dcg_by_hand(gains: list[float]) -> float:
+    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def test_many_queries_values_and_reproducible_intervals() -> None:
+    gen = np.random.default_rng(2)
+    rows, scores, expected = [], {}, []
+    for q in range(12):
+        gains = gen.choice([0.0, 0.01, 0.1, 1.0], size=4).tolist()
+        gains[int(gen.integers(4))] = 1.0  # at least one relevant product
+        s = gen.permutation(4).tolist()
+        rows += [(f"q{q}", IDS[j], gains[j]) for j in range(4)]
+        scores[f"text {q}"] = {IDS[j]: float(s[j]) for j in range(4)}
+        ordered = [gains[j] for j in sorted(range(4), key=lambda j: -s[j])]
+        expected.append(_dcg_by_hand(ordered) / _dcg_by_hand(sorted(gains, reverse=True)))
+    judg = pl.DataFrame({"query_id": [r[0] for r in rows], "item": [r[1] for r in rows], "gain": [r[2] for r in rows]})
+    queries = pl.DataFrame({"query_id": [f"q{q}" for q in range(12)], "query": [f"text {q}" for q in range(12)]})
+    data = JudgedDataset("many", Catalog(pl.DataFrame({"item": IDS, "title": IDS})), queries, judg)
+    engine = StubEngine(scores, {t: sorted(s, key=lambda x: -s[x])[:2] for t, s in scores.items()})  # top 2 only
+    for mode, key in (("rerank", "nDCG"), ("retrieve", "Recall@100")):
+        got = evaluate_judged(engine, data, mode=mode, rng=3)  # type: ignore[arg-type]
+        assert got == evaluate_judged(engine, data, mode=mode, rng=3)  # type: ignore[arg-type]
+        assert got[key]["ci"] != evaluate_judged(engine, data, mode=mode, rng=4)[key]["ci"]  # type: ignore[arg-type]
+    rerank = evaluate_judged(engine, data, rng=3)  # type: ignore[arg-type]
+    assert rerank["nDCG"]["value"] == pytest.approx(np.mean(expected))
+    assert rerank["nDCG"]["ci"] == pytest.approx(list(bootstrap_ci(np.array(expected), rng=3).ci))
