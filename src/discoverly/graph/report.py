@@ -161,11 +161,14 @@ def graph_report(folder: str | Path, out: str | Path, *, samples: int = 5, sampl
     rep.figure(fig, caption="Citation counts of source papers and of their recommendations")
 
     rep.heading("Topic intersection")
-    inter = [{"engine": name, "same dominant topic": str(v["engine"]), "random papers": str(v["random"])}
-             for name, nb in neigh.items() for v in [topic_intersection(nb, topics, sources, rng=gen)]]
-    rep.table(inter)
-    rep.text("Share of a paper's top-k recommendations that share its dominant LDA topic (95% bootstrap CI over "
-             "source papers), against the same share for k random papers.")
+    if labels:
+        inter = [{"engine": name, "same dominant topic": str(v["engine"]), "random papers": str(v["random"])}
+                 for name, nb in neigh.items() for v in [topic_intersection(nb, topics, sources, rng=gen)]]
+        rep.table(inter)
+        rep.text("Share of a paper's top-k recommendations that share its dominant LDA topic (95% bootstrap CI over "
+                 "source papers), against the same share for k random papers.")
+    else:  # was a table of "nan [nan, nan]"
+        rep.text("The graph has no topics (built with --topics 0), so there is no topic intersection.")
 
     if labels and n >= 3:  # t-SNE needs more papers than its smallest perplexity (2): was a raw ValueError
         rep.heading("Map of the fused vectors")

@@ -288,6 +288,9 @@ def test_papers_without_text_build_and_fit_a_graph_only_engine(tmp_path: Path, h
         fit_similar(g, weight=0.5, dim=4, epochs=1, encoder=hash_encoder, threads=1)
     engine = fit_similar(g, dim=4, epochs=1, encoder=hash_encoder, threads=1)
     assert engine.weight == 0.0 and engine.text is None and engine.similar("n5", k=3).height == 3
+    pytest.importorskip("matplotlib")
+    text = graph_report(g, tmp_path / "r.html", samples=1, evaluate=False).read_text(encoding="utf-8")
+    assert "The graph has no topics" in text and "nan" not in text  # was a topic table of 'nan [nan, nan]'
 
 
 @pytest.mark.parametrize("n_papers", [1, 2])
