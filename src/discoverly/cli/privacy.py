@@ -88,6 +88,8 @@ def privatize(
         raise ConfigError(f"{str(target)!r} exists; pass --overwrite to replace it")
     if target.resolve() == source.resolve():
         raise ConfigError("the output file must differ from the input file")
+    summary_path = stats or target.with_name(target.name + ".privacy.json")
+    _check_stats_target(summary_path, source, target)
     in_fmt = _format(source, input_format)
     out_fmt = _format(target, None, fallback=in_fmt)
     show = sys.stderr.isatty() if progress is None else progress
@@ -147,7 +149,6 @@ def privatize(
                 yield frame.with_columns(pl.Series(column, out, dtype=pl.String))
 
     write_chunks(chunks(), target, out_fmt, separator="\t" if out_fmt == "tsv" else ",")
-    summary_path = stats or target.with_name(target.name + ".privacy.json")
     written = statistics.write(summary_path)
     s = statistics.summary()
     share = s["unchanged_share"]
@@ -155,6 +156,20 @@ def privatize(
     typer.echo(f"privatised {s['texts']:,} texts ({s['tokens']:,} tokens, {s['out_of_vocabulary']:,} out of "
                f"vocabulary -> {oov}) with {mech.name} at epsilon={eps:g}; {unchanged}. "
                f"Wrote {target} and {written}", err=True)
+
+
+def _check_stats_target(stats: Path, source: Path, target: Path) -> None:
+    """Before any work: the statistics (JSON and the ``.words.parquet`` beside it) must not replace
+    the input or the output (``--stats reviews.csv`` wrote JSON over the data), nor be a folder."""
+    from discoverly.artifacts import check_file_target
+    from discoverly.errors import ConfigError
+
+    check_file_target(stats, what="the privacy statistics")
+    for path in (stats, stats.with_suffix(".words.parquet")):
+        for name, other in (("input", source), ("output", target)):
+            if path.resolve() == other.resolve():
+                raise ConfigError(f"--stats {str(stats)!r} would write the statistics over the {name} file "
+                                  f"{str(other)!r}; choose another path, e.g. {str(target) + '.privacy.json'!r}")
 
 
 def _format(path: Path, given: str | None, fallback: str | None = None) -> str:

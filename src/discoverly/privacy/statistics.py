@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from discoverly.errors import ConfigError
+from discoverly.errors import ArtifactError, ConfigError
 from discoverly.evaluate.stats import bootstrap_ci
 from discoverly.privacy.mechanism import PrivatizedTexts, RngLike, WordMechanism, as_generator, check_epsilon
 from discoverly.privacy.progress import ticker
@@ -220,12 +220,17 @@ class TextStatistics:
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the summary as JSON to ``path`` and the per-word table next to it (``.words.parquet``)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(json.dumps(self.summary(), indent=2, default=_json), encoding="utf-8")
-        os.replace(tmp, target)
-        self.per_word().write_parquet(target.with_suffix(".words.parquet"))
+        from discoverly.artifacts import write_text_file
+
+        # a folder or a read-only place is an ArtifactError (it was a raw IsADirectoryError, after a
+        # temporary file was left in the folder above)
+        target = write_text_file(path, json.dumps(self.summary(), indent=2, default=_json),
+                                 what="the privacy statistics")
+        words = target.with_suffix(".words.parquet")
+        try:
+            self.per_word().write_parquet(words)
+        except OSError as exc:
+            raise ArtifactError(f"cannot write the per-word statistics to {str(words)!r}: {exc}") from exc
         return target
 
 

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from discoverly.cli.app import main
-from discoverly.errors import EXIT_CODES, ConfigError, DataError
+from discoverly.errors import EXIT_CODES, ArtifactError, ConfigError, DataError
 from discoverly.privacy.vocabulary import WordEmbeddings
 
 TEXTS = ["The food was great, but the staff was awful!", "John's dish was fine", "we 've got 42 problems",
@@ -191,6 +191,26 @@ def test_json_lines_errors_name_the_line(tmp_path: Path, vectors: Path, capsys: 
     args = ["privatize", "-e", "2", "--embeddings", str(vectors), "--no-progress", str(inp), str(tmp_path / "o.jsonl")]
     assert main(args) == EXIT_CODES[DataError]
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_stats_never_replace_the_data(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # --stats naming the input wrote JSON over it; a folder was a raw IsADirectoryError after the work,
+    # with a temporary file left in the folder above
+    inp = tmp_path / "in.csv"
+    inp.write_text("text\nthe food\n", encoding="utf-8")
+    original = inp.read_bytes()
+    base = ["privatize", "-e", "2", "--embeddings", str(vectors), "--no-progress", str(inp)]
+    out = tmp_path / "out.csv"
+    assert main([*base, str(out), "--stats", str(inp)]) == EXIT_CODES[ConfigError]
+    assert main([*base, str(out), "--stats", str(out)]) == EXIT_CODES[ConfigError]
+    words = tmp_path / "x.words.parquet"  # the per-word table beside x.json
+    assert main([*base, str(words), "--stats", str(tmp_path / "x.json")]) == EXIT_CODES[ConfigError]
+    folder = tmp_path / "stats"
+    folder.mkdir()
+    assert main([*base, str(out), "--stats", str(folder)]) == EXIT_CODES[ArtifactError]
+    assert "it is a folder" in capsys.readouterr().err
+    assert inp.read_bytes() == original and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "stats", "vec.npz"]
 
 
 def test_another_separator_is_suggested(tmp_path: Path, vectors: Path, capsys: pytest.CaptureFixture[str]) -> None:
