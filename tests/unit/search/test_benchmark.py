@@ -76,6 +76,12 @@ def test_rerank_by_past_counts_is_stable() -> None:
     assert rerank_by_counts([np.array([30])], counts, [0])[0].tolist() == [30]
     with pytest.raises(ValueError):  # one customer row per list
         rerank_by_counts(lists, counts, [0])
+    # a long list (the peer's are 1,000 deep) with many equal counts keeps its order among equals
+    gen = np.random.default_rng(0)
+    long = gen.permutation(300)
+    many = {int(i): int(c) for i, c in zip(long, gen.integers(0, 3, 300), strict=True)}
+    got = rerank_by_counts([long], lambda row, items: np.array([many[int(i)] for i in items]), [5])[0]
+    assert got.tolist() == sorted(long.tolist(), key=lambda i: -many[i])  # Python's sort is stable
 
 
 def test_group_ranks_count_ties_half() -> None:
@@ -103,12 +109,14 @@ def _ndcg(ranks: list[int]) -> list[float]:
 
 
 def test_summary_rows_and_paired_tests_by_hand() -> None:
-    ranks = {("peer", "query"): [1, 3, 0, 12, 2, 1], ("ltr", "query"): [1, 1, 5, 2, 0, 1],
-             ("ltr", "variant"): [2, 2, 2, 2, 2, 2], ("new", "query"): [4, 1, 1, 1, 3, 50]}
+    gen = np.random.default_rng(4)
+    ranks = {key: gen.integers(0, 13, 14).tolist() for key in (("peer", "query"), ("ltr", "query"),
+                                                                ("ltr", "variant"), ("new", "query"))}
+    ranks[("new", "query")][0] = 50  # beyond NDCG@10 and within MRR's depth
     runs = [SystemRun(s, v, np.array(r)) for (s, v), r in ranks.items()]
-    mask = np.array([True, False, True, True, False, True])
-    subsets = {"all": np.ones(6, dtype=bool), "some": mask}
-    out = summarize(runs, subsets, rng=3, compare_to=["peer", "missing"], compare_systems=["ltr", "new", "peer"])
+    mask = gen.random(14) < 0.7
+    subsets = {"all": np.ones(14, dtype=bool), "some": mask}
+    out = summarize(runs, subsets, rng=3, compare_to=["missing", "peer"], compare_systems=["peer", "ltr", "new"])
     assert len(out["rows"]) == len(runs) * len(subsets) * len(METRICS)
     for row in out["rows"]:
         r = np.array(ranks[(row["system"], row["variant"])])[subsets[row["subset"]]]
@@ -128,6 +136,9 @@ def test_summary_rows_and_paired_tests_by_hand() -> None:
         assert t["metric"] == "NDCG@10"
         assert t["difference"]["value"] == pytest.approx((a - b).mean())
         assert t["p_value"] == pytest.approx(_exact_sign_flip_p((a - b).tolist()))
+        # the interval of the difference: a bootstrap of the per-query differences from the seed given
+        assert t["difference"]["ci"] == pytest.approx(list(bootstrap_ci(a - b, rng=3).ci))
+        assert t["difference"]["ci"] != pytest.approx(list(bootstrap_ci(a - b, rng=0).ci))
 
 
 def test_summary_resamples_and_flips_whole_customers() -> None:
