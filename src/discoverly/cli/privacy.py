@@ -84,6 +84,10 @@ def privatize(
     if not source.is_file():
         raise DataError(f"{str(source)!r} is a directory, not a file; give the CSV, TSV, Parquet or JSONL file "
                         "to privatise")
+    from discoverly.artifacts import check_file_target
+
+    # a folder (or a path below a file, a read-only place) fails now, not with a raw error after the work
+    check_file_target(target, what="the privatised file")
     if target.exists() and not overwrite:
         raise ConfigError(f"{str(target)!r} exists; pass --overwrite to replace it")
     if target.resolve() == source.resolve():

@@ -209,6 +209,10 @@ def test_stats_never_replace_the_data(tmp_path: Path, vectors: Path, capsys: pyt
     folder.mkdir()
     assert main([*base, str(out), "--stats", str(folder)]) == EXIT_CODES[ArtifactError]
     assert "it is a folder" in capsys.readouterr().err
+    # the output a folder: "exists; pass --overwrite", then a raw IsADirectoryError after the work
+    for flags in ([], ["--overwrite"]):
+        assert main([*base, str(folder), *flags]) == EXIT_CODES[ArtifactError]
+        assert "cannot write the privatised file" in capsys.readouterr().err
     assert inp.read_bytes() == original and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "stats", "vec.npz"]
 
