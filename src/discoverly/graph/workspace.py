@@ -20,7 +20,8 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,24 @@ class GraphFolder:
         return engine
 
 
+@contextmanager
+def _folder_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
+    """Builds of one folder write it one at a time (exclusive), and a fit reads its store and papers
+    table between two builds (shared): two builds at once could leave the papers table of one next to
+    the store of the other. The system drops the lock when the process ends, however it ends."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
 def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10, concept_method: str = "collocations",
                        concepts: bool = True, topics: bool = True, vocabulary: Sequence[str] | None = None,
                        rng: int | None = 0, progress: bool = False) -> tuple[KnowledgeGraph, dict[str, float]]:
@@ -181,26 +200,29 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
     graph = build_paper_graph(papers, concepts=concept_lists, topics=topic_lists)
     timings["graph_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    stale = [p for p in (gf.kge, gf.similar) if p.exists()]
-    try:
-        gf.root.mkdir(parents=True, exist_ok=True)  # only now: a build that fails before leaves no empty folder
-        for path in stale:  # trained on the previous build's graph: `graph similar` would answer from it
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        with staged_file(gf.papers) as tmp:  # in one step: never a half-written papers table
-            papers.table.write_parquet(tmp)
-    except ArtifactError:
-        raise
-    except OSError as exc:
-        raise ArtifactError(f"cannot write the graph folder {str(gf.root)!r}: {exc.strerror or exc}") from exc
-    if stale:
-        log.info("removed %s of the previous build of %s; run `discoverly graph fit` again",
-                 " and ".join(f"{p.name}/" for p in stale), gf.root)
-    write_store(graph, gf.store, meta={"n_topics": n_topics, "concept_method": concept_method if concepts else None,
-                                       "papers_fingerprint": papers.fingerprint(),
-                                       "build": os.urandom(8).hex()})  # the engine fitted on this build names it
+    with ExitStack() as writing:
+        try:
+            gf.root.mkdir(parents=True, exist_ok=True)  # only now: a build that fails before leaves no empty folder
+            writing.enter_context(_folder_lock(gf.root, exclusive=True))
+            stale = [p for p in (gf.kge, gf.similar) if p.exists()]
+            for path in stale:  # trained on the previous build's graph: `graph similar` would answer from it
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            with staged_file(gf.papers) as tmp:  # in one step: never a half-written papers table
+                papers.table.write_parquet(tmp)
+        except ArtifactError:
+            raise
+        except OSError as exc:
+            raise ArtifactError(f"cannot write the graph folder {str(gf.root)!r}: {exc.strerror or exc}") from exc
+        if stale:
+            log.info("removed %s of the previous build of %s; run `discoverly graph fit` again",
+                     " and ".join(f"{p.name}/" for p in stale), gf.root)
+        write_store(graph, gf.store, meta={"n_topics": n_topics,
+                                           "concept_method": concept_method if concepts else None,
+                                           "papers_fingerprint": papers.fingerprint(),
+                                           "build": os.urandom(8).hex()})  # the engine fitted on this build names it
     timings["store_s"] = time.perf_counter() - t0
     return graph, timings
 
@@ -281,9 +303,10 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
              **train_options)  # backend, loss and model are checked before the texts are embedded, not after
     if cfg["query_relation"] in ("none", ""):
         cfg["query_relation"] = None
-    with gf.open_store() as store:
+    with _folder_lock(gf.root, exclusive=False) if gf.root.is_dir() else nullcontext(), gf.open_store() as store:
         graph = store.graph()
         build = store.meta.get("build")
+        papers = gf.load_papers()  # with the store, not after a build that replaced it meanwhile
     if cfg["query_relation"] is not None:  # checked before training, not after it
         if query_relation is None and cfg["query_relation"] not in graph.relations:
             log.warning("the graph has no %r edges (the papers list no references among themselves); graph "
@@ -291,7 +314,6 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
             cfg["query_relation"] = None
         else:
             _check_query(cfg, graph.relations)
-    papers = gf.load_papers()
     n = len(papers)
     if cfg["weight"] > 0 and not papers.text_fields():  # e.g. a file of ids, authors and references only
         if weight is not None:

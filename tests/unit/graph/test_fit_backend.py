@@ -85,6 +85,32 @@ def test_graph_build_does_not_replace_the_users_own_papers_parquet(tmp_path: Pat
     assert (killed / "graph.sqlite").is_file()
 
 
+def test_builds_of_one_folder_write_it_one_at_a_time(tmp_path: Path) -> None:
+    """Two builds into one folder at once could leave the papers table of one next to the store of the
+    other (each file was replaced on its own). A build now writes both under the folder's lock."""
+    fcntl = pytest.importorskip("fcntl")
+    import os
+    import threading
+    import time
+
+    folder = tmp_path / "g"
+    build_graph_folder(Papers.from_records(tiny_records(3)), folder, n_topics=2)
+    held = os.open(folder, os.O_RDONLY)  # another build writing the folder
+    fcntl.flock(held, fcntl.LOCK_EX)
+    worker = threading.Thread(target=build_graph_folder, args=(Papers.from_records(tiny_records(6)), folder),
+                              kwargs={"n_topics": 2})
+    try:
+        worker.start()
+        time.sleep(1.5)  # the mining is done by now; the writing waits for the lock
+        assert len(GraphFolder(folder).load_papers()) == 6 and worker.is_alive()  # still the first build
+    finally:
+        os.close(held)
+        worker.join(60)
+    gf = GraphFolder(folder)
+    with gf.open_store() as store:
+        assert store.graph().keys(range(12)) == gf.load_papers().table["id"].to_list()
+
+
 def test_a_graph_build_killed_while_writing_leaves_nothing_the_next_build_keeps(tmp_path: Path) -> None:
     """A build killed outright (SIGKILL, the out-of-memory killer) while writing its papers table or its
     SQLite store left `.papers.parquet.PID.tmp` / `.graph.sqlite.XXXX.tmp` in the folder for good, the
