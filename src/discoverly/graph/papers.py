@@ -214,6 +214,8 @@ def _authors(value: Any, affiliations: Any) -> tuple[list[str], list[str]]:
             names.append(name)
             affs.append(aff)
     given = _affiliations(affiliations)
+    if len(given) == len(names) + 1 and given[-1] == "":  # a separator after the last one: "MIT;Stanford;"
+        given = given[:-1]
     if given:
         if len(given) not in (1, len(names)):
             raise DataError(f"authors {names} have {len(given)} affiliations; give one per author or one for all")

@@ -117,6 +117,9 @@ def test_an_empty_affiliation_keeps_its_place() -> None:
                                   "affiliations": ["MIT;", "ETH"]}))
     assert p.row("a")["affiliations"] == ["MIT", ""]
     assert p.row("b")["affiliations"] == ["ETH", "ETH"]  # one affiliation for all
+    trailing = read_papers(pl.DataFrame({"id": ["a", "b"], "title": ["x", "y"], "authors": ["Ann; Bob", "Cy"],
+                                         "affiliations": ["MIT;ETH;", "MIT;"]}))
+    assert trailing.row("a")["affiliations"] == ["MIT", "ETH"] and trailing.row("b")["affiliations"] == ["MIT"]
 
 
 def test_years_as_a_bibliography_writes_them() -> None:
