@@ -30,7 +30,7 @@ from discoverly.errors import ConfigError, DataError
 from discoverly.search.attributes import AttributeExtractor, size_arrays
 from discoverly.search.dense import DenseRetriever, EmbeddingCache
 from discoverly.search.lexical import LexicalRetriever
-from discoverly.search.normalize import TextNormalizer
+from discoverly.search.normalize import TextNormalizer, strip_markup
 from discoverly.text_embedding import TextEncoder
 
 __all__ = ["IndexConfig", "CatalogIndex"]
@@ -295,4 +295,10 @@ def _dense_texts(table: pl.DataFrame, columns: Sequence[str]) -> list[str]:
     cols = [pl.col(c).cast(pl.String).str.to_lowercase().str.strip_chars() for c in columns]
     cols = [pl.when(c.str.len_chars() > 0).then(c) for c in cols]
     joined = table.select(pl.concat_str(cols, separator=", ", ignore_nulls=True).alias("text"))["text"]
-    return [t or "" for t in joined.to_list()]
+    return [_plain(t) if t else "" for t in joined.to_list()]
+
+
+def _plain(text: str) -> str:
+    """An HTML description's words, not its tags (other texts as they are, so cached vectors still match)."""
+    plain = strip_markup(text)
+    return text if plain == text else " ".join(plain.split())

@@ -17,6 +17,7 @@ stemmer, so the tokens stay readable and can be shown back to the user.
 from __future__ import annotations
 
 import functools
+import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["TextNormalizer", "UNIT_ALIASES", "STOPWORDS", "singular", "format_number"]
+__all__ = ["TextNormalizer", "UNIT_ALIASES", "STOPWORDS", "singular", "format_number", "strip_markup"]
 
 #: spelling of a unit -> its canonical spelling (lower case, no punctuation)
 UNIT_ALIASES: dict[str, str] = {
@@ -70,6 +71,21 @@ _TOKEN_RE = re.compile(rf"[{_CJK}]|\d+(?:\.\d+)?[^\W\d_{_CJK}]+|\d*\.\d+|[^\W_{_
 #: letters that have no accent to take off and would otherwise not match their ASCII spelling
 _FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
                        "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ı": "i", "\u2044": "/"})
+
+
+#: an HTML tag or comment (catalogue exports keep descriptions as HTML: "<p>Soft <b>cotton</b></p>")
+_TAG_RE = re.compile(r"<!--.*?-->|</?[a-zA-Z][^<>]{0,500}>", re.S)
+_ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+
+
+def strip_markup(text: str) -> str:
+    """``text`` without HTML tags (each a space) and with entities decoded (``&amp;`` -> ``&``), so
+    that ``p``, ``br``, ``nbsp`` or ``amp`` do not become words of every description."""
+    if "<" in text:
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:  # only complete entities: "&not" in "salt&notes" is not "¬"
+        text = _ENTITY_RE.sub(lambda m: html.unescape(m.group()), text)
+    return text
 
 
 def format_number(text: str) -> str:
@@ -133,7 +149,7 @@ class TextNormalizer:
         every script are kept."""
         if text is None:
             return ""
-        s = unicodedata.normalize("NFKD", str(text))
+        s = unicodedata.normalize("NFKD", strip_markup(str(text)))
         if not s.isascii():  # accents and symbols off, as before; letters of other scripts are kept
             s = "".join(c for c in s.translate(_FOLD) if c.isascii() or c.isalnum())
         s = s.lower()

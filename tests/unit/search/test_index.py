@@ -78,6 +78,16 @@ def test_prices_written_as_text_are_read_as_numbers(caplog: pytest.LogCaptureFix
     assert index.fields == ("title",)  # the price is an attribute, not a text field to search
 
 
+def test_html_descriptions_are_indexed_and_embedded_as_text(encoder: Any) -> None:
+    table = pl.DataFrame({"item": ["a", "b"], "title": ["Tee", "Amp"],
+                          "description": ["<p>Soft <b>cotton</b> &amp; more</p>", "A guitar amp"]})
+    index = CatalogIndex.build(Catalog(table), IndexConfig(), encoder=encoder)
+    assert index.dense is not None
+    assert sorted(index.dense.to_arrays()[2]) == ["amp, a guitar amp", "tee, soft cotton & more"]
+    items, _ = index.lexical.search(["amp"], k=2)  # "&amp;" was the word "amp" of every HTML description
+    assert index.items.ids_of(items).tolist() == ["b"]
+
+
 def test_bad_input_is_explained(catalog: Catalog) -> None:
     with pytest.raises(ConfigError, match="not catalogue columns"):
         CatalogIndex.build(catalog, IndexConfig(fields=("title", "colour"), dense=False))

@@ -38,6 +38,9 @@ NORM = TextNormalizer()
     ("Straße, æble", ["strasse", "aeble"]),  # were "strae", "ble"
     ("½ gal", ["0.5gal"]),  # was "12gal"
     ("Jerry’s “best”…", ["jerry", "best"]),  # symbols still vanish as before
+    # an HTML description: its tags and entities were words ("p", "b", "nbsp", "amp") of every item
+    ("<p>Soft <b>cotton</b>&nbsp;tee &amp; cap</p><br/>", ["soft", "cotton", "tee", "cap"]),
+    ("salt&notes <5 mm", ["salt", "note", "5", "mm"]),  # not an entity, not a tag
 ])
 def test_tokens(text: str | None, tokens: list[str]) -> None:
     assert NORM.tokens(text) == tokens
