@@ -39,11 +39,13 @@ CORD19_COLUMNS = ("cord_uid", "sha", "source_x", "title", "doi", "pmcid", "pubme
                   "publish_time", "authors", "journal", "mag_id", "who_covidence_id", "arxiv_id", "pdf_json_files",
                   "pmc_json_files", "url", "s2_id")
 _REQUIRED = ("cord_uid", "title", "abstract", "publish_time", "authors", "journal")
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+# letters of any alphabet: with [^a-z0-9] every Chinese title normalised to "", and a bibliography
+# entry with any Chinese title became a citation of the last Chinese-titled paper of the corpus
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def _norm_title(title: str) -> str:
-    return _NON_WORD.sub(" ", title.lower()).strip()
+    return _NON_WORD.sub(" ", title.casefold()).strip()
 
 
 def _split(value: str | None) -> list[str]:
@@ -105,7 +107,7 @@ def load_cord19(metadata: str | os.PathLike[str], *, root: str | os.PathLike[str
     rows = merged.to_dicts()
 
     by_doi = {r["doi"].lower(): r["cord_uid"] for r in rows if r.get("doi")}
-    by_title = {_norm_title(r["title"]): r["cord_uid"] for r in rows if r.get("title")}
+    by_title = {t: r["cord_uid"] for r in rows if (t := _norm_title(r.get("title") or ""))}
     records = []
     n_parsed = 0
     for r in rows:
@@ -126,8 +128,8 @@ def load_cord19(metadata: str | os.PathLike[str], *, root: str | os.PathLike[str
                 for entry in (doc.get("bib_entries") or {}).values():
                     dois = [d.lower() for d in ((entry.get("other_ids") or {}).get("DOI") or [])]
                     hit = next((by_doi[d] for d in dois if d in by_doi), None)
-                    if hit is None and entry.get("title"):
-                        hit = by_title.get(_norm_title(entry["title"]))
+                    if hit is None and (title := _norm_title(entry.get("title") or "")):
+                        hit = by_title.get(title)
                     if hit is not None and hit != r["cord_uid"] and hit not in refs:
                         refs.append(hit)
         year = (r.get("publish_time") or "")[:4]

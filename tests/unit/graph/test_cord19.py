@@ -48,3 +48,27 @@ def test_errors(tmp_path: Path) -> None:
     bad.write_text("paper,title\n1,x\n")
     with pytest.raises(DataError, match=r"not a CORD-19 metadata\.csv"):
         load_cord19(bad)
+
+
+def test_titles_of_other_alphabets_match_only_themselves(tmp_path: Path) -> None:
+    """Titles were normalised to [a-z0-9] words: every Chinese title became '', and a bibliography
+    entry with any Chinese title (or only punctuation) was a citation of a Chinese-titled paper."""
+    import json
+
+    rows = [("c1", "新型冠状病毒肺炎的临床特征", "document_parses/pdf_json/c1.json"),
+            ("c2", "COVID-19 in Wuhan", "document_parses/pdf_json/c2.json")]
+    lines = [",".join(CORD19_COLUMNS)]
+    for uid, title, parse in rows:
+        values = {c: "" for c in CORD19_COLUMNS} | {"cord_uid": uid, "title": title, "publish_time": "2020",
+                                                   "pdf_json_files": parse}
+        lines.append(",".join(values[c] for c in CORD19_COLUMNS))
+    (tmp_path / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "document_parses" / "pdf_json").mkdir(parents=True)
+    bib = {"c2": {"b1": {"title": "武汉市新型冠状病毒的流行病学"}, "b2": {"title": "—"}},   # neither is c1
+           "c1": {"b1": {"title": "Covid-19 in WUHAN!"}}}                               # c2, by its title
+    for uid, entries in bib.items():
+        (tmp_path / "document_parses" / "pdf_json" / f"{uid}.json").write_text(
+            json.dumps({"paper_id": uid, "bib_entries": entries}), encoding="utf-8")
+    papers = load_cord19(tmp_path / "metadata.csv")
+    assert papers.row("c2")["references"] == []
+    assert papers.row("c1")["references"] == ["c2"]
