@@ -123,9 +123,15 @@ def _csv(path: Path, chunk_size: int, separator: str, header: bool, *, quoted: b
     import pyarrow.csv as pcsv
 
     # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        first = next(csv.reader(fh, delimiter=separator, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE),
-                     None)
+    limit = csv.field_size_limit(2**31 - 1)  # a first line of one long text (> 128 KiB) was a raw _csv.Error
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            first = next(csv.reader(fh, delimiter=separator,
+                                    quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE), None)
+    except csv.Error as exc:
+        raise DataError(f"cannot read the first line of {str(path)!r} as {'csv' if quoted else 'tsv'}: {exc}") from exc
+    finally:
+        csv.field_size_limit(limit)
     if first is None:
         raise DataError(f"{str(path)!r} is empty")
     names = first if header else [f"column_{i + 1}" for i in range(len(first))]

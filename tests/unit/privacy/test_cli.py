@@ -149,6 +149,11 @@ def test_bom_blank_lines_and_latin1(tmp_path: Path, vectors: Path, capsys: pytes
     assert main([*base, "--no-header", "-c", "column_1", str(lines), str(tmp_path / "lines.parquet")]) == 0
     assert pl.read_parquet(tmp_path / "lines.parquet")["column_1"].to_list()[1] == ""
     assert pl.read_parquet(tmp_path / "lines.parquet").height == 3
+    # a first line longer than the csv module's 128 KiB field limit was a raw _csv.Error
+    long = tmp_path / "long.txt"
+    long.write_text("the food " * 20_000 + "\nthe staff\n", encoding="utf-8")
+    assert main([*base, "--no-header", "-c", "column_1", str(long), str(tmp_path / "long.jsonl")]) == 0
+    assert pl.read_ndjson(tmp_path / "long.jsonl").height == 2
     latin = tmp_path / "latin.csv"
     latin.write_bytes("text\nthe café\n".encode("latin-1"))
     capsys.readouterr()
