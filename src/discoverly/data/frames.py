@@ -80,6 +80,8 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
     if kind is None:
         raise DataError(f"cannot tell the format of {str(path)!r} from its extension; "
                         f"use one of {', '.join(sorted(_READERS))}")
+    if not parts and kind != "parquet" and _blank(path):  # polars: 'empty CSV', 'Cannot infer NDJSON types'
+        raise DataError(f"{what} file {str(path)!r} is empty: it holds nothing but white space")
     try:
         with ExitStack() as stack:
             source: Any = path
@@ -109,6 +111,15 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
                             "'CSV UTF-8'") from exc
         raise DataError(f"cannot read {what} file {str(path)!r}: {exc}") from exc
 
+
+
+def _blank(path: Path) -> bool:
+    """Whether a text file holds nothing but white space (read only as far as the first other byte)."""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 16):
+            if chunk.strip():
+                return False
+    return True
 
 def _parquet_parts(folder: Path) -> list[Path]:
     """The Parquet files of a folder and its subfolders, leaving out hidden and ``_`` entries (Spark's

@@ -173,10 +173,12 @@ def test_empty_files(tmp_path: Path) -> None:
     header_only.write_text("user,item,timestamp\n")
     with pytest.raises(DataError, match="empty"):
         read_interactions(header_only)
-    zero = tmp_path / "z.csv"
-    zero.write_text("")
-    with pytest.raises(DataError, match="cannot read the interaction log file"):
-        read_interactions(zero)
+    # zero bytes or only blank lines: polars said 'empty CSV' and, for JSON Lines, 'Cannot infer NDJSON
+    # types on empty reader because empty string is not a valid JSON value'
+    for name, text in (("z.csv", ""), ("z.jsonl", ""), ("blank.jsonl", "\n\n  \r\n"), ("blank.tsv", "\n")):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(DataError, match=rf"log file '.*{name}' is empty: it holds nothing but white space"):
+            read_interactions(tmp_path / name)
 
 
 @pytest.mark.parametrize("ids", [[True, False, True, True], [1.5, 2.0, 3.0, 4.0]])
