@@ -65,6 +65,7 @@ _NUMBER = r"(?:\d+\s+\d+/\d+|\d+/\d+|\d*\.\d+|\d+)"
 _QUANTITY_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-\s*)?({_UNIT_PATTERN})\.?(?![a-z0-9])")
 _WORD_QUANTITY_RE = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\s+(?:a\s+)?({_UNIT_PATTERN})\b")
 _PLAIN_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+_DECIMAL_COMMA_RE = re.compile(rf"(?<![\d.,])(\d+),(\d{{1,2}})(?=\s*(?:-\s*)?(?:{_UNIT_PATTERN})\.?(?![a-z0-9]))")
 #: Chinese and Japanese characters: written without spaces, so each one is a token of its own
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(rf"[{_CJK}]|\d+(?:\.\d+)?[^\W\d_{_CJK}]+|\d*\.\d+|[^\W_{_CJK}]+")
@@ -155,6 +156,8 @@ class TextNormalizer:
         s = s.lower()
         s = s.replace("&", " and ").replace("'s ", " ").replace("'", "")
         s = _WORD_QUANTITY_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)}", s)
+        if "," in s:  # a decimal comma before a unit: "1,5 kg" is 1.5kg (it became "1", "5kg")
+            s = _DECIMAL_COMMA_RE.sub(r"\1.\2", s)
         s = _QUANTITY_RE.sub(self._quantity, s)
         s = re.sub(r"[^\w.\s]+|_+", " ", s)  # \w: letters and digits of any script
         s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)

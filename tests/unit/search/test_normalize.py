@@ -41,6 +41,9 @@ NORM = TextNormalizer()
     # an HTML description: its tags and entities were words ("p", "b", "nbsp", "amp") of every item
     ("<p>Soft <b>cotton</b>&nbsp;tee &amp; cap</p><br/>", ["soft", "cotton", "tee", "cap"]),
     ("salt&notes <5 mm", ["salt", "note", "5", "mm"]),  # not an entity, not a tag
+    ("Milch 1,5 l", ["milch", "1.5l"]),  # a decimal comma before a unit: was "1", "5l"
+    ("Käse 2,25 kg, 3 Stück", ["kase", "2.25kg", "3", "stuck"]),
+    ("apples, 2 lb", ["apple", "2lb"]),
 ])
 def test_tokens(text: str | None, tokens: list[str]) -> None:
     assert NORM.tokens(text) == tokens
