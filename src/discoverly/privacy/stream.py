@@ -53,10 +53,17 @@ def read_chunks(path: Path, fmt: str, *, chunk_size: int = 20_000, separator: st
 def _parquet(path: Path, chunk_size: int) -> Iterator[pl.DataFrame]:
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
+    file = pq.ParquetFile(path)
+    yielded = False
+    for batch in file.iter_batches(batch_size=chunk_size):
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
+        yielded = True
         yield frame
+    if not yielded:  # no rows: an empty table that keeps its columns, as a CSV with only a header
+        empty = pl.from_arrow(file.schema_arrow.empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        yield empty
 
 
 def _jsonl(path: Path, chunk_size: int) -> Iterator[pl.DataFrame]:

@@ -259,6 +259,13 @@ def test_empty_inputs_give_empty_tables_and_valid_json(tmp_path: Path, vectors: 
     assert (tmp_path / "out.csv").read_text() == "id,text\n"  # was an empty file without its header
     assert main([*base, str(header_only), str(tmp_path / "out.parquet")]) == 0  # was "no rows to write"
     assert pl.read_parquet(tmp_path / "out.parquet").columns == ["id", "text"]
+    # a Parquet file without rows: the CSV was an empty file, the Parquet "no rows to write"
+    empty = tmp_path / "empty.parquet"
+    pl.DataFrame(schema={"id": pl.Int64, "text": pl.String}).write_parquet(empty)
+    assert main([*base, str(empty), str(tmp_path / "empty.csv")]) == 0
+    assert (tmp_path / "empty.csv").read_text() == "id,text\n"
+    assert main([*base, str(empty), str(tmp_path / "empty_out.parquet")]) == 0
+    assert pl.read_parquet(tmp_path / "empty_out.parquet").schema == {"id": pl.Int64, "text": pl.String}
     blank = tmp_path / "blank.csv"
     blank.write_text('id,text\n1,""\n2,"   "\n')
     assert main([*base, str(blank), str(tmp_path / "blank_out.csv")]) == 0
