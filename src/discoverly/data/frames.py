@@ -74,7 +74,7 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
                             "not a data file")
         parts = _parquet_parts(path)
         if not parts:
-            raise DataError(f"{what}: {str(path)!r} is a folder, not a log file, and holds no .parquet files; "
+            raise DataError(f"{what}: {str(path)!r} is a folder, not a data file, and holds no .parquet files; "
                             f"give a file ({', '.join(sorted(_READERS))}) or a folder of Parquet files")
         kind = "parquet"
     if kind is None:

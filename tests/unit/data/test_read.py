@@ -395,7 +395,7 @@ def test_a_folder_is_a_parquet_log_or_named_as_a_folder(tmp_path: Path) -> None:
     empty = tmp_path / "notes"
     empty.mkdir()
     (empty / "a.txt").write_text("x")
-    with pytest.raises(DataError, match=r"'.*notes' is a folder, not a log file, and holds no .parquet files"):
+    with pytest.raises(DataError, match=r"'.*notes' is a folder, not a data file, and holds no .parquet files"):
         read_interactions(empty)
     model = tmp_path / "model"
     create("bestsellers").fit(read_interactions(parts)).save(model)
