@@ -101,6 +101,63 @@ def test_history_cap_removes_heavy_customers(four_customers: sp.csr_matrix) -> N
     assert rel.counts[A, B] == 1 and rel.params["dropped_customers"] == 1
 
 
+def test_purchase_stats_leave_the_callers_matrix_alone_and_read_any_positive_entry() -> None:
+    # unsorted indices, a duplicate (0, 1), an explicit zero (1, 0) and a fractional quantity (1, 2)
+    m = sp.csr_matrix((np.array([2.0, 1.0, 1.0, 0.0, 0.5]), np.array([1, 0, 1, 0, 2]), np.array([0, 3, 5])),
+                      shape=(2, 3))
+    before = (m.data.copy(), m.indices.copy(), m.indptr.copy())
+    stats = R.purchase_stats(m)
+    assert stats.buyers.tolist() == [1, 1, 1] and stats.purchases == 3  # the explicit zero is no purchase
+    assert stats.history_length.tolist() == [2, 1] and stats.customers == 2
+    for a, b in zip(before, (m.data, m.indices, m.indptr), strict=True):
+        assert np.array_equal(a, b)  # the caller's matrix is not summed, sorted or binarised in place
+    # an item nobody bought still has its place
+    assert R.purchase_stats(sp.csr_matrix((2, 5))).buyers.tolist() == [0] * 5
+
+
+def test_history_cap_of_one_item() -> None:
+    m = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]))
+    stats = R.purchase_stats(m, max_history=1)  # the customer with two items goes; one item is allowed
+    assert stats.dropped_customers == 1 and stats.buyers.tolist() == [1, 0, 1]
+    assert R.purchase_stats(m, max_history=2).dropped_customers == 0  # exactly at the cap stays
+    with pytest.raises(ConfigError, match=r"^max_history must be a positive number of items or None, got 0$"):
+        R.purchase_stats(m, max_history=0)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_corrected_with_a_history_cap_matches_brute_force_on_the_capped_matrix(engine: str) -> None:
+    rng = np.random.default_rng(4)
+    dense = (rng.random((30, 12)) < 0.3).astype(float)
+    dense[:3] = 1.0  # three customers with all 12 items: removed by the cap
+    capped = dense.copy()
+    capped[dense.sum(1) > 8] = 0.0
+    rel = R.related_items(sp.csr_matrix(dense), "corrected", min_count=2, neighbours=5, max_history=8,
+                          engine=engine)  # type: ignore[arg-type]
+    assert rel.params["dropped_customers"] == int((dense.sum(1) > 8).sum()) >= 3
+    for i, row in enumerate(brute_force(sp.csr_matrix(capped), "corrected", 2, 5)):
+        idx, sc = rel.neighbours_of(i)
+        assert idx.tolist() == [j for j, _ in row]
+        np.testing.assert_allclose(sc, [s for _, s in row], rtol=1e-5)
+
+
+def test_expected_cobuyers_when_everyone_bought_two_items_or_more() -> None:
+    # c0: A B (n = 1), c1: A B C (n = 2); P_B = 2/5
+    # E_AB = (1 - 0.6^1) + (1 - 0.6^2) = 0.4 + 0.64 = 1.04
+    m = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]))
+    stats = R.purchase_stats(m)
+    np.testing.assert_allclose(R.expected_cooccurrence(stats, np.array([A]), np.array([B])), [1.04], rtol=1e-12)
+    table = R._ExpectationTable.build(stats)
+    np.testing.assert_allclose(table(np.array([A]), np.array([B])), [1.04], rtol=1e-12)
+
+
+def test_bad_matrix_messages() -> None:
+    with pytest.raises(DataError,
+                       match=r"^expected a customers × items matrix \(scipy sparse or 2-d numpy\), got str$"):
+        R.purchase_stats("not a matrix")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"^the purchase matrix has negative entries; pass purchase counts"):
+        R.purchase_stats(np.array([[1.0, -1.0]]))
+
+
 def test_cooccurrence_matrix(four_customers: sp.csr_matrix) -> None:
     c = R.cooccurrence(four_customers).toarray()
     expected = np.array([[0, 2, 2, 2], [2, 0, 1, 1], [2, 1, 0, 2], [2, 1, 2, 0]])
@@ -333,9 +390,9 @@ def test_fast_expectation_equals_the_grouped_sum() -> None:
     table = R._ExpectationTable.build(stats)
     x, y = np.nonzero(R.cooccurrence(m).toarray())
     exact = R.expected_cooccurrence(stats, x, y)
-    np.testing.assert_allclose(table(x, y), exact, rtol=1e-11)
+    np.testing.assert_allclose(table(x, y), exact, rtol=1e-12)
     dense = table.dense(0, n_items, np.arange(n_items))[x, y]
-    np.testing.assert_allclose(dense, exact, rtol=1e-11)
+    np.testing.assert_allclose(dense, exact, rtol=1e-12)
 
 
 def test_chebyshev_plan_splits_a_wide_range() -> None:
@@ -357,9 +414,48 @@ def test_wide_range_expectation_stays_exact() -> None:
     table = R._ExpectationTable.build(stats)
     assert table.coef.shape[1] > 1
     xi, yi = np.nonzero(R.cooccurrence(m).toarray())
-    np.testing.assert_allclose(table(xi, yi), R.expected_cooccurrence(stats, xi, yi), rtol=1e-11)
+    np.testing.assert_allclose(table(xi, yi), R.expected_cooccurrence(stats, xi, yi), rtol=1e-12)
     np.testing.assert_allclose(table.dense(0, n_items, np.arange(n_items))[xi, yi],
-                               R.expected_cooccurrence(stats, xi, yi), rtol=1e-11)
+                               R.expected_cooccurrence(stats, xi, yi), rtol=1e-12)
+
+
+def test_expectation_pieces_hold_items_inside_them() -> None:
+    """Ten popular items with shares from 1% to 10% and a customer with 300 items: the ``u`` axis is
+    cut into pieces and several items lie strictly inside the upper one (not only the most popular
+    item at its end), so each item must be read from its own piece."""
+    rng = np.random.default_rng(5)
+    n_users, n_items = 120, 310
+    rows, cols = [], []
+    for j in range(10):  # item j bought by 10 + 10·j customers
+        buyers = rng.choice(n_users, size=10 + 10 * j, replace=False)
+        rows += buyers.tolist()
+        cols += [j] * len(buyers)
+    rows += [0] * 300 + list(range(1, n_users))  # the heavy buyer, and one more item for everyone else
+    cols += list(range(10, 310)) + rng.integers(10, n_items, n_users - 1).tolist()
+    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_users, n_items))
+    stats = R.purchase_stats(m)
+    table = R._ExpectationTable.build(stats)
+    assert table.coef.shape[1] > 1 and (table.piece == table.coef.shape[1] - 1).sum() > 1
+    xi, yi = np.nonzero(R.cooccurrence(m).toarray())
+    exact = R.expected_cooccurrence(stats, xi, yi)
+    np.testing.assert_allclose(table(xi, yi), exact, rtol=1e-12)
+    np.testing.assert_allclose(table.dense(0, n_items, np.arange(n_items))[xi, yi], exact, rtol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+@pytest.mark.parametrize("score", R.SCORES)
+def test_nothing_to_relate(engine: str, score: str) -> None:
+    """No purchases at all, or customers with one item each: empty lists of the catalogue's shape."""
+    for m in (sp.csr_matrix((3, 4)), sp.csr_matrix(np.eye(4)[:3])):
+        rel = R.related_items(m, score, min_count=1, engine=engine)  # type: ignore[arg-type]
+        assert rel.scores.shape == (4, 4) and rel.scores.nnz == 0 and rel.counts.nnz == 0
+        assert rel.scores.dtype == np.float32
+
+
+def test_progress_bar_changes_nothing(four_customers: sp.csr_matrix) -> None:
+    quiet = R.related_items(four_customers, "corrected", min_count=1, engine="numpy", block_entries=1)
+    shown = R.related_items(four_customers, "corrected", min_count=1, engine="numpy", block_entries=1, progress=True)
+    assert (quiet.scores != shown.scores).nnz == 0 and (quiet.counts != shown.counts).nnz == 0
 
 
 def test_deterministic(four_customers: sp.csr_matrix) -> None:
