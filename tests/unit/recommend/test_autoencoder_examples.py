@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 
 from discoverly.data import Interactions
+from discoverly.errors import ConfigError
 from discoverly.recommend.autoencoder_examples import (
     DAY,
     ExampleSet,
     add_user_cutoffs,
+    binary,
     build_examples,
     ease_priors,
     first_sales,
@@ -202,8 +204,40 @@ def test_training_cutoffs_at_the_history_boundary() -> None:
     # exactly 10,000 cutoffs are allowed, 10,001 are not
     assert len(training_cutoffs(log, T0 + 9_999 * 60, stride_days=1 / 1440, min_history_days=0,
                                 max_cutoffs=None)) == 10_000
-    with pytest.raises(Exception, match="makes 10,001 training cutoffs"):
+    with pytest.raises(ConfigError, match="makes 10,001 training cutoffs"):
         training_cutoffs(log, T0 + 10_000 * 60, stride_days=1 / 1440, min_history_days=0, max_cutoffs=None)
+    # the same count with a day of history required before the first cutoff
+    assert len(training_cutoffs(log, T0 + DAY + 9_999 * 60, stride_days=1 / 1440, min_history_days=1,
+                                max_cutoffs=None)) == 10_000
+    with pytest.raises(ConfigError, match="makes 10,001 training cutoffs"):
+        training_cutoffs(log, T0 + DAY + 10_000 * 60, stride_days=1 / 1440, min_history_days=1, max_cutoffs=None)
+    # a stride of one second is allowed; under a second is not, and says so
+    assert training_cutoffs(log, T0 + 30 * DAY, stride_days=1 / DAY, min_history_days=0,
+                            max_cutoffs=3).tolist() == [T0 + 30 * DAY - 2, T0 + 30 * DAY - 1, T0 + 30 * DAY]
+    with pytest.raises(ConfigError, match=r"^stride_days must be at least one second \(1/86400 of a day\), got 1e-06$"):
+        training_cutoffs(log, T0 + 30 * DAY, stride_days=1e-6, min_history_days=0, max_cutoffs=3)
+
+
+def test_binary_inputs_keep_the_pattern() -> None:
+    import scipy.sparse as sp
+
+    x = sp.csr_matrix(np.array([[0.5, 0.0, 2.0], [0.0, 0.0, 0.0], [0.0, 3.0, 0.0]], dtype=np.float32))
+    b = binary(x)
+    assert b.shape == (3, 3) and b.dtype == np.float32
+    assert b.toarray().tolist() == [[1, 0, 1], [0, 0, 0], [0, 1, 0]]
+
+
+def test_select_items_recent_window_is_the_last_28_days_of_the_log() -> None:
+    """Item 2 (3 buyers exactly 28 days before the log's end) is the recent riser; item 3 (4 buyers a
+    second earlier) is not recent, only second of all time: two items are 0 (all time) and 2 (recent)."""
+    last = T0 + 100 * DAY
+    end = last + 1  # the log ends a second after its last event
+    events = [(u, 0, T0) for u in range(5)] + [(u, 1, T0 + 1) for u in range(3)]
+    events += [(u, 3, end - 28 * DAY - 1) for u in range(4)] + [(u, 2, end - 28 * DAY) for u in range(3)]
+    events += [(0, 4, last - 1), (1, 4, last)]
+    log = as_log(sorted(events, key=lambda e: e[2]), 5, 5)
+    assert select_items(log, 2).tolist() == [0, 2]
+    assert select_items(log, 3).tolist() == [0, 2, 3]
 
 
 def test_input_values_where_the_patterns_differ_and_now_varies_by_row() -> None:
