@@ -167,16 +167,17 @@ def test_trend_features_by_hand() -> None:
     c = T0 + 40 * DAY
     events = [(0, 0, c - 7 * DAY), (1, 0, c - 7 * DAY - 1), (2, 0, c - 14 * DAY), (3, 0, c - 28 * DAY - 1),
               (0, 1, c - 1), (0, 1, c - 2),  # one buyer twice
+              (3, 1, c - 14 * DAY - 1),  # in the 28 days, not in the 14
               (1, 2, c)]  # first sold exactly at the cutoff: unsold at c
     log = as_log(events, 4, 3)
     cols = np.array([0, 1, 2])
     feats = trend_features(log.before(c), c, cols, first_sales(log))
     np.testing.assert_allclose(feats[0], [np.log1p(1), np.log1p(3), np.log1p(3), np.log1p(4),
                                           np.log1p((28 * DAY + 1) / DAY), 0.0], rtol=1e-6)
-    np.testing.assert_allclose(feats[1], [np.log1p(1), np.log1p(1), np.log1p(1), np.log1p(1),
-                                          np.log1p(2 / DAY), 0.0], rtol=1e-6)
+    np.testing.assert_allclose(feats[1], [np.log1p(1), np.log1p(1), np.log1p(2), np.log1p(2),
+                                          np.log1p((14 * DAY + 1) / DAY), 0.0], rtol=1e-6)
     np.testing.assert_allclose(feats[2], [0, 0, 0, 0, 0, 1.0])
-    assert first_sales(log).tolist() == [c - 28 * DAY - 1, c - 2, c]
+    assert first_sales(log).tolist() == [c - 28 * DAY - 1, c - 14 * DAY - 1, c]
     ex = build_examples(log, cols, np.array([c]), mode="time-aware", window_days=7, input_kind="binary",
                         half_life_days=4.0)
     np.testing.assert_allclose(ex.trend[0], feats)
@@ -287,25 +288,28 @@ def user_reference(events: list[Event], base_cutoffs: list[int], latest: int, wi
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("target", "gap"), [("new", 0.0), ("any", 0.0), ("new", 2.0)])
-def test_customer_cutoffs_equal_the_recipe(kind: str, target: str, gap: float) -> None:
+@pytest.mark.parametrize("grid", [[T0 + DAY, CUT], [T0 - DAY, CUT], [CUT - 1, CUT + DAY]])
+def test_customer_cutoffs_equal_the_recipe(kind: str, target: str, gap: float, grid: list[int]) -> None:
+    """(The grids: the first global cutoff after the first event, before the log, and exactly at a
+    customer's event time.)"""
     log = as_log(EVENTS, 5, 5)
-    base = build_examples(log, np.arange(5), np.array([T0 + DAY, CUT]), mode="time-aware", window_days=WINDOW,
+    base = build_examples(log, np.arange(5), np.array(grid), mode="time-aware", window_days=WINDOW,
                           input_kind=kind, half_life_days=4.0, target=target)  # type: ignore[arg-type]
     latest = CUT + 3 * DAY
     both = add_user_cutoffs(log, np.arange(5), base, per_user=100, latest=latest, window_days=WINDOW,
                             input_kind=kind, half_life_days=4.0, target=target,  # type: ignore[arg-type]
                             rng=np.random.default_rng(0), min_gap_days=gap)
+    assert both.cutoffs is base.cutoffs and both.trend is base.trend
     extra = ExampleSet(both.inputs[len(base):], both.targets[len(base):], both.cutoff_id[len(base):], both.cutoffs,
                        both.trend, both.users[len(base):], both.times[len(base):])
     got = rows_of(extra)
-    want = user_reference(EVENTS, [T0 + DAY, CUT], latest, WINDOW, kind, 4.0, target, 5, gap)
+    want = user_reference(EVENTS, grid, latest, WINDOW, kind, 4.0, target, 5, gap)
     assert sorted(got) == sorted(want)
     for key, (x, y) in want.items():
         np.testing.assert_allclose(got[key][0], x, rtol=1e-6, err_msg=str(key))
         np.testing.assert_allclose(got[key][1], y, rtol=1e-6, err_msg=str(key))
     # trend features: the latest global cutoff at or before the example's time
-    assert extra.cutoff_id.tolist() == [int(np.searchsorted([T0 + DAY, CUT], t, side="right")) - 1
-                                        for t in extra.times.tolist()]
+    assert extra.cutoff_id.tolist() == [int(np.searchsorted(grid, t, side="right")) - 1 for t in extra.times.tolist()]
     assert both.inputs[:len(base)].toarray().tolist() == base.inputs.toarray().tolist()
 
 
@@ -349,3 +353,52 @@ def test_select_items_ranks_by_buyers_and_keeps_recent_risers() -> None:
     assert select_items(log, 2).tolist() == [0, 4]  # 4 is first in the recent ranking, 0 in the all-time one
     assert select_items(log, 3).tolist() == [0, 1, 4]
     assert select_items(log, 10).tolist() == [0, 1, 2, 3, 4]  # item 5 never sold
+
+
+def test_customer_cutoffs_over_a_subset_of_items() -> None:
+    """Events of items outside the columns are neither input nor target; a customer whose earlier
+    events are all outside the columns has no input there, so no example."""
+    cols = np.array([0, 2, 4])
+    log = as_log(EVENTS, 5, 5)
+    base = build_examples(log, cols, np.array([T0 + DAY]), mode="time-aware", window_days=WINDOW,
+                          input_kind="binary", half_life_days=4.0)
+    both = add_user_cutoffs(log, cols, base, per_user=100, latest=CUT + 3 * DAY, window_days=WINDOW,
+                            input_kind="binary", half_life_days=4.0, target="any", rng=np.random.default_rng(0))
+    got = rows_of(ExampleSet(both.inputs[len(base):], both.targets[len(base):], both.cutoff_id[len(base):],
+                             both.cutoffs, both.trend, both.users[len(base):], both.times[len(base):]))
+    # the candidate times are the customers' event times of column items: not user 0's CUT - 1 (item 1)
+    assert sorted(got) == sorted([(T0 + 2 * DAY + 5, 0), (CUT, 0), (CUT + 3 * DAY, 4)])
+    assert got[(CUT, 0)] == ([1, 0, 0], [0, 1, 0])  # input item 0 (not 1); target 2 (not 3, nor 4 at CUT + 7 days)
+    assert got[(T0 + 2 * DAY + 5, 0)] == ([1, 0, 0], [1, 0, 0])
+    assert got[(CUT + 3 * DAY, 4)] == ([1, 0, 0], [1, 0, 0])
+    # user 1 bought only item 1 before CUT + 2 days, its one column event: no example
+
+
+def test_customer_cutoff_gap_is_at_least_min_gap_days() -> None:
+    # item 0 at day 0, item 1 exactly two days later, item 2 one day after that
+    log = as_log([(0, 0, T0), (0, 1, T0 + 2 * DAY), (0, 2, T0 + 3 * DAY)], 1, 3)
+    base = build_examples(log, np.arange(3), np.array([T0 + DAY]), mode="time-aware", window_days=WINDOW,
+                          input_kind="binary", half_life_days=4.0)
+    both = add_user_cutoffs(log, np.arange(3), base, per_user=5, latest=T0 + 10 * DAY, window_days=WINDOW,
+                            input_kind="binary", half_life_days=4.0, target="new", rng=np.random.default_rng(0),
+                            min_gap_days=2.0)
+    assert both.times[len(base):].tolist() == [T0 + 2 * DAY]  # a gap of exactly two days is enough
+    assert both.inputs[len(base):].toarray().tolist() == [[1, 0, 0]]
+    np.testing.assert_allclose(both.targets[len(base):].toarray(), [[0, 0.5, 0.5]])
+
+
+def test_frequency_inputs_of_customer_cutoffs_with_a_large_column_index() -> None:
+    """Distinct days are counted per (example, column) pair, also where that pair's number is large
+    (here column 89,999 of 90,000): two days before the cutoff, 1 + ln 2."""
+    n = 90_000
+    log = as_log([(0, n - 1, T0), (0, n - 1, T0 + DAY), (0, 0, T0 + 2 * DAY), (0, 1, T0 + 3 * DAY)], 1, n)
+    cols = np.arange(n)
+    base = build_examples(log, cols, np.array([T0 + DAY]), mode="time-aware", window_days=WINDOW,
+                          input_kind="frequency", half_life_days=4.0)
+    both = add_user_cutoffs(log, cols, base, per_user=5, latest=T0 + 2 * DAY, window_days=WINDOW,
+                            input_kind="frequency", half_life_days=4.0, target="new", rng=np.random.default_rng(0))
+    order = np.argsort(both.times[len(base):])
+    assert both.times[len(base):][order].tolist() == [T0 + DAY, T0 + 2 * DAY]
+    x = both.inputs[len(base):][order]
+    assert x[0, n - 1] == pytest.approx(1.0) and x.getrow(0).nnz == 1  # one day before T0 + DAY
+    assert x[1, n - 1] == pytest.approx(1 + math.log(2), rel=1e-6) and x.getrow(1).nnz == 1
