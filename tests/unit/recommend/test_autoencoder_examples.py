@@ -96,7 +96,8 @@ def rows_of(ex: ExampleSet) -> dict[tuple[int, int], tuple[list[float], list[flo
 @pytest.mark.parametrize("target", ["new", "any"])
 def test_global_cutoff_examples_equal_the_recipe_at_the_boundaries(kind: str, target: str) -> None:
     log = as_log(EVENTS, 5, 5)
-    cutoffs = np.array([T0 + 3 * DAY, CUT])
+    # before the log (no input), one second in (a single event before it), day 3, the main cutoff
+    cutoffs = np.array([T0 - DAY, T0 + 1, T0 + 3 * DAY, CUT])
     ex = build_examples(log, np.arange(5), cutoffs, mode="time-aware", window_days=WINDOW, input_kind=kind,
                         half_life_days=4.0, target=target)  # type: ignore[arg-type]
     got = rows_of(ex)
@@ -402,3 +403,54 @@ def test_frequency_inputs_of_customer_cutoffs_with_a_large_column_index() -> Non
     x = both.inputs[len(base):][order]
     assert x[0, n - 1] == pytest.approx(1.0) and x.getrow(0).nnz == 1  # one day before T0 + DAY
     assert x[1, n - 1] == pytest.approx(1 + math.log(2), rel=1e-6) and x.getrow(1).nnz == 1
+
+
+def test_cutoffs_without_examples_do_not_stop_the_later_ones() -> None:
+    """A cutoff with an empty window, then one where nobody is active on both sides, then one whose
+    window holds a single event: only the last gives an example."""
+    events = [(0, 0, T0), (0, 1, T0 + 20 * DAY), (1, 3, T0 + 22 * DAY), (0, 2, T0 + 30 * DAY)]
+    log = as_log(events, 2, 4)
+    ex = build_examples(log, np.arange(4), np.array([T0 + 10 * DAY, T0 + 21 * DAY, T0 + 25 * DAY]),
+                        mode="time-aware", window_days=WINDOW, input_kind="binary", half_life_days=4.0)
+    assert ex.times.tolist() == [T0 + 25 * DAY] and ex.users.tolist() == [0] and ex.cutoff_id.tolist() == [2]
+    assert ex.inputs.toarray().tolist() == [[1, 1, 0, 0]] and ex.targets.toarray().tolist() == [[0, 0, 1, 0]]
+
+
+def test_no_examples_at_all_is_an_empty_example_set() -> None:
+    log = as_log([(0, 0, T0), (1, 1, T0 + DAY)], 2, 3)
+    cutoffs = np.array([T0 + DAY // 2])  # user 0 before, user 1 after: nobody on both sides
+    ex = build_examples(log, np.arange(3), cutoffs, mode="time-aware", window_days=WINDOW, input_kind="binary",
+                        half_life_days=4.0)
+    assert len(ex) == 0 and ex.inputs.shape == (0, 3) and ex.targets.shape == (0, 3)
+    assert ex.inputs.dtype == np.float32 and ex.targets.dtype == np.float32
+    assert ex.cutoff_id.shape == (0,) and ex.cutoff_id.dtype == np.int32
+    assert ex.cutoffs.tolist() == cutoffs.tolist() and ex.cutoffs.dtype == np.int64
+    assert ex.trend.shape == (1, 3, 6) and ex.trend[0, 0, 3] == pytest.approx(np.log1p(1))
+    assert ex.users.shape == (0,) and ex.users.dtype == np.int64
+    assert ex.times.shape == (0,) and ex.times.dtype == np.int64
+
+
+def test_input_values_leave_the_callers_matrices_alone_and_are_float32() -> None:
+    import scipy.sparse as sp
+
+    days = sp.csr_matrix(np.array([[2.0, 0.0, 1.0]], dtype=np.float32))
+    last = sp.csr_matrix(np.array([[T0 - 2 * DAY, 0.0, T0]]))
+    for kind in KINDS:
+        got = input_values(days, last, T0, kind, 2.0)
+        assert got.dtype == np.float32
+    assert days.toarray().tolist() == [[2.0, 0.0, 1.0]]
+    with pytest.raises(ConfigError,
+                       match=r"^unknown input encoding 'tfidf'; expected one of binary, recency, frequency, "
+                             r"recency-frequency$"):
+        input_values(days, last, T0, "tfidf", 2.0)
+
+
+def test_input_values_where_the_last_times_sit_in_other_columns() -> None:
+    """Same number of entries per row, other columns: each item's last time is looked up, not taken
+    by position (item 1 has no last time here: 0, a very old event)."""
+    import scipy.sparse as sp
+
+    days = sp.csr_matrix(np.array([[1.0, 1.0, 0.0]]))
+    last = sp.csr_matrix(np.array([[T0 - 2 * DAY, 0.0, T0]]))
+    got = input_values(days, last, T0, "recency", 2.0).toarray()
+    np.testing.assert_allclose(got, [[0.5, 0.5 ** (T0 / DAY / 2), 0.0]], rtol=1e-6)
