@@ -203,6 +203,12 @@ def test_c_is_chosen_on_validation_accuracy_first_best_wins() -> None:
     assert fit.val_accuracy == max(val) and fit.c == grid[best]
     model = LogisticRegression(C=grid[best], max_iter=3000).fit(x[:50], y[:50])
     assert fit.test_correct.tolist() == (model.predict(x[70:]) == y[70:]).tolist()
+    # the worse of two candidates is never chosen, whatever its C: a tiny C predicts the majority class
+    y2 = (x[:, 0] > -0.6).astype(int)  # about 70% positive
+    tiny = _logistic(x[:50], y2[:50], x[50:70], y2[50:70], x[70:], y2[70:], (0.5, 1e-4))
+    acc = [float((LogisticRegression(C=c, max_iter=3000).fit(x[:50], y2[:50]).predict(x[50:70]) == y2[50:70]).mean())
+           for c in (0.5, 1e-4)]
+    assert acc[0] > acc[1] > 0.5 and tiny.c == 0.5 and tiny.val_accuracy == acc[0]
 
 
 class _CountingEncoder:
