@@ -390,9 +390,10 @@ def test_customer_cutoff_gap_is_at_least_min_gap_days() -> None:
 
 def test_frequency_inputs_of_customer_cutoffs_with_a_large_column_index() -> None:
     """Distinct days are counted per (example, column) pair, also where that pair's number is large
-    (here column 89,999 of 90,000): two days before the cutoff, 1 + ln 2."""
+    (here column 89,999 of 90,000, next to column 89,997): two days before the cutoff, 1 + ln 2."""
     n = 90_000
-    log = as_log([(0, n - 1, T0), (0, n - 1, T0 + DAY), (0, 0, T0 + 2 * DAY), (0, 1, T0 + 3 * DAY)], 1, n)
+    log = as_log([(0, n - 1, T0), (0, n - 3, T0), (0, n - 1, T0 + DAY), (0, 0, T0 + 2 * DAY), (0, 1, T0 + 3 * DAY)],
+                 1, n)
     cols = np.arange(n)
     base = build_examples(log, cols, np.array([T0 + DAY]), mode="time-aware", window_days=WINDOW,
                           input_kind="frequency", half_life_days=4.0)
@@ -401,8 +402,9 @@ def test_frequency_inputs_of_customer_cutoffs_with_a_large_column_index() -> Non
     order = np.argsort(both.times[len(base):])
     assert both.times[len(base):][order].tolist() == [T0 + DAY, T0 + 2 * DAY]
     x = both.inputs[len(base):][order]
-    assert x[0, n - 1] == pytest.approx(1.0) and x.getrow(0).nnz == 1  # one day before T0 + DAY
-    assert x[1, n - 1] == pytest.approx(1 + math.log(2), rel=1e-6) and x.getrow(1).nnz == 1
+    assert x[0, n - 1] == pytest.approx(1.0) and x[0, n - 3] == pytest.approx(1.0)  # one day before T0 + DAY
+    assert x[1, n - 1] == pytest.approx(1 + math.log(2), rel=1e-6) and x[1, n - 3] == pytest.approx(1.0)
+    assert x.getrow(0).nnz == 2 and x.getrow(1).nnz == 2
 
 
 def test_cutoffs_without_examples_do_not_stop_the_later_ones() -> None:
