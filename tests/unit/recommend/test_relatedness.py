@@ -452,6 +452,17 @@ def test_nothing_to_relate(engine: str, score: str) -> None:
         assert rel.scores.dtype == np.float32
 
 
+@pytest.mark.parametrize("score", R.SCORES)
+def test_numpy_engine_one_item_per_block_by_hand(four_customers: sp.csr_matrix, score: str) -> None:
+    """``block_entries=1``: every query item is a block of its own, so each block starts past item 0."""
+    rel = R.related_items(four_customers, score, min_count=1, neighbours=10, engine="numpy", block_entries=1)
+    want = {"cosine": {(A, B): 2 / 3, (C, D): 1.0, (B, C): 1 / math.sqrt(6), (D, A): 2 / math.sqrt(6)},
+            "naive": {(A, C): 1 / 6, (C, D): 1 / 2, (D, C): 1 / 2, (A, B): 0.0},
+            "corrected": {(B, A): (2 - 0.957) / math.sqrt(0.957), (C, D): (2 - 0.848) / math.sqrt(0.848)}}[score]
+    for (x, y), value in want.items():
+        assert rel.scores[x, y] == pytest.approx(value, rel=1e-6), (x, y)
+
+
 def test_progress_bar_changes_nothing(four_customers: sp.csr_matrix) -> None:
     quiet = R.related_items(four_customers, "corrected", min_count=1, engine="numpy", block_entries=1)
     shown = R.related_items(four_customers, "corrected", min_count=1, engine="numpy", block_entries=1, progress=True)
