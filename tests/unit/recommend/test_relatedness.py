@@ -463,6 +463,14 @@ def test_numpy_engine_one_item_per_block_by_hand(four_customers: sp.csr_matrix, 
         assert rel.scores[x, y] == pytest.approx(value, rel=1e-6), (x, y)
 
 
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_a_score_of_exactly_zero_is_not_kept(engine: str) -> None:
+    # c0: X Y, c1: X, c2: Y, c3: Z -> naive(X -> Y) = 1/2 - 2/4 = 0 exactly: no reason to show Y
+    m = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
+    rel = R.related_items(m, "naive", min_count=1, engine=engine)  # type: ignore[arg-type]
+    assert rel.scores.nnz == 0 and rel.counts.nnz == 0
+
+
 def test_progress_bar_changes_nothing(four_customers: sp.csr_matrix) -> None:
     quiet = R.related_items(four_customers, "corrected", min_count=1, engine="numpy", block_entries=1)
     shown = R.related_items(four_customers, "corrected", min_count=1, engine="numpy", block_entries=1, progress=True)
