@@ -15,6 +15,7 @@ embedding, embeds the texts and saves the fused engine. The CLI (``discoverly gr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -176,6 +177,14 @@ def _folder_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
         os.close(fd)
 
 
+def _build_id(graph: KnowledgeGraph, meta: dict[str, Any]) -> str:
+    """Names a build by what it wrote: a rebuild that makes another graph gets another id, and the same
+    papers and options give the same id (a build's files stay the same from run to run)."""
+    h = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode())
+    for frame in (graph.nodes, graph.edges):
+        h.update(frame.hash_rows(seed=0).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
 def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10, concept_method: str = "collocations",
                        concepts: bool = True, topics: bool = True, vocabulary: Sequence[str] | None = None,
                        rng: int | None = 0, progress: bool = False) -> tuple[KnowledgeGraph, dict[str, float]]:
@@ -219,10 +228,9 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
         if stale:
             log.info("removed %s of the previous build of %s; run `discoverly graph fit` again",
                      " and ".join(f"{p.name}/" for p in stale), gf.root)
-        write_store(graph, gf.store, meta={"n_topics": n_topics,
-                                           "concept_method": concept_method if concepts else None,
-                                           "papers_fingerprint": papers.fingerprint(),
-                                           "build": os.urandom(8).hex()})  # the engine fitted on this build names it
+        meta = {"n_topics": n_topics, "concept_method": concept_method if concepts else None,
+                "papers_fingerprint": papers.fingerprint()}
+        write_store(graph, gf.store, meta={**meta, "build": _build_id(graph, meta)})  # an engine names its build
     timings["store_s"] = time.perf_counter() - t0
     return graph, timings
 

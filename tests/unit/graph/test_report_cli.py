@@ -232,6 +232,20 @@ def test_an_engine_fitted_while_the_graph_was_rebuilt_is_refused(tmp_path: Path,
     assert len(GraphFolder(folder).load_similar()) == 12
 
 
+
+def test_a_build_is_named_by_what_it_wrote(tmp_path: Path) -> None:
+    """The same papers and options give the same build id (it was random: every build's store differed);
+    another graph gets another id."""
+
+    def build_id(folder: Path, n_topics: int) -> str:
+        build_graph_folder(Papers.from_records(tiny_records(6)), folder, n_topics=n_topics, rng=0)
+        with GraphFolder(folder).open_store() as store:
+            return str(store.meta["build"])
+
+    first = build_id(tmp_path / "a", 2)
+    assert build_id(tmp_path / "b", 2) == first and build_id(tmp_path / "a", 2) == first
+    assert build_id(tmp_path / "c", 3) != first
+
 def test_fit_defaults_follow_the_model(tmp_path: Path, hash_encoder) -> None:  # type: ignore[no-untyped-def]
     from discoverly.graph.workspace import DEFAULT_ENGINE
 
