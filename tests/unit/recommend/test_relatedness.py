@@ -298,6 +298,24 @@ def test_corrected_on_a_wide_catalogue_matches_brute_force(engine: str) -> None:
         np.testing.assert_allclose(sc, [s for _, s in row], rtol=1e-5)
 
 
+
+@pytest.mark.parametrize("n_items", [9, 17, 33])  # 2^k + 1: the last item's index needs every bit of its column
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_the_last_item_of_a_power_of_two_plus_one_catalogue_ranks_right(n_items: int, engine: str) -> None:
+    """Rows with more pairs than ``neighbours`` are ranked by 64-bit keys (row, score, column): the
+    column takes (n_items - 1).bit_length() bits, and with one bit fewer the last item would spill into
+    the score bits (mutation testing: ``n_items - 2`` survived)."""
+    rng = np.random.default_rng(n_items)
+    dense = (rng.random((60, n_items)) < 0.5).astype(float)
+    dense[:40, -1] = 1.0  # the last item is bought by most customers: it is in every row, with a high count
+    m = sp.csr_matrix(dense)
+    for score in R.SCORES:
+        rel = R.related_items(m, score, min_count=1, neighbours=3, engine=engine)  # type: ignore[arg-type]
+        for i, row in enumerate(brute_force(m, score, 1, 3)):
+            idx, sc = rel.neighbours_of(i)
+            assert idx.tolist() == [j for j, _ in row], (score, i)
+            np.testing.assert_allclose(sc, [s for _, s in row], rtol=1e-5, atol=1e-9)
+
 def test_bad_matrices() -> None:
     with pytest.raises(DataError, match="negative"):
         R.related_items(sp.csr_matrix(np.array([[1.0, -1.0]])))
