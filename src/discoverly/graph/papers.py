@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -36,7 +37,7 @@ from discoverly.data.frames import require_columns, to_polars
 from discoverly.data.vocabulary import Vocabulary
 from discoverly.errors import DataError, UnknownIdError
 
-__all__ = ["Papers", "read_papers", "TEXT_FIELDS"]
+__all__ = ["Papers", "read_papers", "is_papers_table", "TEXT_FIELDS"]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,15 @@ class Papers:
             rows.append(row)
         return read_papers(pl.DataFrame(rows, infer_schema_length=None))
 
+
+
+def is_papers_table(path: str | os.PathLike[str]) -> bool:
+    """Whether the Parquet file at ``path`` is a papers table as :class:`Papers` writes it (its exact
+    columns and types), rather than a papers file of the user's that happens to have the name."""
+    try:
+        return list(pl.read_parquet_schema(os.fspath(path)).items()) == list(_SCHEMA.items())
+    except (OSError, pl.exceptions.PolarsError):
+        return False
 
 def _json_list(value: str) -> list[Any] | None:
     """A list written as JSON text, or None: a CSV cell like ``["a1", "a2"]``, or a JSONL column that

@@ -35,8 +35,7 @@ from discoverly.errors import ArtifactError, ConfigError, DataError
 from discoverly.graph.build import KnowledgeGraph, build_paper_graph
 from discoverly.graph.concepts import ConceptExtractor
 from discoverly.graph.kge import KGEmbedding, KGETrainer, check_query_direction
-from discoverly.graph.papers import _SCHEMA as PAPERS_SCHEMA
-from discoverly.graph.papers import Papers, read_papers
+from discoverly.graph.papers import Papers, is_papers_table, read_papers
 from discoverly.graph.similar import SimilarItems, paper_text_vectors
 from discoverly.graph.store import GraphStore, write_store
 from discoverly.graph.topics import TopicModel
@@ -103,7 +102,7 @@ class GraphFolder:
             raise ArtifactError(f"cannot build the graph in {str(root)!r}: it is a file; give a folder, e.g. graph/")
         # hidden entries do not count: .DS_Store, .gitkeep, or the temporary papers file of a killed build
         visible = sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
-        if visible and not self.store.is_file() and self.papers.is_file() and not self._papers_written_by_build():
+        if visible and not self.store.is_file() and self.papers.is_file() and not is_papers_table(self.papers):
             # e.g. `--papers papers.parquet -g .`: the build would replace the user's own file with its table
             raise ArtifactError(f"cannot build the graph in {str(root)!r}: its papers.parquet is not the papers "
                                 "table of a graph build, and the build would replace it; give a new or empty "
@@ -114,14 +113,6 @@ class GraphFolder:
             raise ArtifactError(f"cannot build the graph in {str(root)!r}: the folder holds other files ({shown}) "
                                 "and is not a graph folder; give a new or empty folder, e.g. graph/")
         check_file_target(self.papers, what="the graph")
-
-    def _papers_written_by_build(self) -> bool:
-        """Whether ``papers.parquet`` is the table a build writes (a build killed before its store leaves
-        that alone), rather than a papers file of the user's that happens to have the name."""
-        try:
-            return list(pl.read_parquet_schema(self.papers).items()) == list(PAPERS_SCHEMA.items())
-        except (OSError, pl.exceptions.PolarsError):
-            return False
 
     def _check_not_an_artifact(self) -> None:
         """A clear error when the folder is an artifact (a search engine, a model, a graph folder's
