@@ -73,6 +73,12 @@ _TOKEN_RE = re.compile(rf"[{_CJK}]|\d+(?:\.\d+)?[^\W\d_{_CJK}]+|\d*\.\d+|[^\W_{_
 _FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
                        "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ı": "i", "\u2044": "/"})
 
+#: what is not a letter, digit, point or space, turned into a space: \w keeps letters of any script; lower-case
+#: ASCII text (most catalogues) takes the equivalent plain pattern, 1.16x instead of 1.34x the cost of the
+#: ASCII-only normaliser (Complete Journey's 522k catalogue texts, same output)
+_ASCII_PUNCT = re.compile(r"[^a-z0-9.\s]+")
+_PUNCT = re.compile(r"[^\w.\s]+|_+")
+
 
 #: an HTML tag or comment (catalogue exports keep descriptions as HTML: "<p>Soft <b>cotton</b></p>")
 _TAG_RE = re.compile(r"<!--.*?-->|</?[a-zA-Z][^<>]{0,500}>", re.S)
@@ -159,7 +165,7 @@ class TextNormalizer:
         if "," in s:  # a decimal comma before a unit: "1,5 kg" is 1.5kg (it became "1", "5kg")
             s = _DECIMAL_COMMA_RE.sub(r"\1.\2", s)
         s = _QUANTITY_RE.sub(self._quantity, s)
-        s = re.sub(r"[^\w.\s]+|_+", " ", s)  # \w: letters and digits of any script
+        s = _ASCII_PUNCT.sub(" ", s) if s.isascii() else _PUNCT.sub(" ", s)
         s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
         return " ".join(s.split())
 
