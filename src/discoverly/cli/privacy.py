@@ -58,7 +58,8 @@ def privatize(
     separator: str | None = typer.Option(None, "--separator", help="CSV field separator (default , or tab "
                                          "for tsv)."),
     no_header: bool = typer.Option(False, "--no-header", help="The CSV/TSV input has no header line; its "
-                                   "columns are then named column_1, column_2, …"),
+                                   "columns are then named column_1, column_2, … A CSV/TSV output has no "
+                                   "header line either."),
     missing: str = typer.Option("error", "--missing", help="Missing (null) cells: error, skip (left null), "
                                 "or empty (treated as empty text)."),
     chunk_size: int = typer.Option(20_000, "--chunk-size", help="Rows per chunk (memory stays constant)."),
@@ -152,7 +153,7 @@ def privatize(
                 bar.advance(frame.height)
                 yield frame.with_columns(pl.Series(column, out, dtype=pl.String))
 
-    write_chunks(chunks(), target, out_fmt, separator="\t" if out_fmt == "tsv" else ",")
+    write_chunks(chunks(), target, out_fmt, separator="\t" if out_fmt == "tsv" else ",", header=not no_header)
     written = statistics.write(summary_path)
     s = statistics.summary()
     share = s["unchanged_share"]

@@ -173,8 +173,11 @@ def _csv(path: Path, chunk_size: int, separator: str, header: bool, *, quoted: b
         yield pl.DataFrame(schema={n: pl.String for n in names})
 
 
-def write_chunks(chunks: Iterable[pl.DataFrame], target: Path, fmt: str, *, separator: str = ",") -> Path:
-    """Write every chunk to ``target`` (atomically: temp file, then rename); returns the path."""
+def write_chunks(chunks: Iterable[pl.DataFrame], target: Path, fmt: str, *, separator: str = ",",
+                 header: bool = True) -> Path:
+    """Write every chunk to ``target`` (atomically: temp file, then rename); returns the path.
+    ``header=False``: a CSV/TSV output has no header line (a headerless input's rows stay on their
+    lines); JSONL and Parquet carry the column names by nature."""
     with staged_file(target) as tmp:  # a run killed outright leaves nothing the next run keeps
         if fmt == "parquet":
             _write_parquet(chunks, tmp)
@@ -186,9 +189,10 @@ def write_chunks(chunks: Iterable[pl.DataFrame], target: Path, fmt: str, *, sepa
                         frame.write_ndjson(fh)
                     elif fmt == "tsv":  # plain lines, no quoting: what the TSV reader above reads back
                         _check_tsv(frame)
-                        frame.write_csv(fh, separator=separator, include_header=first, quote_style="never")
+                        frame.write_csv(fh, separator=separator, include_header=first and header,
+                                        quote_style="never")
                     else:
-                        frame.write_csv(fh, separator=separator, include_header=first)
+                        frame.write_csv(fh, separator=separator, include_header=first and header)
                     first = False
     return target
 

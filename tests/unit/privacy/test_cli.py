@@ -107,8 +107,28 @@ def test_headerless_tsv_like_the_sms_file(tmp_path: Path, vectors: Path) -> None
     args = ["privatize", "-e", "2", "-c", "column_2", "--format", "tsv", "--no-header", "--embeddings", str(vectors),
             "--no-progress", str(inp), str(out)]
     assert main(args) == 0
-    frame = pl.read_csv(out, separator="\t")
-    assert frame.columns == ["column_1", "column_2"] and frame["column_1"].to_list() == ["ham", "spam"]
+    # no header in, no header out: line n of the output is line n of the input (a column_1,... line
+    # was written first, one line off from the input)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and [line.split("\t")[0] for line in lines] == ["ham", "spam"]
+    frame = pl.read_csv(out, separator="\t", has_header=False, new_columns=["column_1", "column_2"])
+    assert frame["column_1"].to_list() == ["ham", "spam"]
+
+
+@pytest.mark.parametrize("dst", [".csv", ".txt", ".jsonl", ".parquet"])
+def test_one_text_per_line_keeps_its_lines(tmp_path: Path, vectors: Path, dst: str) -> None:
+    inp = tmp_path / "lines.txt"
+    inp.write_text("the food was good\n\nthe staff\n", encoding="utf-8")
+    out = tmp_path / f"out{dst}"
+    args = ["privatize", "-e", "1e6", "--oov", "keep", "--no-header", "-c", "column_1", "--embeddings", str(vectors),
+            "--no-progress", str(inp), str(out)]
+    assert main(args) == 0
+    if dst in (".csv", ".txt"):  # headerless in, headerless out (a CSV quotes the empty text: "")
+        empty = '""' if dst == ".csv" else ""
+        assert out.read_text(encoding="utf-8").splitlines() == ["the food was good", empty, "the staff"]
+    else:  # JSON Lines and Parquet carry the column names by nature
+        assert _read(out).columns == ["column_1"] and _read(out)["column_1"].to_list() == [
+            "the food was good", "", "the staff"]
 
 
 def test_tsv_quotes_are_text_like_the_sms_file(tmp_path: Path, vectors: Path) -> None:
@@ -121,7 +141,7 @@ def test_tsv_quotes_are_text_like_the_sms_file(tmp_path: Path, vectors: Path) ->
     args = ["privatize", "-e", "1e6", "--oov", "keep", "-c", "column_2", "--format", "tsv", "--no-header",
             "--embeddings", str(vectors), "--no-progress", str(inp), str(out)]
     assert main(args) == 0
-    frame = pl.read_csv(out, separator="\t", quote_char=None)
+    frame = pl.read_csv(out, separator="\t", quote_char=None, has_header=False, new_columns=["column_1", "column_2"])
     assert frame["column_1"].to_list() == ["ham", "ham", "spam"]
     assert [t.count('"') for t in frame["column_2"]] == [2, 1, 2]
     # a tab-separated file with CSV quoting is read as csv; a value a TSV cannot hold is refused
