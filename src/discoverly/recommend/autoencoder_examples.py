@@ -288,10 +288,20 @@ def add_user_cutoffs(interactions: Interactions, cols: np.ndarray, base: Example
     t = interactions.timestamp[keep].astype(np.int64)
     order = np.lexsort((t, u))
     u, c, t = u[order], c[order], t[order]
-    key = (u << 32) | np.clip(t, 0, 2**32 - 1)
+    if len(t) == 0:
+        return base
+    # (customer, time) packed into one sortable int64: the time counted from the log's first event,
+    # in as many bits as the log's span plus a window needs (any era, before 1970 or after 2106)
+    window = int(window_days * DAY)
+    t0 = int(t.min())
+    bits = int(t.max() - t0 + window + 1).bit_length()
+    if int(u.max()).bit_length() + bits > 62:
+        raise ConfigError(f"customer cutoffs: {len(np.unique(u)):,} customers over {(t.max() - t0) / DAY:,.0f} "
+                          "days do not fit the 63-bit (customer, time) key; set user_cutoffs=0")
+    key = (u << bits) | (t - t0)
     # candidate cutoffs: each customer's distinct event times after their first one
     cand = np.unique(key)
-    cand_u, cand_t = cand >> 32, cand & (2**32 - 1)
+    cand_u, cand_t = cand >> bits, (cand & ((1 << bits) - 1)) + t0
     first_of_user = np.r_[True, cand_u[1:] != cand_u[:-1]]
     gap = np.r_[0, np.diff(cand_t)]
     ok = ~first_of_user & (cand_t <= latest) & (cand_t >= base.cutoffs[0]) & (gap >= min_gap_days * DAY)
@@ -303,16 +313,15 @@ def add_user_cutoffs(interactions: Interactions, cols: np.ndarray, base: Example
     rank = np.arange(len(cand_u)) - np.searchsorted(cand_u, cand_u, side="left")
     ex_u, ex_t = cand_u[rank < per_user], cand_t[rank < per_user]
     user_start = np.searchsorted(u, ex_u, side="left")
-    n_before = np.searchsorted(key, (ex_u << 32) | ex_t, side="left") - user_start
-    n_window = np.searchsorted(key, (ex_u << 32) | np.clip(ex_t + int(window_days * DAY), 0, 2**32 - 1),
-                               side="left") - user_start - n_before
+    n_before = np.searchsorted(key, (ex_u << bits) | (ex_t - t0), side="left") - user_start
+    n_window = np.searchsorted(key, (ex_u << bits) | (ex_t + window - t0), side="left") - user_start - n_before
     m = len(ex_u)
     # inputs: (example, column) pairs of the events before the cutoff
     idx = _ranges(user_start, n_before)
     ex_of = np.repeat(np.arange(m), n_before)
     pair = ex_of * n_cols + c[idx]
     pairs, inverse = np.unique(pair, return_inverse=True)
-    last_time = np.zeros(len(pairs), dtype=np.float64)
+    last_time = np.full(len(pairs), -np.inf)  # every pair has an event; times may be negative (before 1970)
     np.maximum.at(last_time, inverse, t[idx].astype(np.float64))
     day_pairs = np.unique(pair * 100_000 + t[idx] // DAY % 100_000)
     n_days = np.bincount(np.searchsorted(pairs, day_pairs // 100_000), minlength=len(pairs)).astype(np.float64)

@@ -314,6 +314,31 @@ def test_customer_cutoffs_equal_the_recipe(kind: str, target: str, gap: float, g
     assert both.inputs[:len(base)].toarray().tolist() == base.inputs.toarray().tolist()
 
 
+@pytest.mark.parametrize("shift", [-(T0 + 20 * 365 * DAY), 4_000_000_000 - 4_000_000_000 % DAY])
+def test_customer_cutoffs_in_any_era(shift: int) -> None:
+    """The same log in 1950 (negative epoch seconds) and after 2106 (past 32 bits) gives the recipe's
+    examples (times were packed into 32 bits and clipped: every customer cutoff was lost)."""
+    events = [(u, i, t + shift) for u, i, t in EVENTS]
+    grid, latest = [T0 + DAY + shift, CUT + shift], CUT + 3 * DAY + shift
+    log = as_log(events, 5, 5)
+    base = build_examples(log, np.arange(5), np.array(grid), mode="time-aware", window_days=WINDOW,
+                          input_kind="recency", half_life_days=4.0, target="new")
+    both = add_user_cutoffs(log, np.arange(5), base, per_user=100, latest=latest, window_days=WINDOW,
+                            input_kind="recency", half_life_days=4.0, target="new", rng=np.random.default_rng(0))
+    got = rows_of(ExampleSet(both.inputs[len(base):], both.targets[len(base):], both.cutoff_id[len(base):],
+                             both.cutoffs, both.trend, both.users[len(base):], both.times[len(base):]))
+    want = user_reference(events, grid, latest, WINDOW, "recency", 4.0, "new", 5, 0.0)
+    assert len(want) == 4 and sorted(got) == sorted(want)
+    # and the global cutoffs' examples
+    got.update(rows_of(base))
+    want.update({(c, u): r for c in grid for u in range(5)
+                 if (r := reference(events, u, c, WINDOW, "recency", 4.0, "new", 5)) is not None})
+    assert sorted(got) == sorted(want)
+    for key, (x, y) in want.items():
+        np.testing.assert_allclose(got[key][0], x, rtol=1e-6, err_msg=str(key))
+        np.testing.assert_allclose(got[key][1], y, rtol=1e-6, err_msg=str(key))
+
+
 def test_customer_cutoffs_spelled_out() -> None:
     """User 0 at CUT - 1 (its item 1): input item 0 (days 0 and 2), target items 1 and 2 in the week
     from CUT - 1 (item 3 comes exactly when that week ends). At CUT (item 2): input 0 and 1, target 2
