@@ -54,6 +54,20 @@ def test_fit_then_recommend_with_titles(log_files: tuple[Path, Path], tmp_path: 
     assert "Big teapot" in text and "recommended for user d" in text
 
 
+def test_recommend_json_is_utf8_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # --json printed "Gro\u00dfe Teekanne" for every non-ASCII title and id
+    events, catalog = tmp_path / "events.csv", tmp_path / "items.csv"
+    events.write_text("customer,sku,ts\nZoë,mug,2024-01-01\nZoë,tasse,2024-01-01\nb,mug,2024-01-02\n", encoding="utf-8")
+    catalog.write_text("sku,name\nmug,Große Teekanne\ntasse,Tasse à thé\n", encoding="utf-8")
+    out = tmp_path / "model"
+    assert main(fit_args(events, catalog, out)) == 0
+    capsys.readouterr()
+    assert main(["recommend", str(out), "--user", "b", "--include-seen", "--k", "2", "--json"]) == 0
+    printed = capsys.readouterr().out
+    assert '"Große Teekanne"' in printed and '"Tasse à thé"' in printed and "\\u" not in printed
+    assert [it["title"] for it in json.loads(printed)["results"][0]["items"]] == ["Große Teekanne", "Tasse à thé"]
+
+
 def test_fit_until_and_params(log_files: tuple[Path, Path], tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "recent"

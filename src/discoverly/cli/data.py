@@ -10,13 +10,13 @@ Examples::
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from discoverly.cli.jsonout import dumps
 from discoverly.dependencies import require
 from discoverly.errors import ConfigError, DataError
 
@@ -144,7 +144,7 @@ def report(
     if as_json:
         out = prof.to_dict()
         out["html"] = str(written) if written else None
-        typer.echo(json.dumps(out, default=str, indent=2))
+        typer.echo(dumps(out, default=str, indent=2))
         return
     _print_summary(prof, written)
 
@@ -198,7 +198,7 @@ def list_datasets(
                      "files": list(spec.files), "download": spec.download.url if spec.download else None,
                      "license": spec.license})
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(dumps(rows, indent=2))
         return
     from rich.table import Table
 

@@ -17,7 +17,6 @@ one given); each entry also has ``variants`` (every variant at the primary cutof
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 import sys
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from discoverly.cli.inputs import load_input, show_progress, split_list
+from discoverly.cli.jsonout import dumps
 from discoverly.dependencies import require
 from discoverly.errors import ConfigError, DataError
 
@@ -224,7 +224,7 @@ def evaluate(
         out["synthetic"] = data.synthetic
         out["report"] = str(report) if report is not None else None
         out["compare"] = [t.to_dict() for t in tests]
-        sys.stdout.write(json.dumps(out, indent=2, default=json_default) + "\n")
+        sys.stdout.write(dumps(out, indent=2, default=json_default) + "\n")
         return
     print_leaderboard(ev, console)
     for t in tests:

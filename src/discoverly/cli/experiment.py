@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
+from discoverly.cli.jsonout import dumps
 from discoverly.dependencies import require
 
 __all__ = ["app"]
@@ -78,7 +78,7 @@ def analyze(
         outcomes = st.outcomes(name, window_seconds=int(window * 86_400))
     result = analyze_experiment(exposures, outcomes, experiment=name, shares=expected, control=control, rng=seed)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(dumps(result.to_dict(), indent=2))
     else:
         typer.echo(result.to_text())
     if report is not None:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from discoverly.cli.inputs import CATALOG_HINT, load_input, show_progress
+from discoverly.cli.jsonout import dumps
 from discoverly.errors import ArtifactError, ConfigError
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ def recommend(
         recs = model.related(keys, k)
     rows = _rows(recs, titles)
     if as_json:
-        sys.stdout.write(json.dumps({"model": model.name, "kind": recs.kind, "k": k, "results": rows},
+        sys.stdout.write(dumps({"model": model.name, "kind": recs.kind, "k": k, "results": rows},
                                     indent=2, default=str) + "\n")
         return
     console = Console(highlight=False)

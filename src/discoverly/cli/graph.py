@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
 
 import typer
+
+from discoverly.cli.jsonout import dumps
 
 app = typer.Typer(help="Knowledge graph of a literature: build, fit, rank, similar, export, report.",
                   no_args_is_help=True, add_completion=False)
@@ -25,7 +26,7 @@ def _print_table(frame: object, as_json: bool) -> None:
 
     assert isinstance(frame, pl.DataFrame)
     if as_json:
-        typer.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
+        typer.echo(dumps(frame.to_dicts(), indent=2, default=str))
         return
     from rich.console import Console
     from rich.table import Table
@@ -107,7 +108,7 @@ def build(
                                             vocabulary=phrases, rng=seed)
     counts = {"nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
               "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())}
-    typer.echo(json.dumps({"folder": str(out), **counts, "seconds": round(time.perf_counter() - started, 1),
+    typer.echo(dumps({"folder": str(out), **counts, "seconds": round(time.perf_counter() - started, 1),
                            **{k: round(v, 1) for k, v in timings.items()}}, indent=2))
 
 
@@ -162,7 +163,7 @@ def fit(
                          query_relation=query_relation, query_direction=query_direction, exclude_linked=exclude_linked,
                          text_hops=text_hops, encoder=TextEncoder(threads=threads), rng=seed,
                          progress=_progress(progress), **extra)
-    typer.echo(json.dumps({"engine": str(folder / "similar"), "papers": len(engine), **engine.config,
+    typer.echo(dumps({"engine": str(folder / "similar"), "papers": len(engine), **engine.config,
                            "seconds": round(time.perf_counter() - started, 1)}, indent=2))
 
 
@@ -240,7 +241,7 @@ def export(
     with GraphFolder(folder).open_store() as store:
         graph = store.graph()
     files = export_graph(graph, out, format=format)
-    typer.echo(json.dumps({"format": format, "files": [str(f) for f in files]}, indent=2))
+    typer.echo(dumps({"format": format, "files": [str(f) for f in files]}, indent=2))
 
 
 @app.command()

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import typer
 
 from discoverly.cli.inputs import load_input, show_progress, split_list
+from discoverly.cli.jsonout import dumps
 from discoverly.errors import ConfigError, DataError
 
 __all__ = ["app"]
@@ -133,7 +134,7 @@ def query_cmd(
     # the id as typed: the lookup finds "1234" among integer ids, and "007" stays itself (not 7)
     res = engine.search(query, user=user, k=k, method=method)  # type: ignore[arg-type]
     if as_json:
-        typer.echo(json.dumps({"query": query, "method": res.method, "personalized": res.personalized,
+        typer.echo(dumps({"query": query, "method": res.method, "personalized": res.personalized,
                                "understood": res.understood, "results": res.to_dicts()}, default=str))
         return
     from rich.table import Table
@@ -230,7 +231,7 @@ def _write_json(path: Path, result: dict[str, Any]) -> None:
     written is an :class:`~discoverly.errors.ArtifactError`."""
     from discoverly.artifacts import write_text_file
 
-    write_text_file(path, json.dumps(result, indent=2, default=str), what="the results")
+    write_text_file(path, dumps(result, indent=2, default=str), what="the results")
 
 
 def _evaluate_protocol(name: str, *, cutoff: str, n_test: int, dense: bool, embeddings: Path | None, seed: int,

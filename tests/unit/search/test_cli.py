@@ -139,3 +139,17 @@ def test_the_protocol_table_shows_the_interval_its_title_names() -> None:
     _print_protocol(con, {"rows": rows})
     text = con.export_text()
     assert "NDCG@10 [95% CI]" in text and "0.500 [0.490, 0.510] / 0.400 / 0.900" in text
+
+
+def test_query_json_is_utf8_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # --json printed "\u043c\u043e..." for every non-ASCII letter of the query, its tokens and the titles
+    cat = tmp_path / "products.csv"
+    cat.write_text("item,title\nA1,Молоко цельное 1 л\nA2,whole milk 1 gal\n", encoding="utf-8")
+    out = tmp_path / "engine"
+    assert main(["search", "index", "--catalog", str(cat), "--title", "title", "--no-dense", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["search", "query", str(out), "молоко", "--json"]) == 0
+    printed = capsys.readouterr().out
+    assert '"query": "молоко"' in printed and '"title": "Молоко цельное 1 л"' in printed and "\\u" not in printed
+    got = json.loads(printed)
+    assert got["understood"]["tokens"] == ["молоко"] and got["results"][0]["item"] == "A1"
