@@ -167,11 +167,12 @@ def fit(
 
 def _check_local_memory(path: Path, max_memory: str | None) -> None:
     """Before reading a log file: refuse when the local fit's estimated peak exceeds the limit."""
-    from discoverly.engine.memory import check_memory, estimate_fit_memory, file_facts
+    from discoverly.engine.memory import check_memory, estimate_fit_memory, file_facts, text_size
 
     rows, decoded = file_facts(path)
-    if rows is None:  # not Parquet: a text log decodes to at most about its size on disk
-        rows, decoded = max(1, path.stat().st_size // 40), path.stat().st_size
+    if rows is None:  # not Parquet: a text log decodes to at most about its (decompressed) size
+        decoded = text_size(path)
+        rows = max(1, decoded // 40)
     check_memory(estimate_fit_memory(rows, decoded_bytes=decoded), max_memory, what=f"fitting on {path.name}")
 
 

@@ -18,6 +18,14 @@ _READERS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
     ".jsonl": "ndjson", ".ndjson": "ndjson", ".json": "ndjson",
 }
+#: how to turn a file of a known format that is not read into one that is (polars can read them)
+_EXCEL = ("Excel or LibreOffice sheets are not read: save the sheet as 'CSV UTF-8', or convert it with "
+          "polars (`pip install fastexcel`): pl.read_excel(path).write_parquet('log.parquet')")
+_IPC = "Arrow/Feather files are not read: convert with polars, pl.read_ipc(path).write_parquet('log.parquet')"
+_CONVERT = {".xlsx": _EXCEL, ".xls": _EXCEL, ".xlsm": _EXCEL, ".ods": _EXCEL,
+            ".feather": _IPC, ".arrow": _IPC, ".ipc": _IPC,
+            ".gz": "A gzip-compressed file is read when its name says the format inside, e.g. log.csv.gz",
+            ".zip": "Zip archives are not read: unzip it first (gzip-compressed text, e.g. log.csv.gz, is read)"}
 
 
 def to_polars(source: Any, *, what: str = "input", id_columns: Sequence[str | None] = (),
@@ -66,7 +74,11 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
                ) -> pl.DataFrame:
     if not path.exists():
         raise DataError(f"{what} file {str(path)!r} does not exist")
-    kind = _READERS.get(path.suffix.lower())
+    gz = path.suffix.lower() == ".gz"  # log.csv.gz: polars decompresses it while reading
+    kind = _READERS.get(Path(path.stem).suffix.lower() if gz else path.suffix.lower())
+    if kind == "parquet" and gz:
+        raise DataError(f"{what} file {str(path)!r}: a gzip-compressed Parquet file is not read; decompress it "
+                        "first (gunzip): Parquet compresses its own pages")
     parts: list[Path] = []
     if path.is_dir():  # a folder of Parquet parts (as Spark writes them) is one log, whatever its name
         if (path / "manifest.json").is_file():
@@ -78,9 +90,18 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
                             f"give a file ({', '.join(sorted(_READERS))}) or a folder of Parquet files")
         kind = "parquet"
     if kind is None:
+        hint = _CONVERT.get(path.suffix.lower())
         raise DataError(f"cannot tell the format of {str(path)!r} from its extension; "
-                        f"use one of {', '.join(sorted(_READERS))}")
-    if not parts and kind != "parquet" and _blank(path):  # polars: 'empty CSV', 'Cannot infer NDJSON types'
+                        f"use one of {', '.join(sorted(_READERS))} (text formats may be gzip-compressed, "
+                        f"e.g. .csv.gz)" + (f". {hint}" if hint else ""))
+    try:
+        blank = not parts and kind != "parquet" and _blank(path)  # polars: 'empty CSV', 'Cannot infer NDJSON types'
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile, a truncated .gz
+        if not gz:
+            raise
+        raise DataError(f"cannot read {what} file {str(path)!r}: it is named .gz but is not a whole gzip file "
+                        f"({exc})") from None
+    if blank:
         raise DataError(f"{what} file {str(path)!r} is empty: it holds nothing but white space")
     try:
         with ExitStack() as stack:
@@ -95,10 +116,10 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
             if kind == "parquet":
                 return pl.read_parquet(source)
             if kind == "ndjson":
-                with open(path, "rb") as fh:
+                with _open_bytes(path) as fh:
                     first = fh.read(64).lstrip()
                 return pl.read_json(source) if first.startswith(b"[") else pl.read_ndjson(source)
-            sep = _separator(path, "\t" if path.suffix.lower() == ".tsv" else ",")
+            sep = _separator(path, "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ",")
             frame = pl.read_csv(source, separator=sep, infer_schema_length=10_000, try_parse_dates=False,
                                 schema_overrides={c: pl.String for c in (*id_columns, *text_columns)})
             return _numeric_ids(frame, id_columns)
@@ -113,9 +134,18 @@ def _read_file(path: Path, what: str, id_columns: Sequence[str] = (), text_colum
 
 
 
+def _open_bytes(path: Path) -> Any:
+    """A binary file object of ``path``'s text, decompressed for a ``.gz`` name."""
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
 def _blank(path: Path) -> bool:
     """Whether a text file holds nothing but white space (read only as far as the first other byte)."""
-    with open(path, "rb") as fh:
+    with _open_bytes(path) as fh:
         while chunk := fh.read(1 << 16):
             if chunk.strip():
                 return False
@@ -143,7 +173,7 @@ _OTHER_SEPARATORS = (";", "\t", "|", ",")
 def _separator(path: Path, default: str) -> str:
     """``default``, unless the header line lacks it and holds another common separator (e.g. the
     semicolons of a CSV saved by a spreadsheet in a locale with decimal commas)."""
-    with open(path, "rb") as fh:
+    with _open_bytes(path) as fh:
         header = fh.readline(65_536).decode("utf-8", errors="replace").lstrip("\ufeff")
     if default in header:
         return default

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from discoverly.errors import ConfigError, DataError, ResourceLimitError
 
-__all__ = ["MemoryEstimate", "available_memory", "check_memory", "estimate_fit_memory", "file_facts", "parse_size"]
+__all__ = ["MemoryEstimate", "available_memory", "check_memory", "estimate_fit_memory", "file_facts", "parse_size",
+           "text_size"]
 
 #: bytes per event of a local item-to-item fit beyond the decoded log (sort, matrices, histories)
 BYTES_PER_EVENT = 100
@@ -125,6 +126,20 @@ def file_facts(path: str | os.PathLike[str]) -> tuple[int | None, int | None]:
                 else 2 * _STRING_BYTES
     rows = int(pf.metadata.num_rows)
     return rows, rows * width
+
+
+def text_size(path: str | os.PathLike[str]) -> int:
+    """The bytes of a text log once read: its size on disk, or for a gzip file (``log.csv.gz``) the
+    size its trailer records. That is modulo 4 GiB, so a recorded size below the file's means a
+    larger text, counted as 10 times the file (text logs compress 5-10 times)."""
+    p = Path(path)
+    size = p.stat().st_size
+    if p.suffix.lower() != ".gz" or size < 18:
+        return size
+    with open(p, "rb") as fh:
+        fh.seek(-4, os.SEEK_END)
+        recorded = int.from_bytes(fh.read(4), "little")
+    return recorded if recorded >= size else 10 * size
 
 
 def estimate_fit_memory(events: int, *, decoded_bytes: int | None = None, items: int = 0,

@@ -163,6 +163,40 @@ def test_time_column_of_the_wrong_type() -> None:
         read_interactions(pl.DataFrame({**LOG, "timestamp": [True, False, True, True]}))
 
 
+@pytest.mark.parametrize("name", ["log.csv.gz", "log.tsv.GZ", "log.jsonl.gz", "log.json.gz"])
+def test_gzip_compressed_text_reads_the_same(name: str, tmp_path: Path) -> None:
+    import gzip
+
+    frame = pl.DataFrame(LOG)
+    inner = name.lower().removesuffix(".gz")
+    text = {"log.csv": frame.write_csv(), "log.tsv": frame.write_csv(separator="\t"),
+            "log.jsonl": frame.write_ndjson(), "log.json": json.dumps(frame.to_dicts())}[inner]
+    (tmp_path / name).write_bytes(gzip.compress(text.encode()))
+    log = read_interactions(tmp_path / name, quantity="qty")
+    _check(log)
+    assert log.quantity.tolist() == [1, 2, 3, 4]
+
+
+def test_compressed_and_foreign_files_say_what_to_do(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "bad.csv.gz").write_text("user,item,timestamp\n")  # named .gz, not compressed
+    with pytest.raises(DataError, match=r"named \.gz but is not a whole gzip file"):
+        read_interactions(tmp_path / "bad.csv.gz")
+    (tmp_path / "blank.csv.gz").write_bytes(gzip.compress(b"\n \n"))
+    with pytest.raises(DataError, match="is empty: it holds nothing but white space"):
+        read_interactions(tmp_path / "blank.csv.gz")
+    pl.DataFrame(LOG).write_parquet(tmp_path / "log.parquet")
+    (tmp_path / "log.parquet.gz").write_bytes(gzip.compress((tmp_path / "log.parquet").read_bytes()))
+    with pytest.raises(DataError, match="gzip-compressed Parquet file is not read; decompress it"):
+        read_interactions(tmp_path / "log.parquet.gz")
+    for name, hint in (("log.xlsx", "save the sheet as 'CSV UTF-8'"), ("log.feather", r"pl\.read_ipc"),
+                       ("log.zip", "unzip it first"), ("log.gz", "name says the format inside")):
+        (tmp_path / name).write_bytes(b"x")
+        with pytest.raises(DataError, match=rf"cannot tell the format .*{hint}"):
+            read_interactions(tmp_path / name)
+
+
 def test_empty_input() -> None:
     with pytest.raises(DataError, match="empty"):
         read_interactions(pl.DataFrame({"user": [], "item": [], "timestamp": []}))

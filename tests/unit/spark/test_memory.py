@@ -13,6 +13,7 @@ from discoverly.engine.memory import (
     estimate_fit_memory,
     file_facts,
     parse_size,
+    text_size,
 )
 from discoverly.errors import ConfigError, ResourceLimitError
 
@@ -92,3 +93,18 @@ def test_file_facts_name_a_file_that_is_not_parquet(tmp_path: Path, content: byt
     with pytest.raises(DataError, match=r"cannot read the log file .*log\.parquet' as Parquet"):
         file_facts(path)
     assert main(["fit", "--interactions", str(path), "--model", "cosine", "--out", str(tmp_path / "m")]) == 3
+
+
+def test_text_size_of_plain_and_gzip_files(tmp_path: Path) -> None:
+    import gzip
+
+    text = b"user,item,timestamp\n" + b"u1,a,2011-11-01\n" * 5000
+    (tmp_path / "log.csv").write_bytes(text)
+    (tmp_path / "log.csv.gz").write_bytes(gzip.compress(text))
+    assert text_size(tmp_path / "log.csv") == len(text)
+    assert (tmp_path / "log.csv.gz").stat().st_size < len(text) // 10
+    assert text_size(tmp_path / "log.csv.gz") == len(text)  # the size the gzip trailer records
+    # a trailer below the file's size (a text over 4 GiB, recorded modulo 2**32): ten times the file
+    wrapped = gzip.compress(text)[:-4] + (7).to_bytes(4, "little")
+    (tmp_path / "big.csv.gz").write_bytes(wrapped)
+    assert text_size(tmp_path / "big.csv.gz") == 10 * len(wrapped)
