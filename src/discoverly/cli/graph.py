@@ -109,7 +109,7 @@ def build(
     counts = {"nodes": dict(graph.nodes.group_by("kind").len().sort("kind").iter_rows()),
               "edges": dict(graph.edges.group_by("relation").len().sort("relation").iter_rows())}
     typer.echo(dumps({"folder": str(out), **counts, "seconds": round(time.perf_counter() - started, 1),
-                           **{k: round(v, 1) for k, v in timings.items()}}, indent=2))
+                      **{k: round(v, 1) for k, v in timings.items()}}, indent=2))
 
 
 @app.command()
@@ -164,7 +164,7 @@ def fit(
                          text_hops=text_hops, encoder=TextEncoder(threads=threads), rng=seed,
                          progress=_progress(progress), **extra)
     typer.echo(dumps({"engine": str(folder / "similar"), "papers": len(engine), **engine.config,
-                           "seconds": round(time.perf_counter() - started, 1)}, indent=2))
+                      "seconds": round(time.perf_counter() - started, 1)}, indent=2))
 
 
 @app.command()

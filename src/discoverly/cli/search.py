@@ -128,18 +128,22 @@ def query_cmd(
 ) -> None:
     """Search an engine and print the results with what the engine understood."""
     from discoverly.search.engine import SearchEngine, check_method
+    from discoverly.search.notice import query_notice
 
     check_method(method)  # before the engine is loaded
     engine = SearchEngine.load(engine_dir)
     # the id as typed: the lookup finds "1234" among integer ids, and "007" stays itself (not 7)
     res = engine.search(query, user=user, k=k, method=method)  # type: ignore[arg-type]
+    notice = query_notice(res)  # e.g. a query of stop words only: its results are not matches
     if as_json:
         typer.echo(dumps({"query": query, "method": res.method, "personalized": res.personalized,
-                               "understood": res.understood, "results": res.to_dicts()}, default=str))
+                          "understood": res.understood, "results": res.to_dicts(), "notice": notice}, default=str))
         return
     from rich.table import Table
 
     con = _console()
+    if notice:
+        typer.echo(f"note: {notice}", err=True)
     con.print(f"understood: {res.understood}")
     table = Table(title=f"{query!r} ({res.method}{', personalised' if res.personalized else ''}, "
                         f"{res.seconds * 1000:.1f} ms as a first query, warm-up included; a served engine answers in "

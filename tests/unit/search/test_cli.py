@@ -153,3 +153,19 @@ def test_query_json_is_utf8_text(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert '"query": "молоко"' in printed and '"title": "Молоко цельное 1 л"' in printed and "\\u" not in printed
     got = json.loads(printed)
     assert got["understood"]["tokens"] == ["молоко"] and got["results"][0]["item"] == "A1"
+
+
+def test_query_of_stop_words_only_says_so(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    # "the of and" was answered with tokens: [] and not a word; now a notice (JSON) or a note (stderr)
+    assert main(["search", "index", "--catalog", str(files["catalog"]), "--no-dense", "--out", str(files["out"])]) == 0
+    capsys.readouterr()
+    assert main(["search", "query", str(files["out"]), "the of and", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["understood"]["tokens"] == [] and "has no search words" in got["notice"]
+    assert main(["search", "query", str(files["out"]), "the of and"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("note: the query 'the of and' has no search words") and "note:" not in captured.out
+    assert main(["search", "query", str(files["out"]), "frozen pizza", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notice"] is None
+    assert main(["search", "query", str(files["out"]), "frozen pizza"]) == 0
+    assert capsys.readouterr().err == ""

@@ -52,6 +52,14 @@ def test_bad_input_gets_defined_answers(client: Any) -> None:
     assert unknown.status_code == 200 and unknown.json()["personalized"] is False
 
 
+def test_a_query_of_stop_words_only_has_a_notice(client: Any) -> None:
+    body = client.get("/search", params={"q": "the of and"}).json()
+    assert body["understood"]["tokens"] == [] and "has no search words" in body["notice"]
+    assert client.get("/search", params={"q": "milk"}).json()["notice"] is None
+    page = client.get("/ui/search", params={"q": "the of and"})
+    assert page.status_code == 200 and "has no search words" in page.text
+
+
 def test_search_page(client: Any) -> None:
     page = client.get("/ui/search", params={"q": "cookies"})
     assert page.status_code == 200 and "Cookies" in page.text and "<form" in page.text

@@ -5,7 +5,8 @@ index`` / ``train``): ``capabilities: {search: path/to/engine}``.
 
 Bad input gets defined answers: an empty query is a 422 problem; a very long query is cut at a
 word boundary (the answer says so under ``understood.truncated_to``); an unknown customer gets the
-non-personalised ranking (``personalized: false``), never an error.
+non-personalised ranking (``personalized: false``), never an error; a query of stop words only
+("the of and") is answered with a ``notice`` saying its results are not matches (``null`` otherwise).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse
 
 from discoverly.errors import ConfigError, DataError
 from discoverly.search.engine import SearchEngine
+from discoverly.search.notice import query_notice
 from discoverly.serve.state import ServiceState
 
 __all__ = ["create_router"]
@@ -47,7 +49,7 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
             res = engine.search(q, user=_user_id(user), k=k, method=method)  # type: ignore[arg-type]
         return {"query": q if len(q) <= 200 else q[:200] + "…", "user": user, "method": res.method,
                 "personalized": res.personalized, "understood": res.understood,
-                "took_ms": round(res.seconds * 1000, 2), "results": res.to_dicts()}
+                "took_ms": round(res.seconds * 1000, 2), "results": res.to_dicts(), "notice": query_notice(res)}
 
     @router.get("/search", responses=PROBLEMS, summary="Search the catalogue")
     def search(q: Annotated[str, Query(max_length=10_000, description="what to search for")],
@@ -86,6 +88,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
             notes.append(f"categories: {cats}")
         if u.get("truncated_to"):
             notes.append("the query was shortened")
+        if out["notice"]:
+            notes.append(html.escape(out["notice"]))
         mode = "personalised" if out["personalized"] else out["method"]
         rows = "".join(
             f"<tr><td class='num'>{r['rank']}</td><td><a href='/ui/items/{quote(str(r['item']), safe='')}'>"

@@ -1,0 +1,24 @@
+"""What a person should know about an answer that is not what it looks like.
+
+A query whose every word is a stop word or punctuation ("the of and", "!!!") keeps no search word
+(``understood["tokens"] == []``): no item can match it by its words, and what a dense index
+answers is only the nearest items to the whole text — neighbours of nothing in particular. The
+command line (``notice`` in ``--json``, a line on stderr) and ``GET /search`` (``notice``) say so.
+"""
+
+from __future__ import annotations
+
+from discoverly.search.engine import SearchResult
+
+__all__ = ["query_notice"]
+
+
+def query_notice(result: SearchResult) -> str | None:
+    """A sentence about ``result`` when its query had no search words; ``None`` otherwise."""
+    if result.understood.get("tokens"):
+        return None
+    shown = result.query if len(result.query) <= 60 else result.query[:60] + "…"
+    head = f"the query {shown!r} has no search words (only stop words such as 'the' or 'and', or punctuation)"
+    if len(result):
+        return f"{head}; no item matches its words, and these results are only the nearest items to the whole text"
+    return f"{head}, so no item matches it; search for a product, a brand or a category"
