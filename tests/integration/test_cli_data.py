@@ -88,6 +88,24 @@ def test_bad_files_exit_with_the_data_error_code(tmp_path: Path, capsys: pytest.
     assert not html.exists()
 
 
+def test_the_log_as_fit_and_evaluate_take_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """-i FILE and -d NAME, as fit and evaluate take them, instead of the positional argument."""
+    path = _log(tmp_path)
+    assert main(["data", "report", "-i", str(path), *ARGS, "--json", "--no-html"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_events"] == 6
+    # --dataset means a data set even when a file of that name is in the folder
+    monkeypatch.chdir(tmp_path)
+    Path("synthetic-store").write_text("not a log")
+    assert main(["data", "report", "--dataset", "synthetic-store", "--json", "--no-html"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_events"] > 1000
+    assert main(["data", "report", "-i", "online-retail", "--no-html"]) == EXIT_CODES[DataError]
+    assert "'online-retail' does not exist" in capsys.readouterr().err
+    for args in ([], [str(path), "-d", "synthetic-store"], ["-i", str(path), "-d", "synthetic-store"]):
+        assert main(["data", "report", *args, "--no-html"]) == EXIT_CODES[ConfigError]
+        assert "give one log" in capsys.readouterr().err
+
+
 def test_neither_file_nor_data_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "report", str(tmp_path / "nope.csv")]) == EXIT_CODES[DataError]
     assert "neither an existing file nor a built-in data set" in capsys.readouterr().err

@@ -48,11 +48,12 @@ def _is_dataset_name(source: str) -> bool:
 
 def _load(source: str, *, user: str, item: str, time: str, quantity: str | None, drop_negative: bool,
           data_dir: Path | None, download: bool, catalog: Path | None, catalog_title: str | None,
-          progress: bool, catalog_item: str | None = None
+          progress: bool, catalog_item: str | None = None, as_dataset: bool = False
           ) -> tuple[Any, Any, dict[str, int], dict[str, Any], str, Dataset | None]:
-    """(interactions, catalog, missing values, cleaning notes, name, dataset) for a file or data set name."""
+    """(interactions, catalog, missing values, cleaning notes, name, dataset) for a file or data set name
+    (only a data set name with ``as_dataset``)."""
     path = Path(source)
-    if path.exists() or not _is_dataset_name(source):
+    if not as_dataset and (path.exists() or not _is_dataset_name(source)):
         if not path.exists():
             from discoverly.data.datasets import DATASETS
             from discoverly.data.datasets.registry import did_you_mean
@@ -89,8 +90,14 @@ def _load(source: str, *, user: str, item: str, time: str, quantity: str | None,
 
 @app.command("report")
 def report(
-    source: str = typer.Argument(..., metavar="FILE_OR_DATASET",
-                                 help="A log file (CSV, TSV, Parquet, JSONL) or a built-in data set name."),
+    source: str | None = typer.Argument(None, metavar="FILE_OR_DATASET", show_default=False,
+                                        help="A log file (CSV, TSV, Parquet, JSONL) or a built-in data set name."),
+    interactions: Path | None = typer.Option(None, "--interactions", "-i",
+                                             help="A log file, as fit and evaluate take it (instead of "
+                                             "FILE_OR_DATASET)."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d",
+                                       help="A built-in data set, as fit and evaluate take it (instead of "
+                                       "FILE_OR_DATASET)."),
     user: str = typer.Option("user", "--user", help="The user (customer) column of a file."),
     item: str = typer.Option("item", "--item", help="The item column of a file."),
     time: str = typer.Option("timestamp", "--time", help="The time column of a file (ISO strings or epoch seconds)."),
@@ -114,6 +121,13 @@ def report(
     """Profile a log: counts, time span, missing values, heavy buyers, popularity skew, repeats; HTML with plots."""
     from discoverly.data.quality import profile
 
+    given = [v for v in (source, str(interactions) if interactions is not None else None, dataset) if v is not None]
+    if len(given) != 1:
+        raise ConfigError("give one log: a file or data set name (discoverly data report log.csv), or "
+                          f"--interactions FILE, or --dataset NAME; got {len(given)}")
+    source = given[0]
+    if interactions is not None and not interactions.exists():
+        raise DataError(f"the interaction log file {str(interactions)!r} does not exist")
     if not no_html:  # the report's figures: a missing matplotlib is named now, not after loading the log
         require("matplotlib", extra="report", purpose="the HTML report (or pass --no-html)")
     progress = sys.stderr.isatty() and not as_json
@@ -124,7 +138,7 @@ def report(
         log, cat, missing, cleaning, name, ds = _load(
             source, user=user, item=item, time=time, quantity=quantity, drop_negative=drop_negative,
             data_dir=data_dir, download=download, catalog=catalog, catalog_title=catalog_title, progress=progress,
-            catalog_item=catalog_item)
+            catalog_item=catalog_item, as_dataset=dataset is not None)
         if status is not None:
             status.update("profiling…")
         prof = profile(log, cat, name=name, missing_values=missing,
