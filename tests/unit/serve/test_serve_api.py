@@ -473,6 +473,31 @@ def test_clock_is_used_for_exposures(make_client: Client, clock: Clock) -> None:
     assert clock.now > T0
 
 
+def test_a_just_started_experiment_is_not_ready_yet_and_an_unknown_one_is_404(make_client: Client) -> None:
+    """A configured experiment without exposures answered 422 to someone polling it; its web page says
+    "Not enough data to analyse yet". Now: 200 with ready: false and why; a name never configured is 404."""
+    from discoverly.serve.config import ExperimentConfig
+
+    exp = ExperimentConfig(name="e1", arms=[{"name": "A", "version": "v0001", "share": 0.5},
+                                            {"name": "B", "version": "v0002", "share": 0.5}])
+    c = make_client(experiments=[exp])
+    r = c.get("/experiments/e1")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["experiment"] == "e1" and body["ready"] is False and body["arms"] == [] and body["comparisons"] == []
+    assert body["sample_ratio"] is None and "no recorded exposures yet" in body["notes"][0]
+    c.get("/users/u7/recommendations")  # one customer in one arm: still not enough
+    body = c.get("/experiments/e1").json()
+    assert body["ready"] is False and "at least two arms" in body["notes"][0]
+    unknown = c.get("/experiments/nope")
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("application/problem+json")
+    assert "unknown experiment 'nope'" in unknown.json()["detail"]
+    for n in range(40):
+        c.get(f"/users/p{n}/recommendations")
+    body = c.get("/experiments/e1").json()  # (a not-ready answer is not kept: the next poll sees the data)
+    assert body["ready"] is True and [a["arm"] for a in body["arms"]] == ["A", "B"]
+
+
 def test_blank_customer_ids_are_refused_and_record_no_exposure(make_client: Client) -> None:
     """GET /users//recommendations (and %20, or ?user= on related) was answered as customer ''
     and stored an experiment exposure for it, inflating an arm."""

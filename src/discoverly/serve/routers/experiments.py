@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Depends
 
-from discoverly.errors import UnknownIdError
+from discoverly.errors import ConfigError, DataError, UnknownIdError
 from discoverly.evaluate.abtest import EXPERIMENT_N_BOOT, ABTestResult, analyze_experiment
 from discoverly.serve.config import ExperimentConfig
 from discoverly.serve.state import ServiceState
@@ -85,9 +85,16 @@ def list_experiments(state: ServiceState = Depends(service)) -> list[dict[str, A
 
 
 @router.get("/{name}", summary="Analysis of an experiment",
-            responses={404: {"description": "unknown experiment"},
-                       422: {"description": "not enough exposures to analyse yet"}})
+            responses={404: {"description": "unknown experiment (not configured)"}})
 def get_experiment(name: str, state: ServiceState = Depends(service)) -> dict[str, Any]:
     """Conversion and revenue per arm with 95% intervals, differences with p-values, and the
-    sample-ratio check (as ``discoverly experiment analyze NAME`` prints)."""
-    return analysis(state, name).to_dict()
+    sample-ratio check (as ``discoverly experiment analyze NAME`` prints), with ``ready: true``.
+    A configured experiment without enough data yet (no exposures, or an arm with fewer than two
+    customers) is ``ready: false`` with empty ``arms`` and ``comparisons`` and the reason in
+    ``notes`` — not an error, as on its web page; an experiment that is not configured is a 404."""
+    try:
+        result = analysis(state, name)
+    except (DataError, ConfigError) as exc:  # as /ui/experiments/{name}: not enough data to analyse yet
+        return {"experiment": name, "ready": False, "arms": [], "comparisons": [], "sample_ratio": None,
+                "notes": [f"not enough data to analyse yet: {exc}"]}
+    return {**result.to_dict(), "ready": True}
