@@ -88,8 +88,11 @@ def test_quick_start_requests_events_and_experiments(tmp_path: Path, monkeypatch
         # the Events section's example is another event: stored, not an idempotency conflict
         event = json.loads(blocks("json")[0])
         assert client.post("/events", json=event).json() == {"accepted": 1, "duplicates": 0}
+        keyless = {k: v for k, v in event.items() if k != "idempotency_key"}
+        assert client.post("/events", json=keyless).status_code == 422  # "required", as the page says
+        assert client.post("/events", json=keyless, headers={"Idempotency-Key": "order-992"}).status_code == 200
         after = client.get("/users/17850/recommendations?k=10").json()
-        assert after["fresh_events"] == 2  # both purchases count at once, without a retrain
+        assert after["fresh_events"] == 3  # the purchases count at once, without a retrain
 
     (tmp_path / "serve.toml").write_text(blocks("toml")[0], encoding="utf-8")
     from discoverly.serve.config import load_config
