@@ -106,3 +106,27 @@ def test_the_design_page_shows_the_whole_error_tree() -> None:
     assert set(shown) == set(classes)
     for name, builtin in shown.items():
         assert builtin in {base.__name__ for base in classes[name].__mro__}, name
+
+
+def importable(dotted: str) -> bool:
+    """Whether ``discoverly.a.b.C`` names a module, or an attribute of the longest importable module."""
+    import importlib
+
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for name in parts[i:]:
+            if not hasattr(obj, name):
+                return False
+            obj = getattr(obj, name)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.parent.name != "benchmarks"], ids=page_id)
+def test_every_dotted_name_the_page_gives_exists(page: Path) -> None:
+    names = set(re.findall(r"`(discoverly(?:\.\w+)+)`", page.read_text(encoding="utf-8")))
+    assert not [n for n in sorted(names) if not importable(n)], page_id(page)
