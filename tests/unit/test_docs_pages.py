@@ -130,3 +130,17 @@ def importable(dotted: str) -> bool:
 def test_every_dotted_name_the_page_gives_exists(page: Path) -> None:
     names = set(re.findall(r"`(discoverly(?:\.\w+)+)`", page.read_text(encoding="utf-8")))
     assert not [n for n in sorted(names) if not importable(n)], page_id(page)
+
+
+def test_docs_spark_quotes_the_memory_limit_error_as_it_is() -> None:
+    from discoverly.engine.memory import check_memory, estimate_fit_memory
+    from discoverly.errors import ResourceLimitError
+
+    text = (ROOT / "docs" / "spark.md").read_text(encoding="utf-8")
+    shown = re.search(r"\$ discoverly fit --interactions synthetic_50M.parquet .*?\nerror: (.*?)```", text, flags=re.S)
+    assert shown is not None
+    with pytest.raises(ResourceLimitError) as raised:
+        check_memory(estimate_fit_memory(50_000_000, decoded_bytes=50_000_000 * 30), "4GB",
+                     what="fitting on synthetic_50M.parquet")
+    actual = re.sub(r"~[\d.]+ \w+", "~…", str(raised.value))
+    assert " ".join(shown.group(1).split()) == actual
