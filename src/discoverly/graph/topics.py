@@ -114,10 +114,17 @@ class TopicModel:
         return np.asarray(dist, dtype=np.float64)
 
     def assign(self, texts: Sequence[str]) -> list[list[str]]:
-        """The topic labels of each text: its dominant topic, then any other with >= ``min_share``."""
+        """The topic labels of each text: its dominant topic, then any other with >= ``min_share``.
+        A text with no word of the model's vocabulary (e.g. a paper without title or abstract) has
+        no topic: LDA gives it the prior's even shares, which made it a paper of the first topic
+        (of every topic, with 2 or 3)."""
         dist = self.distribution(texts)
+        words = np.asarray(self._vectorizer.transform(list(texts)).sum(axis=1)).ravel()
         out: list[list[str]] = []
-        for row in dist:
+        for row, n_words in zip(dist, words, strict=True):
+            if n_words == 0:
+                out.append([])
+                continue
             order = np.argsort(-row)
             keep = [order[0], *[t for t in order[1:] if row[t] >= self.min_share]]
             out.append([self.labels[t] for t in keep])

@@ -51,3 +51,10 @@ def test_errors() -> None:
         TopicModel().assign(["x"])
     with pytest.raises(DataError, match="no usable words"):
         TopicModel(n_topics=2).fit(["the of and", "a an the"])
+
+
+def test_a_text_without_vocabulary_words_has_no_topic() -> None:
+    # a paper without title or abstract got LDA's even prior shares: the first topic (every topic with 2)
+    docs = corpus()
+    tm = TopicModel(n_topics=2, rng=0).fit(docs)
+    assert tm.assign(["", "the of and", docs[0]]) == [[], [], [tm.labels[tm.dominant(docs[:1])[0]]]]
