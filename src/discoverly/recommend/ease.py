@@ -125,7 +125,9 @@ class EASE(BaseRecommender):
         x = history.seen()[:, self.cols_].astype(np.float32)
         out = np.full((len(history), history.n_items), -np.inf, dtype=np.float32)
         out[:, self.cols_] = np.asarray(x @ self.B_)
-        out[history.lengths() == 0] = -np.inf  # no history: the base class answers with bestsellers
+        # no history among the model's items (none, or only items max_items left out): x·B is all
+        # zeros, which would rank the items in catalogue order; the base class answers with bestsellers
+        out[np.diff(x.indptr) == 0] = -np.inf
         return out
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, pl.DataFrame]]:

@@ -98,6 +98,64 @@ def test_large_catalogues_are_restricted_to_frequent_items_and_say_so(caplog: py
     assert not full.restricted_
 
 
+def closed_form(x: np.ndarray, lam: float) -> np.ndarray:
+    """Steck's ``B = I − P diag(1/diag(P))``, ``P = (XᵀX + λI)⁻¹``, with numpy's inverse."""
+    p = np.linalg.inv(x.T @ x + lam * np.eye(x.shape[1]))
+    return np.eye(x.shape[1]) - p / np.diag(p)
+
+
+def log_of(pairs: list[tuple[int, int]], n_users: int, n_items: int) -> Interactions:
+    users, items = zip(*pairs, strict=True)
+    return Interactions.from_indices(list(users), list(items), T0 + np.arange(len(pairs)) * DAY,
+                                     n_users=n_users, n_items=n_items)
+
+
+def test_an_item_bought_on_several_days_counts_once_in_the_gram_and_the_scores() -> None:
+    # user 0 buys item 0 on three days and item 1 on two: X is binary (Steck), not the day counts
+    pairs = [(0, 0), (0, 0), (0, 0), (0, 1), (0, 1), (1, 0), (1, 2), (2, 1), (2, 2), (3, 0), (3, 1), (3, 2)]
+    log = log_of(pairs, 4, 3)
+    assert log.matrix("days").max() == 3
+    x = np.zeros((4, 3))
+    x[log.user_index, log.item_index] = 1.0
+    model = EASE(l2=1.5).fit(log)
+    np.testing.assert_allclose(model.B_, closed_form(x, 1.5), rtol=1e-5, atol=1e-6)
+    scores = model._score(History.of(log, np.arange(4)))
+    np.testing.assert_allclose(scores, x @ closed_form(x, 1.5), rtol=1e-5, atol=1e-6)
+
+
+def test_the_restriction_keeps_the_most_frequent_ties_to_the_lower_index_and_fits_on_them_only(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # buyers per item: 0: 2, 1: 4, 2: 3, 3: 4, 4: 3, 5: 1 -> the 3 most frequent are 1, 3 and, of the
+    # tied 2 and 4, item 2
+    buyers = {0: [0, 1], 1: [0, 1, 2, 3], 2: [1, 2, 4], 3: [0, 2, 3, 4], 4: [0, 3, 4], 5: [4]}
+    log = log_of([(u, i) for i, us in buyers.items() for u in us], 5, 6)
+    with caplog.at_level(logging.WARNING, logger="discoverly.recommend.ease"):
+        model = EASE(l2=1.0, max_items=3).fit(log)
+    assert model.cols_ is not None and model.cols_.tolist() == [1, 2, 3]
+    assert "(64.7% of user-item pairs)" in caplog.text  # (4 + 3 + 4) / 17 pairs
+    x = np.zeros((5, 6))
+    x[log.user_index, log.item_index] = 1.0
+    b = closed_form(x[:, [1, 2, 3]], 1.0)  # the other items' purchases are not in the Gram matrix
+    np.testing.assert_allclose(model.B_, b, rtol=1e-5, atol=1e-6)
+    scores = model._score(History.of(log, np.arange(5)))
+    np.testing.assert_allclose(scores[:, [1, 2, 3]], x[:, [1, 2, 3]] @ b, rtol=1e-5, atol=1e-6)
+    assert np.isneginf(scores[:, [0, 4, 5]]).all()
+
+
+def test_a_history_of_only_items_outside_the_restriction_gets_the_bestsellers() -> None:
+    # user 5 bought only item 4, which max_items leaves out: x·B is all zeros, which ranked the
+    # model's items in catalogue order (items 0, 1, 2 with score 0) as a personal list
+    pairs = [(0, 0), (0, 1), (1, 1), (1, 2), (2, 2), (2, 3), (3, 3), (3, 0), (4, 0), (4, 2), (5, 4)]
+    log = log_of(pairs, 6, 5)
+    model = EASE(l2=1.0, max_items=4).fit(log)
+    assert model.cols_ is not None and model.cols_.tolist() == [0, 1, 2, 3]
+    assert np.isneginf(model._score(History.of(log, np.array([5])))).all()
+    recs = model.recommend([log.users.id(5)], k=3)
+    # the bestsellers by distinct buyers (all 11 days are in the 14-day window): items 0 and 2 with 3,
+    # then 1 and 3 with 2, ties to the lower index
+    assert recs.indices[0].tolist() == [0, 2, 1] and (recs.scores[0] < 0).all()
+
+
 def test_save_load_round_trip(tmp_path: Path) -> None:
     log = shop_log(rng=5)
     model = EASE(l2=50.0, max_items=20).fit(log)
