@@ -100,3 +100,54 @@ def test_missing_implicit_is_a_missing_dependency_error(log: Interactions, monke
     monkeypatch.setitem(sys.modules, "implicit.cpu.als", None)
     with pytest.raises(MissingDependencyError, match=r"discoverly\[peers\]"):
         ImplicitALS(factors=8, iterations=2).fit(log)
+
+
+def hand_history(days: np.ndarray) -> History:
+    """A History of the given users × items distinct-day counts (times are not used by ALS)."""
+    m = sp.csr_matrix(days.astype(np.float64))
+    return History(m, m, m, 0)
+
+
+def test_confidences_are_one_or_one_plus_the_log_of_the_days() -> None:
+    days = sp.csr_matrix(np.array([[1.0, 0, 2.0], [0, 3.0, 0]]))
+    log_days = ImplicitALS(confidence="log-days")._values(days)
+    np.testing.assert_allclose(log_days.toarray(), [[1.0, 0, 1 + np.log(2)], [0, 1 + np.log(3), 0]], rtol=1e-6)
+    assert (ImplicitALS()._values(days).toarray() == (days.toarray() > 0)).all()  # binary: r_ui = 1
+    assert days.toarray().tolist() == [[1.0, 0, 2.0], [0, 3.0, 0]]  # the caller's matrix is left alone
+
+
+@pytest.mark.parametrize("confidence", ["binary", "log-days"])
+def test_scores_are_the_fold_in_formula_computed_here(log: Interactions, confidence: str) -> None:
+    # x_u = (YᵀY + λI + Σ_{i∈u} (c_ui − 1) y_i y_iᵀ)⁻¹ Σ_{i∈u} c_ui y_i with c_ui = α r_ui, scores x_u Yᵀ,
+    # one user at a time in plain numpy; rows with 0, 1 and several items, one bought on 3 days
+    lam, alpha = 0.3, 7.5
+    model = ImplicitALS(factors=6, regularization=lam, alpha=alpha, iterations=3, confidence=confidence,
+                        n_threads=1).fit(log)
+    assert model.item_factors_ is not None
+    days = np.zeros((4, log.n_items))
+    days[1, 5] = 1
+    days[2, [0, 3, 7]] = [1, 3, 2]
+    days[3, 9] = 3
+    scores = model._score(hand_history(days))
+    y = model.item_factors_.astype(np.float64)
+    assert np.isneginf(scores[0]).all()  # no history: no opinion (the bestsellers answer)
+    for u in range(1, 4):
+        items = np.nonzero(days[u])[0]
+        r = np.ones(len(items)) if confidence == "binary" else 1 + np.log(days[u, items])
+        c = alpha * r
+        a = y.T @ y + lam * np.eye(6)
+        b = np.zeros(6)
+        for ci, i in zip(c, items, strict=True):
+            a += (ci - 1) * np.outer(y[i], y[i])
+            b += ci * y[i]
+        np.testing.assert_allclose(scores[u], y @ np.linalg.solve(a, b), rtol=1e-3, atol=1e-4)
+
+
+def test_fit_passes_every_setting_to_implicit(log: Interactions) -> None:
+    settings = {"factors": 6, "regularization": 0.7, "alpha": 3.0, "iterations": 4}
+    ours = ImplicitALS(**settings, rng=5, n_threads=1).fit(log)
+    values = sp.csr_matrix((log.matrix("days") > 0).astype(np.float32))
+    with threadpoolctl.threadpool_limits(1, "blas"):
+        theirs = implicit_als.AlternatingLeastSquares(**settings, random_state=5, num_threads=1)
+        theirs.fit(values, show_progress=False)
+    np.testing.assert_allclose(ours.item_factors_, theirs.item_factors, rtol=1e-4, atol=1e-5)

@@ -82,3 +82,43 @@ def test_missing_implicit_is_a_missing_dependency_error(shop: Interactions, monk
     monkeypatch.setitem(sys.modules, "implicit.nearest_neighbours", None)
     with pytest.raises(MissingDependencyError, match=r"discoverly\[peers\]"):
         ImplicitNeighbours("bm25", num_threads=1).fit(shop)
+
+
+@pytest.mark.parametrize("kind, settings", [("cosine", {"K": 5}), ("bm25", {"K": 7, "K1": 2.0, "B": 0.3})])
+def test_similarity_is_implicits_fitted_on_the_distinct_days(shop: Interactions, kind: str, settings: dict) -> None:
+    import warnings
+
+    model = ImplicitNeighbours(kind, **settings, num_threads=1).fit(shop)
+    peer = nn.CosineRecommender(**settings) if kind == "cosine" else nn.BM25Recommender(**settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # implicit warns about its own COO intermediate
+        peer.fit(sp.csr_matrix(shop.matrix("days"), dtype=np.float32), show_progress=False)
+    assert model.similarity_ is not None
+    assert shop.matrix("days").max() > 1  # repeat days count: the model is not fitted on the binary matrix
+    np.testing.assert_allclose(model.similarity_.toarray(), peer.similarity.toarray(), rtol=1e-6)
+
+
+def days_history(days: np.ndarray) -> History:
+    """A History of the given users × items distinct-day counts (times are not used here)."""
+    m = sp.csr_matrix(days)
+    return History(m, m, m, 0)
+
+
+def test_scores_are_the_positive_aggregates_and_minus_inf_elsewhere(shop: Interactions) -> None:
+    model = ImplicitNeighbours("cosine", K=5, num_threads=1).fit(shop)
+    assert model.similarity_ is not None
+    n = shop.n_items
+    days = np.zeros((3, n))
+    days[0, 2] = 1  # one item on one day: the scores are its cosine row, all at most 1
+    days[1, [0, 5]] = [2, 1]
+    expected = days @ model.similarity_.toarray()
+    assert ((expected[0] > 0) & (expected[0] < 1)).any()
+    scores = model._score(days_history(days))
+    assert np.array_equal(np.isneginf(scores), expected <= 0)  # row 2 has no history: no opinion at all
+    np.testing.assert_allclose(scores[expected > 0], expected[expected > 0], rtol=1e-6)
+    # a similarity with an explicit zero (0 -> 1) and a negative entry (0 -> 2): neither is an opinion
+    model.similarity_ = sp.csr_matrix((np.array([0.0, -0.5, 0.25], dtype=np.float32), np.array([1, 2, 0]),
+                                       np.array([0, 2, 3] + [3] * (n - 2))), shape=(n, n))
+    assert np.isneginf(model._score(days_history(np.eye(1, n, 0)))).all()
+    scores = model._score(days_history(np.eye(1, n, 1)))[0]
+    assert scores[0] == np.float32(0.25) and np.isneginf(scores[1:]).all()
