@@ -204,7 +204,10 @@ class ImplicitALS(BaseRecommender):
                         gram=self._gram)
         scores = users @ self.item_factors_.T
         scores[:, ~self.known_] = -np.inf  # items without training events have no factors to speak of
-        scores[history.lengths() == 0] = -np.inf  # no history: the base class answers with bestsellers
+        # no history among the items with factors (none, or only items without training events): the
+        # user's factors are zero and every score 0, which would rank the items in catalogue order;
+        # the base class answers with bestsellers
+        scores[history.seen() @ self.known_.astype(np.float32) == 0] = -np.inf
         return scores.astype(np.float32)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, pl.DataFrame]]:

@@ -151,3 +151,17 @@ def test_fit_passes_every_setting_to_implicit(log: Interactions) -> None:
         theirs = implicit_als.AlternatingLeastSquares(**settings, random_state=5, num_threads=1)
         theirs.fit(values, show_progress=False)
     np.testing.assert_allclose(ours.item_factors_, theirs.item_factors, rtol=1e-4, atol=1e-5)
+
+
+def test_a_history_of_only_items_without_training_events_gets_the_bestsellers(log: Interactions) -> None:
+    # the last item of the wider catalogue was never bought before training: it has zero factors, so a
+    # history of only that item folded in to zero factors and every score was 0 (a "personal" list of
+    # the first items of the catalogue)
+    wider = Interactions.from_indices(log.user_index, log.item_index, log.timestamp.copy(), n_users=log.n_users,
+                                      n_items=log.n_items + 1)
+    model = ImplicitALS(factors=8, iterations=3, n_threads=1).fit(wider)
+    days = np.zeros((2, wider.n_items))
+    days[:, -1] = 2
+    days[1, 4] = 1  # with one item that has factors, the list is personal again
+    scores = model._score(hand_history(days))
+    assert np.isneginf(scores[0]).all() and np.isfinite(scores[1, :-1]).all()
