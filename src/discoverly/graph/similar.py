@@ -181,6 +181,11 @@ class SimilarItems:
     plus those of the papers linked to it, so "similar" also reaches papers whose titles resemble
     those of a paper's references and citing papers. ``text`` keeps the vectors as given; with
     ``weight=1`` and ``text_hops>0`` the engine is text over the graph, not text only.
+
+    ``untrained`` (optional) are the row positions whose graph vector was never trained (for
+    papers: in no edge of the graph, so the vector is its random start). An item with neither a
+    text vector nor a trained graph vector in the fused space (``blank``) has nothing to be
+    compared by: ``similar`` refuses it (a :class:`DataError`) rather than answer random neighbours.
     """
 
     def __init__(self, ids: Sequence[Any] | np.ndarray, *, text: np.ndarray | None = None,
@@ -188,7 +193,7 @@ class SimilarItems:
                  threads: int = 1, index: str = "flat", hnsw_m: int = 32, ef_search: int = 128,
                  graph_query: np.ndarray | None = None, graph_query_2: np.ndarray | None = None,
                  links: np.ndarray | None = None,
-                 exclude_linked: bool = False, text_hops: int = 0) -> None:
+                 exclude_linked: bool = False, text_hops: int = 0, untrained: np.ndarray | None = None) -> None:
         if index not in INDEXES:
             raise ConfigError(f"unknown index {index!r}; use one of {INDEXES}")
         if hnsw_m < 2 or ef_search < 1:
@@ -220,6 +225,18 @@ class SimilarItems:
         self.vectors = fuse(fused_text, self.graph, self.weight)
         if self.vectors.shape[0] != self.ids.size:
             raise DataError(f"{self.ids.size} ids but {self.vectors.shape[0]} vectors; give one vector per id")
+        self.untrained = np.unique(np.asarray([] if untrained is None else untrained, dtype=np.int64))
+        if self.untrained.size and (self.untrained[0] < 0 or self.untrained[-1] >= self.ids.size):
+            raise DataError(f"untrained refers to rows outside 0..{self.ids.size - 1}")
+        informed = np.zeros(self.ids.size, dtype=bool)
+        if fused_text is not None and self.weight > 0:
+            informed |= np.linalg.norm(fused_text, axis=1) > 0
+        if self.graph is not None and self.weight < 1:
+            trained = np.linalg.norm(self.graph, axis=1) > 0
+            trained[self.untrained] = False
+            informed |= trained
+        #: positions with nothing to compare by: no text vector and no trained graph vector in the fused space
+        self.blank = np.flatnonzero(~informed)
         self.graph_query: np.ndarray | None = None
         self.queries = self.vectors  # the fused query vector of each item (its own vector by default)
         if graph_query is not None:
@@ -328,10 +345,25 @@ class SimilarItems:
     def similar(self, item: Any, k: int = 10, exclude_linked: bool | None = None) -> pl.DataFrame:
         """The ``k`` most similar items to ``item``: columns id, score, rank. ``exclude_linked``
         (default: the engine's setting) leaves out the items linked to ``item``."""
-        s, p = self.similar_positions(np.array([self.position(item)]), k, exclude_linked)
+        position = self.position(item)
+        if self.blank.size and np.isin(position, self.blank):
+            raise DataError(f"{item!r} {self.blank_reason()}: the engine has nothing to compare it by, so it has no "
+                            "similar items (its vector would give random neighbours). Give it a title or abstract, "
+                            "or references, and fit again")
+        s, p = self.similar_positions(np.array([position]), k, exclude_linked)
         keep = p[0] >= 0
         return pl.DataFrame({"id": self.ids[p[0][keep]], "score": s[0][keep].astype(np.float64),
                              "rank": np.arange(1, int(keep.sum()) + 1)})
+
+    def blank_reason(self, *, plural: bool = False) -> str:
+        """Why the :attr:`blank` items have nothing to be compared by, e.g. "has no text and is in
+        no edge of the graph" ("have ... are" with ``plural``)."""
+        has, is_ = ("have", "are") if plural else ("has", "is")
+        if self.graph is None or self.weight >= 1:
+            return f"{has} no text, and the engine is text only (weight 1)"
+        if self.text is None or self.weight <= 0:
+            return f"{is_} in no edge of the graph, and the engine is graph only (weight 0)"
+        return f"{has} no text and {is_} in no edge of the graph"
 
     def save(self, path: str | Path) -> Path:
         """Write the engine as an artifact directory; refuses a file or a folder that is not an artifact."""
@@ -347,6 +379,8 @@ class SimilarItems:
         links = self.link_pairs()
         if links is not None:
             arrays["links"] = links
+        if self.untrained.size:
+            arrays["untrained"] = self.untrained
         manifest = {"kind": "similar-items", "weight": self.weight, "n": len(self), "config": self.config,
                     "exclude_linked": self.exclude_linked, "text_hops": self.text_hops,
                     "index": {"kind": self.index, "hnsw_m": self.hnsw_m, "ef_search": self.ef_search}}
@@ -368,7 +402,7 @@ class SimilarItems:
                    ef_search=int(saved.get("ef_search", 128)), graph_query=art.arrays.get("graph_query"),
                    graph_query_2=art.arrays.get("graph_query_2"),
                    links=art.arrays.get("links"), exclude_linked=bool(art.manifest.get("exclude_linked", False)),
-                   text_hops=int(art.manifest.get("text_hops", 0)))
+                   text_hops=int(art.manifest.get("text_hops", 0)), untrained=art.arrays.get("untrained"))
 
 
 def _merge(s1: np.ndarray, p1: np.ndarray, s2: np.ndarray, p2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -330,11 +330,20 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
         emb.query_pair(cfg["query_relation"], cfg["query_direction"], entities=np.arange(n))
     cites = graph.edges.filter((pl.col("relation") == "cites") & (pl.col("src") < n) & (pl.col("dst") < n))
     links = np.stack([cites["src"].to_numpy(), cites["dst"].to_numpy()], axis=1)
+    # a paper in no edge keeps the random vector it started with (the training never moves it towards anything)
+    untrained = np.setdiff1d(np.arange(n), np.concatenate([graph.edges["src"].to_numpy(),
+                                                           graph.edges["dst"].to_numpy()]))
     engine = SimilarItems(papers.table["id"].to_list(), text=text, graph=emb.entity_vectors()[:n],
                           weight=cfg["weight"], config={**cfg, "kge_seconds": emb.seconds, "build": build},
                           graph_query=gq,
                           graph_query_2=gq2,
                           links=links, exclude_linked=bool(cfg["exclude_linked"]),
-                          text_hops=int(cfg.get("text_hops", 0)) if text is not None else 0)
+                          text_hops=int(cfg.get("text_hops", 0)) if text is not None else 0, untrained=untrained)
+    if engine.blank.size:
+        shown = ", ".join(repr(i) for i in engine.ids[engine.blank[:5]].tolist())
+        more = ", …" if engine.blank.size > 5 else ""
+        log.warning("%d of the %d papers (%s%s) %s: they have nothing to be compared by, and `graph similar` refuses "
+                    "them; give them a title or abstract, or references", engine.blank.size, n, shown, more,
+                    engine.blank_reason(plural=True))
     engine.save(gf.similar)
     return engine

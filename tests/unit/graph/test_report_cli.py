@@ -24,6 +24,24 @@ def folder(tmp_path: Path, hash_encoder) -> Path:  # type: ignore[no-untyped-def
     return tmp_path / "g"
 
 
+def test_a_paper_with_no_text_and_no_edge_is_warned_about_and_refused(tmp_path: Path, hash_encoder,  # type: ignore[no-untyped-def]
+                                                                         caplog: pytest.LogCaptureFixture,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Its graph vector is the random start (the training never moves it), so `graph similar` answered
+    random neighbours with no word at fit time or query time. A paper with an author is in the graph."""
+    records = [*tiny_records(6), {"id": "L1", "title": ""}, {"id": "L2", "title": "", "authors": ["Author P1"]}]
+    build_graph_folder(Papers.from_records(records), tmp_path / "g", n_topics=2)
+    with caplog.at_level("WARNING", logger="discoverly.graph.workspace"):
+        engine = fit_similar(tmp_path / "g", dim=8, epochs=2, encoder=hash_encoder, threads=1)
+    assert "1 of the 14 papers ('L1') have no text and are in no edge of the graph" in caplog.text
+    assert engine.ids[engine.blank].tolist() == ["L1"]
+    assert main(["graph", "similar", "L1", "-g", str(tmp_path / "g")]) == 3  # DataError
+    err = capsys.readouterr().err
+    assert "'L1' has no text and is in no edge of the graph" in err and "Traceback" not in err
+    assert main(["graph", "similar", "L2", "-g", str(tmp_path / "g"), "-k", "3", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+
+
 def test_folder_layout_and_engine(folder: Path) -> None:
     gf = GraphFolder(folder)
     for part in ("store", "papers", "text", "kge", "similar"):

@@ -22,7 +22,8 @@ def client(tmp_path: Path, hash_encoder):  # type: ignore[no-untyped-def]
     from discoverly.serve.problems import install_problem_handlers
     from discoverly.serve.routers.graph import create_router
 
-    build_graph_folder(Papers.from_records(tiny_records(10)), tmp_path / "g", n_topics=2)
+    records = [*tiny_records(10), {"id": "L1", "title": ""}]  # no text, no edge: nothing to compare it by
+    build_graph_folder(Papers.from_records(records), tmp_path / "g", n_topics=2)
     fit_similar(tmp_path / "g", dim=8, epochs=2, encoder=hash_encoder, threads=1)
     app = FastAPI()
     install_problem_handlers(app)
@@ -53,6 +54,14 @@ def test_errors_are_problems(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/papers/P1/similar", params={"k": 500}).status_code == 422
     assert client.get("/papers/P1/similar", params={"k": 0}).status_code == 422
     assert client.get("/ui/papers/nope").status_code == 404
+
+
+def test_a_paper_with_nothing_to_compare_by_has_no_similar_papers(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.get("/papers/L1/similar")
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert "'L1' has no text and is in no edge of the graph" in r.json()["detail"]
+    page = client.get("/ui/papers/L1")  # the paper's page, which says why there are no similar papers
+    assert page.status_code == 200 and "No similar papers: &#x27;L1&#x27; has no text" in page.text
 
 
 def test_rank_refuses_more_concepts_than_it_can_intersect(client) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,24 @@ def test_fused_cosine_is_the_weighted_sum_of_cosines(seed: int, w: float) -> Non
     np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.parametrize(("weight", "blank"), [(0.5, ["c"]), (0.0, ["b", "c"]), (1.0, ["c", "d"])])
+def test_an_item_with_nothing_to_compare_by_is_refused(tmp_path: Path, weight: float, blank: list[str]) -> None:
+    # 'c' has no text and an untrained graph vector: its neighbours were random, with no word about it
+    text = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0]])  # c and d have no text
+    graph = np.random.default_rng(0).normal(size=(4, 3))
+    engine = SimilarItems(["a", "b", "c", "d"], text=text, graph=graph, weight=weight, untrained=[1, 2])
+    assert engine.ids[engine.blank].tolist() == blank
+    for item in blank:
+        with pytest.raises(DataError, match=f"'{item}' .*nothing to compare it by"):
+            engine.similar(item, k=2)
+    assert engine.similar("a", k=2).height == 2  # the others answer as before, and may list it
+    again = SimilarItems.load(engine.save(tmp_path / "e"))
+    assert again.untrained.tolist() == [1, 2] and again.blank.tolist() == engine.blank.tolist()
+    assert SimilarItems(["a", "b", "c", "d"], text=text, graph=graph, weight=0.5).blank.size == 0  # without untrained
+    with pytest.raises(DataError, match="outside"):
+        SimilarItems(["a", "b"], graph=graph[:2], weight=0.0, untrained=[2])
+
+
 def test_rows_without_one_part_fall_back_to_the_other() -> None:
     text = np.array([[1.0, 0.0], [0.0, 0.0]])
     graph = np.array([[0.0, 1.0], [0.0, 1.0]])

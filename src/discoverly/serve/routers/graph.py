@@ -87,14 +87,17 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
 
     @router.get("/ui/papers/{paper_id}", response_class=HTMLResponse, include_in_schema=False)
     def paper_page(paper_id: str, k: Annotated[int, Query(ge=1, le=100)] = 10) -> HTMLResponse:
-        from discoverly.errors import UnknownIdError
+        from discoverly.errors import DataError, UnknownIdError
         from discoverly.serve.ui.pages import page
 
+        no_similar = "No similar papers."
         try:
             p = paper(paper_id)
             sims = similar(paper_id, k)
         except UnknownIdError as exc:
             return page("Unknown paper", f"<p class='bad'>{html.escape(str(exc))}</p>", status=404)
+        except DataError as exc:  # no text and no links: the engine has nothing to compare it by
+            sims, no_similar = [], f"No similar papers: {exc}"
 
         def link(pid: str, label: str | None) -> str:
             return (f"<a href='/ui/papers/{quote(pid, safe='')}'>{html.escape(label or pid)}</a> "
@@ -118,7 +121,7 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
                 + "<h2>Similar papers</h2>"
                 + (f"<div class='scroll'><table><thead><tr><th>#</th><th>paper</th><th class='num'>year</th>"
                    f"<th class='num'>score</th></tr></thead><tbody>{rows}</tbody></table></div>" if rows
-                   else "<p class='meta'>No similar papers.</p>"))
+                   else f"<p class='meta'>{html.escape(no_similar)}</p>"))
         return page(str(p.get("title") or paper_id), body)
 
     return router
