@@ -235,7 +235,7 @@ def _write_json(path: Path, result: dict[str, Any]) -> None:
     written is an :class:`~discoverly.errors.ArtifactError`."""
     from discoverly.artifacts import write_text_file
 
-    write_text_file(path, dumps(result, indent=2, default=str), what="the results")
+    write_text_file(path, dumps(result, encoding="utf-8", indent=2, default=str), what="the results")
 
 
 def _evaluate_protocol(name: str, *, cutoff: str, n_test: int, dense: bool, embeddings: Path | None, seed: int,
