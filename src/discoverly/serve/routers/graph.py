@@ -24,7 +24,8 @@ from discoverly.serve.state import ServiceState
 __all__ = ["create_router"]
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown paper, topic or concept"},
-                                             422: {"description": "invalid parameters"}}
+                                             422: {"description": "invalid parameters, or (similar) a paper with "
+                                                                  "no text and no edge: nothing to compare it by"}}
 
 #: concepts one ``/papers/rank`` request may intersect (each is one SQL condition; SQLite refuses a query of
 #: about a thousand, which was a 500)
