@@ -62,6 +62,16 @@ def test_ease_weights_match_the_inverse_for_random_grams(n: int, lam: float, see
 
 
 
+
+def test_ease_weights_leave_the_callers_gram_alone_and_name_a_gram_that_is_not_positive_definite() -> None:
+    g = np.asfortranarray(np.array([[3.0, 1.0], [1.0, 2.0]]))  # already float64 and column-major
+    b = ease_weights(g, 1.0)
+    assert g.tolist() == [[3.0, 1.0], [1.0, 2.0]]
+    # G + λI = [[4, 1], [1, 3]], P ∝ [[3, -1], [-1, 4]] and B_ij = -P_ij / P_jj
+    np.testing.assert_allclose(b, [[0, 1 / 4], [1 / 3, 0]])
+    with pytest.raises(ConfigError, match=r"not positive definite \(LAPACK info 1\); increase l2"):
+        ease_weights(-3.0 * np.eye(2), 1.0)
+
 @pytest.mark.parametrize("n, block", [(1, 4), (7, 3), (9, 4), (10, 512)])
 def test_mirror_upper_copies_the_upper_triangle_exactly(n: int, block: int) -> None:
     from discoverly.recommend.ease import _mirror_upper
@@ -126,20 +136,25 @@ def test_an_item_bought_on_several_days_counts_once_in_the_gram_and_the_scores()
 def test_the_restriction_keeps_the_most_frequent_ties_to_the_lower_index_and_fits_on_them_only(
         caplog: pytest.LogCaptureFixture) -> None:
     # buyers per item: 0: 2, 1: 4, 2: 3, 3: 4, 4: 3, 5: 1 -> the 3 most frequent are 1, 3 and, of the
-    # tied 2 and 4, item 2
+    # tied 2 and 4, item 2; item 6 has no buyer
     buyers = {0: [0, 1], 1: [0, 1, 2, 3], 2: [1, 2, 4], 3: [0, 2, 3, 4], 4: [0, 3, 4], 5: [4]}
-    log = log_of([(u, i) for i, us in buyers.items() for u in us], 5, 6)
+    log = log_of([(u, i) for i, us in buyers.items() for u in us], 5, 7)
     with caplog.at_level(logging.WARNING, logger="discoverly.recommend.ease"):
         model = EASE(l2=1.0, max_items=3).fit(log)
     assert model.cols_ is not None and model.cols_.tolist() == [1, 2, 3]
-    assert "(64.7% of user-item pairs)" in caplog.text  # (4 + 3 + 4) / 17 pairs
-    x = np.zeros((5, 6))
+    assert model.restricted_ and "EASE: 6 items with events exceed max_items=3; restricted to the 3 most frequent " \
+        "(64.7% of user-item pairs)" in caplog.text  # (4 + 3 + 4) / 17 pairs
+    x = np.zeros((5, 7))
     x[log.user_index, log.item_index] = 1.0
     b = closed_form(x[:, [1, 2, 3]], 1.0)  # the other items' purchases are not in the Gram matrix
     np.testing.assert_allclose(model.B_, b, rtol=1e-5, atol=1e-6)
     scores = model._score(History.of(log, np.arange(5)))
     np.testing.assert_allclose(scores[:, [1, 2, 3]], x[:, [1, 2, 3]] @ b, rtol=1e-5, atol=1e-6)
-    assert np.isneginf(scores[:, [0, 4, 5]]).all()
+    assert np.isneginf(scores[:, [0, 4, 5, 6]]).all()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="discoverly.recommend.ease"):
+        exact = EASE(l2=1.0, max_items=6).fit(log)  # as many items as have events: nothing is left out
+    assert not exact.restricted_ and exact.cols_ is not None and len(exact.cols_) == 6 and not caplog.text
 
 
 def test_a_history_of_only_items_outside_the_restriction_gets_the_bestsellers() -> None:
@@ -200,6 +215,8 @@ def test_an_inverse_larger_than_the_memory_is_refused_before_allocating(monkeypa
     monkeypatch.setattr(memory, "available_memory", lambda: 20 * n * n - 1)  # one byte short
     with pytest.raises(ResourceLimitError, match="max_items"):
         EASE(max_items=None).fit(log)
+    with pytest.raises(ResourceLimitError, match=r"\(max_items=1000\)"):
+        EASE(max_items=1000).fit(log)
     monkeypatch.setattr(memory, "available_memory", lambda: 20 * n * n)
     assert EASE(max_items=None).fit(log).cols_ is not None
     monkeypatch.setattr(memory, "available_memory", lambda: None)  # unknown: no check
