@@ -7,6 +7,7 @@ command functions, so ``discoverly --help`` stays fast (a test checks it).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -94,16 +96,42 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app, mapping discoverly errors to one-line messages and exit codes;
     Ctrl-C exits with 130 and SIGTERM with 143, each after the running command cleaned up."""
     args = sys.argv[1:] if argv is None else argv
-    if threading.current_thread() is not threading.main_thread():  # signal handlers live in the main thread
-        return _run(args)
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    restore = _tolerant_output()
     try:
-        code = _run(args)
-    finally:  # None: a handler installed outside Python
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        if threading.current_thread() is not threading.main_thread():  # signal handlers live in the main thread
+            return _run(args)
+        previous = signal.signal(signal.SIGTERM, _terminated)
+        try:
+            code = _run(args)
+        finally:  # None: a handler installed outside Python
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    finally:
+        restore()
     if code == EXIT_TERMINATED:
         typer.echo("terminated (SIGTERM)", err=True)
     return code
+
+
+def _tolerant_output() -> Callable[[], None]:
+    """Let standard output and error write any text: on a terminal or pipe whose encoding cannot hold
+    a character (PYTHONIOENCODING=ascii, a cp1252 console), it becomes a ``\\xe9`` escape instead of
+    ending the command in a UnicodeEncodeError traceback (item titles and ids are any text). Returns
+    what puts the streams back."""
+    changed = []
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # e.g. a stream already written to in another mode
+                continue
+            changed.append(stream)
+
+    def restore() -> None:
+        for stream in changed:
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="strict")
+
+    return restore
 
 
 def _run(args: list[str]) -> int:

@@ -281,7 +281,7 @@ def recommend(
     rows = _rows(recs, titles)
     if as_json:
         sys.stdout.write(dumps({"model": model.name, "kind": recs.kind, "k": k, "results": rows},
-                                    indent=2, default=str) + "\n")
+                               indent=2, default=str) + "\n")
         return
     console = Console(highlight=False)
     for row in rows:

@@ -14,7 +14,7 @@ import pytest
 
 from discoverly.cli.app import COMMANDS, main
 from discoverly.data.interactions import Interactions
-from discoverly.errors import EXIT_CODES, ConfigError, DataError, DiscoverlyError
+from discoverly.errors import EXIT_CODES, ConfigError, DataError, DiscoverlyError, UnknownIdError
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,3 +134,22 @@ def test_sigterm_stops_the_service_by_the_signal_not_with_143(tiny_log: Interact
         proc.kill()
     assert proc.returncode == -signal.SIGTERM, err
     assert "terminated (SIGTERM)" not in err and "Traceback" not in err
+
+
+def test_an_output_that_cannot_hold_the_text_gets_escapes(tmp_path: Path) -> None:
+    """PYTHONIOENCODING=ascii (a cp1252 console likewise): item ids and titles are any text, and
+    printing 'café' ended the command in a UnicodeEncodeError traceback."""
+    import os
+
+    (tmp_path / "log.csv").write_text("user,item,timestamp\nzoë,café,2024-01-01\nzoë,thé,2024-01-02\n"
+                                      "anna,café,2024-01-03\nanna,thé,2024-01-04\n", encoding="utf-8")
+    assert main(["fit", "-i", str(tmp_path / "log.csv"), "--model", "cosine", "-o", str(tmp_path / "m")]) == 0
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    for args in (["--item", "café"], ["--user", "zoë"], ["--item", "cafX"]):
+        out = subprocess.run([sys.executable, "-m", "discoverly", "recommend", str(tmp_path / "m"), *args],
+                             capture_output=True, env=env, timeout=120)
+        assert b"Traceback" not in out.stderr, out.stderr.decode("ascii", "replace")
+        if args[1] == "cafX":
+            assert out.returncode == EXIT_CODES[UnknownIdError] and b"unknown item 'cafX'" in out.stderr
+        else:
+            assert out.returncode == 0 and b"\\xe" in out.stdout  # caf\xe9, zo\xeb
