@@ -144,3 +144,15 @@ def test_docs_spark_quotes_the_memory_limit_error_as_it_is() -> None:
                      what="fitting on synthetic_50M.parquet")
     actual = re.sub(r"~[\d.]+ \w+", "~…", str(raised.value))
     assert " ".join(shown.group(1).split()) == actual
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.parent.name != "benchmarks"], ids=page_id)
+def test_the_examples_import_only_public_names(page: Path) -> None:
+    """``from discoverly.x import name`` in a page's Python blocks: ``name`` is in ``discoverly.x.__all__``."""
+    import importlib
+
+    for block in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S):
+        for module, names in re.findall(r"^\s*from (discoverly[\w.]*) import ([^\n(]+)", block, flags=re.M):
+            public = getattr(importlib.import_module(module), "__all__", [])
+            for name in (n.split(" as ")[0].strip() for n in names.split(",")):
+                assert name in public, f"{page_id(page)}: from {module} import {name}: not in its __all__"
