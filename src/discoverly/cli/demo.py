@@ -92,7 +92,7 @@ def demo(
                                       "Retail; four weeks before the end for other data)."),
     models: str = typer.Option(DEMO_MODELS, help="Comma-separated model names to evaluate."),
     related_model: str = typer.Option("corrected", help="The item-to-item model for the related-items lists."),
-    k: int = typer.Option(6, "--k", help="The headline list length (HitRate@k)."),
+    k: int = typer.Option(6, "--k", "-k", help="The headline list length (HitRate@k)."),
     html: Path | None = typer.Option(None, help="Where to write the HTML report (default reports/demo-<data>.html)."),
     seed: int = typer.Option(0, help="Seed of the bootstrap intervals."),
 ) -> None:

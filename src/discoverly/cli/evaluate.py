@@ -160,7 +160,7 @@ def evaluate(
     cutoffs: str | None = typer.Option(None, help="Several cutoffs, comma-separated (pooled summary too)."),
     window: float = typer.Option(14.0, help="Days after the cutoff whose purchases are the targets."),
     variant: str = typer.Option("both", help="new-items, any-item or both (the first is the primary one)."),
-    k: str = typer.Option("6,10", "--k", help="List lengths to measure, comma-separated; the first is the "
+    k: str = typer.Option("6,10", "--k", "-k", help="List lengths to measure, comma-separated; the first is the "
                           "headline (HitRate@6)."),
     models: str = typer.Option(DEFAULT_MODELS, help="Comma-separated model names (see the registry)."),
     html: Path | None = typer.Option(None, help="Where to write the HTML report "

@@ -254,7 +254,7 @@ def recommend(
     model_dir: Path = typer.Argument(..., help="An artifact directory written by `discoverly fit`."),
     user: list[str] | None = typer.Option(None, "--user", "-u", help="A user id (repeatable)."),
     item: list[str] | None = typer.Option(None, "--item", help="An item id: show its related items (repeatable)."),
-    k: int = typer.Option(10, "--k", help="How many items per list."),
+    k: int = typer.Option(10, "--k", "-k", help="How many items per list."),
     include_seen: bool = typer.Option(False, "--include-seen",
                                       help="Allow items the user already bought (buy it again)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),

@@ -171,7 +171,7 @@ def fit(
 def similar(
     paper: str = typer.Argument(..., help="The paper id."),
     folder: Path = FOLDER,
-    k: int = typer.Option(10, "-k", help="How many similar papers."),
+    k: int = typer.Option(10, "-k", "--k", help="How many similar papers."),
     exclude_linked: bool | None = typer.Option(None, "--exclude-linked/--include-linked",
                                                help="Leave out (or keep) the papers PAPER cites or is cited by. "
                                                "Default: the setting the engine was fitted with."),
@@ -200,7 +200,7 @@ def rank(
                                        "(not with --about)."),
     about: list[str] = typer.Option([], "--about",
                                     help="Only papers about this concept (repeat: papers about A and B)."),
-    k: int = typer.Option(20, "-k", help="How many papers."),
+    k: int = typer.Option(20, "-k", "--k", help="How many papers."),
     as_json: bool = typer.Option(False, "--json"),
     list_topics: bool = typer.Option(False, "--topics", help="List the topics and exit."),
     list_concepts: bool = typer.Option(False, "--concepts", help="List the concepts with most papers (up to -k; "

@@ -53,11 +53,13 @@ def _weights(spec: str | None) -> dict[str, float]:
 @app.command("index")
 def index_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Directory to write the engine artifact to."),
-    dataset: str | None = typer.Option(None, help="A built-in data set with a catalogue, e.g. complete-journey."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d",
+                                       help="A built-in data set with a catalogue, e.g. complete-journey."),
     catalog: Path | None = typer.Option(None, help="A catalogue file (CSV, TSV, Parquet, JSONL)."),
     item: str = typer.Option("item", help="The catalogue's item id column."),
     title: str | None = typer.Option(None, help="The catalogue's title column (shown in results)."),
-    interactions: Path | None = typer.Option(None, help="A purchase log for popularity and personalisation."),
+    interactions: Path | None = typer.Option(None, "--interactions", "-i",
+                                             help="A purchase log for popularity and personalisation."),
     user: str = typer.Option("user", help="The log's user column."),
     time: str = typer.Option("timestamp", help="The log's time column."),
     fields: str | None = typer.Option(None, help="Comma-separated text columns to search (default: all text)."),
@@ -122,7 +124,7 @@ def query_cmd(
     engine_dir: Path = typer.Argument(..., help="An engine artifact written by `discoverly search index`."),
     query: str = typer.Argument(..., help="What to search for."),
     user: str | None = typer.Option(None, help="A customer id, for personalised results."),
-    k: int = typer.Option(10, "-k", help="Number of results."),
+    k: int = typer.Option(10, "-k", "--k", help="Number of results."),
     method: str = typer.Option("auto", help="auto, lexical, dense, hybrid, ltr or personal."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
@@ -159,8 +161,10 @@ def query_cmd(
 def train_cmd(
     engine_dir: Path = typer.Argument(..., help="An engine artifact to add the trained rankers to."),
     log: Path = typer.Option(..., help="A query log with columns query, item (bought or clicked) and user."),
-    dataset: str | None = typer.Option(None, help="A built-in data set for the customers' purchases."),
-    interactions: Path | None = typer.Option(None, help="The purchase log for features and personalisation."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d",
+                                       help="A built-in data set for the customers' purchases."),
+    interactions: Path | None = typer.Option(None, "--interactions", "-i",
+                                             help="The purchase log for features and personalisation."),
     user: str = typer.Option("user", help="The purchase log's user column."),
     item: str = typer.Option("item", help="The purchase log's item column."),
     time: str = typer.Option("timestamp", help="The purchase log's time column."),
@@ -189,7 +193,8 @@ def train_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    dataset: str | None = typer.Option(None, help="complete-journey: the personalised purchase protocol."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d",
+                                       help="complete-journey: the personalised purchase protocol."),
     wands: Path | None = typer.Option(None, help="The WANDS dataset/ folder (product.csv, query.csv, label.csv)."),
     esci: Path | None = typer.Option(None, help="The ESCI shopping_queries_dataset/ folder."),
     locale: str = typer.Option("us", help="ESCI locale (us, es, jp)."),

@@ -71,7 +71,7 @@ def train(
     model: str = typer.Option(None, "--model", "-m", help="Registry model name (e.g. corrected, bestsellers). "
                               "Default: the model (and settings) of the current version."),
     types: str = typer.Option("purchase", "--types", help="Comma-separated event types to train on."),
-    interactions: Path = typer.Option(None, "--interactions", help="Also train on this log file (the history "
+    interactions: Path = typer.Option(None, "--interactions", "-i", help="Also train on this log file (the history "
                                       "before the store), CSV/Parquet with --user/--item/--time columns."),
     user: str = typer.Option("user", "--user", help="User column of --interactions."),
     item: str = typer.Option("item", "--item", help="Item column of --interactions."),

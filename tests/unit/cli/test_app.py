@@ -153,3 +153,28 @@ def test_an_output_that_cannot_hold_the_text_gets_escapes(tmp_path: Path) -> Non
             assert out.returncode == EXIT_CODES[UnknownIdError] and b"unknown item 'cafX'" in out.stderr
         else:
             assert out.returncode == 0 and b"\\xe" in out.stdout  # caf\xe9, zo\xeb
+
+
+def test_the_same_option_has_the_same_spellings_in_every_command() -> None:
+    """A user going from `fit -i log.csv` to `search index -i log.csv`, or from `search query -k 5` to
+    `recommend -k 5`, met 'No such option'. Every list length takes -k and --k, every built-in data
+    set -d and --dataset, every log file -i and --interactions."""
+    import typer
+
+    from discoverly.cli.app import app
+
+    spellings = {"k": {"-k", "--k"}, "dataset": {"-d", "--dataset"}, "interactions": {"-i", "--interactions"}}
+    found: dict[str, list[str]] = {name: [] for name in spellings}
+
+    def walk(command: object, path: list[str]) -> None:
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            walk(sub, [*path, name])
+        for param in getattr(command, "params", []):
+            if param.name in spellings and param.param_type_name == "option":
+                assert set(param.opts) == spellings[param.name], (path, param.opts)
+                found[param.name].append(" ".join(path))
+
+    walk(typer.main.get_command(app), [])
+    assert {"recommend", "search query", "graph similar", "evaluate"} <= set(found["k"])
+    assert {"fit", "evaluate", "data report", "search index", "search evaluate"} <= set(found["dataset"])
+    assert {"fit", "evaluate", "data report", "search index", "search train", "train"} <= set(found["interactions"])
