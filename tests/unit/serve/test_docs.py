@@ -103,3 +103,11 @@ def test_quick_start_requests_events_and_experiments(tmp_path: Path, monkeypatch
     assert len(plans) == 3
     for plan in plans:
         assert main(plan[1:]) == 0, plan
+
+
+def test_the_configuration_section_lists_every_setting() -> None:
+    from discoverly.serve import ServeConfig
+
+    section = TEXT.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`([a-z_]+)`", section.split("command-line options override):", 1)[1].split(". ")[0]))
+    assert set(ServeConfig.model_fields) <= listed, set(ServeConfig.model_fields) - listed
