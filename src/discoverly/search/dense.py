@@ -88,7 +88,12 @@ class DenseRetriever:
 
     def fit(self, doc_texts: Sequence[str], *, cache: EmbeddingCache | None = None,
             progress: bool = False) -> DenseRetriever:
-        """Embed the distinct texts among ``doc_texts`` (one per item), reusing ``cache`` hits."""
+        """Embed the distinct texts among ``doc_texts`` (one per item), reusing ``cache`` hits
+        (:class:`ArtifactError` when the cache holds another model's vectors)."""
+        if cache is not None and len(cache) and cache.model != self.encoder.name:
+            # its vectors would be mixed with this encoder's: every similarity silently wrong
+            raise ArtifactError(f"the embedding cache holds vectors of {cache.model!r}, but the encoder is "
+                                f"{self.encoder.name!r}; pass a cache made with the same model, or none")
         texts = pl.Series("t", [t or "" for t in doc_texts], dtype=pl.String)
         uniq, inverse = np.unique(texts.to_numpy().astype(str), return_inverse=True)
         self.texts = uniq.tolist()
