@@ -156,3 +156,13 @@ def test_the_examples_import_only_public_names(page: Path) -> None:
             public = getattr(importlib.import_module(module), "__all__", [])
             for name in (n.split(" as ")[0].strip() for n in names.split(",")):
                 assert name in public, f"{page_id(page)}: from {module} import {name}: not in its __all__"
+
+
+def test_every_page_is_reachable_from_its_index() -> None:
+    """README.md links every docs/ page; benchmarks/README.md every benchmark page."""
+    benchmarks = ROOT / "benchmarks"
+    for index, folder in ((ROOT / "README.md", ROOT / "docs"), (benchmarks / "README.md", benchmarks)):
+        linked = {(index.parent / t.partition("#")[0]).resolve()
+                  for t in re.findall(r"\]\(([^)\s]+)\)", index.read_text(encoding="utf-8"))}
+        pages = {p.resolve() for p in folder.glob("*.md")} - {index.resolve()}
+        assert not pages - linked, sorted(p.name for p in pages - linked)
