@@ -230,3 +230,92 @@ def test_a_history_over_other_items_or_a_manifest_that_fits_no_model_is_named(ti
     (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="saved settings do not make a model of class ItemToItem"):
         BaseRecommender.load(tmp_path / "m")
+
+
+class Fixed(BaseRecommender):
+    """Fixed scores for items 0 and 3 (negative ones), no opinion on the others; keeps the histories it scored."""
+
+    name = "fixed"
+
+    def _fit(self, interactions: Interactions) -> None:
+        self.scored: list[History] = []
+
+    def _score(self, history: History) -> np.ndarray:
+        self.scored.append(history)
+        row = np.full(history.n_items, -np.inf, dtype=np.float32)
+        row[[0, 3]] = [-0.5, -2.0]
+        return np.tile(row, (len(history), 1))
+
+
+def test_lists_are_filled_with_unseen_bestsellers_below_the_lowest_model_score(tiny_log: Interactions) -> None:
+    # tiny_log's bestsellers (all ten days are in the 14-day window), by distinct buyers and then the lower
+    # index: items 0 and 1 (3 buyers), 2 (2), 3 and 4 (1). User 3 bought item 0: the model's only unseen
+    # opinion is item 3 (-2.0), then the bestsellers other than 0 and 3
+    model = Fixed().fit(tiny_log)
+    for k, expected in ((2, [3, 1]), (4, [3, 1, 2, 4]), (6, [3, 1, 2, 4, -1, -1])):
+        out = model.recommend([3], k=k)
+        assert out.indices[0].tolist() == expected and not out.fallback[0]
+        sc = out.scores[0][out.indices[0] >= 0]
+        assert sc[0] == -2.0 and (np.diff(sc) < 0).all()  # the bestsellers rank below the model's -2.0
+    out = model.recommend([3], k=4, exclude_seen=False)  # item 0 is the model's best (-0.5) again
+    assert out.indices[0].tolist() == [0, 3, 1, 2] and (np.diff(out.scores[0]) < 0).all()
+    out = model.recommend([99], k=3)  # unknown: the bestsellers, nothing of the model
+    assert out.indices[0].tolist() == [0, 1, 2] and out.fallback[0] and (np.diff(out.scores[0]) < 0).all()
+
+
+def test_a_batch_of_known_and_unknown_users_keeps_the_known_histories_times_and_now(tiny_log: Interactions) -> None:
+    model = Fixed().fit(tiny_log)
+    assert model.trained_until == T0_TINY + 9 * DAY + 1  # the last event, plus one second
+    model.recommend([0, 99, 2], k=2)
+    hist = model.scored[-1]
+    day = [T0_TINY + d * DAY for d in range(10)]
+    # user 0 bought items 0, 1, 2 on days 0, 1, 2; user 2 items 1, 2, 3, 4 on days 5..8; user 99 is unknown
+    assert hist.days.toarray().tolist() == [[1, 1, 1, 0, 0], [0, 0, 0, 0, 0], [0, 1, 1, 1, 1]]
+    assert hist.first.toarray().tolist() == [[day[0], day[1], day[2], 0, 0], [0] * 5,
+                                             [0, day[5], day[6], day[7], day[8]]]
+    assert hist.last.toarray().tolist() == hist.first.toarray().tolist()  # one event per pair
+    assert hist.now == model.trained_until
+    one = model.history(np.array([2]))
+    assert one.first.toarray().tolist() == [[0, day[5], day[6], day[7], day[8]]] and one.now == model.trained_until
+    assert model.history(np.array([0, 2]), now=T0_TINY + 30 * DAY).now == T0_TINY + 30 * DAY
+    assert model.history(np.array([2]), now=T0_TINY + 30 * DAY).now == T0_TINY + 30 * DAY
+
+
+def test_recent_bestsellers_window_edges_limit_and_items_never_bought() -> None:
+    last = T0_TINY + 40 * DAY
+    start = last + 1 - 14 * DAY  # the default window: 14 days before the last event plus one second
+    # item 0: one buyer at the window's first second; item 1: two buyers one second before it; item 2: one
+    # buyer at the last event; item 3: never bought; item 4: one buyer 30 days before
+    events = [(0, 4, last - 30 * DAY), (1, 1, start - 1), (2, 1, start - 1), (0, 0, start), (3, 2, last)]
+    u, i, t = zip(*events, strict=True)
+    log = Interactions.from_indices(list(u), list(i), np.array(t), n_users=4, n_items=5)
+    order, buyers = recent_bestsellers(log)
+    assert order.tolist() == [0, 2, 1, 4] and buyers.tolist() == [1, 1, 0, 0]
+    assert recent_bestsellers(log, limit=2)[0].tolist() == [0, 2]
+    order, buyers = recent_bestsellers(log, window_days=1, now=last + 30 * DAY)  # nothing in the window
+    assert order.tolist() == [1, 0, 2, 4] and buyers.tolist() == [0, 0, 0, 0]  # all-time buyers decide
+    empty = Interactions.from_indices([], [], np.array([], dtype=np.int64), n_users=1, n_items=3)
+    order, buyers = recent_bestsellers(empty)
+    assert order.tolist() == [] and buyers.tolist() == []
+
+
+def test_fit_records_its_bookkeeping_and_keeps_at_most_fallback_size_bestsellers(
+        tiny_log: Interactions, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    class Short(Fixed):
+        fallback_size = 2
+
+    with caplog.at_level(logging.INFO, logger="discoverly.recommend.base"):
+        model = Short().fit(tiny_log)
+    assert model._fallback is not None and model._fallback.tolist() == [0, 1]
+    assert model.fingerprint == tiny_log.fingerprint()
+    assert model.fit_seconds is not None and 0 <= model.fit_seconds < 60
+    assert f"fitted Short() on {tiny_log} in " in caplog.text
+    out = model.recommend([1])  # k defaults to 10, and seen items are excluded by default
+    assert out.indices.shape == (1, 10) and out.model == "fixed"
+    idx, _ = model.recommend_indices(model.history(np.array([3])))
+    assert idx.shape == (1, 10) and idx[0, 0] == 3  # item 0 (the model's best) was bought by user 3
+    empty = Interactions.from_indices([], [], np.array([], dtype=np.int64), n_users=1, n_items=3)
+    with pytest.raises(DataError, match=r"^cannot fit Fixed on an empty interaction log$"):
+        Fixed().fit(empty)
