@@ -22,6 +22,7 @@ from discoverly.errors import (
     DiscoverlyError,
     MissingDependencyError,
     NotFittedError,
+    ResourceLimitError,
     UnknownIdError,
 )
 
@@ -43,7 +44,7 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "__version__",
     "DiscoverlyError", "DataError", "ConfigError", "UnknownIdError", "NotFittedError",
-    "ArtifactError", "MissingDependencyError", "DatasetNotFoundError",
+    "ArtifactError", "MissingDependencyError", "DatasetNotFoundError", "ResourceLimitError",
     *_LAZY,
 ]
 

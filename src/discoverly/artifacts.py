@@ -64,6 +64,11 @@ class Artifact:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
+#: the way out of a damaged or incomplete artifact
+_AGAIN = "; the copy is damaged or incomplete: save (or fit and save) the model there again"
+
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, (np.integer,)):
         return int(obj)
@@ -474,19 +479,19 @@ def _read_files(root: Path, kind: str | None, opener: Callable[[str, int], int])
             with open("arrays.npz", "rb", opener=opener) as fh, np.load(fh, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a truncated or empty copy
-            raise ArtifactError(f"cannot read the arrays of {str(root)!r}: {exc}") from exc
+            raise ArtifactError(f"cannot read the arrays of {str(root)!r}: {exc}{_AGAIN}") from exc
     tables = {}
     for name in manifest.get("tables", []):
         try:
             with open(f"{name}.parquet", "rb", opener=opener) as fh:
                 tables[name] = pl.read_parquet(fh)
         except Exception as exc:  # polars raises several kinds
-            raise ArtifactError(f"cannot read table {name!r} of {str(root)!r}: {exc}") from exc
+            raise ArtifactError(f"cannot read table {name!r} of {str(root)!r}: {exc}{_AGAIN}") from exc
     files = {}
     for name in manifest.get("files", []):
         try:
             with open(name, "rb", opener=opener) as fh:
                 files[name] = fh.read()
         except OSError as exc:
-            raise ArtifactError(f"cannot read file {name!r} of {str(root)!r}: {exc}") from exc
+            raise ArtifactError(f"cannot read file {name!r} of {str(root)!r}: {exc}{_AGAIN}") from exc
     return Artifact(manifest=manifest, arrays=arrays, tables=tables, path=root, files=files)

@@ -33,6 +33,12 @@ def test_every_error_is_also_a_builtin() -> None:
     assert issubclass(errors.UnknownIdError, KeyError)
     assert issubclass(errors.MissingDependencyError, ImportError)
     assert issubclass(errors.ArtifactError, OSError)
+    assert issubclass(errors.ResourceLimitError, MemoryError)
+    import discoverly
+
+    for name in errors.__all__:  # the whole tree from the top level (ResourceLimitError was missing)
+        if name != "EXIT_CODES":
+            assert getattr(discoverly, name) is getattr(errors, name), name
     assert str(errors.UnknownIdError("unknown item 'x'")) == "unknown item 'x'"
 
 

@@ -132,5 +132,8 @@ def list_experiments(
     if url is None:
         raise ConfigError("say where the events are: --store URL or --artifacts DIR")
     with open_store(url, create=False) as st:
-        for name in st.experiments():
-            typer.echo(name)
+        names = st.experiments()
+    for name in names:
+        typer.echo(name)
+    if not names:  # standard output stays empty for scripts; a person learns why
+        typer.echo(f"no experiment has recorded exposures in {url} yet", err=True)

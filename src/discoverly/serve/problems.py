@@ -4,7 +4,8 @@
 
     IdempotencyConflictError  -> 409      UnknownIdError -> 404
     DataError, ConfigError    -> 422      request validation -> 422 (with the field errors)
-    StoreUnavailableError, NotFittedError, ArtifactError, MissingDependencyError -> 503
+    StoreUnavailableError, NotFittedError, ArtifactError, MissingDependencyError,
+    ResourceLimitError (a job over the memory limit) -> 503
     a body over the size limit -> 413     anything unexpected -> 500 (logged with its traceback)
 """
 
@@ -29,6 +30,7 @@ from discoverly.errors import (
     DiscoverlyError,
     MissingDependencyError,
     NotFittedError,
+    ResourceLimitError,
     UnknownIdError,
 )
 from discoverly.serve.middleware import NO_STORE
@@ -55,6 +57,7 @@ STATUS: list[tuple[type[DiscoverlyError], int, str]] = [
     (ArtifactError, 503, "Model artifacts unavailable"),
     (MissingDependencyError, 503, "Missing dependency"),
     (DatasetNotFoundError, 503, "Data not found"),
+    (ResourceLimitError, 503, "Not enough memory"),
     (DiscoverlyError, 500, "Internal error"),
 ]
 

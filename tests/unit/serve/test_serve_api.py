@@ -545,3 +545,15 @@ def test_ids_with_a_slash_are_addressable(tmp_path: Path, clock: Clock) -> None:
         text = c.get("/metrics").text  # the route label is still the template, not the id
         assert 'route="/items/{item}/related",status="200"} 2' in text
         assert "/items/{item}/related" in c.get("/openapi.json").json()["paths"]
+
+
+def test_every_error_class_has_its_own_status() -> None:
+    """A job over the memory limit (ResourceLimitError) was a 500 'Internal error', as if a bug."""
+    from discoverly import errors
+    from discoverly.serve.problems import status_of
+
+    assert status_of(errors.ResourceLimitError("would need 9 GiB")) == (503, "Not enough memory")
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        if isinstance(cls, type) and cls is not errors.DiscoverlyError:
+            assert status_of(cls("x"))[0] != 500, name

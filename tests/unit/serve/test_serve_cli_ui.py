@@ -201,3 +201,14 @@ def test_ui_errors_are_pages_and_api_errors_stay_problems(make_client: Any) -> N
     for path in ("/items/i4/related?k=0", "/nope", "/users/a%09b/recommendations"):
         r = c.get(path)
         assert r.headers["content-type"] == "application/problem+json", path
+
+
+def test_experiment_list_of_a_store_without_exposures_says_so(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """It printed nothing at all; standard output stays empty (one name a line, for scripts)."""
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    with open_store(url) as st:
+        st.add([Event("k1", "u1", "i1", "purchase", 2000, 1.0, 9.5)], received=1)
+    assert main(["experiment", "list", "--store", url]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"no experiment has recorded exposures in {url}" in captured.err
