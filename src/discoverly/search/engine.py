@@ -390,6 +390,12 @@ class SearchEngine:
                 scores = self.ranker.predict(base)
                 method = "ltr"
         tb = None if prior is None else prior[cand.items]
+        if method != "hybrid":
+            # a ranker's ties (every item, when it made no split) keep the first stage's order, not
+            # popularity alone (which put strawberries before whole milk for "whole milk")
+            first = top_positions(np.asarray(cand.fused, dtype=np.float64), cand.items.size, tiebreak=tb)
+            tb = np.empty(cand.items.size)
+            tb[first] = np.arange(cand.items.size, 0, -1)
         top = top_positions(np.asarray(scores, dtype=np.float64), min(k, cand.items.size), tiebreak=tb)
         return cand.items[top], np.asarray(scores)[top], method
 
