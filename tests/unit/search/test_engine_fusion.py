@@ -98,6 +98,10 @@ def test_candidates_carry_ranks_fused_scores_and_the_customers_own_matches(engin
         assert np.isnan(cand.lexical_rank[len(general.items):]).all()
         assert engine.candidates(ctx, row, personal=False).items.tolist() == general.items.tolist()
         added += len(extra)
+        # "hybrid" (and "auto" without a ranker) never adds the customer's items
+        for method in ("hybrid", "auto"):
+            mine_items, _, used = engine.rank(ctx, user, k=20, method=method)  # type: ignore[arg-type]
+            assert used == "hybrid" and mine_items.tolist() == engine.rank(ctx, k=20, method="hybrid")[0].tolist()
     if query != "whole milk":
         assert added  # some customer brought an item of their own
 
@@ -154,12 +158,15 @@ def test_popularity_orders_equal_scores_only_when_asked(catalog: Catalog, tiebre
 def test_an_index_without_dense_part(catalog: Catalog) -> None:
     eng = SearchEngine.build(catalog, index_config=IndexConfig(fields=FIELDS, dense=False),
                              config=EngineConfig(fusion_weights=(W_LEX, W_DENSE), fusion_k0=K0))
-    with pytest.raises(ConfigError, match="no dense part"):
+    with pytest.raises(ConfigError, match=r"no dense part; build it with IndexConfig\(dense=True\)"):
         eng.search("milk", method="dense")
-    for method in ("ltr", "personal"):
-        with pytest.raises(NotFittedError, match="fit_ranker"):
+    for method, what in (("ltr", "no ranker"), ("personal", "no personalised ranker")):
+        with pytest.raises(NotFittedError, match=f"{what}: train one with fit_ranker"):
             eng.search("milk", method=method)  # type: ignore[arg-type]
-    assert len(eng.search("qwertyuiop", k=3, method="hybrid")) == 0
+    nothing = eng.search("qwertyuiop", k=3, method="hybrid")
+    assert nothing.items == [] and nothing.scores == []
+    one = eng.search("blueberries", k=3, method="hybrid")  # B3 alone
+    assert one.items == ["B3"] and one.scores == [pytest.approx(W_LEX / (K0 + 1))]
     items, _, used = eng.rank(eng.understand("brand"))  # twelve titles say "brand": the default k is 10
     assert items.size == 10 and used == "hybrid"
     ctx = eng.understand("whole milk 1 gal")
@@ -191,3 +198,16 @@ def test_a_ranker_with_constant_scores_keeps_the_first_stages_order(catalog: Cat
         personal = eng.search(query, user="u3", k=6, method="personal")
         assert personal.personalized and len(set(personal.scores)) == 1
         assert personal.items == hybrid.items, query  # u3's own matches come after the fused candidates
+
+
+def test_products_sharing_a_text_are_ordered_by_popularity_in_every_list(encoder: Any) -> None:
+    catalog = Catalog(pl.DataFrame({"item": ["P1", "P2", "P3"],
+                                    "title": ["Frozen Pizza", "Frozen Pizza", "Garden Hose"]}))
+    frame = pl.DataFrame({"user": ["v1", "v2", "v3"], "item": ["P2", "P2", "P1"],
+                          "time": [1_700_000_000 + 3600 * i for i in range(3)]})
+    buys = read_interactions(frame, user="user", item="item", time="time")
+    for tiebreak, want in ((True, ["P2", "P1"]), (False, ["P1", "P2"])):
+        eng = SearchEngine.build(catalog, buys, index_config=IndexConfig(fields=("title",)), encoder=encoder,
+                                 config=EngineConfig(popularity_tiebreak=tiebreak))
+        for method in ("dense", "lexical", "hybrid"):
+            assert eng.search("frozen pizza", k=2, method=method).items == want, (tiebreak, method)  # type: ignore[arg-type]
