@@ -175,6 +175,9 @@ def test_an_index_without_dense_part(catalog: Catalog) -> None:
     want = [W_LEX / (K0 + 1 + np.sum(total > t)) if t > 0 else 0.0 for t in total]
     np.testing.assert_allclose(eng.score_items(ctx, items, method="hybrid"), want, rtol=1e-9)
     assert (eng.score_items(ctx, items, method="dense") == -1).all()
+    for method in ("ltr", "personal"):
+        with pytest.raises(NotFittedError, match=r"no ranker: train one with fit_ranker\(\)"):
+            eng.score_items(ctx, items, method=method)  # type: ignore[arg-type]
     lex_items, _, _ = eng.rank(ctx, k=20, method="lexical")
     hybrid_items, hybrid_scores, _ = eng.rank(ctx, k=20, method="hybrid")
     assert hybrid_items.tolist() == lex_items.tolist()
