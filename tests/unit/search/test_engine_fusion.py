@@ -214,3 +214,22 @@ def test_products_sharing_a_text_are_ordered_by_popularity_in_every_list(encoder
                                  config=EngineConfig(popularity_tiebreak=tiebreak))
         for method in ("dense", "lexical", "hybrid"):
             assert eng.search("frozen pizza", k=2, method=method).items == want, (tiebreak, method)  # type: ignore[arg-type]
+
+
+def test_the_customers_own_match_is_the_one_bought_on_more_days() -> None:
+    # four products with the same title tie lexically; the lexical list (depth 1) takes the most
+    # popular (Q1); customer w bought Q3 on one day and Q4 on three: their one personal candidate is Q4
+    catalog = Catalog(pl.DataFrame({"item": ["Q1", "Q2", "Q3", "Q4", "Q5"],
+                                    "title": ["Cheese Pizza"] * 4 + ["Garden Hose"]}))
+    day = 86_400
+    rows = [("v1", "Q1", 0), ("v2", "Q1", 0), ("v3", "Q1", 0), ("w", "Q3", 0), ("w", "Q4", 0), ("w", "Q4", day),
+            ("w", "Q4", 2 * day)]
+    frame = pl.DataFrame(rows, schema=["user", "item", "time"], orient="row").with_columns(
+        pl.col("time") + 1_700_000_000)
+    buys = read_interactions(frame, user="user", item="item", time="time")
+    eng = SearchEngine.build(catalog, buys, index_config=IndexConfig(fields=("title",), dense=False),
+                             config=EngineConfig(lexical_depth=1, dense_depth=0, personal_depth=1))
+    ctx = eng.understand("cheese pizza")
+    assert eng.candidates(ctx).items.tolist() == [0]
+    cand = eng.candidates(ctx, eng.user_row("w"))
+    assert cand.items.tolist() == [0, 3] and cand.fused.tolist() == [1 / 61, 0.0]
