@@ -60,7 +60,10 @@ class KnowledgeGraph:
                              or edges["dst"].min() < 0 or edges["src"].max() >= nodes.height):  # type: ignore[operator]
             raise DataError("graph edges refer to node numbers outside the node table")
         object.__setattr__(self, "nodes", nodes)
-        object.__setattr__(self, "edges", edges.unique(maintain_order=True))
+        # one order of the edges (by relation, then dst, then src: the store's), whatever order they were
+        # built or read in: a citation split and an embedding's training depend on it, so a graph just
+        # built and the same graph read back from its store gave different splits and embeddings
+        object.__setattr__(self, "edges", edges.unique().sort("relation", "dst", "src"))
         object.__setattr__(self, "_lookup", {(k, key): i for i, (k, key) in
                                              enumerate(zip(nodes["kind"].to_list(), nodes["key"].to_list(),
                                                            strict=True))})

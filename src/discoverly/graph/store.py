@@ -110,7 +110,7 @@ class GraphStore:
     def graph(self) -> KnowledgeGraph:
         """The whole graph back in memory."""
         nodes = self.sql("SELECT node, kind, key, label FROM nodes ORDER BY node")
-        edges = self.sql("SELECT src, dst, relation FROM edges")
+        edges = self.sql("SELECT src, dst, relation FROM edges ORDER BY relation, dst, src")  # KnowledgeGraph's order
         papers = self.sql("SELECT node, id, title, abstract, venue, year FROM papers ORDER BY node")
         if edges.height == 0:
             edges = pl.DataFrame({"src": [], "dst": [], "relation": []},
