@@ -316,6 +316,29 @@ def test_the_last_item_of_a_power_of_two_plus_one_catalogue_ranks_right(n_items:
             assert idx.tolist() == [j for j, _ in row], (score, i)
             np.testing.assert_allclose(sc, [s for _, s in row], rtol=1e-5, atol=1e-9)
 
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_corrected_with_the_u_axis_in_several_pieces_matches_brute_force(engine: str) -> None:
+    """An item in every basket (100 of the 120 customers bought nothing else) and a customer who
+    bought everything: u = −log(1 − P_Y) times the largest basket is too wide for one Chebyshev
+    expansion of degree ≤ 40, so the expectation table has two pieces and the popular item's pairs
+    are evaluated on the second one (mutation testing: every change to the kernel's several-pieces
+    loop survived)."""
+    rng = np.random.default_rng(5)
+    dense = (rng.random((120, 40)) < 0.1).astype(float)
+    dense[20:, :] = 0.0
+    dense[:, 0] = 1.0
+    dense[0, :] = 1.0
+    m = sp.csr_matrix(dense)
+    assert R._ExpectationTable.build(R.purchase_stats(m)).coef.shape[1] == 2
+    rel = R.related_items(m, "corrected", min_count=1, neighbours=40, engine=engine)  # type: ignore[arg-type]
+    rows = brute_force(m, "corrected", 1, 40)
+    assert sum(j == 0 for row in rows for j, _ in row) >= 20  # the popular item's pairs are kept
+    for i, row in enumerate(rows):
+        idx, sc = rel.neighbours_of(i)
+        assert idx.tolist() == [j for j, _ in row], i
+        np.testing.assert_allclose(sc, [s for _, s in row], rtol=1e-5, atol=1e-9)  # N − E cancels to ~1e-12
+
+
 def test_bad_matrices() -> None:
     with pytest.raises(DataError, match="negative"):
         R.related_items(sp.csr_matrix(np.array([[1.0, -1.0]])))
