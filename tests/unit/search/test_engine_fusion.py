@@ -127,11 +127,13 @@ def test_rank_in_is_one_based_and_nan_when_absent() -> None:
     got = _rank_in(np.array([7, 3, 9]), np.array([9, 4, 7, 3, 10, 0]))
     np.testing.assert_array_equal(got, [3, np.nan, 1, 2, np.nan, np.nan])
     assert np.isnan(_rank_in(np.array([], dtype=np.int64), np.array([1, 2]))).all()
+    np.testing.assert_array_equal(_rank_in(np.array([7, 3, 9]), np.array([3])), [2])
     assert _rank_in(np.array([5]), np.array([], dtype=np.int64)).size == 0
 
 
 def test_depth_settings() -> None:
     assert EngineConfig(dense_depth=0, personal_depth=0).dense_depth == 0  # turns the source off
+    assert EngineConfig(max_query_chars=1, max_query_tokens=1).max_query_tokens == 1
     for bad in ({"lexical_depth": 0}, {"dense_depth": -1}, {"personal_depth": -1}, {"lexical_depth": -5}):
         with pytest.raises(ConfigError, match="depths"):
             EngineConfig(**bad)
@@ -175,6 +177,8 @@ def test_an_index_without_dense_part(catalog: Catalog) -> None:
     want = [W_LEX / (K0 + 1 + np.sum(total > t)) if t > 0 else 0.0 for t in total]
     np.testing.assert_allclose(eng.score_items(ctx, items, method="hybrid"), want, rtol=1e-9)
     assert (eng.score_items(ctx, items, method="dense") == -1).all()
+    np.testing.assert_array_equal(eng.score_items(ctx, items), want)  # the default method: auto
+    assert np.isnan(eng.candidates(ctx).dense).all()
     for method in ("ltr", "personal"):
         with pytest.raises(NotFittedError, match=r"no ranker: train one with fit_ranker\(\)"):
             eng.score_items(ctx, items, method=method)  # type: ignore[arg-type]
@@ -189,18 +193,33 @@ def test_a_ranker_with_constant_scores_keeps_the_first_stages_order(catalog: Cat
     # a log too small for a single split: docs/search.md and the ranker's warning say results keep
     # the first stage's order; they were ordered by popularity alone ("whole milk" gave A1, B1
     # strawberries, C1 cookies, then A2)
-    eng = SearchEngine.build(catalog, purchases, index_config=IndexConfig(fields=FIELDS), encoder=encoder)
+    eng = SearchEngine.build(catalog, purchases, index_config=IndexConfig(fields=FIELDS), encoder=encoder,
+                             config=EngineConfig(lexical_depth=3, dense_depth=2))
     log = pl.DataFrame({"query": ["whole milk", "milk", "cookies"], "item": ["A1", "A2", "C1"],
                         "user": ["u2", "u1", "u1"]})
     eng.fit_ranker(log, purchases)
-    for query in ("whole milk", "cookies", "store brand", "berries"):
+    assert eng.profiles is not None
+    prior = eng.stats.prior()
+    by_popularity = 0
+    for query in ("whole milk", "cookies", "store brand", "berries", "national brand"):
         hybrid = eng.search(query, k=6, method="hybrid")
         ltr = eng.search(query, k=6, method="ltr")
         assert len(set(ltr.scores)) == 1  # the constant ranker
         assert ltr.items == hybrid.items, query
-        personal = eng.search(query, user="u3", k=6, method="personal")
-        assert personal.personalized and len(set(personal.scores)) == 1
-        assert personal.items == hybrid.items, query  # u3's own matches come after the fused candidates
+        ctx = eng.understand(query)
+        total = eng.index.lexical.scores(ctx.tokens)
+        fused = set(eng.index.items.indices(hybrid.items).tolist())
+        for user in ("u1", "u3", "u4"):
+            personal = eng.search(query, user=user, k=50, method="personal")
+            assert personal.personalized and len(set(personal.scores)) == 1
+            # the fused candidates, then the customer's own matches (fused score 0) by popularity
+            own = sorted({int(h) for h in eng.profiles.history(eng.user_row(user))[0] if total[h] > 0} - fused,
+                         key=lambda i: (-prior[i], i))
+            assert personal.items == hybrid.items + eng.index.items.ids_of(np.array(own, np.int64)).tolist()
+            by_popularity += own != sorted(own)
+            scored = eng.score_items(ctx, np.arange(len(eng.index)), user=user, method="personal")
+            assert scored.shape == (len(eng.index),)
+    assert by_popularity  # popularity, not the index, ordered some customer's own matches
 
 
 def test_products_sharing_a_text_are_ordered_by_popularity_in_every_list(encoder: Any) -> None:
@@ -214,6 +233,9 @@ def test_products_sharing_a_text_are_ordered_by_popularity_in_every_list(encoder
                                  config=EngineConfig(popularity_tiebreak=tiebreak))
         for method in ("dense", "lexical", "hybrid"):
             assert eng.search("frozen pizza", k=2, method=method).items == want, (tiebreak, method)  # type: ignore[arg-type]
+        cand = eng.candidates(eng.understand("frozen pizza"))
+        first = eng.index.items.indices([want[0]])[0]
+        assert cand.dense_rank[cand.items.tolist().index(first)] == 1.0
 
 
 def test_the_customers_own_match_is_the_one_bought_on_more_days() -> None:
@@ -233,3 +255,6 @@ def test_the_customers_own_match_is_the_one_bought_on_more_days() -> None:
     assert eng.candidates(ctx).items.tolist() == [0]
     cand = eng.candidates(ctx, eng.user_row("w"))
     assert cand.items.tolist() == [0, 3] and cand.fused.tolist() == [1 / 61, 0.0]
+    # BM25 of "cheese pizza" is below 1 here (idf ln(1 + 1.5/4.5)): the four still share lexical rank 1
+    assert 0 < eng.index.lexical.scores(ctx.tokens)[0] < 1
+    np.testing.assert_allclose(eng.score_items(ctx, np.arange(5), method="hybrid"), [1 / 61] * 4 + [0.0])
