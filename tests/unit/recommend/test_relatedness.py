@@ -575,8 +575,14 @@ def test_an_interrupt_while_the_kernel_loads_waits_until_it_is_ready(four_custom
 
     monkeypatch.setattr(kernel_module, "_compiled", None)
     monkeypatch.setattr(kernel_module, "_build", build_interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        R.related_items(four_customers, "corrected", min_count=2, engine="numba")
+    # Python's own Ctrl-C handler, also when pytest was started in the background (``cmd &`` in a
+    # script starts it with SIGINT ignored, and the interrupt never came)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            R.related_items(four_customers, "corrected", min_count=2, engine="numba")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert done == [True]  # the interrupt came after the loading, not inside it
     monkeypatch.setattr(kernel_module, "_build", real_build)
     rel = R.related_items(four_customers, "corrected", min_count=2, engine="numba")
