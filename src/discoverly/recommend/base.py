@@ -197,8 +197,9 @@ class BaseRecommender:
                   history: History | None = None, fill: bool = True) -> Recommendations:
         """Top-``k`` items for each external user id.
 
-        Unknown users and users without history get the recent bestsellers (``fallback`` is true
-        for them). ``history`` replaces the training-time histories (rows in the order of
+        Unknown users, users without history and users of whose history the model has no opinion
+        (e.g. only items EASE's ``max_items`` left out) get the recent bestsellers (``fallback`` is
+        true for them). ``history`` replaces the training-time histories (rows in the order of
         ``users``). With ``fill``, lists shorter than ``k`` are completed with bestsellers.
         """
         self._check_fitted()
@@ -221,9 +222,11 @@ class BaseRecommender:
         # no history, no personal list: these users get the recent bestsellers, as ``fallback`` says
         idx[~has] = -1
         sc[~has] = np.nan
+        # nor a model without an opinion of any item (a history of items it has no scores for)
+        fallback = ~(idx >= 0).any(axis=1)
         if fill:
             idx, sc = self._fill(idx, sc, history, exclude_seen)
-        return Recommendations(users, idx, sc, ~has, self.items, "user", self.name)
+        return Recommendations(users, idx, sc, fallback, self.items, "user", self.name)
 
     def _fill(self, idx: np.ndarray, sc: np.ndarray, history: History, exclude_seen: bool
               ) -> tuple[np.ndarray, np.ndarray]:

@@ -169,6 +169,9 @@ def test_a_history_of_only_items_outside_the_restriction_gets_the_bestsellers() 
     # the bestsellers by distinct buyers (all 11 days are in the 14-day window): items 0 and 2 with 3,
     # then 1 and 3 with 2, ties to the lower index
     assert recs.indices[0].tolist() == [0, 2, 1] and (recs.scores[0] < 0).all()
+    # the whole list is the fallback, and says so (it said False: only an empty history counted)
+    both = model.recommend([log.users.id(5), log.users.id(0)], k=3)
+    assert both.fallback.tolist() == [True, False]
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
