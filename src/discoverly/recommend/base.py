@@ -223,7 +223,7 @@ class BaseRecommender:
         idx[~has] = -1
         sc[~has] = np.nan
         # nor a model without an opinion of any item (a history of items it has no scores for)
-        fallback = ~(idx >= 0).any(axis=1)
+        fallback: np.ndarray = ~np.any(idx >= 0, axis=1)
         if fill:
             idx, sc = self._fill(idx, sc, history, exclude_seen)
         return Recommendations(users, idx, sc, fallback, self.items, "user", self.name)
