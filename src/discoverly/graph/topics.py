@@ -118,8 +118,10 @@ class TopicModel:
         A text with no word of the model's vocabulary (e.g. a paper without title or abstract) has
         no topic: LDA gives it the prior's even shares, which made it a paper of the first topic
         (of every topic, with 2 or 3)."""
-        dist = self.distribution(texts)
-        words = np.asarray(self._vectorizer.transform(list(texts)).sum(axis=1)).ravel()
+        self._check()
+        counts = self._vectorizer.transform(list(texts))  # once: the shares and the word counts
+        dist = np.asarray(self._lda.transform(counts), dtype=np.float64)
+        words = np.asarray(counts.sum(axis=1)).ravel()
         out: list[list[str]] = []
         for row, n_words in zip(dist, words, strict=True):
             if n_words == 0:
