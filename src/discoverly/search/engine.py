@@ -293,7 +293,9 @@ class SearchEngine:
 
     def describe(self, ctx: QueryContext, top_categories: int = 3) -> dict[str, Any]:
         """What the engine understood, for people: tokens, correction, attributes, categories."""
-        out: dict[str, Any] = {"tokens": ctx.tokens, "corrected": ctx.corrected, **ctx.attributes.to_dict()}
+        out: dict[str, Any] = {"tokens": ctx.tokens, "corrected": ctx.corrected, **ctx.attributes.to_dict(),
+                               # whether any search word (after correction) is a word of the catalogue
+                               "known_words": any(len(ids) for ids in ctx.token_ids)}
         if ctx.corrected:
             out["original_tokens"] = ctx.original_tokens
         if ctx.category_logp is not None:
