@@ -258,3 +258,32 @@ def test_the_customers_own_match_is_the_one_bought_on_more_days() -> None:
     # BM25 of "cheese pizza" is below 1 here (idf ln(1 + 1.5/4.5)): the four still share lexical rank 1
     assert 0 < eng.index.lexical.scores(ctx.tokens)[0] < 1
     np.testing.assert_allclose(eng.score_items(ctx, np.arange(5), method="hybrid"), [1 / 61] * 4 + [0.0])
+
+
+class _Fixed:
+    """A ranker stand-in whose every score is one value and that records the width of its features."""
+
+    def __init__(self, value: float) -> None:
+        self.value, self.widths = value, []
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        self.widths.append(features.shape[1])
+        return np.full(features.shape[0], self.value)
+
+
+def test_score_items_chooses_the_personal_ranker_only_for_a_customer_with_history(
+        catalog: Catalog, purchases: Interactions, encoder: Any) -> None:
+    """Which ranker scores a fixed candidate list (mutation testing: score_items' choice between the
+    personal and the general ranker survived every change, both rankers scoring alike in the tests)."""
+    eng = SearchEngine.build(catalog, purchases, index_config=IndexConfig(fields=FIELDS), encoder=encoder)
+    general, personal = _Fixed(1.0), _Fixed(2.0)
+    eng.ranker, eng.personal_ranker = general, personal  # type: ignore[assignment]
+    ctx = eng.understand("milk")
+    items = np.arange(len(eng.index))
+    known = purchases.users.id(0)
+    for user, method, want in ((known, "auto", 2.0), (known, "personal", 2.0), (known, "ltr", 1.0),
+                               (None, "auto", 1.0), ("nobody", "auto", 1.0), ("nobody", "personal", 1.0)):
+        scores = eng.score_items(ctx, items, user=user, method=method)  # type: ignore[arg-type]
+        assert scores.shape == (items.size,) and set(scores.tolist()) == {want}, (user, method)
+    # the personal ranker reads the general features and the customer's own
+    assert min(personal.widths) > max(general.widths)
