@@ -68,7 +68,6 @@ class Artifact:
 _AGAIN = "; the copy is damaged or incomplete: save (or fit and save) the model there again"
 
 
-
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, (np.integer,)):
         return int(obj)

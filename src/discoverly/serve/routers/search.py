@@ -6,7 +6,8 @@ index`` / ``train``): ``capabilities: {search: path/to/engine}``.
 Bad input gets defined answers: an empty query is a 422 problem; a very long query is cut at a
 word boundary (the answer says so under ``understood.truncated_to``); an unknown customer gets the
 non-personalised ranking (``personalized: false``), never an error; a query of stop words only
-("the of and") is answered with a ``notice`` saying its results are not matches (``null`` otherwise).
+("the of and"), or of words the catalogue does not have ("xyzzy"), is answered with a ``notice``
+saying its results are not matches (``null`` otherwise).
 """
 
 from __future__ import annotations
