@@ -185,7 +185,8 @@ class SimilarItems:
     ``untrained`` (optional) are the row positions whose graph vector was never trained (for
     papers: in no edge of the graph, so the vector is its random start). An item with neither a
     text vector nor a trained graph vector in the fused space (``blank``) has nothing to be
-    compared by: ``similar`` refuses it (a :class:`DataError`) rather than answer random neighbours.
+    compared by: ``similar`` refuses it (a :class:`DataError`) rather than answer random neighbours,
+    and it is in no other item's neighbours.
     """
 
     def __init__(self, ids: Sequence[Any] | np.ndarray, *, text: np.ndarray | None = None,
@@ -279,7 +280,12 @@ class SimilarItems:
                 index.hnsw.efSearch = self.ef_search
             else:
                 index = faiss.IndexFlatIP(d)
-            index.add(np.ascontiguousarray(self.vectors))
+            if self.blank.size:  # blank rows' vectors are random: they are no one's neighbours either
+                index = faiss.IndexIDMap(index)
+                rows = np.setdiff1d(np.arange(len(self)), self.blank)
+                index.add_with_ids(np.ascontiguousarray(self.vectors[rows]), rows.astype(np.int64))
+            else:
+                index.add(np.ascontiguousarray(self.vectors))
             self._index = index
         return self._index
 

@@ -34,7 +34,14 @@ def test_an_item_with_nothing_to_compare_by_is_refused(tmp_path: Path, weight: f
     for item in blank:
         with pytest.raises(DataError, match=f"'{item}' .*nothing to compare it by"):
             engine.similar(item, k=2)
-    assert engine.similar("a", k=2).height == 2  # the others answer as before, and may list it
+    for item in sorted({"a", "b", "c", "d"} - set(blank)):  # the others answer, and never list a blank item
+        listed = engine.similar(item, k=3)["id"].to_list()
+        assert not set(listed) & set(blank) and len(listed) == 3 - len(blank)
+    scores, positions = engine.search_vectors(engine.vectors, k=4)
+    assert not np.isin(positions, engine.blank).any()
+    np.testing.assert_allclose(np.sort(scores[0][positions[0] >= 0])[::-1],
+                               np.sort(engine.vectors[np.setdiff1d(range(4), engine.blank)] @ engine.vectors[0])[::-1],
+                               rtol=1e-5)
     again = SimilarItems.load(engine.save(tmp_path / "e"))
     assert again.untrained.tolist() == [1, 2] and again.blank.tolist() == engine.blank.tolist()
     assert SimilarItems(["a", "b", "c", "d"], text=text, graph=graph, weight=0.5).blank.size == 0  # without untrained
