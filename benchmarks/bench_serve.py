@@ -11,7 +11,8 @@ Scenarios (each a separate load-generator process against a real ``discoverly se
   * ``--soak MINUTES`` (instead of the above): a server left running on a small synthetic model with an
     A/B experiment, a paced mixed load in bursts with idle gaps (the thread pool's threads end after
     10 s idle), a new model version published and an old one deleted every ``--soak-reload`` seconds,
-    and each process's RSS, open files and threads sampled every 5 s (``--soak-workers`` 1 or 2);
+    and each process's RSS, open files, threads and malloc arena heaps sampled every 5 s
+    (``--soak-workers`` 1 or 2; ``--malloc-arena-max N`` sets the server's ``MALLOC_ARENA_MAX``);
   * ``--bulk-over-limit EVENTS`` (instead of the above): one ``POST /admin/events`` of that many events
     (over ``max_bulk_batch``) to a 1-worker server: the time to the 422 and the worker's peak RSS.
 
@@ -42,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "serve"))
 
 from serve_it_helpers import Server  # noqa: E402
+
+from discoverly.serve.allocator import arena_heaps  # noqa: E402
 
 WRK_GET = """
 local ids = {}
@@ -174,7 +177,7 @@ share = 0.5
 
 
 def proc_sample(pgid: int) -> list[dict[str, Any]]:
-    """RSS (MB), open file descriptors and threads of every process in a process group."""
+    """RSS (MB), open file descriptors, threads and malloc arena heaps of every process in a process group."""
     rows = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -185,9 +188,11 @@ def proc_sample(pgid: int) -> list[dict[str, Any]]:
             rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
             threads = int(re.search(r"Threads:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
             fds = len(os.listdir(stat.parent / "fd"))
+            heaps = arena_heaps(int(stat.parent.name))
         except (OSError, AttributeError):
             continue
-        rows.append({"pid": int(stat.parent.name), "rss_mb": round(rss, 1), "fds": fds, "threads": threads})
+        rows.append({"pid": int(stat.parent.name), "rss_mb": round(rss, 1), "fds": fds, "threads": threads,
+                     "arena_heaps": heaps})
     return sorted(rows, key=lambda r: r["pid"])
 
 
@@ -305,7 +310,7 @@ def soak(minutes: float, workers: int, reload_every: float, burst: float, idle: 
         first, last = rows[q:2 * q] or rows[:q], rows[-q:]  # the second quarter (after warm-up) against the last
         trend[pid] = {k: {"second_quarter": round(sum(r[k] for r in first) / len(first), 1),
                           "last_quarter": round(sum(r[k] for r in last) / len(last), 1),
-                          "max": max(r[k] for r in rows)} for k in ("rss_mb", "fds", "threads")}
+                          "max": max(r[k] for r in rows)} for k in ("rss_mb", "fds", "threads", "arena_heaps")}
     statuses: dict[str, int] = {}
     for _, kind, _, st in lat:
         statuses[f"{kind}:{st}"] = statuses.get(f"{kind}:{st}", 0) + 1
@@ -314,6 +319,7 @@ def soak(minutes: float, workers: int, reload_every: float, burst: float, idle: 
     result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "command": "nice python benchmarks/bench_serve.py " + " ".join(sys.argv[1:]),
               "minutes": minutes, "workers": workers, "burst_s": burst, "idle_s": idle, "rate": rate,
+              "malloc_arena_max_env": os.environ.get("MALLOC_ARENA_MAX"),
               "requests": len(lat), "statuses": statuses,
               "errors": sum(1 for x in lat if x[3] == 0 or x[3] >= 500),
               "p50_ms": ms[len(ms) // 2] if ms else None, "p99_ms": ms[int(len(ms) * 0.99)] if ms else None,
@@ -370,9 +376,14 @@ def main() -> None:
     ap.add_argument("--soak-burst", type=float, default=20, help="seconds of load per burst in the soak")
     ap.add_argument("--soak-idle", type=float, default=12, help="seconds without load between bursts")
     ap.add_argument("--soak-rate", type=float, default=40, help="requests per second during a burst")
+    ap.add_argument("--malloc-arena-max", default=None, metavar="N",
+                    help="MALLOC_ARENA_MAX in the server's environment (default: this one's; unset, each worker "
+                         "limits itself to 2 arenas; 16 is glibc's default on 2 cores)")
     ap.add_argument("--bulk-over-limit", type=int, default=None, metavar="EVENTS",
                     help="run only one over-limit POST /admin/events (see above)")
     args = ap.parse_args()
+    if args.malloc_arena_max is not None:
+        os.environ["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
     if args.bulk_over_limit is not None:
         bulk_over_limit(args.bulk_over_limit, Path(args.output))
         return

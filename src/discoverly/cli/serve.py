@@ -33,6 +33,9 @@ def serve(
 
     Example: discoverly serve --artifacts artifacts/ --port 8000 --workers 2
     """
+    from discoverly.serve.allocator import limit_malloc_arenas
+
+    arenas = limit_malloc_arenas()  # first, before this process (the worker of --workers 1) starts threads
     from discoverly.dependencies import require
     from discoverly.serve.asgi import ENV
     from discoverly.serve.config import load_config
@@ -53,8 +56,14 @@ def serve(
     # the service stops gracefully on SIGTERM by itself (uvicorn), then ends by that signal as a service
     # manager expects, not with the exit code 143 the batch commands end with
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    uvicorn.run("discoverly.serve.asgi:factory", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=False)
+    if arenas is not None:  # the worker processes of --workers N have the limit from their start
+        os.environ["MALLOC_ARENA_MAX"] = str(arenas)
+    try:
+        uvicorn.run("discoverly.serve.asgi:factory", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level, access_log=False)
+    finally:
+        if arenas is not None:
+            os.environ.pop("MALLOC_ARENA_MAX", None)
 
 
 def _redacted(url: str) -> str:

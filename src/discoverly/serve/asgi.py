@@ -1,7 +1,8 @@
 """The ASGI entry point uvicorn imports in each worker process (``discoverly serve --workers N``).
 
 The CLI passes the validated config as JSON in ``DISCOVERLY_SERVE_CONFIG``; each worker builds its
-own app (its own store connections and loaded models).
+own app (its own store connections and loaded models), after limiting its malloc arenas
+(:mod:`discoverly.serve.allocator`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ ENV = "DISCOVERLY_SERVE_CONFIG"
 
 
 def factory() -> Any:
+    from discoverly.serve.allocator import limit_malloc_arenas
     from discoverly.serve.app import create_app
 
+    limit_malloc_arenas()  # before the worker starts its threads
     text = os.environ.get(ENV)
     if not text:
         raise ConfigError(f"{ENV} is not set; start the service with `discoverly serve`")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -100,3 +103,33 @@ def test_train_from_store_while_serving(server: Callable[..., Server], artifacts
             time.sleep(0.2)
         body = c.get("/items/p1/related", params={"k": 3}).json()
         assert body["version"] == "v0003" and body["fallback"] is False
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's arenas")
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_keep_two_malloc_arenas(server: Callable[..., Server], workers: int) -> None:
+    """Without MALLOC_ARENA_MAX, every process of the service has at most two malloc arenas however many
+    threads serve requests (glibc's default gave a worker 11-15 after a burst of 40 connections)."""
+    from discoverly.serve.allocator import arena_heaps
+
+    s = server(workers=workers)
+    assert s.proc is not None and "MALLOC_ARENA_MAX" not in os.environ
+
+    def burst(n: int) -> None:
+        with httpx.Client(base_url=s.url, timeout=30) as c:
+            for _ in range(25):
+                assert c.get("/users/nobody/recommendations", params={"k": 3}).status_code == 200
+
+    with ThreadPoolExecutor(40) as pool:
+        list(pool.map(burst, range(40)))
+    group = [int(p) for p in os.listdir("/proc") if p.isdigit() and _pgid(int(p)) == s.proc.pid]
+    assert len(group) >= 1 + (workers > 1) * (workers + 1)  # uvicorn's supervisor and workers (and its tracker)
+    heaps = {pid: arena_heaps(pid) for pid in group}
+    assert max(heaps.values()) <= 1, heaps  # the main arena and at most one more
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
