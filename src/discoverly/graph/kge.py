@@ -493,8 +493,9 @@ def rank_triples(emb: KGEmbedding, test: np.ndarray, known: np.ndarray, *, candi
 
     Each test triple is ranked twice: its tail among all candidate tails for (head, relation, ?)
     and its head among all candidate heads for (?, relation, tail). Other true triples are
-    filtered out. ``candidates`` restricts the candidate entities (e.g. papers for citations);
-    ties count half (the realistic rank).
+    filtered out. ``candidates`` restricts the candidate entities (e.g. papers for citations) and
+    must include both ends of every test triple (a :class:`DataError` otherwise); ties count half
+    (the realistic rank).
     """
     torch = require("torch", extra="graph", purpose="knowledge-graph embeddings")
     test = np.asarray(test, np.int64).reshape(-1, 3)
@@ -505,6 +506,11 @@ def rank_triples(emb: KGEmbedding, test: np.ndarray, known: np.ndarray, *, candi
     cand = np.arange(ent.shape[0]) if candidates is None else np.asarray(candidates, np.int64)
     pos_in_cand = np.full(ent.shape[0], -1, np.int64)
     pos_in_cand[cand] = np.arange(cand.size)
+    outside = (pos_in_cand[test[:, 0]] < 0) | (pos_in_cand[test[:, 2]] < 0)
+    if outside.any():  # its rank would be read off another candidate's score
+        raise DataError(f"{int(outside.sum())} of {len(test)} test triples have a head or tail that is not among the "
+                        f"{cand.size} candidates (e.g. {tuple(test[outside][0].tolist())}); both ends of a test "
+                        "triple are ranked, so give candidates that include them")
     true_tails: dict[tuple[int, int], list[int]] = {}
     true_heads: dict[tuple[int, int], list[int]] = {}
     for kh, kr, kt in np.asarray(known, np.int64).reshape(-1, 3).tolist():
