@@ -122,3 +122,18 @@ def test_json_cells_carry_their_own_cutoffs_numbers(ev: Evaluation) -> None:
         a, users = _by_hand(ev, p["a"], "HitRate@2", p["variant"])
         b, _ = _by_hand(ev, p["b"], "HitRate@2", p["variant"])
         assert p["p_value"] == paired_test(a, b, groups=users, rng=SEED, n_boot=N_BOOT).p_value
+
+
+def test_paired_tests_of_two_metrics_at_one_cutoff_are_two_tests(ev: Evaluation) -> None:
+    """The tests are computed once and kept; asking for another metric (or variant) of the same
+    pair at the same cutoff is another test, not the kept one."""
+    cut = ev.cutoffs[1]
+    cells = {m: ev.cells[(m, cut, "new-items")] for m in ("bestsellers", "popularity")}
+    for metric in ("HitRate@2", "Recall@2", "HitRate@2"):
+        got = ev.paired("bestsellers", "popularity", metric, cutoff=cut, variant="new-items")
+        want = paired_test(cells["bestsellers"].per_user[metric], cells["popularity"].per_user[metric], rng=SEED,
+                           n_boot=N_BOOT)
+        assert got.metric == metric and got.test == want
+    other = ev.paired("bestsellers", "popularity", "Recall@2", cutoff=cut, variant="any-item")
+    assert other.variant == "any-item"
+    assert other.test.difference.n == len(ev.cells[("bestsellers", cut, "any-item")].users)

@@ -103,3 +103,35 @@ def test_inputs_are_the_encoded_values_of_the_modelled_items() -> None:
     np.testing.assert_allclose(x, expected, rtol=1e-6)
     # 3 days, 20 days ago, half-life 10: (1 + ln 3) / 4
     assert x[0, 0] == pytest.approx((1 + math.log(3)) / 4, rel=1e-6)
+
+
+def test_the_training_record_round_trips_through_the_state_table() -> None:
+    """The saved ``training`` table: one row per epoch, the validation hit rate missing (null) for
+    epochs without one, and read back as the lists ``training_`` had."""
+    model = _model("binary")
+    model.training_ = {"train_loss": [3.0, 2.5, 2.25], "val_hit_rate": [0.25, 0.5], "best_epoch": 2}
+    arrays, tables = model._state()
+    table = tables["training"]
+    assert arrays == {} and table["epoch"].to_list() == [1, 2, 3]
+    assert table["train_loss"].to_list() == [3.0, 2.5, 2.25]
+    assert table["val_hit_rate"].to_list() == [0.25, 0.5, None]
+    assert [str(d) for d in table.dtypes] == ["Int64", "Float64", "Float64"]
+    back = _model("binary")
+    back._set_state({}, tables)
+    assert back.training_ == {"train_loss": [3.0, 2.5, 2.25], "val_hit_rate": [0.25, 0.5]}
+    # a model trained without validation: no rows, typed columns
+    empty = _model("binary")
+    empty.training_ = {}
+    none = empty._state()[1]["training"]
+    assert none.height == 0 and [str(d) for d in none.dtypes] == ["Int64", "Float64", "Float64"]
+    back._set_state({}, {"training": none})
+    assert back.training_ == {"train_loss": [], "val_hit_rate": []}
+
+
+def test_hidden_is_the_bottleneck_of_the_normalised_input() -> None:
+    # user 0, binary: items 0 and 2 of the modelled 0, 2, 3, each 1/sqrt(2) after normalisation
+    h = _model("binary")._hidden(_history())
+    xn = [1 / math.sqrt(2), 1 / math.sqrt(2), 0.0]
+    want = [math.tanh(sum(xn[j] * W_IN[j][a] for j in range(3)) + B_H[a]) for a in range(2)]
+    np.testing.assert_allclose(h[0], want, rtol=1e-6)
+    np.testing.assert_allclose(h[1], np.tanh(B_H), rtol=1e-6)  # nothing modelled: the empty input's answer
