@@ -188,3 +188,55 @@ def test_without_validation_the_last_epoch_is_kept() -> None:
     for k in res.weights:
         np.testing.assert_array_equal(res.weights[k], again.weights[k])
     assert not np.array_equal(res.weights["W_in"], other.weights["W_in"])
+
+
+def test_equal_validation_rates_keep_the_first_epoch_and_epoch_0_uses_val_k() -> None:
+    """With every unseen item shown (``val_k`` = all items) every epoch's hit rate is the same: the
+    first of them is kept and the run stops ``patience`` epochs later; with ``min_epochs=0`` the
+    untrained network wins the tie. The untrained network's rate is measured at ``val_k``."""
+    train, val = _examples(4, n=64), _examples(5, n=40)
+    s = replace(SETTINGS, epochs=8, patience=2, lr=0.3, val_k=N_ITEMS, trend=False)
+    res = train_autoencoder(train, val, s)
+    assert res.val_metric == [1.0, 1.0, 1.0] and res.best_epoch == 1 and res.epochs_run == 3
+    np.testing.assert_array_equal(res.weights["W_out"], train_autoencoder(train, None, s, epochs=1).weights["W_out"])
+    zero = train_autoencoder(train, val, replace(s, min_epochs=0))
+    assert zero.val_metric_epoch0 == 1.0 and zero.best_epoch == 0 and zero.epochs_run == 2
+    one = train_autoencoder(train, val, replace(s, min_epochs=0, val_k=1))
+    w0 = train_autoencoder(train, None, s, epochs=0).weights
+    rate0 = _hit_rate(_logits({k: v.astype(np.float64) for k, v in w0.items()}, val), val.inputs.toarray() > 0,
+                      val.targets.toarray(), 1).mean()
+    assert 0 < rate0 < 1 and one.val_metric_epoch0 == pytest.approx(rate0)
+
+
+def test_each_epoch_visits_every_example_once_in_a_fresh_seeded_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches shrink on small sets so that an epoch takes at least 16 steps (never below 32
+    examples), and every epoch reshuffles the examples with the seed."""
+    from discoverly.recommend import autoencoder_training as training
+
+    seen: list[list[int]] = []
+    real = training._batch_inputs
+
+    def spy(torch_: object, x: sp.csr_matrix, dropout: float, gen: object) -> object:
+        if gen is not None:  # training batches (validation and scoring pass no generator)
+            seen.append([int(v) for v in x.data[x.indptr[:-1]]])  # each row's first value is its number
+        return real(torch_, x, dropout, gen)
+
+    monkeypatch.setattr(training, "_batch_inputs", spy)
+    n = 600
+    ex = _examples(6, n=n)
+    ids = ex.inputs.copy()
+    ids.data[ids.indptr[:-1]] = np.arange(n)  # row r's first stored value is r
+    ex = ExampleSet(inputs=ids, targets=ex.targets, cutoff_id=ex.cutoff_id, cutoffs=ex.cutoffs, trend=ex.trend,
+                    users=ex.users, times=ex.times)
+    train_autoencoder(ex, None, replace(SETTINGS, epochs=2, batch_size=512))
+    size = -(-n // 16)  # 38: 15 batches of 38 and one of 30
+    assert [len(b) for b in seen] == [size] * 15 + [n - 15 * size] + [size] * 15 + [n - 15 * size]
+    first, second = np.concatenate(seen[:16]), np.concatenate(seen[16:])
+    assert sorted(first.tolist()) == sorted(second.tolist()) == list(range(n))
+    assert not np.array_equal(first, second) and seen[0] != list(range(size))
+    seen.clear()
+    train_autoencoder(ex, None, replace(SETTINGS, epochs=2, batch_size=512))
+    np.testing.assert_array_equal(np.concatenate(seen[:16]), first)
+    seen.clear()
+    train_autoencoder(_examples(6, n=40), None, replace(SETTINGS, epochs=1, batch_size=512))
+    assert [len(b) for b in seen] == [32, 8]  # 40 examples: batches of at least 32
