@@ -240,3 +240,19 @@ def test_each_epoch_visits_every_example_once_in_a_fresh_seeded_order(monkeypatc
     seen.clear()
     train_autoencoder(_examples(6, n=40), None, replace(SETTINGS, epochs=1, batch_size=512))
     assert [len(b) for b in seen] == [32, 8]  # 40 examples: batches of at least 32
+
+
+def test_the_model_refits_for_the_epoch_early_stopping_chose() -> None:
+    """``fit``: the chosen epoch is the first best validation rate, the refit trains that many epochs
+    on all cutoffs (the validation window included, so more examples and cutoffs)."""
+    from discoverly.recommend.autoencoder import Autoencoder
+
+    from .conftest import shop_log
+
+    model = Autoencoder(hidden=16, epochs=5, patience=5, train_batch_size=64, lr=3e-3, rng=0).fit(shop_log(2, days=120))
+    rec = model.training_
+    rates = rec["val_hit_rate"]
+    assert rec["epochs_run"] == len(rates) == len(rec["train_loss"]) == 5
+    assert rec["best_epoch"] == int(np.argmax(rates)) + 1 >= 2  # measured: 2, tied with epochs 3 and 4
+    assert rec["refit_epochs"] == rec["best_epoch"]
+    assert rec["refit_examples"] > rec["examples"] and rec["refit_cutoffs"] > rec["cutoffs"]
