@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import numbers
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -202,7 +203,7 @@ class WordEmbeddings:
                 bad = self.words[int(np.flatnonzero(norms[:, 0] == 0)[0])]
                 raise DataError(f"the vector of {bad!r} is zero and cannot be normalised to unit length")
             return WordEmbeddings(self.words, self.vectors / norms, zipf=self.zipf, name=self.name, scale="unit")
-        if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+        if isinstance(scale, numbers.Real) and not isinstance(scale, (bool, np.bool_)):  # numpy scalars too
             if not np.isfinite(scale) or scale <= 0:
                 raise ConfigError(f"a scale factor must be a positive number, got {scale}")
             label = f"raw×{float(scale):g}" if self.scale == "raw" else f"{self.scale}×{float(scale):g}"
@@ -217,7 +218,8 @@ class WordEmbeddings:
                 raise ConfigError(f"a vocabulary needs at least 2 words, got {words}")
             idx = np.arange(min(words, len(self)))
         else:
-            idx = self.lookup(list(words))
+            words = list(words)  # a generator is read once: the lookup and the message both need it
+            idx = self.lookup(words)
             if (idx < 0).any():
                 missing = [w for w, i in zip(words, idx, strict=False) if i < 0][:5]
                 raise DataError(f"words not in the vocabulary: {missing}")

@@ -125,3 +125,19 @@ def test_default_vocabulary(shared_data: Path) -> None:
     emb = WordEmbeddings.default(shared_data)
     assert len(emb) == 14_296 and emb.dim == 300 and emb.is_lowercase
     assert emb.zipf is not None and "good" in emb
+
+
+def test_subset_of_a_generator_names_the_missing_words(toy: WordEmbeddings) -> None:
+    # the generator was used up by the lookup, so the message listed no words: "not in the vocabulary: []"
+    with pytest.raises(DataError) as err:
+        toy.subset(w for w in ["w001", "zz", "w002", "yy"])
+    assert str(err.value) == "words not in the vocabulary: ['zz', 'yy']"
+    assert toy.subset(w for w in ["w002", "w001"]).words == ("w002", "w001")
+
+
+@pytest.mark.parametrize("factor", [np.float32(2.0), np.float64(2.0), np.int64(2), 2])
+def test_a_numpy_scale_factor_is_a_number(toy: WordEmbeddings, factor: object) -> None:
+    # np.float32(2.0) (e.g. 1 / a median of float32 norms) was "unknown vector scale"
+    double = toy.scaled(factor)  # type: ignore[arg-type]
+    np.testing.assert_allclose(double.vectors, 2 * toy.vectors)
+    assert double.scale == "raw×2"
