@@ -284,3 +284,108 @@ def test_an_unreadable_or_foreign_text_cache_is_recomputed(tmp_path: Path, caplo
     assert len(enc.calls) == 1 and vecs.shape == (1, 26)
     assert any(str(tmp_path / "c") in r.getMessage() and "'similar-items'" in r.getMessage() for r in caplog.records)
 
+
+
+def test_two_queries_with_linked_papers_left_out_are_the_recipes_best_of_both() -> None:
+    text, graph, pairs = random_case(21, n=30)
+    rng = np.random.default_rng(22)
+    q1, q2 = rng.normal(size=graph.shape), rng.normal(size=graph.shape)
+    engine = SimilarItems([str(i) for i in range(30)], text=text, graph=graph, weight=0.3, graph_query=q1,
+                          graph_query_2=q2, links=np.array(pairs), exclude_linked=True)
+    for p in range(30):
+        one = dict(zip(*recipe_top(text, graph, 0.3, p, 29, pairs=pairs, exclude_linked=True, query=q1), strict=True))
+        two = dict(zip(*recipe_top(text, graph, 0.3, p, 29, pairs=pairs, exclude_linked=True, query=q2), strict=True))
+        best = {x: max(one[x], two[x]) for x in one}
+        want = sorted(best, key=lambda x: -best[x])[:5]
+        s, pos = engine.similar_positions(np.array([p]), 5)
+        assert pos[0].tolist() == want, p
+        np.testing.assert_allclose(s[0], [best[x] for x in want], atol=2e-6)
+
+
+def test_the_flat_index_is_exact_and_the_hnsw_index_scores_cosines() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(1500, 16))  # unclustered: an approximate index misses some of the exact top 10
+    unit_x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    exact = SimilarItems([str(i) for i in range(1500)], graph=x, weight=0.0)
+    sources = np.arange(0, 1500, 15)
+    s, pos = exact.similar_positions(sources, 10)
+    for row, p in enumerate(sources):
+        cos = unit_x @ unit_x[p]
+        cos[p] = -np.inf
+        assert pos[row].tolist() == np.argsort(-cos, kind="stable")[:10].tolist()
+    approx = SimilarItems([str(i) for i in range(1500)], graph=x, weight=0.0, index="hnsw", hnsw_m=4, ef_search=10)
+    s, pos = approx.similar_positions(sources, 10)
+    for row, p in enumerate(sources):  # whatever it finds, its scores are the cosines, best first
+        np.testing.assert_allclose(s[row], unit_x[pos[row]] @ unit_x[p], atol=1e-5)
+        assert (np.diff(s[row]) <= 1e-6).all()
+
+
+def test_settings_at_their_edges_and_their_defaults(tmp_path: Path) -> None:
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    engine = SimilarItems(list("abcd"), graph=x, weight=0.0)
+    assert (engine.threads, engine.index, engine.hnsw_m, engine.ef_search) == (1, "flat", 32, 128)
+    edge = SimilarItems(list("abcd"), graph=x, weight=0.0, index="hnsw", hnsw_m=2, ef_search=1, threads=0)
+    assert (edge.hnsw_m, edge.ef_search, edge.threads) == (2, 1, 1)
+    assert edge.similar("a", k=3).height == 3
+    for bad in ({"hnsw_m": 1}, {"ef_search": 0}):
+        with pytest.raises(ConfigError) as err:
+            SimilarItems(list("abcd"), graph=x, weight=0.0, **bad)  # type: ignore[arg-type]
+        assert str(err.value) == f"need hnsw_m >= 2 and ef_search >= 1; got {bad.get('hnsw_m', 32)}, " \
+                                 f"{bad.get('ef_search', 128)}"
+    SimilarItems.load(SimilarItems(list("abcd"), graph=x, weight=0.0, index="hnsw", hnsw_m=5,
+                                   ef_search=7).save(tmp_path / "h"))
+    back = SimilarItems.load(tmp_path / "h")
+    assert (back.index, back.hnsw_m, back.ef_search) == ("hnsw", 5, 7)
+
+
+def test_an_engine_saved_without_the_later_settings_loads_with_their_defaults(tmp_path: Path) -> None:
+    # an engine written before index, links, text hops and exclude_linked were saved
+    write_artifact(tmp_path / "old", {"kind": "similar-items", "weight": 0.0, "n": 3},
+                   {"graph": np.eye(3), "links": np.array([[0, 1]])}, {"ids": pl.DataFrame({"id": ["a", "b", "c"]})})
+    old = SimilarItems.load(tmp_path / "old")
+    assert (old.index, old.hnsw_m, old.ef_search, old.exclude_linked, old.text_hops, old.config) == (
+        "flat", 32, 128, False, 0, {})
+    assert old.linked(0).tolist() == [1]
+
+
+def test_constructor_errors_name_what_was_given() -> None:
+    x = np.random.default_rng(0).normal(size=(3, 2))
+    cases = [
+        ({"ids": ["a", "b", "c"], "text": np.ones((2, 2))}, DataError, "3 ids but 2 vectors; give one vector per id"),
+        ({"graph": x, "links": np.array([[0, 3]])}, DataError, "links refer to rows outside 0..2"),
+        ({"graph": x, "weight": 0.0, "untrained": [3]}, DataError, "untrained refers to rows outside 0..2"),
+        ({"graph": x, "index": "ivf"}, ConfigError, "unknown index 'ivf'; use one of ('flat', 'hnsw')"),
+        ({"text": x, "graph_query": x}, ConfigError, "graph_query needs graph vectors to search"),
+        ({"graph": x, "graph_query": x[:2]}, DataError,
+         "graph_query must have the graph vectors' shape (3, 2), got (2, 2)"),
+        ({"graph": x, "graph_query_2": x}, ConfigError, "graph_query_2 needs graph_query (the first query)"),
+        ({"graph": x, "graph_query": x, "graph_query_2": x[:, :1]}, DataError,
+         "graph_query_2 must have graph_query's shape (3, 2), got (3, 1)"),
+        ({"graph": x, "exclude_linked": True}, ConfigError,
+         "exclude_linked=True needs the links (e.g. citation edges) to exclude"),
+        ({"graph": x, "text_hops": 1}, ConfigError,
+         "text_hops > 0 needs text vectors and the links to spread them over"),
+        ({"ids": ["a", "a", "b"], "graph": x}, DataError, "item ids must be unique"),
+        ({"graph": x, "weight": 1.5}, ConfigError, "the text weight must be in [0, 1], got 1.5"),
+        ({"graph": None}, ConfigError, "give text vectors, graph vectors, or both"),
+        ({"graph": x, "weight": 1.0}, ConfigError, "weight=1.0 selects the text vectors, which were not given"),
+        ({"text": x, "weight": 0.0}, ConfigError, "weight=0.0 selects the graph vectors, which were not given"),
+        ({"text": x, "graph": x[:2]}, DataError, "text and graph vectors must have one row per item; got [2, 3] rows"),
+    ]
+    for kwargs, error, message in cases:
+        ids = kwargs.pop("ids", ["a", "b", "c"])
+        with pytest.raises(error) as err:
+            SimilarItems(ids, **kwargs)  # type: ignore[arg-type]
+        assert str(err.value) == message
+    engine = SimilarItems(["a", "b", "c"], graph=x)
+    with pytest.raises(ConfigError) as err:
+        engine.similar("a", exclude_linked=True)
+    assert str(err.value) == "exclude_linked=True needs an engine with links"
+
+
+def test_links_as_floats_untrained_row_zero_and_an_all_zero_graph_vector() -> None:
+    x = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 0.0], [0.6, 0.8]])
+    engine = SimilarItems(list("abcd"), graph=x, weight=0.0, links=np.array([[0.0, 1.0]]), untrained=[0])
+    assert engine.linked(1).tolist() == [0] and engine.link_pairs().dtype == np.int64
+    # row 0 is untrained, row 2's graph vector is zero (nothing learnt): both have nothing to compare by
+    assert engine.blank.tolist() == [0, 2]
