@@ -220,6 +220,12 @@ def test_load_refuses_other_artifacts_and_engines_without_ids(tmp_path: Path) ->
     with pytest.raises(ArtifactError) as err:
         SimilarItems.load(tmp_path / "noids")
     assert str(err.value) == f"{str(tmp_path / 'noids')!r} has no id table"
+    write_artifact(tmp_path / "noweight", {"kind": "similar-items"}, {"graph": np.eye(2)},
+                   {"ids": pl.DataFrame({"id": ["a", "b"]})})
+    with pytest.raises(ArtifactError) as err:
+        SimilarItems.load(tmp_path / "noweight")
+    assert str(err.value) == (f"{str(tmp_path / 'noweight')!r} is an incomplete similar-items engine: its manifest "
+                              "has no 'weight'; fit it again (`discoverly graph fit`)")
 
 
 # -- text vectors -----------------------------------------------------------------------------------
@@ -292,6 +298,13 @@ def test_two_queries_with_linked_papers_left_out_are_the_recipes_best_of_both() 
     q1, q2 = rng.normal(size=graph.shape), rng.normal(size=graph.shape)
     engine = SimilarItems([str(i) for i in range(30)], text=text, graph=graph, weight=0.3, graph_query=q1,
                           graph_query_2=q2, links=np.array(pairs), exclude_linked=True)
+    plain = SimilarItems([str(i) for i in range(30)], text=text, graph=graph, weight=0.3, graph_query=q1,
+                         graph_query_2=q2)
+    for p, k in ((0, 1), (1, 1), (2, 3), (3, 8)):  # without links: both searches k + 1 deep
+        one = dict(zip(*recipe_top(text, graph, 0.3, p, 29, query=q1), strict=True))
+        two = dict(zip(*recipe_top(text, graph, 0.3, p, 29, query=q2), strict=True))
+        best = {x: max(one[x], two[x]) for x in one}
+        assert plain.similar_positions(np.array([p]), k)[1][0].tolist() == sorted(best, key=lambda x: -best[x])[:k]
     for p in range(30):
         one = dict(zip(*recipe_top(text, graph, 0.3, p, 29, pairs=pairs, exclude_linked=True, query=q1), strict=True))
         two = dict(zip(*recipe_top(text, graph, 0.3, p, 29, pairs=pairs, exclude_linked=True, query=q2), strict=True))
@@ -304,16 +317,18 @@ def test_two_queries_with_linked_papers_left_out_are_the_recipes_best_of_both() 
 
 def test_the_flat_index_is_exact_and_the_hnsw_index_scores_cosines() -> None:
     rng = np.random.default_rng(3)
-    x = rng.normal(size=(1500, 16))  # unclustered: an approximate index misses some of the exact top 10
+    x = rng.normal(size=(3000, 48))  # unclustered, many dimensions: an HNSW index misses some of the exact top 10
     unit_x = x / np.linalg.norm(x, axis=1, keepdims=True)
-    exact = SimilarItems([str(i) for i in range(1500)], graph=x, weight=0.0)
-    sources = np.arange(0, 1500, 15)
+    exact = SimilarItems([str(i) for i in range(3000)], graph=x, weight=0.0)
+    sources = np.arange(0, 3000, 15)
     s, pos = exact.similar_positions(sources, 10)
     for row, p in enumerate(sources):
         cos = unit_x @ unit_x[p]
         cos[p] = -np.inf
         assert pos[row].tolist() == np.argsort(-cos, kind="stable")[:10].tolist()
-    approx = SimilarItems([str(i) for i in range(1500)], graph=x, weight=0.0, index="hnsw", hnsw_m=4, ef_search=10)
+    approx = SimilarItems([str(i) for i in range(3000)], graph=x, weight=0.0, index="hnsw", hnsw_m=4, ef_search=10)
+    # at this size HNSW still finds the exact top 10, so name the index kind too: exact by default, as documented
+    assert type(exact._faiss()).__name__ == "IndexFlatIP" and type(approx._faiss()).__name__ == "IndexHNSWFlat"
     s, pos = approx.similar_positions(sources, 10)
     for row, p in enumerate(sources):  # whatever it finds, its scores are the cosines, best first
         np.testing.assert_allclose(s[row], unit_x[pos[row]] @ unit_x[p], atol=1e-5)
@@ -351,7 +366,7 @@ def test_an_engine_saved_without_the_later_settings_loads_with_their_defaults(tm
 def test_constructor_errors_name_what_was_given() -> None:
     x = np.random.default_rng(0).normal(size=(3, 2))
     cases = [
-        ({"ids": ["a", "b", "c"], "text": np.ones((2, 2))}, DataError, "3 ids but 2 vectors; give one vector per id"),
+        ({"ids": ["a", "b", "c"], "text": np.ones((2, 5))}, DataError, "3 ids but 2 vectors; give one vector per id"),
         ({"graph": x, "links": np.array([[0, 3]])}, DataError, "links refer to rows outside 0..2"),
         ({"graph": x, "weight": 0.0, "untrained": [3]}, DataError, "untrained refers to rows outside 0..2"),
         ({"graph": x, "index": "ivf"}, ConfigError, "unknown index 'ivf'; use one of ('flat', 'hnsw')"),
