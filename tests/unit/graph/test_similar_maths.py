@@ -404,3 +404,29 @@ def test_links_as_floats_untrained_row_zero_and_an_all_zero_graph_vector() -> No
     assert engine.linked(1).tolist() == [0] and engine.link_pairs().dtype == np.int64
     # row 0 is untrained, row 2's graph vector is zero (nothing learnt): both have nothing to compare by
     assert engine.blank.tolist() == [0, 2]
+
+
+def test_no_progress_bar_unless_asked_and_nameless_encoders_keyed_by_their_class(tmp_path: Path) -> None:
+    from discoverly.artifacts import read_artifact
+
+    papers = Papers.from_records([{"id": "a", "title": "ab"}, {"id": "b", "title": "ba c"}])
+    enc = RecordingEncoder()
+    paper_text_vectors(papers, encoder=enc)
+    assert [c[1] for c in enc.calls] == [False]
+
+    class Nameless(RecordingEncoder):
+        def __init__(self) -> None:
+            super().__init__()
+            del self.name
+
+    class OtherNameless(Nameless):
+        pass
+
+    first = Nameless()
+    paper_text_vectors(papers, encoder=first, cache=tmp_path / "c")
+    assert read_artifact(tmp_path / "c").manifest["model"] == ""
+    paper_text_vectors(papers, encoder=first, cache=tmp_path / "c")
+    assert len(first.calls) == 1  # the same class: from the cache
+    other = OtherNameless()
+    paper_text_vectors(papers, encoder=other, cache=tmp_path / "c")
+    assert len(other.calls) == 1  # another encoder class: computed again
