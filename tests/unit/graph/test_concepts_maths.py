@@ -188,3 +188,26 @@ def test_settings_are_checked_at_their_edges() -> None:
     for bad in ({"min_df": 0}, {"max_df": 1.01}, {"max_df": 0.0}, {"max_n": 0}):
         with pytest.raises(Exception, match="need min_df >= 1, 0 < max_df <= 1, max_n >= 1"):
             ConceptExtractor(**bad)  # type: ignore[arg-type]
+
+
+def test_a_phrase_whose_g2_is_exactly_min_llr_is_kept() -> None:
+    docs = ["zebra mussel reef"] * 4 + ["zebra coral", "mussel sea", "reef kelp"] * 3
+    at = {"min_df": 2, "max_df": 1.0, "max_n": 2, "unigrams": False, "min_head_ratio": 0.0, "max_nested": 1.1}
+    exactly = _llr(4, 3, 3, 17 - 10)  # the threshold (G^2 itself is checked against scipy above)
+    assert exactly == pytest.approx(g2(4, 3, 3, 7), rel=1e-12)
+    assert "zebra mussel" in ConceptExtractor(min_llr=exactly, **at).fit(docs).vocabulary  # type: ignore[arg-type]
+
+
+def test_max_df_of_a_single_document() -> None:
+    # one document: a word in it is in 100% of the documents, more than max_df=0.5
+    assert ConceptExtractor(min_df=1, max_df=0.5, min_head_ratio=0.0).fit(["kelp"]).vocabulary == []
+    assert ConceptExtractor(min_df=1, max_df=1.0, min_head_ratio=0.0).fit(["kelp"]).vocabulary == ["kelp"]
+
+
+def test_yake_candidates_are_kept_between_min_df_and_max_df(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 20 documents: min_df=3 and max_df=0.25 keep the phrases in 3 to 5 of them
+    counts = Counter({"kelp forest": 2, "sea urchin": 3, "coral reef": 5, "ocean": 6, "zebra mussel": 4})
+    monkeypatch.setattr(ConceptExtractor, "_yake_candidates", lambda self, texts: counts)
+    ext = ConceptExtractor(method="yake", min_df=3, max_df=0.25).fit(["x"] * 20)
+    assert ext.vocabulary == ["coral reef", "zebra mussel", "sea urchin"]
+    assert ext.document_frequency.tolist() == [5, 4, 3]
