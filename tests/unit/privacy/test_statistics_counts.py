@@ -7,6 +7,7 @@ bucket summaries and most of word_statistics survived changes.)"""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,17 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from discoverly.errors import ConfigError
+from discoverly.errors import ArtifactError, ConfigError
 from discoverly.privacy.mechanism import PrivatizedTexts, WordMechanism
-from discoverly.privacy.statistics import TextStatistics, sample_words, summarize, word_statistics
+from discoverly.privacy.statistics import (
+    TextStatistics,
+    _json,
+    plot_curves,
+    privacy_curves,
+    sample_words,
+    summarize,
+    word_statistics,
+)
 from discoverly.privacy.vocabulary import WordEmbeddings
 
 from .conftest import make_embeddings
@@ -205,3 +214,127 @@ def test_sample_words_differs_by_seed_and_repeats_with_it() -> None:
     emb = make_embeddings(n=200, seed=1)
     a, b = sample_words(emb, per_bucket=5, rng=1), sample_words(emb, per_bucket=5, rng=1)
     assert a.tolist() == b.tolist() and a.tolist() != sample_words(emb, per_bucket=5, rng=2).tolist()
+
+
+class Uniform(WordMechanism):
+    """Every draw is ``rng.integers(0, n)``: the draws of a seed are known without the code under test."""
+
+    name = "uniform"
+
+    def _perturb(self, indices: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+        return rng.integers(0, len(self.embeddings), size=len(indices))
+
+
+def _plain(out: np.ndarray, words: list[int]) -> tuple[list[float], list[int]]:
+    return ([sum(o == w for o in row) / len(row) for w, row in zip(words, out.tolist(), strict=True)],
+            [len(set(row)) for row in out.tolist()])
+
+
+def test_word_statistics_draw_from_the_seed(toy: WordEmbeddings) -> None:
+    words = [3, 0, 3, 39]
+    out = np.random.default_rng(0).integers(0, 40, size=4 * 100).reshape(4, 100)  # default rng=0, draws=100
+    frame = word_statistics(Uniform(toy), 1.0, words)
+    n_w, s_w = _plain(out, words)
+    assert frame["draws"].to_list() == [100] * 4 and frame["S_w"].to_list() == s_w
+    np.testing.assert_allclose(frame["N_w"].to_numpy(), n_w)
+    assert frame["S_w"].dtype == pl.Int64 and frame["index"].dtype == pl.Int64
+
+
+def test_privacy_curves_share_one_generator_and_label_the_rows(toy: WordEmbeddings,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    words = [5, 1]
+    frame = privacy_curves({"u": Uniform(toy)}, [0.5, 2], words, draws=7, rng=3)
+    assert capsys.readouterr().err == ""  # no progress unless asked
+    gen = np.random.default_rng(3)
+    first, second = (gen.integers(0, 40, size=14).reshape(2, 7) for _ in range(2))
+    assert frame["mechanism"].to_list() == ["u"] * 4 and frame["epsilon"].to_list() == [0.5, 0.5, 2.0, 2.0]
+    assert frame["draws"].to_list() == [7] * 4 and frame["index"].to_list() == words * 2
+    n1, s1 = _plain(first, words)
+    n2, s2 = _plain(second, words)
+    np.testing.assert_allclose(frame["N_w"].to_numpy(), n1 + n2)
+    assert frame["S_w"].to_list() == s1 + s2
+    again = privacy_curves({"u": Uniform(toy)}, [0.5, 2], words, draws=7)  # default rng=0
+    assert again["S_w"].to_list() == privacy_curves({"u": Uniform(toy)}, [0.5, 2], words, draws=7, rng=0)[
+        "S_w"].to_list()
+    privacy_curves({"u": Uniform(toy)}, [0.5, 2], words, draws=7, progress=True)
+    assert re.match(r"privacy statistics .* 2/2 ", capsys.readouterr().err.strip())
+
+
+def test_summarize_draws_its_intervals_from_its_seed() -> None:
+    rng = np.random.default_rng(1)
+    frame = pl.DataFrame({"mechanism": ["m"] * 30, "epsilon": [1.0] * 30, "bucket": ["a"] * 30,
+                          "N_w": rng.uniform(size=30), "S_w": rng.integers(1, 20, size=30)})
+    base = summarize(frame)
+    assert base.equals(summarize(frame)) and base.equals(summarize(frame, rng=0))
+    other = summarize(frame, rng=1)
+    for col in ("N_w_low", "N_w_high", "S_w_low", "S_w_high"):
+        assert base[col].to_list() != other[col].to_list(), col
+    assert base["N_w"].to_list() == other["N_w"].to_list()
+
+
+def test_text_statistics_types_and_a_vocabulary_without_zipf(toy: WordEmbeddings) -> None:
+    plain = WordEmbeddings(toy.words, toy.vectors, name="plain")
+    stats_ = TextStatistics(Scripted(plain, {}), 1.0)
+    assert stats_.summary()["oov_rate"] == 0.0 and stats_.summary()["tokens"] == 0  # nothing seen yet
+    stats_.update(_batch([4, 4, 9], [4, 5, 9], 3, {}, 1))
+    per = stats_.per_word()
+    assert per["zipf"].is_nan().all() and per["bucket"].to_list() == ["?", "?"]
+    assert per.schema["occurrences"] == pl.Int64 and per.schema["S_w"] == pl.Int64
+    assert per["occurrences"].to_list() == [2, 1] and per["S_w"].to_list() == [2, 1]
+    assert stats_.summary()["by_bucket"] == [{"bucket": "?", "words": 2, "occurrences": 3, "mean_N_w": 0.75,
+                                              "mean_S_w": 1.5}]
+
+
+def test_write_is_indented_json_with_numpy_numbers_and_clear_errors(tmp_path: Path,
+                                                                     sentence_vocab: WordEmbeddings) -> None:
+    class WithNumpyParams(Scripted):
+        def _params(self) -> dict[str, object]:
+            return {"mean_k": np.float64(2.5), "max_k": np.int32(8)}
+
+    stats_ = TextStatistics(WithNumpyParams(sentence_vocab, {}), 1.0)
+    stats_.update(_batch(*BATCHES[0]))
+    path = stats_.write(tmp_path / "s.json")
+    text = path.read_text()
+    assert text.startswith('{\n  "mechanism": "scripted",\n  "mean_k": 2.5,\n  "max_k": 8,')
+    with pytest.raises(ArtifactError, match=r"^cannot write the privacy statistics to "):
+        stats_.write(tmp_path)  # a folder
+    (tmp_path / "t.words.parquet").mkdir()
+    with pytest.raises(ArtifactError) as err:
+        stats_.write(tmp_path / "t.json")
+    assert str(err.value).startswith(f"cannot write the per-word statistics to {str(tmp_path / 't.words.parquet')!r}: ")
+    with pytest.raises(TypeError, match="cannot write object to JSON"):
+        json.dumps({"x": object()}, default=_json)
+
+
+def test_plot_curves_draws_each_mechanism_and_bucket_from_its_rows() -> None:
+    pytest.importorskip("matplotlib")
+    rows = []
+    for mech, base in (("a", 0.1), ("b", 0.5)):
+        for bucket, shift in (("<3", 0.0), ("≥5", 0.2), ("all", 0.1)):
+            for eps in (3.0, 1.0):  # unsorted: the plot sorts by ε
+                v = base + shift + eps / 100
+                rows.append({"mechanism": mech, "epsilon": eps, "bucket": bucket, "N_w": v, "N_w_low": v - 0.01,
+                             "N_w_high": v + 0.01, "S_w": 10 * v, "S_w_low": 10 * v - 1, "S_w_high": 10 * v + 1})
+    summary = pl.DataFrame(rows).filter(~((pl.col("mechanism") == "b") & (pl.col("bucket") == "<3")))
+    fig = plot_curves(summary)  # default metric N_w
+    ax = fig.axes[0]
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert list(lines) == ["a (<3)", "a (≥5)", "a (all)", "b (≥5)", "b (all)"]  # no line for an empty group
+    assert lines["a (<3)"].get_xdata().tolist() == [1.0, 3.0]
+    np.testing.assert_allclose(lines["a (≥5)"].get_ydata(), [0.31, 0.33])
+    np.testing.assert_allclose(lines["b (all)"].get_ydata(), [0.61, 0.63])
+    assert [ln.get_linewidth() for ln in lines.values()] == [1.0, 1.0, 2.4, 1.0, 2.4]
+    assert lines["a (<3)"].get_color() == lines["a (all)"].get_color() != lines["b (all)"].get_color()
+    assert [ln.get_linestyle() for ln in lines.values()] == ["-", "--", "-.", "--", "-."]
+    assert ax.get_ylabel() == "N_w: share of draws unchanged" and ax.get_yscale() == "linear"
+    assert ax.get_xlabel() == "ε (per unit distance, raw vector scale)" and ax.get_xscale() == "log"
+    assert len(ax.collections) == 5  # one shaded interval per line
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(0.10) and band[:, 1].max() == pytest.approx(0.14)
+    one = plot_curves(summary, "S_w", bucket="all").axes[0]
+    assert [ln.get_label() for ln in one.get_lines()] == ["a", "b"]
+    assert one.get_ylabel() == "S_w: distinct outputs" and one.get_yscale() == "log"
+    np.testing.assert_allclose(one.get_lines()[1].get_ydata(), [6.1, 6.3])
+    with pytest.raises(ConfigError) as err:
+        plot_curves(summary, "N_W")
+    assert str(err.value) == "metric must be 'N_w' or 'S_w', got 'N_W'"
