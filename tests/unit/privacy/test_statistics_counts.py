@@ -127,6 +127,7 @@ def test_text_statistics_against_plain_counts(sentence_vocab: WordEmbeddings) ->
     assert per["N_w"].to_list() == [same[i] / occ[i] for i in seen] == [1.0, 0.25, 0.0, 1.0]
     assert per["S_w"].to_list() == [len(outs[i]) for i in seen] == [1, 3, 1, 1]
     zipf = np.linspace(7, 3, 24)[seen]
+    np.testing.assert_allclose(per["zipf"].to_numpy(), zipf, rtol=1e-6)
     assert per["bucket"].to_list() == [_bucket(z) for z in zipf]
 
     s = stats_.summary()
@@ -205,6 +206,8 @@ def test_sample_words_takes_up_to_per_bucket_from_every_bucket(toy: WordEmbeddin
         block = got[3 * j: 3 * j + 3].tolist()
         assert block == sorted(block) and set(block) <= set(members[label])
     assert sorted(sample_words(toy, per_bucket=100, rng=4).tolist()) == list(range(40))  # small buckets: all
+    assert sorted(sample_words(toy).tolist()) == list(range(40))  # default: up to 100 per bucket
+    assert sample_words(toy, per_bucket=3).tolist() == sample_words(toy, per_bucket=3, rng=0).tolist()
     plain = WordEmbeddings(toy.words, toy.vectors, name="plain")
     assert sample_words(plain, per_bucket=5, rng=0).tolist() == sorted(sample_words(plain, per_bucket=5, rng=0))
     assert len(sample_words(plain, per_bucket=5, rng=0)) == 5
@@ -289,7 +292,7 @@ def test_write_is_indented_json_with_numpy_numbers_and_clear_errors(tmp_path: Pa
                                                                      sentence_vocab: WordEmbeddings) -> None:
     class WithNumpyParams(Scripted):
         def _params(self) -> dict[str, object]:
-            return {"mean_k": np.float64(2.5), "max_k": np.int32(8)}
+            return {"mean_k": np.float32(2.5), "max_k": np.int32(8)}  # neither is a Python number
 
     stats_ = TextStatistics(WithNumpyParams(sentence_vocab, {}), 1.0)
     stats_.update(_batch(*BATCHES[0]))
