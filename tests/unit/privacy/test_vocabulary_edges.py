@@ -36,7 +36,7 @@ def test_zipf_bucket_edges_go_up() -> None:
          "word 1 ('b\\tc') is empty or contains whitespace; a vocabulary word must be a single token"),
         (["a", "b", "c"], np.array([[0.0, 1], [1, 1], [np.inf, 0]]), None,
          "the vector of 'c' (row 2) holds NaN or infinity; remove that word or fix the file"),
-        (["a", "b", "c"], np.zeros((2, 2)), None, "3 words but 2 vectors; there must be one vector per word"),
+        (["a", "b", "c"], np.zeros((2, 5)), None, "3 words but 2 vectors; there must be one vector per word"),
         (["a"], np.zeros((1, 2)), None, "a vocabulary needs at least 2 words to perturb between, got 1"),
         (["a", "b"], np.zeros((2, 2, 1)), None,
          "word vectors must be a 2-d array (words × dimensions), got shape (2, 2, 1)"),
@@ -207,3 +207,31 @@ def test_median_nn_distance_by_hand() -> None:
     emb = WordEmbeddings(list("abcd"), np.array([[0.0], [1.0], [3.0], [7.0]]))
     assert emb.median_nn_distance == 1.5
     assert emb.scaled(2.0).median_nn_distance == 3.0
+
+
+def test_more_loader_and_lookup_corners(tmp_path: Path) -> None:
+    # a repeated word in the middle is skipped, not the end of the file
+    path = tmp_path / "rep.txt"
+    path.write_text("a 1\nb 2\na 3\nc 4\n", encoding="utf-8")
+    assert WordEmbeddings.from_text(path).words == ("a", "b", "c")
+    # a byte that is not UTF-8 is replaced, not a UnicodeDecodeError
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"caf\xe9 1 0\nb 0 1\n")
+    assert WordEmbeddings.from_text(latin).words == ("caf\ufffd", "b")
+    # the first row is a word like any other; a vector of length exactly 1 can be normalised
+    emb = WordEmbeddings(["a", "b", "c"], np.array([[1.0, 0.0], [3.0, 4.0], [0.0, 2.0]]))
+    assert emb.subset(["a", "c"]).words == ("a", "c")
+    np.testing.assert_allclose(emb.scaled("unit").vectors, [[1, 0], [0.6, 0.8], [0, 1]])
+    # spaCy keys sharing a row come in key order; a Vocab without key2row is refused
+    vectors = SimpleNamespace(key2row={5: 0, 4: 0, 1: 1}, data=np.eye(2))
+    spacy = WordEmbeddings.from_spacy(SimpleNamespace(vectors=vectors, strings={5: "x", 4: "y", 1: "b"}))
+    assert spacy.words == ("y", "x", "b")
+    with pytest.raises(DataError, match="cannot read spaCy vectors from a SimpleNamespace"):
+        WordEmbeddings.from_spacy(SimpleNamespace(vectors=SimpleNamespace(data=np.eye(2)), strings={}))
+    with pytest.raises(DataError) as err:
+        WordEmbeddings.from_text(tmp_path)
+    assert str(err.value) == (f"{str(tmp_path)!r} is a folder, not a word-vector file; give a .npz file or a "
+                              "GloVe/word2vec text file (a spaCy pipeline's vectors: WordEmbeddings.from_spacy)")
+    with pytest.raises(DataError) as err:
+        WordEmbeddings.from_npz(tmp_path / "nope.npz")
+    assert str(err.value) == f"word-vector file {str(tmp_path / 'nope.npz')!r} does not exist"
