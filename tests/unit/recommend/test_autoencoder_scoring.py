@@ -135,3 +135,15 @@ def test_hidden_is_the_bottleneck_of_the_normalised_input() -> None:
     want = [math.tanh(sum(xn[j] * W_IN[j][a] for j in range(3)) + B_H[a]) for a in range(2)]
     np.testing.assert_allclose(h[0], want, rtol=1e-6)
     np.testing.assert_allclose(h[1], np.tanh(B_H), rtol=1e-6)  # nothing modelled: the empty input's answer
+
+
+def test_seeds_from_none_a_generator_or_the_wrong_type() -> None:
+    from discoverly.errors import ConfigError
+
+    assert Autoencoder(rng=None).rng == 0 and Autoencoder().rng == 0
+    seeds = [Autoencoder(rng=np.random.default_rng(s)).rng for s in range(50)]
+    assert all(isinstance(s, int) and 0 <= s < 2**31 - 1 for s in seeds)
+    assert len(set(seeds)) == 50  # drawn from the whole 31-bit range, not a handful of values
+    assert Autoencoder(rng=np.random.default_rng(7)).rng == Autoencoder(rng=np.random.default_rng(7)).rng
+    with pytest.raises(ConfigError, match="rng must be an integer seed or a numpy Generator, got str"):
+        Autoencoder(rng="7")  # type: ignore[arg-type]
