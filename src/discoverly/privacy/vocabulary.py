@@ -114,7 +114,8 @@ class WordEmbeddings:
         """GloVe (``word v1 … vd`` per line) or word2vec text (the same after an ``"n d"`` header).
 
         ``limit`` keeps the first ``limit`` words (these files list frequent words first). A word
-        seen twice keeps its first vector.
+        seen twice keeps its first vector. A word with spaces in it is left out (no token of a text can
+        be it; GloVe 840B has a few, such as ``. . .``).
         """
         p = _vector_file(path)
         if limit is not None and limit < 2:
@@ -123,6 +124,7 @@ class WordEmbeddings:
         rows: list[np.ndarray] = []
         seen: set[str] = set()
         dim: int | None = None
+        spaced = 0
         with open(p, encoding="utf-8", errors="replace") as fh:
             for lineno, line in enumerate(fh, start=1):
                 parts = line.rstrip("\n").rstrip().split(" ")
@@ -133,6 +135,9 @@ class WordEmbeddings:
                     continue  # blank line
                 if dim is None:
                     dim = len(parts) - 1
+                if len(parts) - 1 > dim and not any(_is_number(x) for x in parts[1:-dim]):
+                    spaced += 1  # a word with spaces (GloVe 840B's '. . .'), which no text token can be
+                    continue
                 if len(parts) - 1 != dim:
                     raise DataError(f"{p!s}:{lineno}: expected a word and {dim} numbers, found "
                                     f"{len(parts) - 1} fields after {parts[0]!r}")
@@ -148,6 +153,8 @@ class WordEmbeddings:
                 rows.append(row)
                 if limit is not None and len(words) >= limit:
                     break
+        if spaced:
+            log.info("%s: left out %d words with spaces in them (no token of a text can be one)", p, spaced)
         if not rows:
             raise DataError(f"{str(p)!r} holds no word vectors")
         return cls(words, np.vstack(rows), name=name or p.stem)
@@ -279,6 +286,14 @@ class WordEmbeddings:
         labels = [f"<{edges[0]:g}"] + [f"{a:g}-{b:g}" for a, b in itertools.pairwise(edges)]
         labels.append(f"≥{edges[-1]:g}")
         return np.asarray(labels, dtype=object)[np.searchsorted(np.asarray(edges), self.zipf, side="right")]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _vector_file(path: str | os.PathLike[str]) -> Path:

@@ -141,3 +141,18 @@ def test_a_numpy_scale_factor_is_a_number(toy: WordEmbeddings, factor: object) -
     double = toy.scaled(factor)  # type: ignore[arg-type]
     np.testing.assert_allclose(double.vectors, 2 * toy.vectors)
     assert double.scale == "raw×2"
+
+
+def test_a_word_with_spaces_is_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # GloVe 840B lists words such as '. . .' and 'at name@domain.com' (the numbers are the last fields);
+    # a vocabulary word must be one token, so they are left out instead of failing the whole file
+    path = tmp_path / "glove.txt"
+    path.write_text("cat 1 0 0\n. . . 0 1 0\nat name@domain.com 0 0 1\ndog 0 1 1\n", encoding="utf-8")
+    with caplog.at_level("INFO", logger="discoverly.privacy.vocabulary"):
+        emb = WordEmbeddings.from_text(path)
+    assert emb.words == ("cat", "dog") and "left out 2 words with spaces" in caplog.text
+    np.testing.assert_array_equal(emb.vectors, np.array([[1, 0, 0], [0, 1, 1]], dtype=np.float32))
+    extra = tmp_path / "extra.txt"  # an extra number is a damaged line, not a word
+    extra.write_text("cat 1 0 0\ndog 1 0 0 0\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"extra.txt:2: expected a word and 3 numbers, found 4 fields"):
+        WordEmbeddings.from_text(extra)
