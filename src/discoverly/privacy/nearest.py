@@ -147,7 +147,9 @@ def exact_neighbours(embeddings: WordEmbeddings, k: int, *, backend: str = "nump
             else:
                 part = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(d2, axis=1)[:, :k]
                 pd2 = np.take_along_axis(d2, part, axis=1)
-                order = np.lexsort((part, pd2), axis=1)  # by distance, ties by index: deterministic
+                # by distance, ties by index (of words tied at the k-th distance, argpartition picks
+                # which make the list: deterministic, but not always the lower rows)
+                order = np.lexsort((part, pd2), axis=1)
                 indices[rows, 0] = rows
                 indices[rows, 1:] = np.take_along_axis(part, order, axis=1)
                 distances[rows, 0] = 0.0
