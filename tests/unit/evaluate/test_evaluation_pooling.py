@@ -137,3 +137,25 @@ def test_paired_tests_of_two_metrics_at_one_cutoff_are_two_tests(ev: Evaluation)
     other = ev.paired("bestsellers", "popularity", "Recall@2", cutoff=cut, variant="any-item")
     assert other.variant == "any-item"
     assert other.test.difference.n == len(ev.cells[("bestsellers", cut, "any-item")].users)
+
+
+def test_pooled_leaderboard_and_paired_table_honour_the_variant_and_metric_asked_for(ev: Evaluation) -> None:
+    board = ev.leaderboard(cutoff="pooled", variant="new-items")
+    for row in board.iter_rows(named=True):
+        values, _ = _by_hand(ev, row["model"], "HitRate@2", "new-items")
+        assert row["HitRate@2"] == pytest.approx(values.mean())
+    (table,) = ev.paired_table("Recall@2", cutoff=ev.cutoffs[1], variant="new-items")
+    a = ev.cells[("popularity", ev.cutoffs[1], "new-items")].per_user["Recall@2"]
+    b = ev.cells[("bestsellers", ev.cutoffs[1], "new-items")].per_user["Recall@2"]
+    assert table.metric == "Recall@2" and table.test == paired_test(a, b, rng=SEED, n_boot=N_BOOT)
+    out = ev.to_dict(paired=False)
+    assert "paired" not in out
+    for m, entry in zip(ev.models, ev.to_dict()["models"], strict=True):
+        for v in ("any-item", "new-items"):
+            assert entry["buckets"][v] == {kind: b.to_dict() for kind, b in ev.cell(m, None, v).buckets.items()}
+
+
+def test_one_cutoff_has_no_pooled_paired_tests() -> None:
+    one = evaluate(_shop(), ["popularity", "bestsellers"], [CUTOFF - 10 * DAY], variants="any-item", k=[2],
+                   n_boot=50, rng=SEED)
+    assert [p["cutoff"] for p in one.to_dict()["paired"]] == [one.cutoffs[0]]
