@@ -384,6 +384,7 @@ class Autoencoder(BaseRecommender):
             for r in final:
                 r.weights["W_wide"] = np.float32(r.weights["wide_scale"][0]) * serve
         self.cols_ = cols.astype(np.int64)
+        self._pos = None  # the item -> input column map of the previous columns, if any
         self.weights_, self.offset_ = _average(final, feats)
         record = records[0]
         if self.n_models > 1:
@@ -467,6 +468,7 @@ class Autoencoder(BaseRecommender):
             check_columns("autoencoder", tensors["cols"], len(self.items))
         self.weights_ = {k: tensors[k] for k in (*_WEIGHT_NAMES, "W_wide") if k in tensors}
         self.cols_ = tensors["cols"].astype(np.int64)
+        self._pos = None  # the item -> input column map of the previous columns, if any
         self.offset_ = tensors["offset"]
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, pl.DataFrame]]:
