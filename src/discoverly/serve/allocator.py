@@ -4,9 +4,11 @@ Each thread that serves requests gets a malloc arena of its own, up to 8 per cor
 the memory it once held. The thread pool ends idle threads and starts new ones with the next burst, so
 a worker's RSS rose for its first ~45 minutes (195 → ~310 MB in an 85-minute soak); with two arenas it
 stayed 60–80 MB lower at the same latency and throughput (``benchmarks/serve.md``). glibc reads
-``MALLOC_ARENA_MAX`` only when a process starts, so each worker sets the same limit with
-``mallopt(M_ARENA_MAX)`` before it serves. ``MALLOC_ARENA_MAX`` in the environment wins: the worker
-leaves the allocator as glibc set it up (``MALLOC_ARENA_MAX=16`` is glibc's default on 2 cores).
+``MALLOC_ARENA_MAX`` only when a process starts, so ``discoverly serve`` sets the limit with
+``mallopt(M_ARENA_MAX)`` in its own process (the worker of ``--workers 1``) and puts
+``MALLOC_ARENA_MAX`` into the environment of the workers it starts; the ASGI factory sets it too, for
+a worker started some other way. ``MALLOC_ARENA_MAX`` in the service's environment wins: the allocator
+stays as glibc set it up (``MALLOC_ARENA_MAX=16`` is glibc's default on 2 cores).
 """
 
 from __future__ import annotations

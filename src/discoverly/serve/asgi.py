@@ -22,7 +22,7 @@ def factory() -> Any:
     from discoverly.serve.allocator import limit_malloc_arenas
     from discoverly.serve.app import create_app
 
-    limit_malloc_arenas()  # before the worker starts its threads
+    limit_malloc_arenas()  # before the worker starts its threads (a no-op under `discoverly serve`, which did)
     text = os.environ.get(ENV)
     if not text:
         raise ConfigError(f"{ENV} is not set; start the service with `discoverly serve`")
