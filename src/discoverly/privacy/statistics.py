@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from discoverly.errors import ArtifactError, ConfigError
+from discoverly.errors import ArtifactError, ConfigError, DataError
 from discoverly.evaluate.stats import bootstrap_ci
 from discoverly.privacy.mechanism import PrivatizedTexts, RngLike, WordMechanism, as_generator, check_epsilon
 from discoverly.privacy.progress import ticker
@@ -42,6 +42,8 @@ __all__ = ["word_statistics", "sample_words", "privacy_curves", "summarize", "pl
 
 def sample_words(embeddings: WordEmbeddings, *, per_bucket: int = 100, rng: RngLike = 0) -> np.ndarray:
     """Up to ``per_bucket`` words from every Zipf-frequency bucket (all words when there is no zipf)."""
+    if isinstance(per_bucket, (bool, np.bool_)) or not isinstance(per_bucket, (int, np.integer)) or per_bucket < 1:
+        raise ConfigError(f"per_bucket must be a whole number of words of at least 1, got {per_bucket!r}")
     gen = as_generator(rng)
     buckets = embeddings.zipf_buckets()
     out = []
@@ -56,6 +58,8 @@ def word_statistics(mechanism: WordMechanism, epsilon: float, words: Sequence[in
                     draws: int = 100, rng: RngLike = 0, chunk: int = 200_000) -> pl.DataFrame:
     """N_w and S_w of each word (vocabulary rows ``words``, default: all) over ``draws`` draws."""
     eps = check_epsilon(epsilon)
+    if isinstance(draws, (bool, np.bool_)) or not isinstance(draws, (int, np.integer)):
+        raise ConfigError(f"draws must be a whole number, got {draws!r}")
     if draws < 1:
         raise ConfigError(f"draws must be at least 1, got {draws}")
     emb = mechanism.embeddings
@@ -97,6 +101,8 @@ def summarize(frame: pl.DataFrame, *, by: Sequence[str] = ("mechanism", "epsilon
               rng: RngLike = 0) -> pl.DataFrame:
     """Mean N_w and S_w with 95% bootstrap intervals over words, per group (and an ``"all"`` bucket)."""
     keys = list(by)
+    if frame.height == 0:
+        raise DataError("no word statistics to summarise: the frame is empty (word_statistics of no words?)")
     if "bucket" in keys:
         frame = pl.concat([frame, frame.with_columns(pl.lit("all").alias("bucket"))])
     rows = []

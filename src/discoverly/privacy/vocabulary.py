@@ -220,7 +220,9 @@ class WordEmbeddings:
 
     def subset(self, words: Iterable[str] | int) -> WordEmbeddings:
         """A smaller vocabulary: the first ``n`` words, or the given words in the given order."""
-        if isinstance(words, int):
+        if isinstance(words, (float, np.floating, bool, np.bool_)):
+            raise ConfigError(f"subset takes a number of words or the words, got {words!r}")
+        if isinstance(words, (int, np.integer)):
             if words < 2:
                 raise ConfigError(f"a vocabulary needs at least 2 words, got {words}")
             idx = np.arange(min(words, len(self)))

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from discoverly.errors import ArtifactError, ConfigError
+from discoverly.errors import ArtifactError, ConfigError, DataError
 from discoverly.privacy.mechanism import PrivatizedTexts, WordMechanism
 from discoverly.privacy.statistics import (
     TextStatistics,
@@ -341,3 +341,19 @@ def test_plot_curves_draws_each_mechanism_and_bucket_from_its_rows() -> None:
     with pytest.raises(ConfigError) as err:
         plot_curves(summary, "N_W")
     assert str(err.value) == "metric must be 'N_w' or 'S_w', got 'N_W'"
+
+
+def test_odd_arguments_are_errors_that_say_what_was_given(toy: WordEmbeddings) -> None:
+    # a float, a negative count or an empty frame ended in numpy's TypeError, ValueError or a polars error
+    emb = WordEmbeddings([f"w{i}" for i in range(6)], np.eye(6, dtype=np.float32))
+    with pytest.raises(ConfigError, match=r"^draws must be a whole number, got 2.5$"):
+        word_statistics(Scripted(toy, SCRIPT), 1.0, [7], draws=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^per_bucket must be a whole number of words of at least 1, got -1$"):
+        sample_words(emb, per_bucket=-1)
+    assert sample_words(emb, per_bucket=np.int64(2)).size == 2  # one bucket without zipf: numpy counts work
+    with pytest.raises(DataError, match="no word statistics to summarise"):
+        summarize(pl.DataFrame(schema={"mechanism": pl.String, "epsilon": pl.Float64, "bucket": pl.String,
+                                       "N_w": pl.Float64, "S_w": pl.Int64}))
+    with pytest.raises(ConfigError, match=r"^subset takes a number of words or the words, got 2.0$"):
+        emb.subset(2.0)  # type: ignore[arg-type]
+    assert emb.subset(np.int64(3)).words == ("w0", "w1", "w2")
