@@ -83,11 +83,17 @@ class CustomerProfiles:
         t = int(interactions.timestamp[-1]) + 1 if now is None and len(interactions) else to_epoch_seconds(now or 0)
         log = interactions.before(t)
         pos = align_items(interactions, index)
-        keep = np.flatnonzero(pos >= 0)
-        remap = sp.csr_matrix((np.ones(keep.size, dtype=np.float64), (keep, pos[keep])),
-                              shape=(interactions.n_items, len(index)))
-        days = (log.matrix("days") @ remap).tocsr()
-        last = (log.matrix("last_time") @ remap).tocsr()
+
+        def to_index(m: sp.csr_matrix) -> sp.csr_matrix:
+            # relabel the columns (not a product with a 0/1 matrix, which drops a last time of 0,
+            # epoch 1970-01-01, and leaves ``last`` out of step with ``days``)
+            coo = m.tocoo()
+            ok = pos[coo.col] >= 0
+            return sp.csr_matrix((coo.data[ok], (coo.row[ok], pos[coo.col[ok]])),
+                                 shape=(interactions.n_users, len(index)))
+
+        days = to_index(log.matrix("days"))
+        last = to_index(log.matrix("last_time"))
         rel = relatedness_in_index(related, interactions, index) if related is not None else None
         return cls(interactions.users, days, last, t, rel, index)
 

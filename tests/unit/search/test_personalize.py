@@ -73,3 +73,18 @@ def test_relatedness_shape_is_checked(setup: tuple[CatalogIndex, object]) -> Non
         relatedness_in_index(sp.csr_matrix((2, 2)), log, index)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="sparse"):
         relatedness_in_index(np.zeros((5, 5)), log, index)  # type: ignore[arg-type]
+
+
+def test_a_purchase_at_epoch_zero_keeps_its_recency() -> None:
+    # a last purchase time of 0 (1970-01-01, or a log whose integer times start at 0) was dropped from
+    # the last-purchase matrix, which then fell out of step with the days: an IndexError, or another
+    # item's recency, silently
+    catalog = Catalog(pl.DataFrame({"item": ["c1", "m1", "m2"], "title": ["cookie", "milk a", "milk b"],
+                                    "category": ["C", "D", "D"], "price": [3.0, 2.0, 4.0]}))
+    index = CatalogIndex.build(catalog, IndexConfig(fields=("title",), dense=False))
+    log = read_interactions(pl.DataFrame({"user": ["u", "u", "u"], "item": ["m1", "c1", "m2"],
+                                          "time": [0, 5 * DAY, 7 * DAY]}), user="user", item="item", time="time")
+    profiles = CustomerProfiles.fit(log, index, now=10 * DAY)  # type: ignore[arg-type]
+    f = profiles.features(profiles.user_row("u"), index.items.indices(["m1", "c1", "m2"]))
+    recency = f[:, profiles.names().index("u.item_recency")]
+    np.testing.assert_allclose(recency, [10.0, 5.0, 3.0])
