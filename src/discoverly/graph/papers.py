@@ -182,7 +182,9 @@ def _split_list(value: Any) -> list[str]:
         if parsed is None:
             return [p.strip() for p in value.split(";") if p.strip()]
         value = parsed
-    if isinstance(value, (int, float)):  # one id as a number, e.g. "references": 42 in JSON
+    if isinstance(value, float):  # a number column with a gap is float (pandas): 42.0 is the id 42, NaN none
+        return [] if np.isnan(value) else [str(int(value)) if value.is_integer() else str(value)]
+    if isinstance(value, int):  # one id as a number, e.g. "references": 42 in JSON
         return [str(value)]
     return [str(v).strip() for v in value if v is not None and str(v).strip()]
 

@@ -1,0 +1,68 @@
+"""Reading the fields of a papers table, checked against values written out by hand from the module docstring
+of discoverly.graph.papers: references given as numbers (one per row, the column float where one is missing,
+as pandas writes it), lists with blanks, authors and affiliations in their forms, and column names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+
+from discoverly.errors import DataError
+from discoverly.graph.papers import Papers, read_papers
+
+
+def test_numeric_references_with_a_gap_are_the_ids_they_name(tmp_path: Path) -> None:
+    # one reference per row as a number, one row without: pandas (and a Parquet or JSONL file it writes) makes the
+    # column float, 42.0, which named no paper ('42.0' != '42'): the graph had no citations
+    frame = pd.DataFrame({"id": [1, 42, 7], "title": ["A", "B", "C"], "references": [42, None, 1]})
+    frame.to_parquet(tmp_path / "p.parquet")
+    frame.to_json(tmp_path / "p.jsonl", orient="records", lines=True)
+    for source in (frame, tmp_path / "p.parquet", tmp_path / "p.jsonl"):
+        papers = read_papers(source)
+        assert papers.table["references"].to_list() == [["42"], [], ["1"]]
+        assert [a.tolist() for a in papers.citations()] == [[0, 2], [1, 0]]
+    # a number that is not a whole one stays as written; NaN is no reference
+    odd = Papers.from_records([{"id": "a", "title": "x", "references": 2.5},
+                               {"id": "b", "title": "y", "references": float("nan")}])
+    assert odd.table["references"].to_list() == [["2.5"], []]
+
+
+def test_reference_lists_drop_blanks_and_surrounding_spaces() -> None:
+    p = read_papers(pl.DataFrame({"id": ["a", "b", "c"], "title": ["x", "y", "z"],
+                                  "references": [[" b ", None, "", "  ", "c"], None, []]}))
+    assert p.table["references"].to_list() == [["b", "c"], [], []]
+    p = read_papers(pl.DataFrame({"id": ["a", "b"], "title": ["x", "y"], "references": [" b ; ;c;", ""]}))
+    assert p.table["references"].to_list() == [["b", "c"], []]
+
+
+def test_authors_in_every_form_with_their_affiliations() -> None:
+    records = [
+        # objects: a missing or null affiliation is "", a nameless author is left out with their affiliation
+        {"id": "a", "title": "x", "authors": [{"name": " Ann ", "affiliation": " MIT "}, {"name": "Bob"},
+                                               {"name": None, "affiliation": "ETH"},
+                                               {"name": "Cy", "affiliation": None}]},
+        # plain names: blanks are left out, no affiliation is known
+        {"id": "b", "title": "y", "authors": ["Di", "", None, " Ed "]},
+        # a ';'-separated string with one affiliation for all
+        {"id": "c", "title": "z", "authors": "Fay; Gus ;", "affiliations": "UCL"},
+        # affiliations one per author override the objects' own
+        {"id": "d", "title": "w", "authors": [{"name": "Hal", "affiliation": "MIT"}, "Ida"],
+         "affiliations": ["Oxford", "Cambridge"]},
+        {"id": "e", "title": "v"},
+    ]
+    p = Papers.from_records(records)
+    assert p.table["authors"].to_list() == [["Ann", "Bob", "Cy"], ["Di", "Ed"], ["Fay", "Gus"], ["Hal", "Ida"], []]
+    assert p.table["affiliations"].to_list() == [["MIT", "", ""], ["", ""], ["UCL", "UCL"], ["Oxford", "Cambridge"],
+                                                 []]
+
+
+def test_affiliations_that_fit_neither_rule_name_the_authors() -> None:
+    with pytest.raises(DataError, match=r"^authors \['A', 'B', 'C'\] have 2 affiliations; give one per author or "
+                                        r"one for all$"):
+        read_papers(pl.DataFrame({"id": ["a"], "title": ["x"], "authors": ["A; B; C"], "affiliations": ["U1; U2"]}))
+    # one affiliation too many is an error unless the extra one is the empty one after a trailing ';'
+    with pytest.raises(DataError, match="have 3 affiliations"):
+        read_papers(pl.DataFrame({"id": ["a"], "title": ["x"], "authors": ["A; B"], "affiliations": ["U1; U2; U3"]}))
