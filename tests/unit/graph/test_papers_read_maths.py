@@ -66,3 +66,49 @@ def test_affiliations_that_fit_neither_rule_name_the_authors() -> None:
     # one affiliation too many is an error unless the extra one is the empty one after a trailing ';'
     with pytest.raises(DataError, match="have 3 affiliations"):
         read_papers(pl.DataFrame({"id": ["a"], "title": ["x"], "authors": ["A; B"], "affiliations": ["U1; U2; U3"]}))
+
+
+def test_the_table_counts_and_joins_as_documented() -> None:
+    p = Papers.from_records([{"id": "a", "title": "T", "abstract": "A", "body": "B", "references": ["b", "zzz", "b"]},
+                             {"id": "b", "title": "U", "references": "a; c"}])
+    assert repr(p) == "Papers(2 papers, 5 references)"  # references as given, before they become citations
+    assert p.full_texts()[0] == "T. A. B"  # title, abstract and body joined
+    assert p.texts("body") == ["B", ""] and p.texts("title") == ["T", "U"]
+    assert "a" in p and "zzz" not in p
+    with pytest.raises(DataError, match=r"^unknown text field 'venue'; expected one of "
+                                        r"\('title', 'abstract', 'body'\)$"):
+        p.texts("venue")
+    with pytest.raises(DataError, match=r"^paper ids must be unique; 2 rows share an id, e.g. \['a'\]\. "):
+        Papers.from_records([{"id": "a", "title": "x"}, {"id": "b", "title": "y"}, {"id": "a", "title": "z"}])
+    with pytest.raises(DataError, match=r"^no paper records given$"):
+        Papers.from_records([])
+
+
+def test_the_fingerprint_follows_ids_texts_and_references_only() -> None:
+    base = [{"id": "a", "title": "T", "abstract": "A", "body": "B", "authors": ["Ann"], "venue": "ACL", "year": 2001,
+             "references": ["b"]}, {"id": "b", "title": "U"}]
+
+    def changed(**fields: object) -> str:
+        records = [dict(base[0], **fields), base[1]]
+        return Papers.from_records(records).fingerprint()
+
+    same = Papers.from_records(base).fingerprint()
+    for fields in ({"id": "c"}, {"title": "T2"}, {"abstract": "A2"}, {"body": "B2"}, {"references": ["b", "c"]}):
+        assert changed(**fields) != same, fields
+    for fields in ({"authors": ["Bob"]}, {"venue": "EMNLP"}, {"year": 2002}):
+        assert changed(**fields) == same, fields
+    assert Papers.from_records(base[:1]).fingerprint() != same
+
+
+def test_citation_logs_count_and_show_the_references_outside(caplog: pytest.LogCaptureFixture) -> None:
+    p = Papers.from_records([{"id": "a", "title": "x", "references": ["b", "zzz"]},
+                             {"id": "b", "title": "y", "references": []}])
+    with caplog.at_level("INFO", logger="discoverly.graph.papers"):
+        p.citations()
+    assert "1 references name papers outside the table" in caplog.text  # a paper without references is none
+    caplog.clear()
+    none = Papers.from_records([{"id": "a", "title": "x", "references": ["r1", "r2", "r3", "r4"]}])
+    with caplog.at_level("WARNING", logger="discoverly.graph.papers"):
+        src, dst = none.citations()
+    assert "none of the 4 references names another paper of the table (e.g. 'r1', 'r2', 'r3'): " in caplog.text
+    assert src.shape == dst.shape == (0,)
