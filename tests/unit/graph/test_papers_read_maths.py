@@ -102,13 +102,36 @@ def test_the_fingerprint_follows_ids_texts_and_references_only() -> None:
 
 def test_citation_logs_count_and_show_the_references_outside(caplog: pytest.LogCaptureFixture) -> None:
     p = Papers.from_records([{"id": "a", "title": "x", "references": ["b", "zzz"]},
-                             {"id": "b", "title": "y", "references": []}])
+                             {"id": "b", "title": "y", "references": ["a"]}, {"id": "c", "title": "z"}])
     with caplog.at_level("INFO", logger="discoverly.graph.papers"):
         p.citations()
-    assert "1 references name papers outside the table" in caplog.text  # a paper without references is none
+    # 'zzz' only: the citations of a (the first paper) and b are in the table, a paper without references has none
+    assert caplog.messages == ["1 references name papers outside the table and are not citation edges"]
     caplog.clear()
     none = Papers.from_records([{"id": "a", "title": "x", "references": ["r1", "r2", "r3", "r4"]}])
     with caplog.at_level("WARNING", logger="discoverly.graph.papers"):
         src, dst = none.citations()
-    assert "none of the 4 references names another paper of the table (e.g. 'r1', 'r2', 'r3'): " in caplog.text
+    assert caplog.messages == ["none of the 4 references names another paper of the table (e.g. 'r1', 'r2', 'r3'): "
+                               "references are matched to the paper ids, so the graph has no citations"]
     assert src.shape == dst.shape == (0,)
+
+
+def test_json_text_and_odd_author_cells() -> None:
+    p = read_papers(pl.DataFrame({"id": ["a", "b"], "title": ["x", "y"],
+                                  "authors": [' ["Ann", "Bob"]', "Cy"], "references": [' ["b"]', None]}))
+    assert p.row("a")["authors"] == ["Ann", "Bob"] and p.row("a")["references"] == ["b"]  # a space before the [
+    p = Papers.from_records([
+        # JSON objects as text (a JSONL column mixing objects and names), one with a space before the {
+        {"id": "a", "title": "x", "authors": [' {"name": "Ann", "affiliation": "MIT"}', "{Anon}", "Bob"]},
+        # an empty affiliations cell leaves the objects' own
+        {"id": "b", "title": "y", "authors": [{"name": "Cy", "affiliation": "ETH"}], "affiliations": "  "},
+    ])
+    assert p.row("a")["authors"] == ["Ann", "{Anon}", "Bob"] and p.row("a")["affiliations"] == ["MIT", "", ""]
+    assert p.row("b")["affiliations"] == ["ETH"]
+
+
+def test_a_field_given_as_none_is_left_empty_even_when_its_column_is_there() -> None:
+    frame = pl.DataFrame({"id": ["a"], "title": ["x"], "abstract": ["An abstract"], "year": ["2001"]})
+    p = read_papers(frame, abstract=None, year=None)
+    assert p.row("a")["abstract"] == "" and p.row("a")["year"] is None
+    assert read_papers(frame).row("a")["abstract"] == "An abstract"
