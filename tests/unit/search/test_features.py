@@ -189,3 +189,85 @@ def test_item_stats_empty_and_nothing_before_now(index: CatalogIndex) -> None:
     np.testing.assert_array_equal(early.buyers, 0)
     np.testing.assert_array_equal(early.prior(), 0)
     assert ItemStats.fit(log, index, now=T0 + 1).buyers[0] == 1
+
+
+def test_brand_alone_or_an_unknown_word_in_the_exact_match(index: CatalogIndex) -> None:
+    brand = index.attributes.brand_of("Acme")
+    only_brand = _ctx(index, ["acme", "red", "apple"], attributes=QueryAttributes(brand=brand, rest=["red", "apple"]))
+    col = _columns(index, query_item_features(only_brand, _cand(index), index, _stats()))
+    np.testing.assert_allclose(col["exact.title"], [0, 1, 0, 0, 0])  # "red apple" is the query without its brand
+    np.testing.assert_allclose(col["size.query"], 0)
+    # a word no field knows is still a query word the title lacks: not an exact match
+    unknown = _ctx(index, ["acme", "red", "apple", "xyzzy"],
+                   attributes=QueryAttributes(brand=brand, rest=["red", "apple", "xyzzy"]))
+    col = _columns(index, query_item_features(unknown, _cand(index), index, _stats()))
+    np.testing.assert_allclose(col["exact.title"], 0)
+
+
+def test_align_items_marks_items_outside_the_catalogue(index: CatalogIndex) -> None:
+    from discoverly.search.features import align_items
+
+    log = read_interactions(pl.DataFrame({"user": ["a", "a", "a"], "item": ["p4", "gone", "p1"], "time": [T0] * 3}),
+                            user="user", item="item", time="time")
+    pos = align_items(log, index)
+    assert dict(zip(log.items.ids.tolist(), pos.tolist(), strict=True)) == {"p4": 3, "gone": -1, "p1": 0}
+
+
+def test_item_stats_at_time_zero_and_as_float32(index: CatalogIndex) -> None:
+    log = read_interactions(pl.DataFrame({"user": ["a"], "item": ["p1"], "time": [0]}),
+                            user="user", item="item", time="time")
+    assert ItemStats.fit(log, index, now=0).buyers[0] == 0  # strictly before now
+    stats = ItemStats.fit(log, index, now=1)
+    assert stats.buyers[0] == 1 and stats.recent_buyers[0] == 1
+    assert stats.buyers.dtype == stats.recent_buyers.dtype == np.float32  # as ItemStats.empty
+
+
+def test_prior_by_hand() -> None:
+    stats = ItemStats(buyers=np.array([5, 1], dtype=np.float32), recent_buyers=np.array([0, 1], dtype=np.float32),
+                      now=0, recent_days=28)
+    top = 1000 * np.log(2) + np.log(2)
+    np.testing.assert_allclose(stats.prior(), [np.log(6) / (top * 1.001), top / (top * 1.001)], rtol=1e-6)
+    small = ItemStats(buyers=np.array([1, 0], dtype=np.float32), recent_buyers=np.zeros(2, dtype=np.float32),
+                      now=0, recent_days=28)  # top score log 2 < 1
+    np.testing.assert_allclose(small.prior(), [1 / 1.001, 0], rtol=1e-6)
+    assert ItemStats.empty(3).prior().shape == (3,)
+    assert ItemStats.empty(0).prior().shape == (0,)
+
+
+@pytest.fixture(scope="module")
+def wide() -> CatalogIndex:
+    # twenty categories C00..C19 (one item each, wNN in CNN) and sizes at the edges
+    sizes = ["100 OZ", "0.5 OZ", "0 OZ"] + [None] * 17
+    catalog = Catalog(pl.DataFrame({"item": [f"w{i:02d}" for i in range(20)], "title": ["thing"] * 20,
+                                    "category": [f"C{i:02d}" for i in range(20)], "package_size": sizes}))
+    return CatalogIndex.build(catalog, IndexConfig(fields=("title",), dense=False))
+
+
+def _wide_cand(wide: CatalogIndex) -> Candidates:
+    n = len(wide)
+    return Candidates(items=np.arange(n), field_scores=np.ones((1, n)), dense=np.full(n, nan),
+                      lexical_rank=np.arange(1.0, n + 1), dense_rank=np.full(n, nan), fused=np.zeros(n))
+
+
+def test_category_ties_over_many_categories(wide: CatalogIndex) -> None:
+    values = wide.facets["category"][1]
+    assert values == [f"C{i:02d}" for i in range(20)]
+    logp = -(np.arange(20) % 3).astype(np.float64)  # three beliefs, many ties
+    ctx = _ctx(wide, ["thing"], category_logp=logp)
+    f = query_item_features(ctx, _wide_cand(wide), wide, ItemStats.empty(len(wide)))
+    rank = [1 + sum(logp[c] > logp[i] for c in range(20)) + sum(logp[c] == logp[i] for c in range(i))
+            for i in range(20)]  # higher belief first, ties by category order
+    np.testing.assert_allclose(f[:, feature_names(wide).index("cat.rank")], np.log(rank), rtol=1e-6)
+
+
+def test_size_edges(wide: CatalogIndex) -> None:
+    names = feature_names(wide)
+    ctx = _ctx(wide, ["thing"], attributes=QueryAttributes(size=Size(97.0, "oz"), rest=["thing"]))
+    f = query_item_features(ctx, _wide_cand(wide), wide, ItemStats.empty(len(wide)))
+    # 100 oz against 97: a difference of exactly 3 % of the larger is a match; a size of 0 has no log
+    np.testing.assert_allclose(f[:3, names.index("size.match")], [1, 0, 0])
+    np.testing.assert_allclose(f[:3, names.index("size.logdiff")], [np.log(100 / 97), np.log(97 / 0.5), nan],
+                               rtol=1e-5)
+    zero = _ctx(wide, ["thing"], attributes=QueryAttributes(size=Size(0.0, "oz"), rest=["thing"]))
+    g = query_item_features(zero, _wide_cand(wide), wide, ItemStats.empty(len(wide)))  # no 0 / 0 warning
+    assert g[2, names.index("size.match")] == 1 and np.isnan(g[2, names.index("size.logdiff")])
