@@ -4,14 +4,15 @@ as pandas writes it), lists with blanks, authors and affiliations in their forms
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import polars as pl
 import pytest
 
-from discoverly.errors import DataError
-from discoverly.graph.papers import Papers, read_papers
+from discoverly.errors import DataError, UnknownIdError
+from discoverly.graph.papers import Papers, is_papers_table, read_papers
 
 
 def test_numeric_references_with_a_gap_are_the_ids_they_name(tmp_path: Path) -> None:
@@ -135,3 +136,72 @@ def test_a_field_given_as_none_is_left_empty_even_when_its_column_is_there() -> 
     p = read_papers(frame, abstract=None, year=None)
     assert p.row("a")["abstract"] == "" and p.row("a")["year"] is None
     assert read_papers(frame).row("a")["abstract"] == "An abstract"
+
+
+def test_messages_say_what_was_given_and_what_to_do(tmp_path: Path) -> None:
+    def message(call: Callable[[], object]) -> str:
+        with pytest.raises(DataError) as err:
+            call()
+        return str(err.value)
+
+    missing = tmp_path / "nope.csv"
+    assert message(lambda: read_papers(missing)) == f"papers file '{missing}' does not exist"
+    assert message(lambda: read_papers(pl.DataFrame({"id": ["a"], "x": ["x"]}), title="name")) == (
+        "papers: the title column 'name' is missing. Columns present: id, x. Name it with title=... "
+        "(CLI: --title-column)")
+    assert message(lambda: read_papers(pl.DataFrame({"id": ["a"], "title": ["x"], "Pub Year": [2001]}),
+                                       year="Pub Yeer")) == (
+        "papers: the year column 'Pub Yeer' is missing (did you mean 'Pub Year'?). Columns present: id, title, "
+        "Pub Year. Give each field's column by its name in the file (e.g. year=..., CLI: --year-column), or leave "
+        "the field out")
+    assert message(lambda: read_papers(pl.DataFrame({"id": list("abcd"), "title": ["x"] * 4,
+                                                     "year": ["soon", "19", "x", "2001"]}))) == (
+        "papers: cannot read the year of 3 paper(s) ('a': 'soon', 'b': '19', 'c': 'x'): a year is a four-digit "
+        "number such as 2019 (2019a and 2019-05-03 are read as 2019); give one or leave it empty (or 'n.d.') when "
+        "it is not known")
+    assert message(lambda: read_papers(pl.DataFrame({"id": list("abcde"), "title": ["x"] * 5,
+                                                     "year": ["soon"] * 5}))).startswith(
+        "papers: cannot read the year of 5 paper(s) ('a': 'soon', 'b': 'soon', 'c': 'soon'): ")
+    assert message(lambda: read_papers(pl.DataFrame({"id": ["a", None], "title": ["x", "y"]}))) == (
+        "every paper needs a non-empty id; some ids are null or empty")
+    table = read_papers(pl.DataFrame({"id": ["a"], "title": ["x"]})).table
+    assert message(lambda: Papers(table.head(0))) == "the papers table is empty: it has no rows"
+    assert message(lambda: Papers(table.drop("venue", "year"))) == (
+        "a papers table needs the columns ['id', 'title', 'abstract', 'body', 'authors', 'affiliations', 'venue', "
+        "'year', 'references']; missing ['venue', 'year']. Build it with read_papers(), which fills absent optional "
+        "columns")
+    p = Papers(table)
+    with pytest.raises(UnknownIdError, match=r"^unknown paper id 'nope'; the table has 1 papers$"):
+        p.row("nope")
+    with pytest.raises(UnknownIdError, match=r"^unknown paper 'nope'"):
+        p.subset(["nope"])
+
+
+def test_venue_and_texts_of_a_table_built_directly() -> None:
+    p = read_papers(pl.DataFrame({"id": ["a", "b"], "title": ["x", "y"], "venue": [" ACL ", None]}))
+    assert p.table["venue"].to_list() == ["ACL", ""]
+    # a table built directly may hold nulls: they read as "" (a one-letter abstract is still a text)
+    table = p.table.with_columns(pl.Series("title", ["T", None]), pl.Series("abstract", [None, "A"]),
+                                 pl.Series("body", [None, None], dtype=pl.String))
+    direct = Papers(table)
+    assert direct.texts("title") == ["T", ""] and direct.texts("body") == ["", ""]
+    assert direct.text_fields() == ["title", "abstract"]
+    assert direct.full_texts() == ["T. . ", ". A. "]
+
+
+def test_records_read_every_row_for_the_columns() -> None:
+    # the venue of the 101st record only: the columns' types were inferred from the first 100 rows
+    records = [{"id": str(i), "title": "x"} for i in range(100)] + [{"id": "100", "title": "y", "venue": "ACL",
+                                                                     "year": 2001}]
+    p = Papers.from_records(records)
+    assert p.row("100")["venue"] == "ACL" and p.row("100")["year"] == 2001
+
+
+def test_is_papers_table_tells_a_written_table_from_a_users_file(tmp_path: Path) -> None:
+    p = read_papers(pl.DataFrame({"id": ["a"], "title": ["x"]}))
+    p.table.write_parquet(tmp_path / "table.parquet")
+    pl.DataFrame({"id": ["a"], "title": ["x"]}).write_parquet(tmp_path / "mine.parquet")
+    (tmp_path / "not.parquet").write_text("id,title\n")
+    assert is_papers_table(tmp_path / "table.parquet")
+    assert not is_papers_table(tmp_path / "mine.parquet")
+    assert not is_papers_table(tmp_path / "not.parquet") and not is_papers_table(tmp_path / "absent.parquet")
