@@ -4,6 +4,7 @@ as pandas writes it), lists with blanks, authors and affiliations in their forms
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -205,3 +206,13 @@ def test_is_papers_table_tells_a_written_table_from_a_users_file(tmp_path: Path)
     assert is_papers_table(tmp_path / "table.parquet")
     assert not is_papers_table(tmp_path / "mine.parquet")
     assert not is_papers_table(tmp_path / "not.parquet") and not is_papers_table(tmp_path / "absent.parquet")
+
+
+def test_duplicate_ids_show_five_of_them_and_what_to_do() -> None:
+    ids = list("abcdef") * 2 + ["g"]
+    with pytest.raises(DataError) as err:
+        read_papers(pl.DataFrame({"id": ids, "title": ["x"] * len(ids)}))
+    head, shown, tail = re.fullmatch(r"(.*, e\.g\. )\[(.*)\](\..*)", str(err.value)).groups()  # type: ignore[union-attr]
+    assert head == "paper ids must be unique; 12 rows share an id, e.g. "
+    assert tail == ". Deduplicate the input first"
+    assert len(set(shown.split(", "))) == 5 and set(shown.split(", ")) < {repr(c) for c in "abcdef"}
