@@ -174,7 +174,7 @@ class CatalogIndex:
             size_dim, size_base = size_arrays(table[size_col].cast(pl.String).to_list(), norm)
         else:
             size_dim, size_base = np.zeros(table.height, np.int8), np.full(table.height, np.nan, np.float32)
-        price = (_prices(table[config.price]) if config.price is not None
+        price = (_usable_prices(_prices(table[config.price]), config.price) if config.price is not None
                  else np.full(table.height, np.nan, np.float32))
         timings["attributes_seconds"] = time.perf_counter() - t0
         dense = None
@@ -192,10 +192,12 @@ class CatalogIndex:
                    facets=facets, size_dim=size_dim, size_base=size_base, price=price, timings=timings)
 
     def with_price(self, price: np.ndarray) -> CatalogIndex:
-        """A copy whose per-item prices are ``price`` (e.g. derived from transactions)."""
+        """A copy whose per-item prices are ``price`` (e.g. derived from transactions); a negative
+        or infinite price counts as missing, with a warning."""
         price = np.asarray(price, dtype=np.float32)
         if price.shape != (len(self),):
             raise ConfigError(f"price needs one value per item ({len(self)}), got shape {price.shape}")
+        price = _usable_prices(price, "price")
         return CatalogIndex(config=self.config, items=self.items, table=self.table, lexical=self.lexical,
                             dense=self.dense, facets=self.facets, size_dim=self.size_dim, size_base=self.size_base,
                             price=price, timings=self.timings)
@@ -288,6 +290,18 @@ def _prices(series: pl.Series) -> np.ndarray:
                     "having no price", series.name, len(bad), bad[:3])
     out = [values.get(v) if v else None for v in text.to_list()]
     return np.array([np.nan if x is None else x for x in out], dtype=np.float32)
+
+
+def _usable_prices(price: np.ndarray, name: str) -> np.ndarray:
+    """``price`` with negative and infinite values made missing (``nan``), with a warning naming
+    how many: a refund or a placeholder such as -1 is no price, and its log would be -inf or nan in
+    the rankers' price features."""
+    bad = ~np.isnan(price) & ((price < 0) | ~np.isfinite(price))
+    if bad.any():
+        log.warning("the price column %r has %d negative or infinite value(s), e.g. %s; those items count "
+                    "as having no price", name, int(bad.sum()), sorted({float(v) for v in price[bad]})[:3])
+        price = np.where(bad, np.float32(np.nan), price).astype(np.float32)
+    return price
 
 
 def _dense_texts(table: pl.DataFrame, columns: Sequence[str]) -> list[str]:

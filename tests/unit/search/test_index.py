@@ -78,6 +78,29 @@ def test_prices_written_as_text_are_read_as_numbers(caplog: pytest.LogCaptureFix
     assert index.fields == ("title",)  # the price is an attribute, not a text field to search
 
 
+def test_negative_and_infinite_prices_count_as_missing(caplog: pytest.LogCaptureFixture) -> None:
+    # a price of -1 (a placeholder) was log1p(-1) = -inf in the rankers' price feature, and other
+    # negative prices a numpy warning and nan; now they are missing, as a price that shows no number
+    table = pl.DataFrame({"item": ["a", "b", "c", "d", "e"], "title": ["milk", "tea", "jam", "egg", "oat"],
+                          "price": [2.0, -1.0, -3.5, float("inf"), 0.0]})
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        index = CatalogIndex.build(Catalog(table), IndexConfig(dense=False))
+    assert index.price[0] == 2.0 and index.price[4] == 0.0  # a free item keeps its price
+    assert np.isnan(index.price[1:4]).all()
+    assert "3 negative or infinite" in caplog.text and "-3.5" in caplog.text
+    caplog.clear()
+    text = table.with_columns(pl.Series("price", ["$2.00", "-1", "-3,50", "", "0"]))
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        index = CatalogIndex.build(Catalog(text), IndexConfig(dense=False))
+    np.testing.assert_array_equal(np.isnan(index.price), [False, True, True, True, False])
+    assert "2 negative or infinite" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        priced = index.with_price(np.array([1.0, -2.0, 3.0, np.nan, np.inf]))
+    np.testing.assert_array_equal(np.isnan(priced.price), [False, True, False, True, True])
+    assert "2 negative or infinite" in caplog.text
+
+
 def test_html_descriptions_are_indexed_and_embedded_as_text(encoder: Any) -> None:
     table = pl.DataFrame({"item": ["a", "b"], "title": ["Tee", "Amp"],
                           "description": ["<p>Soft <b>cotton</b> &amp; more</p>", "A guitar amp"]})
