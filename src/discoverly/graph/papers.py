@@ -124,11 +124,10 @@ class Papers:
         return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
 
     def fingerprint(self) -> str:
-        """A short content hash (ids, text, references) for caches and artifact manifests."""
-        h = hashlib.sha256()
-        for col in ("id", *TEXT_FIELDS):
-            h.update(str(self.table[col].hash(seed=1).sum()).encode())
-        h.update(str(self.table["references"].list.join(";").hash(seed=1).sum()).encode())
+        """A short content hash for caches and artifact manifests: each paper's id, texts and
+        references, row by row in the table's order (which numbers the graph's nodes)."""
+        rows = self.table.select("id", *TEXT_FIELDS, pl.col("references").list.join("\x1f"))
+        h = hashlib.sha256(rows.hash_rows(seed=1).to_numpy().tobytes())
         h.update(str(len(self)).encode())
         return h.hexdigest()[:16]
 
@@ -150,8 +149,26 @@ class Papers:
             if isinstance(row.get("references"), str):
                 row["references"] = _split_list(row["references"])
             rows.append(row)
-        return read_papers(pl.DataFrame(rows, infer_schema_length=None))
+        try:
+            frame = pl.DataFrame(rows, infer_schema_length=None)
+        except UnicodeEncodeError:  # a lone surrogate, e.g. half of an emoji cut off or json.loads of "\ud83d"
+            log.warning("some paper records hold text that is not valid Unicode (a lone surrogate); each such "
+                        "character is read as U+FFFD")
+            frame = pl.DataFrame([_valid_unicode(row) for row in rows], infer_schema_length=None)
+        return read_papers(frame)
 
+
+
+def _valid_unicode(value: Any) -> Any:
+    """``value`` with every lone surrogate in its text replaced by U+FFFD (a surrogate pair becomes
+    the character it encodes), through lists and dicts."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list | tuple):
+        return [_valid_unicode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _valid_unicode(v) for k, v in value.items()}
+    return value
 
 
 def is_papers_table(path: str | os.PathLike[str]) -> bool:

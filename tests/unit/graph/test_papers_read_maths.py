@@ -100,6 +100,13 @@ def test_the_fingerprint_follows_ids_texts_and_references_only() -> None:
     for fields in ({"authors": ["Bob"]}, {"venue": "EMNLP"}, {"year": 2002}):
         assert changed(**fields) == same, fields
     assert Papers.from_records(base[:1]).fingerprint() != same
+    # which paper has which text: two titles swapped gave the same fingerprint (hashes summed column by column)
+    swapped = [dict(base[0], title="U"), dict(base[1], title="T")]
+    assert Papers.from_records(swapped).fingerprint() != same
+    # the order of the rows numbers the graph's nodes
+    assert Papers.from_records(base[::-1]).fingerprint() != same
+    # references ["b", "c"] and ["b;c"] are not the same
+    assert changed(references=["b;c"]) != changed(references=["b", "c"])
 
 
 def test_citation_logs_count_and_show_the_references_outside(caplog: pytest.LogCaptureFixture) -> None:
@@ -216,3 +223,19 @@ def test_duplicate_ids_show_five_of_them_and_what_to_do() -> None:
     assert head == "paper ids must be unique; 12 rows share an id, e.g. "
     assert tail == ". Deduplicate the input first"
     assert len(set(shown.split(", "))) == 5 and set(shown.split(", ")) < {repr(c) for c in "abcdef"}
+
+
+def test_records_with_a_lone_surrogate_are_read_with_a_replacement_character(caplog: pytest.LogCaptureFixture) -> None:
+    # text decoded with json.loads from "\ud83d" (half an emoji) was a raw UnicodeEncodeError from polars
+    records = [{"id": "a", "title": "smile \ud83d", "authors": ["Zo\udce9"], "references": ["b"]},
+               {"id": "b", "title": "pair \ud83d\ude00 kept", "abstract": None}]
+    with caplog.at_level("WARNING", logger="discoverly.graph.papers"):
+        p = Papers.from_records(records)
+    assert "lone surrogate" in caplog.text
+    assert p.row("a")["title"] == "smile \ufffd" and p.row("a")["authors"] == ["Zo\ufffd"]
+    assert p.row("b")["title"] == "pair \U0001f600 kept"  # a surrogate pair is the character it encodes
+    assert p.citations()[0].tolist() == [0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="discoverly.graph.papers"):
+        Papers.from_records([{"id": "a", "title": "plain \U0001f600"}])
+    assert caplog.text == ""
