@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -103,7 +104,10 @@ def format_number(text: str) -> str:
         value = float(text) if "/" not in text else float(sum(Fraction(part) for part in text.split()))
     except (ValueError, ZeroDivisionError):
         return text
-    return f"{value:.4g}" if value < 1e4 else str(round(value))
+    if value >= 1e4:
+        return str(round(value))
+    out = f"{value:.4g}"  # 9999.99 and 0.00002 come out as "1e+04", "2e-05": written out, they stay one token
+    return out if "e" not in out else format(Decimal(out), "f")
 
 
 #: plurals the suffix rules get wrong
