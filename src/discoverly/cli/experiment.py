@@ -78,8 +78,8 @@ def analyze(
         outcomes = st.outcomes(name, window_seconds=int(window * 86_400))
     result = analyze_experiment(exposures, outcomes, experiment=name, shares=expected, control=control, rng=seed)
     if as_json:
-        # the service's GET /experiments/{name} shape: ready is false there until there is data
-        typer.echo(dumps({**result.to_dict(), "ready": True}, indent=2))
+        # the service's GET /experiments/{name} shape (ready is false there until there is data)
+        typer.echo(dumps(result.to_dict(), indent=2))
     else:
         typer.echo(result.to_text())
     if report is not None:

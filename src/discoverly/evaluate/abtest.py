@@ -29,7 +29,7 @@ from discoverly.evaluate.stats import Estimate, bootstrap_ci
 
 __all__ = ["ArmResult", "Comparison", "SampleRatioCheck", "ABTestResult", "EXPERIMENT_N_BOOT", "analyze_ab",
            "analyze_experiment", "welch_test", "rate_difference", "rate_ci", "sample_ratio_check",
-           "minimum_detectable_effect", "sample_size"]
+           "minimum_detectable_effect", "sample_size", "not_ready"]
 
 METRICS = ("conversion", "revenue")
 
@@ -90,6 +90,13 @@ class SampleRatioCheck:
                 "p_value": self.p_value, "mismatch": self.mismatch}
 
 
+def not_ready(experiment: str, reason: str) -> dict[str, Any]:
+    """:meth:`ABTestResult.to_dict`'s shape for an experiment that cannot be analysed yet (no
+    exposures, an arm with fewer than two customers): ``ready: false``, no arms, and why in ``notes``."""
+    return {"experiment": experiment, "arms": [], "comparisons": [], "sample_ratio": None,
+            "notes": [f"not enough data to analyse yet: {reason}"], "ready": False}
+
+
 @dataclass(frozen=True)
 class ABTestResult:
     experiment: str
@@ -99,9 +106,11 @@ class ABTestResult:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The analysis as JSON (``experiment analyze --json`` and ``GET /experiments/{name}``), with
+        ``ready: true``; :func:`not_ready` is the same shape for an experiment without enough data."""
         return {"experiment": self.experiment, "arms": [a.to_dict() for a in self.arms],
                 "comparisons": [c.to_dict() for c in self.comparisons], "sample_ratio": self.srm.to_dict(),
-                "notes": self.notes}
+                "notes": self.notes, "ready": True}
 
     def to_text(self) -> str:
         lines = [f"experiment {self.experiment}"]
@@ -277,6 +286,15 @@ def analyze_experiment(exposures: pl.DataFrame, outcomes: pl.DataFrame, *, exper
     missing = [a for a in order if a not in present]
     if missing:
         notes.append(f"arm(s) {missing} have no exposed customers")
+    extra = sorted(present - set(order))
+    if extra:  # e.g. an arm removed from the configuration while its customers' exposures stay in the store
+        n_extra = units.filter(pl.col("arm").is_in(extra)).height
+        left_out = (f"{n_extra} customer(s) were exposed in arm(s) {extra}, which the configuration does not have "
+                    f"(was an arm removed or renamed?)")
+        if len(conv) < 2:
+            raise DataError(f"experiment {experiment!r} has exposed customers in {sorted(conv)} of its configured "
+                            f"arms {order}; {left_out}")
+        notes.append(f"{left_out}; they are left out")
     return analyze_ab(conv, rev, shares=shares, control=control, experiment=experiment, level=level,
                       n_boot=n_boot, rng=rng, notes=notes)
 

@@ -15,6 +15,7 @@ from discoverly.evaluate.abtest import (
     analyze_ab,
     analyze_experiment,
     minimum_detectable_effect,
+    not_ready,
     rate_ci,
     rate_difference,
     sample_ratio_check,
@@ -344,7 +345,7 @@ def test_the_json_shape_users_script_against() -> None:
     a = np.r_[np.ones(10), np.zeros(90)]
     b = np.r_[np.ones(15), np.zeros(85)]
     out = json.loads(json.dumps(analyze_ab({"A": a, "B": b}, {"A": a * 10, "B": b * 10}, rng=0).to_dict()))
-    assert list(out) == ["experiment", "arms", "comparisons", "sample_ratio", "notes"]
+    assert list(out) == ["experiment", "arms", "comparisons", "sample_ratio", "notes", "ready"]
     assert [list(arm) for arm in out["arms"]] == [["arm", "users", "conversions", "conversion", "revenue"]] * 2
     assert [list(out["arms"][0][m]) for m in ("conversion", "revenue")] == [["value", "ci", "n"]] * 2
     assert [(c["metric"], list(c)) for c in out["comparisons"]] == [
@@ -352,3 +353,28 @@ def test_the_json_shape_users_script_against() -> None:
         for metric in ("conversion", "revenue")]
     assert list(out["sample_ratio"]) == ["observed", "expected_shares", "chi2", "p_value", "mismatch"]
     assert [out["arms"][1]["arm"], out["arms"][1]["users"], out["arms"][1]["conversions"]] == ["B", 100, 15]
+
+
+def test_exposures_of_an_arm_the_configuration_no_longer_has_are_named() -> None:
+    """An arm removed from the configuration while its exposures stay in the store: its customers were
+    dropped without a word, and with one configured arm left the service said only "not enough data"."""
+    users = [f"u{i}" for i in range(30)]
+    exposures = pl.DataFrame({"user": users, "arm": ["A"] * 10 + ["B"] * 10 + ["C"] * 10})
+    outcomes = pl.DataFrame({"user": ["u0", "u10", "u20"], "key": ["k0", "k1", "k2"], "value": [1.0, 2.0, 3.0]})
+    res = analyze_experiment(exposures, outcomes, experiment="e", shares={"A": 0.5, "B": 0.5}, n_boot=50)
+    assert [a.name for a in res.arms] == ["A", "B"] and [a.users for a in res.arms] == [10, 10]
+    assert res.notes == ["10 customer(s) were exposed in arm(s) ['C'], which the configuration does not have "
+                         "(was an arm removed or renamed?); they are left out"]
+    with pytest.raises(DataError, match=r"^experiment 'e' has exposed customers in \['A'\] of its configured arms "
+                                        r"\['A', 'D'\]; 20 customer\(s\) were exposed in arm\(s\) \['B', 'C'\], which"):
+        analyze_experiment(exposures, outcomes, experiment="e", shares={"A": 0.5, "D": 0.5}, n_boot=50)
+
+
+def test_a_ready_analysis_and_a_not_ready_one_have_the_same_keys() -> None:
+    exposures = pl.DataFrame({"user": ["a", "b", "c", "d"], "arm": ["A", "A", "B", "B"]})
+    outcomes = pl.DataFrame({"user": ["a"], "key": ["k"], "value": [1.0]})
+    ready = analyze_experiment(exposures, outcomes, experiment="e", n_boot=50).to_dict()
+    waiting = not_ready("e", "no recorded exposures yet")
+    assert ready["ready"] is True and waiting["ready"] is False
+    assert list(ready) == list(waiting)
+    assert waiting["notes"] == ["not enough data to analyse yet: no recorded exposures yet"]

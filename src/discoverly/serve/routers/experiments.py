@@ -8,7 +8,7 @@ from typing import Any, cast
 from fastapi import APIRouter, Depends
 
 from discoverly.errors import ConfigError, DataError, UnknownIdError
-from discoverly.evaluate.abtest import EXPERIMENT_N_BOOT, ABTestResult, analyze_experiment
+from discoverly.evaluate.abtest import EXPERIMENT_N_BOOT, ABTestResult, analyze_experiment, not_ready
 from discoverly.serve.config import ExperimentConfig
 from discoverly.serve.state import ServiceState
 from discoverly.serve.store.base import StoreUnavailableError
@@ -95,6 +95,5 @@ def get_experiment(name: str, state: ServiceState = Depends(service)) -> dict[st
     try:
         result = analysis(state, name)
     except (DataError, ConfigError) as exc:  # as /ui/experiments/{name}: not enough data to analyse yet
-        return {"experiment": name, "ready": False, "arms": [], "comparisons": [], "sample_ratio": None,
-                "notes": [f"not enough data to analyse yet: {exc}"]}
-    return {**result.to_dict(), "ready": True}
+        return not_ready(name, str(exc))
+    return result.to_dict()
