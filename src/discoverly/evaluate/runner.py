@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from discoverly._checks import is_whole
 from discoverly.data.interactions import Interactions, TimeLike, to_epoch_seconds
 from discoverly.errors import ConfigError
 from discoverly.evaluate.buckets import activity_buckets, bucket_hit_rates, popularity_buckets
@@ -140,7 +141,7 @@ def evaluate(
             raise ConfigError(f"the cutoff {Split.label_of(t)} is given twice")
     items = [k] if isinstance(k, (int, np.integer)) else list(k) if isinstance(k, (list, tuple, range, np.ndarray)) \
         else None
-    if items is None or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in items):
+    if items is None or not all(is_whole(x) for x in items):
         raise ConfigError(f"k must be a list length or a list of them, e.g. k=6 or k=[6, 10]; got {k!r}")
     ks = [int(x) for x in items]
     if not ks or min(ks) < 1:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from discoverly._checks import is_whole
 from discoverly.errors import ConfigError
 
 __all__ = ["Estimate", "PairedTest", "bootstrap_ci", "check_n_boot", "paired_test"]
@@ -34,7 +35,7 @@ class Estimate:
 
 def check_n_boot(n_boot: object) -> int:
     """The number of bootstrap resamples as an int; a :class:`ConfigError` unless it is at least 1."""
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+    if not is_whole(n_boot) or n_boot < 1:
         raise ConfigError(f"n_boot (CLI: --n-boot) is the number of bootstrap resamples and must be a whole "
                           f"number of at least 1, e.g. 2000; got {n_boot!r}")
     return int(n_boot)

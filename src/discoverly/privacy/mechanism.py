@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from discoverly._checks import is_whole
 from discoverly.errors import ConfigError, DataError
 from discoverly.privacy.tokenize import OOV_POLICIES, Tokenizer, check_texts
 from discoverly.privacy.vocabulary import WordEmbeddings
@@ -45,7 +46,7 @@ def as_generator(rng: RngLike) -> np.random.Generator:
         return rng
     if rng is None:
         return np.random.default_rng()
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+    if is_whole(rng):
         if rng < 0:
             raise ConfigError(f"a seed must be a non-negative integer, got {rng}")
         return np.random.default_rng(int(rng))

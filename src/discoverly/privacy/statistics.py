@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from discoverly._checks import is_whole
 from discoverly.errors import ArtifactError, ConfigError, DataError
 from discoverly.evaluate.stats import bootstrap_ci
 from discoverly.privacy.mechanism import PrivatizedTexts, RngLike, WordMechanism, as_generator, check_epsilon
@@ -42,7 +43,7 @@ __all__ = ["word_statistics", "sample_words", "privacy_curves", "summarize", "pl
 
 def sample_words(embeddings: WordEmbeddings, *, per_bucket: int = 100, rng: RngLike = 0) -> np.ndarray:
     """Up to ``per_bucket`` words from every Zipf-frequency bucket (all words when there is no zipf)."""
-    if isinstance(per_bucket, (bool, np.bool_)) or not isinstance(per_bucket, (int, np.integer)) or per_bucket < 1:
+    if not is_whole(per_bucket) or per_bucket < 1:
         raise ConfigError(f"per_bucket must be a whole number of words of at least 1, got {per_bucket!r}")
     gen = as_generator(rng)
     buckets = embeddings.zipf_buckets()
@@ -58,7 +59,7 @@ def word_statistics(mechanism: WordMechanism, epsilon: float, words: Sequence[in
                     draws: int = 100, rng: RngLike = 0, chunk: int = 200_000) -> pl.DataFrame:
     """N_w and S_w of each word (vocabulary rows ``words``, default: all) over ``draws`` draws."""
     eps = check_epsilon(epsilon)
-    if isinstance(draws, (bool, np.bool_)) or not isinstance(draws, (int, np.integer)):
+    if not is_whole(draws):
         raise ConfigError(f"draws must be a whole number, got {draws!r}")
     if draws < 1:
         raise ConfigError(f"draws must be at least 1, got {draws}")

@@ -46,6 +46,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from discoverly._checks import is_whole
 from discoverly.data.interactions import Interactions
 from discoverly.dependencies import require
 from discoverly.errors import ArtifactError, ConfigError, ResourceLimitError
@@ -85,7 +86,7 @@ def _seed(rng: int | np.random.Generator | None) -> int:
         return 0
     if isinstance(rng, np.random.Generator):
         return int(rng.integers(0, 2**31 - 1))
-    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
+    if not is_whole(rng):
         raise ConfigError(f"rng must be an integer seed or a numpy Generator, got {type(rng).__name__}")
     if rng < 0:  # numpy refuses a negative seed (the customer cutoffs draw with it)
         raise ConfigError(f"rng must be a seed of 0 or more, got {rng}")

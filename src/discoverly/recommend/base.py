@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from discoverly._checks import is_whole
 from discoverly.artifacts import read_artifact, write_artifact
 from discoverly.data.interactions import Interactions
 from discoverly.data.vocabulary import Vocabulary
@@ -71,7 +72,7 @@ def recent_bestsellers(interactions: Interactions, *, window_days: float = 14, n
 
 def check_k(k: Any) -> int:
     """``k`` as an int, or a :class:`ConfigError` when it is not a whole number of at least 1."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+    if not is_whole(k):
         raise ConfigError(f"k must be a whole number of items, at least 1; got {k!r}")
     if k < 1:
         raise ConfigError(f"k must be at least 1, got {k}")

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from discoverly._checks import is_whole
 from discoverly.data.interactions import Interactions
 from discoverly.dependencies import require
 from discoverly.errors import ConfigError
@@ -155,7 +156,7 @@ class ImplicitALS(BaseRecommender):
             raise ConfigError(f"regularization must be >= 0 and alpha > 0, got {regularization} and {alpha}")
         if confidence not in ("binary", "log-days"):
             raise ConfigError(f"confidence must be 'binary' or 'log-days', got {confidence!r}")
-        if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer))):
+        if rng is not None and not is_whole(rng):
             raise ConfigError(f"rng must be an integer seed, got {type(rng).__name__}")
         if rng is not None and rng < 0:  # implicit (numpy) refuses a negative seed
             raise ConfigError(f"rng must be a seed of 0 or more, got {rng}")

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from discoverly._checks import is_whole
 from discoverly.errors import ArtifactError, ConfigError
 
 __all__ = ["check_columns", "check_shapes", "flag", "number", "whole"]
@@ -26,7 +27,7 @@ def whole(label: str, value: Any, *, minimum: int = 1, optional: bool = False) -
         return None
     if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
         value = int(value)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    if not is_whole(value):
         none = " or None" if optional else ""
         raise ConfigError(f"{label} has the wrong type: expected a whole number{none}, got {value!r} "
                           f"({type(value).__name__})")

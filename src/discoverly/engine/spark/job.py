@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from discoverly._checks import is_whole
 from discoverly.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def fit_spark(model: Any, source: Any, *, out: str | os.PathLike[str] | None = N
 
     recommender = _model(model, params)
     # before the job, not after its first stages
-    if isinstance(salt_buckets, bool) or not isinstance(salt_buckets, int) or salt_buckets < 1:
+    if not is_whole(salt_buckets) or salt_buckets < 1:
         raise ConfigError(f"salt_buckets must be a whole number of at least 1 (1 = no salting), got {salt_buckets!r}")
     if negative not in ("error", "drop"):
         raise DataError(f"negative must be 'error' or 'drop', got {negative!r}")  # as read_interactions says
