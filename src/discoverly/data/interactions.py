@@ -198,7 +198,8 @@ class Interactions:
         data = {"binary": np.ones(len(self), dtype=np.float32), "count": np.ones(len(self), dtype=np.float32),
                 "quantity": self.quantity}.get(value)
         if data is None:
-            raise DataError(f"unknown matrix value {value!r}; expected binary, count, quantity or last_time")
+            raise DataError(f"unknown matrix value {value!r}; expected binary, count, quantity, days, first_time "
+                            "or last_time")
         m = sp.csr_matrix((data, (self.user_index, self.item_index)), shape=(self.n_users, self.n_items),
                           dtype=np.float32)
         m.sum_duplicates()
