@@ -118,11 +118,16 @@ class Interactions:
         n_users: int | None = None,
         n_items: int | None = None,
     ) -> Interactions:
-        """Interactions whose external ids are the integer indices themselves (tests, synthetic data)."""
+        """Interactions whose external ids are the integer indices themselves (tests, synthetic data).
+
+        ``timestamp``: an array of epoch seconds or of datetime64 (any unit), or a sequence of
+        anything :func:`to_epoch_seconds` reads; none gives every event the time 0."""
         u = np.asarray(user_index, dtype=np.int64)
         i = np.asarray(item_index, dtype=np.int64)
         if timestamp is None:
             t = np.zeros(len(u), dtype=np.int64)
+        elif isinstance(timestamp, np.ndarray) and timestamp.dtype.kind == "M":  # datetime64 of any unit
+            t = timestamp.astype("datetime64[s]").astype(np.int64)
         elif isinstance(timestamp, np.ndarray):
             t = np.asarray(timestamp, dtype=np.int64)
         else:
