@@ -66,6 +66,8 @@ def test_extreme_sizes_are_read_as_written() -> None:
     # text that stays non-ASCII takes the general punctuation rule and still reads decimal commas
     ("молоко 1,5 l", ["молоко", "1.5l"]),
     ("Молоко, кефир; сыр", ["молоко", "кефир", "сыр"]),
+    ("Молоко & кефир", ["молоко", "кефир"]),  # "&" is "and", a stop word, in any script
+    ("Ben's 牛奶", ["ben", "牛", "奶"]),  # a possessive "'s" goes
     # entities of accented letters, named and numeric, are decoded before the accents come off
     ("Caf&eacute; cr&#232;me", ["cafe", "creme"]),
     ("Cr&#xE8;me", ["creme"]),
