@@ -157,7 +157,8 @@ def build_paper_graph(
     """The knowledge graph of a literature.
 
     ``concepts`` / ``topics`` are fitted models (applied to each paper's full text) or ready
-    per-paper lists; ``None`` leaves that node kind out. Every paper is a node (paper nodes come
+    per-paper lists (one list of names per paper, ``[["parsing"], []]``; a bare string is an error);
+    ``None`` leaves that node kind out. Every paper is a node (paper nodes come
     first, in table order, so node ``i`` is paper ``i``).
     """
     b = GraphBuilder()
@@ -195,6 +196,12 @@ def build_paper_graph(
             per_paper = source.assign(texts) if source.labels else source.fit(texts).assign(texts)
         else:
             per_paper = source
+            # a string is a sequence too: ["parsing", "trees"] made the concepts "p", "a", "r", ...
+            given = [source] if isinstance(source, str) else [tags for tags in source if isinstance(tags, str)]
+            if given:
+                raise DataError(f"{kind}s must be one list of {kind}s per paper, got the text {given[0]!r:.60} "
+                                f"(it would be read letter by letter); wrap each paper's {kind}s in a list, "
+                                f"e.g. [[{given[0]!r:.40}], []]")
         if len(per_paper) != len(papers):
             raise DataError(f"{len(per_paper)} {kind} lists for {len(papers)} papers; give one list per paper")
         s2 = [i for i, tags in enumerate(per_paper) for _ in tags]
