@@ -1,0 +1,145 @@
+"""Reading frames and time columns, pinned to hand-worked values: each CSV id column judged on its
+own, the float-id limit of 2**53, the epoch-unit and year-range boundaries, one-row slash dates, and
+every time and column error in full (mutation testing: these survived)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from discoverly.data import read_interactions
+from discoverly.data.frames import parse_time_column, to_polars
+from discoverly.errors import DataError
+
+LOG = "the interaction log"
+
+
+def _error(frame: pl.DataFrame, **columns: str) -> str:
+    with pytest.raises(DataError) as err:
+        read_interactions(frame, **columns)
+    return str(err.value)
+
+
+def _times(values: list[object]) -> list[int]:
+    return parse_time_column(pl.Series("t", values), what="w").to_list()
+
+
+# -- ids read from a CSV file ------------------------------------------------------------------------
+
+def test_a_csv_with_a_misnamed_column_says_which(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("customer,item,timestamp\nc1,10,2024-01-01\n")
+    with pytest.raises(DataError, match=r"the user column 'user' is missing \(did you mean 'customer'\?\)"):
+        read_interactions(path)
+
+
+def test_each_csv_id_column_is_judged_on_its_own(tmp_path: Path) -> None:
+    # users with leading zeros (or text) stay text; the item column of plain numbers still becomes integers
+    path = tmp_path / "log.csv"
+    for users in (("001", "002"), ("u1", "u2")):
+        path.write_text(f"user,item,timestamp\n{users[0]},20,2024-01-01\n{users[1]},10,2024-01-02\n")
+        log = read_interactions(path)
+        assert list(log.users) == list(users) and list(log.items) == [10, 20]
+
+
+def test_float_ids_at_two_to_the_53_stay_text(tmp_path: Path) -> None:
+    # 2**53 + 1 has no float64 of its own: read as floats, 9007199254740992.0 and ...993.0 would be one id
+    path = tmp_path / "log.csv"
+    path.write_text("user,item,timestamp\n9007199254740992.0,a,2024-01-01\n9007199254740993.0,a,2024-01-02\n")
+    assert list(read_interactions(path).users) == ["9007199254740992.0", "9007199254740993.0"]
+    path.write_text("user,item,timestamp\n9007199254740991.0,a,2024-01-01\n5.0,a,2024-01-02\n")
+    assert list(read_interactions(path).users) == [5, 9007199254740991]  # 2**53 - 1: still exact
+
+
+def test_a_one_column_csv_keeps_its_commas_default(tmp_path: Path) -> None:
+    # no separator in the header: the default (a comma) is kept, so a value holding ';' stays one value
+    path = tmp_path / "items.csv"
+    path.write_text("item\nA;B\nC;D\n")
+    assert to_polars(path).to_dict(as_series=False) == {"item": ["A;B", "C;D"]}
+
+
+def test_missing_columns_message_in_full() -> None:
+    frame = pl.DataFrame({"users": [1], "user1": [1], "usr": [1], "item": [1], "when": [1], "quantity": [1]})
+    assert _error(frame, quantity="qty") == (
+        f"{LOG}: the user column 'user' is missing (did you mean 'users' or 'user1'?); "
+        "the time column 'timestamp' is missing; "
+        "the quantity column 'qty' is missing (did you mean 'quantity'?). "  # a ratio of 6/11: cutoff 0.5 finds it
+        "Columns present: users, user1, usr, item, when, quantity. "
+        "Name the columns with user=, item=, time= (CLI: --user, --item, --time).")
+
+
+# -- slash dates ---------------------------------------------------------------------------------------
+
+def _slash(values: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({"user": list(range(len(values))), "item": [1] * len(values), "timestamp": values})
+
+
+def test_one_slash_date_is_read_by_its_numbers() -> None:
+    log = read_interactions(_slash(["12/13/2010 08:26"]))  # 13 can only be a day: month first
+    assert f"{log.start:%Y-%m-%d %H:%M}" == "2010-12-13 08:26"
+
+
+def test_slash_date_errors_in_full() -> None:
+    assert _error(_slash(["12/1/2010 8:26", "1/2/2011 10:00"])) == (
+        f"{LOG}: the time column 'timestamp' holds dates such as '12/1/2010 8:26' where no day is above 12, so "
+        "DD/MM/YYYY and MM/DD/YYYY cannot be told apart; convert it to ISO dates (YYYY-MM-DD) first")
+    assert _error(_slash(["1/13/2011", "13/1/2011"])) == (
+        f"{LOG}: the time column 'timestamp' mixes day-first (DD/MM/YYYY) and month-first (MM/DD/YYYY) dates, "
+        "e.g. '1/13/2011'; convert it to ISO dates (YYYY-MM-DD) first")
+
+
+# -- epoch numbers ---------------------------------------------------------------------------------------
+
+def test_epoch_unit_boundaries() -> None:
+    # a largest value of exactly 1e11 is seconds (the year 5138); exactly 1e14 milliseconds; 1e17 microseconds
+    assert _times([100_000_000_000, 0]) == [100_000_000_000, 0]
+    assert _times([100_000_000_000_000, 0]) == [100_000_000_000, 0]
+    assert _times([100_000_000_000_000_000, 0]) == [100_000_000_000, 0]
+
+
+def test_the_first_and_last_second_of_the_year_range_are_times() -> None:
+    first, last = -62_135_596_800, 253_402_300_799  # 0001-01-01 00:00:00 and 9999-12-31 23:59:59 UTC
+    assert _times([first, 0]) == [first, 0]
+    assert _times([last * 10**9, 10**18]) == [last, 10**9]  # as nanoseconds
+    with pytest.raises(DataError, match="not times between the years 1 and 9999"):
+        _times([(last + 1) * 10**9, 10**18])
+    with pytest.raises(DataError, match="not times between the years 1 and 9999"):
+        _times([first - 1, 0])
+
+
+def test_out_of_range_numbers_message_in_full() -> None:
+    # the largest magnitude (7.5e13) makes the column milliseconds: -7e10 s and beyond are before the year 1
+    values = [-7.0e13, -7.1e13, 1.0, -7.2e13, -7.3e13, -7.4e13, -7.5e13]
+    assert _error(pl.DataFrame({"user": [1] * 7, "item": [1] * 7, "timestamp": values})) == (
+        f"{LOG}: 6 value(s) of the time column 'timestamp' are not times between the years 1 and 9999 "
+        "(rows 0, 1, 3, 4, 5: -70000000000000.0, -71000000000000.0, -72000000000000.0). "
+        "Numbers are read as seconds, milliseconds, microseconds or nanoseconds since 1970")
+
+
+def test_epoch_text_out_of_range_names_the_log() -> None:
+    frame = pl.DataFrame({"user": [1, 2], "item": [1, 1], "timestamp": ["-70000000000000", "1"]})
+    assert _error(frame).startswith(f"{LOG}: 1 value(s) of the time column 'timestamp' are not times between")
+
+
+# -- unreadable, missing and mistyped times --------------------------------------------------------------
+
+def test_unreadable_times_message_in_full() -> None:
+    six = ["2011-11-01", "a", "b", "c", "d", "e", "f"]
+    frame = pl.DataFrame({"user": [1] * 7, "item": [1] * 7, "timestamp": six})
+    assert _error(frame) == (
+        f"{LOG}: 6 value(s) of the time column 'timestamp' cannot be read as times (rows 1, 2, 3, 4, 5…: "
+        "'a', 'b', 'c'). Expected ISO strings such as '2011-11-01 08:26:00' or epoch seconds.")
+    five = frame.head(6)  # exactly five bad values: all their rows shown, no ellipsis
+    assert "(rows 1, 2, 3, 4, 5: 'a', 'b', 'c')" in _error(five)
+
+
+def test_missing_and_mistyped_times_messages_in_full() -> None:
+    times = [None, None, "2011-11-01", None, None, None, None]
+    frame = pl.DataFrame({"user": [1] * 7, "item": [1] * 7, "timestamp": times})
+    assert _error(frame) == (f"{LOG}: the time column 'timestamp' has 6 missing value(s) (rows 0, 1, 3, 4, 5); "
+                             "drop those rows or fill them in")
+    flags = pl.DataFrame({"user": [1], "item": [1], "timestamp": [True]})
+    assert _error(flags) == (f"{LOG}: the time column 'timestamp' has type Boolean; expected datetimes, ISO strings "
+                             "or epoch seconds")
