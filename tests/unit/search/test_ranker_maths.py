@@ -63,11 +63,12 @@ def data() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray,
 
 @pytest.mark.parametrize("patience", [1, 4])
 def test_early_stopping_keeps_the_first_best_iteration_and_reports_its_ndcg(
-        data, patience: int, caplog: pytest.LogCaptureFixture) -> None:
+        data, patience: int, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
     (X, y, g), (Xv, yv, gv) = data
     stopped = LambdaRanker(NAMES, RankerConfig(n_estimators=60, early_stopping_rounds=patience, **FAST))
     with caplog.at_level("INFO", logger="discoverly.search.ranker"):
         stopped.fit(X, y, g, valid=(Xv, yv, gv), rng=3)
+    assert capsys.readouterr().out == ""  # LightGBM's early-stopping lines would break `--json` output
     curve = []
     for k in range(1, 61):
         exact = LambdaRanker(NAMES, RankerConfig(n_estimators=k, early_stopping_rounds=0, **FAST)).fit(X, y, g, rng=3)
@@ -81,7 +82,7 @@ def test_early_stopping_keeps_the_first_best_iteration_and_reports_its_ndcg(
     assert stopped.valid_ndcg == pytest.approx(curve[best - 1], abs=1e-9)
     assert stopped.valid_ndcg == pytest.approx(ndcg_at_10(stopped.predict(Xv), yv, gv), abs=1e-9)
     assert max(curve[best:]) <= curve[best - 1]
-    assert f"lambdarank: {best} trees, validation NDCG@10 {stopped.valid_ndcg}" in caplog.text
+    assert f"lambdarank: {best} trees, validation NDCG@10 {stopped.valid_ndcg}" in caplog.messages
 
 
 def test_no_early_stopping_keeps_every_tree(data) -> None:
@@ -120,6 +121,8 @@ def test_every_setting_reaches_lightgbm(data) -> None:
     assert again == text and other != text
     seed = int(np.random.default_rng(3).integers(2**31 - 1))
     assert params["seed"] == str(seed)
+    default = _model_text(LambdaRanker(NAMES, cfg).fit(X, y, g, valid=(Xv, yv, gv)))  # rng=0 by default
+    assert default == _model_text(LambdaRanker(NAMES, cfg).fit(X, y, g, valid=(Xv, yv, gv), rng=0))
 
 
 def test_importance_is_the_gain_of_the_kept_trees(data) -> None:
@@ -207,6 +210,9 @@ def test_a_missing_lightgbm_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "lightgbm", None)
     with pytest.raises(MissingDependencyError, match="'lightgbm' is needed for learning to rank but is not installed"):
         LambdaRanker(["a"]).fit(np.zeros((2, 1)), np.ones(2), [2])
+    manifest = {"features": ["a"], "config": {}, "best_iteration": 1, "valid_ndcg": None}
+    with pytest.raises(MissingDependencyError, match="'lightgbm' is needed for learning to rank but is not installed"):
+        LambdaRanker.from_parts(manifest, {"r.model": np.zeros(1, np.uint8)}, "r")
 
 
 def test_the_no_split_warning_says_what_to_do(caplog: pytest.LogCaptureFixture) -> None:
