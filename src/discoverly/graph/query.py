@@ -121,8 +121,11 @@ class GraphQuery:
     def top_cited(self, concepts: Sequence[str], *, k: int = 20, topic: str | None = None) -> pl.DataFrame:
         """Papers associated with every one of ``concepts`` (and ``topic`` if given), most cited first.
 
-        "Papers about A and B, most cited first". Columns: id, title, year, citations.
+        "Papers about A and B, most cited first". Columns: id, title, year, citations. A single
+        string is one concept (``top_cited("alignment")``), not one concept per letter.
         """
+        if isinstance(concepts, str):
+            concepts = [concepts]
         if not concepts and topic is None:
             raise ConfigError("give at least one concept (or a topic) to rank papers about")
         k = check_k(k)
