@@ -3,8 +3,9 @@
 A *token* is a run of letters or digits, with inner apostrophes (``don't``, ``o'clock``) or a
 leading one (``'ve``, ``'s`` in pre-tokenised text such as SST-2). Everything between tokens
 (spaces, punctuation, symbols) is kept as it is, so the output reads like the input with words
-swapped. Tokens are lowercased before lookup when the vocabulary is lowercase (the default
-vocabulary is). A token with an apostrophe that is not a word itself is split into two words when
+swapped. Text is read in Unicode's composed form (NFC), so an accent written as a separate combining
+character stays part of its word. Tokens are lowercased before lookup when the vocabulary is lowercase
+(the default vocabulary is). A token with an apostrophe that is not a word itself is split into two words when
 both halves are (``john's`` -> ``john 's``, ``shouldn't`` -> ``should n't``).
 
 **Out-of-vocabulary tokens never pass through unchanged by default.** Names, numbers (phone
@@ -24,6 +25,7 @@ Every run reports how many tokens were out of vocabulary and what the policy did
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +103,8 @@ class Tokenizer:
         index = self._index
         for text in texts:
             norm = text.translate(_APOSTROPHES)
+            if not norm.isascii():  # composed form: "cafe" + U+0301 (NFD) is the one token "café", not
+                norm = unicodedata.normalize("NFC", norm)  # "cafe" and an accent kept as punctuation
             if self.lowercase:
                 norm = norm.lower()
             parts = _TOKEN.split(norm)

@@ -139,3 +139,23 @@ def test_check_texts_messages_in_full() -> None:
     with pytest.raises(DataError) as other:
         check_texts(["fine", 3.5])
     assert str(other.value).startswith("texts[1] is a float (3.5), not a string")
+
+
+def test_decomposed_accents_stay_part_of_their_word() -> None:
+    """NFD text ("re" + U+0301 + "sume" + U+0301, as macOS writes it) was cut at every combining accent:
+    on the default vocabulary "résumé" became the vocabulary word "re" (perturbed as such), the OOV
+    token "sume" and two accents kept in the output as punctuation."""
+    import unicodedata
+
+    words = ["re", "sume", "café", "résumé", "the"]
+    emb = WordEmbeddings(words, np.random.default_rng(1).normal(size=(len(words), 3)).astype(np.float32))
+    tok = Tokenizer(emb)
+    nfd = unicodedata.normalize("NFD", "The résumé, café")
+    assert nfd != "The résumé, café"
+    t = tok.tokenize([nfd, "re sume"])
+    assert [emb.words[i] for i in t.index] == ["the", "résumé", "café", "re", "sume"]
+    assert t.pieces[0] == ["", "the", " ", "résumé", ", ", "café", ""]
+    assert tok.detokenize(t, ["a", "b", "c", "d", "e"]) == ["a b, c", "d e"]
+    # unknown accented words are one OOV token each, with no accent left over between tokens
+    t = tok.tokenize([unicodedata.normalize("NFD", "naïve José")])
+    assert t.index.tolist() == [-1, -1] and t.pieces == [["", "naïve", " ", "josé", ""]]
