@@ -207,3 +207,11 @@ def test_graph_tables_are_checked() -> None:
     assert KnowledgeGraph(nodes, pl.DataFrame({"src": [2], "dst": [2], "relation": ["r"]})).edges.height == 1
     empty = KnowledgeGraph(nodes, pl.DataFrame(schema={"src": pl.Int64, "dst": pl.Int64, "relation": pl.String}))
     assert empty.relations == [] and repr(empty) == "KnowledgeGraph(nodes={'author': 1, 'paper': 2}, edges={})"
+
+
+def test_the_build_logs_what_it_built(papers: Papers, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="discoverly.graph.build"):
+        build_paper_graph(papers, venues=False)
+    assert [r.getMessage() for r in caplog.records if r.name == "discoverly.graph.build"] == [
+        "built KnowledgeGraph(nodes={'author': 2, 'institution': 1, 'paper': 3}, "
+        "edges={'affiliated_with': 1, 'authored_by': 3, 'cites': 3})"]

@@ -156,3 +156,17 @@ def test_suggestions_show_ten_names_and_say_when_there_are_none(tmp_path: Path) 
     with pytest.raises(UnknownIdError) as none:
         qq.node("concept", "nlp")
     assert str(none.value) == "the graph has no concept 'nlp'; it has no concepts"
+
+
+def test_wrong_arguments_say_what_was_given(q: GraphQuery) -> None:
+    from discoverly.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^give at least one concept \(or a topic\) to rank papers about$"):
+        q.top_cited([])
+    with pytest.raises(ConfigError, match=r"^direction must be one of \('out', 'in', 'both'\), got 'sideways'$"):
+        q.neighbours("paper", "b", direction="sideways")
+    with pytest.raises(ConfigError, match=r"^limit must be a whole number of at least 1, or None for every "
+                                          r"neighbour; got 0$"):
+        q.neighbours("paper", "b", limit=0)
+    assert q.neighbours("paper", "b", limit=1)["key"].to_list() == ["x"]
+    assert q.neighbours("paper", "b", limit=None).height == 10
