@@ -14,6 +14,7 @@ import pytest
 from discoverly.data import Interactions, read_catalog
 from discoverly.data.datasets.dataset import Dataset
 from discoverly.data.quality import CountSummary, _share_needed, gini, lorenz_curve, profile, top_share
+from discoverly.errors import DataError
 
 DAY, HOUR = 86_400, 3_600
 M = 19_676 * DAY  # 2023-11-15 00:00:00 UTC
@@ -170,3 +171,36 @@ def test_count_summary_of_nothing_is_all_zeros() -> None:
     assert dataclasses.asdict(CountSummary.of(np.array([]))) == _summary(
         n=0, total=0.0, mean=0.0, min=0.0, p25=0.0, median=0.0, p75=0.0, p90=0.0, p99=0.0, max=0.0,
         top1_share=0.0, top10_share=0.0, gini=0.0)
+
+
+def test_repeats_count_days_not_events_and_customers_not_pairs() -> None:
+    # customer 0 buys item 0 on days 0 and 1 and item 1 on days 0 and 2 (two repeated pairs, one customer);
+    # customer 1 buys item 2 twice on day 0 only (not a repeat); customer 2 buys item 0 once
+    rows = [(0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 1, 2), (1, 2, 0), (1, 2, 0), (2, 0, 1)]
+    u, i, d = (list(c) for c in zip(*rows, strict=True))
+    for shift in (M, -400 * DAY):  # a log before 1970 (negative epoch days) counts the same
+        log = Interactions.from_indices(u, i, np.array(d) * DAY + 3 * HOUR + shift)
+        p = profile(log)
+        assert p.repeat_event_share == pytest.approx(2 / 7), shift  # (0, 0) on day 1, (0, 1) on day 2
+        assert p.repeat_pair_share == pytest.approx(2 / 4), shift
+        assert p.customers_with_repeats == pytest.approx(1 / 3), shift
+
+
+def test_profile_errors_in_full() -> None:
+    empty = Interactions.from_indices([], [], n_users=1, n_items=1)
+    with pytest.raises(DataError) as err:
+        profile(empty)
+    assert str(err.value) == "cannot profile an empty interaction log: it has no events"
+    with pytest.raises(DataError) as err:
+        profile("events.csv")  # type: ignore[arg-type]
+    assert str(err.value) == "profile() takes Interactions or a Dataset, got str"
+
+
+def test_gini_and_shares_of_counts_summing_to_one_or_less() -> None:
+    # quantities may be fractions: the formulas hold for any positive total
+    assert gini(np.array([0.0, 1.0])) == pytest.approx(0.5)  # (n - 1) / n: one holds everything
+    assert gini(np.array([0.25, 0.25])) == pytest.approx(0.0)
+    assert top_share(np.array([0.0, 1.0]), 0.01) == 1.0
+    assert _share_needed(np.array([0.5, 0.0]), 0.5) == 0.5
+    x, y = lorenz_curve(np.array([0.0, 1.0]))
+    assert x.tolist() == [0.0, 0.5, 1.0] and y.tolist() == [0.0, 0.0, 1.0]
