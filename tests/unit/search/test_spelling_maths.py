@@ -11,6 +11,7 @@ alphabetical order. Anything else is kept.
 from __future__ import annotations
 
 import itertools
+import string
 
 import numpy as np
 import pytest
@@ -58,6 +59,11 @@ def test_distance_is_capped_at_every_limit(a: str, b: str, limit: int) -> None:
 def test_distance_by_hand(a: str, b: str, distance: int) -> None:
     assert damerau_levenshtein(a, b, limit=5) == distance
     assert damerau_levenshtein(a, b, limit=1) == min(distance, 2)
+
+
+def test_the_default_limit_is_three() -> None:
+    assert damerau_levenshtein("abcde", "vwxyz") == 4  # five edits, reported as limit + 1
+    assert damerau_levenshtein("abc", "xyz") == 3
 
 
 @settings(max_examples=200, deadline=None)
@@ -126,6 +132,7 @@ def test_a_typo_is_one_edit_that_keeps_the_first_letter(word: str, seed: int) ->
         assert typo != word
     if typo != word:
         assert osa(word, typo) == 1 and typo[0] == word[0]
+    assert set(typo) <= set(word) | set(string.ascii_lowercase)  # lower-case letters only
 
 
 def test_typos_of_every_kind() -> None:
@@ -135,3 +142,26 @@ def test_typos_of_every_kind() -> None:
     swaps = {inject_typo("abcd", np.random.default_rng(s)) for s in range(300)}
     assert {"acbd", "abdc"} <= swaps  # adjacent transpositions after the first letter
     assert "bacd" not in swaps
+
+
+def test_the_four_kinds_of_typo_are_equally_likely() -> None:
+    # "abcdefghij" has no repeated letter, so only a substitution by the same letter (1 in 26) is
+    # redrawn: shares of 0.25 / (1 - 0.25 / 26) = 0.2524 for the other three kinds, 0.2428 for it
+    rng = np.random.default_rng(1)
+    word = "abcdefghij"
+    kinds = {"deletion": 0, "insertion": 0, "substitution": 0, "transposition": 0}
+    n = 4000
+    for _ in range(n):
+        typo = inject_typo(word, rng)
+        assert set(typo) <= set(string.ascii_lowercase)
+        if len(typo) < len(word):
+            kinds["deletion"] += 1
+        elif len(typo) > len(word):
+            kinds["insertion"] += 1
+        elif sorted(typo) == sorted(word):
+            kinds["transposition"] += 1
+        else:
+            kinds["substitution"] += 1
+    expected = {"deletion": 0.2524, "insertion": 0.2524, "substitution": 0.2428, "transposition": 0.2524}
+    for kind, count in kinds.items():
+        assert abs(count / n - expected[kind]) < 4 * np.sqrt(0.25 * 0.75 / n), (kind, count)
