@@ -75,6 +75,9 @@ def test_paper_graph_by_hand(papers: Papers) -> None:
     assert g.nodes_of("nothing").tolist() == []
     assert g.keys([6, 0, 4]) == ["ACL 2001", "p1", "MIT CSAIL"]
     assert g.node("author", "Ann Lee") == 3 and g.node("topic", "sem") == 10
+    hidden = g.without_edges("cites", [2], [0])
+    assert hidden.papers is not None and hidden.papers.equals(g.papers)  # the papers table stays
+    assert ("cites", 2, 0) not in _edges(hidden) and len(_edges(hidden)) == len(EDGES) - 1
 
 
 def test_without_venues_or_tags(papers: Papers) -> None:
@@ -141,6 +144,7 @@ class _Topics(TopicModel):
 
     def fit(self, texts: Sequence[str]) -> TopicModel:
         self.calls.append("fit")
+        assert texts[0] == "Parsing  text. abs. "  # fitted on the papers' full texts
         self.labels = ["t"]
         return self
 
@@ -194,6 +198,10 @@ def test_graph_tables_are_checked() -> None:
                           "label": ["A", "B", "a"]})
     ok = pl.DataFrame({"src": [0], "dst": [2], "relation": ["authored_by"]})
     assert KnowledgeGraph(nodes, ok).n_nodes == 3
+    # other column types and extra columns: the graph keeps its four columns, typed
+    odd = nodes.with_columns(pl.col("node").cast(pl.Int32), extra=pl.lit(1))
+    kept = KnowledgeGraph(odd, ok.with_columns(pl.col("src").cast(pl.Int16), note=pl.lit("x")))
+    assert kept.nodes.equals(nodes) and kept.edges.equals(ok)
     with pytest.raises(DataError, match=r"^graph nodes must be numbered 0\.\.n-1 in order$"):
         KnowledgeGraph(nodes.with_columns(node=pl.Series([0, 2, 1])), ok)
     with pytest.raises(DataError, match=r"^graph nodes must be numbered 0\.\.n-1 in order$"):
