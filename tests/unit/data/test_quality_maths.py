@@ -178,7 +178,7 @@ def test_repeats_count_days_not_events_and_customers_not_pairs() -> None:
     # customer 1 buys item 2 twice on day 0 only (not a repeat); customer 2 buys item 0 once
     rows = [(0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 1, 2), (1, 2, 0), (1, 2, 0), (2, 0, 1)]
     u, i, d = (list(c) for c in zip(*rows, strict=True))
-    for shift in (M, -400 * DAY):  # a log before 1970 (negative epoch days) counts the same
+    for shift in (M, -DAY, -400 * DAY):  # logs across and before 1970 (negative epoch days) count the same
         log = Interactions.from_indices(u, i, np.array(d) * DAY + 3 * HOUR + shift)
         p = profile(log)
         assert p.repeat_event_share == pytest.approx(2 / 7), shift  # (0, 0) on day 1, (0, 1) on day 2
@@ -204,3 +204,13 @@ def test_gini_and_shares_of_counts_summing_to_one_or_less() -> None:
     assert _share_needed(np.array([0.5, 0.0]), 0.5) == 0.5
     x, y = lorenz_curve(np.array([0.0, 1.0]))
     assert x.tolist() == [0.0, 0.5, 1.0] and y.tolist() == [0.0, 0.0, 1.0]
+
+
+def test_daily_dates_far_from_1970() -> None:
+    # day numbers of 1 January 9000 and 1 January 1900: the daily table's dates come from them exactly
+    days = [(dt.date(9000, 1, 1) - dt.date(1970, 1, 1)).days, (dt.date(1900, 1, 1) - dt.date(1970, 1, 1)).days]
+    for day in days:
+        log = Interactions.from_indices([0, 0], [0, 1], np.array([day * DAY, day * DAY + DAY - 1]))
+        daily = profile(log).daily
+        assert daily["date"].to_list() == [dt.date(1970, 1, 1) + dt.timedelta(days=day)]
+        assert daily["events"].to_list() == [2]
