@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sklearn.naive_bayes import MultinomialNB
 
-from discoverly.errors import ConfigError, NotFittedError
+from discoverly.errors import ConfigError, DataError, NotFittedError
 from discoverly.search.classify import QueryClassifier
 from discoverly.search.normalize import TextNormalizer
 
@@ -114,3 +114,69 @@ def test_settings_and_round_trip() -> None:
     np.testing.assert_allclose(again.log_proba([*QUERIES, "choc"]), clf.log_proba([*QUERIES, "choc"]))
     with pytest.raises(NotFittedError, match="the query classifier is not fitted"):
         QueryClassifier().to_arrays()
+
+
+def test_the_default_smoothing_is_a_tenth() -> None:
+    clf = QueryClassifier().fit(TEXTS, LABELS)
+    assert clf.alpha == 0.1
+    np.testing.assert_allclose(clf.log_proba(QUERIES), sklearn_log_proba(QUERIES, 0.1, None)[1], rtol=1e-5, atol=1e-6)
+    assert [len(p) for p in clf.predict(["milk", "pizza"])] == [1, 1]  # one category each by default
+
+
+def test_a_single_feature() -> None:
+    # every text is "12": one feature, seen twice in A and once in B; with alpha = 1,
+    # P(12 | A) = (2 + 1) / (2 + 1 * 1) = 1 and P(12 | B) = (1 + 1) / (1 + 1) = 1: the prior decides
+    clf = QueryClassifier(alpha=1.0).fit(["12", "12", "12"], ["A", "A", "B"])
+    np.testing.assert_allclose(clf.proba(["12"])[0], [2 / 3, 1 / 3], rtol=1e-6)
+
+
+def test_log_prior_is_stored_as_the_weighted_class_shares() -> None:
+    clf = QueryClassifier().fit(TEXTS, LABELS, weights=WEIGHTS)
+    _, arrays, _ = clf.to_arrays()
+    shares = np.array([1.0 + 3.0, 1.0 + 2.0, 0.5 + 1.0]) / sum(WEIGHTS)  # COOKIES, DAIRY, FROZEN
+    np.testing.assert_allclose(arrays["classify.log_prior"], np.log(shares), rtol=1e-12)
+
+
+def test_a_long_query_keeps_finite_probabilities() -> None:
+    # a 2,000-character query (the service's limit) of distinct known words has a joint
+    # log-likelihood of several thousands below zero: without subtracting each row's own maximum the
+    # exponentials underflow to 0 and the posteriors become nan
+    rng = np.random.default_rng(0)
+    words = ["".join(rng.choice(list("bcdfghjklmnpqrstvwxz"), 6)) for _ in range(300)]
+    clf = QueryClassifier().fit(words, [("A", "B", "C")[i % 3] for i in range(300)])
+    long = " ".join(words)[:2000]
+    joint = clf.log_proba([long])  # finite
+    assert np.isfinite(joint).all()
+    p = clf.proba([words[0], long])
+    assert np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-9)
+    np.testing.assert_allclose(p[0], clf.proba([words[0]])[0], rtol=1e-9)
+
+
+def test_ties_among_many_categories_go_in_alphabetical_order() -> None:
+    # forty categories with priors of 1, 2 or 3 shares: an unknown query gets the prior, and the
+    # categories of one prior come in alphabetical order
+    rng = np.random.default_rng(0)
+    weights = rng.integers(1, 4, size=40).astype(float)
+    classes = [f"C{j:02d}" for j in range(40)]
+    clf = QueryClassifier().fit([f"item{j}" for j in range(40)], classes, weights=weights.tolist())
+    expected = sorted(range(40), key=lambda j: (-weights[j], classes[j]))
+    got = [c for c, _ in clf.predict(["zzz"], k=40)[0]]
+    assert got == [classes[j] for j in expected]
+
+
+def test_a_category_without_features_survives_the_round_trip() -> None:
+    # "the" is a stop word: category ZZZ has no feature, the last column of the stored counts is empty
+    clf = QueryClassifier().fit([*TEXTS, "the"], [*LABELS, "ZZZ"])
+    manifest, arrays, lists = clf.to_arrays()
+    again = QueryClassifier.from_arrays(manifest, arrays, lists)
+    np.testing.assert_allclose(again.log_proba(QUERIES), clf.log_proba(QUERIES))
+    assert clf.log_proba(QUERIES).shape == (len(QUERIES), 4)
+
+
+def test_messages() -> None:
+    with pytest.raises(DataError, match=r"^no labelled example to learn query categories from$"):
+        QueryClassifier().fit(["a"], [""])
+    with pytest.raises(NotFittedError, match=r"^the query classifier is not fitted: call fit\(\) or load a fitted "
+                                             r"engine$"):
+        QueryClassifier().log_proba(["a"])
