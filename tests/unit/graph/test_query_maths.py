@@ -170,3 +170,26 @@ def test_wrong_arguments_say_what_was_given(q: GraphQuery) -> None:
         q.neighbours("paper", "b", limit=0)
     assert q.neighbours("paper", "b", limit=1)["key"].to_list() == ["x"]
     assert q.neighbours("paper", "b", limit=None).height == 10
+
+
+def test_default_list_lengths_and_exactly_ten_suggestions(tmp_path: Path) -> None:
+    b = GraphBuilder()
+    papers = [b.add_node("paper", f"p{i:02d}") for i in range(26)]
+    b.add_edges("cites", papers[:-1], papers[1:])  # p00 -> p01 -> ... -> p25: 25 papers cited once
+    about = b.add_node("concept", "all")
+    b.add_edges("associated_concept", papers, [about] * 26)
+    for j in range(60):  # 61 concepts in all
+        b.add_edges("associated_concept", [papers[0]], [b.add_node("concept", f"c{j:02d}")])
+    for j in range(10):  # exactly ten topics: all of them named, no "..."
+        b.add_edges("associated_topic", [papers[0]], [b.add_node("topic", f"t{j}")])
+    frame = pl.DataFrame({"node": range(26), "id": [f"p{i:02d}" for i in range(26)], "title": [""] * 26,
+                          "abstract": [""] * 26, "venue": [""] * 26, "year": [None] * 26})
+    qq = GraphQuery(GraphStore(write_store(b.graph(frame), tmp_path / "d.sqlite")))
+    assert qq.citation_counts()["id"].to_list() == [f"p{i:02d}" for i in range(1, 21)]  # 20 by default
+    assert len(qq.top_cited(["all"])) == 20
+    assert qq.concepts().height == 50 and qq.concepts()["concept"][0] == "all"
+    with pytest.raises(UnknownIdError) as ten:
+        qq.node("topic", "nlp")
+    names = ", ".join(f"'t{j}'" for j in range(10))
+    assert str(ten.value) == (f"the graph has no topic 'nlp'; its topics with most papers are {names} "
+                              "(all of them: discoverly graph rank --topics)")
