@@ -71,6 +71,9 @@ def test_a_parquet_folder_with_a_name_that_is_not_utf8(tmp_path: Path) -> None:
     (folder / ".spark-staging-1" / "part-9.parquet").write_bytes(b"half-written")  # hidden: left out
     frame = to_polars(folder)
     assert frame.height == 4 and sorted(frame["timestamp"].to_list()) == [1, 2, 11, 12]
+    with open(folder / "part-2.parquet", "wb") as fh:  # another job's part: 32-bit times
+        LOG.with_columns(pl.col("timestamp").cast(pl.Int32) + 20).write_parquet(fh)
+    assert sorted(to_polars(folder)["timestamp"].to_list()) == [1, 2, 11, 12, 21, 22]
 
 
 def test_file_errors_in_full(tmp_path: Path) -> None:
@@ -124,8 +127,9 @@ def test_source_errors_in_full() -> None:
     assert _error([1, 2]) == ("cannot read input from a list: pass a file path (CSV, Parquet, JSONL), a polars or "
                               "pandas DataFrame, or a pyarrow Table")
     assert _error(pl.DataFrame({"a": []})) == "input is empty: it has no rows"
-    mixed = pd.DataFrame({"user": ["u1", "u2"], "item": [85123, "85123A"], "timestamp": [1, 2]})
+    mixed = pd.DataFrame({"user": ["u1", 2], "item": [85123, "85123A"], "timestamp": [1, 2]})
     assert _error(mixed, what="the log") == (
-        "cannot read the log from a pandas DataFrame: column(s) 'item' (int/str) mix value types, as pandas.read_csv "
-        "leaves them when it guesses types chunk by chunk. Convert them first, e.g. df['item'] = "
-        "df['item'].astype(str), or read the file with dtype=str")
+        "cannot read the log from a pandas DataFrame: column(s) 'user' (int/str), 'item' (int/str) mix value "
+        "types, as pandas.read_csv "
+        "leaves them when it guesses types chunk by chunk. Convert them first, e.g. df['user'] = "
+        "df['user'].astype(str), or read the file with dtype=str")
