@@ -173,7 +173,8 @@ def build_paper_graph(
     aff_src: list[int] = []
     aff_dst: list[int] = []
     for i, (names, affs) in enumerate(zip(t["authors"].to_list(), t["affiliations"].to_list(), strict=True)):
-        for name, aff in zip(names, affs or [""] * len(names), strict=False):
+        affs = [*(affs or [])[:len(names)], *[""] * (len(names) - len(affs or []))]  # every author, with or without
+        for name, aff in zip(names, affs, strict=True):
             a = b.add_node("author", " ".join(name.split()))
             src.append(i)
             dst.append(a)

@@ -99,6 +99,20 @@ def test_an_author_with_two_affiliations_and_one_for_all_authors() -> None:
                               ("affiliated_with", 2, 3), ("affiliated_with", 4, 3), ("affiliated_with", 2, 5)}
 
 
+def test_authors_beyond_their_affiliations_stay_in_the_graph() -> None:
+    # a table built directly with fewer affiliations than authors: Bob and Cy were left out (zip stopped short)
+    table = pl.DataFrame({"id": ["a", "b"], "title": ["A", "B"], "authors": [["Ann", "Bob", "Cy"], ["Di"]],
+                          "affiliations": [["MIT"], ["ETH", "extra"]]})
+    g = build_paper_graph(Papers(table.with_columns(
+        *(pl.lit(None, pl.String).alias(c) for c in ("abstract", "body", "venue")),
+        pl.lit(None, pl.Int64).alias("year"), pl.lit([], pl.List(pl.String)).alias("references"))))
+    assert [k for _, kind, k, _ in g.nodes.rows() if kind == "author"] == ["Ann", "Bob", "Cy", "Di"]
+    authored = {(s, d) for r, s, d in _edges(g) if r == "authored_by"}
+    assert len(authored) == 4
+    affiliated = [(g.keys([s])[0], g.keys([d])[0]) for r, s, d in _edges(g) if r == "affiliated_with"]
+    assert sorted(affiliated) == [("Ann", "MIT"), ("Di", "ETH")]  # an affiliation without its author is not a node
+
+
 @pytest.mark.parametrize("given", [["parsing", "", "trees"], "parsing", [["parsing"], [], "trees"]])
 def test_a_string_instead_of_a_list_per_paper_is_refused(papers: Papers, given: object) -> None:
     """["parsing", "", "trees"] was read letter by letter: concepts 'p', 'a', 'r', 's', 'i', 'n', 'g', ..."""
