@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Integral
 
 import polars as pl
 
+from discoverly._checks import is_whole
 from discoverly.errors import ConfigError, UnknownIdError
 from discoverly.graph.store import GraphStore
 from discoverly.recommend.base import check_k
@@ -38,8 +38,8 @@ class GraphQuery:
 
     def _suggest(self, kind: str, key: str) -> str:
         rows = self.store.con.execute(
-            "SELECT key FROM nodes WHERE kind = ? AND key LIKE ? ORDER BY length(key) LIMIT 3",
-            (kind, f"%{key}%")).fetchall()
+            "SELECT key FROM nodes WHERE kind = ? AND key LIKE ? ESCAPE '\\' ORDER BY length(key), key LIMIT 3",
+            (kind, f"%{_like_literal(key)}%")).fetchall()
         if rows:
             return f"; did you mean {', '.join(repr(r[0]) for r in rows)}?"
         if kind not in ("topic", "concept"):
@@ -72,7 +72,7 @@ class GraphQuery:
         """The nodes linked to ``(kind, key)``: columns direction, relation, kind, key, label."""
         if direction not in _DIRECTIONS:
             raise ConfigError(f"direction must be one of {_DIRECTIONS}, got {direction!r}")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, Integral) or limit < 1):
+        if limit is not None and (not is_whole(limit) or limit < 1):
             # SQLite reads LIMIT -1 as no limit and LIMIT 0 as nothing: both said nothing of the mistake
             raise ConfigError(f"limit must be a whole number of at least 1, or None for every neighbour; got {limit!r}")
         node = self.node(kind, key)
@@ -143,13 +143,19 @@ class GraphQuery:
         return self.store.sql(sql, params)
 
     def topics(self) -> pl.DataFrame:
-        """Topics with their number of papers."""
+        """Topics with their number of papers, most first (ties by name)."""
         return self.store.sql("SELECT n.key AS topic, COUNT(e.src) AS papers FROM nodes n LEFT JOIN edges e "
                               "ON e.dst = n.node AND e.relation = 'associated_topic' WHERE n.kind = 'topic' "
-                              "GROUP BY n.node ORDER BY papers DESC")
+                              "GROUP BY n.node ORDER BY papers DESC, topic")
 
     def concepts(self, *, k: int = 50) -> pl.DataFrame:
         """The concepts with most papers."""
         return self.store.sql("SELECT n.key AS concept, COUNT(e.src) AS papers FROM nodes n JOIN edges e "
                               "ON e.dst = n.node AND e.relation = 'associated_concept' WHERE n.kind = 'concept' "
                               f"GROUP BY n.node ORDER BY papers DESC, n.key LIMIT {check_k(k)}")
+
+
+def _like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern (with ``ESCAPE '\\'``) that matches it literally: a ``%`` or ``_``
+    in a name is that character, not a wildcard."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

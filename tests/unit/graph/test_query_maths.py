@@ -193,3 +193,35 @@ def test_default_list_lengths_and_exactly_ten_suggestions(tmp_path: Path) -> Non
     names = ", ".join(f"'t{j}'" for j in range(10))
     assert str(ten.value) == (f"the graph has no topic 'nlp'; its topics with most papers are {names} "
                               "(all of them: discoverly graph rank --topics)")
+
+
+def test_suggestions_match_percent_and_underscore_literally_and_ties_go_by_name(tmp_path: Path) -> None:
+    # the name went into LIKE as it was: '_' matched any one letter and '%' anything, so "c_c" suggested "cxc"
+    b = GraphBuilder()
+    p = b.add_node("paper", "p")
+    names = ["cxc", "c_c", "50%", "500", "bb", "aa", "dd"]
+    b.add_edges("associated_concept", [p] * len(names), [b.add_node("concept", n) for n in names])
+    t2, t1 = b.add_node("topic", "zeta"), b.add_node("topic", "alpha")
+    b.add_edges("associated_topic", [p, p], [t2, t1])
+    papers = pl.DataFrame({"node": [0], "id": ["p"], "title": ["P"], "abstract": [""], "venue": [""], "year": [None]})
+    qq = GraphQuery(GraphStore(write_store(b.graph(papers), tmp_path / "like.sqlite")))
+    with pytest.raises(UnknownIdError, match=r"^the graph has no concept '_'; did you mean 'c_c'\?$"):
+        qq.node("concept", "_")
+    with pytest.raises(UnknownIdError, match=r"^the graph has no concept '0%'; did you mean '50%'\?$"):
+        qq.node("concept", "0%")
+    with pytest.raises(UnknownIdError, match=r"^the graph has no concept 'c\\\\c'; its concepts"):
+        qq.node("concept", "c\\c")
+    # names of one length come in alphabetical order, and tied topics by name
+    with pytest.raises(UnknownIdError, match=r"^the graph has no concept ''; did you mean 'aa', 'bb', 'dd'\?$"):
+        qq.node("concept", "")
+    assert qq.topics().rows() == [("alpha", 1), ("zeta", 1)]
+
+
+def test_a_numpy_integer_limit_is_taken(q: GraphQuery) -> None:
+    import numpy as np
+
+    assert q.neighbours("paper", "b", limit=np.int64(2))["key"].to_list() == ["x", "y"]
+    from discoverly.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="got True"):
+        q.neighbours("paper", "b", limit=True)
