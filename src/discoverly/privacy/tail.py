@@ -40,7 +40,6 @@ class TailSampler:
         self.listed = indices  # (n, K₂ + 1)
         self.d_k = distances[:, k].astype(np.float64)
         self.d_k2 = distances[:, self.k2].astype(np.float64)
-        self.has_far = self.k2 < self.n - 1
         self.band_width = self.k2 - k
 
     # ------------------------------------------------------------------ masses (one pass, all ε)
