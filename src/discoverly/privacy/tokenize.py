@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -102,16 +103,20 @@ class Tokenizer:
         offsets = [0]
         index = self._index
         for text in texts:
-            norm = text.translate(_APOSTROPHES)
-            if not norm.isascii():  # composed form: "cafe" + U+0301 (NFD) is the one token "café", not
-                norm = unicodedata.normalize("NFC", norm)  # "cafe" and an accent kept as punctuation
+            written = text
+            if not written.isascii():  # composed form: "cafe" + U+0301 (NFD) is the one token "café", not
+                written = unicodedata.normalize("NFC", written)  # "cafe" and an accent kept as punctuation
             if self.lowercase:
-                norm = norm.lower()
+                written = written.lower()
+            norm = written.translate(_APOSTROPHES)  # one character for one: positions stay those of `written`
             parts = _TOKEN.split(norm)
             if len(parts) > 1:
+                if norm != written:  # the gaps as written: a curly quote around a word stays curly
+                    ends = list(accumulate(len(x) for x in parts))
+                    parts[::2] = [written[e - len(parts[j]):e] for j, e in enumerate(ends) if j % 2 == 0]
                 toks = parts[1::2]
                 if any(t not in index and "'" in t for t in toks):
-                    parts = self._split_clitics(parts)
+                    parts = self._split_clitics(parts, written)
                 tokens.extend(parts[1::2])
             pieces.append(parts)
             offsets.append(len(tokens))
@@ -119,18 +124,20 @@ class Tokenizer:
         rows = np.fromiter((get(t, -1) for t in tokens), dtype=np.int64, count=len(tokens))
         return TokenizedTexts(pieces, rows, np.asarray(offsets, dtype=np.int64))
 
-    def _split_clitics(self, parts: list[str]) -> list[str]:
+    def _split_clitics(self, parts: list[str], written: str) -> list[str]:
         out = [parts[0]]
+        at = len(parts[0])  # where parts[j] starts in `written`
         for j in range(1, len(parts), 2):
             tok, gap = parts[j], parts[j + 1]
             split = self._split(tok) if (tok not in self._index and "'" in tok) else None
             if split is None:
                 out += [tok, gap]
-            elif len(split) == 1:  # a stray leading apostrophe: keep it as punctuation
-                out[-1] += "'"
+            elif len(split) == 1:  # a stray leading apostrophe: keep it as punctuation, as written (’ or ')
+                out[-1] += written[at]
                 out += [split[0], gap]
             else:
                 out += [split[0], " ", split[1], gap]
+            at += len(tok) + len(gap)
         return out
 
     def _split(self, tok: str) -> list[str] | None:

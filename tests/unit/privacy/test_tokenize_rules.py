@@ -159,3 +159,28 @@ def test_decomposed_accents_stay_part_of_their_word() -> None:
     # unknown accented words are one OOV token each, with no accent left over between tokens
     t = tok.tokenize([unicodedata.normalize("NFD", "naïve José")])
     assert t.index.tolist() == [-1, -1] and t.pieces == [["", "naïve", " ", "josé", ""]]
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "kept"),
+    [
+        # quotation marks around a word are punctuation, kept as written (they came out as straight quotes)
+        ("the \u2018food\u2019 now", ["the", "food", "now"], "the \u2018food\u2019 now"),
+        ("\u2018food\u2019", ["food"], "\u2018food\u2019"),
+        ("the dogs\u2019 food", ["the", None, "food"], "the dogs\u2019 food"),
+        # inside a word a curly apostrophe is the apostrophe the vocabulary has
+        ("don\u2019t", ["don't"], "don't"),
+        ("john\u2019s food", ["john", "'s", "food"], "john 's food"),
+        ("we\u02bcve", ["we", "'ve"], "we 've"),
+        # straight quotes as before
+        ("the 'food' now", ["the", "food", "now"], "the 'food' now"),
+    ],
+)
+def test_curly_quotes_around_words_stay_as_written(clitic_vocab: WordEmbeddings, text: str,
+                                                   words: list[str | None], kept: str) -> None:
+    tok = Tokenizer(clitic_vocab)
+    assert _words(clitic_vocab, tok, text) == words
+    t = tok.tokenize([text])
+    same = [clitic_vocab.words[i] if i >= 0 else p for i, p in zip(t.index, t.pieces[0][1::2], strict=True)]
+    assert tok.detokenize(t, same) == [kept]
+    assert tok.detokenize(t, ["X"] * t.n_tokens)[0].count("X") == t.n_tokens
