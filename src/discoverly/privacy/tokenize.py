@@ -114,6 +114,8 @@ class Tokenizer:
                 if norm != written:  # the gaps as written: a curly quote around a word stays curly
                     ends = list(accumulate(len(x) for x in parts))
                     parts[::2] = [written[e - len(parts[j]):e] for j, e in enumerate(ends) if j % 2 == 0]
+                if not norm.isascii():
+                    parts = _attach_marks(parts)
                 toks = parts[1::2]
                 if any(t not in index and "'" in t for t in toks):
                     parts = self._split_clitics(parts, written)
@@ -176,6 +178,34 @@ class Tokenizer:
                 new[1::2] = [r or "" for r in reps]
             out.append("".join(new))
         return out
+
+
+def _attach_marks(parts: list[str]) -> list[str]:
+    """``parts`` (gap, token, gap, ...) with the combining marks that follow a token made part of it.
+
+    ``\\w`` matches no combining mark, so a word of a script whose vowel signs are marks (Devanagari
+    ``नमस्ते``) or a lower-cased ``İstanbul`` (``i`` + U+0307) was cut into pieces, and the marks were
+    kept verbatim in the output as if they were punctuation. Marks at the start of a text, with no
+    token before them, stay where they are."""
+    gaps = parts[2::2]
+    if not any(g and unicodedata.category(g[0])[0] == "M" for g in gaps):
+        return parts
+    out = [parts[0]]
+    glue = False
+    for j in range(1, len(parts), 2):
+        tok, gap = parts[j], parts[j + 1]
+        if glue:  # the gap before was marks only: this token goes on the same word
+            out.pop()
+            out[-1] += tok
+        else:
+            out.append(tok)
+        n = 0
+        while n < len(gap) and unicodedata.category(gap[n])[0] == "M":
+            n += 1
+        out[-1] += gap[:n]
+        out.append(gap[n:])
+        glue = 0 < n == len(gap) and j + 2 < len(parts)
+    return out
 
 
 def _drop(parts: list[str], reps: Sequence[str | None]) -> list[str]:

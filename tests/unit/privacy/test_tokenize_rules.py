@@ -184,3 +184,22 @@ def test_curly_quotes_around_words_stay_as_written(clitic_vocab: WordEmbeddings,
     same = [clitic_vocab.words[i] if i >= 0 else p for i, p in zip(t.index, t.pieces[0][1::2], strict=True)]
     assert tok.detokenize(t, same) == [kept]
     assert tok.detokenize(t, ["X"] * t.n_tokens)[0].count("X") == t.n_tokens
+
+
+def test_combining_marks_stay_with_their_word() -> None:
+    # \w matches no combining mark: a Devanagari word was cut at each vowel sign, and the signs were kept
+    # verbatim in the output as punctuation; a lower-cased İ (i + U+0307) cut 'istanbul' in two
+    words = ["\u0928\u092e\u0938\u094d\u0924\u0947", "i\u0307stanbul", "food", "don", "'t"]
+    emb = WordEmbeddings(words, np.random.default_rng(0).normal(size=(len(words), 3)).astype(np.float32))
+    tok = Tokenizer(emb, lowercase=True)
+    for text, rows, out in [
+        ("\u0928\u092e\u0938\u094d\u0924\u0947 food!", [0, 2], "X X!"),
+        ("\u0130stanbul food", [1, 2], "X X"),
+        ("food\u0301 food", [-1, 2], "X X"),       # a mark no composed letter takes: on its word, not left over
+        ("\u0301food", [2], "\u0301X"),           # nothing before it: it stays where it is
+        ("'don't'", [3, 4], "'XX'"),              # no marks: as before (an empty gap between two tokens)
+    ]:
+        t = tok.tokenize([text])
+        assert t.index.tolist() == rows, text
+        assert "".join(t.pieces[0]) == text.lower(), text
+        assert tok.detokenize(t, ["X"] * t.n_tokens) == [out], text
