@@ -264,7 +264,10 @@ def _codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
 
 def _price(text: str) -> float | None:
     """The number a price written as text shows: ``"$3.99"``, ``"3,99 €"``, ``"1,299.00"``,
-    ``"1.299,00"``; ``None`` when it shows none."""
+    ``"1.299,00"``, ``"Rs. 1,299"``; ``None`` when it shows none, or several (``"2 for $5"``)."""
+    text = re.sub(r"(?<=[^\W\d_])\.", "", text)  # a full stop after a letter ends "Rs.": no decimal mark
+    if len(re.findall(r"\d[\d.,\s]*", text)) > 1:  # digits apart, not one number ("1 299,00" is one)
+        return None
     s = re.sub(r"[^\d.,-]", "", text)
     if "," in s and "." in s:  # the later one is the decimal mark, the other groups thousands
         s = s.replace(",", "") if s.rfind(".") > s.rfind(",") else s.replace(".", "").replace(",", ".")

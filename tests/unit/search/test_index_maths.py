@@ -1,0 +1,184 @@
+"""The catalogue index worked out by hand: prices read from text, facet codes, the size arrays
+without a size column, the config's and the index's parts round trip, a copy with other prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from discoverly.data import Catalog
+from discoverly.errors import ConfigError
+from discoverly.search.index import CatalogIndex, IndexConfig, _codes, _price
+from discoverly.search.normalize import TextNormalizer
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("$3.99", 3.99), ("3,99 €", 3.99), ("1,299.00", 1299.0), ("1.299,00", 1299.0),  # the docstring's four
+    ("1,299", 1299.0), ("1,299,000", 1299000.0), ("-1,299", -1299.0),  # commas grouping thousands
+    ("12,5", 12.5), ("1,2345", 1.2345), ("-3,50", -3.5),  # a decimal comma (not groups of three)
+    ("1.299.000,50", 1299000.5), ("1,299,000.25", 1299000.25),  # several group marks, then the decimal one
+    ("€ 1 299,00", 1299.0), ("1\u202f299,00 €", 1299.0), ("$.99", 0.99), ("7", 7.0), ("USD 12", 12.0),
+    ("-$3.99", -3.99), ("$3.99/lb", 3.99),
+    # the full stop of "Rs." is no decimal mark: "Rs. 500" was 0.5 and "Rs.1,299" 1.299
+    ("Rs. 500", 500.0), ("Rs.1,299", 1299.0), ("Rs. 1,299.50", 1299.5), ("₹ 1,299", 1299.0),
+])
+def test_a_price_written_as_text_is_the_number_it_shows(text: str, number: float) -> None:
+    assert _price(text) == pytest.approx(number, rel=1e-12, abs=0)
+
+
+# several numbers are no price: "2 for $5" was 25 and "12 oz for $3.99" 123.99
+@pytest.mark.parametrize("text", ["n/a", "", "free", "3.99-4.99", "1,23,456", "2 for $5", "12 oz for $3.99"])
+def test_text_that_shows_no_single_number_is_no_price(text: str) -> None:
+    assert _price(text) is None
+
+
+def test_facet_codes_are_positions_in_the_sorted_distinct_values() -> None:
+    codes, values = _codes(pl.Series("c", ["b", None, "a", "  ", "b", "c", ""]))
+    assert values == ["a", "b", "c"]  # blank and empty values are no value
+    assert codes.dtype == np.int32
+    assert codes.tolist() == [1, -1, 0, -1, 1, 2, -1]
+    codes, values = _codes(pl.Series("n", [3, 1, None, 3]))  # numbers are coded by their text
+    assert values == ["1", "3"] and codes.tolist() == [1, 0, -1, 1]
+
+
+def _table() -> pl.DataFrame:
+    return pl.DataFrame({"item": ["c", "a", "b"], "title": ["Tea", "Milk", "Jam"], "kind": ["drink", "drink", None],
+                         "shop": ["X", "Y", "X"], "cost": [2.5, 1.0, 4.0], "note": ["n1", "n2", "n3"]})
+
+
+def test_attribute_arrays_follow_the_item_order_and_missing_columns_are_unused() -> None:
+    index = CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title",), price="cost", brand="shop",
+                                                              facets=("kind",), dense=False))
+    assert index.items.ids_of(np.arange(3)).tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(index.price, np.array([1.0, 4.0, 2.5], np.float32))
+    assert index.price.dtype == np.float32
+    assert index.config.category is None and index.config.size is None  # no such columns
+    assert index.category_names() == []
+    assert list(index.facets) == ["brand", "kind"]
+    assert index.facet("brand").tolist() == [1, 0, 0]  # type: ignore[union-attr]
+    assert index.facet("kind").tolist() == [0, -1, 0]  # type: ignore[union-attr]
+    assert index.facet("category") is None and index.facet("nothing") is None
+    # no size column: no dimension (0) and no base value (nan) for every item
+    assert index.size_dim.dtype == np.int8 and index.size_dim.tolist() == [0, 0, 0]
+    assert index.size_base.dtype == np.float32 and np.isnan(index.size_base).all() and len(index.size_base) == 3
+    # the kept table: the item, the fields, the facets and the price, not the other columns
+    assert index.table.columns == ["item", "title", "kind", "cost"]
+    assert repr(index) == "CatalogIndex(3 items, fields ['title'], dense=no)"
+
+
+def test_without_a_price_column_every_price_is_missing() -> None:
+    index = CatalogIndex.build(Catalog(_table().drop("cost")), IndexConfig(dense=False))
+    assert index.config.price is None
+    assert index.price.dtype == np.float32 and index.price.shape == (3,) and np.isnan(index.price).all()
+    assert "note" in index.fields and "cost" not in index.fields
+
+
+def test_a_size_column_named_size_is_used_when_there_is_no_package_size() -> None:
+    table = _table().with_columns(pl.Series("size", ["1 gal", "16 oz", "2 lb"]))
+    index = CatalogIndex.build(Catalog(table), IndexConfig(fields=("title",), dense=False))
+    assert index.config.size == "size"
+    # by item: a = 16 oz, b = 2 lb (32 oz), c = 1 gal (128 oz), all in the mass/volume dimension (1)
+    np.testing.assert_allclose(index.size_base, [16.0, 32.0, 128.0])
+    assert index.size_dim.tolist() == [1, 1, 1]
+    assert "size" in index.table.columns
+    both = table.with_columns(pl.Series("package_size", ["3 oz", "4 oz", "5 oz"]))
+    index = CatalogIndex.build(Catalog(both), IndexConfig(fields=("title",), dense=False))
+    assert index.config.size == "package_size"  # preferred to "size"
+    np.testing.assert_allclose(index.size_base, [4.0, 5.0, 3.0])
+
+
+def test_an_index_with_other_prices_keeps_everything_else(caplog: pytest.LogCaptureFixture) -> None:
+    index = CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title",), price="cost", dense=False))
+    priced = index.with_price([5, -1, 7])  # type: ignore[arg-type]  # a list of integers is fine
+    assert priced.price.dtype == np.float32
+    np.testing.assert_array_equal(priced.price[[0, 2]], [5.0, 7.0])
+    assert np.isnan(priced.price[1])
+    np.testing.assert_array_equal(index.price, np.array([1.0, 4.0, 2.5], np.float32))  # the original is unchanged
+    assert priced.config is index.config and priced.items is index.items and priced.table is index.table
+    assert priced.lexical is index.lexical and priced.dense is index.dense and priced.facets == index.facets
+    assert priced.size_dim is index.size_dim and priced.size_base is index.size_base
+    assert priced.timings == index.timings
+    with pytest.raises(ConfigError) as err:
+        index.with_price(np.ones(2))
+    assert str(err.value) == "price needs one value per item (3), got shape (2,)"
+    with pytest.raises(ConfigError, match=r"got shape \(3, 1\)"):
+        index.with_price(np.ones((3, 1)))
+
+
+def test_negative_prices_are_named_in_the_warning(caplog: pytest.LogCaptureFixture) -> None:
+    index = CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title",), price="cost", dense=False))
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        index.with_price(np.array([-4.0, -2.0, -3.0]))
+    assert "the price column 'price' has 3 negative or infinite value(s), e.g. [-4.0, -3.0, -2.0]" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        index.with_price(np.array([-4.0, -np.inf, -1.0]))  # at most three, smallest first
+    assert "e.g. [-inf, -4.0, -1.0]" in caplog.text
+
+
+def test_text_prices_that_are_not_prices_are_named(caplog: pytest.LogCaptureFixture) -> None:
+    table = _table().with_columns(pl.Series("cost", [" n/a ", "tbd", "$2"]))
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        index = CatalogIndex.build(Catalog(table), IndexConfig(fields=("title",), price="cost", dense=False))
+    # by item: a = "tbd", b = "$2", c = " n/a " (read stripped)
+    assert np.isnan(index.price[[0, 2]]).all() and index.price[1] == 2.0
+    assert "the price column 'cost' has 2 value(s) that are not prices, e.g. ['n/a', 'tbd']" in caplog.text
+
+
+def test_the_config_round_trips_and_fills_defaults() -> None:
+    config = IndexConfig(fields=("title", "kind"), weights={"title": 2.0}, category="kind", brand="shop",
+                         size="pack", price="cost", facets=("kind", "shop"), dense_fields=("title",), dense=False,
+                         brand_aliases={"own": "X"}, k1=0.9, b=0.4,
+                         normalizer=TextNormalizer(plurals=False, stopwords=frozenset({"of"}), synonyms={"a": "b"}))
+    d = config.to_dict()
+    assert d == {"fields": ["title", "kind"], "weights": {"title": 2.0}, "category": "kind", "brand": "shop",
+                 "size": "pack", "price": "cost", "facets": ["kind", "shop"], "dense_fields": ["title"],
+                 "dense": False, "brand_aliases": {"own": "X"}, "k1": 0.9, "b": 0.4,
+                 "normalizer": {"plurals": False, "stopwords": ["of"], "synonyms": {"a": "b"}}}
+    assert IndexConfig.from_dict(d) == config
+    again = IndexConfig.from_dict({})
+    assert again.fields is None and again.dense_fields is None and again.weights == {}
+    assert again.facets == () and again.dense is True and again.brand_aliases == {}
+    assert again.k1 == 1.2 and again.b == 0.75 and again.normalizer == TextNormalizer()
+    assert IndexConfig().to_dict()["fields"] is None and IndexConfig().to_dict()["dense_fields"] is None
+    plain = IndexConfig.from_dict(IndexConfig().to_dict())
+    assert plain == IndexConfig()
+
+
+def test_the_parts_round_trip(encoder: Any) -> None:
+    index = CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title",), price="cost", brand="shop",
+                                                              facets=("kind",)), encoder=encoder)
+    index.timings = {"bm25_seconds": 0.5}
+    manifest, arrays, tables = index.to_parts()
+    assert manifest["facets"] == ["brand", "kind"] and manifest["n_items"] == 3
+    assert manifest["timings"] == {"bm25_seconds": 0.5} and manifest["config"] == index.config.to_dict()
+    assert manifest["lexical"]["fields"] == ["title"] and "dense" in manifest
+    assert arrays["facet.0"].tolist() == [1, 0, 0] and arrays["facet.1"].tolist() == [0, -1, 0]
+    assert tables["facet_values_0"]["value"].to_list() == ["X", "Y"]
+    assert tables["facet_values_1"]["value"].to_list() == ["drink"]
+    assert set(tables["lexical_vocab_0"]["token"].to_list()) - {""} == {"jam", "milk", "tea"}
+    assert sorted(tables["dense_texts"]["text"].to_list()) == ["jam", "milk", "tea"]  # lower-cased
+    assert tables["items"]["item"].to_list() == ["a", "b", "c"]
+    np.testing.assert_array_equal(arrays["price"], [1.0, 4.0, 2.5])
+    again = CatalogIndex.from_parts(manifest, arrays, tables, encoder=encoder)
+    assert again.config == index.config and again.timings == {"bm25_seconds": 0.5}
+    assert again.items == index.items and again.table.equals(index.table)
+    assert list(again.facets) == ["brand", "kind"]
+    for name in again.facets:
+        np.testing.assert_array_equal(again.facets[name][0], index.facets[name][0])
+        assert again.facets[name][1] == index.facets[name][1]
+    for name in ("price", "size_dim", "size_base"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(index, name))
+    assert again.dense is not None and again.dense.texts == index.dense.texts  # type: ignore[union-attr]
+    np.testing.assert_array_equal(again.lexical.scores(["milk"]), index.lexical.scores(["milk"]))
+    assert again.attributes.brands == index.attributes.brands
+    # without embeddings there is no dense part, and an old manifest without timings reads as none
+    plain = CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title",), dense=False))
+    manifest, arrays, tables = plain.to_parts()
+    assert "dense" not in manifest and "dense_texts" not in tables
+    del manifest["timings"]
+    again = CatalogIndex.from_parts(manifest, arrays, tables)
+    assert again.dense is None and again.timings == {}
