@@ -12,7 +12,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from discoverly.data.vocabulary import Vocabulary
-from discoverly.errors import DataError
+from discoverly.errors import DataError, UnknownIdError
 
 __all__ = ["Interactions", "TimeLike", "to_epoch_seconds"]
 
@@ -25,6 +25,10 @@ def to_epoch_seconds(t: TimeLike) -> int:
     """Seconds since the Unix epoch (UTC) for a datetime, date, ISO string or number."""
     if isinstance(t, bool):
         raise DataError(f"expected a time, got the boolean {t!r}")
+    if isinstance(t, (float, np.floating, np.datetime64, dt.datetime)) and t != t:  # nan, NaT, pandas' NaT
+        raise DataError(f"expected a time, got a missing value ({t!r})")
+    if isinstance(t, (float, np.floating)) and not np.isfinite(t):
+        raise DataError(f"expected a time, got {t!r}")
     if isinstance(t, (int, np.integer)):
         return int(t)
     if isinstance(t, (float, np.floating)):
@@ -178,8 +182,12 @@ class Interactions:
 
     def for_users(self, user_index: np.ndarray) -> Interactions:
         """Events of the given users (by index)."""
+        rows = np.asarray(user_index, dtype=np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.n_users):  # -1 was the last user, silently
+            bad = rows[(rows < 0) | (rows >= self.n_users)]
+            raise UnknownIdError(f"user indices must be from 0 to {self.n_users - 1}; got {bad[:5].tolist()}")
         mask = np.zeros(self.n_users, dtype=bool)
-        mask[np.asarray(user_index, dtype=np.int64)] = True
+        mask[rows] = True
         return self._take(mask[self.user_index])
 
     def where(self, mask: np.ndarray) -> Interactions:

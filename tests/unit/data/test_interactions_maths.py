@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from discoverly.data import Interactions, Vocabulary, to_epoch_seconds
-from discoverly.errors import DataError, MissingDependencyError
+from discoverly.errors import DataError, MissingDependencyError, UnknownIdError
 
 DAY = 86_400
 #: 2011-11-01 08:26:00 UTC, worked out by hand: 15279 days * 86400 + 8 h 26 min
@@ -226,3 +226,26 @@ def test_to_pandas_without_pandas_names_the_install(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
     with pytest.raises(MissingDependencyError, match=r"'pandas' is needed for to_pandas\(\) but is not installed"):
         log.to_pandas()
+
+
+@pytest.mark.parametrize("missing", [float("nan"), np.float32("nan"), np.datetime64("NaT"), float("inf"), -np.inf])
+def test_a_missing_or_infinite_time_is_a_data_error(missing: object) -> None:
+    # nan was a raw ValueError from int(), NaT a time 292 billion years before 1970
+    with pytest.raises(DataError, match=r"^expected a time, got "):
+        to_epoch_seconds(missing)  # type: ignore[arg-type]
+
+
+def test_pandas_nat_is_a_data_error() -> None:
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(DataError, match=r"^expected a time, got a missing value \(NaT\)$"):
+        to_epoch_seconds(pd.NaT)
+
+
+def test_for_users_refuses_indices_outside_the_log() -> None:
+    log = Interactions.from_indices([0, 1, 2], [0, 0, 1], [1, 2, 3])
+    assert log.for_users(np.array([2])).user_index.tolist() == [2]
+    assert len(log.for_users(np.array([], dtype=np.int64))) == 0
+    with pytest.raises(UnknownIdError, match=r"^user indices must be from 0 to 2; got \[-1\]$"):
+        log.for_users(np.array([0, -1]))  # was the last user, silently
+    with pytest.raises(UnknownIdError, match=r"^user indices must be from 0 to 2; got \[3\]$"):
+        log.for_users(np.array([3]))  # was a raw IndexError
