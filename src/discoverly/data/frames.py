@@ -238,9 +238,14 @@ def _slash_dates_as_iso(series: pl.Series, what: str) -> pl.Series:
     first, second = (parts.struct.field(f).cast(pl.Int32) for f in ("1", "2"))
     day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
     example = repr(values[0])
+    neither = (first > 12) & (second > 12)
+    if neither.any():  # 13/13/2011: no date either way, not a mix of two orders
+        raise DataError(f"{what}: the time column {series.name!r} holds {series.filter(neither)[0]!r}, which is "
+                        "a date neither as DD/MM/YYYY nor as MM/DD/YYYY; fix or remove it")
     if day_first and month_first:
+        examples = f"{series.filter(first > 12)[0]!r} and {series.filter(second > 12)[0]!r}"
         raise DataError(f"{what}: the time column {series.name!r} mixes day-first (DD/MM/YYYY) and month-first "
-                        f"(MM/DD/YYYY) dates, e.g. {example}; convert it to ISO dates (YYYY-MM-DD) first")
+                        f"(MM/DD/YYYY) dates, e.g. {examples}; convert it to ISO dates (YYYY-MM-DD) first")
     if not day_first and not month_first and not (first == second).all():
         raise DataError(f"{what}: the time column {series.name!r} holds dates such as {example} where no day is "
                         "above 12, so DD/MM/YYYY and MM/DD/YYYY cannot be told apart; convert it to ISO dates "
@@ -251,7 +256,6 @@ def _slash_dates_as_iso(series: pl.Series, what: str) -> pl.Series:
     return iso.select(pl.format("{}-{}-{}{}", "y", "m", "d", "rest").alias(series.name)).to_series()
 
 
-#: the epoch seconds of 0001-01-01 and 9999-12-31 23:59:59, the range of a Python datetime
 #: the epoch seconds of 0001-01-01 and 9999-12-31 23:59:59: the range every reader accepts
 MIN_EPOCH, MAX_EPOCH = -62_135_596_800, 253_402_300_799
 #: epoch numbers above these are nanoseconds, microseconds, milliseconds (1e11 s is the year 5138)

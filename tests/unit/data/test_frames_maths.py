@@ -87,7 +87,11 @@ def test_slash_date_errors_in_full() -> None:
         "DD/MM/YYYY and MM/DD/YYYY cannot be told apart; convert it to ISO dates (YYYY-MM-DD) first")
     assert _error(_slash(["1/13/2011", "13/1/2011"])) == (
         f"{LOG}: the time column 'timestamp' mixes day-first (DD/MM/YYYY) and month-first (MM/DD/YYYY) dates, "
-        "e.g. '1/13/2011'; convert it to ISO dates (YYYY-MM-DD) first")
+        "e.g. '13/1/2011' and '1/13/2011'; convert it to ISO dates (YYYY-MM-DD) first")
+    # a value with two numbers above 12 is no date in either order: it was called a mix of the two
+    assert _error(_slash(["1/2/2011", "13/13/2011", "14/1/2011"])) == (
+        f"{LOG}: the time column 'timestamp' holds '13/13/2011', which is a date neither as DD/MM/YYYY nor as "
+        "MM/DD/YYYY; fix or remove it")
 
 
 # -- epoch numbers ---------------------------------------------------------------------------------------
