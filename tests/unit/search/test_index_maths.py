@@ -3,6 +3,9 @@ without a size column, the config's and the index's parts round trip, a copy wit
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,7 +14,7 @@ import pytest
 
 from discoverly.data import Catalog
 from discoverly.errors import ConfigError
-from discoverly.search.index import CatalogIndex, IndexConfig, _codes, _price
+from discoverly.search.index import CatalogIndex, IndexConfig, _codes, _dense_texts, _plain, _price, _prices
 from discoverly.search.normalize import TextNormalizer
 
 
@@ -182,3 +185,74 @@ def test_the_parts_round_trip(encoder: Any) -> None:
     del manifest["timings"]
     again = CatalogIndex.from_parts(manifest, arrays, tables)
     assert again.dense is None and again.timings == {}
+
+
+def test_brands_come_from_the_brand_facet_with_the_aliases_and_the_normalizer() -> None:
+    table = _table().with_columns(pl.Series("shop", ["Green Farms", "Acme", None]))
+    norm = TextNormalizer(synonyms={"green": "verde"})
+    config = IndexConfig(fields=("title",), brand="shop", dense=False, brand_aliases={"own label": "Acme"},
+                         normalizer=norm)
+    index = CatalogIndex.build(Catalog(table), config)
+    assert index.normalizer is norm and index.attributes.normalizer is norm
+    # the brand values through the index's normalizer ("green" -> "verde"), and the alias
+    assert index.attributes.brands == {("verde", "farm"): "verde farm", ("acme",): "acme", ("own", "label"): "acme"}
+    assert index.attributes.extract(["own", "label", "milk"]).brand == "acme"
+    plain = CatalogIndex.build(Catalog(table), IndexConfig(fields=("title",), brand=None, dense=False))
+    assert plain.attributes.brands == {} and "brand" not in plain.facets
+
+
+def test_numeric_prices_keep_their_values_and_nulls_are_missing() -> None:
+    got = _prices(pl.Series("p", [1.5, None, 0.0], dtype=pl.Float64))
+    assert got.dtype == np.float32 and got[0] == 1.5 and np.isnan(got[1]) and got[2] == 0.0
+    assert _prices(pl.Series("p", [3, None])).dtype == np.float32
+
+
+def test_the_embedded_text_joins_the_non_empty_values() -> None:
+    table = pl.DataFrame({"a": ["  Tea ", "", None, "X"], "b": ["Green", "", "Jam", None]})
+    # lower-cased and stripped, empty and missing values left out (one letter is a value), nothing: ""
+    assert _dense_texts(table, ["a", "b"]) == ["tea, green", "", "jam", "x"]
+    assert _plain("two  spaces\tkept") == "two  spaces\tkept"  # as it is, so cached vectors still match
+    assert _plain("<p>Soft  <b>cotton</b></p>") == "Soft cotton"
+
+
+def test_the_build_reports_its_timings(caplog: pytest.LogCaptureFixture, encoder: Any) -> None:
+    with caplog.at_level("INFO", logger="discoverly.search.index"):
+        index = CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title", "note"), weights={"note": 0.5},
+                                                                  k1=0.9, b=0.3), encoder=encoder)
+    t = index.timings
+    assert list(t) == ["tokenize_seconds", "bm25_seconds", "attributes_seconds", "embed_seconds",
+                       "index_seconds_excluding_embedding"]
+    assert all(0 <= v < 60 for v in t.values())
+    assert index.dense is not None and t["embed_seconds"] == index.dense.stats["embed_seconds"]
+    assert t["index_seconds_excluding_embedding"] == pytest.approx(
+        t["tokenize_seconds"] + t["bm25_seconds"] + t["attributes_seconds"], rel=1e-12)
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("indexed ")]
+    m = re.fullmatch(r"indexed 3 items: (\{.*\})", line)
+    assert m is not None
+    logged = ast.literal_eval(m.group(1))
+    assert logged == {k: round(v, 2) for k, v in t.items()}
+    # the BM25 settings reach the lexical part; the items are a vocabulary of items
+    np.testing.assert_array_equal(index.lexical.weights, [1.0, 0.5])
+    assert index.lexical.k1 == 0.9 and index.lexical.b == 0.3
+    assert index.items.name == "item"
+
+
+def test_a_negative_price_is_named_by_its_column(caplog: pytest.LogCaptureFixture) -> None:
+    table = _table().with_columns(pl.Series("cost", [2.5, -1.0, 4.0]))
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        index = CatalogIndex.build(Catalog(table), IndexConfig(fields=("title",), price="cost", dense=False))
+    assert np.isnan(index.price[0]) and index.price.dtype == np.float32
+    assert "the price column 'cost' has 1 negative or infinite value(s), e.g. [-1.0]; those items count as " \
+           "having no price" in caplog.text
+
+
+def test_a_loaded_index_uses_the_encoder_given(tmp_path: Path, encoder: Any) -> None:
+    table = _table().with_columns(pl.Series("kind", [None, None, None], dtype=pl.String))
+    index = CatalogIndex.build(Catalog(table), IndexConfig(fields=("title",), facets=("kind",)), encoder=encoder)
+    _, _, tables = index.to_parts()
+    assert tables["facet_values_0"].schema == pl.Schema({"value": pl.String})  # no values, still text
+    index.save(tmp_path / "idx")
+    again = CatalogIndex.load(tmp_path / "idx", encoder=encoder)
+    assert again.dense is not None and again.dense.encoder is encoder
+    assert again.items.name == "item" and again.facets["kind"][1] == []
+    assert again.facet("kind").tolist() == [-1, -1, -1]  # type: ignore[union-attr]

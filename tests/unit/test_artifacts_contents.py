@@ -1,0 +1,151 @@
+"""Artifact directories: what the manifest records, what a write refuses, what a read explains."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from discoverly import artifacts
+from discoverly._version import __version__
+from discoverly.artifacts import MANIFEST, check_file_target, read_artifact, write_artifact
+from discoverly.errors import ArtifactError
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_the_manifest_records_the_versions_and_the_parts(tmp_path: Path) -> None:
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    target = write_artifact(tmp_path / "a", {"kind": "k", "arrays": "mine", "n": 3},
+                            {"y": np.arange(2), "x": np.ones(1)},
+                            {"u": pl.DataFrame({"a": [1]}), "t": pl.DataFrame({"b": ["z"]})})
+    after = dt.datetime.now(dt.UTC)
+    raw = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    assert raw["format_version"] == 1 and raw["discoverly_version"] == __version__
+    assert raw["python"] == platform.python_version() and raw["numpy"] == np.__version__
+    created = dt.datetime.fromisoformat(raw["created"])
+    assert created.utcoffset() == dt.timedelta(0) and created.microsecond == 0  # UTC, to the second
+    assert before <= created <= after
+    assert raw["kind"] == "k" and raw["n"] == 3
+    assert raw["arrays"] == ["x", "y"] and raw["tables"] == ["t", "u"]  # the parts written, sorted, not the caller's
+    assert "files" not in raw
+    assert _names(target) == ["arrays.npz", MANIFEST, "t.parquet", "u.parquet"]
+    art = read_artifact(target, kind="k")
+    assert art.manifest == raw and art.path == target and art.files == {}
+    assert art.tables["u"].equals(pl.DataFrame({"a": [1]})) and art.tables["t"]["b"].to_list() == ["z"]
+    np.testing.assert_array_equal(art.arrays["y"], [0, 1])
+    # the caller's own entries win over the defaults, e.g. a model's creation time
+    again = write_artifact(tmp_path / "b", {"kind": "k", "created": "2020-01-01T00:00:00+00:00"})
+    assert read_artifact(again).manifest["created"] == "2020-01-01T00:00:00+00:00"
+
+
+def test_an_artifact_without_arrays_has_no_arrays_file(tmp_path: Path) -> None:
+    target = write_artifact(tmp_path / "a", {"kind": "k"})
+    assert _names(target) == [MANIFEST]
+    art = read_artifact(target)  # any kind, when none is asked for
+    assert art.arrays == {} and art.tables == {} and art.manifest["arrays"] == [] and art.manifest["tables"] == []
+
+
+def test_numpy_values_dates_and_paths_are_written_as_json(tmp_path: Path) -> None:
+    manifest = {"kind": "k", "i": np.int64(7), "f": np.float32(0.5), "v": np.array([[1, 2], [3, 4]]),
+                "when": dt.datetime(2024, 6, 1, 12, 30, tzinfo=dt.UTC), "day": dt.date(2024, 6, 1),
+                "where": Path("data") / "log.csv", "flag": object()}
+    with pytest.raises(TypeError, match="cannot write object to a manifest"):
+        write_artifact(tmp_path / "a", manifest)
+    assert _names(tmp_path) == []  # nothing half-written is left behind
+    del manifest["flag"]
+    got = read_artifact(write_artifact(tmp_path / "a", manifest)).manifest
+    assert got["i"] == 7 and isinstance(got["i"], int) and got["f"] == 0.5 and got["v"] == [[1, 2], [3, 4]]
+    assert got["when"] == "2024-06-01T12:30:00+00:00" and got["day"] == "2024-06-01"
+    assert got["where"] == str(Path("data") / "log.csv")
+
+
+def test_extra_files_round_trip_and_bad_names_are_refused(tmp_path: Path) -> None:
+    target = write_artifact(tmp_path / "a", {"kind": "k"}, {"x": np.arange(2)}, {"t": pl.DataFrame({"a": [1]})},
+                            files={"w.bin": b"\x00\xff", "notes.txt": b"hi"})
+    art = read_artifact(target)
+    assert art.files == {"w.bin": b"\x00\xff", "notes.txt": b"hi"}
+    assert art.manifest["files"] == ["notes.txt", "w.bin"]
+    reserved = "arrays.npz, manifest.json, t.parquet"
+    for name in ("sub/w.bin", MANIFEST, "arrays.npz", "t.parquet", ".hidden"):
+        with pytest.raises(ArtifactError) as err:
+            write_artifact(tmp_path / "b", {"kind": "k"}, {"x": np.arange(2)}, {"t": pl.DataFrame({"a": [1]})},
+                           files={name: b"x"})
+        assert str(err.value) == f"cannot write extra file {name!r}: expected a plain file name other than {reserved}"
+    assert _names(tmp_path) == ["a"]
+    (target / "w.bin").unlink()
+    with pytest.raises(ArtifactError, match=r"cannot read file 'w.bin' of .*: .*No such file .*save .*there again"):
+        read_artifact(target)
+
+
+def test_an_object_array_or_an_existing_path_without_overwrite_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError) as err:
+        write_artifact(tmp_path / "a", {"kind": "k"}, {"ok": np.arange(2), "ids": np.array(["a", None], dtype=object)})
+    assert str(err.value) == "array 'ids' has dtype object; store it as a table instead"
+    assert _names(tmp_path) == []
+    target = write_artifact(tmp_path / "a", {"kind": "k", "n": 1}, overwrite=False)  # a new path is fine
+    with pytest.raises(ArtifactError) as err:
+        write_artifact(target, {"kind": "k", "n": 2}, overwrite=False)
+    assert str(err.value) == f"{str(target)!r} exists; pass overwrite=True or choose another path"
+    assert read_artifact(target).manifest["n"] == 1
+
+
+def test_a_newer_or_unreadable_manifest_is_explained(tmp_path: Path) -> None:
+    target = write_artifact(tmp_path / "a", {"kind": "k", "discoverly_version": "9.9"})
+    manifest = json.loads((target / MANIFEST).read_text())
+    (target / MANIFEST).write_text(json.dumps({**manifest, "format_version": 2}))
+    with pytest.raises(ArtifactError) as err:
+        read_artifact(target)
+    assert str(err.value) == f"{str(target)!r} was written by a newer discoverly (9.9); upgrade discoverly to read it"
+    (target / MANIFEST).write_text(json.dumps({**manifest, "format_version": 1, "kind": "k"}))
+    assert read_artifact(target, kind="k").manifest["format_version"] == 1
+    (target / MANIFEST).write_text(json.dumps({"kind": "old"}))  # no format version: the first
+    assert read_artifact(target, kind="old").manifest == {"kind": "old"}
+    for damaged in (b'{"kind": ', b'{"kind": "\xe9"}'):  # cut short; not UTF-8
+        (target / MANIFEST).write_bytes(damaged)
+        with pytest.raises(ArtifactError, match=r"manifest\.json' is not valid JSON: "):
+            read_artifact(target)
+    (target / MANIFEST).write_text(json.dumps({"kind": "k", "tables": ["t"]}))
+    with pytest.raises(ArtifactError, match=r"cannot read table 't' of .*; the copy is damaged or incomplete"):
+        read_artifact(target)
+    (target / MANIFEST).write_text(json.dumps({"kind": "k"}))
+    with pytest.raises(ArtifactError) as err:
+        read_artifact(target, kind="search-index")
+    assert str(err.value) == f"{str(target)!r} holds a 'k' artifact, expected 'search-index'"
+
+
+def test_a_file_target_that_is_a_folder_or_below_a_file_is_refused(tmp_path: Path) -> None:
+    for what, name in (("the report", "report.html"), ("the results", "results.json")):
+        with pytest.raises(ArtifactError) as err:
+            check_file_target(tmp_path, what=what)
+        assert str(err.value) == (f"cannot write {what} to {str(tmp_path)!r}: it is a folder; name a file, e.g. "
+                                  f"{str(tmp_path / name)!r}")
+    with pytest.raises(ArtifactError, match=r"cannot write the file to .*: it is a folder; .*results\.json"):
+        check_file_target(tmp_path)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    with pytest.raises(ArtifactError) as err:
+        check_file_target(plain / "deeper" / "out.json", what="the results")
+    assert str(err.value) == (f"cannot write the results to {str(plain / 'deeper' / 'out.json')!r}: "
+                              f"{str(plain)!r} is a file, not a folder")
+    check_file_target(tmp_path / "new" / "out.json")  # a folder to be made is fine
+    with pytest.raises(ArtifactError, match=r"cannot save to .*: '.*plain\.txt' is a file, not a folder"):
+        write_artifact(plain / "model", {"kind": "k"})
+
+
+def test_a_text_file_is_written_whole_or_explained(tmp_path: Path) -> None:
+    written = artifacts.write_text_file(tmp_path / "new" / "r.json", "{\"a\": 1}\n")
+    assert written == tmp_path / "new" / "r.json" and written.read_text() == "{\"a\": 1}\n"
+    artifacts.write_text_file(written, "second")  # replaces
+    assert written.read_text() == "second" and _names(written.parent) == ["r.json"]
+    with pytest.raises(ArtifactError) as err:
+        artifacts.write_text_file(tmp_path / "new", "x", what="the report")
+    assert str(err.value).startswith(f"cannot write the report to {str(tmp_path / 'new')!r}: ")
+    assert _names(tmp_path / "new") == ["r.json"]  # no temporary file left
