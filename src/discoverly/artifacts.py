@@ -466,11 +466,20 @@ def _read_files(root: Path, kind: str | None, opener: Callable[[str, int], int])
         raise ArtifactError(f"{str(root / MANIFEST)!r} is not valid JSON: {exc}") from exc
     except OSError as exc:
         raise ArtifactError(f"cannot read {str(root / MANIFEST)!r}: {exc.strerror or exc}") from exc
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
+    if not isinstance(manifest, dict):  # another tool's manifest.json
+        raise ArtifactError(f"{str(root)!r} is not a discoverly artifact: its {MANIFEST} holds a JSON "
+                            f"{type(manifest).__name__}, not an object")
+    version = manifest.get("format_version", 0)
+    if type(version) is not int:
+        raise ArtifactError(f"{str(root)!r} is not a discoverly artifact: its {MANIFEST} has format_version "
+                            f"{version!r}, not a whole number")
+    if version > FORMAT_VERSION:
         raise ArtifactError(f"{str(root)!r} was written by a newer discoverly "
                             f"({manifest.get('discoverly_version')}); upgrade discoverly to read it")
     if kind is not None and manifest.get("kind") != kind:
-        raise ArtifactError(f"{str(root)!r} holds a {manifest.get('kind')!r} artifact, expected {kind!r}")
+        got = (f"a {manifest['kind']!r} artifact" if "kind" in manifest
+               else f"no discoverly artifact ({MANIFEST} names no kind)")
+        raise ArtifactError(f"{str(root)!r} holds {got}, expected {kind!r}")
     arrays: dict[str, np.ndarray] = {}
     if manifest.get("arrays"):
         try:

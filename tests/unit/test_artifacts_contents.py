@@ -149,3 +149,25 @@ def test_a_text_file_is_written_whole_or_explained(tmp_path: Path) -> None:
         artifacts.write_text_file(tmp_path / "new", "x", what="the report")
     assert str(err.value).startswith(f"cannot write the report to {str(tmp_path / 'new')!r}: ")
     assert _names(tmp_path / "new") == ["r.json"]  # no temporary file left
+
+
+def test_another_tools_manifest_is_not_an_artifact(tmp_path: Path) -> None:
+    # a folder with a web app's or another tool's manifest.json: a JSON list was a raw AttributeError,
+    # a text format_version a raw TypeError, and an object without a kind "holds a None artifact"
+    folder = tmp_path / "app"
+    folder.mkdir()
+    cases = [("[]", "holds a JSON list, not an object"), ('"v1"', "holds a JSON str, not an object"),
+             ('{"kind": "k", "format_version": "2"}', "has format_version '2', not a whole number"),
+             ('{"kind": "k", "format_version": 1.5}', "has format_version 1.5, not a whole number"),
+             ('{"kind": "k", "format_version": true}', "has format_version True, not a whole number")]
+    for text, says in cases:
+        (folder / MANIFEST).write_text(text)
+        with pytest.raises(ArtifactError) as err:
+            read_artifact(folder)
+        assert str(err.value) == f"{str(folder)!r} is not a discoverly artifact: its manifest.json {says}"
+    (folder / MANIFEST).write_text('{"name": "My app", "start_url": "/"}')
+    with pytest.raises(ArtifactError) as err:
+        read_artifact(folder, kind="search-index")
+    assert str(err.value) == f"{str(folder)!r} holds no discoverly artifact (manifest.json names no kind), " \
+                             "expected 'search-index'"
+    assert read_artifact(folder).manifest["name"] == "My app"  # no kind asked for: read as it is
