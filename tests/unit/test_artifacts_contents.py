@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -171,3 +173,144 @@ def test_another_tools_manifest_is_not_an_artifact(tmp_path: Path) -> None:
     assert str(err.value) == f"{str(folder)!r} holds no discoverly artifact (manifest.json names no kind), " \
                              "expected 'search-index'"
     assert read_artifact(folder).manifest["name"] == "My app"  # no kind asked for: read as it is
+
+
+def test_reading_where_files_cannot_be_opened_in_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # systems whose os.open takes no dir_fd (Windows) open each file by its path
+    target = write_artifact(tmp_path / "a", {"kind": "k"}, {"x": np.arange(3)}, {"t": pl.DataFrame({"a": [1]})},
+                            files={"w.bin": b"w"})
+    monkeypatch.setattr(artifacts.os, "supports_dir_fd", set())
+    art = read_artifact(target, kind="k")
+    np.testing.assert_array_equal(art.arrays["x"], [0, 1, 2])
+    assert art.tables["t"]["a"].to_list() == [1] and art.files == {"w.bin": b"w"} and art.path == target
+    with pytest.raises(ArtifactError, match="holds a 'k' artifact, expected 'j'"):
+        read_artifact(target, kind="j")
+
+
+def test_a_folder_that_keeps_being_replaced_is_read_ten_times_then_explained(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def replaced(root: Path, kind: str | None) -> None:
+        calls.append(root)
+        raise artifacts._ReplacedError
+
+    monkeypatch.setattr(artifacts, "_read", replaced)
+    with pytest.raises(ArtifactError) as err:
+        read_artifact(tmp_path / "a")
+    assert str(err.value) == f"cannot read {str(tmp_path / 'a')!r}: other processes keep replacing it; try again"
+    assert calls == [tmp_path / "a"] * 10
+
+
+def test_the_system_refusing_a_write_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "a"
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as m:  # the rename into place fails: not retried, explained
+        m.setattr(artifacts.os, "rename", full)
+        with pytest.raises(ArtifactError) as err:
+            write_artifact(target, {"kind": "k"})
+    assert str(err.value) == (f"cannot save to {str(target)!r}: No space left on device; nothing was written there "
+                              "(an earlier artifact at that path is unchanged). Free some space or choose another path")
+    assert _names(tmp_path) == []
+
+    def plain(*args: object) -> None:
+        raise OSError("no strerror")
+
+    stage = write_artifact(tmp_path / ".stage", {"kind": "k"})
+    with monkeypatch.context() as m:
+        m.setattr(artifacts.os, "rename", plain)
+        with pytest.raises(ArtifactError, match=r"cannot save to '.*a': no strerror; nothing was written"):
+            artifacts.replace_artifact(stage, target)
+    assert read_artifact(stage).manifest["kind"] == "k"  # still there to try again
+
+
+def test_a_writer_that_always_loses_the_race_gives_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stage = write_artifact(tmp_path / ".stage", {"kind": "k"})
+    calls = []
+
+    def lost(*args: object) -> None:
+        calls.append(1)
+        raise OSError(errno.EEXIST, os.strerror(errno.EEXIST))
+
+    monkeypatch.setattr(artifacts.os, "rename", lost)
+    with pytest.raises(ArtifactError) as err:
+        artifacts._move_into_place(stage, tmp_path / "a")
+    assert str(err.value) == f"cannot save to {str(tmp_path / 'a')!r}: other processes keep replacing it"
+    assert len(calls) == 100
+    monkeypatch.undo()
+    with pytest.raises(FileNotFoundError):  # no staged folder: not another writer, so not retried
+        artifacts._move_into_place(tmp_path / "missing", tmp_path / "a")
+
+
+def test_replacing_into_an_existing_folder_releases_the_stage(tmp_path: Path) -> None:
+    stage = artifacts.staging_folder(tmp_path / "a")
+    assert str(stage) in artifacts._held
+    write_artifact(stage / "inner", {"kind": "k"})  # a folder with an artifact inside, as a model writes its parts
+    (stage / MANIFEST).write_text(json.dumps({"kind": "outer"}))
+    assert artifacts.replace_artifact(stage, tmp_path / "a") == tmp_path / "a"
+    assert str(stage) not in artifacts._held
+    assert read_artifact(tmp_path / "a", kind="outer").manifest == {"kind": "outer"}
+    assert _names(tmp_path) == ["a"]
+    with pytest.raises(ArtifactError) as err:
+        artifacts.replace_artifact(tmp_path / "missing", tmp_path / "b")
+    assert str(err.value) == f"cannot move {str(tmp_path / 'missing')!r} to {str(tmp_path / 'b')!r}: it is not a folder"
+
+
+def test_swapping_two_folders_in_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # relative paths: relative to the working folder
+    Path("a").mkdir()
+    Path("b").mkdir()
+    (Path("a") / "x").write_text("a")
+    assert artifacts._exchange(Path("a"), Path("b")) is True
+    assert (Path("b") / "x").read_text() == "a" and not (Path("a") / "x").exists()
+    with pytest.raises(OSError) as err:  # a missing path is the system's error, named, not "cannot swap"
+        artifacts._exchange(Path("a"), Path("nowhere"))
+    assert err.value.errno == errno.ENOENT and err.value.strerror == os.strerror(errno.ENOENT)
+    assert err.value.filename == "nowhere"
+
+
+def test_removing_a_folder_that_is_gone_is_fine(tmp_path: Path) -> None:
+    artifacts._remove(tmp_path / "gone")
+    (tmp_path / "f").mkdir()
+    artifacts._remove(tmp_path / "f")
+    assert _names(tmp_path) == []
+
+
+def test_a_save_target_that_is_a_file_is_refused_in_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("x")
+    with pytest.raises(ArtifactError) as err:
+        artifacts.check_save_target(file)
+    assert str(err.value) == (f"cannot save to {str(file)!r}: it is a file, and saving would replace (delete) it. "
+                              "Choose a new path, e.g. models/<name>")
+    with pytest.raises(ArtifactError) as err:
+        artifacts.check_save_target(file / "model")
+    assert str(err.value) == f"cannot save to {str(file / 'model')!r}: {str(file)!r} is a file, not a folder"
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    seen = []
+
+    def no_search(p: str | os.PathLike[str], mode: int) -> bool:  # writable, but not searchable
+        seen.append(mode)
+        return Path(p) != locked or mode == os.W_OK
+    monkeypatch.setattr(os, "access", no_search)
+    with pytest.raises(ArtifactError) as err:
+        check_file_target(locked / "r.json", what="the results")
+    assert str(err.value) == (f"cannot write the results to {str(locked / 'r.json')!r}: the folder {str(locked)!r} "
+                              "is not writable (read-only or not yours). Choose a path in a folder you can write to")
+    assert seen == [os.W_OK | os.X_OK]
+
+
+def test_a_text_file_lands_in_a_new_folder_readable_by_others(tmp_path: Path) -> None:
+    written = artifacts.write_text_file(tmp_path / "a" / "b" / "r.html", "café ✓")
+    assert written.read_bytes() == "café ✓".encode()
+    assert written.stat().st_mode & 0o777 == 0o666 & ~artifacts._umask()
+    assert _names(tmp_path / "a" / "b") == ["r.html"]
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(ArtifactError) as err:
+        artifacts.write_text_file(tmp_path / "dir", "x")
+    assert str(err.value) == f"cannot write the file to {str(tmp_path / 'dir')!r}: Is a directory"
+    assert _names(tmp_path / "dir") == []

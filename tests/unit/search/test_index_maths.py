@@ -154,6 +154,7 @@ def test_the_config_round_trips_and_fills_defaults() -> None:
 def test_the_parts_round_trip(encoder: Any) -> None:
     index = CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title",), price="cost", brand="shop",
                                                               facets=("kind",)), encoder=encoder)
+    assert repr(index) == "CatalogIndex(3 items, fields ['title'], dense=yes)"
     index.timings = {"bm25_seconds": 0.5}
     manifest, arrays, tables = index.to_parts()
     assert manifest["facets"] == ["brand", "kind"] and manifest["n_items"] == 3
