@@ -314,3 +314,12 @@ def test_a_text_file_lands_in_a_new_folder_readable_by_others(tmp_path: Path) ->
         artifacts.write_text_file(tmp_path / "dir", "x")
     assert str(err.value) == f"cannot write the file to {str(tmp_path / 'dir')!r}: Is a directory"
     assert _names(tmp_path / "dir") == []
+
+
+def test_pickled_arrays_are_never_loaded(tmp_path: Path) -> None:
+    # "never pickle": an arrays.npz holding a pickled object array (hand-made or tampered with) is
+    # refused, not unpickled (which could run any code)
+    target = write_artifact(tmp_path / "a", {"kind": "k"}, {"x": np.arange(2)})
+    np.savez(target / "arrays.npz", x=np.array([{"a": 1}, None], dtype=object))
+    with pytest.raises(ArtifactError, match=r"cannot read the arrays of .*allow_pickle=False"):
+        read_artifact(target)
