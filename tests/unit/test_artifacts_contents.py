@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import platform
+import time
 from pathlib import Path
 
 import numpy as np
@@ -323,3 +324,48 @@ def test_pickled_arrays_are_never_loaded(tmp_path: Path) -> None:
     np.savez(target / "arrays.npz", x=np.array([{"a": 1}, None], dtype=object))
     with pytest.raises(ArtifactError, match=r"cannot read the arrays of .*allow_pickle=False"):
         read_artifact(target)
+
+
+def _aged(path: Path, seconds: float) -> Path:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+    return path
+
+
+def test_which_temporary_folders_count_as_abandoned(tmp_path: Path) -> None:
+    # a replaced artifact on its way out: abandoned after 10 minutes, whoever holds it
+    old = tmp_path / "old"
+    old.mkdir()
+    assert not artifacts._abandoned(str(_aged(old, 590)), "old")
+    assert artifacts._abandoned(str(_aged(old, 610)), "old")
+    assert not artifacts._abandoned(str(tmp_path / "gone"), "old")
+    assert not artifacts._abandoned(str(tmp_path / "gone"), "part")
+    # a staging folder: never under a minute old; older, only when no live writer holds its lock
+    part = artifacts.staging_folder(tmp_path / "a")
+    assert not artifacts._abandoned(str(_aged(part, 3600)), "part")  # this process holds it
+    artifacts._release(part)
+    assert str(part) not in artifacts._held
+    assert artifacts._abandoned(str(part), "part")
+    assert not artifacts._abandoned(str(_aged(part, 50)), "part")
+    assert artifacts._abandoned(str(_aged(part, 70)), "part")
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "gone")  # a dangling link's own age counts, not its target's
+    assert not artifacts._abandoned(str(link), "old")
+
+
+def test_a_sweep_removes_only_abandoned_folders_of_that_name(tmp_path: Path) -> None:
+    tag = artifacts._host_tag()
+    names = {f".a.part-{tag}-1-x": True, f".a.old-{tag}-2-y": True, f"..a.part-{tag}-3-z": True,
+             f".ab.part-{tag}-1-x": False, f".a.part-{tag}-x-x": False, f".a.part-{tag}-1-": False,
+             f".a.tmp-{tag}-1-x": False, f"a.part-{tag}-1-x": False}
+    for name in names:
+        _aged(_mk(tmp_path / name), 3600)
+    (tmp_path / f".a.part-{tag}-4-file").write_text("a file, not a folder")
+    artifacts._sweep_killed_writes(tmp_path / "a")
+    assert _names(tmp_path) == sorted([n for n, gone in names.items() if not gone] + [f".a.part-{tag}-4-file"])
+    artifacts._sweep_killed_writes(tmp_path / "nowhere" / "a")  # a folder that does not exist: nothing to do
+
+
+def _mk(path: Path) -> Path:
+    path.mkdir()
+    return path
