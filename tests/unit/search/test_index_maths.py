@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ import polars as pl
 import pytest
 
 from discoverly.data import Catalog
-from discoverly.errors import ConfigError
+from discoverly.errors import ConfigError, DataError
 from discoverly.search.index import CatalogIndex, IndexConfig, _codes, _dense_texts, _plain, _price, _prices
 from discoverly.search.normalize import TextNormalizer
 
@@ -257,3 +258,52 @@ def test_a_loaded_index_uses_the_encoder_given(tmp_path: Path, encoder: Any) -> 
     assert again.dense is not None and again.dense.encoder is encoder
     assert again.items.name == "item" and again.facets["kind"][1] == []
     assert again.facet("kind").tolist() == [-1, -1, -1]  # type: ignore[union-attr]
+
+
+def test_the_timings_add_up(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import discoverly.search.index as index_module
+
+    ticks = iter(np.arange(100) * 1.234)  # each reading of the clock is 1.234 s after the last
+    monkeypatch.setattr(index_module, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+    with caplog.at_level("INFO", logger="discoverly.search.index"):
+        index = CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title",), dense=False))
+    assert index.timings == pytest.approx({"tokenize_seconds": 1.234, "bm25_seconds": 1.234,
+                                           "attributes_seconds": 1.234, "index_seconds_excluding_embedding": 3.702})
+    assert ("indexed 3 items: {'tokenize_seconds': 1.23, 'bm25_seconds': 1.23, 'attributes_seconds': 1.23, "
+            "'index_seconds_excluding_embedding': 3.7}") in caplog.messages
+    assert index.config.fields == ("title",)
+
+
+def test_index_errors_say_what_was_wrong_in_full() -> None:
+    with pytest.raises(DataError) as err:
+        CatalogIndex.build(Catalog(_table().head(0)), IndexConfig(dense=False))
+    assert str(err.value) == "the catalogue is empty; an index needs at least one item"
+    with pytest.raises(DataError) as err:
+        CatalogIndex.build(Catalog(pl.DataFrame({"item": ["a"], "n": [1]})), IndexConfig(dense=False))
+    assert str(err.value) == ("the catalogue has no text column to index (columns: ['item', 'n']); "
+                              "pass IndexConfig(fields=...) naming the columns to search")
+    with pytest.raises(ConfigError) as err:
+        CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title",), facets=("colour",), dense=False))
+    assert str(err.value) == ("'colour' is not a catalogue column; the catalogue has "
+                              "['item', 'title', 'kind', 'shop', 'cost', 'note']")
+
+
+def test_other_prices_are_float32_and_keep_the_embeddings(encoder: Any) -> None:
+    index = CatalogIndex.build(Catalog(_table()), IndexConfig(fields=("title",)), encoder=encoder)
+    priced = index.with_price(np.array([1.5, 2.0, 0.0]))  # float64, nothing to drop
+    assert priced.price.dtype == np.float32 and priced.price.tolist() == [1.5, 2.0, 0.0]
+    assert priced.dense is index.dense is not None
+
+
+def test_price_warnings_in_full(caplog: pytest.LogCaptureFixture) -> None:
+    table = pl.DataFrame({"item": list("abcde"), "title": list("vwxyz"), "cost": ["tbd", "?", "n/a", "ask", "$1"]})
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        index = CatalogIndex.build(Catalog(table), IndexConfig(price="cost", dense=False))
+    assert index.price.dtype == np.float32 and index.price[4] == 1.0 and np.isnan(index.price[:4]).all()
+    assert caplog.messages == ["the price column 'cost' has 4 value(s) that are not prices, e.g. ['?', 'ask', 'n/a']; "
+                               "those items count as having no price"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="discoverly.search.index"):
+        index.with_price(np.array([-1.0, -2.0, -3.0, -4.0, 5.0]))
+    assert caplog.messages == ["the price column 'price' has 4 negative or infinite value(s), e.g. [-4.0, -3.0, -2.0]; "
+                               "those items count as having no price"]
