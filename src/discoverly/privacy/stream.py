@@ -129,10 +129,11 @@ def _csv(path: Path, chunk_size: int, separator: str, header: bool, *, quoted: b
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name;
+    # strict: a Latin-1 header ("café") was read as "caf\ufffd" and the file went through silently
     limit = csv.field_size_limit(2**31 - 1)  # a first line of one long text (> 128 KiB) was a raw _csv.Error
     try:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
             first = next(csv.reader(fh, delimiter=separator,
                                     quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE), None)
     except csv.Error as exc:
