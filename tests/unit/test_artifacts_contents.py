@@ -360,6 +360,8 @@ def test_a_sweep_removes_only_abandoned_folders_of_that_name(tmp_path: Path) -> 
              f".a.tmp-{tag}-1-x": False, f"a.part-{tag}-1-x": False}
     for name in names:
         _aged(_mk(tmp_path / name), 3600)
+    names[f".a.old-{tag}-5-w"] = False  # a replaced artifact five minutes old may still be on its way out
+    _aged(_mk(tmp_path / f".a.old-{tag}-5-w"), 300)
     (tmp_path / f".a.part-{tag}-4-file").write_text("a file, not a folder")
     artifacts._sweep_killed_writes(tmp_path / "a")
     assert _names(tmp_path) == sorted([n for n, gone in names.items() if not gone] + [f".a.part-{tag}-4-file"])
@@ -369,3 +371,58 @@ def test_a_sweep_removes_only_abandoned_folders_of_that_name(tmp_path: Path) -> 
 def _mk(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def test_staging_next_to_the_target_and_releasing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = tmp_path / "x" / "y" / "a"
+    stage = artifacts.staging_folder(deep)  # missing folders above are made
+    assert stage.parent == deep.parent and stage.name.startswith(f".a.part-{artifacts._host_tag()}-{os.getpid()}-")
+    artifacts._release(stage)
+    write_artifact(tmp_path / "b", {"kind": "k"})
+    assert not [k for k in artifacts._held if ".b.part-" in k]  # the write let go of its staging folder's lock
+    raw = (tmp_path / "b" / MANIFEST).read_text(encoding="utf-8")
+    assert raw.startswith('{\n  "format_version": 1,\n  "discoverly_version": ')  # indented: readable by people
+
+    def full(*args: object, **kwargs: object) -> str:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(artifacts.tempfile, "mkdtemp", full)
+    with pytest.raises(ArtifactError) as err:
+        artifacts.staging_folder(tmp_path / "c")
+    assert str(err.value).startswith(f"cannot save to {str(tmp_path / 'c')!r}: No space left on device; nothing")
+
+
+def test_replacing_an_artifact_leaves_no_earlier_copy(tmp_path: Path) -> None:
+    write_artifact(tmp_path / "a", {"kind": "k", "n": 1})
+    stage = write_artifact(tmp_path / ".stage", {"kind": "k", "n": 2})
+    artifacts.replace_artifact(stage, tmp_path / "a")
+    assert read_artifact(tmp_path / "a").manifest["n"] == 2 and _names(tmp_path) == ["a"]
+
+
+def test_a_text_file_is_staged_next_to_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the temporary file must be in the same folder, so that the rename replaces the file in one step
+    moves = []
+    replace = os.replace
+
+    def spy(src: str, dst: str | os.PathLike[str]) -> None:
+        moves.append((Path(src), Path(dst)))
+        replace(src, dst)
+
+    monkeypatch.setattr(artifacts.os, "replace", spy)
+    artifacts.write_text_file(tmp_path / "r.json", "{}")
+    ((src, dst),) = moves
+    assert dst == tmp_path / "r.json" and src.parent == tmp_path and src.name.startswith(".r.json.")
+
+
+def test_reading_a_missing_place_or_table_names_it(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError) as err:
+        read_artifact(tmp_path / "nowhere")
+    assert str(err.value) == f"{str(tmp_path / 'nowhere')!r} does not exist; expected a discoverly artifact folder"
+    with pytest.raises(ArtifactError) as err:
+        read_artifact(tmp_path)
+    assert str(err.value) == f"{str(tmp_path)!r} is not a discoverly artifact: manifest.json is missing"
+    target = write_artifact(tmp_path / "a", {"kind": "k"}, tables={"t": pl.DataFrame({"a": [1]})})
+    (target / "t.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ArtifactError) as err:
+        read_artifact(target)
+    assert str(err.value).startswith(f"cannot read table 't' of {str(target)!r}: ")
