@@ -78,6 +78,7 @@ def test_without_a_price_column_every_price_is_missing() -> None:
     assert index.config.price is None
     assert index.price.dtype == np.float32 and index.price.shape == (3,) and np.isnan(index.price).all()
     assert "note" in index.fields and "cost" not in index.fields
+    assert index.config.fields == index.fields == ("title", "kind", "shop", "note")  # the config saved names them
 
 
 def test_a_size_column_named_size_is_used_when_there_is_no_package_size() -> None:
