@@ -184,3 +184,78 @@ def test_tsv_header_quotes_and_ragged_rows(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"^cannot read '.*r\.tsv' as csv: ") as info:
         list(read_chunks(ragged, "csv", separator="\t"))
     assert "--format csv" not in str(info.value)  # the TSV hint is for TSV files only
+
+
+def test_default_chunk_is_20000_rows(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text("text\n" + "x\n" * 20_001, encoding="utf-8")
+    assert _heights(list(read_chunks(path, "csv"))) == [20_000, 1]
+
+
+def test_csv_long_values_line_breaks_and_null_words(tmp_path: Path) -> None:
+    # rows of 3 MB each: longer than pyarrow's default 1 MB block, and one block (of 4 MB) per row,
+    # so a chunk of 2 rows is put together from two blocks
+    path = tmp_path / "long.csv"
+    path.write_text("id,text\n" + "".join(f"{i},{'w ' * 1_500_000}\n" for i in range(3)), encoding="utf-8")
+    frames = list(read_chunks(path, "csv", chunk_size=2))
+    assert _heights(frames) == [2, 1] and pl.concat(frames)["id"].to_list() == ["0", "1", "2"]
+    quoted = tmp_path / "q.csv"
+    quoted.write_text('"last, first",text\n1,"two\nlines"\n2,NA\n3,""\n4,null\n', encoding="utf-8")
+    frame = pl.concat(list(read_chunks(quoted, "csv")))
+    assert frame.columns == ["last, first", "text"]
+    assert frame["text"].to_list() == ["two\nlines", "NA", "", "null"]  # text as written, never null
+
+
+def test_error_messages_name_the_file(tmp_path: Path) -> None:
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text('{"a": 1}\n{"b": 2}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"^'.*rows\.jsonl': the field\(s\) \['b'\] first appear after row 1, but the "
+                       r"output's columns are fixed by the first chunk of rows; pass a --chunk-size larger than "
+                       r"the file's number of rows, or write JSON Lines$"):
+        list(read_chunks(jsonl, "jsonl", chunk_size=1, new_fields=False))
+    array = tmp_path / "array.jsonl"
+    array.write_text('  [{"a": 1}]\n', encoding="utf-8")  # leading blanks before the bracket
+    with pytest.raises(DataError, match=r"^'.*array\.jsonl' is a JSON array, not JSON Lines \(one object per line\); "
+                       r"convert it, e\.g\. `jq -c '\.\[\]' in\.json > in\.jsonl`$"):
+        list(read_chunks(array, "jsonl"))
+    long = tmp_path / "long.jsonl"  # a bad line in a full chunk (not the last one), shown cut at 80 bytes
+    long.write_text('{"a": 1}\n{"a": ' + "9" * 100 + "\n" + '{"a": 2}\n' * 3, encoding="utf-8")
+    shown = '{"a": ' + "9" * 74
+    with pytest.raises(DataError, match=rf"^line 2 of '.*long\.jsonl' is not valid JSON \(.*\): '{shown}'$"):
+        list(read_chunks(long, "jsonl", chunk_size=2))
+    obj = tmp_path / "obj.jsonl"
+    obj.write_text('{"a": 1}\n[1]\n{"a": 2}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"^line 2 of '.*obj\.jsonl' is not a JSON object: '\[1\]'$"):
+        list(read_chunks(obj, "jsonl", chunk_size=2))
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"a": "x"}\n{"a": "caf\xe9"}\n'.encode("latin-1"))
+    with pytest.raises(DataError, match=r"^cannot read '.*latin\.jsonl': it is not UTF-8 text \(line 2: .*\)\. Save it "
+                       r"as UTF-8 first, e\.g\. `iconv -f latin1 -t utf-8 IN > OUT`$"):
+        list(read_chunks(latin, "jsonl", chunk_size=1))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(DataError, match=r"^'.*empty\.csv' is empty$"):
+        list(read_chunks(empty, "csv"))
+    twice = tmp_path / "twice.csv"
+    twice.write_text("a,a\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"^'.*twice\.csv' has repeated"):
+        list(read_chunks(twice, "csv"))
+    ragged = tmp_path / "ragged.tsv"
+    ragged.write_text("a\tb\n1\t2\t3\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"^cannot read '.*ragged\.tsv' as tsv: .*\. If its fields are quoted like a "
+                       r"CSV's, read it with --format csv --separator \$'\\t'$"):
+        list(read_chunks(ragged, "tsv", separator="\t"))
+
+
+def test_writer_messages_and_separator(tmp_path: Path) -> None:
+    write_chunks(_chunks(), tmp_path / "semi.csv", "csv", separator=";")
+    assert (tmp_path / "semi.csv").read_text(encoding="utf-8").splitlines()[:2] == ["id;text", "007;a, b"]
+    long = "x" * 70 + "\there"
+    with pytest.raises(DataError, match=rf"^column 'text' has a value with a tab or a line break \(e\.g\. "
+                       rf"'{'x' * 60}'\), which a TSV file cannot hold; write CSV, Parquet or JSONL instead "
+                       r"\(the output's extension\)$"):
+        write_chunks([pl.DataFrame({"text": [long]})], tmp_path / "o.tsv", "tsv", separator="\t")
+    with pytest.raises(DataError, match=r"^a column changes type between chunks of the input \(.*\); a Parquet output "
+                       r"needs one type per column: pass a --chunk-size larger than the file's number of rows, give "
+                       r"the field one type in every row, or write JSON Lines or CSV$"):
+        write_chunks([pl.DataFrame({"n": [1]}), pl.DataFrame({"n": ["x"]})], tmp_path / "t.parquet", "parquet")
