@@ -86,6 +86,9 @@ def test_extra_files_round_trip_and_bad_names_are_refused(tmp_path: Path) -> Non
     (target / "w.bin").unlink()
     with pytest.raises(ArtifactError, match=r"cannot read file 'w.bin' of .*: .*No such file .*save .*there again"):
         read_artifact(target)
+    with pytest.raises(ArtifactError) as err:
+        read_artifact(target)
+    assert str(err.value).startswith(f"cannot read file 'w.bin' of {str(target)!r}: ")
 
 
 def test_an_object_array_or_an_existing_path_without_overwrite_is_refused(tmp_path: Path) -> None:
@@ -322,8 +325,9 @@ def test_pickled_arrays_are_never_loaded(tmp_path: Path) -> None:
     # refused, not unpickled (which could run any code)
     target = write_artifact(tmp_path / "a", {"kind": "k"}, {"x": np.arange(2)})
     np.savez(target / "arrays.npz", x=np.array([{"a": 1}, None], dtype=object))
-    with pytest.raises(ArtifactError, match=r"cannot read the arrays of .*allow_pickle=False"):
+    with pytest.raises(ArtifactError, match=r"cannot read the arrays of .*allow_pickle=False") as err:
         read_artifact(target)
+    assert str(err.value).startswith(f"cannot read the arrays of {str(target)!r}: ")
 
 
 def _aged(path: Path, seconds: float) -> Path:
