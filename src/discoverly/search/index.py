@@ -254,9 +254,10 @@ class CatalogIndex:
 
 
 def _codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
-    """Integer codes (``-1`` for null or empty) and the sorted distinct values of a column."""
-    s = series.cast(pl.String)
-    values = sorted(v for v in s.drop_nulls().unique().to_list() if v.strip())
+    """Integer codes (``-1`` for null or empty) and the sorted distinct values of a column, with
+    spaces around a value trimmed ("DAIRY " is the category "DAIRY")."""
+    s = series.cast(pl.String).str.strip_chars()
+    values = sorted(v for v in s.drop_nulls().unique().to_list() if v)
     lookup = {v: i for i, v in enumerate(values)}
     codes = np.array([lookup.get(v, -1) if v is not None else -1 for v in s.to_list()], dtype=np.int32)
     return codes, values
@@ -264,7 +265,8 @@ def _codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
 
 def _price(text: str) -> float | None:
     """The number a price written as text shows: ``"$3.99"``, ``"3,99 €"``, ``"1,299.00"``,
-    ``"1.299,00"``, ``"Rs. 1,299"``; ``None`` when it shows none, or several (``"2 for $5"``)."""
+    ``"1.299,00"``, ``"Rs. 1,299"``, ``"($3.99)"`` (negative, as accountants write it); ``None`` when it
+    shows none, or several (``"2 for $5"``)."""
     text = re.sub(r"(?<=[^\W\d_])\.", "", text)  # a full stop after a letter ends "Rs.": no decimal mark
     if len(re.findall(r"\d[\d.,\s]*", text)) > 1:  # digits apart, not one number ("1 299,00" is one)
         return None
@@ -274,9 +276,11 @@ def _price(text: str) -> float | None:
     elif "," in s:  # "3,99" is a decimal comma; "1,299" and "1,299,000" group thousands
         s = s.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", s) else s.replace(",", ".", 1)
     try:
-        return float(s)
+        value = float(s)
     except ValueError:
         return None
+    negative = text.strip().startswith("(") and text.strip().endswith(")")  # accounting: "($3.99)" is -3.99
+    return -abs(value) if negative else value
 
 
 def _prices(series: pl.Series) -> np.ndarray:

@@ -308,3 +308,15 @@ def test_price_warnings_in_full(caplog: pytest.LogCaptureFixture) -> None:
         index.with_price(np.array([-1.0, -2.0, -3.0, -4.0, 5.0]))
     assert caplog.messages == ["the price column 'price' has 4 negative or infinite value(s), e.g. [-4.0, -3.0, -2.0]; "
                                "those items count as having no price"]
+
+
+def test_accounting_negatives_and_padded_facets() -> None:
+    # "($3.99)" read as +3.99; "DAIRY " and "DAIRY" were two categories
+    assert _price("($3.99)") == pytest.approx(-3.99) and _price(" (1,299.00) ") == pytest.approx(-1299.0)
+    assert _price("(3)") == -3.0 and _price("$3.99 (sale)") == pytest.approx(3.99)  # a note after it: positive
+    table = pl.DataFrame({"item": ["a", "b", "c"], "title": ["milk", "cream", "tea"],
+                          "category": ["DAIRY ", " DAIRY", "DRINKS"], "price": ["$1.00", "($2.00)", "3"]})
+    index = CatalogIndex.build(Catalog(table), IndexConfig(dense=False))
+    codes, names = index.facets["category"]
+    assert names == ["DAIRY", "DRINKS"] and codes.tolist() == [0, 0, 1]
+    assert index.price[0] == 1.0 and np.isnan(index.price[1]) and index.price[2] == 3.0  # a negative is missing
