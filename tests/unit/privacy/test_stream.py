@@ -259,3 +259,13 @@ def test_writer_messages_and_separator(tmp_path: Path) -> None:
                        r"needs one type per column: pass a --chunk-size larger than the file's number of rows, give "
                        r"the field one type in every row, or write JSON Lines or CSV$"):
         write_chunks([pl.DataFrame({"n": [1]}), pl.DataFrame({"n": ["x"]})], tmp_path / "t.parquet", "parquet")
+
+
+def test_csv_quoted_line_breaks_across_blocks(tmp_path: Path) -> None:
+    # quoted texts of many lines, one 4 MB block boundary falling inside a text: the reader must know
+    # that values hold line breaks, or it cuts a row at one ("parser got out of sync with chunker")
+    path = tmp_path / "lines.csv"
+    path.write_text("id,text\n" + "".join(f'{i},"' + "w x\n" * 700_000 + '"\n' for i in range(3)), encoding="utf-8")
+    frames = list(read_chunks(path, "csv", chunk_size=2))
+    assert _heights(frames) == [2, 1]
+    assert [t.count("\n") for t in pl.concat(frames)["text"]] == [700_000] * 3
