@@ -183,7 +183,7 @@ def test_tsv_header_quotes_and_ragged_rows(tmp_path: Path) -> None:
         list(read_chunks(ragged, "tsv", separator="\t"))
     with pytest.raises(DataError, match=r"^cannot read '.*r\.tsv' as csv: ") as info:
         list(read_chunks(ragged, "csv", separator="\t"))
-    assert "--format csv" not in str(info.value)  # the TSV hint is for TSV files only
+    assert "--format csv" not in str(info.value) and str(info.value).endswith(".")  # the TSV hint is for TSV only
 
 
 def test_default_chunk_is_20000_rows(tmp_path: Path) -> None:
