@@ -10,7 +10,6 @@ alphabetical order. Anything else is kept.
 
 from __future__ import annotations
 
-import itertools
 import string
 
 import numpy as np
@@ -21,19 +20,9 @@ from hypothesis import strategies as st
 from discoverly.errors import ConfigError
 from discoverly.search.spelling import SpellingCorrector, damerau_levenshtein, inject_typo
 
+from .test_spelling import _osa_reference
 
-def osa(a: str, b: str) -> int:
-    """Optimal string alignment distance, the textbook table."""
-    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        d[i][0] = i
-    for j in range(len(b) + 1):
-        d[0][j] = j
-    for i, j in itertools.product(range(1, len(a) + 1), range(1, len(b) + 1)):
-        d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
-        if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-            d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-    return d[len(a)][len(b)]
+osa = _osa_reference  # the textbook optimal-string-alignment table
 
 
 def brute_force(word: str, counts: dict[str, int], *, max_distance: int = 2, min_length: int = 3,
