@@ -173,7 +173,8 @@ def build_paper_graph(
     aff_src: list[int] = []
     aff_dst: list[int] = []
     for i, (names, affs) in enumerate(zip(t["authors"].to_list(), t["affiliations"].to_list(), strict=True)):
-        affs = [*(affs or [])[:len(names)], *[""] * (len(names) - len(affs or []))]  # every author, with or without
+        # one affiliation per author ("" where the list is short): zip stopped short and lost the others
+        affs = [*(affs or [])[:len(names)], *[""] * (len(names) - len(affs or []))]
         for name, aff in zip(names, affs, strict=True):
             a = b.add_node("author", " ".join(name.split()))
             src.append(i)
