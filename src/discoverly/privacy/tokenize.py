@@ -28,7 +28,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -112,8 +111,11 @@ class Tokenizer:
             parts = _TOKEN.split(norm)
             if len(parts) > 1:
                 if norm != written:  # the gaps as written: a curly quote around a word stays curly
-                    ends = list(accumulate(len(x) for x in parts))
-                    parts[::2] = [written[e - len(parts[j]):e] for j, e in enumerate(ends) if j % 2 == 0]
+                    at = 0
+                    for j, part in enumerate(parts):
+                        if j % 2 == 0:
+                            parts[j] = written[at:at + len(part)]
+                        at += len(part)
                 if not norm.isascii():
                     parts = _attach_marks(parts)
                 toks = parts[1::2]
