@@ -149,7 +149,7 @@ def evaluate(
     ks = list(dict.fromkeys(ks))
     var = parse_variants(variants if isinstance(variants, str) else list(variants))
     specs = resolve_models(models)
-    if not isinstance(rng, (int, np.integer)):
+    if not is_whole(rng):  # (True was the seed 1)
         raise ConfigError("rng must be an integer seed here, so every interval is reproducible")
     check_n_boot(n_boot)  # before any model is fitted
     for c in cut_list:  # window_days, and a later cutoff with nothing before or after it: now, not after the first fits

@@ -168,6 +168,8 @@ def test_bad_k_and_seed_are_config_errors(hand_log: Interactions) -> None:
         evaluate(hand_log, ["popularity"], CUTOFF, k=[])
     with pytest.raises(ConfigError, match=r"^rng must be an integer seed here, so every interval is reproducible$"):
         evaluate(hand_log, ["popularity"], CUTOFF, rng="3")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^rng must be an integer seed here"):
+        evaluate(hand_log, ["popularity"], CUTOFF, rng=True)  # a bool was read as the seed 1
 
 
 def test_variants_as_a_list(hand_log: Interactions) -> None:
