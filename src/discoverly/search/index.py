@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +75,24 @@ class IndexConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> IndexConfig:
-        return cls(fields=None if d.get("fields") is None else tuple(d["fields"]), weights=dict(d.get("weights", {})),
-                   category=d.get("category"), brand=d.get("brand"), size=d.get("size"), price=d.get("price"),
-                   facets=tuple(d.get("facets", ())),
-                   dense_fields=None if d.get("dense_fields") is None else tuple(d["dense_fields"]),
-                   dense=bool(d.get("dense", True)), brand_aliases=dict(d.get("brand_aliases", {})),
-                   k1=float(d.get("k1", 1.2)), b=float(d.get("b", 0.75)),
-                   normalizer=TextNormalizer.from_dict(d.get("normalizer", {})))
+        """The config :meth:`to_dict` wrote; a key that is absent keeps the default of ``IndexConfig()``
+        (and one it does not know is ignored, as before)."""
+        kw: dict[str, Any] = {f.name: d[f.name] for f in dataclass_fields(cls) if f.name in d}
+        for name in ("fields", "dense_fields"):
+            if kw.get(name) is not None:
+                kw[name] = tuple(kw[name])
+        if "facets" in kw:
+            kw["facets"] = tuple(kw["facets"])
+        for name in ("weights", "brand_aliases"):
+            if name in kw:
+                kw[name] = dict(kw[name])
+        if "dense" in kw:
+            kw["dense"] = bool(kw["dense"])
+        for name in ("k1", "b"):
+            if name in kw:
+                kw[name] = float(kw[name])
+        kw["normalizer"] = TextNormalizer.from_dict(kw.get("normalizer", {}))
+        return cls(**kw)
 
 
 class CatalogIndex:

@@ -148,6 +148,10 @@ def test_the_config_round_trips_and_fills_defaults() -> None:
     assert again.fields is None and again.dense_fields is None and again.weights == {}
     assert again.facets == () and again.dense is True and again.brand_aliases == {}
     assert again.k1 == 1.2 and again.b == 0.75 and again.normalizer == TextNormalizer()
+    # an absent key keeps the default of IndexConfig(): the attribute columns too (they were read as None)
+    assert again == IndexConfig() and (again.category, again.brand, again.price) == ("category", "brand", "price")
+    assert IndexConfig.from_dict({"category": None, "k1": 2}) == IndexConfig(category=None, k1=2.0)
+    assert IndexConfig.from_dict({"brand": "shop", "added_later": 1}) == IndexConfig(brand="shop")
     assert IndexConfig().to_dict()["fields"] is None and IndexConfig().to_dict()["dense_fields"] is None
     plain = IndexConfig.from_dict(IndexConfig().to_dict())
     assert plain == IndexConfig()
