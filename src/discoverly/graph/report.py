@@ -49,13 +49,20 @@ def _dominant_topics(store: Any, n: int) -> tuple[np.ndarray, list[str]]:
 
 def topic_intersection(neigh: np.ndarray, topics: np.ndarray, sources: np.ndarray, *,
                        rng: int | np.random.Generator | None = 0) -> dict[str, object]:
-    """Share of recommendations with the source's dominant topic, and the same for random papers."""
+    """Share of recommendations with the source's dominant topic, and the same for as many random papers.
+
+    ``neigh`` holds each source's recommended positions, padded with -1 when it has fewer than k: a
+    share is over the recommendations a source has (the padding counted as misses before), and a
+    source with none, or without a topic, is left out."""
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    ok = topics[sources] >= 0
-    same = (topics[neigh[ok]] == topics[sources[ok]][:, None]) & (neigh[ok] >= 0)
-    per_source = same.mean(axis=1)
-    rand = gen.integers(0, topics.size, size=neigh[ok].shape)
-    per_random = (topics[rand] == topics[sources[ok]][:, None]).mean(axis=1)
+    neigh = np.asarray(neigh)
+    valid = neigh >= 0
+    ok = (topics[sources] >= 0) & valid.any(axis=1)
+    nb, valid, own = neigh[ok], valid[ok], topics[sources[ok]][:, None]
+    shown = valid.sum(axis=1)
+    per_source = ((topics[np.maximum(nb, 0)] == own) & valid).sum(axis=1) / shown
+    rand = gen.integers(0, topics.size, size=nb.shape)
+    per_random = ((topics[rand] == own) & valid).sum(axis=1) / shown
     return {"engine": bootstrap_ci(per_source, rng=gen), "random": bootstrap_ci(per_random, rng=gen)}
 
 
