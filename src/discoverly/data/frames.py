@@ -273,10 +273,11 @@ def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
     elif dtype.is_numeric():
         out = series.cast(pl.Float64).fill_nan(None)  # NaN is a missing time (reported below)
         big = out.drop_nulls().abs().max()
-        if isinstance(big, (int, float)):
-            # milliseconds, microseconds or nanoseconds since the epoch (1e11 s is the year 5138)
-            unit = next((u for limit, u in EPOCH_UNITS if big > limit), 1.0)
-            out = out / unit
+        # milliseconds, microseconds or nanoseconds since the epoch (1e11 s is the year 5138)
+        unit = next((u for limit, u in EPOCH_UNITS if big > limit), 1.0) if isinstance(big, (int, float)) else 1.0
+        # whole seconds rounded down, as a datetime before 1970 is read (-1.5 s is -2 s); integers exactly: through
+        # float64 1_300_000_000_999_999_999 ns would round up into the next second
+        out = (series // int(unit)).cast(pl.Int64) if dtype.is_integer() else (out / unit).floor()
         outside = (out < MIN_EPOCH) | (out > MAX_EPOCH)
         if outside.any():
             bad = outside.arg_true()
@@ -295,7 +296,9 @@ def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
             # maybe epoch seconds written as text
             as_num = series.str.strip_chars().cast(pl.Float64, strict=False)
             if as_num.null_count() == series.null_count():
-                return parse_time_column(as_num.alias(name), what=what)
+                whole = series.str.strip_chars().cast(pl.Int64, strict=False)  # read exactly when all are integers
+                exact = whole.null_count() == series.null_count()
+                return parse_time_column((whole if exact else as_num).alias(name), what=what)
             # name the values that fit neither reading of the column (the one that fits more of it)
             reading = as_num if as_num.null_count() < parsed.null_count() else parsed
             bad = (reading.is_null() & series.is_not_null()).arg_true()

@@ -103,6 +103,35 @@ def test_epoch_unit_boundaries() -> None:
     assert _times([100_000_000_000_000_000, 0]) == [100_000_000_000, 0]
 
 
+def test_integer_epoch_sub_seconds_are_cut_exactly() -> None:
+    """Integer milli/micro/nanoseconds were divided as float64: the last nanosecond, microsecond or
+    millisecond of a second rounded up into the next one (1_300_000_000_999_999_999 ns gave 1_300_000_001)."""
+    second = 1_300_000_000  # 2011-03-13 07:06:40 UTC
+    for per_second in (10**9, 10**6, 10**3):  # the largest magnitude makes the unit: 1e18, 1e15, 1e12 is above it
+        last = (second + 1) * per_second - 1
+        assert _times([last, 1000 * per_second * 10**6]) == [second, 10**9]
+    assert _times(["1300000000999999999", "1000000000000000000"]) == [second, 10**9]  # the same numbers as text
+    assert parse_time_column(pl.Series("t", [2**64 - 1, 10**18], dtype=pl.UInt64), what="w").to_list() == [
+        18_446_744_073, 10**9]  # an unsigned 64-bit column
+
+
+def test_epoch_times_before_1970_round_down_as_datetimes_do() -> None:
+    """-1.5 s is 1969-12-31 23:59:58.5, which a datetime or an ISO string reads as -2: epoch numbers
+    were cut toward zero (-1)."""
+    import datetime as dt
+
+    datetimes = [dt.datetime(1969, 12, 31, 23, 59, 58, 500_000), dt.datetime(1969, 12, 31, 23, 59, 59, 999_000),
+                 dt.datetime(1970, 1, 1, 0, 0, 0, 500_000)]
+    expected = [-2, -1, 0]  # whole seconds rounded down
+    assert _times(datetimes) == expected
+    assert _times(["1969-12-31 23:59:58.5", "1969-12-31T23:59:59.999", "1970-01-01 00:00:00.5"]) == expected
+    assert _times([-1.5, -0.001, 0.5]) == expected  # seconds
+    assert _times(["-1.5", "-0.001", "0.5"]) == expected  # seconds as text
+    assert _times([-1_500, -1, 500, 10**12]) == [*expected, 10**9]  # integer milliseconds
+    assert _times([-1_500_000_000, -1_000_000, 500_000_000, 10**18]) == [*expected, 10**9]  # integer nanoseconds
+    assert _times([-1_500.0, -1.0, 500.0, 1e12]) == [*expected, 10**9]  # float milliseconds
+
+
 def test_the_first_and_last_second_of_the_year_range_are_times() -> None:
     first, last = -62_135_596_800, 253_402_300_799  # 0001-01-01 00:00:00 and 9999-12-31 23:59:59 UTC
     assert _times([first, 0]) == [first, 0]

@@ -45,6 +45,27 @@ def test_times_read_as_the_local_reader_reads_them(spark: Any, tmp_path: Path, t
     assert _times(spark, path) == sorted(read_interactions(path).timestamp.tolist())
 
 
+def test_epoch_numbers_are_whole_seconds_rounded_down_exactly(spark: Any, tmp_path: Path) -> None:
+    """Integer nanoseconds went through a double (1_300_000_000_999_999_999 ns was 1_300_000_001 s) and
+    numbers before 1970 were cut toward zero (-1.5 s was -1, while 1969-12-31 23:59:58.5 is -2), and the
+    text '-1500' was the year -1500 (Spark reads four digits as a year): each reading of the same
+    instants gives the local reader's whole seconds, rounded down."""
+    import datetime as dt
+
+    expected = [-2, -1, 0, 1_300_000_000]  # worked by hand: floor(t), t in seconds
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({**IDS,
+                  "ns": [-1_500_000_000, -1_000, 500_000_000, 1_300_000_000_999_999_999],
+                  "ms_text": ["-1500", "-1", "500", "1300000000999"],
+                  "s": [-1.5, -0.001, 0.5, 1_300_000_000.5],
+                  "at": [dt.datetime(1969, 12, 31, 23, 59, 58, 500_000), dt.datetime(1969, 12, 31, 23, 59, 59, 999_999),
+                         dt.datetime(1970, 1, 1, 0, 0, 0, 500_000), dt.datetime(2011, 3, 13, 7, 6, 40, 999_999)],
+                  }).write_parquet(path)
+    for column in ("ns", "ms_text", "s", "at"):
+        assert _times(spark, path, time=column) == expected, column
+        assert sorted(read_interactions(path, time=column).timestamp.tolist()) == expected, column
+
+
 def test_nanosecond_timestamps_as_pandas_writes_them(spark: Any, tmp_path: Path) -> None:
     """pandas' df.to_parquet keeps nanoseconds, a Parquet type Spark refused (PARQUET_TYPE_ILLEGAL,
     an AnalysisException); the local reader reads it."""

@@ -169,22 +169,29 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
                             "ids must be strings or integers")
     t_kind = types[time]
     seconds, number = F.lit(None).cast(T.LongType()), F.lit(None).cast(T.DoubleType())
+    whole = F.lit(None).cast(T.LongType())  # integer epoch numbers, converted exactly (not through a double)
     if isinstance(t_kind, (T.TimestampType, T.TimestampNTZType)):
         seconds = F.unix_seconds(_col(time).cast(T.TimestampType()))
     elif isinstance(t_kind, T.DateType):
         seconds = F.unix_date(_col(time)).cast(T.LongType()) * 86_400
     elif isinstance(t_kind, T.NumericType):
         number = _col(time).cast(T.DoubleType())
+        if isinstance(t_kind, (T.LongType, T.IntegerType, T.ShortType, T.ByteType)):
+            whole = _col(time).cast(T.LongType())
     elif isinstance(t_kind, T.StringType):
-        seconds = F.unix_seconds(F.try_to_timestamp(F.trim(_slash_dates_as_iso(df, time))))
+        # whole numbers are epoch numbers, as locally (Spark's own reading of '2011' or '-1500' is a year)
+        integer = F.trim(_col(time)).rlike(r"^[+-]?[0-9]+$")
+        seconds = F.when(~integer, F.unix_seconds(F.try_to_timestamp(F.trim(_slash_dates_as_iso(df, time)))))
         number = F.trim(_col(time)).try_cast(T.DoubleType())
+        whole = F.when(integer, F.trim(_col(time)).try_cast(T.LongType()))
     else:
         raise DataError(f"{_WHAT}: the time column {time!r} has type {t_kind.simpleString()}; expected "
                         "timestamps, ISO strings or epoch seconds")
     number = F.when(seconds.isNull() & ~F.isnan(number), number)  # NaN is a missing time
+    whole = F.when(number.isNotNull(), whole)
     q = F.lit(1.0) if quantity is None else _col(quantity).try_cast(T.DoubleType())
     out = df.select(ids["user"].alias("user"), ids["item"].alias("item"), seconds.alias("ts"), number.alias("tn"),
-                    q.alias("q"), _col(time).isNull().alias("no_time"))
+                    whole.alias("ti"), q.alias("q"), _col(time).isNull().alias("no_time"))
     checks = [
         F.sum(F.col("user").isNull().cast("long")).alias("user_nulls"),
         F.sum(F.col("item").isNull().cast("long")).alias("item_nulls"),
@@ -194,6 +201,8 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
         F.sum(F.col("q").isin(float("inf"), float("-inf")).cast("long")).alias("q_infinite"),
         F.sum((F.col("q") < 0).cast("long")).alias("negative"),
         F.max(F.abs("tn")).alias("t_big"), F.min("tn").alias("t_min"), F.max("tn").alias("t_max"),
+        F.sum((F.col("tn").isNotNull() & F.col("ti").isNull()).cast("long")).alias("t_inexact"),
+        F.min("ti").alias("ti_min"), F.max("ti").alias("ti_max"),
         F.count(F.lit(1)).alias("rows"),
     ]
     for role in ("user", "item"):
@@ -243,14 +252,25 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
         raise DataError(f"{_WHAT}: the quantity column {quantity!r} has {facts['q_infinite']:,} infinite value(s); "
                         "drop those rows or fix them")
     scale = next((unit for limit, unit in EPOCH_UNITS if (facts["t_big"] or 0) > limit), 1.0)
-    if facts["t_max"] is not None and (facts["t_min"] / scale < MIN_EPOCH or facts["t_max"] / scale > MAX_EPOCH):
-        outside = (F.col("tn") / scale < MIN_EPOCH) | (F.col("tn") / scale > MAX_EPOCH)
+    # whole seconds rounded down, as the local reader and unix_seconds of a timestamp before 1970 do (-1.5 s is
+    # -2 s); a column of integers exactly (a double would round 1_300_000_000_999_999_999 ns up a second)
+    if facts["t_inexact"]:
+        column, epoch = "tn", F.floor(F.col("tn") / scale)
+        low, high = facts["t_min"], facts["t_max"]  # floor(x) < MIN iff x < MIN; floor(x) > MAX iff x >= MAX + 1
+        beyond = low is not None and (low / scale < MIN_EPOCH or high / scale >= MAX_EPOCH + 1)
+    else:
+        column, unit = "ti", int(scale)
+        epoch = F.expr(f"ti div {unit} - cast(ti % {unit} < 0 as bigint)")  # div truncates toward zero
+        low, high = facts["ti_min"], facts["ti_max"]
+        beyond = low is not None and (low // unit < MIN_EPOCH or high // unit > MAX_EPOCH)
+    if beyond:
+        outside = (epoch < MIN_EPOCH) | (epoch > MAX_EPOCH)
         n_out = out.where(outside).count()
-        examples = ", ".join(repr(row[0]) for row in out.where(outside).select("tn").limit(3).collect())
+        examples = ", ".join(repr(row[0]) for row in out.where(outside).select(column).limit(3).collect())
         raise DataError(f"{_WHAT}: {n_out:,} value(s) of the time column {time!r} are not times between the years 1 "
                         f"and 9999 (e.g. {examples}). Numbers are read as seconds, milliseconds, microseconds or "
                         "nanoseconds since 1970")
-    out = out.select("user", "item", F.coalesce("ts", (F.col("tn") / scale).cast(T.LongType())).alias("t"), "q")
+    out = out.select("user", "item", F.coalesce("ts", epoch).alias("t"), "q")
     if facts["negative"]:
         if negative == "error":
             raise DataError(f"{_WHAT}: {facts['negative']:,} row(s) have a negative {quantity!r}, e.g. returns or "
