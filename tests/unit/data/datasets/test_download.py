@@ -145,3 +145,73 @@ def test_load_dataset_downloads_only_when_allowed(server: str, tmp_path: Path,
     monkeypatch.setitem(registry.DATASETS, "movielens-100k",
                         type(spec)(**{**spec.__dict__, "download": Download("http://127.0.0.1:1/x", _md5(b""), "y")}))
     assert len(load_dataset("movielens-100k", cache_dir=cache, download=True).interactions) == 3
+
+
+@pytest.mark.parametrize("checksum", ["abc", "sha256", "crc32:abcd", "md5:", ":abcd", "SHA256:" + "0" * 64])
+def test_a_checksum_must_name_a_known_algorithm_and_a_digest(tmp_path: Path, checksum: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        download_file("http://127.0.0.1:1/x", tmp_path / "a", checksum=checksum)
+    assert str(err.value) == f"a checksum must look like 'sha256:<hex>' or 'md5:<hex>', got {checksum!r}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checksums_in_upper_case_hex_and_of_every_algorithm_match(server: str, tmp_path: Path) -> None:
+    for algo in ("md5", "sha1", "sha256"):
+        digest = hashlib.new(algo, ARCHIVE).hexdigest()
+        assert file_checksum(_write(tmp_path / f"{algo}.bin", ARCHIVE), algo) == f"{algo}:{digest}"
+        target = download_file(f"{server}/ml-100k.zip", tmp_path / f"{algo}.zip", checksum=f"{algo}:{digest.upper()}")
+        assert target.read_bytes() == ARCHIVE
+    assert file_checksum(tmp_path / "md5.bin") == "sha256:" + hashlib.sha256(ARCHIVE).hexdigest()  # the default
+    big = bytes(range(256)) * 1000  # several read chunks
+    assert file_checksum(_write(tmp_path / "big.bin", big), "md5") == _md5(big)
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_the_download_errors_in_full(server: str, tmp_path: Path) -> None:
+    url = f"{server}/ml-100k.zip"
+    actual = hashlib.sha256(ARCHIVE).hexdigest()
+    with pytest.raises(DataError) as err:
+        download_file(url, tmp_path / "a.zip", checksum="sha256:" + "ab" * 32)
+    assert str(err.value) == (f"the download of {url} has sha256 {actual}, expected {'ab' * 32}: the file is corrupt "
+                              "or changed upstream, so it was discarded. Retry; if it persists, download it by hand "
+                              "and check it")
+    with pytest.raises(DatasetNotFoundError) as missing:
+        download_file(f"{server}/missing.zip", tmp_path / "a.zip", checksum=_md5(b""))
+    assert str(missing.value).startswith(f"cannot download {server}/missing.zip: HTTP Error 404")
+    assert str(missing.value).endswith(". Check the network connection, or download the file by hand and point "
+                                       "DISCOVERLY_DATA_DIR at its folder")
+    with pytest.raises(ConfigError) as scheme:
+        download_file("ftp://example.org/x.zip", tmp_path / "a.zip", checksum=_md5(b""))
+    assert str(scheme.value) == "only http(s) addresses can be downloaded, got 'ftp://example.org/x.zip'"
+
+
+def test_fetch_without_a_member_root_takes_the_whole_archive(server: str, tmp_path: Path) -> None:
+    spec = Download(url=f"{server}/ml-100k.zip", checksum=_md5(ARCHIVE), target="ml/all")
+    folder = fetch(spec, tmp_path)
+    assert folder == tmp_path / "ml" / "all" and (folder / "ml-100k" / "u.data").read_text() == U_DATA
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ml"]
+
+
+def test_fetch_of_an_archive_without_the_member_root_says_so(server: str, tmp_path: Path) -> None:
+    url = f"{server}/ml-100k.zip"
+    spec = Download(url=url, checksum=_md5(ARCHIVE), target="movielens/ml-1m", member_root="ml-1m")
+    with pytest.raises(DataError) as err:
+        fetch(spec, tmp_path)
+    assert str(err.value) == f"the archive from {url} has no folder 'ml-1m'"
+    assert list(tmp_path.iterdir()) == []
+    broken = Download(url=f"{server}/notzip.zip", checksum=_md5(FILES["/notzip.zip"]), target="x")
+    with pytest.raises(DataError) as bad:
+        fetch(broken, tmp_path)
+    assert str(bad.value).startswith(f"the download of {server}/notzip.zip is not a valid zip archive: ")
+
+
+def test_an_unsafe_archive_names_the_path(server: str, tmp_path: Path) -> None:
+    spec = Download(url=f"{server}/evil.zip", checksum=_md5(FILES["/evil.zip"]), target="x")
+    with pytest.raises(DataError) as err:
+        fetch(spec, tmp_path)
+    assert str(err.value) == "the archive holds an unsafe path 'ml-100k/../../escape.txt'; refusing to extract it"
+    assert not (tmp_path.parent / "escape.txt").exists()

@@ -76,3 +76,71 @@ def test_default_cache_dir_follows_xdg(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.delenv(CACHE_DIR_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "discoverly" / "data"
+
+
+def test_the_error_in_full_for_an_explicit_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "env"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetNotFoundError) as err:
+        locate("movielens-100k", FILES, tmp_path / "empty")
+    assert str(err.value) == (
+        f"data set 'movielens-100k' not found: expected the file(s) movielens/ml-100k/u.data, "
+        f"movielens/ml-100k/u.item; looked in {tmp_path / 'empty'} (the data_dir argument). To fix: set "
+        f"{DATA_DIR_ENV} to the folder that holds movielens/, or pass data_dir= (CLI: --data-dir)")
+
+
+def test_the_error_in_full_when_nothing_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "env"))
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    with pytest.raises(DatasetNotFoundError) as err:
+        locate("x", ("online_retail/a.parquet",))
+    assert str(err.value) == (
+        f"data set 'x' not found: expected the file(s) online_retail/a.parquet; looked in {tmp_path / 'env'} "
+        f"(${DATA_DIR_ENV}, which does not exist); {tmp_path / 'cache'} (the download cache). To fix: set "
+        f"{DATA_DIR_ENV} to the folder that holds online_retail/, or pass data_dir= (CLI: --data-dir)")
+    monkeypatch.delenv(DATA_DIR_ENV)
+    with pytest.raises(DatasetNotFoundError) as unset:
+        locate("x", ("online_retail/a.parquet",), how_to_get="Get it there")
+    assert str(unset.value) == (
+        f"data set 'x' not found: expected the file(s) online_retail/a.parquet; looked in {tmp_path / 'cache'} "
+        f"(the download cache). To fix: {DATA_DIR_ENV} is not set: set it to the folder that holds online_retail/, "
+        "or pass data_dir= (CLI: --data-dir). Get it there")
+
+
+def test_search_roots_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from discoverly.data.datasets.locate import search_roots
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "env"))
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    assert search_roots() == [(tmp_path / "env", f"${DATA_DIR_ENV}"), (tmp_path / "cache", "the download cache")]
+    assert search_roots(cache_dir=tmp_path / "c2")[1] == (tmp_path / "c2", "the download cache")
+    assert search_roots(tmp_path / "d") == [(tmp_path / "d", "the data_dir argument")]
+    monkeypatch.setenv(DATA_DIR_ENV, "")  # an empty variable is not a folder
+    assert search_roots() == [(tmp_path / "cache", "the download cache")]
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert search_roots("~/data") == [(tmp_path / "home" / "data", "the data_dir argument")]
+
+
+def test_default_cache_dir_without_any_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_DIR_ENV, "")
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / ".cache" / "discoverly" / "data"
+    monkeypatch.setenv(CACHE_DIR_ENV, "~/c")
+    assert default_cache_dir() == tmp_path / "c"
+    monkeypatch.setenv(CACHE_DIR_ENV, "")
+    monkeypatch.setenv("XDG_CACHE_HOME", "~/x")
+    assert default_cache_dir() == tmp_path / "x" / "discoverly" / "data"
+
+
+def test_the_first_root_holding_every_file_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    partial = _make(tmp_path / "env")
+    (partial / "u.item").unlink()
+    _make(tmp_path / "cache")
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "env"))
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    found = locate("movielens-100k", FILES)
+    assert found == {rel: tmp_path / "cache" / rel for rel in FILES}
+    (tmp_path / "env" / "movielens" / "ml-100k" / "u.item").mkdir()  # a folder of that name is not the file
+    assert locate("movielens-100k", FILES) == found

@@ -94,3 +94,69 @@ def test_online_retail_cleaning_on_a_hand_made_file(tmp_path: Path) -> None:
     assert log.matrix("quantity").toarray().tolist() == [[2, 0], [0, 8]]
     assert ds.catalog is not None and ds.titles(["85123A", "22423"]) == ["WHITE HEART", "CAKESTAND"]
     assert ds.catalog.row("22423")["price"] == 12.75  # the 0.0-priced return does not count
+
+
+def test_names_are_read_in_any_case_with_spaces_or_underscores() -> None:
+    assert dataset_spec("  MovieLens_100K ").name == "movielens-100k"
+    assert dataset_spec("ONLINE-RETAIL-II").name == "online-retail"
+    assert dataset_spec("Online_Retail_2011").name == "online-retail-2011"
+
+
+def test_the_unknown_name_message_in_full() -> None:
+    with pytest.raises(ConfigError) as err:
+        dataset_spec("zzz")
+    assert str(err.value) == ("unknown data set 'zzz'; the built-in data sets are online-retail, online-retail-2011, "
+                              "complete-journey, movielens-100k, synthetic-store. To read your own log use "
+                              "read_interactions(path, user=, item=, time=)")
+    from discoverly.data.datasets.registry import did_you_mean
+
+    assert did_you_mean("zzz") == ""
+    assert did_you_mean("synthetc") == " Did you mean 'synthetic-store'?"
+    assert did_you_mean("ML-100K") == " Did you mean 'movielens-100k'?"
+
+
+def test_the_unknown_option_message_in_full() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_dataset("online-retail", b=1, a=2)
+    assert str(err.value) == "unknown option(s) ['a', 'b'] for data set 'online-retail'; it accepts: none"
+    with pytest.raises(ConfigError) as synth:
+        load_dataset("synthetic-store", zipf_exponent=1.0)
+    assert str(synth.value) == ("unknown option(s) ['zipf_exponent'] for data set 'synthetic-store'; it accepts: "
+                                "n_customers, n_items, days, rng, start")
+
+
+@pytest.mark.parametrize("name,ending", [
+    ("online-retail", "The UCI files are Excel workbooks without a published checksum, so discoverly does not "
+                      "download them: get them from https://archive.ics.uci.edu/dataset/502/online+retail+ii, save "
+                      "each sheet as Parquet with the original column names, and put the files in "
+                      "<data dir>/online_retail/"),
+    ("online-retail-2011", "get them from https://archive.ics.uci.edu/dataset/352/online+retail, save"),
+    ("complete-journey", ". The data set is published at https://www.8451.com/area51"),
+    ("movielens-100k", ". Or allow the download from https://files.grouplens.org/datasets/movielens/ml-100k.zip "
+                       "(load_dataset(..., download=True); CLI: --download)"),
+])
+def test_a_missing_data_set_says_how_to_get_it(tmp_path: Path, name: str, ending: str) -> None:
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset(name, tmp_path)
+    message = str(err.value)
+    assert message.startswith(f"data set {name!r} not found: expected the file(s) {DATASETS[name].files[0]}")
+    assert message.endswith(ending) if name != "online-retail-2011" else ending in message
+
+
+def test_download_is_only_tried_for_data_sets_that_have_one(tmp_path: Path) -> None:
+    with pytest.raises(DatasetNotFoundError, match="Excel workbooks"):
+        load_dataset("online-retail-2011", tmp_path, download=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_find_dataset_looks_where_load_dataset_looks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "movielens" / "ml-100k"
+    folder.mkdir(parents=True)
+    for name in ("u.data", "u.item"):
+        (folder / name).write_text("x")
+    monkeypatch.setenv("DISCOVERLY_DATA_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setenv("DISCOVERLY_CACHE_DIR", str(tmp_path))
+    assert find_dataset("ml-100k") == {"movielens/ml-100k/u.data": folder / "u.data",
+                                       "movielens/ml-100k/u.item": folder / "u.item"}
+    assert find_dataset("ml-100k", cache_dir=tmp_path / "other") is None
+    assert find_dataset("ml-100k", folder) is not None and find_dataset("ml-100k", tmp_path / "nothing") is None
