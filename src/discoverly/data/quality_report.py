@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from discoverly.data.quality import CountSummary, DataProfile, lorenz_curve
 from discoverly.report import HtmlReport, new_figure
@@ -119,11 +120,21 @@ def quality_report(p: DataProfile, path: str | os.PathLike[str]) -> Path:
     return rep.write(path)
 
 
+def _calendar(daily: pl.DataFrame) -> pl.DataFrame:
+    """``daily`` with every day from the first to the last: a day without events (a shop closed on
+    Saturdays) is a 0 in the plot and in the 7-day mean, not a gap the line skips."""
+    if daily.height == 0:
+        return daily
+    days = pl.DataFrame({"date": pl.date_range(daily["date"][0], daily["date"][-1], "1d", eager=True)})  # sorted
+    return days.join(daily, on="date", how="left").with_columns(pl.col("events", "users").fill_null(0))
+
+
 def _events_over_time(p: DataProfile) -> Any:
     fig, ax = new_figure(8.0, 3.4)
-    dates = p.daily["date"].to_list()
-    events = p.daily["events"].to_numpy().astype(float)
-    users = p.daily["users"].to_numpy().astype(float)
+    daily = _calendar(p.daily)
+    dates = daily["date"].to_list()
+    events = daily["events"].to_numpy().astype(float)
+    users = daily["users"].to_numpy().astype(float)
     ax.plot(dates, events, color="#9ab", linewidth=0.8, label="events per day")
     if len(events) >= 7:
         kernel = np.ones(7) / 7
