@@ -1,0 +1,98 @@
+"""Which model answers and how a list is filled (docs/serve.md): model items first, then the recent
+bestsellers (``source: bestsellers``, no score) until the list has ``k`` items, never a seen item nor
+the item asked about; ``k`` up to ``max_k`` (default ``default_k``); an experiment's arm is answered by
+the arm's version. Expected lists are built here by the page's recipe from the model's own ranking
+and its bestseller order (mutation testing: a changed comparison in the fill or the k limit survived)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from serve_helpers import ADMIN
+
+Client = Callable[..., Any]
+
+
+def fill(model_items: list[str], bestsellers: list[str], k: int, exclude: set[str]) -> list[tuple[str, str]]:
+    """The page's recipe: the model's items, then bestsellers not yet listed nor excluded, up to k."""
+    out = [(i, "model") for i in model_items][:k]
+    taken = exclude | set(model_items)
+    out += [(i, "bestsellers") for i in bestsellers if i not in taken][:k - len(out)]
+    return out
+
+
+def bestseller_order(c: Any) -> list[str]:
+    model = c.app.state.service.snapshot.current.model
+    return [str(i) for i in model.items.ids_of(model._fallback).tolist()]
+
+
+@pytest.mark.parametrize("k", [1, 24, 25, 26, 29, 30])
+def test_related_lists_are_the_model_items_then_the_bestsellers_not_listed(make_client: Client, k: int) -> None:
+    c = make_client()
+    assert c.post("/admin/reload", json={"version": "v0003"}, headers=ADMIN).status_code == 200
+    full = c.get("/items/i4/related", params={"k": 30}).json()["items"]
+    model_items = [i["item"] for i in full if i["source"] == "model"]
+    assert len(model_items) == 24  # the item-to-item model relates i4 to 24 of the 29 other items
+    scores = [i["score"] for i in full if i["source"] == "model"]
+    assert all(s is not None for s in scores) and scores == sorted(scores, reverse=True)
+    body = c.get("/items/i4/related", params={"k": k}).json()
+    expected = fill(model_items, bestseller_order(c), k, {"i4"})
+    assert [(i["item"], i["source"]) for i in body["items"]] == expected
+    assert len(expected) == min(k, 29)  # every other item at most once, never i4 itself
+    assert [i["rank"] for i in body["items"]] == list(range(1, len(expected) + 1))
+    assert all((i["score"] is None) == (i["source"] == "bestsellers") for i in body["items"])
+    assert body["fallback"] is False  # some items are the model's
+
+
+def test_recommendations_fill_without_the_seen_items(make_client: Client, log: Any) -> None:
+    c = make_client()
+    assert c.post("/admin/reload", json={"version": "v0003"}, headers=ADMIN).status_code == 200
+    seen = set(log.items.ids_of(log.item_index[log.user_index == log.users.index("u1")]).tolist())
+    assert len(seen) == 6
+    full = c.get("/users/u1/recommendations", params={"k": 30}).json()["items"]
+    model_items = [i["item"] for i in full if i["source"] == "model"]
+    for k in (len(model_items), len(model_items) + 1, 30):
+        body = c.get("/users/u1/recommendations", params={"k": k}).json()
+        expected = fill(model_items, bestseller_order(c), k, seen)
+        assert [(i["item"], i["source"]) for i in body["items"]] == expected, k
+        assert len(expected) == min(k, 30 - len(seen))
+        assert body["fallback"] is False
+
+
+def test_k_may_be_max_k_and_defaults_to_default_k(make_client: Client) -> None:
+    c = make_client(max_k=5, default_k=3)
+    for path in ("/users/u1/recommendations", "/items/i1/related", "/users/nobody/recommendations"):
+        assert len(c.get(path).json()["items"]) == 3, path
+        assert len(c.get(path, params={"k": 5}).json()["items"]) == 5, path
+        r = c.get(path, params={"k": 6})
+        assert r.status_code == 422 and r.json()["detail"] == "k=6 is larger than the limit of 5", path
+
+
+def test_an_arm_is_answered_by_its_own_version(make_client: Client) -> None:
+    from discoverly.serve.config import ExperimentConfig
+
+    exp = ExperimentConfig(name="e1", arms=[{"name": "A", "version": "v0001", "share": 0.5},
+                                            {"name": "B", "version": "v0003", "share": 0.5}])
+    c = make_client(experiments=[exp])
+    plain = make_client()  # the same artifacts without the experiment: what each version answers
+    users = [f"u{i}" for i in range(12)]
+    answers = {u: c.get(f"/users/{u}/recommendations", params={"k": 4}).json() for u in users}
+    by_version: dict[str, dict[str, list[str]]] = {}
+    for version in ("v0001", "v0003"):
+        assert plain.post("/admin/reload", json={"version": version}, headers=ADMIN).status_code == 200
+        by_version[version] = {u: [i["item"] for i in plain.get(f"/users/{u}/recommendations",
+                                                                  params={"k": 4}).json()["items"]] for u in users}
+    arms = {u: a["experiment"]["arm"] for u, a in answers.items()}
+    assert set(arms.values()) == {"A", "B"}, arms  # both arms answer some of these customers
+    for u, a in answers.items():
+        version = {"A": "v0001", "B": "v0003"}[arms[u]]
+        assert a["version"] == version and a["experiment"]["name"] == "e1"
+        assert [i["item"] for i in a["items"]] == by_version[version][u], u
+    x = c.app.state.service.store.exposures("e1")
+    assert dict(zip(x["user"].to_list(), x["arm"].to_list(), strict=True)) == arms
+    assert dict(zip(x["user"].to_list(), x["version"].to_list(), strict=True)) == {
+        u: {"A": "v0001", "B": "v0003"}[a] for u, a in arms.items()}
+    # the experiment splits the recommendations endpoint only: related lists, even with ?user=, are outside it
+    assert c.get("/items/i1/related", params={"user": "u1"}).json()["experiment"] is None
