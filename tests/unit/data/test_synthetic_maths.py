@@ -101,6 +101,22 @@ def test_weekends_have_sixty_percent_of_a_weekdays_baskets(shop: Dataset) -> Non
     assert 0.52 < per_day[5] / weekdays < 0.68 and 0.52 < per_day[6] / weekdays < 0.68  # Saturday, Sunday
 
 
+def test_the_weeks_before_christmas_are_busier() -> None:
+    # traffic x (1 + 0.6 exp(-d^2 / 1800)), d the days from 26 November: the same customers (same seed,
+    # same windows, same basket counts) around it and around May, both starting on a Wednesday. The middle
+    # 40 of 120 days average 1 + 0.6 x 0.89 = 1.53, the whole period 1 + 0.6 x 0.60 = 1.36: the middle's
+    # share of baskets is ~1.1 times May's (1.2 with a 1.6 bump, 1.0 without)
+    def middle_share(start: str) -> tuple[float, int]:
+        ds = synthetic_store(n_customers=1500, n_items=60, days=120, rng=6, start=start)
+        first = _baskets(ds).filter(pl.col("slot") == 0)
+        day = (first["t"].to_numpy() - ds.interactions.timestamp.min() // _DAY * _DAY) // _DAY
+        return float(((day >= 40) & (day < 80)).mean()), int(ds.notes["baskets"])
+
+    (autumn, n_autumn), (spring, n_spring) = middle_share("2023-09-27"), middle_share("2023-03-29")
+    assert n_autumn == n_spring
+    assert 1.06 < autumn / spring < 1.15
+
+
 def test_seasonal_themes_sell_most_in_the_month_of_their_peak(shop: Dataset) -> None:
     log = shop.interactions
     assert shop.catalog is not None
