@@ -96,3 +96,56 @@ def test_an_arm_is_answered_by_its_own_version(make_client: Client) -> None:
         u: {"A": "v0001", "B": "v0003"}[a] for u, a in arms.items()}
     # the experiment splits the recommendations endpoint only: related lists, even with ?user=, are outside it
     assert c.get("/items/i1/related", params={"user": "u1"}).json()["experiment"] is None
+
+
+def test_only_history_types_since_the_training_data_change_a_list(make_client: Client, clock: Any) -> None:
+    from serve_helpers import event
+
+    c = make_client()
+    end = c.app.state.service.snapshot.current.model.trained_until
+    top = c.get("/users/n1/recommendations", params={"k": 3}).json()["items"][0]["item"]
+
+    def answer(user: str, client: Any = c) -> dict[str, Any]:
+        body: dict[str, Any] = client.get(f"/users/{user}/recommendations", params={"k": 3}).json()
+        return body
+
+    # a view is stored but is no history (history_types is ["purchase"])
+    assert c.post("/events", json=event("n1", top, t=int(clock.now) - 10, type="view")).status_code == 200
+    # a purchase from before the model's training data ended is in the model already (or was left out of it)
+    assert c.post("/events", json=event("n2", top, t=int(end) - 3600)).status_code == 200
+    for user in ("n1", "n2"):
+        body = answer(user)
+        assert body["fresh_events"] == 0 and body["fallback"] is True and body["items"][0]["item"] == top, user
+    assert c.post("/events", json=event("n3", top, t=int(end) + 3600)).status_code == 200
+    body = answer("n3")
+    assert body["fresh_events"] == 1 and top not in [i["item"] for i in body["items"]]
+    # with views as history, n1's view counts
+    body = answer("n1", make_client(history_types=["purchase", "view"]))
+    assert body["fresh_events"] == 1 and top not in [i["item"] for i in body["items"]]
+
+
+def test_an_inactive_experiment_splits_no_one(make_client: Client) -> None:
+    from discoverly.serve.config import ExperimentConfig
+
+    exp = ExperimentConfig(name="old", endpoint="related", active=False,
+                           arms=[{"name": "A", "version": "v0001", "share": 0.5},
+                                 {"name": "B", "version": "v0002", "share": 0.5}])
+    c = make_client(experiments=[exp])
+    for n in range(6):
+        assert c.get("/items/i1/related", params={"user": f"u{n}"}).json()["experiment"] is None
+    assert c.app.state.service.store.exposures("old").height == 0
+
+
+def test_titles_come_from_the_configured_catalogue_and_a_missing_title_is_none(make_client: Client,
+                                                                              artifacts: Any) -> None:
+    import polars as pl
+
+    pl.DataFrame({"item": ["i1", "i2"], "title": ["Mug", None]}).write_parquet(artifacts / "catalog.parquet")
+    c = make_client()
+    titles = {i["item"]: i["title"] for i in c.get("/items/i3/related", params={"k": 30}).json()["items"]}
+    assert titles["i1"] == "Mug" and titles["i2"] is None and titles["i4"] is None  # not the text "None"
+    # --catalog is used instead of catalog.parquet
+    (artifacts / "other.csv").write_text("sku,name\ni1,Teapot\n")
+    c = make_client(catalog=artifacts / "other.csv", catalog_item="sku", catalog_title="name")
+    titles = {i["item"]: i["title"] for i in c.get("/items/i3/related", params={"k": 30}).json()["items"]}
+    assert titles["i1"] == "Teapot" and titles["i2"] is None
