@@ -25,9 +25,10 @@ _PEAKS = {"Valentine": 40, "Easter": 95, "Garden": 140, "Summer": 190, "Hallowee
           "Christmas": 345}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def shop() -> Dataset:
-    # 320 items -> 16 themes: every theme once, so a category is one theme
+    # 320 items -> 16 themes: every theme once, so a category is one theme. Built for each test (0.2 s), not
+    # once per module: mutation testing credits a module fixture's code to the first test that uses it only
     return synthetic_store(n_customers=1500, n_items=320, days=365, rng=4)
 
 
@@ -61,6 +62,15 @@ def test_the_default_store_is_the_one_docs_data_md_describes() -> None:
         "new_item_share": 0.25, "rng": 0}
 
 
+def test_the_generation_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="discoverly.data.synthetic"):
+        ds = synthetic_store(n_customers=20, n_items=10, days=10, rng=1)
+    message = caplog.records[-1].getMessage()
+    assert message.startswith(f"generated a synthetic store: {ds.interactions} in ") and message.endswith("s")
+
+
 def test_the_notes_count_what_was_made() -> None:
     ds = synthetic_store(n_customers=200, n_items=80, days=60, rng=np.random.default_rng(2))
     log = ds.interactions
@@ -71,9 +81,38 @@ def test_the_notes_count_what_was_made() -> None:
     assert notes["rows_read"] == notes["events"] == len(log)
     assert (notes["users"], notes["items"]) == (log.n_users, log.n_items) == (200, log.n_items)
     assert notes["baskets"] == _baskets(ds).select("u", "t").n_unique()
+    assert set(notes["lines_by_kind"]) == {"fresh", "complement", "repeat"}
     assert sum(notes["lines_by_kind"].values()) == len(log)
-    assert notes["quantity"] == "units bought on the line" and notes["load_seconds"] >= 0
+    assert notes["quantity"] == "units bought on the line"
+    assert isinstance(notes["load_seconds"], float) and 0 <= notes["load_seconds"] < 30
+    assert notes["load_seconds"] == round(notes["load_seconds"], 3)
+    assert ds.name == "synthetic-store"
+    assert list(log.users) == list(range(10_000, 10_200))  # customers numbered from 10,000
+    assert ds.catalog is not None
+    groups = ds.catalog.table["complement_group"]
+    assert groups.min() == 0 and groups.n_unique() == groups.max() + 1  # type: ignore[operator]
     assert synthetic_store(n_customers=5, n_items=8, days=5, rng=None).notes["parameters"]["rng"] is None
+
+
+def test_the_store_is_the_same_in_every_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # days, weekdays and seasons are UTC days: the machine's time zone changes nothing
+    import time
+
+    utc = synthetic_store(n_customers=100, n_items=40, days=60, rng=3, start="2023-03-01")
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        local = synthetic_store(n_customers=100, n_items=40, days=60, rng=3, start="2023-03-01")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert local.notes["parameters"]["start"] == "2023-03-01"
+    assert local.interactions.fingerprint() == utc.interactions.fingerprint()
+
+
+def test_shop_hours_in_a_big_shop(shop: Dataset) -> None:
+    seconds = shop.interactions.timestamp % _DAY  # the start is a midnight
+    assert seconds.min() >= 8 * 3600 and seconds.max() < 20 * 3600
 
 
 def test_times_fall_inside_the_period_in_shop_hours() -> None:
@@ -165,6 +204,9 @@ def test_basket_sizes_follow_mean_basket_size_up_to_sixty_lines() -> None:
     # basket-weighted mean is e^(0.15 x 1.1^2 + 0.15^2 x 1.1^2 / 2): 1 + 2.5 x 1.083 x 1.22 = 4.30
     assert 4.0 < small.mean() < 4.6  # type: ignore[operator]
     assert small.min() == 1
+    # mean_basket_size 1: m = 0.1 x the factor, so baskets of 1 + Poisson(0.13) lines
+    ones = sizes(1.0)
+    assert 1.05 < ones.mean() < 1.25  # type: ignore[operator]
     capped = synthetic_store(n_customers=50, n_items=60, days=60, rng=4, mean_basket_size=100.0)
     assert _baskets(capped).group_by("u", "t").len()["len"].max() == 60
 
@@ -202,8 +244,42 @@ def test_complement_lines_are_other_members_of_the_first_lines_group() -> None:
     without, kinds0 = share(0.0)
     assert without < 0.06 and kinds0["complement"] == 0
     assert 0.47 < with_complements < 0.56
-    lines = sum(kinds.values())
-    assert kinds["complement"] > 0.45 * lines * 0.7  # half of the non-first lines (~70% of lines)
+    same_store = _baskets(synthetic_store(n_customers=800, n_items=300, days=365, rng=4, complement_prob=0.5,
+                                            repeat_prob=0.01, new_item_share=0.0))
+    non_first = int((same_store["slot"] > 0).sum())
+    assert abs(kinds["complement"] - 0.5 * non_first) < 0.02 * non_first  # only later lines are complements
+
+
+def test_a_complement_is_never_the_first_line_itself() -> None:
+    # a group of one item has no complement: its basket's later lines are fresh, never the item again
+    ds = synthetic_store(n_customers=800, n_items=300, days=365, rng=4, complement_prob=0.95, repeat_prob=0.0,
+                         new_item_share=0.0)
+    later = _baskets(ds).filter(pl.col("slot") > 0)
+    assert (later["i"] == later["first_item"]).mean() < 0.008  # only a fresh draw of the same item
+
+
+def test_items_of_a_theme_sell_in_proportion_to_their_appeal() -> None:
+    # zipf_exponent 0: equal appeal, so within a theme every item has the same share of the fresh lines
+    ds = synthetic_store(n_customers=1500, n_items=40, days=365, rng=2, zipf_exponent=0.0, new_item_share=0.0,
+                         complement_prob=0.0, repeat_prob=0.0)
+    log = ds.interactions
+    assert ds.catalog is not None and log.n_items == 40
+    counts = np.bincount(log.item_index, minlength=40)
+    category = ds.catalog.aligned(log.items)["category"].to_numpy()
+    for theme in np.unique(category):
+        members = category == theme
+        share = counts[members] / counts[members].sum() * members.sum()
+        assert share.min() > 0.85 and share.max() < 1.15, theme
+
+
+def test_repeats_are_drawn_from_the_whole_history() -> None:
+    # a repeat is one of the customer's earlier lines, uniformly: not always their first item
+    ds = synthetic_store(n_customers=600, n_items=100, days=365, rng=4, complement_prob=0.0, repeat_prob=0.5)
+    log = ds.interactions
+    lines = (pl.DataFrame({"u": log.user_index, "i": log.item_index})
+             .with_columns(first=pl.col("i").first().over("u"), n=pl.len().over("u")).filter(pl.col("n") >= 20))
+    first_share = lines.group_by("u").agg((pl.col("i") == pl.col("first")).mean())["i"].mean()
+    assert first_share < 0.42  # type: ignore[operator]
 
 
 def test_repeat_lines_follow_repeat_prob() -> None:
@@ -277,6 +353,21 @@ def test_the_catalogue_groups_items_by_theme_and_design() -> None:
     assert np.allclose(price * 20, np.round(price * 20)) and price.min() >= 0.05
     assert abs(float(np.median(price)) - (np.e + 0.05)) < 0.25
     assert 0.6 < np.std(np.log(price)) < 0.8
+    # titles: a design's noun once; a repeat of the same title gets "NO. 2", "NO. 3", ...
+    titles = table["title"].to_list()
+    numbered = [t for t in titles if " NO. " in t]
+    assert len(numbered) < 0.2 * len(titles)
+    for t in numbered:
+        base, number = t.rsplit(" NO. ", 1)
+        assert base in titles and int(number) >= 2
+        assert all(f"{base} NO. {k}" in titles for k in range(2, int(number)))
+
+
+def test_prices_median_by_hand() -> None:
+    # 20,000 prices: the median of round(20 exp(N(1, 0.7))) / 20 + 0.05 is round(20 e) / 20 + 0.05 = 2.75
+    ds = synthetic_store(n_customers=1, n_items=20_000, days=7, rng=1)
+    assert ds.catalog is not None
+    assert abs(float(ds.catalog.table["price"].median()) - 2.75) <= 0.025  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("n_items,themes", [(4, 2), (59, 2), (60, 3), (200, 10)])
@@ -289,6 +380,7 @@ def test_one_theme_per_twenty_items_at_least_two(n_items: int, themes: int) -> N
 
 @pytest.mark.parametrize("kwargs", [
     {"n_customers": 1}, {"n_items": 4}, {"days": 1}, {"zipf_exponent": 0.0}, {"mean_basket_size": 1.0},
+    {"baskets_per_month": 0.5},
     {"complement_prob": 0.0, "repeat_prob": 0.0, "new_item_share": 0.0}, {"complement_prob": 0.5, "repeat_prob": 0.49},
 ])
 def test_the_edges_of_the_parameters_are_accepted(kwargs: dict[str, float]) -> None:
