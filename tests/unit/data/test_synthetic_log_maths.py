@@ -30,8 +30,9 @@ _DAY = 86_400
 _START = int(dt.datetime(2019, 12, 1, tzinfo=dt.UTC).timestamp())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def frame() -> pl.DataFrame:
+    # per test, not per module: mutation testing credits a module fixture's code to its first user only
     return synthetic_log(150_000, rng=3)
 
 
