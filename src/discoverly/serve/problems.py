@@ -113,10 +113,14 @@ def install_problem_handlers(app: FastAPI, *, pages: PageRenderer | None = None,
         first = errors[0] if errors else {"loc": "", "msg": "invalid request"}
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         ctype = request.headers.get("content-type", "")
-        if ctype and not is_json(ctype) and any(e["loc"].startswith("body") for e in errors):
-            # FastAPI reads a body as JSON only when it is labelled so (curl -d sends a form type):
-            # "Input should be a valid dictionary" would blame a JSON object that was never parsed
-            msg = (f"the body was sent as {ctype.split(';')[0]!r}; send JSON with the header 'Content-Type: "
+        unread = any(isinstance(e.get("input"), bytes) for e in exc.errors())  # the raw body: not parsed as JSON
+        if ((ctype and not is_json(ctype)) or (not ctype and unread)) and any(
+                e["loc"].startswith("body") for e in errors):
+            # FastAPI reads a body as JSON only when it is labelled so (curl -d sends a form type; Python's
+            # requests.post(url, data=...) sends no type): "Input should be a valid dictionary" would blame a
+            # JSON object that was never parsed
+            sent = f"sent as {ctype.split(';')[0]!r}" if ctype else "sent without a Content-Type header"
+            msg = (f"the body was {sent}; send JSON with the header 'Content-Type: "
                    "application/json' (curl: -H 'Content-Type: application/json')")
             return answer(request, problem(422, "Invalid request", msg, errors=errors[:MAX_ERRORS]))
         return answer(request, problem(422, "Invalid request", f"{first['loc']}: {first['msg']}{more}",
@@ -214,7 +218,8 @@ def _message(error: Any) -> str:
 
 
 def is_json(content_type: str) -> bool:
-    """Whether FastAPI reads a body of this ``Content-Type`` as JSON (a body without one is read so too)."""
+    """Whether FastAPI reads a body of this ``Content-Type`` as JSON (a body without one is read so only by
+    FastAPI versions before its ``strict_content_type``, on by default)."""
     media = content_type.split(";")[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 

@@ -131,3 +131,25 @@ def test_web_pages_answer_errors_as_html_and_only_under_ui(make_client: Client) 
     assert r.headers["allow"] == "GET"
     r = c.get("/uinope")  # not a page of the UI: a problem document
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_a_json_body_sent_without_a_content_type_is_named(make_client: Client) -> None:
+    """Python's ``requests.post(url, data=json.dumps(event))`` sends no Content-Type: FastAPI does not read
+    the body as JSON, and the 422 said "body.EventIn: Input should be a valid dictionary or object to
+    extract fields from" about a JSON object. It now says which header to send, as for a form type."""
+    import json
+
+    from serve_helpers import event
+
+    c = make_client()
+    for body in (event(), {"events": [event()]}):
+        r = c.post("/events", content=json.dumps(body).encode())
+        assert "content-type" not in r.request.headers
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["detail"] == ("the body was sent without a Content-Type header; send JSON with the header "
+                                      "'Content-Type: application/json' (curl: -H 'Content-Type: application/json')")
+        assert r.json()["errors"][0]["loc"].startswith("body")
+    # no body at all is still a missing body, and a labelled body's own errors are still listed
+    assert c.post("/events").json()["detail"] == "body: Field required"
+    assert c.post("/events", json={"user": "u1"}).json()["detail"].startswith("body.EventIn.item: Field required")
+    assert c.app.state.service.store.count() == 0
