@@ -149,3 +149,13 @@ def test_titles_come_from_the_configured_catalogue_and_a_missing_title_is_none(m
     c = make_client(catalog=artifacts / "other.csv", catalog_item="sku", catalog_title="name")
     titles = {i["item"]: i["title"] for i in c.get("/items/i3/related", params={"k": 30}).json()["items"]}
     assert titles["i1"] == "Teapot" and titles["i2"] is None
+
+
+def test_metrics_name_the_version_served_after_a_reload(make_client: Client) -> None:
+    c = make_client()
+    assert 'version="v0001"} 1' in c.get("/metrics").text
+    assert c.post("/admin/reload", json={"version": "v0002"}, headers=ADMIN).status_code == 200
+    text = c.get("/metrics").text
+    assert 'version="v0002"} 1' in text and 'version="v0001"' not in text
+    assert "discoverly_model_reloads_total{" in text and text.split("discoverly_model_reloads_total{")[1].split(
+        "\n")[0].endswith("} 1")
