@@ -153,3 +153,23 @@ def test_a_json_body_sent_without_a_content_type_is_named(make_client: Client) -
     assert c.post("/events").json()["detail"] == "body: Field required"
     assert c.post("/events", json={"user": "u1"}).json()["detail"].startswith("body.EventIn.item: Field required")
     assert c.app.state.service.store.count() == 0
+
+
+def test_the_cause_a_5xx_hides_is_logged_with_its_request(make_client: Client, monkeypatch: pytest.MonkeyPatch,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    c = make_client()
+    exc = StoreUnavailableError("cannot open '/srv/shop/events.db'")
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise exc
+
+    monkeypatch.setattr(c.app.state.service.store, "user_events", fail)
+    with caplog.at_level(logging.ERROR, logger="discoverly.serve.problems"):
+        assert c.get("/users/u1/recommendations").status_code == 503
+        assert c.get("/items/nope/related").status_code == 404  # a client's error is not the operator's
+    records = [r for r in caplog.records if r.name == "discoverly.serve.problems"]
+    assert [r.getMessage() for r in records] == [
+        "GET /users/u1/recommendations failed: cannot open '/srv/shop/events.db'"]
+    assert records[0].exc_info is not None and records[0].exc_info[1] is exc  # with its traceback
