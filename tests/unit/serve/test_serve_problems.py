@@ -173,3 +173,13 @@ def test_the_cause_a_5xx_hides_is_logged_with_its_request(make_client: Client, m
     assert [r.getMessage() for r in records] == [
         "GET /users/u1/recommendations failed: cannot open '/srv/shop/events.db'"]
     assert records[0].exc_info is not None and records[0].exc_info[1] is exc  # with its traceback
+
+
+def test_the_type_sent_is_named_without_its_parameters(make_client: Client) -> None:
+    import json
+
+    from serve_helpers import event
+
+    r = make_client().post("/events", content=json.dumps(event()).encode(),
+                           headers={"content-type": "text/plain; charset=utf-8"})
+    assert r.json()["detail"].startswith("the body was sent as 'text/plain'; send JSON with the header "), r.json()
