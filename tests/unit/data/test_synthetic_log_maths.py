@@ -40,9 +40,9 @@ def _items(frame: pl.DataFrame) -> np.ndarray:
     return frame["item"].str.slice(1).cast(pl.Int64).to_numpy()
 
 
-def _themes(seed: int, n_events: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+def _themes(seed: int, n_events: int, n_items: int, **shape: float) -> tuple[np.ndarray, np.ndarray]:
     """Each item's theme and complement group, from the catalogue the log of this seed draws."""
-    cat = _catalog(np.random.default_rng(seed), _shape(n_events, n_items, 730, "2019-12-01", {}))
+    cat = _catalog(np.random.default_rng(seed), _shape(n_events, n_items, 730, "2019-12-01", shape))
     theme = np.empty(n_items, dtype=np.int64)
     for t, (a, b) in enumerate(zip(cat.theme_start, cat.theme_end, strict=True)):
         theme[cat.by_theme[a:b]] = t
@@ -240,3 +240,82 @@ def test_log_shape_defaults_are_the_documented_calibration() -> None:
     assert (shape.baskets_per_customer, shape.activity_sigma, shape.basket_median, shape.basket_sigma,
             shape.customer_size_sigma) == (6.2, 1.3, 15.0, 0.8, 0.5)
     assert (shape.complement_prob, shape.repeat_prob, shape.theme_affinity) == (0.25, 0.08, 0.5)
+
+
+def test_items_of_a_theme_sell_in_proportion_to_their_appeal() -> None:
+    # equal appeal (zipf_exponent 0, no short-lived items): a customer's theme lines spread evenly over the theme
+    f = synthetic_log(100_000, rng=6, n_items=300, zipf_exponent=0.0, short_lived_share=0.0, theme_affinity=0.9,
+                      complement_prob=0.0, repeat_prob=0.0)
+    theme, _ = _themes(6, 100_000, 300, zipf_exponent=0.0, short_lived_share=0.0)
+    counts = np.bincount(_items(f), minlength=300)
+    for t in np.unique(theme):
+        members = theme == t
+        share = counts[members] / counts[members].sum() * members.sum()
+        assert share.min() > 0.78 and share.max() < 1.22, t  # Poisson noise: about 5% an item
+
+
+def test_every_theme_is_someones_favourite() -> None:
+    # a customer's favourite theme is drawn by the themes' appeal: with 10 themes and ~450 customers, all appear
+    f = synthetic_log(60_000, rng=5, n_items=1_500, theme_affinity=0.9, complement_prob=0.0, repeat_prob=0.0)
+    theme, _ = _themes(5, 60_000, 1_500)
+    favourite = (pl.DataFrame({"u": f["user"], "t": theme[_items(f)]}).group_by("u", "t").len()
+                 .sort("len", descending=True).group_by("u", maintain_order=True).first())
+    assert favourite["t"].n_unique() == len(np.unique(theme)) == 10
+
+
+def test_repeats_are_drawn_from_the_whole_history() -> None:
+    f = synthetic_log(60_000, rng=5, complement_prob=0.0, repeat_prob=0.5)
+    lines = (f.with_columns(first=pl.col("item").first().over("user"), n=pl.len().over("user"))
+             .filter(pl.col("n") >= 20))
+    first_share = lines.group_by("user").agg((pl.col("item") == pl.col("first")).mean())["item"].mean()
+    assert first_share < 0.15  # type: ignore[operator]  # always the first fresh item would make it ~0.5
+
+
+def test_a_complement_is_any_other_member_of_the_group() -> None:
+    # the member is drawn uniformly among the other ones: in groups of 3, both others about equally often
+    f = synthetic_log(100_000, rng=4, n_items=1_200, complement_prob=0.6, repeat_prob=0.0)
+    cat = _catalog(np.random.default_rng(4), _shape(100_000, 1_200, 730, "2019-12-01", {}))
+    item = _items(f)
+    lines = (pl.DataFrame({"u": f["user"], "t": f["timestamp"], "i": item})
+             .with_columns(slot=pl.int_range(pl.len()).over("u", "t"), a=pl.col("i").first().over("u", "t"))
+             .filter(pl.col("slot") > 0))
+    i, a = lines["i"].to_numpy(), lines["a"].to_numpy()
+    size = cat.group_size[cat.group[a]]
+    mates = (cat.group[i] == cat.group[a]) & (i != a) & (size == 3)
+    offset = (cat.position[i[mates]] - cat.position[a[mates]]) % 3
+    assert mates.sum() > 1_000 and abs((offset == 1).mean() - 0.5) < 0.05
+    assert np.bincount(cat.group_size)[2] > 0.15 * len(cat.group_size)  # groups of 2 to 5: a quarter each
+
+
+def test_the_defaults_and_a_chunk_of_one_event(tmp_path: Path) -> None:
+    assert synthetic_log(3_000).equals(synthetic_log(3_000, rng=0, days=730, start="2019-12-01"))
+    assert pl.concat(list(synthetic_log_chunks(3_000))).equals(synthetic_log(3_000, rng=0))
+    facts = write_synthetic_log(tmp_path / "d.parquet", 3_000)
+    assert pl.read_parquet(tmp_path / "d.parquet").equals(synthetic_log(3_000, rng=0))
+    assert facts["days"] == 730 and facts["start"] == "2019-12-01"
+    ones = list(synthetic_log_chunks(3, rng=1, chunk_events=1))
+    assert [c.height for c in ones] == [1, 1, 1]
+    frame = synthetic_log(2_000, rng=0)
+    sizes = frame.group_by("user", "timestamp").len()["len"]
+    assert sizes.min() == 1 or synthetic_log(150_000, rng=3).group_by("user", "timestamp").len()["len"].min() == 1
+
+
+def test_write_passes_every_setting_on(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+    import time
+
+    args = {"n_items": 150, "days": 30, "start": "2021-03-04", "rng": 9, "complement_prob": 0.0}
+    monkeypatch.setenv("TZ", "America/New_York")  # the facts' start is a UTC date
+    time.tzset()
+    try:
+        with caplog.at_level(logging.INFO, logger="discoverly.data.synthetic_log"):
+            facts = write_synthetic_log(tmp_path / "w.parquet", 4_000, chunk_events=1_500, **args)  # type: ignore[arg-type]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    written = pl.read_parquet(tmp_path / "w.parquet")
+    assert written.equals(synthetic_log(4_000, chunk_events=1_500, **args))  # type: ignore[arg-type]
+    assert facts == {"path": str(tmp_path / "w.parquet"), "events": 4_000, "customers": written["user"].n_unique(),
+                     "items": 150, "start": "2021-03-04", "days": 30}
+    assert caplog.records[-1].getMessage() == f"wrote a synthetic log: {facts}"
