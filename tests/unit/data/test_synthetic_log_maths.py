@@ -98,7 +98,7 @@ def test_basket_sizes_are_log_normal_around_fifteen_lines(frame: pl.DataFrame) -
     sizes = frame.group_by("user", "timestamp").len()["len"].to_numpy()
     assert 12 <= np.median(sizes) <= 14.5
     assert abs(sizes.mean() - 15 * math.exp(0.8**2 / 2)) < 1.2
-    assert sizes.max() <= 600 and sizes.min() >= 1
+    assert sizes.max() <= 600 and sizes.min() == 1  # a rounded size below 1 is 1 line
     # without spread every basket has exactly basket_median lines (the last one is cut at the budget)
     fixed = synthetic_log(20_000, rng=5, basket_sigma=0.0, customer_size_sigma=0.0, basket_median=12.0)
     counts = fixed.group_by("user", "timestamp").len()
@@ -295,9 +295,6 @@ def test_the_defaults_and_a_chunk_of_one_event(tmp_path: Path) -> None:
     assert facts["days"] == 730 and facts["start"] == "2019-12-01"
     ones = list(synthetic_log_chunks(3, rng=1, chunk_events=1))
     assert [c.height for c in ones] == [1, 1, 1]
-    frame = synthetic_log(2_000, rng=0)
-    sizes = frame.group_by("user", "timestamp").len()["len"]
-    assert sizes.min() == 1 or synthetic_log(150_000, rng=3).group_by("user", "timestamp").len()["len"].min() == 1
 
 
 def test_write_passes_every_setting_on(tmp_path: Path, caplog: pytest.LogCaptureFixture,
