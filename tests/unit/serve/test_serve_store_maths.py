@@ -127,3 +127,32 @@ def test_a_value_against_none_is_a_conflict_either_way(store: EventStore) -> Non
     store.add([ev("a", value=None)], received=0)
     with pytest.raises(IdempotencyConflictError):
         store.add([ev("a", value=0.0)], received=1)
+
+
+def test_an_empty_batch_stores_and_counts_nothing(store: EventStore) -> None:
+    res = store.add([], received=0)
+    assert (res.accepted, res.duplicates) == (0, 0) and store.count() == 0
+
+
+def test_a_new_store_is_created_with_its_folders_and_says_where_it_is(tmp_path: Path) -> None:
+    from discoverly.serve.store import StoreUnavailableError
+    from discoverly.serve.store.sqlite import SQLiteStore
+
+    path = tmp_path / "a" / "b" / "events.db"
+    with SQLiteStore(path) as s:  # creating is the default
+        assert s.url == f"sqlite:///{path}" and s.count() == 0
+    assert path.is_file()
+    missing = tmp_path / "c" / "events.db"
+    with pytest.raises(StoreUnavailableError, match=f"no SQLite event store at '{missing}'; check the path"):
+        SQLiteStore(missing, create=False)
+
+
+def test_events_are_written_with_synchronous_full(store: EventStore) -> None:
+    """docs/serve.md: the answer comes after the events are on disk (WAL with synchronous=FULL); exposures,
+    analytics, are written with NORMAL (they survive a killed process, not a power cut)."""
+    con = store._con()  # type: ignore[attr-defined]
+    store.add_exposure(Exposure("exp", "A", "u1", "v1", 1000, ("i1",)))
+    assert con.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    store.add([ev("a")], received=0)
+    assert con.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
