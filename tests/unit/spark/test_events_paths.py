@@ -23,7 +23,7 @@ def _message(source: str | Path) -> str:
 
 
 def test_a_path_that_does_not_exist(tmp_path: Path) -> None:
-    missing = str(tmp_path / "typo.parquet")
+    missing = str(tmp_path / "Xmas typo.parquet")  # no wildcard character: a path, not a pattern
     assert _message(missing) == (f"{LOG} {missing!r} does not exist; give a Parquet file or a folder of "
                                  "Parquet files")
     pattern = str(tmp_path / "part-*.parquet")
