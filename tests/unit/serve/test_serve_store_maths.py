@@ -79,6 +79,9 @@ def test_user_events_keep_the_latest_limit_oldest_first(store: EventStore) -> No
     # since is inclusive
     assert [e.key for e in store.user_events("u1", since=20)] == ["e2", "e3", "e4"]
     assert [e.key for e in store.user_events("u1", since=21)] == ["e4"]
+    store.add([ev("v", t=40, type="view"), ev("c", t=50, type="click")], received=1)
+    assert [e.key for e in store.user_events("u1", types=["view", "click"])] == ["v", "c"]
+    assert [e.key for e in store.user_events("u1", types=["purchase", "click"], since=30)] == ["e4", "c"]
 
 
 def test_events_since_is_inclusive_and_until_exclusive(store: EventStore) -> None:
