@@ -176,3 +176,41 @@ def test_missing_and_mistyped_times_messages_in_full() -> None:
     flags = pl.DataFrame({"user": [1], "item": [1], "timestamp": [True]})
     assert _error(flags) == (f"{LOG}: the time column 'timestamp' has type Boolean; expected datetimes, ISO strings "
                              "or epoch seconds")
+
+
+def test_dates_are_midnight_utc_before_and_after_1970() -> None:
+    import datetime as dt
+
+    assert _times([dt.date(1969, 12, 31), dt.date(1970, 1, 2), dt.date(1, 1, 1)]) == [-86_400, 86_400, -62_135_596_800]
+
+
+def test_non_finite_and_all_missing_numbers() -> None:
+    """NaN is a missing time and infinity a time out of range, in a float column read as seconds or
+    thousandths alike (not a polars cast error); a column of nothing but nulls is missing times."""
+    def message(values: list[float | None]) -> str:
+        with pytest.raises(DataError) as err:
+            _times(values)
+        return str(err.value)
+
+    assert message([1.0, float("nan"), 2e12]) == ("w: the time column 't' has 1 missing value(s) (rows 1); drop those "
+                                                  "rows or fill them in")
+    assert message([1.0, float("inf"), -float("inf")]) == (
+        "w: 2 value(s) of the time column 't' are not times between the years 1 and 9999 (rows 1, 2: inf, -inf). "
+        "Numbers are read as seconds, milliseconds, microseconds or nanoseconds since 1970")
+    with pytest.raises(DataError) as err:
+        parse_time_column(pl.Series("t", [None, None], dtype=pl.Float64), what="w")
+    assert str(err.value) == ("w: the time column 't' has 2 missing value(s) (rows 0, 1); drop those rows or fill "
+                              "them in")
+
+
+def test_a_text_column_of_times_and_numbers_names_the_values_of_the_lesser_reading() -> None:
+    """The values named are those that fit neither reading, against the reading that fits more of the
+    column; on a tie, the datetime reading."""
+    expected = ("w: 1 value(s) of the time column 't' cannot be read as times (rows {}: {!r}). Expected ISO strings "
+                "such as '2011-11-01 08:26:00' or epoch seconds.")
+    with pytest.raises(DataError) as err:
+        _times(["1700000000", "1700000001", "2011-01-01"])  # two numbers, one date: the date is named
+    assert str(err.value) == expected.format(2, "2011-01-01")
+    with pytest.raises(DataError) as err:
+        _times(["2011-01-01", "1700000000"])  # one of each: the number is named
+    assert str(err.value) == expected.format(1, "1700000000")
