@@ -159,3 +159,51 @@ def test_events_are_written_with_synchronous_full(store: EventStore) -> None:
     store.add([ev("a")], received=0)
     assert con.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_conflict_messages_say_how_to_fix_it(store: EventStore) -> None:
+    store.add([ev("a")], received=0)
+    with pytest.raises(IdempotencyConflictError) as info:
+        store.add([ev("a", item="i2")], received=1)
+    assert str(info.value) == ("the idempotency key 'a' is already stored for a different event (user 'u1', item "
+                               "'i1', type 'purchase', time 100); nothing of this batch was stored. Retries must "
+                               "resend the same event; new events need new keys")
+    with pytest.raises(IdempotencyConflictError) as info:
+        store.add([ev("b"), ev("b", item="i2")], received=1)
+    assert str(info.value) == ("the idempotency key 'b' appears twice in this batch with different content; "
+                               "each distinct event needs its own key")
+
+
+def test_thread_connections_close_what_no_thread_can_use(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import threading
+
+    from discoverly.serve.store.base import ThreadConnections
+
+    closed: list[str] = []
+
+    def close(con: str) -> None:
+        closed.append(con)
+        if con == "bad":
+            raise OSError("boom")
+
+    cons = ThreadConnections(close)
+    cons.put("a")
+    cons.put("a")  # the same connection again: kept
+    assert cons.get() == "a" and closed == [] and len(cons) == 1
+    cons.forget()  # broken: this thread opens a new one next time
+    assert cons.get() is None
+    cons.put("b")  # and the one it replaces is closed
+    assert cons.get() == "b" and closed == ["a"] and len(cons) == 1
+    worker = threading.Thread(target=cons.put, args=("bad",))
+    worker.start()
+    worker.join()
+    assert len(cons) == 2
+    with caplog.at_level(logging.WARNING, logger="discoverly.serve.store.base"):
+        cons.put("c")  # the ended thread's connection is closed; one that fails to close is only logged
+    assert closed == ["a", "b", "bad"] and len(cons) == 1
+    assert [r.getMessage() for r in caplog.records] == ["could not close an unused event-store connection: boom"]
+    cons.close_all()
+    assert closed == ["a", "b", "bad", "c"] and len(cons) == 0 and cons.get() is None
+    cons.put("d")  # usable again after close_all
+    assert cons.get() == "d" and len(cons) == 1
