@@ -114,15 +114,20 @@ def test_times_without_a_zone_are_utc_whatever_the_session_zone(spark: Any, tmp_
      r"cannot be read as times.*'yesterday'"),
     ({**IDS, "timestamp": ["13/1/2010", "1/13/2010", "1/1/2010", "2/2/2010"]}, "mixes day-first"),
     ({**IDS, "timestamp": ["12/1/2010", "1/12/2010", "1/1/2010", "2/2/2010"]}, "cannot be told apart"),
+    ({**IDS, "timestamp": ["2024-01-01", "1700000000", "2024-01-02", "2024-01-03"]},
+     r"1 value\(s\) of the time column 'timestamp' cannot be read as times \(.*'1700000000'"),
+    ({**IDS, "timestamp": ["1700000000", "1700000001", "2024-01-02 10:00", "1700000003"]},
+     r"1 value\(s\) of the time column 'timestamp' cannot be read as times \(.*'2024-01-02 10:00'"),
     ({**IDS, "timestamp": [1.7e9] * 4, "q": [1.0, float("inf"), 1.0, 1.0]}, "'q' has .*infinite"),
     ({**IDS, "timestamp": [1.7e9] * 4, "n": [1.0, 2.0, 3.0, 4.0]},
      r"the user column 'usr' is missing \(did you mean 'user'\?\)"),
-], ids=["nan-time", "null-time", "year-3e17", "text", "mixed-slash", "ambiguous-slash", "inf-quantity",
-        "column-name"])
+], ids=["nan-time", "null-time", "year-3e17", "text", "mixed-slash", "ambiguous-slash", "dates-and-a-number",
+        "numbers-and-a-date", "inf-quantity", "column-name"])
 def test_bad_logs_raise_what_the_local_reader_raises(spark: Any, tmp_path: Path, frame: dict[str, Any],
                                                      match: str) -> None:
     """NaN and out-of-range times were Spark ArithmeticExceptions (CAST_OVERFLOW); an infinite
-    quantity was accepted; a wrong column name got no suggestion."""
+    quantity was accepted; a wrong column name got no suggestion; text mixing dates and epoch
+    numbers was read (each row its own way) where the local reader refuses it."""
     from discoverly.engine.spark.events import read_events
 
     path = tmp_path / "log.parquet"

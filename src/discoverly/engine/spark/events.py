@@ -201,6 +201,7 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
         F.sum(F.col("q").isin(float("inf"), float("-inf")).cast("long")).alias("q_infinite"),
         F.sum((F.col("q") < 0).cast("long")).alias("negative"),
         F.max(F.abs("tn")).alias("t_big"), F.min("tn").alias("t_min"), F.max("tn").alias("t_max"),
+        F.count("ts").alias("t_read"), F.count("tn").alias("t_numbers"),
         F.sum((F.col("tn").isNotNull() & F.col("ti").isNull()).cast("long")).alias("t_inexact"),
         F.min("ti").alias("ti_min"), F.max("ti").alias("ti_max"),
         F.count(F.lit(1)).alias("rows"),
@@ -245,6 +246,15 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
         examples = ", ".join(repr(row[0]) for row in bad)
         raise DataError(f"{_WHAT}: {facts['time_nulls']:,} value(s) of the time column {time!r} cannot be read as "
                         f"times (e.g. {examples}). Expected ISO strings such as '2011-11-01 08:26:00' or epoch seconds")
+    if isinstance(t_kind, T.StringType) and facts["t_read"] and facts["t_numbers"]:
+        # text that mixes times and epoch numbers, which the local reader refuses: the values of the reading that
+        # fits less of the column are named (on a tie, the numbers)
+        dates = facts["t_numbers"] > facts["t_read"]
+        bad = df.where(seconds.isNotNull() if dates else number.isNotNull()).select(_col(time)).limit(3).collect()
+        examples = ", ".join(repr(row[0]) for row in bad)
+        raise DataError(f"{_WHAT}: {min(facts['t_read'], facts['t_numbers']):,} value(s) of the time column {time!r} "
+                        f"cannot be read as times (e.g. {examples}): the column mixes times and epoch numbers. "
+                        "Expected ISO strings such as '2011-11-01 08:26:00' or epoch seconds")
     if quantity is not None and facts["q_nulls"]:
         raise DataError(f"{_WHAT}: the quantity column {quantity!r} has {facts['q_nulls']:,} missing or non-numeric "
                         "value(s); drop those rows or fill them in")
