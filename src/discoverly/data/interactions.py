@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -21,8 +22,12 @@ TimeLike = dt.datetime | dt.date | str | int | float | np.datetime64
 MatrixValue = Literal["binary", "count", "quantity", "days", "first_time", "last_time"]
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def to_epoch_seconds(t: TimeLike) -> int:
-    """Seconds since the Unix epoch (UTC) for a datetime, date, ISO string or number."""
+    """Seconds since the Unix epoch (UTC) for a datetime, date, ISO string or number; whole seconds rounded
+    down, as the readers keep event times (``-1.5`` and ``1969-12-31T23:59:58.5`` are both ``-2``)."""
     if isinstance(t, bool):
         raise DataError(f"expected a time, got the boolean {t!r}")
     if isinstance(t, (float, np.floating, np.datetime64, dt.datetime)) and t != t:  # nan, NaT, pandas' NaT
@@ -32,7 +37,7 @@ def to_epoch_seconds(t: TimeLike) -> int:
     if isinstance(t, (int, np.integer)):
         return int(t)
     if isinstance(t, (float, np.floating)):
-        return int(t)
+        return math.floor(t)
     if isinstance(t, np.datetime64):
         return int(t.astype("datetime64[s]").astype(np.int64))
     if isinstance(t, str):
@@ -45,7 +50,7 @@ def to_epoch_seconds(t: TimeLike) -> int:
     if isinstance(t, dt.datetime):
         if t.tzinfo is None:
             t = t.replace(tzinfo=dt.UTC)
-        return int(t.timestamp())
+        return (t - _EPOCH) // dt.timedelta(seconds=1)  # exact (timestamp() is a float), and rounded down
     if isinstance(t, dt.date):
         return int(dt.datetime(t.year, t.month, t.day, tzinfo=dt.UTC).timestamp())
     raise DataError(f"expected a time (datetime, date, ISO string or epoch seconds), got {type(t).__name__}")

@@ -12,9 +12,10 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
+import polars as pl
 import pytest
 
-from discoverly.data import Interactions, Vocabulary, to_epoch_seconds
+from discoverly.data import Interactions, Vocabulary, read_interactions, to_epoch_seconds
 from discoverly.errors import DataError, MissingDependencyError, UnknownIdError
 
 DAY = 86_400
@@ -56,6 +57,20 @@ def test_numbers_and_numpy_times() -> None:
     assert to_epoch_seconds(np.datetime64("2011-11-01T08:26")) == T
     assert to_epoch_seconds(np.datetime64("2011-11-01T08:26:00.750")) == T  # milliseconds cut to the second
     assert to_epoch_seconds(np.datetime64("2011-11-01")) == T - (8 * 3600 + 26 * 60)
+
+
+def test_a_cutoff_is_whole_seconds_rounded_down_as_event_times_are() -> None:
+    # the readers keep 1969-12-31 23:59:58.5 (and the number -1.5) as -2; a cutoff written the same way
+    # was -1 (int() cuts toward zero), so an event at that instant fell on the other side of it
+    half = dt.datetime(1969, 12, 31, 23, 59, 58, 500_000)
+    assert to_epoch_seconds(half) == to_epoch_seconds("1969-12-31T23:59:58.5") == -2
+    assert to_epoch_seconds(-1.5) == to_epoch_seconds(np.float64(-1.5)) == -2
+    assert to_epoch_seconds(np.datetime64("1969-12-31T23:59:58.500")) == -2
+    read = read_interactions(pl.DataFrame({"u": ["a"], "i": ["x"], "t": [half]}), user="u", item="i", time="t")
+    assert read.timestamp.tolist() == [-2] and len(read.before(half)) == 0 and len(read.before(-1)) == 1
+    # exact far from 1970 too: a microsecond before a second is that second minus one
+    assert to_epoch_seconds("9999-12-31T23:59:59.999999") == 253_402_300_799
+    assert to_epoch_seconds(dt.datetime(1, 1, 1, 0, 0, 0, 1)) == -62_135_596_800
 
 
 def test_time_errors_name_what_they_got() -> None:
