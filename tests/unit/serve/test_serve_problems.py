@@ -126,6 +126,7 @@ def test_web_pages_answer_errors_as_html_and_only_under_ui(make_client: Client) 
     for path in ("/ui/nope", "/ui/items/no-such-item"):
         r = c.get(path)
         assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), path
+        assert r.headers["content-length"] == str(len(r.content)), path  # the page's length, not the problem's
     r = c.post("/ui")  # the page of a 405 keeps the Allow header of the problem it replaces
     assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
     assert r.headers["allow"] == "GET"
@@ -148,7 +149,7 @@ def test_a_json_body_sent_without_a_content_type_is_named(make_client: Client) -
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
         assert r.json()["detail"] == ("the body was sent without a Content-Type header; send JSON with the header "
                                       "'Content-Type: application/json' (curl: -H 'Content-Type: application/json')")
-        assert r.json()["errors"][0]["loc"].startswith("body")
+        assert r.json()["errors"][0]["loc"].startswith("body") and r.json()["title"] == "Invalid request"
     # no body at all is still a missing body, and a labelled body's own errors are still listed
     assert c.post("/events").json()["detail"] == "body: Field required"
     assert c.post("/events", json={"user": "u1"}).json()["detail"].startswith("body.EventIn.item: Field required")
