@@ -60,6 +60,8 @@ def download_file(url: str, dest: str | os.PathLike[str], *, checksum: str, prog
             try:
                 response = urllib.request.urlopen(url, timeout=timeout)  # http(s) only, checked above
             except (urllib.error.URLError, OSError, ValueError) as exc:
+                if isinstance(exc, urllib.error.HTTPError):
+                    exc.close()  # an HTTP error response (404, ...) holds the connection open
                 raise DatasetNotFoundError(
                     f"cannot download {url}: {exc}. Check the network connection, or download the file by hand "
                     "and point DISCOVERLY_DATA_DIR at its folder") from exc

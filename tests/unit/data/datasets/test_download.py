@@ -215,3 +215,14 @@ def test_an_unsafe_archive_names_the_path(server: str, tmp_path: Path) -> None:
         fetch(spec, tmp_path)
     assert str(err.value) == "the archive holds an unsafe path 'ml-100k/../../escape.txt'; refusing to extract it"
     assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_an_http_error_closes_its_connection(server: str, tmp_path: Path) -> None:
+    # a 404 response came back inside the error with its socket open: a ResourceWarning whenever it was collected
+    import urllib.error
+
+    with pytest.raises(DatasetNotFoundError) as err:
+        download_file(f"{server}/missing.zip", tmp_path / "a.zip", checksum=_md5(b""))
+    cause = err.value.__cause__
+    assert isinstance(cause, urllib.error.HTTPError) and cause.code == 404
+    assert cause.fp is None or cause.fp.closed
