@@ -207,3 +207,26 @@ def test_thread_connections_close_what_no_thread_can_use(caplog: pytest.LogCaptu
     assert closed == ["a", "b", "bad", "c"] and len(cons) == 0 and cons.get() is None
     cons.put("d")  # usable again after close_all
     assert cons.get() == "d" and len(cons) == 1
+
+
+def test_a_store_that_cannot_be_used_says_which_and_why(tmp_path: Path) -> None:
+    from discoverly.serve.store import StoreUnavailableError
+    from discoverly.serve.store.sqlite import SQLiteStore
+
+    missing = tmp_path / "c" / "events.db"
+    with pytest.raises(StoreUnavailableError) as info:
+        SQLiteStore(missing, create=False)
+    assert str(info.value) == (f"there is no SQLite event store at '{missing}'; check the path (--store, --artifacts "
+                               "or the config's store), or start the service once to create it")
+    with pytest.raises(StoreUnavailableError) as info:
+        SQLiteStore(tmp_path)  # a folder
+    assert str(info.value).startswith(f"cannot open the SQLite event store '{tmp_path}': ")
+    with pytest.raises(StoreUnavailableError) as info:  # sqlite:///:memory: would lose every event
+        SQLiteStore(":memory:")
+    assert str(info.value) == ("':memory:' cannot use WAL mode (got 'memory'); put the event store on a local "
+                               "file system")
+    with SQLiteStore(tmp_path / "events.db") as s:
+        assert repr(s) == f"SQLiteStore('{tmp_path / 'events.db'}')"
+        s._con().execute("DROP TABLE exposure_items")  # type: ignore[attr-defined]
+        with pytest.raises(StoreUnavailableError, match=r"^the SQLite event store could not answer: no such table"):
+            s.exposures("exp")
