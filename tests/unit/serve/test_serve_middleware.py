@@ -28,6 +28,7 @@ class Recorder:
         body = b""
         while True:
             message = await receive()
+            assert message["type"] == "http.request", message
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
@@ -177,3 +178,102 @@ def test_request_metrics_count_an_app_that_fails_as_a_500() -> None:
     text = metrics.render()
     assert 'method="GET",route="unmatched",status="500"} 1' in text, text
     assert 'method="other",route="unmatched",status="200"} 1' in text, text
+
+
+def test_other_scopes_pass_through_untouched() -> None:
+    seen: list[tuple[Any, Any, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope, receive, send))
+
+    async def receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    from discoverly.serve.metrics import Metrics
+
+    for middleware in (BodyLimit(app, 1), NoSniff(app), CacheControl(app), HeadAsGet(app),
+                       RequestMetrics(app, Metrics())):
+        scope = {"type": "lifespan"}
+        asyncio.run(middleware(scope, receive, send))
+        assert seen[-1] == (scope, receive, send), type(middleware).__name__
+
+
+def test_a_413_and_an_empty_body_are_whole_answers() -> None:
+    sent = call(BodyLimit(Recorder(), 1), chunks=[b"xx"], headers=length(2))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    # Content-Length: 0 is an empty body, not a bad length
+    inner = Recorder()
+    assert status(call(BodyLimit(inner, 10), chunks=[b""], headers=length(0))) == 200 and inner.bodies == [b""]
+
+
+def test_messages_may_leave_out_body_and_more_body() -> None:
+    """ASGI: a missing "body" is b"" and a missing "more_body" is False (the last message)."""
+    inner = Recorder()
+    app = BodyLimit(inner, 10)
+
+    def run(messages: list[Message]) -> tuple[list[Message], list[Message]]:
+        pending, sent = list(messages), []
+
+        async def receive() -> Message:
+            return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        asyncio.run(app({"type": "http", "method": "POST", "path": "/events", "headers": []}, receive, send))
+        return pending, sent
+
+    for messages in ([{"type": "http.request"}], [{"type": "http.request", "body": b"abc"}],
+                     [{"type": "http.request", "more_body": True}, {"type": "http.request", "body": b"abc"}]):
+        pending, sent = run(messages)
+        assert status(sent) == 200 and not pending, messages
+    assert inner.bodies == [b"", b"abc", b"abc"]
+
+
+def test_the_body_is_handed_on_once_then_the_client_is_listened_to() -> None:
+    received: list[Message] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        received.append(await receive())
+        received.append(await receive())  # e.g. waiting for a disconnect while streaming an answer
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    call(BodyLimit(app, 10), chunks=[b"ab", b"c"])
+    assert received == [{"type": "http.request", "body": b"abc", "more_body": False}, {"type": "http.disconnect"}]
+
+
+def test_a_head_keeps_its_method_and_gets_the_routing_back() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scope["route"] = "the route"  # what the router sets in the scope it is given
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x"})
+
+    scope: dict[str, Any] = {"type": "http", "method": "HEAD", "path": "/health", "headers": []}
+
+    async def receive() -> Message:
+        return {"type": "http.request"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    asyncio.run(HeadAsGet(app)(scope, receive, send))
+    assert scope["method"] == "HEAD" and "discoverly.head" not in scope and scope["route"] == "the route"
+
+
+def test_request_metrics_label_the_route_template() -> None:
+    from types import SimpleNamespace
+
+    from discoverly.serve.metrics import Metrics
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scope["route"] = SimpleNamespace(path_format="/items/{item}/related")
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    metrics = Metrics()
+    call(RequestMetrics(app, metrics), method="GET", path="/items/A/12/related")
+    assert 'method="GET",route="/items/{item}/related",status="404"} 1' in metrics.render()
