@@ -275,5 +275,23 @@ def test_request_metrics_label_the_route_template() -> None:
         await send({"type": "http.response.body", "body": b""})
 
     metrics = Metrics()
-    call(RequestMetrics(app, metrics), method="GET", path="/items/A/12/related")
-    assert 'method="GET",route="/items/{item}/related",status="404"} 1' in metrics.render()
+    sent = call(RequestMetrics(app, metrics), method="GET", path="/items/A/12/related")
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]  # the answer goes on
+    text = metrics.render()
+    assert 'method="GET",route="/items/{item}/related",status="404"} 1' in text
+    # the latency is this request's duration (a few microseconds here), not a clock reading
+    seconds = float(text.split('_sum{worker="')[1].split("} ")[1].split()[0])
+    assert 0 <= seconds < 5, seconds
+
+
+def test_headers_are_added_to_those_of_the_answer() -> None:
+    async def bare(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204})  # ASGI: headers may be left out
+        await send({"type": "http.response.body", "body": b""})
+
+    for app in (NoSniff(bare), CacheControl(bare)):
+        assert status(call(app)) == 204
+    assert call(NoSniff(Recorder()))[0]["headers"] == [(b"content-type", b"text/plain"),
+                                                      (b"x-content-type-options", b"nosniff")]
+    assert call(CacheControl(Recorder()))[0]["headers"] == [(b"content-type", b"text/plain"),
+                                                           (b"cache-control", b"no-store")]
