@@ -221,6 +221,11 @@ def test_a_store_that_cannot_be_used_says_which_and_why(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailableError) as info:
         SQLiteStore(tmp_path)  # a folder
     assert str(info.value).startswith(f"cannot open the SQLite event store '{tmp_path}': ")
+    under_a_file = tmp_path / "orders.csv" / "events.db"  # a folder that cannot be made
+    under_a_file.parent.write_text("user,item\n")
+    with pytest.raises(StoreUnavailableError) as info:
+        SQLiteStore(under_a_file)
+    assert str(info.value).startswith(f"cannot open the SQLite event store '{under_a_file}': ")
     with pytest.raises(StoreUnavailableError) as info:  # sqlite:///:memory: would lose every event
         SQLiteStore(":memory:")
     assert str(info.value) == ("':memory:' cannot use WAL mode (got 'memory'); put the event store on a local "
