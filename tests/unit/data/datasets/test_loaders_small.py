@@ -264,3 +264,33 @@ def test_movielens_bad_ratings_files(tmp_path: Path, ratings: str, match: str) -
     _movielens(tmp_path / "movielens" / "ml-100k", ratings)
     with pytest.raises(DataError, match=match):
         load_dataset("movielens-100k", tmp_path)
+
+
+def test_online_retail_small_prices_ties_padding_and_notes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    rows = [
+        ("1", "22633", "HAND WARMER", 1, T, 0.42, 1.0),     # priced below 1 is priced
+        ("2", "22633", "HAND WARMER", 1, T, 0.42, 1.0),
+        ("3", "22633", "WARMER", 1, T, 0.0, 1.0),
+        ("4", "22633", "WARMER", 1, T, 0.0, 1.0),
+        ("5", "22633", "WARMER", 1, T, 0.0, 1.0),
+        ("6", "21000", "B NAME", 1, T, 1.5, 1.0),          # equally priced and frequent: alphabetical
+        ("7", "21000", "A NAME", 1, T, 1.5, 1.0),
+        ("8", "21001", "RARE", 1, T, 2.0, 1.0),            # equally priced: the more frequent one
+        ("9", "21001", "COMMON", 1, T, 2.0, 1.0),
+        ("10", "21001", "COMMON", 1, T, 0.0, 1.0),
+        (" C11 ", " 21001 ", "COMMON", -1, T, 2.0, 1.0),  # padded: still a cancellation of 21001
+    ]
+    _retail(tmp_path / "online_retail" / "online_retail.parquet", rows)
+    with caplog.at_level(logging.INFO, logger="discoverly.data.datasets.online_retail"):
+        ds = load_dataset("online-retail-2011", tmp_path)
+    assert ds.catalog is not None
+    assert ds.catalog.table.rows() == [("21000", "A NAME", 1.5), ("21001", "COMMON", 2.0),
+                                       ("22633", "HAND WARMER", 0.42)]
+    assert ds.notes["dropped"]["cancellations"] == 1 and sorted(ds.interactions.items) == ["21000", "21001", "22633"]
+    notes = ds.notes
+    assert notes["files"] == [str(tmp_path / "online_retail" / "online_retail.parquet")]
+    assert notes["quantity"] == "units bought on the invoice line"
+    assert isinstance(notes["load_seconds"], float) and 0 <= notes["load_seconds"] < 30
+    assert caplog.records[-1].getMessage().startswith(f"loaded Online Retail: {ds.interactions} in ")
