@@ -215,7 +215,8 @@ def _check(n_customers: int, n_items: int, days: int, zipf_exponent: float, bask
 
 def _make_items(gen: np.random.Generator, n_items: int, days: int, zipf_exponent: float,
                 new_item_share: float) -> dict[str, Any]:
-    """Themes, complement groups (2-4 items sharing a design), titles, popularity, launch days, prices."""
+    """Themes, complement groups (2-4 items sharing a design; a theme's last group can be one item), titles,
+    popularity, launch days, prices."""
     n_themes = int(np.clip(n_items // 20, 2, len(_THEMES) * 4))  # n_items >= 4, so 2 per theme fits
     # every theme gets at least two items (one complement pair), the rest at random
     theme = np.sort(np.concatenate([np.repeat(np.arange(n_themes), 2),
