@@ -147,7 +147,8 @@ class _BuiltError(Exception):
         self.options = options
 
 
-def _settings(monkeypatch: pytest.MonkeyPatch, master: str, **kwargs: object) -> dict[str, str]:
+def _settings(monkeypatch: pytest.MonkeyPatch, master: str | None, **kwargs: object) -> dict[str, str]:
+    """The options ``spark_session(master, **kwargs)`` would start Spark with (``None``: its default master)."""
     pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
 
@@ -160,7 +161,7 @@ def _settings(monkeypatch: pytest.MonkeyPatch, master: str, **kwargs: object) ->
     monkeypatch.setattr(session, "java_version", lambda exe=None: 17)
     monkeypatch.setattr(SparkSession.Builder, "getOrCreate", built)
     with pytest.raises(_BuiltError) as info:
-        spark_session(master, **kwargs)  # type: ignore[arg-type]
+        spark_session(*([] if master is None else [master]), **kwargs)  # type: ignore[arg-type]
     return info.value.options
 
 
@@ -211,7 +212,6 @@ def test_a_cluster_session_keeps_its_own_python_and_logging(monkeypatch: pytest.
     assert "spark.pyspark.python" not in _settings(monkeypatch, "local[2]")
 
 
-
 def test_the_defaults_and_what_every_session_gets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYSPARK_PYTHON", "/opt/python3")
     options = _settings(monkeypatch, "spark://head:7077", driver_memory="4G")  # upper-case units too
@@ -222,21 +222,8 @@ def test_the_defaults_and_what_every_session_gets(monkeypatch: pytest.MonkeyPatc
     import os
 
     monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: two cores assumed
-    pytest.importorskip("pyspark")
-    import discoverly.engine.spark.session as session
-
-    def built(self: object) -> None:
-        raise _BuiltError(dict(self._options))  # type: ignore[attr-defined]
-
-    from pyspark.sql import SparkSession
-
-    monkeypatch.setattr(session, "java_executable", lambda: "/opt/java/bin/java")
-    monkeypatch.setattr(session, "java_version", lambda exe=None: 17)
-    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", built)
-    with pytest.raises(_BuiltError) as info:
-        spark_session()
-    assert {key: info.value.options[key] for key in ("spark.master", "spark.app.name",
-                                                     "spark.sql.shuffle.partitions")} == {
+    options = _settings(monkeypatch, None)
+    assert {key: options[key] for key in ("spark.master", "spark.app.name", "spark.sql.shuffle.partitions")} == {
         "spark.master": "local[2]", "spark.app.name": "discoverly", "spark.sql.shuffle.partitions": "8"}
     with pytest.raises(_BuiltError) as info:
         spark_session("local[*]")
