@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from discoverly.data import Interactions, Vocabulary
+from discoverly.serve.store import Event
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = 1_700_000_000
@@ -58,3 +59,7 @@ def event(user: str = "u1", item: str = "i3", key: str | None = None, t: int = T
             "idempotency_key": key or uuid.uuid4().hex, **extra}
 
 
+def ev(key: str, user: str = "u1", item: str = "i1", t: int = 100, type: str = "purchase",
+       quantity: float = 1.0, value: float | None = None) -> Event:
+    """A store event with short defaults (the store tests)."""
+    return Event(key, user, item, type, t, quantity, value)

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from serve_helpers import ev
 
 from discoverly.errors import ConfigError
-from discoverly.serve.store import Event, EventStore, Exposure, IdempotencyConflictError, open_store
+from discoverly.serve.store import EventStore, Exposure, IdempotencyConflictError, open_store
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -23,11 +24,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore
     s = open_store(url)
     yield s
     s.close()
-
-
-def ev(key: str, user: str = "u1", item: str = "i1", t: int = 100, type: str = "purchase",
-       quantity: float = 1.0, value: float | None = None) -> Event:
-    return Event(key, user, item, type, t, quantity, value)
 
 
 def test_add_and_read_back(store: EventStore) -> None:

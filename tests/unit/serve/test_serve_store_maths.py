@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serve_helpers import ev
 
 from discoverly.serve.store import Event, EventStore, Exposure, IdempotencyConflictError, open_store
 
@@ -21,11 +22,6 @@ def store(tmp_path: Path) -> Iterator[EventStore]:
     s = open_store(f"sqlite:///{tmp_path / 'events.db'}")
     yield s
     s.close()
-
-
-def ev(key: str, user: str = "u1", item: str = "i1", t: int = 100, type: str = "purchase",
-       quantity: float = 1.0, value: float | None = None) -> Event:
-    return Event(key, user, item, type, t, quantity, value)
 
 
 def test_the_outcome_window_starts_at_the_exposure_and_ends_before_its_length(store: EventStore) -> None:
