@@ -112,7 +112,8 @@ def quality_report(p: DataProfile, path: str | os.PathLike[str]) -> Path:
     rep.table(_distribution_table(p))
     if p.catalog is not None:
         rep.heading("Catalogue")
-        facts = {k: v for k, v in p.catalog.items() if k not in ("columns", "missing_values")}
+        # a figure that does not apply (titles, when the catalogue has no title column) is left out, not "None"
+        facts = {k: v for k, v in p.catalog.items() if k not in ("columns", "missing_values") and v is not None}
         rep.table([{"figure": k.replace("_", " "), "value": _fmt(v)} for k, v in facts.items()])
         rep.text("Columns: " + ", ".join(p.catalog.get("columns", [])))
         if p.catalog.get("missing_values"):

@@ -148,3 +148,9 @@ def test_the_report_sections(tiny_log: Interactions, tmp_path: Path) -> None:
     with_catalog = quality_report(profile(tiny_log, catalog=catalog), tmp_path / "c.html").read_text()
     assert "Columns: item, title" in with_catalog and "log items without catalog row" in with_catalog
     assert "catalogue column" in with_catalog  # the missing titles
+    assert "log items without title" in with_catalog
+    untitled = read_catalog(pl.DataFrame({"item": [0, 1, 9], "kind": ["a", "b", "c"]}), item="item")
+    no_titles = quality_report(profile(tiny_log, catalog=untitled), tmp_path / "u.html").read_text()
+    # a catalogue without a title column has no such figure: the row was "log items without title | None"
+    assert "log items without catalog row" in no_titles and "without title" not in no_titles
+    assert ">None<" not in no_titles
