@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from discoverly.errors import ConfigError
 
-__all__ = ["ServeConfig", "ExperimentConfig", "ArmConfig", "EVENT_TYPES", "load_config"]
+__all__ = ["ServeConfig", "ExperimentConfig", "ArmConfig", "EVENT_TYPES", "check_k", "load_config"]
 
 #: the event types the service accepts
 EVENT_TYPES = ("purchase", "view", "click", "rating")
@@ -120,6 +120,14 @@ class ServeConfig(BaseModel):
     @property
     def store_url(self) -> str:
         return self.store or f"sqlite:///{(self.artifacts / 'events.db').as_posix()}"
+
+
+def check_k(k: int, max_k: int) -> int:
+    """``k`` when it is within the service's ``max_k``; else a :class:`ConfigError` (a 422) that says what to ask."""
+    if k > max_k:
+        raise ConfigError(f"k={k} is larger than the limit of {max_k}; ask for at most k={max_k} (the service's "
+                          "max_k setting)")
+    return k
 
 
 def load_config(path: str | Path | None = None, **overrides: object) -> ServeConfig:

@@ -51,7 +51,9 @@ def test_similar_rank_and_paper(client) -> None:  # type: ignore[no-untyped-def]
 def test_errors_are_problems(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/papers/nope/similar").status_code == 404
     assert client.get("/papers/rank", params={"topic": "no-such-topic"}).status_code == 404
-    assert client.get("/papers/P1/similar", params={"k": 500}).status_code == 422
+    too_many = client.get("/papers/P1/similar", params={"k": 500})
+    assert too_many.status_code == 422 and too_many.json()["detail"] == (
+        "k=500 is larger than the limit of 50; ask for at most k=50 (the service's max_k setting)")
     assert client.get("/papers/P1/similar", params={"k": 0}).status_code == 422
     assert client.get("/ui/papers/nope").status_code == 404
 

@@ -44,7 +44,9 @@ def test_search_answers_with_understanding(client: Any) -> None:
 def test_bad_input_gets_defined_answers(client: Any) -> None:
     assert client.get("/search", params={"q": "   "}).status_code == 422
     assert client.get("/search").status_code == 422
-    assert client.get("/search", params={"q": "milk", "k": 500}).status_code == 422
+    too_many = client.get("/search", params={"q": "milk", "k": 500})
+    assert too_many.status_code == 422 and too_many.json()["detail"] == (
+        "k=500 is larger than the limit of 50; ask for at most k=50 (the service's max_k setting)")
     assert client.get("/search", params={"q": "milk", "method": "magic"}).status_code == 422
     long = client.get("/search", params={"q": "milk " * 400})
     assert long.status_code == 200 and long.json()["understood"]["truncated_to"]

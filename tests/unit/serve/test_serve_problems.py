@@ -99,7 +99,8 @@ def test_an_anonymous_5xx_says_only_what_failed(make_client: Client, monkeypatch
 def test_a_4xx_keeps_its_message(make_client: Client) -> None:
     r = make_client(max_k=5, default_k=5).get("/users/u1/recommendations", params={"k": 6})
     assert r.json() == {"type": "about:blank", "title": "Invalid parameters", "status": 422,
-                        "detail": "k=6 is larger than the limit of 5"}
+                        "detail": "k=6 is larger than the limit of 5; ask for at most k=5 (the service's max_k "
+                                  "setting)"}
 
 
 def test_a_single_field_error_is_the_detail_and_more_are_counted(make_client: Client) -> None:

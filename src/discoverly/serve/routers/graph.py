@@ -16,9 +16,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from discoverly.errors import ConfigError
 from discoverly.graph.query import GraphQuery
 from discoverly.graph.workspace import GraphFolder
+from discoverly.serve.config import check_k
 from discoverly.serve.state import ServiceState
 
 __all__ = ["create_router"]
@@ -44,13 +44,11 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     max_k = getattr(state.config, "max_k", 1000)
     router = APIRouter(tags=["papers"])
 
-    def check_k(k: int) -> int:
-        if k > max_k:
-            raise ConfigError(f"k={k} is larger than the limit of {max_k}")
-        return k
+    def k_within(k: int) -> int:
+        return check_k(k, max_k)
 
     def similar(paper_id: str, k: int) -> list[dict[str, Any]]:
-        out = engine.similar(paper_id, k=check_k(k))
+        out = engine.similar(paper_id, k=k_within(k))
         return [{"id": pid, "title": info.get(pid, (None, None))[0], "year": info.get(pid, (None, None))[1],
                  "score": round(float(score), 6), "rank": int(rank)} for pid, score, rank in out.iter_rows()]
 
@@ -73,8 +71,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
         """Papers by number of citing papers; ``topic``/``concept`` restrict the citing papers;
         ``about`` (repeatable) restricts the ranked papers to those with all the concepts."""
         with lock:
-            frame = (query.top_cited(about, k=check_k(k), topic=topic) if about
-                     else query.citation_counts(topic=topic, concept=concept, k=check_k(k)))
+            frame = (query.top_cited(about, k=k_within(k), topic=topic) if about
+                     else query.citation_counts(topic=topic, concept=concept, k=k_within(k)))
         return {"topic": topic, "concept": concept, "about": about or [], "papers": frame.to_dicts()}
 
     @router.get("/papers/{paper_id}/similar", responses=PROBLEMS, summary="Similar papers (text + graph)")

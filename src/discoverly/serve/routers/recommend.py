@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from discoverly.recommend.results import plain_id
+from discoverly.serve.config import check_k
 from discoverly.serve.experiments import assign
 from discoverly.serve.freshness import fresh_history, training_history
 from discoverly.serve.middleware import HEAD_KEY
@@ -31,12 +32,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {404: {"description": "unknown id"},
 
 
 def _k(state: ServiceState, k: int | None) -> int:
-    from discoverly.errors import ConfigError
-
-    k = state.config.default_k if k is None else k
-    if k > state.config.max_k:
-        raise ConfigError(f"k={k} is larger than the limit of {state.config.max_k}")
-    return k
+    return check_k(state.config.default_k if k is None else k, state.config.max_k)
 
 
 def _check_customer(user: str | None) -> None:

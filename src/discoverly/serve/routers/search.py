@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse
 from discoverly.errors import ConfigError, DataError
 from discoverly.search.engine import SearchEngine
 from discoverly.search.notice import query_notice
+from discoverly.serve.config import check_k
 from discoverly.serve.state import ServiceState
 
 __all__ = ["create_router"]
@@ -40,8 +41,7 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     router = APIRouter(tags=["search"])
 
     def run(q: str, user: str | None, k: int, method: str) -> dict[str, Any]:
-        if k > max_k:
-            raise ConfigError(f"k={k} is larger than the limit of {max_k}")
+        check_k(k, max_k)
         if method not in METHODS:
             raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
         if not q.strip():
