@@ -29,6 +29,7 @@ _ALGORITHMS = ("md5", "sha256", "sha1")
 
 def _parse_checksum(checksum: str) -> tuple[str, str]:
     algo, sep, digest = checksum.partition(":")
+    algo = algo.lower()  # 'SHA256:…' as some release pages write it, like upper-case hex
     if not sep or algo not in _ALGORITHMS or not digest:
         raise ConfigError(f"a checksum must look like 'sha256:<hex>' or 'md5:<hex>', got {checksum!r}")
     return algo, digest.lower()

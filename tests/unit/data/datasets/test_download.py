@@ -147,7 +147,7 @@ def test_load_dataset_downloads_only_when_allowed(server: str, tmp_path: Path,
     assert len(load_dataset("movielens-100k", cache_dir=cache, download=True).interactions) == 3
 
 
-@pytest.mark.parametrize("checksum", ["abc", "sha256", "crc32:abcd", "md5:", ":abcd", "SHA256:" + "0" * 64])
+@pytest.mark.parametrize("checksum", ["abc", "sha256", "crc32:abcd", "md5:", ":abcd", "SHA-256:" + "0" * 64])
 def test_a_checksum_must_name_a_known_algorithm_and_a_digest(tmp_path: Path, checksum: str) -> None:
     with pytest.raises(ConfigError) as err:
         download_file("http://127.0.0.1:1/x", tmp_path / "a", checksum=checksum)
@@ -161,6 +161,9 @@ def test_checksums_in_upper_case_hex_and_of_every_algorithm_match(server: str, t
         assert file_checksum(_write(tmp_path / f"{algo}.bin", ARCHIVE), algo) == f"{algo}:{digest}"
         target = download_file(f"{server}/ml-100k.zip", tmp_path / f"{algo}.zip", checksum=f"{algo}:{digest.upper()}")
         assert target.read_bytes() == ARCHIVE
+        shouted = download_file(f"{server}/ml-100k.zip", tmp_path / f"{algo}-upper.zip",
+                                checksum=f"{algo.upper()}:{digest}")  # the algorithm in capitals too
+        assert shouted.read_bytes() == ARCHIVE
     assert file_checksum(tmp_path / "md5.bin") == "sha256:" + hashlib.sha256(ARCHIVE).hexdigest()  # the default
     big = bytes(range(256)) * 1000  # several read chunks
     assert file_checksum(_write(tmp_path / "big.bin", big), "md5") == _md5(big)
