@@ -151,6 +151,12 @@ def test_a_json_body_sent_without_a_content_type_is_named(make_client: Client) -
         assert r.json()["detail"] == ("the body was sent without a Content-Type header; send JSON with the header "
                                       "'Content-Type: application/json' (curl: -H 'Content-Type: application/json')")
         assert r.json()["errors"][0]["loc"].startswith("body") and r.json()["title"] == "Invalid request"
+    # a batch over the limit sent so gets the same answer: its count said "the batch has 3 events" before
+    small = make_client(max_batch=2)
+    r = small.post("/events", content=json.dumps({"events": [event() for _ in range(3)]}).encode())
+    assert r.status_code == 422 and r.json()["detail"].startswith("the body was sent without a Content-Type header")
+    labelled = small.post("/events", json={"events": [event() for _ in range(3)]})
+    assert labelled.status_code == 422 and labelled.json()["detail"].startswith("the batch has 3 events")
     # no body at all is still a missing body, and a labelled body's own errors are still listed
     assert c.post("/events").json()["detail"] == "body: Field required"
     assert c.post("/events", json={"user": "u1"}).json()["detail"].startswith("body.EventIn.item: Field required")

@@ -58,9 +58,8 @@ def batch_limit(bulk: bool) -> Callable[[Request], Awaitable[None]]:
     the count was checked."""
 
     async def count(request: Request) -> None:
-        ctype = request.headers.get("content-type", "")
-        if ctype and not is_json(ctype):  # not read as JSON: the body's validation says so
-            return
+        if not is_json(request.headers.get("content-type", "")):  # not read as JSON (with no type either):
+            return  # the body's validation names the header to send
         try:
             body = await request.json()  # parsed once: FastAPI has read it and Starlette keeps it
         except (ValueError, RecursionError):  # no body, or one FastAPI refused already
