@@ -86,21 +86,28 @@ def test_neo4j_files_byte_for_byte(tmp_path: Path, graph: KnowledgeGraph,
 
 
 def test_a_graph_without_papers(tmp_path: Path) -> None:
-    """A product graph has no papers table: no years, and no year or venue columns in Neo4j."""
-    nodes = pl.DataFrame({"node": [0, 1], "kind": ["product", "product_type"], "key": ["42", "t1"],
-                          "label": ["Milk 2%", "Dairy"]})
-    graph = KnowledgeGraph(nodes, pl.DataFrame({"src": [0], "dst": [1], "relation": ["has_type"]}))
+    """A product graph has no papers table: no years, and no year or venue columns in Neo4j. One
+    relation from one kind to two kinds is two relationship files (each column one ID space)."""
+    nodes = pl.DataFrame({"node": [0, 1, 2], "kind": ["product", "product_type", "brand"], "key": ["42", "t1", "b1"],
+                          "label": ["Milk 2%", "Dairy", "Acme"]})
+    graph = KnowledgeGraph(nodes, pl.DataFrame({"src": [0, 0], "dst": [1, 2], "relation": ["part_of", "part_of"]}))
     export_graph(graph, tmp_path / "g", format="gremlin")
     assert text(tmp_path / "g" / "vertices.csv") == ("~id,~label,key:String,name:String,year:Int\n"
                                                      "product:42,product,42,Milk 2%,\n"
-                                                     "product_type:t1,product_type,t1,Dairy,\n")
-    assert text(tmp_path / "g" / "edges.csv") == "~id,~from,~to,~label\ne0,product:42,product_type:t1,has_type\n"
+                                                     "product_type:t1,product_type,t1,Dairy,\n"
+                                                     "brand:b1,brand,b1,Acme,\n")
+    assert text(tmp_path / "g" / "edges.csv") == ("~id,~from,~to,~label\n"
+                                                  "e0,product:42,product_type:t1,part_of\n"
+                                                  "e1,product:42,brand:b1,part_of\n")
     export_graph(graph, tmp_path / "g", format="neo4j")  # over the gremlin export: replaced
     assert sorted(p.name for p in (tmp_path / "g").iterdir()) == [
-        "import.sh", "nodes_product.csv", "nodes_product_type.csv", "rels_has_type.csv"]
+        "import.sh", "nodes_brand.csv", "nodes_product.csv", "nodes_product_type.csv",
+        "rels_part_of_product_brand.csv", "rels_part_of_product_product_type.csv"]
     assert text(tmp_path / "g" / "nodes_product.csv") == "productId:ID(Product),name,:LABEL\n42,Milk 2%,Product\n"
-    assert text(tmp_path / "g" / "rels_has_type.csv") == (":START_ID(Product),:END_ID(ProductType),:TYPE\n"
-                                                          "42,t1,HAS_TYPE\n")
+    assert text(tmp_path / "g" / "rels_part_of_product_product_type.csv") == (
+        ":START_ID(Product),:END_ID(ProductType),:TYPE\n42,t1,PART_OF\n")
+    assert text(tmp_path / "g" / "rels_part_of_product_brand.csv") == (
+        ":START_ID(Product),:END_ID(Brand),:TYPE\n42,b1,PART_OF\n")
 
 
 def test_the_refusal_names_the_folder_and_at_most_five_files(tmp_path: Path, graph: KnowledgeGraph) -> None:
