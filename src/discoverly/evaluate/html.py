@@ -205,6 +205,8 @@ def write_report(ev: Evaluation, path: str | os.PathLike[str], *, title: str | N
 
 
 def _note(v: Any) -> str:
+    if isinstance(v, bool):  # before int: True is an int, and the synthetic store's flag read "synthetic: 1"
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:,.4g}"
     if isinstance(v, int):

@@ -56,7 +56,8 @@ def ev() -> Evaluation:
     return evaluate(make_hand_log(), ["buy-again", "popularity"], [CUTOFF - DAY, CUTOFF], k=[1, 2], n_boot=50,
                     variants=V, dataset="hand-made",
                     notes={"rows read": 12345, "share kept": 0.123456, "dropped": {"returns": 1234, "bad dates": 0},
-                           "columns": ["user", "item"], "source": "log.csv"})
+                           "columns": ["user", "item"], "source": "log.csv",
+                           "synthetic": True})
 
 
 def est(ev: Evaluation, model: str, metric: str, cutoff: str | None = None) -> str:
@@ -93,7 +94,8 @@ def test_the_tables_say_what_the_evaluation_found(ev: Evaluation, tmp_path: Path
     # one user of three differs (u0): the exact sign-flip test has two equally likely outcomes, p = 1
     assert paired_pooled[1][:2] == ["buy-again", "popularity"] and paired_pooled[1][3:] == ["1.0000", "6"]
     assert notes == [["what", "value"], ["rows read", "12,345"], ["share kept", "0.1235"],
-                     ["dropped", "returns: 1,234; bad dates: 0"], ["columns", "user, item"], ["source", "log.csv"]]
+                     ["dropped", "returns: 1,234; bad dates: 0"], ["columns", "user, item"], ["source", "log.csv"],
+                     ["synthetic", "yes"]]  # the synthetic store's flag read 'synthetic: 1' (a bool is an int)
     assert models[0] == ["model", "class", "config"] and [r[0] for r in models[1:]] == ["buy-again", "popularity"]
 
 
