@@ -169,3 +169,29 @@ def test_the_cutoff_figure_plots_each_cutoff(ev: Evaluation) -> None:
     assert got["buy-again"] == pytest.approx([2 / 3, 2 / 3])  # nothing happens on day 9: the same at both
     assert got["popularity"] == pytest.approx([1 / 3, 1 / 3])
     plt.close(fig)
+
+
+def test_format_estimate() -> None:
+    from discoverly.evaluate.html import format_estimate
+
+    assert format_estimate(0.21349, 0.1971, 0.2304) == "0.213 [0.197, 0.230]"
+    assert format_estimate(2 / 3, 0.075, 1.0, digits=1) == "0.7 [0.1, 1.0]"
+    assert format_estimate(None, 0.0, 0.0) == "–"  # type: ignore[arg-type]
+    assert format_estimate(float("nan"), 0.0, 0.0) == format_estimate(float("inf"), 0.0, 0.0) == "–"
+
+
+def test_one_cutoff_one_model_new_items(tmp_path: Path) -> None:
+    """The sentences around the tables: one cutoff (singular, no over-cutoffs section), one model (no paired
+    tests), no data set name, the new-items variant explained."""
+    ev = evaluate(make_hand_log(), ["popularity"], [CUTOFF], k=[1, 2], n_boot=20, variants="new-items", rng=7)
+    text = write_report(ev, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<title>Evaluation on an interaction log</title>" in text
+    assert ("<p>Cutoff 2020-09-23; window 14 days; lists of 1, 2; 95% bootstrap intervals over users "
+            "(20 resamples, seed 7).</p>") in text
+    assert "HitRate@1 is the share of test users with at least one target among the top 1." in text
+    assert "<h2>Variant: new-items</h2><p>new items only: targets are items the customer had not bought" in text
+    for absent in ("Over cutoffs", "Paired tests", "pooled", "The data"):
+        assert absent not in text, absent
+    assert text.count("data:image/png;base64,") == 3  # metrics and the two bucket plots
+    titled = write_report(ev, tmp_path / "t.html", title="Q3 check").read_text(encoding="utf-8")
+    assert "<title>Q3 check</title>" in titled and "Evaluation on" not in titled
