@@ -142,6 +142,9 @@ def test_the_bucket_figures_plot_the_groups_worked_out_by_hand(ev: Evaluation) -
         ax = fig.axes[0]
         assert [t.get_text() for t in ax.get_xticklabels()] == ticks
         assert ax.get_ylabel() == "HitRate@1"
+        assert ax.get_xlabel().startswith({"activity": "customers by distinct items bought",
+                                           "popularity": "target items by distinct buyers"}[kind])
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["buy-again", "popularity"]
         got = {}
         for c, off in zip(ax.containers, (-0.15, 0.15), strict=True):  # models side by side, in the order given
             x, y, segs = _points(c)
@@ -158,7 +161,8 @@ def test_the_cutoff_figure_plots_each_cutoff(ev: Evaluation) -> None:
     fig = _cutoff_figure(ev, V)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2020-09-22", "2020-09-23"]
-    assert ax.get_ylabel() == "HitRate@1"
+    assert (ax.get_ylabel(), ax.get_xlabel()) == ("HitRate@1", "cutoff")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["buy-again", "popularity"]
     got = {}
     for c, off in zip(ax.containers, (-0.075, 0.075), strict=True):
         x, y, segs = _points(c)
