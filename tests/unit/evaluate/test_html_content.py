@@ -199,3 +199,19 @@ def test_one_cutoff_one_model_new_items(tmp_path: Path) -> None:
     assert text.count("data:image/png;base64,") == 3  # metrics and the two bucket plots
     titled = write_report(ev, tmp_path / "t.html", title="Q3 check").read_text(encoding="utf-8")
     assert "<title>Q3 check</title>" in titled and "Evaluation on" not in titled
+
+
+def test_each_variant_shows_its_own_numbers(tmp_path: Path) -> None:
+    """new-items (u0 and u5 tested; u1's only target is a repeat) and any-item differ: each section
+    shows its variant's leaderboard and paired test."""
+    ev = evaluate(make_hand_log(), ["buy-again", "popularity"], [CUTOFF], k=[1], n_boot=20,
+                  variants=["new-items", "any-item"])
+    parser = _Tables()
+    parser.feed(write_report(ev, tmp_path / "r.html").read_text(encoding="utf-8"))
+    _splits, board_new, paired_new, board_any, paired_any, _models = parser.tables
+    for variant, board, paired in (("new-items", board_new, paired_new), ("any-item", board_any, paired_any)):
+        want = {r["model"]: f"{r['HitRate@1']:.3f} [{r['HitRate@1 low']:.3f}, {r['HitRate@1 high']:.3f}]"
+                for r in ev.leaderboard(ev.primary_cutoff, variant).to_dicts()}
+        assert {r[0]: r[1] for r in board[1:]} == want, variant
+        assert paired[1][4] == {"new-items": "2", "any-item": "3"}[variant]
+    assert board_new[1:] != board_any[1:]
