@@ -96,7 +96,11 @@ def test_the_tables_say_what_the_evaluation_found(ev: Evaluation, tmp_path: Path
     assert notes == [["what", "value"], ["rows read", "12,345"], ["share kept", "0.1235"],
                      ["dropped", "returns: 1,234; bad dates: 0"], ["columns", "user, item"], ["source", "log.csv"],
                      ["synthetic", "yes"]]  # the synthetic store's flag read 'synthetic: 1' (a bool is an int)
-    assert models[0] == ["model", "class", "config"] and [r[0] for r in models[1:]] == ["buy-again", "popularity"]
+    cfg = ev.config["models"]
+    assert models == [["model", "class", "config"]] + [
+        [m, cfg[m]["class"], ", ".join(f"{k}={v}" for k, v in cfg[m].get("config", {}).items())]
+        for m in ("buy-again", "popularity")]
+    assert models[2][1] == "Popularity"
 
 
 def _points(container: Any) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
