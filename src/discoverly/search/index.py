@@ -78,21 +78,16 @@ class IndexConfig:
         """The config :meth:`to_dict` wrote; a key that is absent keeps the default of ``IndexConfig()``
         (and one it does not know is ignored, as before)."""
         kw: dict[str, Any] = {f.name: d[f.name] for f in dataclass_fields(cls) if f.name in d}
-        for name in ("fields", "dense_fields"):
+        for name, convert in _FROM_JSON.items():
             if kw.get(name) is not None:
-                kw[name] = tuple(kw[name])
-        if "facets" in kw:
-            kw["facets"] = tuple(kw["facets"])
-        for name in ("weights", "brand_aliases"):
-            if name in kw:
-                kw[name] = dict(kw[name])
-        if "dense" in kw:
-            kw["dense"] = bool(kw["dense"])
-        for name in ("k1", "b"):
-            if name in kw:
-                kw[name] = float(kw[name])
+                kw[name] = convert(kw[name])
         kw["normalizer"] = TextNormalizer.from_dict(kw.get("normalizer", {}))
         return cls(**kw)
+
+
+#: IndexConfig fields whose JSON form (a list, an object, a number) is turned back into the field's type
+_FROM_JSON: dict[str, Any] = {"fields": tuple, "dense_fields": tuple, "facets": tuple, "weights": dict,
+                              "brand_aliases": dict, "dense": bool, "k1": float, "b": float}
 
 
 class CatalogIndex:
