@@ -44,11 +44,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     max_k = getattr(state.config, "max_k", 1000)
     router = APIRouter(tags=["papers"])
 
-    def k_within(k: int) -> int:
-        return check_k(k, max_k)
-
     def similar(paper_id: str, k: int) -> list[dict[str, Any]]:
-        out = engine.similar(paper_id, k=k_within(k))
+        out = engine.similar(paper_id, k=check_k(k, max_k))
         return [{"id": pid, "title": info.get(pid, (None, None))[0], "year": info.get(pid, (None, None))[1],
                  "score": round(float(score), 6), "rank": int(rank)} for pid, score, rank in out.iter_rows()]
 
@@ -71,8 +68,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
         """Papers by number of citing papers; ``topic``/``concept`` restrict the citing papers;
         ``about`` (repeatable) restricts the ranked papers to those with all the concepts."""
         with lock:
-            frame = (query.top_cited(about, k=k_within(k), topic=topic) if about
-                     else query.citation_counts(topic=topic, concept=concept, k=k_within(k)))
+            frame = (query.top_cited(about, k=check_k(k, max_k), topic=topic) if about
+                     else query.citation_counts(topic=topic, concept=concept, k=check_k(k, max_k)))
         return {"topic": topic, "concept": concept, "about": about or [], "papers": frame.to_dicts()}
 
     @router.get("/papers/{paper_id}/similar", responses=PROBLEMS, summary="Similar papers (text + graph)")
