@@ -63,7 +63,12 @@ _NUMBER_WORDS = {"half": "0.5", "quarter": "0.25", "one": "1", "two": "2", "thre
 # a number: 12, 1.5, .5, 1/2, 10 1/2 ; then optional space and a unit (longest spellings first)
 _UNIT_PATTERN = "|".join(sorted((re.escape(u).replace(r"\ ", r"\s*") for u in UNIT_ALIASES), key=len, reverse=True))
 _NUMBER = r"(?:\d+\s+\d+/\d+|\d+/\d+|\d*\.\d+|\d+)"
-_QUANTITY_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-\s*)?({_UNIT_PATTERN})\.?(?![a-z0-9])")
+#: "in" right before a number that has no unit is not inches: "2 in 1 shampoo", "3-in-1 oil"; "10 IN 8 CT"
+#: (Complete Journey's package sizes) and "12 in. 2 pk" still are
+_NOT_INCHES = rf"(?!(?<=in)\s*-?\s*(?>\d+(?:\.\d+)?)(?!\s*-?\s*(?:{_UNIT_PATTERN})\.?(?![a-z0-9])))"
+_QUANTITY_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-\s*)?({_UNIT_PATTERN})\.?(?![a-z0-9]){_NOT_INCHES}")
+#: "2in1" written without spaces, spelled out so that it reads as "2 in 1"
+_GLUED_N_IN_M_RE = re.compile(r"(?<![\w.])(\d+)-?in-?(\d+)(?![\w.])")
 _WORD_QUANTITY_RE = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\s+(?:a\s+)?({_UNIT_PATTERN})\b")
 _PLAIN_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 _DECIMAL_COMMA_RE = re.compile(rf"(?<![\d.,])(\d+),(\d{{1,2}})(?=\s*(?:-\s*)?(?:{_UNIT_PATTERN})\.?(?![a-z0-9]))")
@@ -168,6 +173,8 @@ class TextNormalizer:
         s = _WORD_QUANTITY_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)}", s)
         if "," in s:  # a decimal comma before a unit: "1,5 kg" is 1.5kg (it became "1", "5kg")
             s = _DECIMAL_COMMA_RE.sub(r"\1.\2", s)
+        if "in" in s:
+            s = _GLUED_N_IN_M_RE.sub(r"\1 in \2", s)
         s = _QUANTITY_RE.sub(self._quantity, s)
         s = _ASCII_PUNCT.sub(" ", s) if s.isascii() else _PUNCT.sub(" ", s)
         s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
@@ -182,12 +189,14 @@ class TextNormalizer:
         """The search tokens of ``text``: cleaned, split, stopwords dropped, plurals reduced."""
         out: list[str] = []
         memo = self._memo
-        for tok in _TOKEN_RE.findall(self.clean(text)):
+        raw = _TOKEN_RE.findall(self.clean(text))
+        for i, tok in enumerate(raw):
             got = memo.get(tok)
             if got is None:
                 got = memo[tok] = self._word(tok)
             if got:
-                if out and got in UNIT_ALIASES and _PLAIN_NUMBER_RE.fullmatch(out[-1]):
+                if (out and got in UNIT_ALIASES and _PLAIN_NUMBER_RE.fullmatch(out[-1])
+                        and not (got == "in" and i + 1 < len(raw) and _PLAIN_NUMBER_RE.fullmatch(raw[i + 1]))):
                     # "4.l", "4/l": a number and a unit split by punctuation read as the quantity
                     # "4l", which is what the tokens joined by spaces would read as (idempotent)
                     out[-1] += UNIT_ALIASES[got]

@@ -111,3 +111,36 @@ def test_settings_round_trip_and_defaults() -> None:
 def test_tokens_are_idempotent(text: str) -> None:
     toks = NORM.tokens(text)
     assert NORM.tokens(" ".join(toks)) == toks
+
+
+@pytest.mark.parametrize(("text", "tokens", "size"), [
+    # "N in M" with no unit after M names a product of several uses, not N inches
+    ("2 in 1 shampoo", ["2", "1", "shampoo"], None),
+    ("3-in-1 oil", ["3", "1", "oil"], None),
+    ("2in1 shampoo", ["2", "1", "shampoo"], None),
+    ("Laptop 2-IN-1", ["laptop", "2", "1"], None),
+    ("2 in 1.5", ["2", "1.5"], None),
+    # a unit after M: the inches stand (Complete Journey writes package sizes as "10 IN 8 CT")
+    ("10 IN 8 CT", ["10in", "8ct"], Size(10.0, "in")),
+    ("5 IN-10 PK", ["5in", "10pk"], Size(5.0, "in")),
+    ("10in8 ct", ["10in", "8ct"], Size(10.0, "in")),
+    ("12 in. 2 pk", ["12in", "2pk"], Size(12.0, "in")),
+    ("12 in pizza", ["12in", "pizza"], Size(12.0, "in")),
+    ("10 in 12 ct", ["10in", "12ct"], Size(10.0, "in")),
+])
+def test_n_in_m_is_not_inches_unless_a_unit_follows(text: str, tokens: list[str], size: Size | None) -> None:
+    assert NORM.tokens(text) == tokens
+    assert NORM.tokens(" ".join(tokens)) == tokens
+    assert parse_size(NORM.tokens(text)) == size
+
+
+def test_n_in_m_keeps_the_word_in_when_in_is_not_a_stopword() -> None:
+    keep = TextNormalizer(stopwords=frozenset())
+    assert keep.tokens("2 in 1 shampoo") == ["2", "in", "1", "shampoo"]
+    assert keep.tokens("2in1") == ["2", "in", "1"]
+    # a number and "in" split by punctuation are still the quantity, when no bare number follows
+    assert keep.tokens("4.in") == ["4in"]
+    assert keep.tokens("4.in 5") == ["4", "in", "5"]
+    for text in ("2 in 1 shampoo", "4.in", "4.in 5", "4.in 1 ct"):
+        toks = keep.tokens(text)
+        assert keep.tokens(" ".join(toks)) == toks
