@@ -63,12 +63,11 @@ _NUMBER_WORDS = {"half": "0.5", "quarter": "0.25", "one": "1", "two": "2", "thre
 # a number: 12, 1.5, .5, 1/2, 10 1/2 ; then optional space and a unit (longest spellings first)
 _UNIT_PATTERN = "|".join(sorted((re.escape(u).replace(r"\ ", r"\s*") for u in UNIT_ALIASES), key=len, reverse=True))
 _NUMBER = r"(?:\d+\s+\d+/\d+|\d+/\d+|\d*\.\d+|\d+)"
-#: "in" right before a number that has no unit is not inches: "2 in 1 shampoo", "3-in-1 oil"; "10 IN 8 CT"
-#: (Complete Journey's package sizes) and "12 in. 2 pk" still are
-_NOT_INCHES = rf"(?!(?<=in)\s*-?\s*(?>\d+(?:\.\d+)?)(?!\s*-?\s*(?:{_UNIT_PATTERN})\.?(?![a-z0-9])))"
-_QUANTITY_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-\s*)?({_UNIT_PATTERN})\.?(?![a-z0-9]){_NOT_INCHES}")
-#: "2in1" written without spaces, spelled out so that it reads as "2 in 1"
-_GLUED_N_IN_M_RE = re.compile(r"(?<![\w.])(\d+)-?in-?(\d+)(?![\w.])")
+# (a digit may follow "in": "2in1" is looked at by _quantity)
+_QUANTITY_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-\s*)?({_UNIT_PATTERN})\.?(?![a-z]|(?<!in)\d)")
+#: what follows "in" when it is not inches but a number with no unit: "2 in 1 shampoo", "3-in-1 oil",
+#: "2in1"; "10 IN 8 CT" (Complete Journey's package sizes) and "12 in. 2 pk" are inches
+_NOT_INCHES_RE = re.compile(rf"\s*-?\s*(?>\d+(?:\.\d+)?)(?!\s*-?\s*(?:{_UNIT_PATTERN})\.?(?![a-z0-9]))")
 _WORD_QUANTITY_RE = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\s+(?:a\s+)?({_UNIT_PATTERN})\b")
 _PLAIN_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 _DECIMAL_COMMA_RE = re.compile(rf"(?<![\d.,])(\d+),(\d{{1,2}})(?=\s*(?:-\s*)?(?:{_UNIT_PATTERN})\.?(?![a-z0-9]))")
@@ -173,8 +172,6 @@ class TextNormalizer:
         s = _WORD_QUANTITY_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)}", s)
         if "," in s:  # a decimal comma before a unit: "1,5 kg" is 1.5kg (it became "1", "5kg")
             s = _DECIMAL_COMMA_RE.sub(r"\1.\2", s)
-        if "in" in s:
-            s = _GLUED_N_IN_M_RE.sub(r"\1 in \2", s)
         s = _QUANTITY_RE.sub(self._quantity, s)
         s = _ASCII_PUNCT.sub(" ", s) if s.isascii() else _PUNCT.sub(" ", s)
         s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
@@ -183,25 +180,44 @@ class TextNormalizer:
     @staticmethod
     def _quantity(m: re.Match[str]) -> str:
         unit = UNIT_ALIASES[re.sub(r"\s+", " ", m.group(2))]
+        if m.group(2) == "in":
+            spaced, glued_right = m.end(1) < m.start(2), m.string[m.end():m.end() + 1].isdigit()
+            if spaced and glued_right:  # "4 in1": not a quantity
+                return m.group()
+            # "2 in 1" and "2in1" are not inches; "12in 2" is how tokens write 12 inches
+            if (spaced or glued_right) and _NOT_INCHES_RE.match(m.string, m.end()):
+                return f" {format_number(m.group(1))} in "
         return f" {format_number(m.group(1))}{unit} "
 
     def tokens(self, text: Any) -> list[str]:
         """The search tokens of ``text``: cleaned, split, stopwords dropped, plurals reduced."""
         out: list[str] = []
         memo = self._memo
-        raw = _TOKEN_RE.findall(self.clean(text))
-        for i, tok in enumerate(raw):
+        for tok in _TOKEN_RE.findall(self.clean(text)):
             got = memo.get(tok)
             if got is None:
                 got = memo[tok] = self._word(tok)
             if got:
-                if (out and got in UNIT_ALIASES and _PLAIN_NUMBER_RE.fullmatch(out[-1])
-                        and not (got == "in" and i + 1 < len(raw) and _PLAIN_NUMBER_RE.fullmatch(raw[i + 1]))):
+                if out and got in UNIT_ALIASES and got != "in" and _PLAIN_NUMBER_RE.fullmatch(out[-1]):
                     # "4.l", "4/l": a number and a unit split by punctuation read as the quantity
                     # "4l", which is what the tokens joined by spaces would read as (idempotent)
                     out[-1] += UNIT_ALIASES[got]
                     continue
                 out.append(got)
+        return self._join_inches(out) if "in" in out else out
+
+    @staticmethod
+    def _join_inches(out: list[str]) -> list[str]:
+        """``"4.in"`` is 4 inches as ``"4 in"`` is, unless a number without a unit follows ("2 in 1"):
+        the tokens read as clean() reads them joined by spaces ("in" is a token when it is not a stop word)."""
+        j = 1
+        while j < len(out):
+            if (out[j] == "in" and _PLAIN_NUMBER_RE.fullmatch(out[j - 1])
+                    and not _NOT_INCHES_RE.match(" " + " ".join(out[j + 1:j + 3]))):
+                out[j - 1] += "in"
+                del out[j]
+            else:
+                j += 1
         return out
 
     def _word(self, tok: str) -> str:

@@ -127,6 +127,11 @@ def test_tokens_are_idempotent(text: str) -> None:
     ("12 in. 2 pk", ["12in", "2pk"], Size(12.0, "in")),
     ("12 in pizza", ["12in", "pizza"], Size(12.0, "in")),
     ("10 in 12 ct", ["10in", "12ct"], Size(10.0, "in")),
+    # "12in" glued, then a number: how the tokens of 12 inches and a number read joined by spaces
+    ("12in 2", ["12in", "2"], Size(12.0, "in")),
+    ("12 in.2", ["12in", "2"], Size(12.0, "in")),
+    # spaced on the left, glued on the right: not a quantity, as before (a Complete Journey size)
+    ("4 IN1", ["4", "in1"], None),
 ])
 def test_n_in_m_is_not_inches_unless_a_unit_follows(text: str, tokens: list[str], size: Size | None) -> None:
     assert NORM.tokens(text) == tokens
@@ -141,6 +146,7 @@ def test_n_in_m_keeps_the_word_in_when_in_is_not_a_stopword() -> None:
     # a number and "in" split by punctuation are still the quantity, when no bare number follows
     assert keep.tokens("4.in") == ["4in"]
     assert keep.tokens("4.in 5") == ["4", "in", "5"]
-    for text in ("2 in 1 shampoo", "4.in", "4.in 5", "4.in 1 ct"):
+    for text in ("2 in 1 shampoo", "4.in", "4.in 5", "4.in 1 ct", "4.2in14.l", "1.5in2. in ", "1.5 in 12in1",
+                 "2in4.IN/ct2-", "inct 12in12.in"):
         toks = keep.tokens(text)
         assert keep.tokens(" ".join(toks)) == toks
