@@ -270,9 +270,15 @@ def _codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
     return codes, values
 
 
+#: digits grouped by commas: in thousands ("1,299,000"), or as in India, the last three digits and then
+#: pairs ("12,34,567", "1,00,000")
+_GROUPED = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3})")
+
+
 def _price(text: str) -> float | None:
     """The number a price written as text shows: ``"$3.99"``, ``"3,99 €"``, ``"1,299.00"``,
-    ``"1.299,00"``, ``"Rs. 1,299"``, ``"($3.99)"`` (negative, as accountants write it); ``None`` when it
+    ``"1.299,00"``, ``"Rs. 1,299"``, ``"₹1,00,000"`` (Indian grouping: lakh, crore), ``"($3.99)"`` (negative,
+    as accountants write it); ``None`` when it
     shows none, or several (``"2 for $5"``)."""
     text = re.sub(r"(?<=[^\W\d_])\.", "", text)  # a full stop after a letter ends "Rs.": no decimal mark
     if len(re.findall(r"\d[\d.,\s]*", text)) > 1:  # digits apart, not one number ("1 299,00" is one)
@@ -280,8 +286,8 @@ def _price(text: str) -> float | None:
     s = re.sub(r"[^\d.,-]", "", text)
     if "," in s and "." in s:  # the later one is the decimal mark, the other groups thousands
         s = s.replace(",", "") if s.rfind(".") > s.rfind(",") else s.replace(".", "").replace(",", ".")
-    elif "," in s:  # "3,99" is a decimal comma; "1,299" and "1,299,000" group thousands
-        s = s.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", s) else s.replace(",", ".", 1)
+    elif "," in s:  # "3,99" is a decimal comma; "1,299", "1,299,000" and "12,34,567" (Indian) group digits
+        s = s.replace(",", "") if _GROUPED.fullmatch(s) else s.replace(",", ".", 1)
     try:
         value = float(s)
     except ValueError:

@@ -28,13 +28,17 @@ from discoverly.search.normalize import TextNormalizer
     ("-$3.99", -3.99), ("$3.99/lb", 3.99),
     # the full stop of "Rs." is no decimal mark: "Rs. 500" was 0.5 and "Rs.1,299" 1.299
     ("Rs. 500", 500.0), ("Rs.1,299", 1299.0), ("Rs. 1,299.50", 1299.5), ("₹ 1,299", 1299.0),
+    # Indian grouping, the last three digits and then pairs: a lakh and a crore were no price
+    ("Rs. 1,00,000", 100000.0), ("₹12,34,567", 1234567.0), ("1,23,456", 123456.0), ("1,00,00,000", 10000000.0),
+    ("-1,00,000", -100000.0), ("₹ 1,00,000.50", 100000.5),
 ])
 def test_a_price_written_as_text_is_the_number_it_shows(text: str, number: float) -> None:
     assert _price(text) == pytest.approx(number, rel=1e-12, abs=0)
 
 
 # several numbers are no price: "2 for $5" was 25 and "12 oz for $3.99" 123.99
-@pytest.mark.parametrize("text", ["n/a", "", "free", "3.99-4.99", "1,23,456", "2 for $5", "12 oz for $3.99"])
+@pytest.mark.parametrize("text", ["n/a", "", "free", "3.99-4.99", "1,2,345", "12,345,67", "2 for $5",
+                                  "12 oz for $3.99"])
 def test_text_that_shows_no_single_number_is_no_price(text: str) -> None:
     assert _price(text) is None
 
