@@ -228,11 +228,12 @@ class TextNormalizer:
             return format_number(tok)
         if tok[0].isdigit():  # a quantity glued to a word ("0a00l"): the same canonical form as on its own
             return _QUANTITY_RE.sub(self._quantity, tok).strip()
-        if tok in UNIT_ALIASES and tok not in _AMBIGUOUS_UNITS and UNIT_ALIASES[tok] not in self.stopwords:
-            tok = UNIT_ALIASES[tok]
-        elif self.plurals:
-            tok = singular(tok)
-        return self.synonyms.get(tok, tok)
+        word = singular(tok) if self.plurals else tok
+        # a unit word on its own, or its plural ("pkgs" as "pkg"); not one that is also an ordinary word
+        unit = UNIT_ALIASES.get(tok) or UNIT_ALIASES.get(word)
+        if unit and tok not in _AMBIGUOUS_UNITS and word not in _AMBIGUOUS_UNITS and unit not in self.stopwords:
+            return self.synonyms.get(unit, unit)
+        return self.synonyms.get(word, word)
 
     def many(self, texts: Iterable[Any]) -> list[list[str]]:
         """:meth:`tokens` of every text, with a cache for repeated texts (catalogue fields repeat a lot)."""

@@ -150,3 +150,23 @@ def test_n_in_m_keeps_the_word_in_when_in_is_not_a_stopword() -> None:
                  "2in4.IN/ct2-", "inct 12in12.in"):
         toks = keep.tokens(text)
         assert keep.tokens(" ".join(toks)) == toks
+
+
+@pytest.mark.parametrize(("plural", "singular_form", "token"), [
+    # the plural of a unit word is that unit, as its singular is: "pkgs" was the word "pkg", "pkg" the unit "pk"
+    ("pkgs", "pkg", "pk"), ("cnts", "cnt", "ct"), ("dozens", "dozen", "dz"), ("ltrs", "ltr", "l"),
+    ("gallons", "gallon", "gal"),
+    # the plural of a unit word that is also an ordinary word is that word, as its singular is:
+    # "MULTI-PACKS" was the unit "pk" while a shopper's "multi pack" kept the word "pack"
+    ("packs", "pack", "pack"), ("counts", "count", "count"), ("pieces", "piece", "piece"),
+])
+def test_a_unit_words_plural_reads_as_its_singular(plural: str, singular_form: str, token: str) -> None:
+    assert NORM.tokens(plural) == NORM.tokens(singular_form) == [token]
+    assert NORM.tokens(f"yogurt multi-{plural}") == ["yogurt", "multi", token]
+
+
+def test_without_plural_reduction_a_units_plural_spelling_still_counts() -> None:
+    keep = TextNormalizer(plurals=False)
+    assert keep.tokens("packs") == ["pk"]  # "packs" is itself a spelling of the unit
+    assert keep.tokens("pkgs") == ["pkgs"]  # not a spelling, and plurals are kept
+    assert TextNormalizer(synonyms={"pk": "package"}).tokens("pkgs") == ["package"]
