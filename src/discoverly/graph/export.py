@@ -118,10 +118,17 @@ def _neo4j(graph: KnowledgeGraph, folder: Path) -> list[Path]:
                         w.writerow([keys[s], keys[d], rel_type])
                 files.append(path)
                 rel_args.append(f"--relationships={path.name}")
+    # a key is an id and stays as it is; one with a line break is a quoted field over several lines,
+    # which neo4j-admin refuses unless told to read such fields
+    multiline = [k for k in keys if "\n" in k or "\r" in k]
+    if multiline:
+        log.warning("%d node key(s) hold a line break, e.g. %r; import.sh passes --multiline-fields=true "
+                    "(slower import)", len(multiline), multiline[0])
     script = folder / "import.sh"
     script.write_text("#!/usr/bin/env bash\n"
                       "# Run from this folder with the Neo4j DBMS stopped; creates the database 'neo4j'.\n"
                       "set -euo pipefail\nneo4j-admin database import full " + " ".join(node_args + rel_args) +
+                      (" --multiline-fields=true" if multiline else "") +
                       " --overwrite-destination=true neo4j\n", encoding="utf-8")
     files.append(script)
     return files

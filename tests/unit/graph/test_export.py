@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,26 @@ def test_never_replaces_a_file_or_a_folder_of_other_things(tmp_path: Path, graph
     assert data.read_text() == "id,title\n"
     (tmp_path / "empty").mkdir()
     assert len(export_graph(graph, tmp_path / "empty", format="neo4j")) > 2
+
+
+def test_a_key_with_a_line_break_keeps_it_and_import_sh_reads_multiline_fields(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Keys are ids and are written as they are; a paper id with a line break is a quoted field over two
+    lines, which neo4j-admin refuses unless import.sh passes --multiline-fields=true (it did not)."""
+    papers = Papers.from_records([{"id": "p\n1", "title": "Parsing"}, {"id": "p2", "title": "Tagging",
+                                                                      "references": ["p\n1"]}])
+    with caplog.at_level(logging.WARNING, logger="discoverly.graph.export"):
+        export_graph(build_paper_graph(papers), tmp_path / "neo4j", format="neo4j")
+    assert caplog.messages == ["1 node key(s) hold a line break, e.g. 'p\\n1'; import.sh passes "
+                               "--multiline-fields=true (slower import)"]
+    assert ["p\n1", "Parsing", "", "", "Paper"] in rows(tmp_path / "neo4j" / "nodes_paper.csv")
+    assert ["p2", "p\n1", "CITES"] in rows(tmp_path / "neo4j" / "rels_cites.csv")
+    script = (tmp_path / "neo4j" / "import.sh").read_text(encoding="utf-8")
+    assert script.endswith(" --multiline-fields=true --overwrite-destination=true neo4j\n")
+    # one-line keys: no flag (the import is faster without it) and no warning
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="discoverly.graph.export"):
+        export_graph(build_paper_graph(Papers.from_records([{"id": "p1", "title": "Parsing"}])),
+                     tmp_path / "plain", format="neo4j")
+    assert caplog.messages == []
+    assert "--multiline-fields" not in (tmp_path / "plain" / "import.sh").read_text(encoding="utf-8")
