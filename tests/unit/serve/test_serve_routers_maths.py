@@ -1,0 +1,283 @@
+"""The answers and problems of the service's own routers (events, experiments, admin, health, deps) as
+docs/serve.md describes them: the exact messages, the limits at their edges, the keys events are stored
+under, the analysis's inputs (the experiment's window, every exposed customer) and the fields of
+``/health`` and ``/admin/reload`` (mutation testing: a changed limit, key or message survived; the
+routes are decorated, so these were checked with hand-made mutants)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from serve_helpers import ADMIN, DAY, Clock, event
+
+from discoverly.errors import DataError
+
+Client = Callable[..., Any]
+
+TWO_ARMS = [{"name": "A", "version": "v0001", "share": 0.5}, {"name": "B", "version": "v0002", "share": 0.5}]
+
+
+# --- events -------------------------------------------------------------------------------------------------
+
+
+def test_too_many_events_are_named_with_the_limit_and_the_way_out(make_client: Client) -> None:
+    c = make_client(max_batch=1_000, max_bulk_batch=1_200)
+    r = c.post("/events", json={"events": [{}] * 1_001})  # counted before any is validated
+    assert r.status_code == 422 and r.json()["detail"] == (
+        "the batch has 1,001 events; at most 1,000 are accepted per request. Split it into smaller batches "
+        "(or use the admin bulk endpoint, POST /admin/events)"
+    )
+    r = c.post("/admin/events", json={"events": [{}] * 1_201}, headers=ADMIN)
+    assert r.status_code == 422 and r.json()["detail"] == (
+        "the batch has 1,201 events; at most 1,200 are accepted per request. Split it into smaller batches"
+    )
+
+
+def test_ingest_checks_the_limit_itself(make_client: Client) -> None:
+    """``ingest`` (also used without the counting dependency) refuses a batch over ``limit`` by itself."""
+    from discoverly.serve.routers.events import ingest
+    from discoverly.serve.schemas import EventBatch
+
+    state = make_client().app.state.service
+    batch = EventBatch.model_validate({"events": [event(), event()]})
+    with pytest.raises(
+        DataError,
+        match="^the batch has 2 events; at most 1 are accepted per request. Split it "
+        r"into smaller batches \(or use",
+    ):
+        ingest(state, batch, None, limit=1)
+    assert state.store.count() == 0
+    assert ingest(state, batch, None, limit=2).accepted == 2
+
+
+def test_a_timestamp_up_to_max_future_seconds_ahead_is_accepted(make_client: Client, clock: Clock) -> None:
+    c = make_client(max_future_seconds=3_600)
+    now = int(clock.now)
+    r = c.post("/events", json={"events": [event(t=now + 3_600), event(t=now + 3_601)]})
+    assert r.status_code == 422 and r.json()["detail"] == (
+        f"event 1 has a timestamp {now + 3_601} that is 3,601 s in the future (server time {now}); at most 3,600 s "
+        "ahead is accepted. Check the clock and the unit (epoch seconds, not milliseconds)"
+    )
+    single = c.post("/events", json=event(t=now + 3_601)).json()["detail"]
+    assert single.startswith(f"the event has a timestamp {now + 3_601} that is 3,601 s in the future")
+    assert c.app.state.service.store.count() == 0
+    assert c.post("/events", json=event(t=now + 3_600)).json() == {"accepted": 1, "duplicates": 0}
+
+
+def test_events_are_stored_under_their_own_key_or_the_headers_key_and_position(make_client: Client) -> None:
+    c = make_client()
+    e = event(user=17850, item=42, quantity=3, value=5.25)  # integer ids are stored as text
+    del e["idempotency_key"]
+    batch = {"events": [dict(e), dict(e, idempotency_key="own-key"), dict(e, item="i4")]}
+    assert c.post("/events", json=batch, headers={"Idempotency-Key": "req-7"}).json() == {
+        "accepted": 3,
+        "duplicates": 0,
+    }
+    stored = c.app.state.service.store.events().sort("key")
+    assert stored["key"].to_list() == ["own-key", "req-7:0", "req-7:2"]
+    assert stored["user"].to_list() == ["17850"] * 3 and sorted(stored["item"].to_list()) == ["42", "42", "i4"]
+    assert stored["quantity"].to_list() == [3.0] * 3 and stored["value"].to_list() == [5.25] * 3
+    assert stored["timestamp"].to_list() == [e["timestamp"]] * 3
+
+
+@pytest.mark.parametrize(
+    "body,detail",
+    [
+        (
+            {k: v for k, v in event().items() if k != "idempotency_key"},
+            "the event has no idempotency_key and no Idempotency-Key header was sent; every event needs a key so "
+            "that a retry is not counted twice",
+        ),
+        (
+            {"events": [event(), event(type="rating")]},
+            "event 1 is a rating without a value; send the rating in 'value'",
+        ),
+    ],
+)
+def test_an_event_without_a_key_or_a_rating_without_a_value_is_named(
+    make_client: Client, body: dict[str, Any], detail: str
+) -> None:
+    c = make_client()
+    r = c.post("/events", json=body)
+    assert r.status_code == 422 and r.json()["detail"] == detail
+    assert c.app.state.service.store.count() == 0
+    assert c.post("/events", json=event(type="rating", value=4.0)).json()["accepted"] == 1
+
+
+@pytest.mark.parametrize(
+    "key,shown", [("a b", "' '"), ("caf\u00e9", "a character that is not ASCII (a header has no encoding)")]
+)
+def test_an_idempotency_key_header_problem_names_the_character(make_client: Client, key: str, shown: str) -> None:
+    e = event()
+    del e["idempotency_key"]
+    r = make_client().post("/events", json=e, headers={"Idempotency-Key": key.encode("latin-1")})
+    assert r.status_code == 422
+    assert (
+        f"the Idempotency-Key header holds {shown}; a key is 1 to 200 visible ASCII characters (letters, digits "
+        "and punctuation, no spaces or tabs), such as a UUID"
+    ) in r.json()["detail"]
+
+
+def test_ingested_and_duplicate_events_are_counted_in_the_metrics(make_client: Client) -> None:
+    c = make_client()
+    batch = {"events": [event(key=f"m{i}") for i in range(3)]}
+    c.post("/events", json=batch)
+    c.post("/events", json={"events": [*batch["events"][:2], event(key="m9")]})
+    text = c.get("/metrics").text
+    assert re.search(r'^discoverly_events_ingested_total\{worker="\d+"\} 4$', text, re.M), text
+    assert re.search(r'^discoverly_events_duplicate_total\{worker="\d+"\} 2$', text, re.M), text
+
+
+# --- experiments --------------------------------------------------------------------------------------------
+
+
+def test_the_experiments_list_is_the_configuration(make_client: Client) -> None:
+    from discoverly.serve.config import ExperimentConfig
+
+    exps = [
+        ExperimentConfig(name="e1", arms=TWO_ARMS),
+        ExperimentConfig(name="e2", endpoint="related", window_days=3, arms=TWO_ARMS),
+    ]
+    c = make_client(experiments=exps)
+    assert c.get("/experiments").json() == [e.model_dump(mode="json") for e in exps]
+    assert make_client().get("/experiments").json() == []
+    r = c.get("/experiments/e3")
+    assert r.status_code == 404 and r.json()["detail"] == "unknown experiment 'e3' (experiments: e1, e2)"
+    r = make_client().get("/experiments/e3")
+    assert r.json()["detail"] == "unknown experiment 'e3' (experiments: none configured)"
+
+
+def test_the_analysis_counts_outcomes_within_the_experiments_window(make_client: Client, clock: Clock) -> None:
+    """Eight customers per arm see a list; the first four of each buy a shown item 2 days later, the next two
+    9 days later (after the 7-day window): 4 conversions of 8 in each arm, not 6."""
+    from discoverly.serve.config import ExperimentConfig
+    from discoverly.serve.experiments import assign
+
+    exp = ExperimentConfig(name="e1", window_days=7, arms=TWO_ARMS)
+    c = make_client(experiments=[exp])
+    users: dict[str, list[str]] = {"A": [], "B": []}
+    n = 0
+    while min(len(u) for u in users.values()) < 8:
+        user = f"w{n}"
+        n += 1
+        arm = assign(exp, user).name
+        if len(users[arm]) < 8:
+            shown = c.get(f"/users/{user}/recommendations", params={"k": 3}).json()["items"][0]["item"]
+            users[arm].append(f"{user}|{shown}")
+    start = int(clock.now)
+    clock.now = start + 20 * DAY
+    events = []
+    for entries in users.values():
+        for i, entry in enumerate(entries[:6]):
+            user, item = entry.split("|")
+            events.append(event(user, item, t=start + (2 if i < 4 else 9) * DAY, value=10.0))
+    assert c.post("/events", json={"events": events}).json()["accepted"] == 12
+    body = c.get("/experiments/e1").json()
+    assert body["ready"] is True
+    assert [(a["arm"], a["users"], a["conversions"]) for a in body["arms"]] == [("A", 8, 4), ("B", 8, 4)]
+    assert body["sample_ratio"]["observed"] == {"A": 8, "B": 8}
+    assert body["sample_ratio"]["expected_shares"] == {"A": 0.5, "B": 0.5}
+
+
+def test_the_analysis_uses_the_documented_freshness_and_wait(make_client: Client) -> None:
+    """docs/serve.md: recomputed at most every 10 seconds; the first one is waited for at most 30 s."""
+    from discoverly.evaluate.abtest import EXPERIMENT_N_BOOT
+    from discoverly.serve.routers import experiments
+
+    assert (experiments.ANALYSIS_SECONDS, experiments.ANALYSIS_WAIT_SECONDS, EXPERIMENT_N_BOOT) == (10.0, 30.0, 1000)
+
+
+def test_a_first_analysis_still_being_made_is_a_503_that_says_retry(
+    make_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from discoverly.serve.config import ExperimentConfig
+    from discoverly.serve.routers import experiments
+    from discoverly.serve.store.base import StoreUnavailableError
+
+    c = make_client(experiments=[ExperimentConfig(name="e1", arms=TWO_ARMS)])
+    state = c.app.state.service
+    monkeypatch.setattr(experiments, "ANALYSIS_WAIT_SECONDS", 0.05)
+    lock = state.analysis_lock(("e1", 1000))
+    with lock, pytest.raises(StoreUnavailableError) as exc:  # another request is making the first analysis
+        experiments.analysis(state, "e1")
+    assert str(exc.value) == "the analysis of experiment 'e1' is still being made; retry in a few seconds"
+    assert c.get("/experiments/e1").status_code == 200  # the lock is free again
+
+
+# --- admin, health, deps ------------------------------------------------------------------------------------
+
+
+def test_reload_answers_the_previous_and_new_version_and_what_is_loaded(make_client: Client) -> None:
+    from discoverly.serve.config import ExperimentConfig
+
+    c = make_client(
+        experiments=[
+            ExperimentConfig(
+                name="e1",
+                arms=[{"name": "A", "version": "v0003", "share": 0.5}, {"name": "B", "version": "v0002", "share": 0.5}],
+            )
+        ]
+    )
+    r = c.post("/admin/reload", json={"version": "v0002"}, headers=ADMIN)
+    assert r.json() == {"previous": "v0001", "version": "v0002", "loaded": ["v0002", "v0003"]}  # sorted
+    r = c.post("/admin/reload", json=None, headers=ADMIN)  # no body: what CURRENT names (now v0002)
+    assert r.json() == {"previous": "v0002", "version": "v0002", "loaded": ["v0002", "v0003"]}
+
+
+def test_health_names_the_version_the_loaded_versions_the_store_and_the_uptime(make_client: Client) -> None:
+    from discoverly.serve.config import ExperimentConfig
+
+    c = make_client(
+        experiments=[
+            ExperimentConfig(
+                name="e1",
+                arms=[{"name": "A", "version": "v0003", "share": 0.5}, {"name": "B", "version": "v0002", "share": 0.5}],
+            )
+        ]
+    )
+    c.app.state.service.metrics.started = time.time() - 1_000
+    body = c.get("/health").json()
+    uptime = body.pop("uptime_seconds")
+    assert body == {"status": "ok", "version": "v0001", "versions": ["v0001", "v0002", "v0003"], "store": "sqlite"}
+    assert 1_000 <= uptime < 1_000 + 600
+    r = c.get("/metrics")
+    assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+
+
+def test_admin_token_problems_say_what_to_send(make_client: Client) -> None:
+    c = make_client()
+    r = c.post("/admin/reload", headers={"Authorization": "Token s3cret"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert r.json()["detail"] == "a valid bearer token is required: send 'Authorization: Bearer <admin token>'"
+    for header in ("Bearer", "Bearer s3cre", "Bearer s3crett", "Bearers3cret", "s3cret"):
+        assert c.post("/admin/reload", headers={"Authorization": header}).status_code == 401, header
+    for header in ("bearer s3cret", "BEARER s3cret", "Bearer  s3cret "):  # the scheme in any case, spaces around
+        assert c.post("/admin/reload", headers={"Authorization": header}).status_code == 200, header
+    r = make_client(admin_token="").post("/admin/reload", headers=ADMIN)
+    assert r.status_code == 403 and r.json()["detail"] == (
+        "admin endpoints are disabled: start the service with an admin token (--admin-token or DISCOVERLY_ADMIN_TOKEN)"
+    )
+
+
+@pytest.mark.parametrize(
+    "url,detail",
+    [
+        ("/users/Zo%EB/recommendations", "the path of the address percent-encodes bytes that are not UTF-8 text (%EB)"),
+        (
+            "/items/i1/related?user=Zo%EBe",
+            "the query of the address percent-encodes bytes that are not UTF-8 text (%EB)",
+        ),
+        (
+            "/users/%C3%28/recommendations",
+            "the path of the address percent-encodes bytes that are not UTF-8 text (%C3)",
+        ),
+    ],
+)
+def test_an_address_that_is_not_utf8_names_the_bytes(make_client: Client, url: str, detail: str) -> None:
+    r = make_client().get(url)
+    assert r.status_code == 422
+    assert r.json()["detail"] == f"{detail}; percent-encode ids as UTF-8 (Zoë is Zo%C3%AB)"
