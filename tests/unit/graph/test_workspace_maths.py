@@ -518,3 +518,25 @@ def test_a_store_and_papers_table_that_disagree_are_refused(tmp_path: Path) -> N
     assert str(info.value) == f"the store and papers table of {q(gf.root)} disagree; rebuild the folder"
     assert not gf.kge.exists() and not gf.text.exists()
     assert np.array_equal(pl.read_parquet(gf.papers)["id"].to_numpy(), table["id"].reverse().to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"weight": 1.5}, "the text weight must be in [0, 1] (0 = graph only, 1 = text only), got 1.5"),
+        ({"weight": -0.25}, "the text weight must be in [0, 1] (0 = graph only, 1 = text only), got -0.25"),
+        ({"weight": float("nan")}, "the text weight must be in [0, 1] (0 = graph only, 1 = text only), got nan"),
+        ({"text_hops": -1}, "text_hops must be >= 0 (0 = a paper's own text), got -1"),
+    ],
+)
+def test_a_text_weight_or_hops_out_of_range_is_refused_before_any_work(
+    tmp_path: Path, setting: dict[str, float], message: str
+) -> None:
+    """`graph fit --weight 1.5` embedded the texts and trained (and saved) the graph embedding, and only then
+    failed, in the engine, with 'the text weight must be in [0, 1]'."""
+    gf = built(tmp_path)
+    encoder = HashEncoder()
+    with pytest.raises(ConfigError) as info:
+        fit_similar(gf.root, dim=4, epochs=1, encoder=encoder, threads=1, **setting)  # type: ignore[arg-type]
+    assert str(info.value) == message
+    assert encoder.calls == 0 and not gf.text.exists() and not gf.kge.exists()
