@@ -482,3 +482,24 @@ def test_the_privacy_configuration_is_read_from_the_folder(
     )
     with pytest.raises(ConfigError, match="include the default 'multivariate-laplace'"):
         create_router(folder, _state())
+
+
+def test_a_request_without_k_is_answered_when_max_k_is_below_the_default_k(graph_dir: Path, engine_dir: Path) -> None:
+    """With ``max_k`` 3, ``GET /papers/rank`` (no ``k``) was a 422 "k=20 is larger than the limit of 3": the
+    client had asked for no ``k`` at all. The default is now at most ``max_k`` (here and on the pages)."""
+    from discoverly.serve.routers.graph import create_router as graph_router
+    from discoverly.serve.routers.search import create_router as search_router
+
+    with _client(graph_router(graph_dir, _state(max_k=3))) as c:
+        assert [p["id"] for p in c.get("/papers/rank").json()["papers"]] == ["G1", "G2"]
+        r = c.get("/papers/G3/similar")
+        assert r.status_code == 200 and len(r.json()["similar"]) <= 3, r.text
+        assert c.get("/ui/papers/G2").status_code == 200
+    with _client(search_router(engine_dir, _state(max_k=2))) as c:
+        r = c.get("/search", params={"q": "milk"})
+        assert r.status_code == 200 and len(r.json()["results"]) == 2, r.text
+        page = c.get("/ui/search", params={"q": "milk"})
+        assert page.status_code == 200 and page.text.count("<tr><td class='num'>") == 2
+    with _client(graph_router(graph_dir, _state(max_k=50))) as c:  # a larger max_k: the defaults as before
+        schema = c.get("/openapi.json").json()["paths"]
+        assert [p["schema"]["default"] for p in schema["/papers/rank"]["get"]["parameters"] if p["name"] == "k"] == [20]

@@ -41,7 +41,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     lock = threading.Lock()  # one SQLite connection, used by the threadpool one request at a time
     with lock:
         info = {r[0]: (r[1], r[2]) for r in store.con.execute("SELECT id, title, year FROM papers").fetchall()}
-    max_k = getattr(state.config, "max_k", 1000)
+    max_k = getattr(state.config, "max_k", 1000)  # the default k is at most max_k too (a request without k
+    # was a 422 "k=20 is larger than the limit" when max_k was lower)
     router = APIRouter(tags=["papers"])
 
     def similar(paper_id: str, k: int) -> list[dict[str, Any]]:
@@ -64,7 +65,7 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     def rank(topic: str | None = None, concept: str | None = None,
              about: Annotated[list[str] | None, Query(max_length=MAX_ABOUT, description="only papers about all "
                                                       f"these concepts (at most {MAX_ABOUT})")] = None,
-             k: Annotated[int, Query(ge=1, le=10_000)] = 20) -> dict[str, Any]:
+             k: Annotated[int, Query(ge=1, le=10_000)] = min(20, max_k)) -> dict[str, Any]:
         """Papers by number of citing papers; ``topic``/``concept`` restrict the citing papers;
         ``about`` (repeatable) restricts the ranked papers to those with all the concepts."""
         with lock:
@@ -73,7 +74,7 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
         return {"topic": topic, "concept": concept, "about": about or [], "papers": frame.to_dicts()}
 
     @router.get("/papers/{paper_id}/similar", responses=PROBLEMS, summary="Similar papers (text + graph)")
-    def similar_papers(paper_id: str, k: Annotated[int, Query(ge=1, le=10_000)] = 10) -> dict[str, Any]:
+    def similar_papers(paper_id: str, k: Annotated[int, Query(ge=1, le=10_000)] = min(10, max_k)) -> dict[str, Any]:
         """The ``k`` papers closest to a paper by fused text and knowledge-graph embeddings."""
         return {"paper": paper_id, "weight": engine.weight, "similar": similar(paper_id, k)}
 
@@ -82,7 +83,7 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
         return paper(paper_id)
 
     @router.get("/ui/papers/{paper_id}", response_class=HTMLResponse, include_in_schema=False)
-    def paper_page(paper_id: str, k: Annotated[int, Query(ge=1, le=100)] = 10) -> HTMLResponse:
+    def paper_page(paper_id: str, k: Annotated[int, Query(ge=1, le=100)] = min(10, max_k)) -> HTMLResponse:
         from discoverly.errors import DataError, UnknownIdError
         from discoverly.serve.ui.pages import page
 

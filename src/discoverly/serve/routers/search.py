@@ -37,7 +37,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     """Routes over the engine artifact at ``path`` (loaded once, read-only)."""
     engine = SearchEngine.load(Path(path))
     lock = threading.Lock()  # the engine keeps small caches (query embeddings); one query at a time
-    max_k = getattr(state.config, "max_k", 1000)
+    max_k = getattr(state.config, "max_k", 1000)  # the default k is at most max_k too (a request without k
+    # was a 422 "k=20 is larger than the limit" when max_k was lower)
     router = APIRouter(tags=["search"])
 
     def run(q: str, user: str | None, k: int, method: str) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     @router.get("/search", responses=PROBLEMS, summary="Search the catalogue")
     def search(q: Annotated[str, Query(max_length=10_000, description="what to search for")],
                user: Annotated[str | None, Query(description="customer id, for personalised results")] = None,
-               k: Annotated[int, Query(ge=1, le=10_000)] = 10,
+               k: Annotated[int, Query(ge=1, le=10_000)] = min(10, max_k),
                method: Annotated[str, Query(description="auto, lexical, dense, hybrid, ltr or personal")] = "auto",
                ) -> dict[str, Any]:
         """Query understanding (normalisation, spelling, brand/size, category), hybrid retrieval and
@@ -63,7 +64,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
         return run(q, user, k, method)
 
     @router.get("/ui/search", response_class=HTMLResponse, include_in_schema=False)
-    def search_page(q: str = "", user: str = "", k: Annotated[int, Query(ge=1, le=100)] = 20) -> HTMLResponse:
+    def search_page(q: str = "", user: str = "", k: Annotated[int, Query(ge=1, le=100)] = min(20, max_k)
+                    ) -> HTMLResponse:
         from discoverly.serve.ui.pages import page
 
         form = (f"<form method='get' action='/ui/search'><label for='search-q'>Search</label> "
