@@ -78,11 +78,29 @@ def create(name: str, **overrides: Any) -> Any:
         model = getattr(importlib.import_module(module), cls)(**{**defaults, **overrides})
     except TypeError as exc:  # a setting it does not have, or a value of the wrong type (neighbours="50")
         if "unexpected keyword" in str(exc):
-            raise ConfigError(f"model {name!r} does not accept {sorted(overrides)}: {exc}") from exc
+            raise ConfigError(_unknown_settings(name, getattr(importlib.import_module(module), cls), overrides,
+                                                exc)) from exc
         values = ", ".join(f"{key}={value!r}" for key, value in overrides.items())
         raise ConfigError(f"model {name!r}: a setting has the wrong type ({values}): {exc}") from exc
     model.name = name
     return model
+
+
+def _unknown_settings(name: str, model_class: type, overrides: dict[str, Any], exc: TypeError) -> str:
+    """The settings of ``overrides`` the model does not have (not all of them), the ones it has, and the
+    closest match of each unknown one ("neighbors": "Did you mean neighbours?")."""
+    import difflib
+    import inspect
+
+    params = [p.name for p in inspect.signature(model_class).parameters.values()
+              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    unknown = sorted(key for key in overrides if key not in params)
+    if not unknown:  # the class forwards its settings elsewhere: say what Python said
+        return f"model {name!r} does not accept {sorted(overrides)}: {exc}"
+    close = [m for key in unknown for m in difflib.get_close_matches(key, params, n=1)]
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    has = f"its settings are: {', '.join(sorted(params))}." if params else "it has no settings."
+    return f"model {name!r} does not accept {unknown}; {has}{hint}"
 
 
 # The built-in models. Other issues add theirs here (one line each).

@@ -198,6 +198,26 @@ def test_create_names_a_setting_of_the_wrong_type_or_unknown() -> None:
         create("corrected", neighbors=50)
 
 
+def test_an_unknown_setting_is_named_alone_with_the_settings_there_are() -> None:
+    """Only the unknown settings are named (a valid min_count beside a misspelt one was listed too), with
+    the model's settings and the closest spelling, instead of Python's "__init__() got an unexpected
+    keyword argument"."""
+    from discoverly.recommend import create
+
+    with pytest.raises(ConfigError) as err:
+        create("corrected", min_count=3, neighbors=50)
+    assert str(err.value) == ("model 'corrected' does not accept ['neighbors']; its settings are: half_life_days, "
+                              "max_history, min_count, neighbours, normalize, recent_items, score. "
+                              "Did you mean neighbours?")
+    with pytest.raises(ConfigError) as err:
+        create("popularity", window_days=7)
+    assert str(err.value) == "model 'popularity' does not accept ['window_days']; it has no settings."
+    with pytest.raises(ConfigError) as err:
+        create("ease", zzz=1, max_item=2)
+    assert str(err.value) == ("model 'ease' does not accept ['max_item', 'zzz']; its settings are: l2, max_items. "
+                              "Did you mean max_items?")
+
+
 @pytest.mark.parametrize("not_a_log", [pl.DataFrame({"user": [1], "item": [2]}), [(1, 2)], None, "log.csv"])
 def test_fit_on_something_other_than_interactions_says_how_to_build_them(not_a_log: object) -> None:
     # a DataFrame passed straight to fit() was "AttributeError: 'DataFrame' object has no attribute 'users'"
