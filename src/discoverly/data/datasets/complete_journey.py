@@ -5,7 +5,8 @@ units bought. Cleaning, in order (counts in ``Dataset.notes["dropped"]``):
 
 1. ``non_positive_quantity`` — lines with quantity 0 (voided or zero-unit lines).
 2. ``excluded_departments`` — lines of departments that are not products one recommends, by
-   default ``FUEL`` (gallons, up to tens of thousands a line) and ``COUPON``.
+   default ``FUEL`` (gallons, up to tens of thousands a line) and ``COUPON`` (a single name may be
+   given as a string).
 
 Lines whose product is missing from ``products.parquet`` are kept (counted in
 ``notes["events_without_catalogue_row"]``). The catalogue keeps every product column, maps
@@ -81,6 +82,8 @@ def load_complete_journey(
     before = tx.height
     tx = tx.filter(pl.col("quantity") > 0)
     dropped["non_positive_quantity"] = before - tx.height
+    if isinstance(exclude_departments, str):  # one name, not its letters
+        exclude_departments = (exclude_departments,)
     excluded = [d.upper() for d in exclude_departments]
     if excluded:
         bad = products.filter(pl.col("department").str.to_uppercase().is_in(excluded)).select("product_id")

@@ -197,6 +197,18 @@ def test_excluded_departments_match_in_any_case(tmp_path: Path) -> None:
     assert list(grocery.interactions.items) == [12] and list(grocery.interactions.users) == [1, 2]
 
 
+def test_a_single_department_name_is_one_department_not_its_letters(tmp_path: Path) -> None:
+    products = [
+        (10, 1, "GROCERY", "Private", "A", "B", None),
+        (11, 1, "FUEL", "Private", "A", "B", None),
+        (12, 1, "F", "Private", "A", "B", None),
+    ]
+    _write(tmp_path / "completejourney", [(1, 1, 10, 1, T1), (1, 1, 11, 1, T1), (1, 1, 12, 1, T1)], products)
+    ds = load_dataset("complete-journey", tmp_path, exclude_departments="fuel")
+    assert ds.notes["excluded_departments"] == ["FUEL"]
+    assert ds.notes["dropped"]["excluded_departments"] == 1 and list(ds.interactions.items) == [10, 12]
+
+
 def test_the_demographics_argument_and_the_name(tmp_path: Path) -> None:
     folder = tmp_path / "completejourney"
     paths = _write(folder, demographics=pl.DataFrame({"household_id": [7], "age": ["65+"]}))
