@@ -465,12 +465,12 @@ def test_the_privacy_configuration_is_read_from_the_folder(
     (folder / "privacy.json").write_text(
         json.dumps({"embeddings": "vectors.npz", "mechanisms": ["laplace"], "default_mechanism": "laplace"})
     )
-    with pytest.raises(
-        ConfigError,
-        match="privacy mechanisms must be among .* and include the default 'laplace'; "
-        r"got \['laplace'\]",
-    ):
+    with pytest.raises(ConfigError) as unknown:
         create_router(folder, _state())
+    assert str(unknown.value) == (
+        "privacy mechanisms must be among truncated-gumbel, multivariate-laplace, mahalanobis, "
+        "truncated-gumbel-public and include the default 'laplace'; got ['laplace']"
+    )
     (folder / "privacy.json").write_text(
         json.dumps(
             {
@@ -503,3 +503,85 @@ def test_a_request_without_k_is_answered_when_max_k_is_below_the_default_k(graph
     with _client(graph_router(graph_dir, _state(max_k=50))) as c:  # a larger max_k: the defaults as before
         schema = c.get("/openapi.json").json()["paths"]
         assert [p["schema"]["default"] for p in schema["/papers/rank"]["get"]["parameters"] if p["name"] == "k"] == [20]
+
+
+def test_the_folders_oov_policy_options_and_scale_reach_the_mechanisms(
+    tmp_path: Path, vectors: tuple[np.ndarray, np.ndarray]
+) -> None:
+    from discoverly.serve.routers.privacy import create_router
+
+    folder = _privacy_folder(
+        tmp_path, vectors, oov="keep", scale="2", epsilons=[3.0], options={"truncated-gumbel": {"flatten": 0.9}}
+    )
+    c = _client(create_router(folder, _state()))
+    offered = c.get("/privatize/mechanisms").json()
+    assert offered["scale"] == "raw×2"  # the vectors times 2
+    gumbel, laplace = offered["mechanisms"]["truncated-gumbel"], offered["mechanisms"]["multivariate-laplace"]
+    assert gumbel["flatten"] == 0.9 and gumbel["oov"] == "keep" and laplace["oov"] == "keep"
+    assert gumbel["scale"] == laplace["scale"] == "raw×2"
+    body = c.post("/privatize", json={"texts": ["the 555 staff"], "epsilon": 3, "seed": 1}).json()
+    assert body["statistics"]["out_of_vocabulary"] == {"keep": 1} and "555" in body["texts"][0]
+    assert (
+        _client(create_router(_privacy_folder(tmp_path, vectors, scale="unit"), _state()))
+        .get("/privatize/mechanisms")
+        .json()["scale"]
+        == "unit"
+    )
+
+
+def test_a_word_vector_text_file_is_served_with_the_defaults(
+    tmp_path: Path, vectors: tuple[np.ndarray, np.ndarray]
+) -> None:
+    from discoverly.serve.routers.privacy import create_router
+
+    path = tmp_path / "vectors.txt"  # GloVe: a word and its numbers per line
+    path.write_text("".join(f"{w} {' '.join(f'{x:.6f}' for x in v)}\n" for w, v in zip(*vectors, strict=True)))
+    offered = _client(create_router(path, _state())).get("/privatize/mechanisms").json()
+    assert offered["epsilons"] == [1.0, 3.0, 10.0] and offered["max_texts"] == 1000 and offered["scale"] == "raw"
+    assert offered["default_mechanism"] == "truncated-gumbel"
+    assert offered["mechanisms"]["truncated-gumbel"]["n_words"] == len(WORDS)
+
+
+def test_the_tables_of_every_offered_level_are_made_when_the_service_starts(
+    tmp_path: Path, vectors: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/privacy.md: the truncated Gumbel tables of the listed levels are computed at start, so no request
+    waits for one; the Laplace mechanism needs none (prepared once, at the lowest level)."""
+    from discoverly.serve.routers import privacy
+
+    prepared: list[tuple[str, Any]] = []
+    real = privacy.create_mechanism
+
+    def spied(name: str, *args: Any, **kwargs: Any) -> Any:
+        mech = real(name, *args, **kwargs)
+        original = mech.prepare
+        mech.prepare = lambda eps: prepared.append((name, eps)) or original(eps)  # type: ignore[method-assign]
+        return mech
+
+    monkeypatch.setattr(privacy, "create_mechanism", spied)
+    privacy.create_router(_privacy_folder(tmp_path, vectors, epsilons=[10.0, 3.0]), _state())
+    assert prepared == [("truncated-gumbel", [3.0, 10.0]), ("multivariate-laplace", 3.0)]
+
+
+@pytest.mark.parametrize(
+    "router,paths,tag",
+    [
+        ("search", ["/search"], "search"),
+        ("graph", ["/papers/rank", "/papers/{paper_id}/similar", "/papers/{paper_id}"], "papers"),
+    ],
+)
+def test_the_capability_routes_are_grouped_under_their_tag(
+    engine_dir: Path, graph_dir: Path, router: str, paths: list[str], tag: str
+) -> None:
+    """The interactive docs (/docs) group operations by tag."""
+    import importlib
+
+    module = importlib.import_module(f"discoverly.serve.routers.{router}")
+    schema = (
+        _client(module.create_router(engine_dir if router == "search" else graph_dir, _state()))
+        .get("/openapi.json")
+        .json()
+    )
+    assert sorted(schema["paths"]) == sorted(paths)
+    for path in paths:
+        assert schema["paths"][path]["get"]["tags"] == [tag], path
