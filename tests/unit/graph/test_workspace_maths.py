@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -242,8 +243,11 @@ def test_a_build_holds_the_folder_exclusively_and_a_fit_shares_it(tmp_path: Path
 
 def test_a_build_writes_its_settings_and_timings(tmp_path: Path) -> None:
     papers = Papers.from_records(RECORDS)
+    started = time.perf_counter()
     graph, timings = build_graph_folder(papers, tmp_path / "g", n_topics=2)
-    assert list(timings) == ["concepts_s", "topics_s", "graph_s", "store_s"] and min(timings.values()) >= 0
+    elapsed = time.perf_counter() - started
+    assert list(timings) == ["concepts_s", "topics_s", "graph_s", "store_s"]
+    assert min(timings.values()) >= 0 and sum(timings.values()) <= elapsed  # four parts of the build's time
     with GraphFolder(tmp_path / "g").open_store() as store:
         meta = store.meta
     assert meta["n_topics"] == 2 and meta["concept_method"] == "collocations"
@@ -260,6 +264,27 @@ def test_a_build_writes_its_settings_and_timings(tmp_path: Path) -> None:
     assert concepts == ["machine translation"]
     tagged = graph.edges.filter(pl.col("relation") == "associated_concept")["src"].sort().to_list()
     assert tagged == [2, 3]  # c and d
+
+
+def test_a_build_is_named_by_its_graph_too(tmp_path: Path) -> None:
+    """Two curated vocabularies over the same papers give the same settings (the vocabulary is not among
+    them) but other graphs: other build ids."""
+
+    def build_id(name: str, vocabulary: list[str]) -> str:
+        build_graph_folder(Papers.from_records(RECORDS), tmp_path / name, topics=False, vocabulary=vocabulary)
+        with GraphFolder(tmp_path / name).open_store() as store:
+            return str(store.meta["build"])
+
+    first = build_id("a", ["machine translation"])
+    assert build_id("b", ["machine translation"]) == first
+    assert build_id("c", ["dependency parsing"]) != first
+
+
+def test_a_fit_is_repeatable_with_its_seed(tmp_path: Path) -> None:
+    gf = built(tmp_path)
+    runs = [fit_similar(gf.root, dim=4, epochs=2, weight=0.0, rng=seed, threads=1).graph for seed in (3, 3, 4)]
+    assert runs[0] is not None and runs[1] is not None and runs[2] is not None
+    assert np.array_equal(runs[0], runs[1]) and not np.allclose(runs[0], runs[2])
 
 
 def test_a_rebuild_removes_the_previous_engine_files_and_says_so(
