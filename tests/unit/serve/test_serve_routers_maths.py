@@ -152,12 +152,14 @@ def test_the_experiments_list_is_the_configuration(make_client: Client) -> None:
 
 
 def test_the_analysis_counts_outcomes_within_the_experiments_window(make_client: Client, clock: Clock) -> None:
-    """Eight customers per arm see a list; the first four of each buy a shown item 2 days later, the next two
-    9 days later (after the 7-day window): 4 conversions of 8 in each arm, not 6."""
+    """Eight customers per arm see a list; the first four of each buy a shown item 7 days less a second later,
+    the next two exactly 7 days later (the window is [exposure, exposure + 7 days)): 4 conversions of 8 in each
+    arm, not 6. The arms' shares (3:1) are what the sample-ratio check expects."""
     from discoverly.serve.config import ExperimentConfig
     from discoverly.serve.experiments import assign
 
-    exp = ExperimentConfig(name="e1", window_days=7, arms=TWO_ARMS)
+    arms = [{"name": "A", "version": "v0001", "share": 0.75}, {"name": "B", "version": "v0002", "share": 0.25}]
+    exp = ExperimentConfig(name="e1", window_days=7, arms=arms)
     c = make_client(experiments=[exp])
     users: dict[str, list[str]] = {"A": [], "B": []}
     n = 0
@@ -174,13 +176,13 @@ def test_the_analysis_counts_outcomes_within_the_experiments_window(make_client:
     for entries in users.values():
         for i, entry in enumerate(entries[:6]):
             user, item = entry.split("|")
-            events.append(event(user, item, t=start + (2 if i < 4 else 9) * DAY, value=10.0))
+            events.append(event(user, item, t=start + 7 * DAY - (1 if i < 4 else 0), value=10.0))
     assert c.post("/events", json={"events": events}).json()["accepted"] == 12
     body = c.get("/experiments/e1").json()
-    assert body["ready"] is True
+    assert body["ready"] is True and body["experiment"] == "e1"
     assert [(a["arm"], a["users"], a["conversions"]) for a in body["arms"]] == [("A", 8, 4), ("B", 8, 4)]
     assert body["sample_ratio"]["observed"] == {"A": 8, "B": 8}
-    assert body["sample_ratio"]["expected_shares"] == {"A": 0.5, "B": 0.5}
+    assert body["sample_ratio"]["expected_shares"] == {"A": 0.75, "B": 0.25}
 
 
 def test_the_analysis_uses_the_documented_freshness_and_wait(make_client: Client) -> None:
