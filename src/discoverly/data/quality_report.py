@@ -33,12 +33,12 @@ def summary_rows(p: DataProfile) -> list[dict[str, str]]:
         ("events per day", round(p.events_per_day, 1)), ("events per week", round(p.events_per_week, 1)),
         ("density (customer-item pairs)", f"{p.density:.3%}"),
         ("events per customer: median / mean / p99 / max",
-         f"{p.per_customer.median:,.0f} / {p.per_customer.mean:,.1f} / {p.per_customer.p99:,.0f} / "
+         f"{_count(p.per_customer.median)} / {p.per_customer.mean:,.1f} / {p.per_customer.p99:,.0f} / "
          f"{p.per_customer.max:,.0f}"),
         ("share of events from the top 1% / 10% of customers",
          f"{p.per_customer.top1_share:.1%} / {p.per_customer.top10_share:.1%}"),
         ("events per item: median / mean / max",
-         f"{p.per_item.median:,.0f} / {p.per_item.mean:,.1f} / {p.per_item.max:,.0f}"),
+         f"{_count(p.per_item.median)} / {p.per_item.mean:,.1f} / {p.per_item.max:,.0f}"),
         ("share of events on the top 1% / 10% of items",
          f"{p.per_item.top1_share:.1%} / {p.per_item.top10_share:.1%}"),
         ("item popularity Gini", round(p.per_item.gini, 3)),

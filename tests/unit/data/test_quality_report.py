@@ -108,7 +108,8 @@ def test_summary_rows_by_hand(tiny_log: Interactions) -> None:
     assert rows["first event"] == "2023-11-14 22:13" and rows["last event"] == "2023-11-23 22:13"
     assert rows["time span (days)"] == "9" and rows["days with events"] == "10"
     assert rows["density (customer-item pairs)"] == "50.000%"  # 10 pairs of 4 x 5
-    assert rows["events per customer: median / mean / p99 / max"] == "2 / 2.5 / 4 / 4"  # median 2.5 rounds to 2
+    # a median between two counts keeps its half, as in the distribution table (2.5 was shown as 2, 1.5 as 2)
+    assert rows["events per customer: median / mean / p99 / max"] == "2.50 / 2.5 / 4 / 4"
     assert rows["events per item: median / mean / max"] == "2 / 2.0 / 3"
     assert rows["repeat events (item bought again on a later day)"] == "0.0%"
     assert list(rows)[:3] == ["events", "customers", "items"] and len(rows) == 20
