@@ -191,12 +191,18 @@ class WordEmbeddings:
     @classmethod
     def default(cls, data_dir: str | os.PathLike[str] | None = None) -> WordEmbeddings:
         """The 14,296-word English vocabulary of the public data folder (``DISCOVERLY_DATA_DIR``)."""
-        root = Path(data_dir) if data_dir is not None else Path(os.environ.get("DISCOVERLY_DATA_DIR", ""))
+        env = os.environ.get("DISCOVERLY_DATA_DIR", "")
+        root = Path(data_dir) if data_dir is not None else Path(env)
         path = root / DEFAULT_EMBEDDINGS
-        if not str(root) or not path.is_file():
-            raise DatasetNotFoundError(
-                f"the default word vectors are expected at {str(path)!r}; set DISCOVERLY_DATA_DIR to the public "
-                "data folder, or load your own with WordEmbeddings.from_npz / from_text / from_spacy")
+        own = ("or give your own word vectors: WordEmbeddings.from_npz / from_text / from_spacy (CLI: --embeddings "
+               "FILE, a .npz or a GloVe/word2vec text file)")
+        if data_dir is None and not env:  # the path would be relative to wherever the command runs
+            raise DatasetNotFoundError(f"the default word vectors are read from the public data folder, but "
+                                       f"DISCOVERLY_DATA_DIR is not set: set it to the folder that holds "
+                                       f"{DEFAULT_EMBEDDINGS}, {own}")
+        if not path.is_file():
+            raise DatasetNotFoundError(f"the default word vectors are expected at {str(path)!r}; set "
+                                       f"DISCOVERLY_DATA_DIR to the public data folder, {own}")
         return cls.from_npz(path, name="en_core_web_md-3.7.1")
 
     # ------------------------------------------------------------------ derived vocabularies

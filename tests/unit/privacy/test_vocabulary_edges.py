@@ -188,10 +188,18 @@ def test_default_message_names_the_path(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(DatasetNotFoundError) as err:
         WordEmbeddings.default(tmp_path)
     want = str(tmp_path / "embeddings" / "en_core_web_md_3.7.1_words_300d_f16.npz")
-    assert str(err.value).startswith(f"the default word vectors are expected at {want!r}; set DISCOVERLY_DATA_DIR")
+    own = ("or give your own word vectors: WordEmbeddings.from_npz / from_text / from_spacy (CLI: --embeddings FILE, "
+           "a .npz or a GloVe/word2vec text file)")
+    assert str(err.value) == (f"the default word vectors are expected at {want!r}; set DISCOVERLY_DATA_DIR to the "
+                              f"public data folder, {own}")
+    # unset: the message named 'embeddings/en_core_web_md_3.7.1_words_300d_f16.npz', a path relative to the
+    # folder the command ran in, and only the Python way to give other vectors
     monkeypatch.delenv("DISCOVERLY_DATA_DIR", raising=False)
-    with pytest.raises(DatasetNotFoundError):
+    with pytest.raises(DatasetNotFoundError) as err:
         WordEmbeddings.default()
+    assert str(err.value) == ("the default word vectors are read from the public data folder, but DISCOVERLY_DATA_DIR "
+                              "is not set: set it to the folder that holds "
+                              f"embeddings/en_core_web_md_3.7.1_words_300d_f16.npz, {own}")
     folder = tmp_path / "embeddings"
     folder.mkdir()
     np.savez(folder / "en_core_web_md_3.7.1_words_300d_f16.npz", words=np.asarray(["a", "b"]),
