@@ -185,6 +185,13 @@ def similar(
     gf = GraphFolder(folder)
     engine = gf.load_similar()
     out = engine.similar(paper, k=k, exclude_linked=exclude_linked)
+    if out.height < k:  # an empty table said nothing of why
+        exclude = engine.exclude_linked if exclude_linked is None else exclude_linked
+        linked = int(engine.linked(engine.position(paper)).size) if exclude else 0
+        why = (f"{linked} of the {len(engine) - 1} other papers are linked to {paper!r} (they cite it or it cites "
+               "them) and are left out; --include-linked keeps them" if linked
+               else f"the engine has {len(engine) - 1} other papers")
+        typer.echo(f"note: {out.height} similar paper(s), fewer than k={k}: {why}", err=True)
     with gf.open_store() as store:
         titles = store.sql("SELECT id, title, year FROM papers")
     _print_table(out.join(titles, on="id", how="left").select("rank", "id", "score", "year", "title")

@@ -336,3 +336,25 @@ def test_report_on_one_or_two_papers(tmp_path: Path, hash_encoder, n_papers: int
     fit_similar(tmp_path / "g", dim=4, epochs=1, encoder=hash_encoder, threads=1)
     text = graph_report(tmp_path / "g", tmp_path / "r.html", samples=2, evaluate=False).read_text(encoding="utf-8")
     assert "Popularity of recommended papers" in text and "Map of the fused vectors" not in text
+
+
+def test_similar_says_why_it_has_fewer_than_k(tmp_path: Path, hash_encoder,  # type: ignore[no-untyped-def]
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Three papers that all cite each other: with linked papers left out, `graph similar` printed an empty
+    table and nothing else."""
+    records = [{"id": "A", "title": "parsing with trees", "references": ["B"]},
+               {"id": "B", "title": "tagging words"},
+               {"id": "C", "title": "neural parsing", "references": ["A", "B"]}]
+    build_graph_folder(Papers.from_records(records), tmp_path / "g", n_topics=2)
+    fit_similar(tmp_path / "g", dim=4, epochs=1, encoder=hash_encoder, threads=1, exclude_linked=True)
+    assert main(["graph", "similar", "A", "-g", str(tmp_path / "g"), "--json"]) == 0
+    got = capsys.readouterr()
+    assert json.loads(got.out) == []
+    assert got.err == ("note: 0 similar paper(s), fewer than k=10: 2 of the 2 other papers are linked to 'A' (they "
+                       "cite it or it cites them) and are left out; --include-linked keeps them\n")
+    assert main(["graph", "similar", "A", "-g", str(tmp_path / "g"), "--include-linked", "--json"]) == 0
+    got = capsys.readouterr()
+    assert sorted(r["id"] for r in json.loads(got.out)) == ["B", "C"]
+    assert got.err == "note: 2 similar paper(s), fewer than k=10: the engine has 2 other papers\n"
+    assert main(["graph", "similar", "A", "-g", str(tmp_path / "g"), "--include-linked", "-k", "2"]) == 0
+    assert capsys.readouterr().err == ""  # k answered: no note
