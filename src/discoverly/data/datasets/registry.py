@@ -162,8 +162,13 @@ def load_dataset(
             raise
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         logger.warning("%s not found locally; downloading %s into %s", spec.name, spec.download.url, cache)
-        fetch(spec.download, cache, progress=progress)
-        paths = locate(spec.name, spec.files, cache, how_to_get=how_to_get)
+        folder = fetch(spec.download, cache, progress=progress)
+        try:
+            paths = locate(spec.name, spec.files, cache)
+        except DatasetNotFoundError:  # fetch keeps a folder that is there: an incomplete one is not re-downloaded
+            raise DatasetNotFoundError(
+                f"data set {spec.name!r}: the download cache folder {folder} lacks some of the file(s) "
+                f"{', '.join(spec.files)}; delete that folder and load again with download=True") from None
     logger.info("loading %s from %s", spec.name, ", ".join(str(p) for p in paths.values()))
     return spec.loader(paths, **options)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,36 @@ def test_download_into_an_explicit_cache_with_progress(tmp_path: Path, monkeypat
     ds = load_dataset("ml-100k", cache_dir=str(tmp_path / "mine"), download=True, progress=True, min_rating=4)
     assert fake.calls == [(DATASETS["movielens-100k"].download, tmp_path / "mine", {"progress": True})]
     assert len(ds.interactions) == 1 and not (tmp_path / "default").exists()
+
+
+def test_an_incomplete_download_cache_folder_says_to_delete_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache folder that lost a file is kept by the download (fetch never overwrites a folder that is there): the
+    error says so, instead of asking for the download=True that was given."""
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    cache = tmp_path / "cache"
+    folder = _movielens(cache)
+    (folder / "u.item").unlink()
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("movielens-100k", cache_dir=cache, download=True)
+    assert str(err.value) == (
+        f"data set 'movielens-100k': the download cache folder {folder} lacks some of the file(s) "
+        "movielens/ml-100k/u.data, movielens/ml-100k/u.item; delete that folder and load again with download=True"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["u.data"]  # nothing downloaded, nothing deleted
+
+
+def test_a_download_that_leaves_no_files_is_reported_with_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "fetch", _FakeFetch(writes=False))
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    with pytest.raises(
+        DatasetNotFoundError,
+        match=r"^data set 'movielens-100k': the download cache folder "
+        + re.escape(str(tmp_path / "movielens" / "ml-100k"))
+        + " lacks some",
+    ):
+        load_dataset("movielens-100k", cache_dir=tmp_path, download=True)
 
 
 def test_locate_logs_where_it_found_the_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
