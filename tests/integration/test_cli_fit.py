@@ -229,3 +229,19 @@ def test_a_full_disk_is_one_line_naming_out_and_keeps_the_earlier_model(
     assert f"cannot save to {str(out)!r}: No space left on device" in err and ".part-" not in err
     assert json.loads((out / "manifest.json").read_text())["model"] == "bestsellers"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "items.csv", "model"]
+
+
+def test_a_customer_who_has_every_suggestion_is_told_so(log_files: tuple[Path, Path], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Customer c bought all three items: "none" alone did not say that the list was left empty because
+    bought items are left out."""
+    out = tmp_path / "model"
+    assert main(fit_args(*log_files, out)) == 0
+    capsys.readouterr()
+    assert main(["recommend", str(out), "--user", "c"]) == 0
+    assert " ".join(capsys.readouterr().out.split()) == (
+        "recommended for user c — nothing from the model: recent bestsellers: none — the customer already has all "
+        "of them (--include-seen shows them)")
+    assert main(["recommend", str(out), "--user", "c", "--include-seen", "--json"]) == 0
+    assert [r["item"] for r in json.loads(capsys.readouterr().out)["results"][0]["items"]] == [
+        "mug", "saucer", "teapot"]

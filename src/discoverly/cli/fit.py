@@ -290,10 +290,12 @@ def recommend(
         if recs.kind == "item" and titles.get(q):
             head += f" ({titles[q]})"
         if row["fallback"]:
-            head += " — no usable history: recent bestsellers"
+            head += " — nothing from the model: recent bestsellers"
         if not row["items"]:
-            console.print(f"{head}: none" + (" — no other item was bought by enough of the same customers "
-                                              "(the model's min_count)" if recs.kind == "item" else ""))
+            why = ("no other item was bought by enough of the same customers (the model's min_count)"
+                   if recs.kind == "item" else "" if include_seen else
+                   "the customer already has all of them (--include-seen shows them)")
+            console.print(f"{head}: none" + (f" — {why}" if why else ""))
             continue
         table = Table(title=head, title_justify="left")
         for col, just in (("#", "right"), ("item", "left"), ("title", "left"), ("score", "right")):
