@@ -109,6 +109,11 @@ def plan(
     if (n is None) == (effect is None):
         raise ConfigError("give exactly one of --n (for the minimum detectable effect) or --effect (for the "
                           "sample size)")
+    if (baseline is None) == (std is None):  # the library's message names its parameters, not these flags
+        raise ConfigError("give exactly one of --baseline (the control's conversion rate, e.g. 0.05) or --std (the "
+                          "standard deviation of a continuous metric such as revenue per customer)")
+    if n is not None and n < 2:
+        raise ConfigError(f"--n (customers in the control arm) must be at least 2, got {n}")
     if n is not None:
         mde = minimum_detectable_effect(n, baseline=baseline, std=std, alpha=alpha, power=power, ratio=ratio)
         rel = f" ({mde / baseline:.1%} relative)" if baseline else ""
