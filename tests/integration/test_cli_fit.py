@@ -245,3 +245,23 @@ def test_a_customer_who_has_every_suggestion_is_told_so(log_files: tuple[Path, P
     assert main(["recommend", str(out), "--user", "c", "--include-seen", "--json"]) == 0
     assert [r["item"] for r in json.loads(capsys.readouterr().out)["results"][0]["items"]] == [
         "mug", "saucer", "teapot"]
+
+
+def test_each_item_says_whether_the_model_or_the_bestsellers_gave_it(log_files: tuple[Path, Path], tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A list the model could not fill is completed by recent bestsellers; their scores (-1, -2, ...) are
+    placeholders, not the model's, and nothing in the answer said which items they were (the service's
+    answer marks them with "source")."""
+    pytest.importorskip("discoverly.recommend.item_to_item")
+    out = tmp_path / "cosine"
+    assert main([*fit_args(*log_files, out, model="cosine"), "--param", "min_count=1"]) == 0
+    capsys.readouterr()
+    # d bought the teapot; c bought it with the mug and the saucer: the model has 2 items for d, no 3rd
+    assert main(["recommend", str(out), "--user", "d", "--user", "stranger", "--k", "3", "--json"]) == 0
+    d, stranger = json.loads(capsys.readouterr().out)["results"]
+    assert [(i["item"], i["source"]) for i in d["items"]] == [("mug", "model"), ("saucer", "model")]
+    assert d["fallback"] is False
+    assert stranger["fallback"] is True and [i["source"] for i in stranger["items"]] == ["bestsellers"] * 3
+    assert [i["score"] for i in stranger["items"]] == [-1.0, -2.0, -3.0]  # the placeholders, kept as they were
+    assert main(["recommend", str(out), "--user", "stranger", "--k", "1"]) == 0
+    assert "│ 1 │ mug  │ Blue mug │ bestseller │" in capsys.readouterr().out

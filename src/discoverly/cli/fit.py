@@ -38,6 +38,8 @@ from discoverly.cli.jsonout import dumps
 from discoverly.errors import ArtifactError, ConfigError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from discoverly.recommend.results import Recommendations
 
 __all__ = ["fit", "parse_params", "recommend"]
@@ -242,11 +244,15 @@ def _titles(path: Path) -> dict[Any, str | None]:
     return dict(zip(table["item"].to_list(), table["title"].to_list(), strict=True))
 
 
-def _rows(recs: Recommendations, titles: dict[Any, str | None]) -> list[dict[str, Any]]:
+def _rows(recs: Recommendations, titles: dict[Any, str | None], own: np.ndarray | None = None
+          ) -> list[dict[str, Any]]:
+    """JSON rows with titles, and each item's ``source``: ``"model"``, or ``"bestsellers"`` for the items
+    after a row's first ``own[row]`` (those that complete a short list), as the service labels them."""
     rows = recs.to_dicts()
-    for row in rows:
-        for it in row["items"]:
+    for r, row in enumerate(rows):
+        for j, it in enumerate(row["items"]):
             it["title"] = titles.get(it["item"])
+            it["source"] = "bestsellers" if own is not None and j >= own[r] else "model"
     return rows
 
 
@@ -271,14 +277,17 @@ def recommend(
         raise ConfigError(f"--k must be at least 1, got {k}")
     model = BaseRecommender.load(model_dir)
     titles = _titles(model_dir)
+    own = None
     if user:
         recs = model.recommend(user, k, exclude_seen=not include_seen)
+        # how many of each list are the model's own: the rest are recent bestsellers that complete it
+        own = (model.recommend(user, k, exclude_seen=not include_seen, fill=False).indices >= 0).sum(axis=1)
     else:
         assert item is not None and model.items is not None
         # ids typed on the command line are strings; the vocabulary maps '123' to 123 where needed
         keys = [model.items.id(model.items.index(i)) for i in item]
         recs = model.related(keys, k)
-    rows = _rows(recs, titles)
+    rows = _rows(recs, titles, own)
     if as_json:
         sys.stdout.write(dumps({"model": model.name, "kind": recs.kind, "k": k, "results": rows},
                                indent=2, default=str) + "\n")
@@ -300,6 +309,7 @@ def recommend(
         table = Table(title=head, title_justify="left")
         for col, just in (("#", "right"), ("item", "left"), ("title", "left"), ("score", "right")):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
-        for it in row["items"]:
-            table.add_row(str(it["rank"]), str(it["item"]), it["title"] or "", f"{it['score']:.4g}")
+        for it in row["items"]:  # a bestseller that completes the list has no score of the model's
+            score = f"{it['score']:.4g}" if it["source"] == "model" else "bestseller"
+            table.add_row(str(it["rank"]), str(it["item"]), it["title"] or "", score)
         console.print(table)
