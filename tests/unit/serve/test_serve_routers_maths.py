@@ -220,14 +220,15 @@ def test_reload_answers_the_previous_and_new_version_and_what_is_loaded(make_cli
         experiments=[
             ExperimentConfig(
                 name="e1",
-                arms=[{"name": "A", "version": "v0003", "share": 0.5}, {"name": "B", "version": "v0002", "share": 0.5}],
+                arms=[{"name": "A", "version": "v0002", "share": 0.5}, {"name": "B", "version": "v0001", "share": 0.5}],
             )
         ]
     )
-    r = c.post("/admin/reload", json={"version": "v0002"}, headers=ADMIN)
-    assert r.json() == {"previous": "v0001", "version": "v0002", "loaded": ["v0002", "v0003"]}  # sorted
-    r = c.post("/admin/reload", json=None, headers=ADMIN)  # no body: what CURRENT names (now v0002)
-    assert r.json() == {"previous": "v0002", "version": "v0002", "loaded": ["v0002", "v0003"]}
+    r = c.post("/admin/reload", json={"version": "v0003"}, headers=ADMIN)
+    assert r.json() == {"previous": "v0001", "version": "v0003", "loaded": ["v0001", "v0002", "v0003"]}  # sorted
+    r = c.post("/admin/reload", json=None, headers=ADMIN)  # no body: what CURRENT names (now v0003)
+    assert r.json() == {"previous": "v0003", "version": "v0003", "loaded": ["v0001", "v0002", "v0003"]}
+    assert list(c.app.state.service.snapshot.versions) != ["v0001", "v0002", "v0003"]  # (so the order is the answer's)
 
 
 def test_health_names_the_version_the_loaded_versions_the_store_and_the_uptime(make_client: Client) -> None:
