@@ -109,7 +109,12 @@ def test_an_event_without_a_key_or_a_rating_without_a_value_is_named(
 
 
 @pytest.mark.parametrize(
-    "key,shown", [("a b", "' '"), ("caf\u00e9", "a character that is not ASCII (a header has no encoding)")]
+    "key,shown",
+    [
+        ("a b", "' '"),
+        ("!~ x", "' '"),  # '!' and '~', the first and last visible characters, are not the ones named
+        ("caf\u00e9", "a character that is not ASCII (a header has no encoding)"),
+    ],
 )
 def test_an_idempotency_key_header_problem_names_the_character(make_client: Client, key: str, shown: str) -> None:
     e = event()
