@@ -123,6 +123,8 @@ class GraphFolder:
             kind = json.loads((self.root / MANIFEST).read_text(encoding="utf-8")).get("kind")
         except (OSError, ValueError, AttributeError):
             return
+        if not isinstance(kind, str):  # another program's manifest.json (a web app's): was "holds a None artifact"
+            return
         inside = (kind in ("similar-items", "kg-embedding", "text-vectors")
                   and (self.root.parent / "graph.sqlite").is_file())
         hint = (f"give the graph folder it belongs to, {str(self.root.parent)!r}" if inside

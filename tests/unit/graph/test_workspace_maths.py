@@ -565,3 +565,18 @@ def test_a_text_weight_or_hops_out_of_range_is_refused_before_any_work(
         fit_similar(gf.root, dim=4, epochs=1, encoder=encoder, threads=1, **setting)  # type: ignore[arg-type]
     assert str(info.value) == message
     assert encoder.calls == 0 and not gf.text.exists() and not gf.kge.exists()
+
+
+def test_a_manifest_json_of_something_else_is_not_taken_for_an_artifact(tmp_path: Path) -> None:
+    """A folder with a web app's manifest.json (no 'kind') was "'site' holds a None artifact, not a graph folder"."""
+    site = manifest(tmp_path / "site", {"name": "My app", "start_url": "/"})
+    (site / "index.html").write_text("<html></html>")
+    with pytest.raises(ArtifactError) as info:
+        GraphFolder(site).check_build_target()
+    assert str(info.value) == (
+        f"cannot build the graph in {q(site)}: the folder holds other files (index.html, manifest.json) and is not "
+        "a graph folder; give a new or empty folder, e.g. graph/"
+    )
+    with pytest.raises(ArtifactError) as info:
+        GraphFolder(site).check("store")
+    assert str(info.value) == f"{q(site / 'graph.sqlite')} is missing; run `discoverly graph build` for {q(site)} first"
