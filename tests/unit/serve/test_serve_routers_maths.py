@@ -279,6 +279,10 @@ def test_admin_token_problems_say_what_to_send(make_client: Client) -> None:
             "/items/i1/related?user=Zo%EBe",
             "the query of the address percent-encodes bytes that are not UTF-8 text (%EB)",
         ),
+        (  # a sequence cut short: both of its bytes are named
+            "/users/%E2%82%28/recommendations",
+            "the path of the address percent-encodes bytes that are not UTF-8 text (%E2%82)",
+        ),
         (
             "/users/%C3%28/recommendations",
             "the path of the address percent-encodes bytes that are not UTF-8 text (%C3)",
