@@ -215,6 +215,40 @@ def test_a_first_analysis_still_being_made_is_a_503_that_says_retry(
     assert c.get("/experiments/e1").status_code == 200  # the lock is free again
 
 
+def test_only_a_first_analysis_is_waited_for(make_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/serve.md: while one request makes the new analysis the others get the previous one at once; the
+    first one is waited for (at most 30 s). The lock is asked with a timeout only when there is no analysis."""
+    from discoverly.serve.config import ExperimentConfig
+    from discoverly.serve.routers import experiments
+
+    c = make_client(experiments=[ExperimentConfig(name="e1", arms=TWO_ARMS)])
+    for n in range(20):
+        c.get(f"/users/p{n}/recommendations")
+    state = c.app.state.service
+    asked: list[dict[str, Any]] = []
+
+    class Spy:
+        def __init__(self, lock: Any) -> None:
+            self.lock = lock
+
+        def acquire(self, **kwargs: Any) -> bool:
+            asked.append(kwargs)
+            return bool(self.lock.acquire(**kwargs))
+
+        def release(self) -> None:
+            self.lock.release()
+
+    real = state.analysis_lock
+    monkeypatch.setattr(state, "analysis_lock", lambda key: Spy(real(key)))
+    now = [1000.0]
+    monkeypatch.setattr(experiments.time, "monotonic", lambda: now[0])
+    first = c.get("/experiments/e1").json()
+    assert first["ready"] is True and asked == [{"timeout": 30.0}]
+    assert c.get("/experiments/e1").json() == first and len(asked) == 1  # fresh: the lock is not asked
+    now[0] += 10.0
+    assert c.get("/experiments/e1").json() == first and asked[1:] == [{"blocking": False}]  # stale: never waits
+
+
 # --- admin, health, deps ------------------------------------------------------------------------------------
 
 
