@@ -228,6 +228,15 @@ PAPERS = [
         "authors": [{"name": "Cy Dee", "affiliation": ""}],
         "references": ["G1"],
     },
+    {  # cited by no one, citing no one, with 27 authors (its page shows 25 of them)
+        "id": "G5",
+        "title": "A survey of surveys",
+        "abstract": "We survey.",
+        "venue": "SurveyConf",
+        "year": 2007,
+        "authors": [{"name": f"Writer {i:02d}", "affiliation": ""} for i in range(27)],
+        "references": [],
+    },
 ]
 
 
@@ -331,6 +340,9 @@ def test_the_paper_page_shows_counts_neighbours_and_similar_papers(graph_client:
     assert "<th>authored by</th>" in page.text and "<th>cited by</th>" in page.text  # relation names in words
     assert "<a href='/ui/papers/G1'>Parsing with grammars</a> <span class='meta'>(G1)</span>" in page.text
     assert graph_client.get("/ui/papers/nope").status_code == 404
+    many = graph_client.get("/ui/papers/G5", params={"k": 3}).text
+    assert many.count("Writer ") == 25 and "<span class='meta'>… 2 more</span>" in many
+    assert "… 1 more" not in page.text and "more</span>" not in page.text  # G2's groups are all shown
 
 
 # --- privacy ------------------------------------------------------------------------------------------------
