@@ -95,7 +95,10 @@ def test_download_goes_into_the_default_cache_and_is_logged(
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     cache = tmp_path / "cache"
     monkeypatch.setenv(CACHE_DIR_ENV, str(cache))
-    with caplog.at_level(logging.INFO, logger="discoverly.data.datasets.registry"):
+    with (
+        caplog.at_level(logging.INFO, logger="discoverly.data.datasets.registry"),
+        caplog.at_level(logging.DEBUG, logger="discoverly.data.datasets.locate"),
+    ):
         ds = load_dataset("movielens-100k", download=True)
     assert fake.calls == [(DATASETS["movielens-100k"].download, cache, {"progress": False})]
     assert len(ds.interactions) == 2
@@ -108,6 +111,8 @@ def test_download_goes_into_the_default_cache_and_is_logged(
         ),
         ("INFO", f"loading movielens-100k from {folder / 'u.data'}, {folder / 'u.item'}"),
     ]
+    found = [r.getMessage() for r in caplog.records if r.name == "discoverly.data.datasets.locate"]
+    assert len(found) == 1 and found[0].startswith(f"found movielens-100k in {cache} ")  # after the download
 
 
 def test_download_into_an_explicit_cache_with_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
