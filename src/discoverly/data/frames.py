@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import logging
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -12,7 +14,10 @@ import polars as pl
 
 from discoverly.errors import DataError
 
-__all__ = ["to_polars", "require_columns", "parse_time_column", "SLASH_DATE", "EPOCH_UNITS", "MIN_EPOCH", "MAX_EPOCH"]
+__all__ = ["to_polars", "require_columns", "parse_time_column", "SLASH_DATE", "EPOCH_UNITS", "MIN_EPOCH", "MAX_EPOCH",
+           "DIGIT_DATES", "digit_dates_warning"]
+
+log = logging.getLogger(__name__)
 
 _READERS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -260,6 +265,36 @@ def _slash_dates_as_iso(series: pl.Series, what: str) -> pl.Series:
 MIN_EPOCH, MAX_EPOCH = -62_135_596_800, 253_402_300_799
 #: epoch numbers above these are nanoseconds, microseconds, milliseconds (1e11 s is the year 5138)
 EPOCH_UNITS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
+#: integer times that may be dates written as digits rather than epoch numbers: (name, strptime format, lowest,
+#: highest, and for month, day, hour, minute, second: the digits' place value and the valid range of the two
+#: digits). 20110101 as epoch seconds is 1970-08-21; 20110101120000 as milliseconds is the year 2607.
+DIGIT_DATES = (
+    ("YYYYMMDD", "%Y%m%d", 19000101, 21001231, ((100, 1, 12), (1, 1, 31))),
+    ("YYYYMMDDhhmmss", "%Y%m%d%H%M%S", 19000101000000, 21001231235959,
+     ((10**8, 1, 12), (10**6, 1, 31), (10**4, 0, 23), (100, 0, 59), (1, 0, 59))),
+)
+
+
+def digit_dates_warning(what: str, name: str, example: int, fmt: str, pattern: str) -> str:
+    """The warning for an integer time column whose every value reads as a date written as digits."""
+    seconds = next(example // int(u) for limit, u in (*EPOCH_UNITS, (0, 1)) if abs(example) > limit)
+    as_epoch = dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return (f"{what}: every value of the time column {name!r} looks like a date written as {fmt} digits (e.g. "
+            f"{example}), but integers are read as epoch numbers: {example} is {as_epoch} UTC. If they are dates, "
+            f"convert the column first, e.g. pl.col({name!r}).cast(pl.String).str.to_datetime({pattern!r})")
+
+
+def _digit_dates(values: pl.Series) -> tuple[str, str] | None:
+    """(name, format) of :data:`DIGIT_DATES` when every integer of ``values`` (non-empty) is such a date."""
+    low, high = values.min(), values.max()
+    for fmt, pattern, lowest, highest, places in DIGIT_DATES:
+        if isinstance(low, int) and isinstance(high, int) and lowest <= low and high <= highest:
+            valid = pl.lit(True)
+            for place, lo, hi in places:
+                valid &= (pl.col("v") // place % 100).is_between(lo, hi)
+            if values.to_frame("v").select(valid.all()).item():
+                return fmt, pattern
+    return None
 
 
 def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
@@ -278,6 +313,10 @@ def parse_time_column(series: pl.Series, *, what: str) -> pl.Series:
         # whole seconds rounded down, as a datetime before 1970 is read (-1.5 s is -2 s); integers exactly: through
         # float64 1_300_000_000_999_999_999 ns would round up into the next second
         out = (series // int(unit)).cast(pl.Int64) if dtype.is_integer() else (out / unit).floor()
+        if dtype.is_integer() and not series.null_count() and len(series):  # missing values are an error below
+            digits = _digit_dates(series)
+            if digits is not None:
+                log.warning(digit_dates_warning(what, name, int(series[0]), *digits))
         outside = (out < MIN_EPOCH) | (out > MAX_EPOCH)
         if outside.any():
             bad = outside.arg_true()

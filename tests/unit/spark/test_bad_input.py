@@ -343,3 +343,31 @@ def test_duplicates_and_ties_give_the_local_answers(spark: Any, ties: tuple[pl.D
         related = got.related(items, 4).to_polars()
         assert related.equals(want.related(items, 4).to_polars())
         assert related.filter(pl.col("item") == "a")["related_item"].to_list()[:2] == ["b", "c"]  # tie: lower index
+
+
+def test_dates_written_as_digits_are_warned_about_as_the_local_reader_does(
+        spark: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """20110101 (a date written as YYYYMMDD) is read as epoch seconds, 1970-08-21, by both engines; neither said
+    so. Both now log the same warning, and only when every value reads as such a date."""
+    import logging
+
+    path = tmp_path / "log.parquet"
+    pl.DataFrame({**IDS, "ymd": [20110101, 20110615, 20111231, 20110102],
+                  "ymd_text": ["20110101", "20110615", "20111231", "20110102"],
+                  "stamp": [20110101120000, 20110615000000, 20111231235959, 20110102083000],
+                  "month_13": [20110101, 20111301, 20111231, 20110102],
+                  "epoch": [1_300_000_000, 1_300_000_100, 1_300_000_200, 1_300_000_300]}).write_parquet(path)
+    for column, fmt in (("ymd", "YYYYMMDD"), ("ymd_text", "YYYYMMDD"), ("stamp", "YYYYMMDDhhmmss"),
+                        ("month_13", None), ("epoch", None)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            spark_times = _times(spark, path, time=column)
+            local_times = sorted(read_interactions(path, time=column).timestamp.tolist())
+        assert spark_times == local_times, column
+        warned = [(r.name, r.getMessage()) for r in caplog.records if "written as" in r.getMessage()]
+        if fmt is None:
+            assert warned == [], column
+            continue
+        assert [name for name, _ in warned] == ["discoverly.engine.spark.events", "discoverly.data.frames"], column
+        assert warned[0][1] == warned[1][1], column
+        assert f"looks like a date written as {fmt} digits" in warned[0][1], column

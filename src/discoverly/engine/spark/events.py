@@ -5,6 +5,7 @@ mapping -> events ``(user, item, t, q)`` with ``t`` in epoch seconds, checked th
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 # the local reader's slash dates (12/1/2010 8:26), epoch units and time range: one definition for both
-from discoverly.data.frames import EPOCH_UNITS, MAX_EPOCH, MIN_EPOCH, SLASH_DATE
+from discoverly.data.frames import DIGIT_DATES, EPOCH_UNITS, MAX_EPOCH, MIN_EPOCH, SLASH_DATE, digit_dates_warning
 from discoverly.errors import DataError
 
 __all__ = ["check_path", "read_events"]
+
+log = logging.getLogger(__name__)
 
 _WHAT = "the interaction log"
 
@@ -125,6 +128,21 @@ def _utc(spark: Any) -> Iterator[None]:
         yield
     finally:
         spark.conf.set(key, zone)
+
+
+def _warn_digit_dates(out: Any, time: str, low: int, high: int) -> None:
+    """The local reader's warning when every integer time (column ``ti``) reads as a date written as digits."""
+    from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+
+    for fmt, pattern, lowest, highest, places in DIGIT_DATES:
+        if lowest <= low and high <= highest:
+            valid = F.lit(True)
+            for place, lo, hi in places:
+                valid = valid & F.expr(f"ti div {place} % 100").between(lo, hi)
+            if not out.where(F.col("ti").isNotNull() & ~valid).limit(1).count():
+                log.warning(digit_dates_warning(_WHAT, time, int(out.where(F.col("ti").isNotNull()).first()["ti"]),
+                                                fmt, pattern))
+            return
 
 
 def read_events(spark: Any, source: Any, *, user: str = "user", item: str = "item", time: str = "timestamp",
@@ -261,6 +279,8 @@ def _read_events(spark: Any, source: Any, *, user: str, item: str, time: str, qu
     if facts["q_infinite"]:
         raise DataError(f"{_WHAT}: the quantity column {quantity!r} has {facts['q_infinite']:,} infinite value(s); "
                         "drop those rows or fix them")
+    if not facts["t_inexact"] and facts["ti_min"] is not None:  # integers only: dates written as digits?
+        _warn_digit_dates(out, time, facts["ti_min"], facts["ti_max"])
     scale = next((unit for limit, unit in EPOCH_UNITS if (facts["t_big"] or 0) > limit), 1.0)
     # whole seconds rounded down, as the local reader and unix_seconds of a timestamp before 1970 do (-1.5 s is
     # -2 s); a column of integers exactly (a double would round 1_300_000_000_999_999_999 ns up a second)
