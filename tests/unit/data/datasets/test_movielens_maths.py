@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from discoverly.data.datasets import load_dataset, movielens
-from discoverly.data.datasets.movielens import GENRES, MOVIES, RATINGS, USERS, load_movielens_100k
+from discoverly.data.datasets.movielens import GENRES, MOVIES, RATINGS, load_movielens_100k
 from discoverly.errors import DataError
 
 _GENRES_OFF = ["0"] * len(GENRES)
@@ -156,7 +156,8 @@ def test_an_explicit_users_path_and_name(tmp_path: Path) -> None:
     folder = _write(tmp_path / "ml", users="1|99|F|other|00000\n")
     elsewhere = tmp_path / "users.txt"
     elsewhere.write_text("1|30|F|artist|10003\n3|40|M|doctor|94110\n")
-    ds = load_movielens_100k({**_paths(folder), USERS: elsewhere}, name="ml")
+    # the loader takes paths by their name in the data folder, as the registry finds them
+    ds = load_movielens_100k({**_paths(folder), "movielens/ml-100k/u.user": elsewhere}, name="ml")
     assert ds.name == "ml" and ds.users is not None and ds.users["age"].to_list() == [30, 40]
     assert ds.notes["files"][-1] == str(elsewhere)
     beside = load_movielens_100k(_paths(folder))  # without it: the u.user beside u.data
