@@ -396,6 +396,8 @@ def test_the_offered_mechanisms_and_levels(privacy_client: Any) -> None:
     assert body["default_mechanism"] == "truncated-gumbel" and body["max_texts"] == 3
     assert body["epsilons"] == [1.0, 5.0]  # sorted, each once
     assert body["scale"] == "raw"  # the vectors as stored
+    paths = privacy_client.get("/openapi.json").json()["paths"]  # grouped under their tag in /docs
+    assert paths["/privatize"]["post"]["tags"] == paths["/privatize/mechanisms"]["get"]["tags"] == ["privacy"]
 
 
 @pytest.mark.parametrize("mechanism", [None, "truncated-gumbel", "multivariate-laplace"])
