@@ -580,3 +580,53 @@ def test_a_manifest_json_of_something_else_is_not_taken_for_an_artifact(tmp_path
     with pytest.raises(ArtifactError) as info:
         GraphFolder(site).check("store")
     assert str(info.value) == f"{q(site / 'graph.sqlite')} is missing; run `discoverly graph build` for {q(site)} first"
+
+
+def test_train_embedding_defaults_and_what_the_trainer_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gf = built(tmp_path)
+    with gf.open_store() as store:
+        graph = store.graph()
+    seen: dict[str, object] = {}
+
+    class FakeTrainer:
+        def fit(self, h, r, t, n_entities, n_relations, *, rng, progress):  # type: ignore[no-untyped-def]
+            seen.update(triples=len(h), n_entities=n_entities, n_relations=n_relations, rng=rng, progress=progress)
+            return workspace.KGEmbedding("transe", np.zeros((n_entities, 2)), np.zeros((n_relations, 2)))
+
+    def trainer(backend: str, **kw: object) -> FakeTrainer:
+        seen.update(backend=backend, **kw)
+        return FakeTrainer()
+
+    monkeypatch.setattr(workspace, "_trainer", trainer)
+    emb = workspace.train_embedding(graph)
+    assert seen == {
+        "backend": "torch",
+        "model": "transe",
+        "dim": 64,
+        "epochs": 40,
+        "triples": graph.edges.height,
+        "n_entities": graph.n_nodes,
+        "n_relations": len(graph.relations),
+        "rng": 0,
+        "progress": False,
+    }
+    assert emb.config["relations"] == graph.relations
+    seen.clear()
+    # fit_similar hands its seed and progress setting on
+    fit_similar(gf.root, dim=4, epochs=1, weight=0.0, rng=9, progress=True, threads=1)
+    assert seen["rng"] == 9 and seen["progress"] is True
+
+
+def test_the_query_direction_both_is_for_the_bilinear_models(tmp_path: Path) -> None:
+    gf = built(tmp_path)
+    engine = fit_similar(gf.root, model="complex", dim=4, epochs=1, weight=0.0, query_direction="both", threads=1)
+    assert engine.config["query_direction"] == "both" and engine.graph_query is not None
+    assert engine.graph_query_2 is None  # one query, the sum of the two
+    with pytest.raises(ConfigError) as info:
+        fit_similar(gf.root, model="transe", dim=4, epochs=1, weight=0.0, query_direction="both", threads=1)
+    assert str(info.value) == (
+        "query direction 'both' is defined for the bilinear models (distmult, complex), not for transe; use 'tail', "
+        "'head' or 'tail+head'"
+    )
