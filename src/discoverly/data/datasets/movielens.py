@@ -23,7 +23,7 @@ import polars as pl
 from discoverly.data.catalog import Catalog
 from discoverly.data.datasets.dataset import Dataset, Download
 from discoverly.data.read import interactions_from_polars
-from discoverly.errors import DataError
+from discoverly.errors import ConfigError, DataError
 
 __all__ = ["RATINGS", "MOVIES", "USERS", "GENRES", "DOWNLOAD", "load_movielens_100k"]
 
@@ -75,7 +75,11 @@ def load_movielens_100k(paths: dict[str, Path], *, min_rating: float | None = No
         raise DataError(f"the MovieLens ratings {ratings_path} have empty fields {missing}; is the file complete?")
     dropped: dict[str, int] = {}
     if min_rating is not None:
-        ratings = ratings.filter(pl.col("rating") >= float(min_rating))
+        try:
+            stars = float(min_rating)
+        except (TypeError, ValueError):
+            raise ConfigError(f"min_rating must be a number of stars such as 4, got {min_rating!r}") from None
+        ratings = ratings.filter(pl.col("rating") >= stars)
         dropped["below_min_rating"] = rows_read - ratings.height
         if ratings.height == 0:
             raise DataError(f"no ratings are at or above min_rating={min_rating}")
@@ -87,7 +91,9 @@ def load_movielens_100k(paths: dict[str, Path], *, min_rating: float | None = No
     catalog_table = movies.select(
         pl.col("item").cast(pl.Int64),
         pl.col("title").str.strip_chars(),
-        pl.col("title").str.extract(r"\((\d{4})\)\s*$").cast(pl.Int32, strict=False).alias("year"),
+        # the last (yyyy) of the title: "Land Before Time III (1995) (V)" ends with its medium, not its year
+        pl.col("title").str.extract_all(r"\(\d{4}\)").list.last().str.slice(1, 4).cast(pl.Int32, strict=False)
+        .alias("year"),
         pl.col("release_date").str.to_date("%d-%b-%Y", strict=False),
         pl.col("imdb_url"),
         flags.list.join("|").alias("category"),

@@ -12,7 +12,7 @@ import pytest
 from discoverly.data.datasets import load_dataset
 from discoverly.data.datasets.complete_journey import product_titles
 from discoverly.data.datasets.online_retail import NON_PRODUCT_CODES, NON_PRODUCT_PREFIXES
-from discoverly.errors import DataError
+from discoverly.errors import ConfigError, DataError
 
 T = dt.datetime(2011, 1, 5, 10, 0)
 _NEWER = ("InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country")
@@ -232,6 +232,10 @@ def test_movielens_ratings_are_the_quantity_and_min_rating_keeps_the_liked(tmp_p
     with pytest.raises(DataError) as err:
         load_dataset("movielens-100k", tmp_path, min_rating=6)
     assert str(err.value) == "no ratings are at or above min_rating=6"
+    with pytest.raises(ConfigError) as cerr:  # was float()'s bare ValueError
+        load_dataset("movielens-100k", tmp_path, min_rating="four")
+    assert str(cerr.value) == "min_rating must be a number of stars such as 4, got 'four'"
+    assert load_dataset("movielens-100k", tmp_path, min_rating="4").notes["dropped"] == {"below_min_rating": 2}
 
 
 def test_movielens_catalogue_and_users(tmp_path: Path) -> None:

@@ -117,8 +117,8 @@ def test_the_catalogue_columns_and_their_types(tmp_path: Path) -> None:
         "http://x/7",
         "http://x/9",
     ]
-    # the year is the (yyyy) that ends the title: "(1995) (V)" does not end with one
-    assert table["year"].to_list() == [1995, 1994, 1995, None]
+    # the year is the last (yyyy) of the title: "(1995) (V)" ends with the medium (it was None)
+    assert table["year"].to_list() == [1995, 1994, 1995, 1995]
     # a release date that is not dd-Mon-yyyy is missing, not an error
     assert table["release_date"].to_list() == [dt.date(1995, 1, 1), dt.date(1994, 10, 14), None, dt.date(1995, 1, 1)]
     # genres in u.genre's order, whatever order they were listed in
