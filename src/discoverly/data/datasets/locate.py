@@ -90,7 +90,7 @@ def locate(
     missing_hint = ", ".join(files)
     fixes = [f"set {DATA_DIR_ENV} to the folder that holds {files[0].split('/')[0]}/",
              "or pass data_dir= (CLI: --data-dir)"]
-    if data_dir is None and os.environ.get(DATA_DIR_ENV) is None:
+    if data_dir is None and not os.environ.get(DATA_DIR_ENV):  # unset, or set to "" (which is skipped)
         fixes[0] = f"{DATA_DIR_ENV} is not set: set it to the folder that holds {files[0].split('/')[0]}/"
     message = (f"data set {dataset!r} not found: expected the file(s) {missing_hint}; looked in {looked}. "
                f"To fix: {', '.join(fixes)}")

@@ -106,6 +106,11 @@ def test_the_error_in_full_when_nothing_is_set(tmp_path: Path, monkeypatch: pyte
         f"data set 'x' not found: expected the file(s) online_retail/a.parquet; looked in {tmp_path / 'cache'} "
         f"(the download cache). To fix: {DATA_DIR_ENV} is not set: set it to the folder that holds online_retail/, "
         "or pass data_dir= (CLI: --data-dir). Get it there")
+    # set to "": skipped as a place to look, and the advice said "set it to …" as if it pointed somewhere
+    monkeypatch.setenv(DATA_DIR_ENV, "")
+    with pytest.raises(DatasetNotFoundError) as empty:
+        locate("x", ("online_retail/a.parquet",), how_to_get="Get it there")
+    assert str(empty.value) == str(unset.value)
 
 
 def test_search_roots_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
