@@ -161,7 +161,8 @@ def load_dataset(
         if not (download and spec.download is not None):
             raise
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        logger.warning("%s not found locally; downloading %s into %s", spec.name, spec.download.url, cache)
+        if not (cache / spec.download.target).is_dir():  # fetch downloads nothing into a folder that is there
+            logger.warning("%s not found locally; downloading %s into %s", spec.name, spec.download.url, cache)
         folder = fetch(spec.download, cache, progress=progress)
         try:
             paths = locate(spec.name, spec.files, cache)

@@ -125,15 +125,18 @@ def test_download_into_an_explicit_cache_with_progress(tmp_path: Path, monkeypat
     assert len(ds.interactions) == 1 and not (tmp_path / "default").exists()
 
 
-def test_an_incomplete_download_cache_folder_says_to_delete_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_incomplete_download_cache_folder_says_to_delete_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
     """A cache folder that lost a file is kept by the download (fetch never overwrites a folder that is there): the
-    error says so, instead of asking for the download=True that was given."""
+    error says so, instead of asking for the download=True that was given; and no "downloading ..." warning
+    announces a download that does not happen."""
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     cache = tmp_path / "cache"
     folder = _movielens(cache)
     (folder / "u.item").unlink()
-    with pytest.raises(DatasetNotFoundError) as err:
+    with pytest.raises(DatasetNotFoundError) as err, caplog.at_level("WARNING", logger="discoverly.data.datasets"):
         load_dataset("movielens-100k", cache_dir=cache, download=True)
+    assert caplog.messages == []
     assert str(err.value) == (
         f"data set 'movielens-100k': the download cache folder {folder} lacks some of the file(s) "
         "movielens/ml-100k/u.data, movielens/ml-100k/u.item; delete that folder and load again with download=True"
