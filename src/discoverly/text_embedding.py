@@ -200,7 +200,11 @@ class _OnnxEncoder:
         opts.intra_op_num_threads = owner.threads or 0
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        try:
+            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's errors (InvalidProtobuf, Fail, ...) are not RuntimeErrors
+            raise ConfigError(f"the ONNX export {path} cannot be loaded ({exc}); delete it and it is exported "
+                              f"afresh") from exc
         transformers = require("transformers", extra="search", purpose="the sentence model's tokenizer")
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir))
         log.info("loaded the ONNX sentence model %s", path)

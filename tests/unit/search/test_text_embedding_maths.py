@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import types
 from pathlib import Path
@@ -402,3 +403,25 @@ def test_torch_backend_loads_once_offline_with_the_threads(monkeypatch: pytest.M
     assert threads == [2]  # 0: torch's default, not set
     monkeypatch.delitem(sys.modules, "transformers.utils")  # no transformers.utils: the model loads all the same
     assert TextEncoder(str(tmp_path)).dim == 2 and len(_St.made) == 3
+
+
+# --- a corrupt cached export ------------------------------------------------------------------------------
+
+def test_a_corrupt_cached_export_is_a_config_error_that_says_what_to_do(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    model = _model_dir(tmp_path / "m", {"pooling_mode_mean_tokens": True})
+    export = _OnnxEncoder._export_path(model, tmp_path / "onnx")
+    export.parent.mkdir()
+    export.write_bytes(b"not a protobuf")  # a truncated or foreign file where the export is kept
+    monkeypatch.setattr(_OnnxEncoder, "_export", staticmethod(lambda *a: pytest.fail("exported")))
+    # onnxruntime's own error is not a RuntimeError: "auto" did not fall back, "onnx" said nothing useful
+    with pytest.raises(Exception, match="Protobuf parsing failed") as raw:
+        ort.InferenceSession(str(export), providers=["CPUExecutionProvider"])
+    assert not isinstance(raw.value, (ImportError, ConfigError, RuntimeError, OSError))
+    where = re.escape(str(export))
+    with pytest.raises(ConfigError, match=rf"^the ONNX export {where} cannot be loaded \(.*Protobuf parsing failed"
+                                          rf".*\); delete it and it is exported afresh$"):
+        TextEncoder(str(model), backend="onnx", onnx_dir=tmp_path / "onnx")._load_onnx()
+    auto = TextEncoder(str(model), backend="auto", onnx_dir=tmp_path / "onnx")
+    assert auto._load_onnx() is None and auto._onnx_failed  # falls back to torch
