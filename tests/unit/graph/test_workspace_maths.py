@@ -278,6 +278,15 @@ def test_a_build_is_named_by_its_graph_too(tmp_path: Path) -> None:
     first = build_id("a", ["machine translation"])
     assert build_id("b", ["machine translation"]) == first
     assert build_id("c", ["dependency parsing"]) != first
+    # and by its papers: another abstract makes the same graph (no concepts or topics) but other text vectors
+    ids = []
+    for name, abstract in (("d", "We parse."), ("e", "We translate.")):
+        records = [{**RECORDS[0], "abstract": abstract}, *RECORDS[1:]]
+        graph, _ = build_graph_folder(Papers.from_records(records), tmp_path / name, concepts=False, topics=False)
+        with GraphFolder(tmp_path / name).open_store() as store:
+            ids.append((graph, store.meta["build"]))
+    (graph_d, id_d), (graph_e, id_e) = ids
+    assert graph_d.nodes.equals(graph_e.nodes) and graph_d.edges.equals(graph_e.edges) and id_d != id_e
 
 
 def test_a_fit_is_repeatable_with_its_seed(tmp_path: Path) -> None:
