@@ -425,3 +425,65 @@ def test_a_corrupt_cached_export_is_a_config_error_that_says_what_to_do(monkeypa
         TextEncoder(str(model), backend="onnx", onnx_dir=tmp_path / "onnx")._load_onnx()
     auto = TextEncoder(str(model), backend="auto", onnx_dir=tmp_path / "onnx")
     assert auto._load_onnx() is None and auto._onnx_failed  # falls back to torch
+
+
+# --- the exported graph: transformer, mean over the real tokens, L2 norm ---------------------------------
+
+def test_export_pools_the_real_tokens_and_releases_the_torch_model(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    monkeypatch.setitem(sys.modules, "onnx", types.ModuleType("onnx"))  # only checked for; the export is faked
+    hidden = torch.tensor([[[3.0, 4.0], [1.0, 0.0], [100.0, 100.0]],   # 2 tokens + padding
+                           [[0.0, 5.0], [9.0, 9.0], [9.0, 9.0]],       # 1 token
+                           [[7.0, 7.0], [7.0, 7.0], [7.0, 7.0]]])      # no token at all
+    bert_calls: list[dict[str, Any]] = []
+
+    class Bert(torch.nn.Module):  # type: ignore[misc,name-defined]
+        def forward(self, **kwargs: Any) -> Any:
+            bert_calls.append(kwargs)
+            return types.SimpleNamespace(last_hidden_state=hidden)
+
+    sample = {"input_ids": torch.tensor([[1, 2]]), "attention_mask": torch.tensor([[1, 1]]),
+              "token_type_ids": torch.tensor([[0, 0]])}
+    asked: list[Any] = []
+
+    def tokenizer(texts: list[str], **kwargs: Any) -> dict[str, Any]:
+        asked.append((texts, kwargs))
+        return sample
+
+    class Model(list):  # type: ignore[type-arg]
+        pass
+
+    st = Model([types.SimpleNamespace(auto_model=Bert())])
+    st.tokenizer = tokenizer  # type: ignore[attr-defined]
+    owner = TextEncoder(str(tmp_path))
+    monkeypatch.setattr(owner, "_load", lambda: setattr(owner, "_model", st) or st)
+    exported: list[tuple[Any, tuple[Any, ...], str, dict[str, Any]]] = []
+
+    def export(module: Any, args: tuple[Any, ...], f: str, **kwargs: Any) -> None:
+        exported.append((module, args, f, kwargs))
+        Path(f).write_bytes(b"graph")
+
+    monkeypatch.setattr(torch.onnx, "export", export)
+    target = tmp_path / "onnx" / "m.onnx"
+    target.parent.mkdir()
+    _OnnxEncoder._export(owner, tmp_path, target)
+    assert target.read_bytes() == b"graph" and list(target.parent.iterdir()) == [target]
+    assert owner._model is None  # loaded for the export only
+    (module, args, _, kwargs), = exported
+    assert asked == [(["whole milk one gallon", "wine"], {"padding": True, "return_tensors": "pt"})]
+    assert args == (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"])
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    assert kwargs == {"input_names": names, "output_names": ["embedding"], "opset_version": 17, "dynamo": False,
+                      "dynamic_axes": {**{n: {0: "batch", 1: "tokens"} for n in names}, "embedding": {0: "batch"}}}
+    ids = torch.tensor([[5, 6, 0], [5, 0, 0], [0, 0, 0]])
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 0, 0]])
+    out = module(ids, mask, torch.zeros_like(ids))
+    assert bert_calls[-1]["input_ids"] is ids and bert_calls[-1]["attention_mask"] is mask
+    assert "token_type_ids" in bert_calls[-1]
+    # row 0: mean of (3, 4) and (1, 0) = (2, 2) -> (1, 1)/sqrt(2); row 1: (0, 5) -> (0, 1); row 2: zeros
+    s = 2 ** -0.5
+    np.testing.assert_allclose(out.numpy(), [[s, s], [0.0, 1.0], [0.0, 0.0]], atol=1e-6)
+    owner._model = st  # a model the owner had already loaded is kept
+    _OnnxEncoder._export(owner, tmp_path, target)
+    assert owner._model is st
