@@ -541,6 +541,10 @@ def test_papers_without_text_fit_graph_only_or_say_how(tmp_path: Path, caplog: p
         engine = fit_similar(gf.root, dim=4, epochs=1, encoder=encoder, threads=1)
     assert "the papers have no text (title, abstract or body): the engine is graph only (weight 0)" in caplog.text
     assert engine.weight == 0.0 and engine.config["weight"] == 0.0 and encoder.calls == 0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="discoverly.graph.workspace"):  # asked for: no word about it
+        engine = fit_similar(gf.root, weight=0.0, dim=4, epochs=1, encoder=encoder, threads=1)
+    assert engine.weight == 0.0 and "no text" not in caplog.text and encoder.calls == 0
 
 
 def test_a_store_and_papers_table_that_disagree_are_refused(tmp_path: Path) -> None:
@@ -623,9 +627,21 @@ def test_train_embedding_defaults_and_what_the_trainer_is_given(
     }
     assert emb.config["relations"] == graph.relations
     seen.clear()
-    # fit_similar hands its seed and progress setting on
-    fit_similar(gf.root, dim=4, epochs=1, weight=0.0, rng=9, progress=True, threads=1)
-    assert seen["rng"] == 9 and seen["progress"] is True
+    # fit_similar hands its seed and progress setting on, to the trainer and to the text encoder
+    shown: list[bool] = []
+
+    class RecordingEncoder(HashEncoder):
+        def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+            shown.append(progress)
+            return super().encode(texts, progress=progress)
+
+    encoder = RecordingEncoder()
+    engine = fit_similar(gf.root, dim=4, epochs=1, rng=9, progress=True, encoder=encoder, threads=1)
+    assert seen["rng"] == 9 and seen["progress"] is True and shown and all(shown)
+    assert engine.text is not None and engine.text.shape == (5, encoder.dim)  # the encoder given made the vectors
+    shown.clear()
+    fit_similar(gf.root, dim=4, epochs=1, encoder=RecordingEncoder(), threads=1)  # progress off by default
+    assert seen["rng"] == 0 and seen["progress"] is False
 
 
 def test_the_query_direction_both_is_for_the_bilinear_models(tmp_path: Path) -> None:
