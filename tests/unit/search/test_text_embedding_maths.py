@@ -487,3 +487,11 @@ def test_export_pools_the_real_tokens_and_releases_the_torch_model(monkeypatch: 
     owner._model = st  # a model the owner had already loaded is kept
     _OnnxEncoder._export(owner, tmp_path, target)
     assert owner._model is st
+
+
+def test_dim_asks_the_newer_sentence_transformers_name_first_and_is_an_int() -> None:
+    model = types.SimpleNamespace(get_embedding_dimension=lambda: np.int64(384),
+                                  get_sentence_embedding_dimension=lambda: pytest.fail("the older name"))
+    enc = TextEncoder()
+    enc._model = model  # loaded: not loaded again
+    assert enc.dim == 384 and type(enc.dim) is int
