@@ -21,7 +21,7 @@ from discoverly.graph import workspace
 from discoverly.graph.papers import Papers
 from discoverly.graph.workspace import DEFAULT_ENGINE, GraphFolder, build_graph_folder, fit_similar
 
-from .conftest import HashEncoder
+from .conftest import HashEncoder, tiny_records
 
 RECORDS: list[dict[str, object]] = [
     {"id": "a", "title": "Dependency parsing with treebanks", "authors": ["Ann"]},
@@ -655,3 +655,29 @@ def test_the_query_direction_both_is_for_the_bilinear_models(tmp_path: Path) -> 
         "query direction 'both' is defined for the bilinear models (distmult, complex), not for transe; use 'tail', "
         "'head' or 'tail+head'"
     )
+
+
+def test_a_build_hands_its_settings_to_the_miners(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[str, dict[str, object]]] = []
+    topic_model, concept_extractor = workspace.TopicModel, workspace.ConceptExtractor
+
+    def topics(**kw: object) -> object:
+        made.append(("topics", kw))
+        return topic_model(**kw)  # type: ignore[arg-type]
+
+    def concepts(**kw: object) -> object:
+        made.append(("concepts", kw))
+        return concept_extractor(**kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace, "TopicModel", topics)
+    monkeypatch.setattr(workspace, "ConceptExtractor", concepts)
+    papers = Papers.from_records(tiny_records(6))
+    build_graph_folder(papers, tmp_path / "new" / "deeper" / "g", rng=5, concept_method="collocations")
+    assert made == [("concepts", {"method": "collocations"}), ("topics", {"n_topics": 10, "rng": 5})]  # default 10
+    assert GraphFolder(tmp_path / "new" / "deeper" / "g").store.is_file()  # the missing folders are made
+    made.clear()
+    graph, _ = build_graph_folder(papers, tmp_path / "h", n_topics=2, concepts=False)
+    assert made == [("topics", {"n_topics": 2, "rng": 0})]  # no concepts mined
+    assert "concept" not in graph.nodes["kind"].to_list()
+    graph, _ = build_graph_folder(papers, tmp_path / "i", n_topics=2)
+    assert "concept" in graph.nodes["kind"].to_list()  # these papers do have concepts to mine
