@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from discoverly.errors import ConfigError
+from discoverly.errors import ConfigError, DataError, MissingDependencyError
 from discoverly.text_embedding import DEFAULT_MODEL, TextEncoder, _OnnxEncoder, _read_json, onnx_cache_dir
 
 # --- settings -------------------------------------------------------------------------------------
@@ -187,6 +187,8 @@ def test_onnx_encoder_with_progress_tracks_the_batches(monkeypatch: pytest.Monke
         ["a", "b c", "d e f"], batch_size=2, progress=True)
     assert seen == [([0, 2], {"description": "embedding", "transient": True})]
     np.testing.assert_array_equal(out[:, 0], [1, 2, 3])
+    _OnnxEncoder(_FakeSession(["input_ids", "attention_mask"]), _FakeTokenizer(), 8).encode(["a"], batch_size=2)
+    assert len(seen) == 1  # no progress bar unless asked
 
 
 # --- TextEncoder.encode around a backend -------------------------------------------------------------
@@ -211,6 +213,9 @@ def test_encode_turns_none_into_empty_text_and_blank_texts_into_zero_vectors() -
     assert backend.calls == [(["ab", "", "  ", "12", "\t\n"], 7, True)]
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, [[2, 1], [0, 0], [0, 0], [2, 1], [0, 0]])
+    enc.encode(["x"])
+    assert backend.calls[-1] == (["x"], 7, False)  # no progress bar unless asked
+    del backend.calls[-1]
     empty = enc.encode([])
     assert empty.shape == (0, 2) and empty.dtype == np.float32 and len(backend.calls) == 1
     assert enc.dim == 2 and enc.active_backend == "onnx"
@@ -298,11 +303,14 @@ class _Ort(types.ModuleType):
         return _FakeSession(["input_ids", "attention_mask"], dim=5)
 
 
+_TOKENIZER = _FakeTokenizer()
+
+
 def _fake_runtime(monkeypatch: pytest.MonkeyPatch, fail: Exception | None = None) -> tuple[_Ort, list[str]]:
     ort = _Ort(fail)
     monkeypatch.setitem(sys.modules, "onnxruntime", ort)
     tokenizers: list[str] = []
-    auto = types.SimpleNamespace(from_pretrained=lambda path: tokenizers.append(path) or _FakeTokenizer())
+    auto = types.SimpleNamespace(from_pretrained=lambda path: tokenizers.append(path) or _TOKENIZER)
     monkeypatch.setitem(sys.modules, "transformers", types.SimpleNamespace(AutoTokenizer=auto))
     return ort, tokenizers
 
@@ -320,7 +328,7 @@ def test_load_opens_the_cached_export_with_the_threads_and_the_model_settings(
     (path, opts, providers), = ort.sessions
     assert (path, providers) == (str(export), ["CPUExecutionProvider"])
     assert (opts.intra_op_num_threads, opts.inter_op_num_threads, opts.graph_optimization_level) == (3, 1, "all")
-    assert (enc.max_length, enc.dim, tokenizers) == (128, 5, [str(model)])
+    assert (enc.max_length, enc.dim, tokenizers) == (128, 5, [str(model)]) and enc.tokenizer is _TOKENIZER
     _OnnxEncoder.load(TextEncoder(str(model)), model, tmp_path / "onnx")
     assert ort.sessions[1][1].intra_op_num_threads == 0  # threads=None: onnxruntime's default
 
@@ -401,8 +409,11 @@ def test_torch_backend_loads_once_offline_with_the_threads(monkeypatch: pytest.M
     np.testing.assert_allclose(out, [[0.6, 0.8], [0.0, 0.0]])
     TextEncoder(str(tmp_path), threads=0).dim  # noqa: B018
     assert threads == [2]  # 0: torch's default, not set
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE")
+    TextEncoder(str(tmp_path)).dim  # noqa: B018
+    assert os.environ["TRANSFORMERS_OFFLINE"] == "1"
     monkeypatch.delitem(sys.modules, "transformers.utils")  # no transformers.utils: the model loads all the same
-    assert TextEncoder(str(tmp_path)).dim == 2 and len(_St.made) == 3
+    assert TextEncoder(str(tmp_path)).dim == 2 and len(_St.made) == 4
 
 
 # --- a corrupt cached export ------------------------------------------------------------------------------
@@ -478,9 +489,10 @@ def test_export_pools_the_real_tokens_and_releases_the_torch_model(monkeypatch: 
                       "dynamic_axes": {**{n: {0: "batch", 1: "tokens"} for n in names}, "embedding": {0: "batch"}}}
     ids = torch.tensor([[5, 6, 0], [5, 0, 0], [0, 0, 0]])
     mask = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 0, 0]])
-    out = module(ids, mask, torch.zeros_like(ids))
+    types_ = torch.zeros_like(ids)
+    out = module(ids, mask, types_)
     assert bert_calls[-1]["input_ids"] is ids and bert_calls[-1]["attention_mask"] is mask
-    assert "token_type_ids" in bert_calls[-1]
+    assert bert_calls[-1]["token_type_ids"] is types_
     # row 0: mean of (3, 4) and (1, 0) = (2, 2) -> (1, 1)/sqrt(2); row 1: (0, 5) -> (0, 1); row 2: zeros
     s = 2 ** -0.5
     np.testing.assert_allclose(out.numpy(), [[s, s], [0.0, 1.0], [0.0, 0.0]], atol=1e-6)
@@ -495,3 +507,61 @@ def test_dim_asks_the_newer_sentence_transformers_name_first_and_is_an_int() -> 
     enc = TextEncoder()
     enc._model = model  # loaded: not loaded again
     assert enc.dim == 384 and type(enc.dim) is int
+
+
+def test_a_string_is_refused_with_its_first_40_characters() -> None:
+    text = "0123456789" * 5
+    with pytest.raises(DataError) as info:
+        TextEncoder().encode(text)  # type: ignore[arg-type]
+    assert str(info.value) == f"encode takes a list of texts, got one string {text[:40]!r}; pass [text]"
+
+
+def test_auto_without_onnxruntime_says_so_once_and_does_not_try_the_export(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    calls = _failing_load(monkeypatch, RuntimeError("tried"))
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # ``import onnxruntime`` raises ImportError
+    enc = TextEncoder(str(tmp_path), backend="auto")
+    with caplog.at_level(logging.INFO, logger="discoverly.text_embedding"):
+        assert enc._load_onnx() is None and enc._load_onnx() is None
+    assert calls == [] and enc._onnx_failed
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "onnxruntime is not installed; sentence embeddings run on torch")]
+
+
+@pytest.mark.parametrize(("module", "expected"), [
+    ("torch", "'torch' is needed for sentence embeddings but is not installed. "
+              "Install it with: pip install 'discoverly[search]'"),
+    ("sentence_transformers", "'sentence_transformers' is needed for sentence embeddings but is not installed. "
+                              "Install it with: pip install 'discoverly[search]'")])
+def test_a_missing_torch_stack_names_the_search_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                      module: str, expected: str) -> None:
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(set_num_threads=lambda n: None))
+    monkeypatch.setitem(sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=_St))
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(MissingDependencyError) as info:
+        TextEncoder(str(tmp_path)).dim  # noqa: B018
+    assert str(info.value) == expected
+
+
+def test_a_missing_onnx_stack_names_its_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    model = _model_dir(tmp_path / "m")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(MissingDependencyError) as info:
+        _OnnxEncoder.load(TextEncoder(str(model)), model, tmp_path / "onnx")
+    assert str(info.value) == ("'onnxruntime' is needed for the ONNX sentence encoder but is not installed. "
+                               "Install it with: pip install 'discoverly[onnx]'")
+    _fake_runtime(monkeypatch)
+    export = _OnnxEncoder._export_path(model, tmp_path / "onnx")
+    export.parent.mkdir()
+    export.write_bytes(b"cached")
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    with pytest.raises(MissingDependencyError) as info:
+        _OnnxEncoder.load(TextEncoder(str(model)), model, tmp_path / "onnx")
+    assert str(info.value) == ("'transformers' is needed for the sentence model's tokenizer but is not installed. "
+                               "Install it with: pip install 'discoverly[search]'")
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(MissingDependencyError) as info:
+        _OnnxEncoder._export(TextEncoder(str(model)), model, export)
+    assert str(info.value) == ("'torch' is needed for exporting the sentence model to ONNX but is not installed. "
+                               "Install it with: pip install 'discoverly[search]'")
