@@ -216,27 +216,31 @@ def test_a_text_column_of_times_and_numbers_names_the_values_of_the_lesser_readi
     assert str(err.value) == expected.format(1, "1700000000")
 
 
-def test_dates_written_as_digits_are_read_as_epoch_numbers_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    """20110101 is read as epoch seconds (1970-08-21 18:08:21, worked out: 20110101 s = 232 days 18:08:21)
-    as before, but no longer silently: the log of a whole year spanned three hours of August 1970."""
+@pytest.mark.parametrize(("values", "fmt", "reading", "pattern"), [
+    # 20110101 s = 232 days + 18:08:21 after 1970-01-01
+    ([20110101, 20111231], "YYYYMMDD", "20110101 is 1970-08-21 18:08:21", "%Y%m%d"),
+    # above 1e11, so milliseconds: 20110101120 s = 232,756 days + 19:12:00 after 1970-01-01
+    ([20110101120000, 20110102000000], "YYYYMMDDhhmmss", "20110101120000 is 2607-04-07 19:12:00", "%Y%m%d%H%M%S"),
+])
+def test_dates_written_as_digits_are_read_as_epoch_numbers_with_a_warning(
+        values: list[int], fmt: str, reading: str, pattern: str, caplog: pytest.LogCaptureFixture) -> None:
+    """They are read as epoch numbers as before, but no longer silently: the log of a whole year written as
+    YYYYMMDD spanned three hours of August 1970."""
     import logging
 
     with caplog.at_level(logging.WARNING, logger="discoverly.data.frames"):
-        out = parse_time_column(pl.Series("day", [20110101, 20111231], dtype=pl.Int64), what="the log")
-    assert out.to_list() == [20110101, 20111231]
+        out = parse_time_column(pl.Series("day", values, dtype=pl.Int64), what="the log")
+    unit = 1000 if values[0] > 10**11 else 1
+    assert out.to_list() == [v // unit for v in values]
     assert caplog.messages == [
-        "the log: every value of the time column 'day' looks like a date written as YYYYMMDD digits (e.g. 20110101), "
-        "but integers are read as epoch numbers: 20110101 is 1970-08-21 18:08:21 UTC. If they are dates, convert "
-        "the column first, e.g. pl.col('day').cast(pl.String).str.to_datetime('%Y%m%d')"]
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="discoverly.data.frames"):
-        # 20110101120000 is above 1e11, so milliseconds: 20110101120 s = 232,756 days + 19:12:00 -> 2607-04-07
-        assert parse_time_column(pl.Series("t", [20110101120000]), what="the log").to_list() == [20110101120]
-    assert caplog.messages == [
-        "the log: every value of the time column 't' looks like a date written as YYYYMMDDhhmmss digits (e.g. "
-        "20110101120000), but integers are read as epoch numbers: 20110101120000 is 2607-04-07 19:12:00 UTC. If "
-        "they are dates, convert the column first, e.g. pl.col('t').cast(pl.String).str.to_datetime('%Y%m%d%H%M%S')"]
-    caplog.clear()
+        f"the log: every value of the time column 'day' looks like a date written as {fmt} digits (e.g. {values[0]}), "
+        f"but integers are read as epoch numbers: {reading} UTC. If they are dates, convert the column first, e.g. "
+        f"pl.col('day').cast(pl.String).str.to_datetime('{pattern}')"]
+
+
+def test_integers_that_are_not_all_digit_dates_are_not_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
     with caplog.at_level(logging.WARNING, logger="discoverly.data.frames"):
         for values in ([20110101, 20111301],  # month 13
                        [20110100],  # day 0
