@@ -30,6 +30,7 @@ def test_settings_are_checked_with_exact_messages() -> None:
     with pytest.raises(ConfigError, match=r"^threads must be a positive number of CPU threads "
                                           r"\(0 or None: the default\), got -1$"):
         TextEncoder(threads=-1)
+    assert TextEncoder().batch_size == 128  # the documented default
     # the edges are accepted
     enc = TextEncoder(batch_size=1, threads=0, backend="auto")
     assert (enc.batch_size, enc.threads, enc.backend, enc.model_path, enc.onnx_dir) == (1, 0, "auto", None, None)
@@ -565,6 +566,12 @@ def test_a_missing_onnx_stack_names_its_extra(monkeypatch: pytest.MonkeyPatch, t
         _OnnxEncoder._export(TextEncoder(str(model)), model, export)
     assert str(info.value) == ("'torch' is needed for exporting the sentence model to ONNX but is not installed. "
                                "Install it with: pip install 'discoverly[search]'")
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace())  # only imported before the onnx check
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(MissingDependencyError) as info:
+        _OnnxEncoder._export(TextEncoder(str(model)), model, export)
+    assert str(info.value) == ("'onnx' is needed for exporting the sentence model to ONNX but is not installed. "
+                               "Install it with: pip install 'discoverly[onnx]'")
 
 
 def test_the_packaged_model_is_the_default_and_its_absence_names_the_search_extra(
