@@ -306,9 +306,9 @@ def test_a_rebuild_removes_the_previous_engine_files_and_says_so(
     with caplog.at_level(logging.INFO, logger="discoverly.graph.workspace"):
         built(tmp_path)
     assert not gf.kge.exists() and not gf.similar.exists()
-    assert f"removed kge/ and similar/ of the previous build of {gf.root}; run `discoverly graph fit` again" in (
-        caplog.text
-    )
+    assert [r.getMessage() for r in caplog.records] == [
+        f"removed kge/ and similar/ of the previous build of {gf.root}; run `discoverly graph fit` again"
+    ]
     caplog.clear()
     gf.similar.mkdir()
     with caplog.at_level(logging.INFO, logger="discoverly.graph.workspace"):
@@ -681,3 +681,32 @@ def test_a_build_hands_its_settings_to_the_miners(tmp_path: Path, monkeypatch: p
     assert "concept" not in graph.nodes["kind"].to_list()
     graph, _ = build_graph_folder(papers, tmp_path / "i", n_topics=2)
     assert "concept" in graph.nodes["kind"].to_list()  # these papers do have concepts to mine
+
+
+def test_a_build_locks_the_folder_exclusively_and_a_fit_shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    modes: list[bool] = []
+    lock = workspace._folder_lock
+
+    def recording(folder: Path, *, exclusive: bool):  # type: ignore[no-untyped-def]
+        modes.append(exclusive)
+        return lock(folder, exclusive=exclusive)
+
+    monkeypatch.setattr(workspace, "_folder_lock", recording)
+    gf = built(tmp_path)
+    fit_similar(gf.root, dim=4, epochs=1, weight=0.0, threads=1)
+    assert modes == [True, False]
+
+
+def test_the_text_weight_may_be_0_or_1(tmp_path: Path) -> None:
+    gf = built(tmp_path)
+    assert fit_similar(gf.root, dim=4, epochs=1, weight=1.0, encoder=HashEncoder(), threads=1).weight == 1.0
+    assert fit_similar(gf.root, dim=4, epochs=1, weight=0.0, threads=1).weight == 0.0
+
+
+def test_a_graph_folder_whose_papers_table_is_a_folder_is_refused(tmp_path: Path) -> None:
+    gf = built(tmp_path)
+    gf.papers.unlink()
+    gf.papers.mkdir()
+    with pytest.raises(ArtifactError) as info:
+        gf.check_build_target()
+    assert str(info.value).startswith(f"cannot write the graph to {q(gf.papers)}: it is a folder")
