@@ -35,7 +35,8 @@ from discoverly.errors import ArtifactError, ConfigError, DataError, UnknownIdEr
 from discoverly.graph.papers import Papers
 from discoverly.recommend.base import check_k
 
-__all__ = ["SimilarItems", "paper_text_vectors", "normalise_rows", "fuse", "propagate_text"]
+__all__ = ["SimilarItems", "paper_text_vectors", "normalise_rows", "fuse", "propagate_text", "check_weight",
+           "check_hops"]
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,23 @@ def normalise_rows(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
+def check_weight(weight: float) -> float:
+    """``weight`` when it is a text weight in [0, 1]; else a :class:`ConfigError` (NaN too)."""
+    if not 0.0 <= weight <= 1.0:
+        raise ConfigError(f"the text weight must be in [0, 1] (0 = graph only, 1 = text only), got {weight}")
+    return weight
+
+
+def check_hops(hops: int) -> int:
+    """``hops`` when it is a number of text hops >= 0; else a :class:`ConfigError`."""
+    if hops < 0:
+        raise ConfigError(f"text_hops must be >= 0 (0 = a paper's own text), got {hops}")
+    return hops
+
+
 def fuse(text: np.ndarray | None, graph: np.ndarray | None, weight: float) -> np.ndarray:
     """Fused unit vectors whose cosine is ``weight * cos_text + (1 - weight) * cos_graph``."""
-    if not 0.0 <= weight <= 1.0:
-        raise ConfigError(f"the text weight must be in [0, 1], got {weight}")
+    check_weight(weight)
     if text is None and graph is None:
         raise ConfigError("give text vectors, graph vectors, or both")
     parts = []
@@ -73,8 +87,7 @@ def propagate_text(text: np.ndarray, links: sp.spmatrix, hops: int = 1) -> np.nd
     own and its linked items' vectors (``links`` a symmetric 0/1 item x item matrix), so a paper is
     described by its title and the titles of the papers it cites and is cited by. ``hops=0`` returns
     the normalised text vectors unchanged."""
-    if hops < 0:
-        raise ConfigError(f"text_hops must be >= 0, got {hops}")
+    check_hops(hops)
     out = normalise_rows(text)
     if links.shape != (out.shape[0], out.shape[0]):
         raise DataError(f"links must be a {out.shape[0]} x {out.shape[0]} matrix, got {links.shape}")
@@ -215,8 +228,7 @@ class SimilarItems:
             m.sum_duplicates()
             m.data[:] = 1
             self.links = m
-        if text_hops < 0:
-            raise ConfigError(f"text_hops must be >= 0, got {text_hops}")
+        check_hops(text_hops)
         if text_hops and (self.links is None or self.text is None):
             raise ConfigError("text_hops > 0 needs text vectors and the links to spread them over")
         self.text_hops = int(text_hops)

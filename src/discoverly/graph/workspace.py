@@ -36,7 +36,7 @@ from discoverly.graph.build import KnowledgeGraph, build_paper_graph
 from discoverly.graph.concepts import ConceptExtractor
 from discoverly.graph.kge import KGEmbedding, KGETrainer, check_query_direction
 from discoverly.graph.papers import Papers, is_papers_table, read_papers
-from discoverly.graph.similar import SimilarItems, paper_text_vectors
+from discoverly.graph.similar import SimilarItems, check_hops, check_weight, paper_text_vectors
 from discoverly.graph.store import GraphStore, write_store
 from discoverly.graph.topics import TopicModel
 
@@ -302,10 +302,8 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
     train_options = {k: v for k, v in cfg.items() if k not in engine_keys}
     _trainer(cfg["backend"], model=cfg["model"], dim=cfg["dim"], epochs=cfg["epochs"], sampler=cfg["sampler"],
              **train_options)  # backend, loss and model are checked before the texts are embedded, not after
-    if not 0.0 <= cfg["weight"] <= 1.0:  # the engine found it only after the texts were embedded and the graph trained
-        raise ConfigError(f"the text weight must be in [0, 1] (0 = graph only, 1 = text only), got {cfg['weight']}")
-    if cfg["text_hops"] < 0:
-        raise ConfigError(f"text_hops must be >= 0 (0 = a paper's own text), got {cfg['text_hops']}")
+    check_weight(cfg["weight"])  # the engine's checks, before the texts are embedded and the graph trained
+    check_hops(cfg["text_hops"])
     if cfg["query_relation"] in ("none", ""):
         cfg["query_relation"] = None
     with _folder_lock(gf.root, exclusive=False) if gf.root.is_dir() else nullcontext(), gf.open_store() as store:

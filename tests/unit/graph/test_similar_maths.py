@@ -163,7 +163,7 @@ def test_propagate_text_default_is_one_hop_and_errors_name_the_shapes() -> None:
         links[a, b] = links[b, a] = 1
     np.testing.assert_allclose(propagate_text(text, links), spread(text, pairs, 1), atol=1e-6)
     np.testing.assert_allclose(propagate_text(text, links, 3), spread(text, pairs, 3), atol=1e-6)
-    with pytest.raises(ConfigError, match=r"^text_hops must be >= 0, got -2$"):
+    with pytest.raises(ConfigError, match=r"^text_hops must be >= 0 \(0 = a paper's own text\), got -2$"):
         propagate_text(text, links, -2)
     with pytest.raises(DataError, match=r"^links must be a 3 x 3 matrix, got \(6, 6\)$"):
         propagate_text(np.ones((3, 5)), links, 1)
@@ -381,7 +381,8 @@ def test_constructor_errors_name_what_was_given() -> None:
         ({"graph": x, "text_hops": 1}, ConfigError,
          "text_hops > 0 needs text vectors and the links to spread them over"),
         ({"ids": ["a", "a", "b"], "graph": x}, DataError, "item ids must be unique"),
-        ({"graph": x, "weight": 1.5}, ConfigError, "the text weight must be in [0, 1], got 1.5"),
+        ({"graph": x, "weight": 1.5}, ConfigError, "the text weight must be in [0, 1] (0 = graph only, 1 = text only), "
+                                                   "got 1.5"),
         ({"graph": None}, ConfigError, "give text vectors, graph vectors, or both"),
         ({"graph": x, "weight": 1.0}, ConfigError, "weight=1.0 selects the text vectors, which were not given"),
         ({"text": x, "weight": 0.0}, ConfigError, "weight=0.0 selects the graph vectors, which were not given"),
