@@ -1,7 +1,11 @@
 """A hand-made purchase log whose evaluation is worked out by hand in the tests (fixture ``hand_log``;
-the cutoff is ``CUTOFF``, importable as ``from .conftest import CUTOFF``)."""
+the cutoff is ``CUTOFF``, importable as ``from .conftest import CUTOFF``), and ``html_tables``, the cells
+of an HTML report's tables."""
 
 from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,3 +35,34 @@ def make_hand_log() -> Interactions:
 @pytest.fixture
 def hand_log() -> Interactions:
     return make_hand_log()
+
+
+class _Tables(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.cell: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cell is not None:
+            self.tables[-1][-1].append(self.cell)
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell += data
+
+
+def html_tables(text: str) -> list[list[list[str]]]:
+    """Each ``<table>`` of an HTML text as rows of cell texts (header cells included)."""
+    parser = _Tables()
+    parser.feed(text)
+    return parser.tables

@@ -10,7 +10,6 @@ the figure clamps the lower whisker at 0 rather than draw a negative one.
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -23,36 +22,7 @@ from discoverly.evaluate.abtest import ABTestResult, ArmResult, Comparison, Samp
 from discoverly.evaluate.abtest_report import write_report
 from discoverly.evaluate.stats import Estimate
 
-
-class _Tables(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self.cell: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self.cell = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self.cell is not None:
-            self.tables[-1][-1].append(self.cell)
-            self.cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell += data
-
-
-def tables(text: str) -> list[list[list[str]]]:
-    parser = _Tables()
-    parser.feed(text)
-    return parser.tables
-
+from .conftest import html_tables
 
 ARMS = [
     ArmResult("control", 1000, 100, Estimate(0.1, 0.08, 0.12, 1000), Estimate(2.5, 2.0, 3.0, 1000)),
@@ -107,7 +77,7 @@ def ticks(ax: Any) -> tuple[list[float], list[str]]:
 
 def test_the_tables_show_the_arms_and_the_differences_as_given(tmp_path: Path, figures: list[Any]) -> None:
     text = write_report(result(), tmp_path / "ab.html").read_text(encoding="utf-8")
-    arms, differences = tables(text)
+    arms, differences = html_tables(text)
     assert arms == [
         [
             "arm",

@@ -10,7 +10,6 @@ read from the evaluation; the report must show them, in the right place.
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -22,33 +21,11 @@ from discoverly.evaluate import evaluate, write_report
 from discoverly.evaluate.evaluation import Evaluation
 from discoverly.evaluate.html import _bucket_figure, _cutoff_figure, _metric_figure
 
-from .conftest import CUTOFF, DAY, make_hand_log
+from .conftest import CUTOFF, DAY, html_tables, make_hand_log
 
 V = "any-item"
 
 
-class _Tables(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self.cell: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self.cell = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self.cell is not None:
-            self.tables[-1][-1].append(self.cell)
-            self.cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell += data
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +43,8 @@ def est(ev: Evaluation, model: str, metric: str, cutoff: str | None = None) -> s
 
 
 def test_the_tables_say_what_the_evaluation_found(ev: Evaluation, tmp_path: Path) -> None:
-    parser = _Tables()
-    parser.feed(write_report(ev, tmp_path / "r.html").read_text(encoding="utf-8"))
-    splits, board, pooled, paired, paired_pooled, notes, models = parser.tables
+    splits, board, pooled, paired, paired_pooled, notes, models = html_tables(
+        write_report(ev, tmp_path / "r.html").read_text(encoding="utf-8"))
     assert splits == [["cutoff", "variant", "test users", "targets", "repeat-only users", "training events",
                        "window truncated"],
                       ["2020-09-22", V, "3", "4", "0", "6", "no"], ["2020-09-23", V, "3", "4", "0", "6", "no"]]
@@ -210,9 +186,8 @@ def test_each_variant_shows_its_own_numbers(tmp_path: Path) -> None:
     shows its variant's leaderboard and paired test."""
     ev = evaluate(make_hand_log(), ["buy-again", "popularity"], [CUTOFF], k=[1], n_boot=20,
                   variants=["new-items", "any-item"])
-    parser = _Tables()
-    parser.feed(write_report(ev, tmp_path / "r.html").read_text(encoding="utf-8"))
-    _splits, board_new, paired_new, board_any, paired_any, _models = parser.tables
+    _splits, board_new, paired_new, board_any, paired_any, _models = html_tables(
+        write_report(ev, tmp_path / "r.html").read_text(encoding="utf-8"))
     for variant, board, paired in (("new-items", board_new, paired_new), ("any-item", board_any, paired_any)):
         want = {r["model"]: f"{r['HitRate@1']:.3f} [{r['HitRate@1 low']:.3f}, {r['HitRate@1 high']:.3f}]"
                 for r in ev.leaderboard(ev.primary_cutoff, variant).to_dicts()}
