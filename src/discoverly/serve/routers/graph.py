@@ -41,8 +41,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     lock = threading.Lock()  # one SQLite connection, used by the threadpool one request at a time
     with lock:
         info = {r[0]: (r[1], r[2]) for r in store.con.execute("SELECT id, title, year FROM papers").fetchall()}
-    max_k = getattr(state.config, "max_k", 1000)  # the default k is at most max_k too (a request without k
-    # was a 422 "k=20 is larger than the limit" when max_k was lower)
+    # a route's default k is at most max_k too: a request without k got a 422 when max_k was lower
+    max_k = getattr(state.config, "max_k", 1000)
     router = APIRouter(tags=["papers"])
 
     def similar(paper_id: str, k: int) -> list[dict[str, Any]]:

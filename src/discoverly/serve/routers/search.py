@@ -37,8 +37,8 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     """Routes over the engine artifact at ``path`` (loaded once, read-only)."""
     engine = SearchEngine.load(Path(path))
     lock = threading.Lock()  # the engine keeps small caches (query embeddings); one query at a time
-    max_k = getattr(state.config, "max_k", 1000)  # the default k is at most max_k too (a request without k
-    # was a 422 "k=20 is larger than the limit" when max_k was lower)
+    # a route's default k is at most max_k too: a request without k got a 422 when max_k was lower
+    max_k = getattr(state.config, "max_k", 1000)
     router = APIRouter(tags=["search"])
 
     def run(q: str, user: str | None, k: int, method: str) -> dict[str, Any]:
