@@ -277,9 +277,8 @@ _GROUPED = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3})")
 
 def _price(text: str) -> float | None:
     """The number a price written as text shows: ``"$3.99"``, ``"3,99 €"``, ``"1,299.00"``,
-    ``"1.299,00"``, ``"Rs. 1,299"``, ``"₹1,00,000"`` (Indian grouping: lakh, crore), ``"($3.99)"`` (negative,
-    as accountants write it); ``None`` when it
-    shows none, or several (``"2 for $5"``)."""
+    ``"1.299,00"``, ``"Rs. 1,299"``, ``"₹1,00,000"`` (Indian grouping: lakh, crore), ``"($3.99)"``
+    (negative, as accountants write it); ``None`` when it shows none, or several (``"2 for $5"``)."""
     text = re.sub(r"(?<=[^\W\d_])\.", "", text)  # a full stop after a letter ends "Rs.": no decimal mark
     if len(re.findall(r"\d[\d.,\s]*", text)) > 1:  # digits apart, not one number ("1 299,00" is one)
         return None
