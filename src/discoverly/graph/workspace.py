@@ -228,15 +228,19 @@ def build_graph_folder(papers: Papers, folder: str | Path, *, n_topics: int = 10
     return graph, timings
 
 
+#: the trainer settings the pykeen backend takes (the torch backend's others, e.g. weight_decay, it has not)
+_PYKEEN_SETTINGS = ("model", "dim", "epochs", "batch_size", "negatives", "lr", "threads", "sampler", "loss", "gamma",
+                    "adversarial_temperature")
+
+
 def _trainer(backend: str, **kw: Any) -> Any:
+    """The backend's trainer; the pykeen one is given only its own settings (one configuration serves both)."""
     if backend == "torch":
         return KGETrainer(**kw)
     if backend == "pykeen":
         from discoverly.graph.kge_pykeen import PyKEENTrainer
 
-        allowed = {k: v for k, v in kw.items() if k in ("model", "dim", "epochs", "batch_size", "negatives", "lr",
-                                                          "threads", "sampler", "loss", "gamma",
-                                                          "adversarial_temperature")}
+        allowed = {k: v for k, v in kw.items() if k in _PYKEEN_SETTINGS}
         if allowed.get("loss") == "logistic":  # the torch backend's self-adversarial loss is PyKEEN's NSSA
             allowed["loss"] = "nssa"
         elif allowed.get("loss") == "softmax":
@@ -291,6 +295,10 @@ def fit_similar(folder: str | Path, *, model: str | None = None, dim: int | None
                                                    "exclude_linked": exclude_linked,
                                                    "text_hops": text_hops}.items() if v is not None}}
     cfg.update(options)
+    unused = sorted(set(options) - set(_PYKEEN_SETTINGS)) if cfg["backend"] == "pykeen" else []
+    if unused:  # given on purpose, e.g. --max-seconds: dropping them silently ignored what was asked
+        raise ConfigError(f"the pykeen backend does not take {unused} (the torch backend's settings); its settings "
+                          f"are: {', '.join(sorted(_PYKEEN_SETTINGS))}")
     if (cfg["model"] not in ("distmult", "complex") or cfg["backend"] == "pykeen") and "loss" not in options:
         # the default softmax loss is the torch backend's, for the bilinear models; TransE/RotatE and PyKEEN:
         # the self-adversarial logistic loss (PyKEEN's NSSA)

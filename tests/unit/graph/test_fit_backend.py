@@ -36,7 +36,23 @@ def test_softmax_with_the_pykeen_backend_is_refused_before_any_work(tmp_path: Pa
         fit_similar(gf.root, dim=8, epochs=1, backend="pykeen", loss="softmax", encoder=hash_encoder, threads=1)
     with pytest.raises(ConfigError, match="unknown KG embedding backend"):
         fit_similar(gf.root, dim=8, epochs=1, backend="nope", encoder=hash_encoder, threads=1)
+    # the torch backend's own settings were dropped without a word: --max-seconds 60 did not cap the training
+    with pytest.raises(ConfigError) as info:
+        fit_similar(gf.root, dim=8, epochs=1, backend="pykeen", encoder=hash_encoder, threads=1, max_seconds=60,
+                    weight_decay=0.1, lr=0.01)
+    assert str(info.value) == (
+        "the pykeen backend does not take ['max_seconds', 'weight_decay'] (the torch backend's settings); its "
+        "settings are: adversarial_temperature, batch_size, dim, epochs, gamma, loss, lr, model, negatives, sampler, "
+        "threads")
     assert not gf.kge.exists() and not gf.text.exists()  # nothing embedded or trained
+
+
+def test_graph_fit_with_pykeen_refuses_max_seconds(tmp_path: Path) -> None:
+    from discoverly.cli.app import main
+
+    build_graph_folder(Papers.from_records(tiny_records(6)), tmp_path / "g", n_topics=2)
+    assert main(["graph", "fit", "-g", str(tmp_path / "g"), "--backend", "pykeen", "--max-seconds", "60"]) == 2
+    assert not GraphFolder(tmp_path / "g").kge.exists()
 
 
 def test_graph_build_refuses_a_file_or_a_folder_of_other_things_before_the_work(tmp_path: Path) -> None:
