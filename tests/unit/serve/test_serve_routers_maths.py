@@ -249,6 +249,35 @@ def test_only_a_first_analysis_is_waited_for(make_client: Client, monkeypatch: p
     assert c.get("/experiments/e1").json() == first and asked[1:] == [{"blocking": False}]  # stale: never waits
 
 
+def test_an_analysis_made_while_this_request_waited_is_used_not_made_again(
+    make_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request that waited for the lock looks at the cache again: another request made the analysis
+    meanwhile (the spy's acquire plays that request), so this one answers it instead of making another."""
+    from discoverly.serve.config import ExperimentConfig
+    from discoverly.serve.routers import experiments
+
+    c = make_client(experiments=[ExperimentConfig(name="e1", arms=TWO_ARMS)])
+    state = c.app.state.service
+    key = ("e1", 1000)
+    made_meanwhile = (experiments.time.monotonic(), "the other request's analysis")
+    real = state.analysis_lock(key)
+
+    class MadeWhileWaiting:
+        def acquire(self, **kwargs: Any) -> bool:
+            state.analyses[key] = made_meanwhile  # the request holding the lock finished its analysis
+            return bool(real.acquire(**kwargs))
+
+        def release(self) -> None:
+            real.release()
+
+    made: list[str] = []
+    monkeypatch.setattr(state, "analysis_lock", lambda k: MadeWhileWaiting())
+    monkeypatch.setattr(experiments, "_make", lambda *a, **k: made.append("again") or (0.0, None))
+    assert experiments.analysis(state, "e1") == "the other request's analysis"
+    assert made == [] and not real.locked()
+
+
 # --- admin, health, deps ------------------------------------------------------------------------------------
 
 
