@@ -75,6 +75,13 @@ def load_complete_journey(
     require_columns(tx, {c: c for c in _TRANSACTION_COLUMNS}, what=f"the Complete Journey transactions {tx_path}")
     products = pl.read_parquet(prod_path)
     require_columns(products, {c: c for c in _PRODUCT_COLUMNS}, what=f"the Complete Journey products {prod_path}")
+    kind = tx.schema["product_id"]
+    if products.schema["product_id"] != kind:  # an export that wrote one file's ids as text: joined, polars refuses
+        try:
+            products = products.with_columns(pl.col("product_id").cast(kind))
+        except pl.exceptions.PolarsError:
+            raise DataError(f"product_id is {kind} in {tx_path} but {products.schema['product_id']} in {prod_path}, "
+                            "and the products' ids do not convert; write both with one type") from None
     rows_read = tx.height
     missing = {col: int(n) for col, n in tx.null_count().row(0, named=True).items()}
     tx = tx.select(*_TRANSACTION_COLUMNS).with_columns(pl.col("quantity").cast(pl.Float64))

@@ -250,3 +250,23 @@ def test_a_missing_column_names_the_file_and_the_column(tmp_path: Path, column: 
     assert str(err.value).startswith(
         f"the Complete Journey {which} {folder / (which + '.parquet')}: the {column} column {column!r} is missing"
     )
+
+
+def test_product_ids_written_as_text_in_one_file_are_joined_as_the_transactions_have_them(tmp_path: Path) -> None:
+    """products.parquet with product_id as text (a CSV round trip) gave polars' raw SchemaError at the join."""
+    folder = tmp_path / "completejourney"
+    _write(folder)
+    plain = load_dataset("complete-journey", tmp_path)
+    prods = pl.read_parquet(folder / "products.parquet")
+    prods.with_columns(pl.col("product_id").cast(pl.String)).write_parquet(folder / "products.parquet")
+    again = load_dataset("complete-journey", tmp_path)
+    assert again.interactions.matrix("quantity").toarray().tolist() == plain.interactions.matrix(
+        "quantity").toarray().tolist()
+    assert again.notes["dropped"] == plain.notes["dropped"]  # FUEL found through the converted ids
+    assert again.catalog.table.equals(plain.catalog.table)
+    prods.with_columns(pl.lit("x").alias("product_id")).write_parquet(folder / "products.parquet")
+    with pytest.raises(DataError) as err:
+        load_dataset("complete-journey", tmp_path)
+    assert str(err.value) == (
+        f"product_id is Int64 in {folder / 'transactions.parquet'} but String in {folder / 'products.parquet'}, and "
+        "the products' ids do not convert; write both with one type")
