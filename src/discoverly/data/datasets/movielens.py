@@ -94,7 +94,9 @@ def load_movielens_100k(paths: dict[str, Path], *, min_rating: float | None = No
         # the last (yyyy) of the title: "Land Before Time III (1995) (V)" ends with its medium, not its year
         pl.col("title").str.extract_all(r"\(\d{4}\)").list.last().str.slice(1, 4).cast(pl.Int32, strict=False)
         .alias("year"),
-        pl.col("release_date").str.to_date("%d-%b-%Y", strict=False),
+        # dd-Mon-yyyy only: %Y alone would read "1-Jan-95" as the year 95
+        pl.when(pl.col("release_date").str.contains(r"^\d{1,2}-[A-Za-z]{3}-\d{4}$"))
+        .then(pl.col("release_date").str.to_date("%d-%b-%Y", strict=False)).alias("release_date"),
         pl.col("imdb_url"),
         flags.list.join("|").alias("category"),
         flags.alias("genres"),

@@ -212,3 +212,12 @@ def test_a_pipe_file_that_cannot_be_read_names_itself(tmp_path: Path, which: str
         load_dataset("movielens-100k", tmp_path)
     assert str(err.value).startswith(f"cannot read the MovieLens file {folder / which}: ")
     assert isinstance(err.value.__cause__, Exception)
+
+
+def test_a_release_date_with_a_two_digit_year_is_missing_not_the_year_95(tmp_path: Path) -> None:
+    movies = (_movie(1, "Toy Story (1995)", "1-Jan-95", "http://x/1", "Comedy")
+              + _movie(4, "Heat (1995)", "5-Jan-1995", "http://x/4", "Drama")  # one-digit day: read
+              + _movie(9, "Babe (1995)", "", "http://x/9", "Drama"))
+    folder = _write(tmp_path / "ml", movies=movies)
+    table = load_movielens_100k(_paths(folder)).catalog.table
+    assert table["release_date"].to_list() == [None, dt.date(1995, 1, 5), None]
