@@ -38,8 +38,6 @@ from discoverly.cli.jsonout import dumps
 from discoverly.errors import ArtifactError, ConfigError
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from discoverly.recommend.results import Recommendations
 
 __all__ = ["fit", "parse_params", "recommend"]
@@ -244,10 +242,10 @@ def _titles(path: Path) -> dict[Any, str | None]:
     return dict(zip(table["item"].to_list(), table["title"].to_list(), strict=True))
 
 
-def _rows(recs: Recommendations, titles: dict[Any, str | None], own: np.ndarray | None = None
-          ) -> list[dict[str, Any]]:
+def _rows(recs: Recommendations, titles: dict[Any, str | None]) -> list[dict[str, Any]]:
     """JSON rows with titles, and each item's ``source``: ``"model"``, or ``"bestsellers"`` for the items
-    after a row's first ``own[row]`` (those that complete a short list), as the service labels them."""
+    after a row's first ``recs.own[row]`` (those that complete a short list), as the service labels them."""
+    own = recs.own
     rows = recs.to_dicts()
     for r, row in enumerate(rows):
         for j, it in enumerate(row["items"]):
@@ -277,17 +275,14 @@ def recommend(
         raise ConfigError(f"--k must be at least 1, got {k}")
     model = BaseRecommender.load(model_dir)
     titles = _titles(model_dir)
-    own = None
     if user:
         recs = model.recommend(user, k, exclude_seen=not include_seen)
-        # how many of each list are the model's own: the rest are recent bestsellers that complete it
-        own = (model.recommend(user, k, exclude_seen=not include_seen, fill=False).indices >= 0).sum(axis=1)
     else:
         assert item is not None and model.items is not None
         # ids typed on the command line are strings; the vocabulary maps '123' to 123 where needed
         keys = [model.items.id(model.items.index(i)) for i in item]
         recs = model.related(keys, k)
-    rows = _rows(recs, titles, own)
+    rows = _rows(recs, titles)
     if as_json:
         sys.stdout.write(dumps({"model": model.name, "kind": recs.kind, "k": k, "results": rows},
                                indent=2, default=str) + "\n")

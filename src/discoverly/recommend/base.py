@@ -225,9 +225,11 @@ class BaseRecommender:
         sc[~has] = np.nan
         # nor a model without an opinion of any item (a history of items it has no scores for)
         fallback: np.ndarray = ~np.any(idx >= 0, axis=1)
+        own = None
         if fill:
+            own = np.count_nonzero(idx >= 0, axis=1)  # the model's items come first; _fill appends after them
             idx, sc = self._fill(idx, sc, history, exclude_seen)
-        return Recommendations(users, idx, sc, fallback, self.items, "user", self.name)
+        return Recommendations(users, idx, sc, fallback, self.items, "user", self.name, own)
 
     def _fill(self, idx: np.ndarray, sc: np.ndarray, history: History, exclude_seen: bool
               ) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,9 @@ class Recommendations:
 
     ``indices`` and ``scores`` have shape ``(n_queries, k)``; rows shorter than ``k`` are padded
     with ``-1`` / ``nan``. ``fallback[i]`` is true when row ``i`` came from the fallback list
-    (recent bestsellers) because the query had no usable history.
+    (recent bestsellers) because the query had no usable history. ``own[i]`` (lists completed with
+    bestsellers, ``recommend(fill=True)``; else ``None``) counts the first items of row ``i`` that are
+    the model's own; the rest are the bestsellers that complete it.
 
     Returned by ``model.recommend(users, k)`` and ``model.related(items, k)``; read it as a table
     (:meth:`to_polars`, :meth:`to_pandas`), as JSON-ready rows (:meth:`to_dicts`), row by row
@@ -39,6 +41,7 @@ class Recommendations:
     items: Vocabulary
     kind: Literal["user", "item"] = "user"
     model: str = ""
+    own: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.query)
@@ -65,7 +68,8 @@ class Recommendations:
     def _repr_html_(self, max_queries: int = 5) -> str:
         """Jupyter: the first rows of :meth:`to_polars` (the first ``max_queries`` queries), escaped."""
         head = replace(self, query=list(self.query[:max_queries]), indices=self.indices[:max_queries],
-                       scores=self.scores[:max_queries], fallback=self.fallback[:max_queries])
+                       scores=self.scores[:max_queries], fallback=self.fallback[:max_queries],
+                       own=None if self.own is None else self.own[:max_queries])
         caption = html.escape(f"Recommendations({self._summary()})")
         shown = "" if len(self) <= max_queries else f" (first {max_queries}; .to_polars() for all)"
         return f"<div><p><code>{caption}</code>{shown}</p>{head.to_polars()._repr_html_()}</div>"
