@@ -42,7 +42,7 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     with lock:
         info = {r[0]: (r[1], r[2]) for r in store.con.execute("SELECT id, title, year FROM papers").fetchall()}
     # a route's default k is at most max_k too: a request without k got a 422 when max_k was lower
-    max_k = getattr(state.config, "max_k", 1000)
+    max_k = state.config.max_k
     router = APIRouter(tags=["papers"])
 
     def similar(paper_id: str, k: int) -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ def create_router(path: Path, state: ServiceState) -> APIRouter:
     engine = SearchEngine.load(Path(path))
     lock = threading.Lock()  # the engine keeps small caches (query embeddings); one query at a time
     # a route's default k is at most max_k too: a request without k got a 422 when max_k was lower
-    max_k = getattr(state.config, "max_k", 1000)
+    max_k = state.config.max_k
     router = APIRouter(tags=["search"])
 
     def run(q: str, user: str | None, k: int, method: str) -> dict[str, Any]:
